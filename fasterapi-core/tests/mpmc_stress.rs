@@ -1,0 +1,236 @@
+//! Multi-threaded stress tests of `fasterapi_core::mpmc::Queue`.
+//!
+//! No sleeps are used for synchronisation and nothing asserts on timing. The only clock is a
+//! generous liveness watchdog in the parking test, which turns a lost wake-up (a hang) into a
+//! failure with a diagnostic instead of a CI job that never ends.
+
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use fasterapi_core::mpmc::Queue;
+
+/// Pushes `item`, retrying while the queue is full (spin a little, then yield: the tests run
+/// on machines with fewer cores than threads).
+fn push_retrying(q: &Queue<usize>, mut item: usize) {
+    let mut failures = 0u32;
+    loop {
+        match q.try_push(item) {
+            Ok(()) => return,
+            Err(back) => {
+                item = back;
+                failures += 1;
+                if failures < 16 {
+                    std::hint::spin_loop();
+                } else {
+                    thread::yield_now();
+                }
+            }
+        }
+    }
+}
+
+/// What one consumer saw: how many items, and whether each producer's items came out in the
+/// order that producer pushed them (a FIFO queue guarantees this to any single consumer).
+struct ConsumerReport {
+    count: usize,
+}
+
+/// Runs `consumers` threads that `pop_wait` until the queue is closed and drained, marking
+/// every item in `seen` and checking per-producer order (item = producer * per_producer + i).
+fn spawn_consumers(
+    q: &Arc<Queue<usize>>,
+    seen: &Arc<Vec<AtomicU8>>,
+    consumed: &Arc<AtomicUsize>,
+    consumers: usize,
+    producers: usize,
+    per_producer: usize,
+) -> Vec<thread::JoinHandle<ConsumerReport>> {
+    (0..consumers)
+        .map(|_| {
+            let q = Arc::clone(q);
+            let seen = Arc::clone(seen);
+            let consumed = Arc::clone(consumed);
+            thread::spawn(move || {
+                let mut last = vec![None::<usize>; producers];
+                let mut count = 0;
+                while let Some(item) = q.pop_wait() {
+                    let producer = item / per_producer;
+                    assert!(producer < producers, "item {item} was never pushed");
+                    if let Some(prev) = last[producer] {
+                        assert!(
+                            item > prev,
+                            "producer {producer}'s items out of order: {prev} then {item}"
+                        );
+                    }
+                    last[producer] = Some(item);
+                    seen[item].fetch_add(1, Ordering::Relaxed);
+                    count += 1;
+                    consumed.fetch_add(1, Ordering::Release);
+                }
+                ConsumerReport { count }
+            })
+        })
+        .collect()
+}
+
+/// Asserts that every item `0..seen.len()` was received exactly once.
+fn assert_each_seen_once(seen: &[AtomicU8]) {
+    let mut missing = Vec::new();
+    let mut duplicated = Vec::new();
+    for (item, n) in seen.iter().enumerate() {
+        match n.load(Ordering::Relaxed) {
+            1 => {}
+            0 => missing.push(item),
+            _ => duplicated.push(item),
+        }
+    }
+    assert!(
+        missing.is_empty() && duplicated.is_empty(),
+        "{} items missing (first {:?}), {} duplicated (first {:?})",
+        missing.len(),
+        missing.first(),
+        duplicated.len(),
+        duplicated.first()
+    );
+}
+
+/// 4 producers and 4 consumers move 4,000,000 distinct items through a 1024-slot queue
+/// (about 4000 laps). Every item must arrive exactly once, each producer's items in order.
+#[test]
+fn four_producers_four_consumers_every_item_exactly_once() {
+    const PRODUCERS: usize = 4;
+    const CONSUMERS: usize = 4;
+    const PER_PRODUCER: usize = 1_000_000;
+    const TOTAL: usize = PRODUCERS * PER_PRODUCER;
+
+    let q = Arc::new(Queue::new(1024));
+    let seen = Arc::new((0..TOTAL).map(|_| AtomicU8::new(0)).collect::<Vec<_>>());
+    let consumed = Arc::new(AtomicUsize::new(0));
+    let consumers = spawn_consumers(&q, &seen, &consumed, CONSUMERS, PRODUCERS, PER_PRODUCER);
+
+    let start = Arc::new(Barrier::new(PRODUCERS));
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let q = Arc::clone(&q);
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                start.wait();
+                for i in 0..PER_PRODUCER {
+                    push_retrying(&q, p * PER_PRODUCER + i);
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().expect("producer panicked");
+    }
+    q.close();
+    let counts: Vec<usize> = consumers
+        .into_iter()
+        .map(|c| c.join().expect("consumer panicked").count)
+        .collect();
+
+    assert_eq!(
+        counts.iter().sum::<usize>(),
+        TOTAL,
+        "per consumer: {counts:?}"
+    );
+    assert_eq!(consumed.load(Ordering::Acquire), TOTAL);
+    assert_each_seen_once(&seen);
+    assert!(q.is_empty());
+    assert_eq!(q.try_pop(), None);
+}
+
+/// Consumers spend most of their time parked: producers push small bursts in lock-step
+/// rounds (a `Barrier`), and the next round starts only once the previous one is fully
+/// consumed, by which time the consumers have given up spinning. Each burst must wake enough
+/// consumers to drain it; a lost wake-up leaves an item in the queue with every consumer
+/// asleep, which the watchdog reports.
+#[test]
+fn bursts_wake_parked_consumers_without_losing_items() {
+    const PRODUCERS: usize = 2;
+    const CONSUMERS: usize = 4;
+    const ROUNDS: usize = 20_000;
+    const MAX_BURST: usize = 5;
+    // Room for every item a producer can push; items are `producer * PER_PRODUCER + i`.
+    const PER_PRODUCER: usize = ROUNDS * MAX_BURST;
+    // Not a timing assertion: only turns a hang into a failure. Healthy runs take well under
+    // a second per thousand rounds even on a loaded debug build.
+    const WATCHDOG: Duration = Duration::from_secs(120);
+
+    let q = Arc::new(Queue::new(16));
+    let seen = Arc::new(
+        (0..PRODUCERS * PER_PRODUCER)
+            .map(|_| AtomicU8::new(0))
+            .collect::<Vec<_>>(),
+    );
+    let consumed = Arc::new(AtomicUsize::new(0));
+    let consumers = spawn_consumers(&q, &seen, &consumed, CONSUMERS, PRODUCERS, PER_PRODUCER);
+
+    // Producers and this thread meet here at the start of every round.
+    let round_start = Arc::new(Barrier::new(PRODUCERS + 1));
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let q = Arc::clone(&q);
+            let round_start = Arc::clone(&round_start);
+            thread::spawn(move || {
+                let mut next = p * PER_PRODUCER;
+                for round in 0..ROUNDS {
+                    round_start.wait();
+                    for _ in 0..burst_size(p, round) {
+                        push_retrying(&q, next);
+                        next += 1;
+                    }
+                }
+                next - p * PER_PRODUCER
+            })
+        })
+        .collect();
+
+    let started = Instant::now();
+    let mut expected = 0;
+    for round in 0..ROUNDS {
+        round_start.wait();
+        expected += (0..PRODUCERS).map(|p| burst_size(p, round)).sum::<usize>();
+        // Wait for the round to be consumed (polling the counter, not sleeping).
+        while consumed.load(Ordering::Acquire) < expected {
+            thread::yield_now();
+            if started.elapsed() > WATCHDOG {
+                panic!(
+                    "stuck in round {round}: {} of {expected} items consumed, queue len {} \
+                     (lost wake-up?)",
+                    consumed.load(Ordering::Acquire),
+                    q.len()
+                );
+            }
+        }
+    }
+    let pushed: usize = producers
+        .into_iter()
+        .map(|p| p.join().expect("producer panicked"))
+        .sum();
+    q.close();
+    let total: usize = consumers
+        .into_iter()
+        .map(|c| c.join().expect("consumer panicked").count)
+        .sum();
+
+    assert_eq!(pushed, expected);
+    assert_eq!(total, expected);
+    for p in 0..PRODUCERS {
+        let mine = &seen[p * PER_PRODUCER..(p + 1) * PER_PRODUCER];
+        let pushed_by_p: usize = (0..ROUNDS).map(|r| burst_size(p, r)).sum();
+        assert_each_seen_once(&mine[..pushed_by_p]);
+        assert!(mine[pushed_by_p..]
+            .iter()
+            .all(|n| n.load(Ordering::Relaxed) == 0));
+    }
+}
+
+/// Burst size of producer `p` in `round`: 1 to 5, varying so that sometimes fewer items than
+/// consumers arrive (some consumers stay asleep) and sometimes more.
+fn burst_size(p: usize, round: usize) -> usize {
+    1 + (round * 7 + p * 3) % 5
+}
