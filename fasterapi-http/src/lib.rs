@@ -1,2 +1,70 @@
 //! The fasterapi HTTP/1.1 server.
+//!
+//! Each I/O thread owns a `mio::Poll`, its own `SO_REUSEPORT` listener and its
+//! connections. A readable connection is read until the socket is drained, every complete
+//! request in the buffer is parsed (httparse, no copies), routed, and answered by a
+//! handler running inline on that thread, and all answers of the pass go out with one
+//! `write`/`writev`. In steady state a request allocates nothing.
+//!
+//! Handlers are plain functions or closures from [`Request`] to anything that is
+//! [`IntoResponse`]: a [`Response`], a `&'static str`, or a `Result` whose error is an
+//! [`Error`] (answered with its status and a JSON `detail`).
+//!
+//! ```
+//! use fasterapi_http::{App, Error, Request, Response};
+//! use std::io::{Read, Write};
+//!
+//! let mut app = App::new();
+//! app.get("/plaintext", |_req: &Request| "Hello, World!");
+//! app.get("/users/{id}", |req: &Request| -> Result<Response, Error> {
+//!     let id: u64 = req.param("id")?;
+//!     Ok(Response::json(|o| {
+//!         o.field("id", id);
+//!     }))
+//! });
+//! app.config_mut().threads = 1;
+//!
+//! // Port 0 picks a free port; `spawn` serves on background threads.
+//! let server = app.bind("127.0.0.1:0")?.spawn()?;
+//! let mut conn = std::net::TcpStream::connect(server.local_addr())?;
+//! conn.write_all(b"GET /users/7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+//! let mut answer = String::new();
+//! conn.read_to_string(&mut answer)?;
+//! assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+//! assert!(answer.ends_with(r#"{"id":7}"#));
+//! server.shutdown()?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! HTTP rules applied to every request (RFC 9110/9112): HTTP/1.1 needs exactly one
+//! `Host`; `Content-Length` with `Transfer-Encoding`, conflicting or malformed lengths,
+//! obs-fold and malformed chunk sizes are refused with 400 and the connection closed;
+//! unknown transfer codings get 501; oversized heads, targets and bodies get 431, 414 and
+//! 413; `Expect: 100-continue` is answered before the body is read; `HEAD` is served from
+//! `GET` without a body; keep-alive follows the HTTP/1.0 and 1.1 defaults and
+//! `Connection: close`.
 #![deny(missing_docs, clippy::undocumented_unsafe_blocks)]
+
+mod app;
+mod conn;
+mod date;
+mod error;
+mod event_loop;
+mod parse;
+mod request;
+mod response;
+pub mod router;
+mod server;
+mod sys;
+
+pub use app::{App, Config};
+pub use error::Error;
+pub use request::Request;
+pub use response::{Body, IntoResponse, Response, StatusCode};
+pub use router::Method;
+pub use server::{RunningServer, Server, ShutdownHandle};
+
+/// The names most applications need: `use fasterapi_http::prelude::*;`.
+pub mod prelude {
+    pub use crate::{App, Error, IntoResponse, Method, Request, Response, StatusCode};
+}

@@ -1,0 +1,96 @@
+//! The one error type handlers return.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::response::{Response, StatusCode};
+
+/// An error a handler returns; it becomes an HTTP response with a JSON body
+/// `{"detail": "..."}` and the error's status.
+///
+/// One opaque type with a private kind, in the manner of hyper: match on
+/// [`Error::status`] rather than on variants.
+///
+/// ```
+/// use fasterapi_http::{Error, Request, Response, StatusCode};
+///
+/// fn handler(req: &Request) -> Result<Response, Error> {
+///     let id: u64 = req.param("id")?; // a bad `id` answers 400 naming the parameter
+///     if id == 0 {
+///         return Err(Error::new(StatusCode::NOT_FOUND, "no such user"));
+///     }
+///     Ok(Response::text("found"))
+/// }
+/// ```
+pub struct Error {
+    kind: Kind,
+}
+
+enum Kind {
+    /// A path or query parameter failed to convert.
+    Param { source: &'static str, name: String, reason: String },
+    /// A handler-chosen status and detail.
+    Status { status: StatusCode, detail: Cow<'static, str> },
+}
+
+impl Error {
+    /// An error answered with `status` and `{"detail": detail}`.
+    pub fn new(status: StatusCode, detail: impl Into<Cow<'static, str>>) -> Error {
+        Error { kind: Kind::Status { status, detail: detail.into() } }
+    }
+
+    /// A path or query parameter named `name` that could not be converted.
+    pub(crate) fn param(source: &'static str, name: &str, reason: impl fmt::Display) -> Error {
+        Error { kind: Kind::Param { source, name: name.to_owned(), reason: reason.to_string() } }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match &self.kind {
+            Kind::Param { .. } => StatusCode::BAD_REQUEST,
+            Kind::Status { status, .. } => *status,
+        }
+    }
+
+    /// The response this error is answered with.
+    pub fn into_response(self) -> Response {
+        let status = self.status();
+        match &self.kind {
+            // FastAPI's shape: {"detail": [{"loc": ["path", "id"], "msg": "..."}]}
+            Kind::Param { source, name, reason } => Response::json(|o| {
+                o.array("detail", |a| {
+                    a.object(|d| {
+                        d.array("loc", |l| {
+                            l.item(*source);
+                            l.item(name.as_str());
+                        });
+                        d.field("msg", reason.as_str());
+                    });
+                });
+            }),
+            Kind::Status { detail, .. } => Response::json(|o| {
+                o.field("detail", detail.as_ref());
+            }),
+        }
+        .with_status(status)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Param { source, name, reason } => {
+                write!(f, "invalid {source} parameter `{name}`: {reason}")
+            }
+            Kind::Status { status, detail } => write!(f, "{} {detail}", status.as_u16()),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Error({self})")
+    }
+}
+
+impl std::error::Error for Error {}

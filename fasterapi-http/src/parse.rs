@@ -1,0 +1,456 @@
+//! Request heads and body framing (RFC 9112), on top of httparse.
+//!
+//! httparse splits the request line and header fields without copying; this module
+//! decides what they mean for the connection: where the body ends, whether the
+//! connection persists, and which malformed or ambiguous requests are refused. Ambiguous
+//! framing is refused and the connection closed, since a front proxy might have framed
+//! the same bytes differently (request smuggling).
+
+use std::mem::MaybeUninit;
+
+use crate::response::StatusCode;
+use crate::router::Method;
+
+/// Header fields one request may carry at most; more is answered 431.
+pub(crate) const MAX_HEADERS: usize = 100;
+
+/// Size limits of one request.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) max_head: usize,
+    pub(crate) max_headers: usize,
+    pub(crate) max_target: usize,
+    pub(crate) max_body: usize,
+}
+
+/// A request refused before it reached a handler. The connection closes after the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Reject {
+    pub(crate) status: StatusCode,
+    pub(crate) reason: &'static str,
+}
+
+const fn reject(status: StatusCode, reason: &'static str) -> Reject {
+    Reject { status, reason }
+}
+
+/// How the request body is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// `Content-Length: n` (or no body at all: `Length(0)`).
+    Length(usize),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// What the header fields say about the message and the connection.
+#[derive(Debug)]
+pub(crate) struct Meta<'b> {
+    pub(crate) method: Method,
+    pub(crate) path: &'b str,
+    pub(crate) query: Option<&'b str>,
+    pub(crate) minor_version: u8,
+    pub(crate) framing: Framing,
+    /// HTTP/1.1 without `Connection: close`, or HTTP/1.0 with `Connection: keep-alive`.
+    pub(crate) keep_alive: bool,
+    pub(crate) expect_continue: bool,
+}
+
+/// Uninitialised header storage for one parse; httparse fills a prefix.
+pub(crate) type HeaderSlots<'b> = [MaybeUninit<httparse::Header<'b>>; MAX_HEADERS];
+
+/// An empty [`HeaderSlots`].
+#[inline]
+pub(crate) fn header_slots<'b>() -> HeaderSlots<'b> {
+    [const { MaybeUninit::uninit() }; MAX_HEADERS]
+}
+
+/// The outcome of parsing the head of the request at the start of `buf`.
+pub(crate) enum Head<'h, 'b> {
+    /// The head is not all here yet.
+    Partial,
+    /// A complete head of `len` bytes.
+    Complete { len: usize, headers: &'h [httparse::Header<'b>], meta: Meta<'b> },
+}
+
+/// Parses the head at the start of `buf`.
+#[inline]
+pub(crate) fn parse_head<'h, 'b>(
+    buf: &'b [u8],
+    slots: &'h mut HeaderSlots<'b>,
+    limits: &Limits,
+) -> Result<Head<'h, 'b>, Reject> {
+    let max_headers = limits.max_headers.min(MAX_HEADERS);
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, &mut slots[..max_headers]) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => {
+            return match memchr_newline(buf) {
+                None if buf.len() > limits.max_target => {
+                    Err(reject(StatusCode::URI_TOO_LONG, "request target too long"))
+                }
+                _ if buf.len() > limits.max_head => {
+                    Err(reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "header section too large"))
+                }
+                _ => Ok(Head::Partial),
+            };
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "too many header fields"));
+        }
+        Err(httparse::Error::Version) => {
+            return Err(reject(StatusCode::HTTP_VERSION_NOT_SUPPORTED, "only HTTP/1.0 and HTTP/1.1 are served"));
+        }
+        Err(httparse::Error::HeaderName | httparse::Error::HeaderValue) => {
+            return Err(reject(StatusCode::BAD_REQUEST, "malformed header field"));
+        }
+        Err(httparse::Error::NewLine) => return Err(reject(StatusCode::BAD_REQUEST, "malformed line ending")),
+        Err(httparse::Error::Token) => return Err(reject(StatusCode::BAD_REQUEST, "malformed request line")),
+        Err(_) => return Err(reject(StatusCode::BAD_REQUEST, "malformed request")),
+    };
+    if len > limits.max_head {
+        return Err(reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "header section too large"));
+    }
+    // httparse guarantees these are set on a complete parse.
+    let (Some(method), Some(target), Some(minor_version)) = (req.method, req.path, req.version) else {
+        return Err(reject(StatusCode::BAD_REQUEST, "malformed request line"));
+    };
+    let headers: &'h [httparse::Header<'b>] = req.headers;
+    if target.len() > limits.max_target {
+        return Err(reject(StatusCode::URI_TOO_LONG, "request target too long"));
+    }
+    let meta = analyze(method, target, minor_version, headers, limits)?;
+    Ok(Head::Complete { len, headers, meta })
+}
+
+fn memchr_newline(buf: &[u8]) -> Option<usize> {
+    buf.iter().position(|&b| b == b'\n')
+}
+
+/// Applies RFC 9112's message rules to a complete head.
+fn analyze<'b>(
+    method: &'b str,
+    target: &'b str,
+    minor_version: u8,
+    headers: &[httparse::Header<'b>],
+    limits: &Limits,
+) -> Result<Meta<'b>, Reject> {
+    let mut content_length: Option<usize> = None;
+    let mut chunked = false;
+    let mut transfer_encoding = false;
+    let mut hosts = 0;
+    let mut close = false;
+    let mut keep_alive_token = false;
+    let mut expect_continue = false;
+
+    for h in headers {
+        let name = h.name.as_bytes();
+        // Dispatch on length first: most fields are none of these, and this skips them
+        // with one comparison.
+        match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => hosts += 1,
+            6 if name.eq_ignore_ascii_case(b"expect") => {
+                if trim(h.value).eq_ignore_ascii_case(b"100-continue") {
+                    expect_continue = true;
+                } else {
+                    return Err(reject(StatusCode::EXPECTATION_FAILED, "unsupported expectation"));
+                }
+            }
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for token in h.value.split(|&b| b == b',').map(trim) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        keep_alive_token = true;
+                    }
+                }
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                // A list of identical values is allowed (RFC 9112 §6.3); anything else is
+                // ambiguous.
+                for v in h.value.split(|&b| b == b',').map(trim) {
+                    let n = parse_decimal(v)
+                        .ok_or(reject(StatusCode::BAD_REQUEST, "malformed Content-Length"))?;
+                    match content_length {
+                        Some(prev) if prev != n => {
+                            return Err(reject(StatusCode::BAD_REQUEST, "conflicting Content-Length values"));
+                        }
+                        _ => content_length = Some(n),
+                    }
+                }
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                transfer_encoding = true;
+                for coding in h.value.split(|&b| b == b',').map(trim) {
+                    if coding.is_empty() {
+                        continue;
+                    }
+                    if chunked {
+                        // Anything after `chunked` leaves the body's end undefined.
+                        return Err(reject(StatusCode::BAD_REQUEST, "chunked must be the final transfer coding"));
+                    }
+                    if coding.eq_ignore_ascii_case(b"chunked") {
+                        chunked = true;
+                    } else {
+                        return Err(reject(StatusCode::NOT_IMPLEMENTED, "unsupported transfer coding"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    if minor_version == 1 && hosts != 1 {
+        let reason = if hosts == 0 { "missing Host header" } else { "more than one Host header" };
+        return Err(reject(StatusCode::BAD_REQUEST, reason));
+    }
+    if hosts > 1 {
+        return Err(reject(StatusCode::BAD_REQUEST, "more than one Host header"));
+    }
+    let framing = match (transfer_encoding, content_length) {
+        (true, Some(_)) => {
+            return Err(reject(StatusCode::BAD_REQUEST, "Content-Length together with Transfer-Encoding"));
+        }
+        (true, None) if !chunked => {
+            return Err(reject(StatusCode::BAD_REQUEST, "Transfer-Encoding without chunked"));
+        }
+        (true, None) if minor_version == 0 => {
+            return Err(reject(StatusCode::BAD_REQUEST, "Transfer-Encoding in an HTTP/1.0 request"));
+        }
+        (true, None) => Framing::Chunked,
+        (false, Some(n)) => Framing::Length(n),
+        (false, None) => Framing::Length(0),
+    };
+    if let Framing::Length(n) = framing {
+        if n > limits.max_body {
+            return Err(reject(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"));
+        }
+    }
+
+    let method = Method::from_bytes(method.as_bytes())
+        .ok_or(reject(StatusCode::NOT_IMPLEMENTED, "unknown method"))?;
+    let (path, query) = split_target(target)
+        .ok_or(reject(StatusCode::BAD_REQUEST, "request target must be a path or an absolute URI"))?;
+    let keep_alive = if minor_version == 1 { !close } else { keep_alive_token && !close };
+    Ok(Meta { method, path, query, minor_version, framing, keep_alive, expect_continue })
+}
+
+/// Splits origin-form `/p?q` (or absolute-form `http://host/p?q`) into path and query.
+fn split_target(target: &str) -> Option<(&str, Option<&str>)> {
+    let origin = if target.starts_with('/') {
+        target
+    } else {
+        let rest = target
+            .strip_prefix("http://")
+            .or_else(|| target.strip_prefix("https://"))?;
+        match rest.find(['/', '?']) {
+            Some(i) if rest.as_bytes()[i] == b'/' => &rest[i..],
+            Some(i) => return Some(("/", Some(&rest[i + 1..]))),
+            None => "/",
+        }
+    };
+    Some(match origin.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (origin, None),
+    })
+}
+
+fn trim(v: &[u8]) -> &[u8] {
+    let start = v.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(v.len());
+    let end = v.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |i| i + 1);
+    &v[start..end]
+}
+
+/// `1*DIGIT` into a usize; `None` when empty, not all digits, or overflowing.
+fn parse_decimal(v: &[u8]) -> Option<usize> {
+    if v.is_empty() {
+        return None;
+    }
+    v.iter().try_fold(0usize, |n, &b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(usize::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+/// Decodes a chunked body at the start of `buf` into `out`.
+///
+/// Returns `Ok(None)` while incomplete and `Ok(Some(consumed))` once the last chunk and
+/// the trailer section are in, with the decoded body in `out`. Chunk sizes are strict hex
+/// (no sign, no whitespace before the optional `;extension`), lines end in CRLF, and the
+/// decoded size is checked against `max_body` as it grows. Trailer fields are read and
+/// discarded.
+pub(crate) fn decode_chunked(buf: &[u8], out: &mut Vec<u8>, max_body: usize) -> Result<Option<usize>, Reject> {
+    const BAD: Reject = reject(StatusCode::BAD_REQUEST, "malformed chunked body");
+    out.clear();
+    let mut pos = 0;
+    loop {
+        let Some(line_len) = find_crlf(&buf[pos..])? else {
+            return Ok(None);
+        };
+        let line = &buf[pos..pos + line_len];
+        let digits_end = line.iter().position(|&b| !b.is_ascii_hexdigit()).unwrap_or(line.len());
+        if digits_end == 0 || digits_end > 16 || (digits_end < line.len() && line[digits_end] != b';') {
+            return Err(BAD);
+        }
+        let size = line[..digits_end]
+            .iter()
+            .try_fold(0u64, |n, &b| n.checked_mul(16)?.checked_add(u64::from(hex_value(b))))
+            .ok_or(BAD)?;
+        pos += line_len + 2;
+        if size == 0 {
+            // Trailer section: fields until an empty line.
+            loop {
+                let Some(len) = find_crlf(&buf[pos..])? else {
+                    return Ok(None);
+                };
+                pos += len + 2;
+                if len == 0 {
+                    return Ok(Some(pos));
+                }
+                if pos > max_body.saturating_add(64 * 1024) {
+                    return Err(reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "trailer section too large"));
+                }
+            }
+        }
+        let size = usize::try_from(size).map_err(|_| BAD)?;
+        if out.len().saturating_add(size) > max_body {
+            return Err(reject(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"));
+        }
+        let Some(end) = pos.checked_add(size) else { return Err(BAD) };
+        if buf.len() < end + 2 {
+            return Ok(None);
+        }
+        if &buf[end..end + 2] != b"\r\n" {
+            return Err(BAD);
+        }
+        out.extend_from_slice(&buf[pos..end]);
+        pos = end + 2;
+    }
+}
+
+/// Length of the line at the start of `buf` if its CRLF has arrived. A bare LF is refused.
+fn find_crlf(buf: &[u8]) -> Result<Option<usize>, Reject> {
+    match buf.iter().position(|&b| b == b'\n') {
+        Some(i) if i > 0 && buf[i - 1] == b'\r' => Ok(Some(i - 1)),
+        Some(_) => Err(reject(StatusCode::BAD_REQUEST, "bare LF in chunked body")),
+        None if buf.len() > 4096 => Err(reject(StatusCode::BAD_REQUEST, "chunk line too long")),
+        None => Ok(None),
+    }
+}
+
+fn hex_value(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        _ => b - b'A' + 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits { max_head: 8192, max_headers: 64, max_target: 1024, max_body: 1 << 20 };
+
+    fn meta(raw: &str) -> Result<Option<(usize, Meta<'_>)>, Reject> {
+        let mut slots = header_slots();
+        match parse_head(raw.as_bytes(), &mut slots, &LIMITS)? {
+            Head::Partial => Ok(None),
+            Head::Complete { len, meta, .. } => Ok(Some((len, meta))),
+        }
+    }
+
+    fn status(raw: &str) -> u16 {
+        meta(raw).err().map_or(0, |r| r.status.as_u16())
+    }
+
+    #[test]
+    fn plain_get() {
+        let raw = "GET /users/42?x=1 HTTP/1.1\r\nHost: a\r\n\r\nrest";
+        let (len, m) = meta(raw).unwrap().unwrap();
+        assert_eq!(len, raw.len() - 4);
+        assert_eq!((m.method, m.path, m.query), (Method::Get, "/users/42", Some("x=1")));
+        assert_eq!(m.framing, Framing::Length(0));
+        assert!(m.keep_alive && !m.expect_continue);
+    }
+
+    #[test]
+    fn partial_heads_wait() {
+        assert!(meta("GET / HTTP/1.1\r\nHost: a\r\n").unwrap().is_none());
+        assert!(meta("GE").unwrap().is_none());
+    }
+
+    #[test]
+    fn persistence_rules() {
+        let ka = |raw| meta(raw).unwrap().unwrap().1.keep_alive;
+        assert!(!ka("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+        assert!(!ka("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, Close\r\n\r\n"));
+        assert!(!ka("GET / HTTP/1.0\r\n\r\n"));
+        assert!(ka("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    }
+
+    #[test]
+    fn framing_rules() {
+        let framing = |raw| meta(raw).unwrap().unwrap().1.framing;
+        assert_eq!(framing("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n"), Framing::Length(5));
+        assert_eq!(framing("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n"), Framing::Length(5));
+        assert_eq!(framing("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"), Framing::Chunked);
+        assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"), 400);
+        assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n"), 400);
+        assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n"), 400);
+        assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
+        assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"), 501);
+        assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"), 400);
+        assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n"), 413);
+    }
+
+    #[test]
+    fn host_version_method_and_limits() {
+        assert_eq!(status("GET / HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(status("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), 400);
+        assert_eq!(status("GET / HTTP/1.0\r\n\r\n"), 0);
+        assert_eq!(status("GET / HTTP/2.0\r\n\r\n"), 505);
+        assert_eq!(status("BREW / HTTP/1.1\r\nHost: a\r\n\r\n"), 501);
+        assert_eq!(status("GET / HTTP/1.1\r\nHost: a\r\nExpect: tea\r\n\r\n"), 417);
+        assert_eq!(status("GET / HTTP/1.1\r\nHost : a\r\n\r\n"), 400, "space before colon");
+        assert_eq!(status("GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n  folded\r\n\r\n"), 400, "obs-fold");
+        let long_target = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(2000));
+        assert_eq!(status(&long_target), 414);
+        assert_eq!(status(&format!("GET /{}", "a".repeat(2000))), 414, "partial, no line end yet");
+        let many = format!("GET / HTTP/1.1\r\nHost: a\r\n{}\r\n", "X: 1\r\n".repeat(70));
+        assert_eq!(status(&many), 431);
+        let big = format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n", "a".repeat(9000));
+        assert_eq!(status(&big), 431);
+        assert_eq!(status(&big[..8500]), 431, "partial but already over the limit");
+    }
+
+    #[test]
+    fn absolute_form_targets() {
+        assert_eq!(split_target("http://h:80/a?b"), Some(("/a", Some("b"))));
+        assert_eq!(split_target("http://h"), Some(("/", None)));
+        assert_eq!(split_target("http://h?q"), Some(("/", Some("q"))));
+        assert_eq!(split_target("*"), None);
+    }
+
+    #[test]
+    fn chunked_decoding() {
+        let mut out = Vec::new();
+        let body = b"4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+        assert_eq!(decode_chunked(body, &mut out, 100), Ok(Some(body.len() - 4)));
+        assert_eq!(out, b"Wikipedia");
+        for cut in 0..body.len() - 4 {
+            assert_eq!(decode_chunked(&body[..cut], &mut out, 100), Ok(None), "cut at {cut}");
+        }
+        let bad = |b: &[u8]| decode_chunked(b, &mut Vec::new(), 100).unwrap_err().status.as_u16();
+        assert_eq!(bad(b"x\r\n"), 400);
+        assert_eq!(bad(b"\r\n"), 400, "empty size");
+        assert_eq!(bad(b" 4\r\nWiki\r\n0\r\n\r\n"), 400);
+        assert_eq!(bad(b"4\nWiki\r\n0\r\n\r\n"), 400, "bare LF");
+        assert_eq!(bad(b"4\r\nWikiXX0\r\n\r\n"), 400, "data longer than size");
+        assert_eq!(bad(b"fffffffffffffffff\r\n"), 400, "overflow");
+        assert_eq!(bad(b"ffff\r\n"), 413);
+    }
+}

@@ -1,0 +1,260 @@
+//! The request a handler sees: a zero-copy view into the connection's read buffer.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+
+use crate::error::Error;
+use crate::router::{Method, Params};
+
+/// One parsed request, borrowed from the connection's buffer for the handler call.
+///
+/// Nothing here is copied out of the read buffer: path, query, headers and body are
+/// slices of it, and path parameters are slices captured by the router. Decoding
+/// (percent-decoding, number parsing) happens on demand.
+///
+/// ```
+/// use fasterapi_http::{Error, Request, Response};
+///
+/// fn search(req: &Request) -> Result<Response, Error> {
+///     let page: u32 = req.query("page")?.unwrap_or(1);
+///     let agent = req.header("user-agent").unwrap_or("unknown");
+///     Ok(Response::text(format!("page {page} for {agent}")))
+/// }
+/// ```
+pub struct Request<'a> {
+    pub(crate) method: Method,
+    pub(crate) path: &'a str,
+    pub(crate) query: Option<&'a str>,
+    pub(crate) minor_version: u8,
+    pub(crate) headers: &'a [httparse::Header<'a>],
+    pub(crate) params: Params<'a, 'a>,
+    pub(crate) body: &'a [u8],
+}
+
+impl<'a> Request<'a> {
+    /// The request method.
+    #[inline]
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The raw path of the request target, without the query, still percent-encoded.
+    #[inline]
+    pub fn path(&self) -> &'a str {
+        self.path
+    }
+
+    /// The path, percent-decoded; borrowed when it holds no escapes.
+    ///
+    /// Escapes that do not form valid UTF-8 become U+FFFD.
+    pub fn path_decoded(&self) -> Cow<'a, str> {
+        percent_decode(self.path, false)
+    }
+
+    /// The raw query string (after `?`), if the target had one.
+    #[inline]
+    pub fn query_string(&self) -> Option<&'a str> {
+        self.query
+    }
+
+    /// `1` for HTTP/1.1, `0` for HTTP/1.0.
+    #[inline]
+    pub fn http_minor_version(&self) -> u8 {
+        self.minor_version
+    }
+
+    /// The raw value of the path parameter `name`, as captured by the router.
+    #[inline]
+    pub fn param_str(&self, name: &str) -> Option<&'a str> {
+        self.params.get(name)
+    }
+
+    /// All path parameters, raw.
+    pub fn params(&self) -> &Params<'a, 'a> {
+        &self.params
+    }
+
+    /// The path parameter `name`, percent-decoded and converted with [`FromStr`].
+    ///
+    /// A missing or unconvertible parameter is an [`Error`] answered with 400 and a JSON
+    /// detail naming the parameter.
+    #[inline]
+    pub fn param<T: FromStr>(&self, name: &str) -> Result<T, Error>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let raw = self
+            .params
+            .get(name)
+            .ok_or_else(|| Error::param("path", name, "no such path parameter in the route"))?;
+        percent_decode(raw, false).parse().map_err(|e| Error::param("path", name, e))
+    }
+
+    /// The first query parameter `name`, decoded (`+` is a space, `%XX` escapes).
+    pub fn query_str(&self, name: &str) -> Option<Cow<'a, str>> {
+        self.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// The first query parameter `name`, converted with [`FromStr`]; `Ok(None)` when absent.
+    ///
+    /// An unconvertible value is an [`Error`] answered with 400 naming the parameter.
+    pub fn query<T: FromStr>(&self, name: &str) -> Result<Option<T>, Error>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.query_str(name) {
+            Some(v) => v.parse().map(Some).map_err(|e| Error::param("query", name, e)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every query parameter as decoded `(name, value)` pairs, in order.
+    pub fn query_pairs(&self) -> impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)> + 'a {
+        self.query.unwrap_or("").split('&').filter(|p| !p.is_empty()).map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k, true), percent_decode(v, true))
+        })
+    }
+
+    /// The first header named `name` (case-insensitive) as text; `None` if absent or not
+    /// visible ASCII/UTF-8.
+    #[inline]
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.header_bytes(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// The first header named `name` (case-insensitive), raw.
+    #[inline]
+    pub fn header_bytes(&self, name: &str) -> Option<&'a [u8]> {
+        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
+    }
+
+    /// Every header as `(name, raw value)`, in the order received.
+    pub fn headers(&self) -> impl Iterator<Item = (&'a str, &'a [u8])> + '_ {
+        self.headers.iter().map(|h| (h.name, h.value))
+    }
+
+    /// The request body, de-chunked when it came with `Transfer-Encoding: chunked`.
+    #[inline]
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("params", &self.params)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes `%XX` escapes (and `+` as space when `plus_is_space`, for query strings).
+/// A `%` not followed by two hex digits is kept literally.
+pub(crate) fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
+    let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| b == b'%' || (plus_is_space && b == b'+')) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let digit = |at: usize| bytes.get(at).and_then(|&b| hex(b));
+                match (digit(i + 1), digit(i + 2)) {
+                    (Some(h), Some(l)) => {
+                        out.push(h << 4 | l);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b'+' if plus_is_space => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_escapes_plus_and_keeps_stray_percent() {
+        assert!(matches!(percent_decode("/plain", false), Cow::Borrowed("/plain")));
+        assert_eq!(percent_decode("/a%20b%2Fc", false), "/a b/c");
+        assert_eq!(percent_decode("a+b", false), "a+b");
+        assert_eq!(percent_decode("a+b%2B", true), "a b+");
+        assert_eq!(percent_decode("100%", false), "100%");
+        assert_eq!(percent_decode("%zz%4", false), "%zz%4");
+        assert_eq!(percent_decode("%C3%A9", false), "é");
+        assert_eq!(percent_decode("%FF", false), "\u{FFFD}");
+    }
+
+    fn request<'a>(query: Option<&'a str>, headers: &'a [httparse::Header<'a>]) -> Request<'a> {
+        Request {
+            method: Method::Get,
+            path: "/x",
+            query,
+            minor_version: 1,
+            headers,
+            params: Params::new(),
+            body: b"",
+        }
+    }
+
+    #[test]
+    fn query_params_decode_and_convert() {
+        let req = request(Some("a=1&name=J%C3%A9r%C3%B4me+X&flag&a=2&bad=x1"), &[]);
+        assert_eq!(req.query::<u32>("a").unwrap(), Some(1));
+        assert_eq!(req.query_str("name").as_deref(), Some("Jérôme X"));
+        assert_eq!(req.query_str("flag").as_deref(), Some(""));
+        assert_eq!(req.query::<u32>("missing").unwrap(), None);
+        let err = req.query::<u32>("bad").unwrap_err();
+        assert_eq!(err.status().as_u16(), 400);
+        assert!(err.to_string().contains("`bad`"), "{err}");
+        assert_eq!(request(None, &[]).query_pairs().count(), 0);
+    }
+
+    #[test]
+    fn headers_are_case_insensitive() {
+        let headers = [
+            httparse::Header { name: "Content-Type", value: b"text/plain" },
+            httparse::Header { name: "X-Bin", value: b"\xff" },
+        ];
+        let req = request(None, &headers);
+        assert_eq!(req.header("content-type"), Some("text/plain"));
+        assert_eq!(req.header("CONTENT-TYPE"), Some("text/plain"));
+        assert_eq!(req.header("x-bin"), None);
+        assert_eq!(req.header_bytes("x-bin"), Some(&b"\xff"[..]));
+        assert_eq!(req.headers().count(), 2);
+    }
+
+    #[test]
+    fn missing_param_is_a_400_naming_it() {
+        let req = request(None, &[]);
+        let err = req.param::<u64>("id").unwrap_err();
+        assert_eq!(err.status().as_u16(), 400);
+        assert!(err.to_string().contains("`id`"));
+    }
+}

@@ -1,0 +1,117 @@
+//! Steady-state requests through Rust handlers do not touch the heap.
+//!
+//! A counting global allocator counts every allocation in the process (server threads
+//! included) while a client that itself allocates nothing sends requests over a kept-alive
+//! connection. This file holds a single test so no other test allocates concurrently.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use fasterapi_http::{App, Error, Request, Response};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: defers to the system allocator; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours, passed through.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours, passed through.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours, passed through.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Sends `req` and reads exactly `len` response bytes into a stack buffer: no allocation.
+fn exchange(s: &mut TcpStream, req: &[u8], len: usize, buf: &mut [u8; 4096]) {
+    s.write_all(req).unwrap();
+    s.read_exact(&mut buf[..len]).unwrap();
+}
+
+/// The full length of the first response to `req` (headers + Content-Length body).
+fn response_len(s: &mut TcpStream, req: &[u8]) -> usize {
+    s.write_all(req).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "server closed the connection");
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len: usize = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .expect("Content-Length")
+                .parse()
+                .unwrap();
+            if got.len() >= end + 4 + len {
+                assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+                assert_eq!(got.len(), end + 4 + len, "no extra bytes expected");
+                return got.len();
+            }
+        }
+    }
+}
+
+#[test]
+fn plaintext_json_and_params_allocate_nothing_per_request() {
+    let mut app = App::new();
+    app.config_mut().threads = 1;
+    app.get("/plaintext", |_req: &Request| Response::text("Hello, World!"));
+    app.get("/json", |_req: &Request| {
+        Response::json(|o| {
+            o.field("message", "Hello, World!");
+        })
+    });
+    app.get("/users/{id}", |req: &Request| -> Result<Response, Error> {
+        let id: u64 = req.param("id")?;
+        Ok(Response::json(|o| {
+            o.field("id", id);
+            o.field("name", "alice");
+        }))
+    });
+    let server = app.bind("127.0.0.1:0").unwrap().spawn().unwrap();
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.set_nodelay(true).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+
+    let requests: [&[u8]; 3] = [
+        b"GET /plaintext HTTP/1.1\r\nHost: t\r\nUser-Agent: zero-alloc\r\n\r\n",
+        b"GET /json HTTP/1.1\r\nHost: t\r\nAccept: */*\r\n\r\n",
+        b"GET /users/12345 HTTP/1.1\r\nHost: t\r\n\r\n",
+    ];
+    let lens: Vec<usize> = requests.iter().map(|r| response_len(&mut s, r)).collect();
+    let mut buf = [0u8; 4096];
+    // Warm up: pools and per-thread caches fill.
+    for _ in 0..200 {
+        for (req, len) in requests.iter().zip(&lens) {
+            exchange(&mut s, req, *len, &mut buf);
+        }
+    }
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for _ in 0..2000 {
+        for (req, len) in requests.iter().zip(&lens) {
+            exchange(&mut s, req, *len, &mut buf);
+        }
+    }
+    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    // The last answer is intact (the loop did not just read garbage).
+    assert!(buf[..lens[2]].ends_with(br#"{"id":12345,"name":"alice"}"#));
+    assert_eq!(after - before, 0, "allocations during 6000 steady-state requests");
+    server.shutdown().unwrap();
+}
