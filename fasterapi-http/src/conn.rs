@@ -59,7 +59,7 @@ pub(crate) struct Conn {
     continue_sent: bool,
 }
 
-enum Step {
+pub(crate) enum Step {
     /// The request at the head of the buffer is not complete yet.
     Incomplete,
     /// A request of `consumed` bytes was answered.
@@ -283,7 +283,7 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 /// Parses the request at the start of `buf` and, if it is complete, answers it into
 /// `ctx.out`.
 #[inline]
-fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> Step {
+pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> Step {
     let mut slots = parse::header_slots();
     let (head_len, headers, meta) = match parse::parse_head(buf, &mut slots, &ctx.limits) {
         Ok(Head::Complete { len, headers, meta }) => (len, headers, meta),

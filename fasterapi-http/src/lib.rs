@@ -50,6 +50,8 @@ mod conn;
 mod date;
 mod error;
 mod event_loop;
+#[doc(hidden)]
+pub mod fuzzing;
 mod parse;
 mod request;
 mod response;
