@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::ToSocketAddrs;
+use std::time::Duration;
 
 use crate::request::Request;
 use crate::response::{IntoResponse, Response};
@@ -14,6 +15,28 @@ pub(crate) type Handler = Box<dyn Fn(&Request<'_>) -> Response + Send + Sync + '
 /// What the router finds for a request.
 pub(crate) struct Route {
     pub(crate) handler: Handler,
+    /// Runs on the worker pool instead of the I/O thread.
+    pub(crate) blocking: bool,
+}
+
+/// A route just added, to adjust: see [`RouteMut::blocking`].
+pub struct RouteMut<'a> {
+    route: Option<&'a mut Route>,
+}
+
+impl RouteMut<'_> {
+    /// Runs this route's handler on the worker pool rather than on the I/O thread, for
+    /// handlers that block (files, databases, sleeps). The I/O thread hands the request
+    /// over without copying it and goes on serving other connections; when the queue is
+    /// full, or a job has waited longer than [`Config::queue_timeout`], the request is
+    /// answered `503 Service Unavailable` with `Retry-After`.
+    pub fn blocking(self) -> Self {
+        if let Some(route) = self.route {
+            route.blocking = true;
+            return RouteMut { route: Some(route) };
+        }
+        self
+    }
 }
 
 /// Server settings. `Config::default()` suits most uses; each limit is answered with its
@@ -38,6 +61,29 @@ pub struct Config {
     pub pooled_buffers: usize,
     /// Length of each listener's accept queue.
     pub listen_backlog: i32,
+    /// Open connections the server holds at most (all I/O threads together); at the mark
+    /// it stops accepting, and resumes once below it. Further clients wait in the kernel's
+    /// accept queue.
+    pub max_connections: usize,
+    /// Time for a request head to arrive whole, from its first byte; then 408 and close.
+    pub header_timeout: Duration,
+    /// Time for a request body to arrive whole, from the end of the head; then 408.
+    pub body_timeout: Duration,
+    /// Time a keep-alive connection may sit idle between requests; then it is closed.
+    pub idle_timeout: Duration,
+    /// Time a client may take to accept any of a response's bytes; then the connection
+    /// is dropped.
+    pub write_timeout: Duration,
+    /// Worker threads for blocking routes. `0` means one per core.
+    pub workers: usize,
+    /// Jobs the worker queue holds at most (rounded up to a power of two); a request for a
+    /// blocking route beyond that is answered 503 at once.
+    pub queue_capacity: usize,
+    /// A job that waited this long in the queue is answered 503 instead of run, so a
+    /// backlog cannot turn into minutes of latency.
+    pub queue_timeout: Duration,
+    /// On shutdown, how long in-flight requests and queued jobs get to finish.
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for Config {
@@ -51,6 +97,15 @@ impl Default for Config {
             buffer_size: 8 * 1024,
             pooled_buffers: 1024,
             listen_backlog: 1024,
+            max_connections: 100_000,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(30),
+            workers: 0,
+            queue_capacity: 1024,
+            queue_timeout: Duration::from_secs(1),
+            shutdown_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -100,26 +155,34 @@ impl App {
         &mut self.config
     }
 
+    /// Whether any route runs on the worker pool.
+    pub(crate) fn has_blocking_routes(&self) -> bool {
+        self.router.values().any(|r| r.blocking)
+    }
+
     /// Routes `method` requests for `pattern` (see [`crate::router`] for the syntax) to
     /// `handler`.
     ///
     /// The handler runs on the I/O thread that read the request, so it must not block. A
     /// panic in it answers 500 for that request only. A malformed or duplicate pattern is
     /// reported by [`App::bind`] / [`App::serve`], which then refuse to start.
-    pub fn route<H, R>(&mut self, method: Method, pattern: &str, handler: H) -> &mut App
+    pub fn route<H, R>(&mut self, method: Method, pattern: &str, handler: H) -> RouteMut<'_>
     where
         H: Fn(&Request<'_>) -> R + Send + Sync + 'static,
         R: IntoResponse,
     {
         let handler: Handler = Box::new(move |req| handler(req).into_response());
-        if let Err(e) = self.router.insert(method, pattern, Route { handler }) {
-            self.route_errors.push(e.to_string());
+        match self.router.insert(method, pattern, Route { handler, blocking: false }) {
+            Ok(route) => RouteMut { route: Some(route) },
+            Err(e) => {
+                self.route_errors.push(e.to_string());
+                RouteMut { route: None }
+            }
         }
-        self
     }
 
     /// Routes `GET` (and so `HEAD`) requests for `pattern`.
-    pub fn get<H, R>(&mut self, pattern: &str, handler: H) -> &mut App
+    pub fn get<H, R>(&mut self, pattern: &str, handler: H) -> RouteMut<'_>
     where
         H: Fn(&Request<'_>) -> R + Send + Sync + 'static,
         R: IntoResponse,
@@ -128,7 +191,7 @@ impl App {
     }
 
     /// Routes `POST` requests for `pattern`.
-    pub fn post<H, R>(&mut self, pattern: &str, handler: H) -> &mut App
+    pub fn post<H, R>(&mut self, pattern: &str, handler: H) -> RouteMut<'_>
     where
         H: Fn(&Request<'_>) -> R + Send + Sync + 'static,
         R: IntoResponse,
@@ -137,7 +200,7 @@ impl App {
     }
 
     /// Routes `PUT` requests for `pattern`.
-    pub fn put<H, R>(&mut self, pattern: &str, handler: H) -> &mut App
+    pub fn put<H, R>(&mut self, pattern: &str, handler: H) -> RouteMut<'_>
     where
         H: Fn(&Request<'_>) -> R + Send + Sync + 'static,
         R: IntoResponse,
@@ -146,7 +209,7 @@ impl App {
     }
 
     /// Routes `PATCH` requests for `pattern`.
-    pub fn patch<H, R>(&mut self, pattern: &str, handler: H) -> &mut App
+    pub fn patch<H, R>(&mut self, pattern: &str, handler: H) -> RouteMut<'_>
     where
         H: Fn(&Request<'_>) -> R + Send + Sync + 'static,
         R: IntoResponse,
@@ -155,7 +218,7 @@ impl App {
     }
 
     /// Routes `DELETE` requests for `pattern`.
-    pub fn delete<H, R>(&mut self, pattern: &str, handler: H) -> &mut App
+    pub fn delete<H, R>(&mut self, pattern: &str, handler: H) -> RouteMut<'_>
     where
         H: Fn(&Request<'_>) -> R + Send + Sync + 'static,
         R: IntoResponse,

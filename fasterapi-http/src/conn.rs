@@ -4,12 +4,16 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use bytes::{Buf, BufMut, Bytes};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use fasterapi_core::buf::BufPool;
+use fasterapi_core::mpmc::Queue;
 use mio::net::TcpStream;
 
 use crate::app::App;
+use crate::executor::{self, Completion, Job};
 use crate::parse::{self, Framing, Head, Limits, Reject};
 use crate::request::Request;
 use crate::response::{Output, Persistence, Response, StatusCode};
@@ -28,6 +32,23 @@ enum State {
     Draining,
 }
 
+/// What a connection is waiting for, which decides its timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Between requests (keep-alive).
+    Idle,
+    /// Part of a request head has arrived.
+    Head,
+    /// The head is in, part of the body has arrived.
+    Body,
+    /// A blocking handler is running; no timeout (the queue sheds by age instead).
+    Deferred,
+    /// The client has not taken all of our output yet.
+    Writing,
+    /// Half-closed, waiting for the client to close.
+    Lingering,
+}
+
 /// What the event loop should do with the connection next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -35,9 +56,18 @@ pub(crate) enum Verdict {
     Drop,
 }
 
+/// Timeouts by phase.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timeouts {
+    pub(crate) header: Duration,
+    pub(crate) body: Duration,
+    pub(crate) idle: Duration,
+    pub(crate) write: Duration,
+}
+
 /// Per-thread context the connections of one event loop share.
 pub(crate) struct Ctx {
-    pub(crate) app: std::sync::Arc<App>,
+    pub(crate) app: Arc<App>,
     pub(crate) limits: Limits,
     pub(crate) pool: BufPool,
     /// Responses of the connection being served, written with one syscall at the end of
@@ -45,36 +75,145 @@ pub(crate) struct Ctx {
     pub(crate) out: Output,
     /// Decoded chunked request bodies.
     pub(crate) chunked_body: Vec<u8>,
+    /// The worker queue, when the app has blocking routes.
+    pub(crate) queue: Option<Arc<Queue<Job>>>,
+    /// This event loop's index, for jobs to find their way back.
+    pub(crate) home: usize,
+    /// The time as of this loop turn.
+    pub(crate) now: Instant,
+    /// The server is shutting down: every response closes its connection.
+    pub(crate) stopping: bool,
 }
 
 pub(crate) struct Conn {
     stream: TcpStream,
     state: State,
+    /// The connection's slot in its event loop.
+    token: usize,
+    /// Unique within the event loop, so stale timers and completions for a reused slot
+    /// are recognised.
+    pub(crate) id: u64,
     /// Unparsed input. Held only while a request is partly received; idle connections
     /// give their buffer back to the pool.
-    rbuf: Option<bytes::BytesMut>,
+    rbuf: Option<BytesMut>,
     /// Output the socket did not take yet. While non-empty, reading pauses.
     backlog: VecDeque<Bytes>,
     /// `100 Continue` was sent for the request being received.
     continue_sent: bool,
+    /// The head of the request being received is complete (its body is not).
+    head_done: bool,
+    /// A request is on the worker pool: later pipelined requests wait, so that answers
+    /// leave in request order.
+    deferred: bool,
+    /// The phase `deadline` was set for, and when it expires.
+    phase: Phase,
+    pub(crate) deadline: Option<Instant>,
+    /// The deadline of this connection's entry in the timer heap, if it has one.
+    pub(crate) armed: Option<Instant>,
 }
 
 pub(crate) enum Step {
     /// The request at the head of the buffer is not complete yet.
-    Incomplete,
+    Incomplete { head_done: bool },
     /// A request of `consumed` bytes was answered.
     Served { consumed: usize, keep_alive: bool },
+    /// A request for a blocking route: to be frozen and queued.
+    Defer { consumed: usize, head_len: usize, chunked: bool, head_only: bool, persistence: Persistence },
     /// The input was refused and answered; the connection closes.
     Rejected,
 }
 
 impl Conn {
-    pub(crate) fn new(stream: TcpStream) -> Conn {
-        Conn { stream, state: State::Open, rbuf: None, backlog: VecDeque::new(), continue_sent: false }
+    pub(crate) fn new(stream: TcpStream, token: usize, id: u64) -> Conn {
+        Conn {
+            stream,
+            state: State::Open,
+            token,
+            id,
+            rbuf: None,
+            backlog: VecDeque::new(),
+            continue_sent: false,
+            head_done: false,
+            deferred: false,
+            phase: Phase::Idle,
+            deadline: None,
+            armed: None,
+        }
     }
 
     pub(crate) fn stream_mut(&mut self) -> &mut TcpStream {
         &mut self.stream
+    }
+
+    /// Returns the connection's buffer to the pool before it is dropped.
+    pub(crate) fn recycle(&mut self, pool: &mut BufPool) {
+        if let Some(buf) = self.rbuf.take() {
+            pool.put(buf);
+        }
+    }
+
+    /// What the connection waits for now.
+    pub(crate) fn phase(&self) -> Phase {
+        match self.state {
+            State::Draining => Phase::Lingering,
+            _ if !self.backlog.is_empty() => Phase::Writing,
+            State::Closing => Phase::Writing,
+            State::Open if self.deferred => Phase::Deferred,
+            State::Open => match &self.rbuf {
+                Some(b) if !b.is_empty() => {
+                    if self.head_done {
+                        Phase::Body
+                    } else {
+                        Phase::Head
+                    }
+                }
+                _ => Phase::Idle,
+            },
+        }
+    }
+
+    /// Whether the connection can be closed at once on shutdown: nothing in flight, or
+    /// our side already done.
+    pub(crate) fn is_idle(&self) -> bool {
+        matches!(self.phase(), Phase::Idle | Phase::Lingering)
+    }
+
+    /// Sets the deadline for the current phase. A head or body must arrive whole within
+    /// its timeout from the phase's start; idle and write timeouts restart with activity.
+    pub(crate) fn update_deadline(&mut self, now: Instant, t: &Timeouts) {
+        let phase = self.phase();
+        let restart = phase != self.phase || matches!(phase, Phase::Idle | Phase::Writing);
+        self.phase = phase;
+        if restart {
+            self.deadline = match phase {
+                Phase::Idle => Some(now + t.idle),
+                Phase::Head => Some(now + t.header),
+                Phase::Body => Some(now + t.body),
+                Phase::Writing | Phase::Lingering => Some(now + t.write),
+                Phase::Deferred => None,
+            };
+        }
+    }
+
+    /// The deadline passed: answer 408 to a half-received request, drop anything else.
+    pub(crate) fn time_out(&mut self, ctx: &mut Ctx) -> Verdict {
+        match self.phase() {
+            Phase::Head | Phase::Body => {
+                self.recycle(&mut ctx.pool);
+                let reject = Reject { status: StatusCode::REQUEST_TIMEOUT, reason: "request not received in time" };
+                write_reject(reject, &mut ctx.out);
+                if self.write_output(ctx).is_err() {
+                    return Verdict::Drop;
+                }
+                self.state = State::Closing;
+                if self.backlog.is_empty() {
+                    self.half_close()
+                } else {
+                    Verdict::Keep
+                }
+            }
+            _ => Verdict::Drop,
+        }
     }
 
     /// Handles a readiness event.
@@ -92,17 +231,32 @@ impl Conn {
                 Ok(true) => return self.serve(ctx),
             }
         }
-        if readable && self.backlog.is_empty() && self.state == State::Open {
+        if readable && self.backlog.is_empty() && self.state == State::Open && !self.deferred {
             return self.serve(ctx);
         }
         Verdict::Keep
+    }
+
+    /// Writes a blocking handler's answer, then serves what was pipelined behind it.
+    pub(crate) fn complete(&mut self, c: Completion, ctx: &mut Ctx) -> Verdict {
+        self.deferred = false;
+        let persistence = if ctx.stopping { Persistence::Close } else { c.persistence };
+        c.response.write_to(&mut ctx.out, c.head_only, persistence);
+        if persistence == Persistence::Close {
+            return self.finish(ctx, false);
+        }
+        self.serve(ctx)
     }
 
     /// Reads what the socket has, answers every complete request, writes the answers.
     fn serve(&mut self, ctx: &mut Ctx) -> Verdict {
         let mut eof = false;
         let mut close = false;
-        loop {
+        // Requests left behind a deferred one are still buffered.
+        if self.rbuf.as_ref().is_some_and(|b| !b.is_empty()) && !self.serve_buffered(ctx) {
+            return self.finish(ctx, false);
+        }
+        while !self.deferred {
             let buf = self.rbuf.get_or_insert_with(|| ctx.pool.get());
             if buf.capacity() - buf.len() < 1024 {
                 buf.reserve(ctx.pool.buf_size());
@@ -132,35 +286,80 @@ impl Conn {
                 }
             }
         }
+        if eof || close {
+            return self.finish(ctx, eof);
+        }
         if let Some(buf) = self.rbuf.take_if(|b| b.is_empty()) {
             ctx.pool.put(buf);
         }
         if !ctx.out.is_empty() && self.write_output(ctx).is_err() {
             return Verdict::Drop;
         }
-        if eof || close {
-            self.state = State::Closing;
-            if let Some(buf) = self.rbuf.take() {
-                ctx.pool.put(buf);
-            }
-            if self.backlog.is_empty() {
-                return if eof { Verdict::Drop } else { self.half_close() };
-            }
-        }
         Verdict::Keep
     }
 
-    /// Answers the complete requests in the read buffer. Returns false when the connection
-    /// must close after the answers are written.
+    /// Writes what is pending and closes: at once when the peer is gone (`eof`) and
+    /// nothing is left to send, else after the output drains.
+    fn finish(&mut self, ctx: &mut Ctx, eof: bool) -> Verdict {
+        self.state = State::Closing;
+        self.recycle(&mut ctx.pool);
+        if !ctx.out.is_empty() && self.write_output(ctx).is_err() {
+            return Verdict::Drop;
+        }
+        if !self.backlog.is_empty() {
+            return Verdict::Keep;
+        }
+        if eof {
+            Verdict::Drop
+        } else {
+            self.half_close()
+        }
+    }
+
+    /// Answers the complete requests in the read buffer, up to a deferred one. Returns
+    /// false when the connection must close after the answers are written.
     fn serve_buffered(&mut self, ctx: &mut Ctx) -> bool {
         let Some(buf) = self.rbuf.as_mut() else { return true };
-        while !buf.is_empty() {
+        while !buf.is_empty() && !self.deferred {
             match serve_one(buf, ctx, &mut self.continue_sent) {
-                Step::Incomplete => break,
+                Step::Incomplete { head_done } => {
+                    self.head_done = head_done;
+                    break;
+                }
                 Step::Served { consumed, keep_alive } => {
                     buf.advance(consumed);
                     self.continue_sent = false;
+                    self.head_done = false;
                     if !keep_alive {
+                        return false;
+                    }
+                }
+                Step::Defer { consumed, head_len, chunked, head_only, persistence } => {
+                    self.continue_sent = false;
+                    self.head_done = false;
+                    // The request leaves the buffer as refcounted bytes: no copy.
+                    let request = buf.split_to(consumed).freeze();
+                    let body = if chunked {
+                        Bytes::copy_from_slice(&ctx.chunked_body)
+                    } else {
+                        request.slice(head_len..)
+                    };
+                    let job = Job {
+                        home: ctx.home,
+                        token: self.token,
+                        conn_id: self.id,
+                        head: request.slice(..head_len),
+                        body,
+                        head_only,
+                        persistence,
+                        enqueued: ctx.now,
+                    };
+                    match ctx.queue.as_ref().map(|q| q.try_push(job)) {
+                        Some(Ok(())) => self.deferred = true,
+                        // Full: shed at once rather than queue without bound.
+                        _ => executor::overloaded().write_to(&mut ctx.out, head_only, persistence),
+                    }
+                    if persistence == Persistence::Close && !self.deferred {
                         return false;
                     }
                 }
@@ -281,13 +480,13 @@ impl Conn {
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// Parses the request at the start of `buf` and, if it is complete, answers it into
-/// `ctx.out`.
+/// `ctx.out` (or says it is for the worker pool).
 #[inline]
 pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> Step {
     let mut slots = parse::header_slots();
     let (head_len, headers, meta) = match parse::parse_head(buf, &mut slots, &ctx.limits) {
         Ok(Head::Complete { len, headers, meta }) => (len, headers, meta),
-        Ok(Head::Partial) => return Step::Incomplete,
+        Ok(Head::Partial) => return Step::Incomplete { head_done: false },
         Err(reject) => {
             write_reject(reject, &mut ctx.out);
             return Step::Rejected;
@@ -297,7 +496,7 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
         Framing::Length(n) => {
             if buf.len() - head_len < n {
                 send_continue(meta.expect_continue, meta.minor_version, continue_sent, &mut ctx.out);
-                return Step::Incomplete;
+                return Step::Incomplete { head_done: true };
             }
             (&buf[head_len..head_len + n], head_len + n)
         }
@@ -306,7 +505,7 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
                 Ok(Some(n)) => (&ctx.chunked_body[..], head_len + n),
                 Ok(None) => {
                     send_continue(meta.expect_continue, meta.minor_version, continue_sent, &mut ctx.out);
-                    return Step::Incomplete;
+                    return Step::Incomplete { head_done: true };
                 }
                 Err(reject) => {
                     write_reject(reject, &mut ctx.out);
@@ -315,12 +514,18 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
             }
         }
     };
-    let persistence = match (meta.keep_alive, meta.minor_version) {
+    let keep_alive = meta.keep_alive && !ctx.stopping;
+    let persistence = match (keep_alive, meta.minor_version) {
         (false, _) => Persistence::Close,
         (true, 0) => Persistence::KeepAlive10,
         (true, _) => Persistence::KeepAlive,
     };
+    let head_only = meta.method == Method::Head;
     let response = match ctx.app.router.lookup(meta.method, meta.path) {
+        Lookup::Found(route, _) if route.blocking => {
+            let chunked = meta.framing == Framing::Chunked;
+            return Step::Defer { consumed, head_len, chunked, head_only, persistence };
+        }
         Lookup::Found(route, params) => {
             let req = Request {
                 method: meta.method,
@@ -342,11 +547,12 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
         }
         Lookup::NotFound => detail(StatusCode::NOT_FOUND, "Not Found"),
     };
-    response.write_to(&mut ctx.out, meta.method == Method::Head, persistence);
-    Step::Served { consumed, keep_alive: meta.keep_alive }
+    response.write_to(&mut ctx.out, head_only, persistence);
+    Step::Served { consumed, keep_alive }
 }
 
-fn detail(status: StatusCode, text: &'static str) -> Response {
+/// A JSON `{"detail": text}` response with `status`.
+pub(crate) fn detail(status: StatusCode, text: &'static str) -> Response {
     Response::json(|o| {
         o.field("detail", text);
     })

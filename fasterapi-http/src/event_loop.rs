@@ -1,8 +1,11 @@
-//! One I/O thread: a `mio::Poll`, its own listener, its connections.
+//! One I/O thread: a `mio::Poll`, its own listener, its connections, their timers.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use fasterapi_core::buf::BufPool;
@@ -10,8 +13,9 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::app::App;
-use crate::conn::{Conn, Ctx, Verdict};
+use crate::conn::{Conn, Ctx, Timeouts, Verdict};
 use crate::date;
+use crate::executor::Completion;
 use crate::parse::Limits;
 use crate::response::Output;
 use crate::server::Shared;
@@ -19,18 +23,36 @@ use crate::server::Shared;
 const LISTENER: Token = Token(usize::MAX - 1);
 pub(crate) const WAKER: Token = Token(usize::MAX);
 
+/// While accepting is paused at the connection limit, look again this often (a
+/// connection closing on another thread does not wake this one).
+const ACCEPT_RETRY: Duration = Duration::from_millis(50);
+
 pub(crate) struct EventLoop {
     poll: Poll,
-    listener: TcpListener,
+    /// `None` once shutdown began.
+    listener: Option<TcpListener>,
+    /// Accepting stopped at the connection limit.
+    accept_paused: bool,
     /// Connections by token; freed slots are reused through `free`.
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
+    open: usize,
+    next_id: u64,
+    /// Deadlines as `(when, token, conn id)`, earliest first. A connection has at most
+    /// one live entry (`Conn::armed`); entries of closed or re-armed connections are
+    /// skipped when they surface, so timers cost O(log n) per arming, never a scan.
+    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    timeouts: Timeouts,
+    completions: Vec<Completion>,
     ctx: Ctx,
     shared: Arc<Shared>,
+    /// When shutdown began, the time by which in-flight requests must be done.
+    drain_deadline: Option<Instant>,
 }
 
 impl EventLoop {
     pub(crate) fn new(
+        home: usize,
         poll: Poll,
         listener: std::net::TcpListener,
         app: Arc<App>,
@@ -39,58 +61,176 @@ impl EventLoop {
         let mut listener = TcpListener::from_std(listener);
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
         let c = &app.config;
-        let limits = Limits {
-            max_head: c.max_head_bytes,
-            max_headers: c.max_headers,
-            max_target: c.max_target_bytes,
-            max_body: c.max_body_bytes,
-        };
+        let timeouts =
+            Timeouts { header: c.header_timeout, body: c.body_timeout, idle: c.idle_timeout, write: c.write_timeout };
         let pool = BufPool::new(c.buffer_size, c.pooled_buffers);
         let out = Output::new(BytesMut::with_capacity(c.buffer_size));
-        let ctx = Ctx { app, limits, pool, out, chunked_body: Vec::new() };
-        Ok(EventLoop { poll, listener, conns: Vec::new(), free: Vec::new(), ctx, shared })
+        let ctx = Ctx {
+            limits: Limits::from_config(c),
+            app,
+            pool,
+            out,
+            chunked_body: Vec::new(),
+            queue: shared.queue.clone(),
+            home,
+            now: Instant::now(),
+            stopping: false,
+        };
+        Ok(EventLoop {
+            poll,
+            listener: Some(listener),
+            accept_paused: false,
+            conns: Vec::new(),
+            free: Vec::new(),
+            open: 0,
+            next_id: 0,
+            timers: BinaryHeap::new(),
+            timeouts,
+            completions: Vec::new(),
+            ctx,
+            shared,
+            drain_deadline: None,
+        })
     }
 
     pub(crate) fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
-            if let Err(e) = self.poll.poll(&mut events, None) {
+            let timeout = self.poll_timeout();
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(e);
             }
+            self.ctx.now = Instant::now();
             date::refresh();
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(),
-                    WAKER => {
-                        if self.shared.stopping.load(Ordering::SeqCst) {
-                            return Ok(());
-                        }
-                    }
+                    WAKER => self.take_completions(),
                     Token(i) => {
                         let readable = event.is_readable() || event.is_read_closed() || event.is_error();
                         let writable = event.is_writable() || event.is_write_closed();
                         let Some(conn) = self.conns.get_mut(i).and_then(Option::as_mut) else {
                             continue;
                         };
-                        if conn.ready(readable, writable, &mut self.ctx) == Verdict::Drop {
-                            self.close(i);
-                        }
+                        let verdict = conn.ready(readable, writable, &mut self.ctx);
+                        self.settle(i, verdict);
                     }
                 }
             }
-            // A wake may have been consumed by an earlier event batch.
-            if self.shared.stopping.load(Ordering::Relaxed) {
+            self.expire_timers();
+            if self.accept_paused && self.shared.connections.load(Ordering::Relaxed) < self.shared.max_connections {
+                self.accept_paused = false;
+                self.accept();
+            }
+            if self.shared.stopping.load(Ordering::Acquire) && self.stop_step() {
                 return Ok(());
             }
         }
     }
 
+    /// Until the next timer, or the accept retry while paused.
+    fn poll_timeout(&self) -> Option<Duration> {
+        let timer = self
+            .timers
+            .peek()
+            .map(|Reverse((when, _, _))| when.saturating_duration_since(Instant::now()) + Duration::from_millis(1));
+        let retry = (self.accept_paused || self.drain_deadline.is_some()).then_some(ACCEPT_RETRY);
+        match (timer, retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// After a connection was handled: close it, or re-arm its timer.
+    fn settle(&mut self, i: usize, verdict: Verdict) {
+        let Some(conn) = self.conns[i].as_mut() else { return };
+        if verdict == Verdict::Drop || (self.drain_deadline.is_some() && conn.is_idle()) {
+            self.close(i);
+            return;
+        }
+        conn.update_deadline(self.ctx.now, &self.timeouts);
+        if let Some(deadline) = conn.deadline {
+            if conn.armed.is_none_or(|armed| deadline < armed) {
+                conn.armed = Some(deadline);
+                self.timers.push(Reverse((deadline, i, conn.id)));
+            }
+        }
+    }
+
+    fn expire_timers(&mut self) {
+        let now = self.ctx.now;
+        while let Some(&Reverse((when, i, id))) = self.timers.peek() {
+            if when > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(conn) = self.conns[i].as_mut().filter(|c| c.id == id && c.armed == Some(when)) else {
+                continue; // closed, or re-armed earlier: a stale entry
+            };
+            conn.armed = None;
+            match conn.deadline {
+                Some(deadline) if deadline <= now => {
+                    let verdict = conn.time_out(&mut self.ctx);
+                    self.settle(i, verdict);
+                }
+                // Activity pushed the deadline back since this entry was made.
+                Some(deadline) => {
+                    conn.armed = Some(deadline);
+                    self.timers.push(Reverse((deadline, i, id)));
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn take_completions(&mut self) {
+        self.shared.mailboxes[self.ctx.home].take(&mut self.completions);
+        let mut completions = std::mem::take(&mut self.completions);
+        for c in completions.drain(..) {
+            let i = c.token;
+            let Some(conn) = self.conns.get_mut(i).and_then(Option::as_mut).filter(|conn| conn.id == c.conn_id)
+            else {
+                continue; // the client left while its request was on the pool
+            };
+            let verdict = conn.complete(c, &mut self.ctx);
+            self.settle(i, verdict);
+        }
+        self.completions = completions;
+    }
+
+    /// One step of shutdown; true once this loop is done.
+    fn stop_step(&mut self) -> bool {
+        let now = self.ctx.now;
+        let deadline = *self.drain_deadline.get_or_insert_with(|| {
+            // Stop accepting: with every listener closed, new connections are refused.
+            if let Some(mut l) = self.listener.take() {
+                let _ = self.poll.registry().deregister(&mut l);
+            }
+            self.shared.listener_closed();
+            self.ctx.stopping = true;
+            now + self.ctx.app.config.shutdown_timeout
+        });
+        let idle: Vec<usize> = (0..self.conns.len())
+            .filter(|&i| self.conns[i].as_ref().is_some_and(|c| now >= deadline || c.is_idle()))
+            .collect();
+        for i in idle {
+            self.close(i);
+        }
+        self.open == 0
+    }
+
     fn accept(&mut self) {
         loop {
-            match self.listener.accept() {
+            let Some(listener) = self.listener.as_ref() else { return };
+            if self.shared.connections.load(Ordering::Relaxed) >= self.shared.max_connections {
+                // At the mark: leave further clients in the kernel's queue until below it.
+                self.accept_paused = true;
+                return;
+            }
+            match listener.accept() {
                 Ok((stream, _)) => {
                     // Responses are written whole, so Nagle would only add latency.
                     let _ = stream.set_nodelay(true);
@@ -98,7 +238,8 @@ impl EventLoop {
                         self.conns.push(None);
                         self.conns.len() - 1
                     });
-                    let mut conn = Conn::new(stream);
+                    self.next_id += 1;
+                    let mut conn = Conn::new(stream, i, self.next_id);
                     // Both interests once, edge-triggered: no re-registration per write.
                     let registered = self.poll.registry().register(
                         conn.stream_mut(),
@@ -106,7 +247,12 @@ impl EventLoop {
                         Interest::READABLE | Interest::WRITABLE,
                     );
                     match registered {
-                        Ok(()) => self.conns[i] = Some(conn),
+                        Ok(()) => {
+                            self.conns[i] = Some(conn);
+                            self.open += 1;
+                            self.shared.connections.fetch_add(1, Ordering::Relaxed);
+                            self.settle(i, Verdict::Keep);
+                        }
                         Err(e) => {
                             eprintln!("fasterapi: cannot register a connection: {e}");
                             self.free.push(i);
@@ -117,9 +263,10 @@ impl EventLoop {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
                 Err(e) => {
-                    // Out of descriptors or memory: the pending connections stay queued in
-                    // the kernel and are retried on the next listener event.
+                    // Out of descriptors or memory: pause and retry shortly, leaving the
+                    // pending connections queued in the kernel.
                     eprintln!("fasterapi: accept failed: {e}");
+                    self.accept_paused = true;
                     return;
                 }
             }
@@ -128,8 +275,11 @@ impl EventLoop {
 
     fn close(&mut self, i: usize) {
         if let Some(mut conn) = self.conns[i].take() {
+            conn.recycle(&mut self.ctx.pool);
             let _ = self.poll.registry().deregister(conn.stream_mut());
             self.free.push(i);
+            self.open -= 1;
+            self.shared.connections.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }

@@ -39,6 +39,10 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
         pool: BufPool::new(1024, 4),
         out: Output::new(BytesMut::new()),
         chunked_body: Vec::new(),
+        queue: None,
+        home: 0,
+        now: std::time::Instant::now(),
+        stopping: false,
     };
     let mut rbuf = BytesMut::new();
     let mut continue_sent = false;
@@ -50,7 +54,7 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
         fed += n;
         while !rbuf.is_empty() {
             match serve_one(&rbuf, &mut ctx, &mut continue_sent) {
-                Step::Incomplete => break,
+                Step::Incomplete { .. } => break,
                 Step::Served { consumed, keep_alive } => {
                     assert!(consumed > 0 && consumed <= rbuf.len(), "consumed {consumed} of {}", rbuf.len());
                     rbuf.advance(consumed);
@@ -59,6 +63,8 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
                         break 'feed;
                     }
                 }
+                // The fuzz app has no blocking routes.
+                Step::Defer { .. } => unreachable!("no blocking routes here"),
                 Step::Rejected => break 'feed,
             }
         }

@@ -50,6 +50,7 @@ mod conn;
 mod date;
 mod error;
 mod event_loop;
+mod executor;
 #[doc(hidden)]
 pub mod fuzzing;
 mod parse;
@@ -59,7 +60,7 @@ pub mod router;
 mod server;
 mod sys;
 
-pub use app::{App, Config};
+pub use app::{App, Config, RouteMut};
 pub use error::Error;
 pub use request::Request;
 pub use response::{Body, IntoResponse, Response, StatusCode};

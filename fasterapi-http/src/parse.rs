@@ -23,6 +23,17 @@ pub(crate) struct Limits {
     pub(crate) max_body: usize,
 }
 
+impl Limits {
+    pub(crate) fn from_config(c: &crate::app::Config) -> Limits {
+        Limits {
+            max_head: c.max_head_bytes,
+            max_headers: c.max_headers,
+            max_target: c.max_target_bytes,
+            max_body: c.max_body_bytes,
+        }
+    }
+}
+
 /// A request refused before it reached a handler. The connection closes after the answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Reject {

@@ -222,12 +222,12 @@ impl<T> Endpoints<T> {
         self.by_method.iter().all(Option::is_none)
     }
 
-    fn set(&mut self, method: Method, value: T) -> bool {
-        let slot = &mut self.by_method[method.index()];
-        if slot.is_some() {
-            return false;
+    /// Stores `value` for `method`; `None` when the method is taken already.
+    fn set(&mut self, method: Method, value: T) -> Option<&mut T> {
+        if self.by_method[method.index()].is_some() {
+            return None;
         }
-        *slot = Some(value);
+        self.by_method[method.index()] = Some(value);
         let has = |m: Method| self.by_method[m.index()].is_some();
         let mut allow = Vec::new();
         for m in METHODS {
@@ -236,7 +236,7 @@ impl<T> Endpoints<T> {
             }
         }
         self.allow = allow.join(", ");
-        true
+        self.by_method[method.index()].as_mut()
     }
 
     #[inline]
@@ -309,8 +309,8 @@ impl<T> Router<T> {
     /// Fails when the pattern is malformed (it must start with `/`; braces enclose whole
     /// segments; a catch-all comes last), captures more than [`MAX_PARAMS`] parameters,
     /// names a parameter differently from an existing route at the same position, or when
-    /// the same method and pattern are already taken.
-    pub fn insert(&mut self, method: Method, pattern: &str, value: T) -> Result<(), RouteError> {
+    /// the same method and pattern are already taken. On success, returns the stored value.
+    pub fn insert(&mut self, method: Method, pattern: &str, value: T) -> Result<&mut T, RouteError> {
         let err = |reason| RouteError { pattern: pattern.to_owned(), reason };
         let rest = pattern.strip_prefix('/').ok_or_else(|| err("a pattern must start with `/`"))?;
         let segments: Vec<&str> = rest.split('/').collect();
@@ -349,22 +349,33 @@ impl<T> Router<T> {
                     if &*slot.0 != name {
                         return Err(err("a catch-all at this position already has another name"));
                     }
-                    return if slot.1.set(method, value) {
-                        Ok(())
-                    } else {
-                        Err(err("this method and path are already routed"))
-                    };
+                    return slot.1.set(method, value).ok_or_else(|| err("this method and path are already routed"));
                 }
             }
         }
         if captures > MAX_PARAMS {
             return Err(err("too many path parameters"));
         }
-        if node.endpoints.set(method, value) {
-            Ok(())
-        } else {
-            Err(err("this method and path are already routed"))
+        node.endpoints.set(method, value).ok_or_else(|| err("this method and path are already routed"))
+    }
+
+    /// Every stored value, in no particular order.
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        fn walk<'a, T>(node: &'a Node<T>, out: &mut Vec<&'a T>) {
+            out.extend(node.endpoints.by_method.iter().flatten());
+            for (_, child) in &node.statics {
+                walk(child, out);
+            }
+            if let Some(p) = &node.param {
+                walk(&p.1, out);
+            }
+            if let Some(c) = &node.catch_all {
+                out.extend(c.1.by_method.iter().flatten());
+            }
         }
+        let mut out = Vec::new();
+        walk(&self.root, &mut out);
+        out.into_iter()
     }
 
     /// Finds the route for `method` and `path` (the request path without its query).

@@ -1,21 +1,37 @@
-//! Listeners, I/O threads and shutdown.
+//! Listeners, I/O threads, the worker pool, and shutdown.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
+use fasterapi_core::mpmc::Queue;
 use mio::{Poll, Waker};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::app::App;
 use crate::event_loop::{EventLoop, WAKER};
+use crate::executor::{Executor, Job, Mailbox};
 
-/// State the I/O threads share with shutdown handles.
+/// State the I/O threads, the workers and shutdown handles share.
 pub(crate) struct Shared {
     pub(crate) stopping: AtomicBool,
-    wakers: Vec<Waker>,
+    pub(crate) mailboxes: Arc<[Mailbox]>,
+    pub(crate) connections: AtomicUsize,
+    pub(crate) max_connections: usize,
+    pub(crate) queue: Option<Arc<Queue<Job>>>,
+    listeners_open: Mutex<usize>,
+    listeners_closed: Condvar,
+}
+
+impl Shared {
+    pub(crate) fn listener_closed(&self) {
+        let mut open = self.listeners_open.lock().unwrap_or_else(|e| e.into_inner());
+        *open = open.saturating_sub(1);
+        self.listeners_closed.notify_all();
+    }
 }
 
 /// A server bound to its address, not yet serving.
@@ -33,21 +49,41 @@ pub struct ShutdownHandle {
 }
 
 impl ShutdownHandle {
-    /// Asks every I/O thread to stop: they close their listener and connections and return.
+    /// Begins a graceful shutdown and returns at once: every I/O thread closes its listener
+    /// (new connections are refused), closes idle keep-alive connections, answers the
+    /// requests in flight with `Connection: close`, and ends when its connections are gone
+    /// or [`Config::shutdown_timeout`](crate::Config::shutdown_timeout) has passed; then
+    /// the worker pool finishes its queue, within the same deadline.
     pub fn shutdown(&self) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        for waker in &self.shared.wakers {
-            // A failed wake means the loop's poll is gone, so that thread has ended already.
-            let _ = waker.wake();
+        self.shared.stopping.store(true, Ordering::Release);
+        for mailbox in self.shared.mailboxes.iter() {
+            mailbox.wake();
         }
+    }
+
+    /// Blocks until every listener is closed, so that new connections are refused.
+    /// Call after [`ShutdownHandle::shutdown`], not from a handler (the I/O thread running
+    /// it would wait for itself).
+    pub fn wait_listeners_closed(&self) {
+        let mut open = self.shared.listeners_open.lock().unwrap_or_else(|e| e.into_inner());
+        while *open > 0 {
+            open = self.shared.listeners_closed.wait(open).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Whether a shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shared.stopping.load(Ordering::Acquire)
     }
 }
 
 /// A server serving on background threads; see [`Server::spawn`].
 pub struct RunningServer {
     threads: Vec<JoinHandle<io::Result<()>>>,
+    executor: Option<Executor>,
     handle: ShutdownHandle,
     local_addr: SocketAddr,
+    shutdown_timeout: Duration,
 }
 
 impl RunningServer {
@@ -61,22 +97,24 @@ impl RunningServer {
         self.handle.clone()
     }
 
-    /// Stops the server and waits for its threads.
+    /// Shuts down gracefully and waits until done.
     pub fn shutdown(self) -> io::Result<()> {
         self.handle.shutdown();
         self.join()
     }
 
-    /// Waits until the server stops; returns the first I/O thread error, if any.
+    /// Waits until the server has stopped (after a shutdown from a handle or a signal);
+    /// returns the first I/O thread error, if any.
     pub fn join(self) -> io::Result<()> {
         let mut result = Ok(());
         for t in self.threads {
-            let r = t
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("an I/O thread panicked")));
+            let r = t.join().unwrap_or_else(|_| Err(io::Error::other("an I/O thread panicked")));
             if result.is_ok() {
                 result = r;
             }
+        }
+        if let Some(executor) = self.executor {
+            executor.stop(Instant::now() + self.shutdown_timeout);
         }
         result
     }
@@ -108,15 +146,24 @@ impl Server {
         // With port 0 the first bind picks the port; the others must share that one.
         let local_addr = first.local_addr()?;
         let mut loops = Vec::with_capacity(threads);
-        let mut wakers = Vec::with_capacity(threads);
+        let mut mailboxes = Vec::with_capacity(threads);
         for i in 0..threads {
             let l = if i == 0 { first.try_clone()? } else { listener(local_addr, app.config.listen_backlog)? };
             let poll = Poll::new()?;
-            wakers.push(Waker::new(poll.registry(), WAKER)?);
+            mailboxes.push(Mailbox::new(Waker::new(poll.registry(), WAKER)?));
             loops.push((poll, l));
         }
         drop(first);
-        let shared = Arc::new(Shared { stopping: AtomicBool::new(false), wakers });
+        let queue = app.has_blocking_routes().then(|| Arc::new(Queue::new(app.config.queue_capacity.max(1))));
+        let shared = Arc::new(Shared {
+            stopping: AtomicBool::new(false),
+            mailboxes: mailboxes.into(),
+            connections: AtomicUsize::new(0),
+            max_connections: app.config.max_connections.max(1),
+            queue,
+            listeners_open: Mutex::new(threads),
+            listeners_closed: Condvar::new(),
+        });
         Ok(Server { app: Arc::new(app), loops, shared, local_addr })
     }
 
@@ -130,30 +177,68 @@ impl Server {
         ShutdownHandle { shared: self.shared.clone() }
     }
 
-    /// Starts the I/O threads and returns at once.
+    /// Starts the I/O threads (and the worker pool, if any route is blocking) and returns
+    /// at once.
     pub fn spawn(self) -> io::Result<RunningServer> {
         let handle = self.handle();
-        let local_addr = self.local_addr;
-        let mut threads = Vec::with_capacity(self.loops.len());
+        let executor = match &self.shared.queue {
+            Some(queue) => Some(Executor::start(self.app.clone(), self.shared.mailboxes.clone(), queue.clone())?),
+            None => None,
+        };
+        let mut running = RunningServer {
+            threads: Vec::with_capacity(self.loops.len()),
+            executor,
+            handle,
+            local_addr: self.local_addr,
+            shutdown_timeout: self.app.config.shutdown_timeout,
+        };
         for (i, (poll, listener)) in self.loops.into_iter().enumerate() {
             let app = self.app.clone();
             let shared = self.shared.clone();
             let t = std::thread::Builder::new()
                 .name(format!("fasterapi-io-{i}"))
-                .spawn(move || EventLoop::new(poll, listener, app, shared)?.run());
+                .spawn(move || EventLoop::new(i, poll, listener, app, shared)?.run());
             match t {
-                Ok(t) => threads.push(t),
+                Ok(t) => running.threads.push(t),
                 Err(e) => {
-                    handle.shutdown();
+                    let _ = running.shutdown();
                     return Err(e);
                 }
             }
         }
-        Ok(RunningServer { threads, handle, local_addr })
+        Ok(running)
     }
 
-    /// Serves on this thread's behalf until shut down (blocks).
+    /// Serves until SIGINT or SIGTERM (or a [`ShutdownHandle`]), then shuts down
+    /// gracefully and returns. A second signal during the shutdown exits at once.
+    ///
+    /// The calling thread and the server's threads block SIGINT and SIGTERM; a dedicated
+    /// thread receives them with `sigwait`, so no handler runs in signal context.
     pub fn run(self) -> io::Result<()> {
-        self.spawn()?.join()
+        crate::sys::block_shutdown_signals()?;
+        let running = self.spawn()?;
+        let handle = running.handle();
+        let done = Arc::new(AtomicBool::new(false));
+        let watcher = {
+            let done = done.clone();
+            std::thread::Builder::new().name("fasterapi-signals".into()).spawn(move || {
+                let mut signals = 0;
+                while !done.load(Ordering::Acquire) {
+                    if let Some(sig) = crate::sys::wait_shutdown_signal(Duration::from_millis(200)) {
+                        signals += 1;
+                        if signals > 1 {
+                            eprintln!("fasterapi: second signal, exiting now");
+                            std::process::exit(128 + sig);
+                        }
+                        eprintln!("fasterapi: shutting down (signal {sig})");
+                        handle.shutdown();
+                    }
+                }
+            })?
+        };
+        let result = running.join();
+        done.store(true, Ordering::Release);
+        let _ = watcher.join();
+        result
     }
 }

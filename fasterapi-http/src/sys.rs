@@ -26,3 +26,40 @@ pub(crate) fn read_into(stream: &impl AsRawFd, buf: &mut BytesMut) -> io::Result
     unsafe { buf.advance_mut(n) };
     Ok(n)
 }
+
+fn shutdown_signal_set() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigemptyset initialises it before any use, and
+    // sigaddset with valid signal numbers cannot fail.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        set
+    }
+}
+
+/// Blocks SIGINT and SIGTERM in the calling thread (and so in threads it spawns later),
+/// so that they stay pending for [`wait_shutdown_signal`] instead of killing the process.
+pub(crate) fn block_shutdown_signals() -> io::Result<()> {
+    let set = shutdown_signal_set();
+    // SAFETY: `set` is an initialised signal set; a null old-set pointer is allowed.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    Ok(())
+}
+
+/// Waits up to `timeout` for a blocked SIGINT or SIGTERM; returns its number.
+pub(crate) fn wait_shutdown_signal(timeout: std::time::Duration) -> Option<i32> {
+    let set = shutdown_signal_set();
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+    };
+    // SAFETY: `set` and `ts` are initialised and outlive the call; a null siginfo pointer
+    // is allowed.
+    let sig = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &ts) };
+    (sig > 0).then_some(sig)
+}

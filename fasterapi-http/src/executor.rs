@@ -1,0 +1,188 @@
+//! The worker pool for blocking routes, fed by fasterapi-core's bounded MPMC queue.
+//!
+//! An I/O thread freezes the request bytes (a refcount, no copy), pushes a [`Job`] and
+//! goes on serving its other connections. A worker pops the job, runs the handler, and
+//! pushes the response into the owning I/O thread's completion list, waking that thread
+//! through its `mio::Waker` only if no wake is already pending for it.
+
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use bytes::Bytes;
+use fasterapi_core::mpmc::Queue;
+use mio::Waker;
+
+use crate::app::App;
+use crate::conn::detail;
+use crate::parse::{self, Head, Limits};
+use crate::request::Request;
+use crate::response::{Persistence, Response, StatusCode};
+use crate::router::Lookup;
+
+/// A request handed to the worker pool.
+pub(crate) struct Job {
+    /// The I/O thread that owns the connection.
+    pub(crate) home: usize,
+    /// The connection: slot and the id that tells a reused slot apart.
+    pub(crate) token: usize,
+    pub(crate) conn_id: u64,
+    /// The request head, and the body (de-chunked when it came chunked).
+    pub(crate) head: Bytes,
+    pub(crate) body: Bytes,
+    pub(crate) head_only: bool,
+    pub(crate) persistence: Persistence,
+    pub(crate) enqueued: Instant,
+}
+
+/// A finished job on its way back to its I/O thread.
+pub(crate) struct Completion {
+    pub(crate) token: usize,
+    pub(crate) conn_id: u64,
+    pub(crate) response: Response,
+    pub(crate) head_only: bool,
+    pub(crate) persistence: Persistence,
+}
+
+/// The part of an I/O thread other threads reach: its waker and its completions.
+pub(crate) struct Mailbox {
+    pub(crate) waker: Waker,
+    completions: Mutex<Vec<Completion>>,
+    /// Set by the first completion after the thread last looked: later ones skip the
+    /// wake-up syscall.
+    wake_pending: AtomicBool,
+}
+
+impl Mailbox {
+    pub(crate) fn new(waker: Waker) -> Mailbox {
+        Mailbox { waker, completions: Mutex::new(Vec::new()), wake_pending: AtomicBool::new(false) }
+    }
+
+    /// Delivers a completion and wakes the thread unless a wake is already on its way.
+    pub(crate) fn deliver(&self, c: Completion) {
+        self.completions.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+        self.wake();
+    }
+
+    /// Wakes the thread unless a wake is already on its way.
+    pub(crate) fn wake(&self) {
+        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            // A failed wake means the thread's poll is gone: it has ended already.
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// Takes every delivered completion (swapping in `spare` so neither side allocates).
+    pub(crate) fn take(&self, spare: &mut Vec<Completion>) {
+        // Clear the flag first: a completion delivered after this point wakes us again.
+        self.wake_pending.store(false, Ordering::Release);
+        let mut list = self.completions.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::swap(&mut *list, spare);
+    }
+}
+
+/// The running worker pool.
+pub(crate) struct Executor {
+    pub(crate) queue: Arc<Queue<Job>>,
+    threads: Vec<JoinHandle<()>>,
+    /// Disconnects when the last worker has returned (each holds a sender).
+    all_done: mpsc::Receiver<()>,
+}
+
+impl Executor {
+    pub(crate) fn start(app: Arc<App>, mailboxes: Arc<[Mailbox]>, queue: Arc<Queue<Job>>) -> io::Result<Executor> {
+        let limits = Limits::from_config(&app.config);
+        let workers = match app.config.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let mut threads = Vec::with_capacity(workers);
+        let (done, all_done) = mpsc::channel();
+        for i in 0..workers {
+            let (app, mailboxes, jobs, done) = (app.clone(), mailboxes.clone(), queue.clone(), done.clone());
+            let t = std::thread::Builder::new().name(format!("fasterapi-worker-{i}")).spawn(move || {
+                work(&app, &mailboxes, &jobs, &limits);
+                drop(done);
+            });
+            match t {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    queue.close();
+                    return Err(e);
+                }
+            }
+        }
+        drop(done);
+        Ok(Executor { queue, threads, all_done })
+    }
+
+    /// Lets the workers finish what is queued, then waits for them (up to `deadline`:
+    /// a worker stuck in a handler past it is left behind, detached).
+    pub(crate) fn stop(self, deadline: Instant) {
+        // Closing wakes every parked worker; they drain what is queued, then return.
+        self.queue.close();
+        let wait = deadline.saturating_duration_since(Instant::now());
+        if let Err(mpsc::RecvTimeoutError::Timeout) = self.all_done.recv_timeout(wait) {
+            eprintln!("fasterapi: shutdown deadline passed with a blocking handler still running");
+        }
+        for t in self.threads {
+            if t.is_finished() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+fn work(app: &App, mailboxes: &[Mailbox], queue: &Queue<Job>, limits: &Limits) {
+    while let Some(job) = queue.pop_wait() {
+        let response = if job.enqueued.elapsed() > app.config.queue_timeout {
+            overloaded()
+        } else {
+            run(app, &job, limits)
+        };
+        mailboxes[job.home].deliver(Completion {
+            token: job.token,
+            conn_id: job.conn_id,
+            response,
+            head_only: job.head_only,
+            persistence: job.persistence,
+        });
+    }
+}
+
+/// The answer when the worker pool cannot take or run a job in time.
+pub(crate) fn overloaded() -> Response {
+    detail(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: server overloaded, retry later")
+        .with_header("Retry-After", "1")
+}
+
+/// Re-reads the (already validated) head from the frozen bytes and runs the handler.
+fn run(app: &App, job: &Job, limits: &Limits) -> Response {
+    let mut slots = parse::header_slots();
+    let (headers, meta) = match parse::parse_head(&job.head, &mut slots, limits) {
+        Ok(Head::Complete { headers, meta, .. }) => (headers, meta),
+        // The I/O thread parsed these very bytes with the same limits before queueing them.
+        _ => return detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    };
+    match app.router.lookup(meta.method, meta.path) {
+        Lookup::Found(route, params) => {
+            let req = Request {
+                method: meta.method,
+                path: meta.path,
+                query: meta.query,
+                minor_version: meta.minor_version,
+                headers,
+                params,
+                body: &job.body,
+            };
+            match catch_unwind(AssertUnwindSafe(|| (route.handler)(&req))) {
+                Ok(response) => response,
+                Err(_) => detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+            }
+        }
+        _ => detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    }
+}
