@@ -97,6 +97,11 @@ impl RunningServer {
         self.handle.clone()
     }
 
+    /// Connections currently open, across all I/O threads.
+    pub fn open_connections(&self) -> usize {
+        self.handle.shared.connections.load(Ordering::Relaxed)
+    }
+
     /// Shuts down gracefully and waits until done.
     pub fn shutdown(self) -> io::Result<()> {
         self.handle.shutdown();
