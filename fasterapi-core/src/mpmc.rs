@@ -759,6 +759,19 @@ mod tests {
     use std::sync::Arc;
     use std::thread;
 
+    /// Polls `done` (yielding, not sleeping) until it holds. The deadline only turns a hang
+    /// (a lost wake-up) into a failure; healthy runs finish in milliseconds.
+    fn wait_for(what: &str, done: impl Fn() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "stuck waiting for {what}"
+            );
+            thread::yield_now();
+        }
+    }
+
     #[test]
     fn fifo_order_single_thread() {
         let q = Queue::new(8);
@@ -908,17 +921,26 @@ mod tests {
     #[test]
     fn close_wakes_parked_consumers() {
         let q = Arc::new(Queue::<u32>::new(4));
+        let finished = Arc::new(AtomicUsize::new(0));
         let consumers: Vec<_> = (0..3)
             .map(|_| {
                 let q = Arc::clone(&q);
-                thread::spawn(move || q.pop_wait())
+                let finished = Arc::clone(&finished);
+                thread::spawn(move || {
+                    let got = q.pop_wait();
+                    finished.fetch_add(1, Ordering::SeqCst);
+                    got
+                })
             })
             .collect();
         // Wait (by polling state, not by sleeping) until all three are parked.
-        while q.parking.sleepers.load(Ordering::SeqCst) < 3 {
-            thread::yield_now();
-        }
+        wait_for("3 parked consumers", || {
+            q.parking.sleepers.load(Ordering::SeqCst) == 3
+        });
         q.close();
+        wait_for("close to wake all 3 consumers", || {
+            finished.load(Ordering::SeqCst) == 3
+        });
         for c in consumers {
             assert_eq!(c.join().unwrap(), None);
         }
@@ -933,6 +955,25 @@ mod tests {
         q.try_push(5).unwrap();
         assert_eq!(q.pop_wait_timeout(Duration::MAX), Some(5));
         // Nobody is left counted as waiting, and no wake-up is left uncollected.
+        assert_eq!(q.parking.sleepers.load(Ordering::SeqCst), 0);
+        assert_eq!(*q.lock_parking(), 0);
+    }
+
+    #[test]
+    fn pop_wait_timeout_gets_an_item_pushed_while_it_is_parked() {
+        let q = Arc::new(Queue::<u32>::new(4));
+        let consumer = {
+            let q = Arc::clone(&q);
+            thread::spawn(move || q.pop_wait_timeout(Duration::from_secs(600)))
+        };
+        wait_for("the consumer to park", || {
+            q.parking.sleepers.load(Ordering::SeqCst) == 1
+        });
+        q.try_push(42).unwrap();
+        wait_for("the parked consumer to take the item", || {
+            consumer.is_finished()
+        });
+        assert_eq!(consumer.join().unwrap(), Some(42));
         assert_eq!(q.parking.sleepers.load(Ordering::SeqCst), 0);
         assert_eq!(*q.lock_parking(), 0);
     }
@@ -962,20 +1003,23 @@ mod tests {
         let mut expected_sum = 0;
         let mut sent = 0;
         for round in 0..ROUNDS {
-            while q.parking.sleepers.load(Ordering::SeqCst) < CONSUMERS {
-                thread::yield_now();
-            }
+            wait_for("every consumer to park", || {
+                q.parking.sleepers.load(Ordering::SeqCst) == CONSUMERS
+            });
             for k in 0..=(round % CONSUMERS) {
                 let v = round * 10 + k;
                 q.try_push(v).unwrap();
                 expected_sum += v;
                 sent += 1;
             }
-            while received.load(Ordering::SeqCst) < sent {
-                thread::yield_now();
-            }
+            wait_for("the round to be consumed", || {
+                received.load(Ordering::SeqCst) == sent
+            });
         }
         q.close();
+        wait_for("close to wake the consumers", || {
+            consumers.iter().all(|c| c.is_finished())
+        });
         let sum: usize = consumers.into_iter().map(|c| c.join().unwrap()).sum();
         assert_eq!(sum, expected_sum);
     }
