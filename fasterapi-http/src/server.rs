@@ -77,9 +77,16 @@ impl ShutdownHandle {
     }
 }
 
+/// The thread turning signals into a shutdown.
+struct SignalWatcher {
+    done: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
 /// A server serving on background threads; see [`Server::spawn`].
 pub struct RunningServer {
     threads: Vec<JoinHandle<io::Result<()>>>,
+    signals: Mutex<Option<SignalWatcher>>,
     executor: Option<Executor>,
     handle: ShutdownHandle,
     local_addr: SocketAddr,
@@ -108,6 +115,36 @@ impl RunningServer {
         self.join()
     }
 
+    /// From now on, SIGINT or SIGTERM starts a graceful shutdown; a second one during the
+    /// shutdown exits the process at once. Returns once the handlers are installed.
+    ///
+    /// The handlers only write a byte to a pipe; a dedicated thread reads it and calls
+    /// [`ShutdownHandle::shutdown`]. The default handlers are restored by [`join`](Self::join).
+    pub fn stop_on_signals(&self) -> io::Result<()> {
+        let signals = crate::sys::ShutdownSignals::install()?;
+        let handle = self.handle();
+        let done = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let done = done.clone();
+            std::thread::Builder::new().name("fasterapi-signals".into()).spawn(move || {
+                let mut received = 0;
+                while !done.load(Ordering::Acquire) {
+                    if let Some(sig) = signals.wait(Duration::from_millis(100)) {
+                        received += 1;
+                        if received > 1 {
+                            eprintln!("fasterapi: second signal, exiting now");
+                            std::process::exit(128 + sig);
+                        }
+                        eprintln!("fasterapi: shutting down (signal {sig})");
+                        handle.shutdown();
+                    }
+                }
+            })?
+        };
+        *self.signals.lock().unwrap_or_else(|e| e.into_inner()) = Some(SignalWatcher { done, thread });
+        Ok(())
+    }
+
     /// Waits until the server has stopped (after a shutdown from a handle or a signal);
     /// returns the first I/O thread error, if any.
     pub fn join(self) -> io::Result<()> {
@@ -120,6 +157,10 @@ impl RunningServer {
         }
         if let Some(executor) = self.executor {
             executor.stop(Instant::now() + self.shutdown_timeout);
+        }
+        if let Some(watcher) = self.signals.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            watcher.done.store(true, Ordering::Release);
+            let _ = watcher.thread.join();
         }
         result
     }
@@ -192,6 +233,7 @@ impl Server {
         };
         let mut running = RunningServer {
             threads: Vec::with_capacity(self.loops.len()),
+            signals: Mutex::new(None),
             executor,
             handle,
             local_addr: self.local_addr,
@@ -215,35 +257,11 @@ impl Server {
     }
 
     /// Serves until SIGINT or SIGTERM (or a [`ShutdownHandle`]), then shuts down
-    /// gracefully and returns. A second signal during the shutdown exits at once.
-    ///
-    /// The calling thread and the server's threads block SIGINT and SIGTERM; a dedicated
-    /// thread receives them with `sigwait`, so no handler runs in signal context.
+    /// gracefully and returns: [`Server::spawn`], [`RunningServer::stop_on_signals`],
+    /// [`RunningServer::join`].
     pub fn run(self) -> io::Result<()> {
-        crate::sys::block_shutdown_signals()?;
         let running = self.spawn()?;
-        let handle = running.handle();
-        let done = Arc::new(AtomicBool::new(false));
-        let watcher = {
-            let done = done.clone();
-            std::thread::Builder::new().name("fasterapi-signals".into()).spawn(move || {
-                let mut signals = 0;
-                while !done.load(Ordering::Acquire) {
-                    if let Some(sig) = crate::sys::wait_shutdown_signal(Duration::from_millis(200)) {
-                        signals += 1;
-                        if signals > 1 {
-                            eprintln!("fasterapi: second signal, exiting now");
-                            std::process::exit(128 + sig);
-                        }
-                        eprintln!("fasterapi: shutting down (signal {sig})");
-                        handle.shutdown();
-                    }
-                }
-            })?
-        };
-        let result = running.join();
-        done.store(true, Ordering::Release);
-        let _ = watcher.join();
-        result
+        running.stop_on_signals()?;
+        running.join()
     }
 }

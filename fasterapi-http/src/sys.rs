@@ -1,7 +1,8 @@
 //! The one place that reaches below std for socket I/O.
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use bytes::{BufMut, BytesMut};
 
@@ -27,39 +28,81 @@ pub(crate) fn read_into(stream: &impl AsRawFd, buf: &mut BytesMut) -> io::Result
     Ok(n)
 }
 
-fn shutdown_signal_set() -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data; sigemptyset initialises it before any use, and
-    // sigaddset with valid signal numbers cannot fail.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        set
+/// The write end of the self-pipe the signal handler writes to; -1 when none.
+static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_shutdown_signal(sig: libc::c_int) {
+    let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
+    if fd >= 0 {
+        let byte = sig as u8;
+        // SAFETY: write(2) is async-signal-safe; `byte` lives for the call. A full pipe
+        // (a flood of signals) drops the byte, which is fine: one is enough.
+        unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
     }
 }
 
-/// Blocks SIGINT and SIGTERM in the calling thread (and so in threads it spawns later),
-/// so that they stay pending for [`wait_shutdown_signal`] instead of killing the process.
-pub(crate) fn block_shutdown_signals() -> io::Result<()> {
-    let set = shutdown_signal_set();
-    // SAFETY: `set` is an initialised signal set; a null old-set pointer is allowed.
-    let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+/// SIGINT and SIGTERM turned into bytes on a pipe (the self-pipe trick), so they can be
+/// waited for on an ordinary thread whichever thread the kernel delivers them to.
+pub(crate) struct ShutdownSignals {
+    read: OwnedFd,
+    write: OwnedFd,
+}
+
+impl ShutdownSignals {
+    /// Installs the handlers. Only one set may be installed at a time in a process.
+    pub(crate) fn install() -> io::Result<ShutdownSignals> {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: pipe2 succeeded, so both are fresh descriptors owned by nobody else.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        if SIGNAL_PIPE.compare_exchange(-1, write.as_raw_fd(), Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "shutdown signal handlers are already installed"));
+        }
+        for sig in [libc::SIGINT, libc::SIGTERM] {
+            set_handler(sig, on_shutdown_signal as extern "C" fn(libc::c_int) as *const () as libc::sighandler_t)?;
+        }
+        Ok(ShutdownSignals { read, write })
+    }
+
+    /// Waits up to `timeout` for a signal; returns its number.
+    pub(crate) fn wait(&self, timeout: std::time::Duration) -> Option<i32> {
+        let mut pfd = libc::pollfd { fd: self.read.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+        // SAFETY: `pfd` is one valid pollfd for the duration of the call.
+        if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
+            return None;
+        }
+        let mut byte = 0u8;
+        // SAFETY: reads at most one byte into `byte`, which outlives the call.
+        let n = unsafe { libc::read(self.read.as_raw_fd(), (&mut byte as *mut u8).cast(), 1) };
+        (n == 1).then_some(i32::from(byte))
+    }
+}
+
+impl Drop for ShutdownSignals {
+    fn drop(&mut self) {
+        for sig in [libc::SIGINT, libc::SIGTERM] {
+            let _ = set_handler(sig, libc::SIG_DFL);
+        }
+        let _ = SIGNAL_PIPE.compare_exchange(self.write.as_raw_fd(), -1, Ordering::AcqRel, Ordering::Acquire);
+    }
+}
+
+fn set_handler(sig: libc::c_int, handler: libc::sighandler_t) -> io::Result<()> {
+    // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; we then set the
+    // handler (an `extern "C" fn(c_int)` or SIG_DFL) and pass valid pointers.
+    let rc = unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(sig, &action, std::ptr::null_mut())
+    };
     if rc != 0 {
-        return Err(io::Error::from_raw_os_error(rc));
+        return Err(io::Error::last_os_error());
     }
     Ok(())
-}
-
-/// Waits up to `timeout` for a blocked SIGINT or SIGTERM; returns its number.
-pub(crate) fn wait_shutdown_signal(timeout: std::time::Duration) -> Option<i32> {
-    let set = shutdown_signal_set();
-    let ts = libc::timespec {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
-    };
-    // SAFETY: `set` and `ts` are initialised and outlive the call; a null siginfo pointer
-    // is allowed.
-    let sig = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &ts) };
-    (sig > 0).then_some(sig)
 }
