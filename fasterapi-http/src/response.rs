@@ -244,6 +244,31 @@ impl Response {
         Response::json_bytes(buf)
     }
 
+    /// `200 OK` with a JSON body that `write` appends to a per-thread recycled buffer, for
+    /// writers that can fail (walking a dynamic value, say). On `Err` the buffer goes
+    /// back to the pool and the error is returned.
+    ///
+    /// ```
+    /// use fasterapi_http::Response;
+    ///
+    /// let resp = Response::json_with(|buf| {
+    ///     fasterapi_core::json::write_str(buf, "hi");
+    ///     Ok::<(), std::fmt::Error>(())
+    /// })
+    /// .unwrap(); // the writer above never fails
+    /// assert_eq!(resp.body().as_bytes(), br#""hi""#);
+    /// ```
+    pub fn json_with<E>(write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>) -> Result<Response, E> {
+        let mut buf = take_json_buffer();
+        match write(&mut buf) {
+            Ok(()) => Ok(Response::json_bytes(buf)),
+            Err(e) => {
+                recycle_json_buffer(buf);
+                Err(e)
+            }
+        }
+    }
+
     /// `200 OK` with an already encoded JSON body.
     pub fn json_bytes(body: impl Into<Body>) -> Response {
         Response {
