@@ -65,6 +65,21 @@ pub(crate) struct Timeouts {
     pub(crate) write: Duration,
 }
 
+/// The deadline each phase would get if it started now; computed once per loop turn.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadlines {
+    header: Instant,
+    body: Instant,
+    idle: Instant,
+    write: Instant,
+}
+
+impl Deadlines {
+    pub(crate) fn from(now: Instant, t: &Timeouts) -> Deadlines {
+        Deadlines { header: now + t.header, body: now + t.body, idle: now + t.idle, write: now + t.write }
+    }
+}
+
 /// Per-thread context the connections of one event loop share.
 pub(crate) struct Ctx {
     pub(crate) app: Arc<App>,
@@ -75,6 +90,9 @@ pub(crate) struct Ctx {
     pub(crate) out: Output,
     /// Decoded chunked request bodies.
     pub(crate) chunked_body: Vec<u8>,
+    /// The read buffer shared by this thread's connections (see `Conn::serve`); empty
+    /// with no capacity while a connection holds it.
+    pub(crate) rbuf: BytesMut,
     /// The worker queue, when the app has blocking routes.
     pub(crate) queue: Option<Arc<Queue<Job>>>,
     /// This event loop's index, for jobs to find their way back.
@@ -180,16 +198,17 @@ impl Conn {
 
     /// Sets the deadline for the current phase. A head or body must arrive whole within
     /// its timeout from the phase's start; idle and write timeouts restart with activity.
-    pub(crate) fn update_deadline(&mut self, now: Instant, t: &Timeouts) {
+    #[inline]
+    pub(crate) fn update_deadline(&mut self, d: &Deadlines) {
         let phase = self.phase();
         let restart = phase != self.phase || matches!(phase, Phase::Idle | Phase::Writing);
         self.phase = phase;
         if restart {
             self.deadline = match phase {
-                Phase::Idle => Some(now + t.idle),
-                Phase::Head => Some(now + t.header),
-                Phase::Body => Some(now + t.body),
-                Phase::Writing | Phase::Lingering => Some(now + t.write),
+                Phase::Idle => Some(d.idle),
+                Phase::Head => Some(d.header),
+                Phase::Body => Some(d.body),
+                Phase::Writing | Phase::Lingering => Some(d.write),
                 Phase::Deferred => None,
             };
         }
@@ -250,25 +269,32 @@ impl Conn {
 
     /// Reads what the socket has, answers every complete request, writes the answers.
     fn serve(&mut self, ctx: &mut Ctx) -> Verdict {
+        // Read into the connection's own buffer when it holds a partial request, else into
+        // the thread's shared one: a request that arrives whole is parsed where it was read
+        // and no buffer changes hands, and idle connections own no buffer.
+        let mut buf = match self.rbuf.take() {
+            Some(own) => own,
+            None => std::mem::take(&mut ctx.rbuf),
+        };
         let mut eof = false;
         let mut close = false;
         // Requests left behind a deferred one are still buffered.
-        if self.rbuf.as_ref().is_some_and(|b| !b.is_empty()) && !self.serve_buffered(ctx) {
+        if !buf.is_empty() && !self.serve_buffered(&mut buf, ctx) {
+            self.stash(buf, ctx);
             return self.finish(ctx, false);
         }
         while !self.deferred {
-            let buf = self.rbuf.get_or_insert_with(|| ctx.pool.get());
             if buf.capacity() - buf.len() < 1024 {
                 buf.reserve(ctx.pool.buf_size());
             }
             let spare = buf.capacity() - buf.len();
-            match sys::read_into(&self.stream, buf) {
+            match sys::read_into(&self.stream, &mut buf) {
                 Ok(0) => {
                     eof = true;
                     break;
                 }
                 Ok(n) => {
-                    if !self.serve_buffered(ctx) {
+                    if !self.serve_buffered(&mut buf, ctx) {
                         close = true;
                         break;
                     }
@@ -281,21 +307,40 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => {
+                    self.stash(buf, ctx);
                     self.clear_output(ctx);
                     return Verdict::Drop;
                 }
             }
         }
+        self.stash(buf, ctx);
         if eof || close {
             return self.finish(ctx, eof);
-        }
-        if let Some(buf) = self.rbuf.take_if(|b| b.is_empty()) {
-            ctx.pool.put(buf);
         }
         if !ctx.out.is_empty() && self.write_output(ctx).is_err() {
             return Verdict::Drop;
         }
         Verdict::Keep
+    }
+
+    /// Puts a read buffer away after a pass: a partial request stays with the connection
+    /// (and the thread gets a fresh shared buffer if this was it); an empty buffer goes
+    /// back to the thread or the pool.
+    fn stash(&mut self, buf: BytesMut, ctx: &mut Ctx) {
+        let thread_lacks_buffer = ctx.rbuf.capacity() == 0;
+        if !buf.is_empty() {
+            self.rbuf = Some(buf);
+            if thread_lacks_buffer {
+                ctx.rbuf = ctx.pool.get();
+            }
+        } else if thread_lacks_buffer && buf.capacity() >= ctx.pool.buf_size() {
+            ctx.rbuf = buf;
+        } else {
+            ctx.pool.put(buf);
+            if thread_lacks_buffer {
+                ctx.rbuf = ctx.pool.get();
+            }
+        }
     }
 
     /// Writes what is pending and closes: at once when the peer is gone (`eof`) and
@@ -316,27 +361,33 @@ impl Conn {
         }
     }
 
-    /// Answers the complete requests in the read buffer, up to a deferred one. Returns
-    /// false when the connection must close after the answers are written.
-    fn serve_buffered(&mut self, ctx: &mut Ctx) -> bool {
-        let Some(buf) = self.rbuf.as_mut() else { return true };
-        while !buf.is_empty() && !self.deferred {
-            match serve_one(buf, ctx, &mut self.continue_sent) {
+    /// Answers the complete requests in `buf`, up to a deferred one, and removes them from
+    /// it. Returns false when the connection must close after the answers are written.
+    fn serve_buffered(&mut self, buf: &mut BytesMut, ctx: &mut Ctx) -> bool {
+        // Consumed requests are skipped with an offset and the buffer cleared at the end:
+        // a fully consumed buffer keeps its whole capacity, with no compaction.
+        let mut pos = 0;
+        let mut keep = true;
+        while pos < buf.len() && !self.deferred {
+            match serve_one(&buf[pos..], ctx, &mut self.continue_sent) {
                 Step::Incomplete { head_done } => {
                     self.head_done = head_done;
                     break;
                 }
                 Step::Served { consumed, keep_alive } => {
-                    buf.advance(consumed);
+                    pos += consumed;
                     self.continue_sent = false;
                     self.head_done = false;
                     if !keep_alive {
-                        return false;
+                        keep = false;
+                        break;
                     }
                 }
                 Step::Defer { consumed, head_len, chunked, head_only, persistence } => {
                     self.continue_sent = false;
                     self.head_done = false;
+                    buf.advance(pos);
+                    pos = 0;
                     // The request leaves the buffer as refcounted bytes: no copy.
                     let request = buf.split_to(consumed).freeze();
                     let body = if chunked {
@@ -360,13 +411,22 @@ impl Conn {
                         _ => executor::overloaded().write_to(&mut ctx.out, head_only, persistence),
                     }
                     if persistence == Persistence::Close && !self.deferred {
-                        return false;
+                        keep = false;
+                        break;
                     }
                 }
-                Step::Rejected => return false,
+                Step::Rejected => {
+                    keep = false;
+                    break;
+                }
             }
         }
-        true
+        if pos == buf.len() {
+            buf.clear();
+        } else {
+            buf.advance(pos);
+        }
+        keep
     }
 
     /// Writes `ctx.out` with one `write`/`writev`; what the socket does not take goes to

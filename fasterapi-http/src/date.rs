@@ -5,8 +5,24 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 const LEN: usize = 29; // "Sun, 06 Nov 1994 08:49:37 GMT"
 
+/// The start of every `200 OK` response up to the end of its `Date` line: the common
+/// case is one copy. Other statuses use the part after the status line.
+const OK_PREFIX: &[u8] = b"HTTP/1.1 200 OK\r\nServer: fasterapi\r\nDate: ";
+/// Length of `HTTP/1.1 200 OK\r\n`.
+pub(crate) const STATUS_LINE_LEN: usize = 17;
+/// Length of the cached head: status line, `Server`, `Date` and its CRLF.
+pub(crate) const HEAD_LEN: usize = OK_PREFIX.len() + LEN + 2;
+
 thread_local! {
-    static CACHE: Cell<(u64, [u8; LEN])> = const { Cell::new((u64::MAX, [0; LEN])) };
+    static CACHE: Cell<(u64, [u8; HEAD_LEN])> = const { Cell::new((u64::MAX, [0; HEAD_LEN])) };
+}
+
+fn head(unix_secs: u64) -> [u8; HEAD_LEN] {
+    let mut out = [0; HEAD_LEN];
+    out[..OK_PREFIX.len()].copy_from_slice(OK_PREFIX);
+    out[OK_PREFIX.len()..OK_PREFIX.len() + LEN].copy_from_slice(&format(unix_secs));
+    out[HEAD_LEN - 2..].copy_from_slice(b"\r\n");
+    out
 }
 
 fn unix_now() -> u64 {
@@ -21,20 +37,27 @@ pub(crate) fn refresh() {
     let now = unix_now();
     CACHE.with(|c| {
         if c.get().0 != now {
-            c.set((now, format(now)));
+            c.set((now, head(now)));
         }
     });
 }
 
-/// Calls `f` with the cached date; formats it first on a thread that never refreshed.
+/// The cached `HTTP/1.1 200 OK\r\nServer: fasterapi\r\nDate: ...\r\n`; formatted first on a
+/// thread that never refreshed.
 #[inline]
-pub(crate) fn with_http_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
-    let (secs, mut text) = CACHE.with(Cell::get);
-    if secs == u64::MAX {
-        refresh();
-        text = CACHE.with(Cell::get).1;
+pub(crate) fn cached_head() -> [u8; HEAD_LEN] {
+    let (secs, head) = CACHE.with(Cell::get);
+    if secs != u64::MAX {
+        return head;
     }
-    f(&text)
+    refresh();
+    CACHE.with(Cell::get).1
+}
+
+/// The cached date alone.
+#[cfg(test)]
+pub(crate) fn cached_date() -> String {
+    String::from_utf8_lossy(&cached_head()[OK_PREFIX.len()..OK_PREFIX.len() + LEN]).into_owned()
 }
 
 /// Formats seconds since the Unix epoch as an IMF-fixdate (RFC 9110 §5.6.7).
@@ -89,10 +112,11 @@ mod tests {
     }
 
     #[test]
-    fn cached_date_is_well_formed() {
-        with_http_date(|d| {
-            assert_eq!(d.len(), LEN);
-            assert!(d.ends_with(b" GMT"));
-        });
+    fn cached_head_is_well_formed() {
+        let h = cached_head();
+        assert!(h.starts_with(b"HTTP/1.1 200 OK\r\nServer: fasterapi\r\nDate: "));
+        assert!(h.ends_with(b" GMT\r\n"));
+        assert_eq!(cached_date().len(), LEN);
+        assert_eq!(&h[..STATUS_LINE_LEN], b"HTTP/1.1 200 OK\r\n");
     }
 }

@@ -13,7 +13,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::app::App;
-use crate::conn::{Conn, Ctx, Timeouts, Verdict};
+use crate::conn::{Conn, Ctx, Deadlines, Timeouts, Verdict};
 use crate::date;
 use crate::executor::Completion;
 use crate::parse::Limits;
@@ -43,6 +43,8 @@ pub(crate) struct EventLoop {
     /// skipped when they surface, so timers cost O(log n) per arming, never a scan.
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
     timeouts: Timeouts,
+    /// Phase deadlines as of this loop turn.
+    deadlines: Deadlines,
     completions: Vec<Completion>,
     ctx: Ctx,
     shared: Arc<Shared>,
@@ -71,6 +73,7 @@ impl EventLoop {
             pool,
             out,
             chunked_body: Vec::new(),
+            rbuf: BytesMut::new(),
             queue: shared.queue.clone(),
             home,
             now: Instant::now(),
@@ -86,6 +89,7 @@ impl EventLoop {
             next_id: 0,
             timers: BinaryHeap::new(),
             timeouts,
+            deadlines: Deadlines::from(Instant::now(), &timeouts),
             completions: Vec::new(),
             ctx,
             shared,
@@ -104,6 +108,7 @@ impl EventLoop {
                 return Err(e);
             }
             self.ctx.now = Instant::now();
+            self.deadlines = Deadlines::from(self.ctx.now, &self.timeouts);
             date::refresh();
             for event in events.iter() {
                 match event.token() {
@@ -151,7 +156,7 @@ impl EventLoop {
             self.close(i);
             return;
         }
-        conn.update_deadline(self.ctx.now, &self.timeouts);
+        conn.update_deadline(&self.deadlines);
         if let Some(deadline) = conn.deadline {
             if conn.armed.is_none_or(|armed| deadline < armed) {
                 conn.armed = Some(deadline);

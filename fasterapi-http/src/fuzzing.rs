@@ -39,6 +39,7 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
         pool: BufPool::new(1024, 4),
         out: Output::new(BytesMut::new()),
         chunked_body: Vec::new(),
+        rbuf: BytesMut::new(),
         queue: None,
         home: 0,
         now: std::time::Instant::now(),

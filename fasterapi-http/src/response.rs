@@ -291,9 +291,13 @@ impl Response {
         self
     }
 
-    /// Sets the `Content-Type`.
+    /// Sets the `Content-Type`. A value holding CR, LF or NUL is ignored, so a handler
+    /// cannot split a response.
     pub fn with_content_type(mut self, content_type: impl Into<Cow<'static, str>>) -> Response {
-        self.content_type = Some(content_type.into());
+        let content_type = content_type.into();
+        if header_is_safe(&content_type) {
+            self.content_type = Some(content_type);
+        }
         self
     }
 
@@ -451,29 +455,32 @@ impl Response {
     pub(crate) fn write_to(self, out: &mut Output, head_only: bool, persistence: Persistence) {
         let Response { status, content_type, headers, body } = self;
         let buf = &mut out.buf;
+        let head = date::cached_head();
         match status.status_line() {
-            Some(line) => buf.put_slice(line.as_bytes()),
+            Some(_) if status == StatusCode::OK => buf.put_slice(&head),
+            Some(line) => {
+                buf.put_slice(line.as_bytes());
+                buf.put_slice(&head[date::STATUS_LINE_LEN..]);
+            }
             None => {
                 buf.put_slice(b"HTTP/1.1 ");
                 buf.put_slice(itoa::Buffer::new().format(status.0).as_bytes());
                 buf.put_slice(b" \r\n");
+                buf.put_slice(&head[date::STATUS_LINE_LEN..]);
             }
         }
-        buf.put_slice(b"Server: fasterapi\r\nDate: ");
-        date::with_http_date(|d| buf.put_slice(d));
         let body_allowed = !status.forbids_body();
-        if let Some(ct) = &content_type {
-            if body_allowed && header_is_safe(ct) {
-                buf.put_slice(b"\r\nContent-Type: ");
-                buf.put_slice(ct.as_bytes());
-            }
+        if let (Some(ct), true) = (&content_type, body_allowed) {
+            buf.put_slice(b"Content-Type: ");
+            buf.put_slice(ct.as_bytes());
+            buf.put_slice(b"\r\n");
         }
         let body_bytes = body.as_bytes();
         if body_allowed {
-            buf.put_slice(b"\r\nContent-Length: ");
+            buf.put_slice(b"Content-Length: ");
             buf.put_slice(itoa::Buffer::new().format(body_bytes.len()).as_bytes());
+            buf.put_slice(b"\r\n");
         }
-        buf.put_slice(b"\r\n");
         for (name, value) in &headers {
             let reserved = ["content-length", "date", "connection", "transfer-encoding"]
                 .iter()
@@ -520,13 +527,7 @@ mod tests {
             all.extend_from_slice(c);
         }
         all.extend_from_slice(&out.buf);
-        String::from_utf8(all).unwrap().replace(&date_line(), "Date: D\r\n")
-    }
-
-    fn date_line() -> String {
-        let mut s = String::from("Date: ");
-        date::with_http_date(|d| s.push_str(std::str::from_utf8(d).unwrap()));
-        s + "\r\n"
+        String::from_utf8(all).unwrap().replace(&format!("Date: {}\r\n", date::cached_date()), "Date: D\r\n")
     }
 
     #[test]

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""fixed_client.py HOST:PORT PATH N [CONNS] — send exactly N keep-alive GET requests over
+CONNS connections (default 64), one in flight per connection, round-robin, and check every
+answer is a 200. For instruction counting: the server, not this client, is measured."""
+import socket
+import sys
+
+
+def main():
+    addr, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    conns = int(sys.argv[4]) if len(sys.argv) > 4 else 64
+    host, port = addr.rsplit(":", 1)
+    req = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: fixed-client\r\nAccept: */*\r\n\r\n".encode()
+    socks = [socket.create_connection((host, int(port))) for _ in range(min(conns, n))]
+    bufs = [b""] * len(socks)
+    sent = 0
+    done = 0
+    while done < n:
+        batch = socks[: min(len(socks), n - sent)]
+        for s in batch:
+            s.sendall(req)
+        sent += len(batch)
+        for i, s in enumerate(batch):
+            while True:
+                head_end = bufs[i].find(b"\r\n\r\n")
+                if head_end >= 0:
+                    head = bufs[i][:head_end].decode("latin-1")
+                    length = 0
+                    for line in head.split("\r\n")[1:]:
+                        k, _, v = line.partition(":")
+                        if k.strip().lower() == "content-length":
+                            length = int(v)
+                    total = head_end + 4 + length
+                    if len(bufs[i]) >= total:
+                        if not head.startswith("HTTP/1.1 200"):
+                            sys.exit(f"bad answer: {head!r}")
+                        bufs[i] = bufs[i][total:]
+                        break
+                chunk = s.recv(65536)
+                if not chunk:
+                    sys.exit("server closed the connection")
+                bufs[i] += chunk
+            done += 1
+    for s in socks:
+        s.close()
+
+
+if __name__ == "__main__":
+    main()
