@@ -6,8 +6,8 @@
 //!
 //! # Objects and arrays: the closure API
 //!
-//! [`object`] writes `{`, hands your closure an [`Object`] to add fields with, and writes
-//! `}` when the closure returns; [`array`] does the same with `[`, [`Array`] and `]`.
+//! [`object()`] writes `{`, hands your closure an [`Object`] to add fields with, and writes
+//! `}` when the closure returns; [`array()`] does the same with `[`, [`Array`] and `]`.
 //! Commas are placed by the `Object`/`Array` (they remember whether a first member was
 //! written) and the brackets close when the closure ends, so the output is well formed by
 //! construction: you cannot forget a comma or leave a bracket open.
@@ -388,7 +388,7 @@ pub fn array<S: JsonSink + ?Sized>(out: &mut S, f: impl FnOnce(&mut Array<'_, S>
 
 /// An open JSON object; add members with [`field`](Object::field) and friends.
 ///
-/// Obtained from [`object`], [`Object::object`] or [`Array::object`]. Each method writes
+/// Obtained from [`object()`], [`Object::object`] or [`Array::object`]. Each method writes
 /// one `"key":value` member, preceded by a comma unless it is the first, and returns
 /// `&mut Self` so calls chain.
 pub struct Object<'a, S: ?Sized> {
@@ -449,7 +449,7 @@ impl<S: JsonSink + ?Sized> Object<'_, S> {
 
 /// An open JSON array; add elements with [`item`](Array::item) and friends.
 ///
-/// Obtained from [`array`], [`Object::array`] or [`Array::array`]. Each method writes one
+/// Obtained from [`array()`], [`Object::array`] or [`Array::array`]. Each method writes one
 /// element, preceded by a comma unless it is the first, and returns `&mut Self` so calls
 /// chain.
 pub struct Array<'a, S: ?Sized> {
