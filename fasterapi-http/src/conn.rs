@@ -593,7 +593,7 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
                 query: meta.query,
                 minor_version: meta.minor_version,
                 headers,
-                params,
+                params: &params,
                 body,
             };
             match catch_unwind(AssertUnwindSafe(|| (route.handler)(&req))) {

@@ -175,7 +175,7 @@ fn run(app: &App, job: &Job, limits: &Limits) -> Response {
                 query: meta.query,
                 minor_version: meta.minor_version,
                 headers,
-                params,
+                params: &params,
                 body: &job.body,
             };
             match catch_unwind(AssertUnwindSafe(|| (route.handler)(&req))) {

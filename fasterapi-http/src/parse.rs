@@ -260,11 +260,16 @@ fn split_target(target: &str) -> Option<(&str, Option<&str>)> {
             None => "/",
         }
     };
-    // A byte loop: paths are short, and str::split_once's memchr set-up costs more here.
-    Some(match origin.bytes().position(|b| b == b'?') {
-        Some(i) => (&origin[..i], Some(&origin[i + 1..])),
-        None => (origin, None),
-    })
+    // A plain byte loop: paths are short, and str::split_once's memchr set-up costs more.
+    let bytes = origin.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'?' {
+            return Some((&origin[..i], Some(&origin[i + 1..])));
+        }
+        i += 1;
+    }
+    Some((origin, None))
 }
 
 fn trim(v: &[u8]) -> &[u8] {

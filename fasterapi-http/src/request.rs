@@ -27,7 +27,7 @@ pub struct Request<'a> {
     pub(crate) query: Option<&'a str>,
     pub(crate) minor_version: u8,
     pub(crate) headers: &'a [httparse::Header<'a>],
-    pub(crate) params: Params<'a, 'a>,
+    pub(crate) params: &'a Params<'a, 'a>,
     pub(crate) body: &'a [u8],
 }
 
@@ -70,8 +70,8 @@ impl<'a> Request<'a> {
     }
 
     /// All path parameters, raw.
-    pub fn params(&self) -> &Params<'a, 'a> {
-        &self.params
+    pub fn params(&self) -> &'a Params<'a, 'a> {
+        self.params
     }
 
     /// The path parameter `name`, percent-decoded and converted with [`FromStr`].
@@ -211,6 +211,8 @@ mod tests {
         assert_eq!(percent_decode("%FF", false), "\u{FFFD}");
     }
 
+    static NO_PARAMS: Params<'static, 'static> = Params::new();
+
     fn request<'a>(query: Option<&'a str>, headers: &'a [httparse::Header<'a>]) -> Request<'a> {
         Request {
             method: Method::Get,
@@ -218,7 +220,7 @@ mod tests {
             query,
             minor_version: 1,
             headers,
-            params: Params::new(),
+            params: &NO_PARAMS,
             body: b"",
         }
     }

@@ -470,35 +470,50 @@ impl Response {
             }
         }
         let body_allowed = !status.forbids_body();
-        if let (Some(ct), true) = (&content_type, body_allowed) {
-            buf.put_slice(b"Content-Type: ");
-            buf.put_slice(ct.as_bytes());
-            buf.put_slice(b"\r\n");
-        }
+        // Lines are written as "\r\n" + field, so that the common response (type, length,
+        // keep-alive) ends in a single "\r\n\r\n": fewer, larger copies.
         let body_bytes = body.as_bytes();
+        let mut mid_line = false;
         if body_allowed {
-            buf.put_slice(b"Content-Length: ");
+            match &content_type {
+                Some(ct) => {
+                    buf.put_slice(b"Content-Type: ");
+                    buf.put_slice(ct.as_bytes());
+                    buf.put_slice(b"\r\nContent-Length: ");
+                }
+                None => buf.put_slice(b"Content-Length: "),
+            }
             buf.put_slice(itoa::Buffer::new().format(body_bytes.len()).as_bytes());
-            buf.put_slice(b"\r\n");
+            mid_line = true;
         }
         for (name, value) in &headers {
-            let reserved = ["content-length", "date", "connection", "transfer-encoding"]
+            let reserved = ["content-length", "date", "connection", "transfer-encoding", "content-type"]
                 .iter()
                 .any(|r| name.eq_ignore_ascii_case(r));
             if reserved || name.is_empty() || !header_is_safe(name) || !header_is_safe(value) {
                 continue;
             }
+            if mid_line {
+                buf.put_slice(b"\r\n");
+            }
             buf.put_slice(name.as_bytes());
             buf.put_slice(b": ");
             buf.put_slice(value.as_bytes());
-            buf.put_slice(b"\r\n");
+            mid_line = true;
         }
-        match persistence {
-            Persistence::KeepAlive => {}
-            Persistence::KeepAlive10 => buf.put_slice(b"Connection: keep-alive\r\n"),
-            Persistence::Close => buf.put_slice(b"Connection: close\r\n"),
+        let connection: &[u8] = match persistence {
+            Persistence::KeepAlive => b"",
+            Persistence::KeepAlive10 => b"Connection: keep-alive",
+            Persistence::Close => b"Connection: close",
+        };
+        if !connection.is_empty() {
+            if mid_line {
+                buf.put_slice(b"\r\n");
+            }
+            buf.put_slice(connection);
+            mid_line = true;
         }
-        buf.put_slice(b"\r\n");
+        buf.put_slice(if mid_line { b"\r\n\r\n" } else { b"\r\n" });
         if body_allowed && !head_only {
             match body {
                 Body::Bytes(b) if b.len() >= ZERO_COPY_MIN => out.push_shared(b),
