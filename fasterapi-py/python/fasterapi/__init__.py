@@ -1,0 +1,503 @@
+"""fasterapi: FastAPI-style Python handlers served by a Rust HTTP/1.1 core.
+
+Change the import of a small FastAPI app and it runs on fasterapi's Rust server::
+
+    from fasterapi import FasterAPI, HTTPException
+
+    app = FasterAPI()
+
+    @app.get("/users/{user_id}")
+    def get_user(user_id: int, verbose: bool = False):
+        if user_id == 0:
+            raise HTTPException(status_code=404, detail="no such user")
+        return {"id": user_id, "verbose": verbose}
+
+    if __name__ == "__main__":
+        app.run(host="127.0.0.1", port=8000, workers=2)
+
+Semantics follow FastAPI where a user would notice:
+
+- Parameters are read from the handler's signature once, at registration: a name that
+  appears in the path (``{user_id}``) is a path parameter; a parameter annotated with
+  ``Request`` receives the request; a ``dict``/``list``/``List[...]``/``Dict[...]``
+  parameter or a pydantic model is read from the JSON body (several body parameters are
+  each read from the body's key of the same name, as FastAPI's embedding); anything else
+  is a query parameter. ``int``, ``float``, ``str`` and ``bool`` (``1/0, true/false,
+  yes/no, on/off, t/f, y/n``, any case) are converted; ``Optional[X]`` allows a missing
+  value when a default is given; a parameter without a default is required.
+- A value that fails conversion, a missing required parameter or a body that is not
+  valid JSON of the declared shape answers ``422`` with ``{"detail": [{"type", "loc",
+  "msg", "input"}, ...]}``, ``loc`` naming the parameter (``["query", "limit"]``).
+- Return values: ``dict``, ``list``, ``str``, ``int``, ``float``, ``bool`` and ``None``
+  are JSON-encoded (walked by the Rust JSON writer, no ``json.dumps``); pydantic models,
+  dataclasses, enums, dates, UUIDs and sets are converted first; ``bytes`` are sent as
+  ``application/octet-stream``; a :class:`Response` (or ``JSONResponse``,
+  ``PlainTextResponse``, ``HTMLResponse``) is sent as it is, with its status code,
+  headers and media type.
+- ``raise HTTPException(status_code, detail)`` answers ``{"detail": detail}`` with that
+  status (and the exception's ``headers``). Any other exception answers ``500
+  Internal Server Error`` in plain text, its traceback is printed to stderr, and the
+  server goes on serving.
+- ``async def`` handlers work. A coroutine that completes without suspending (the common
+  case) needs no event loop at all; one that really awaits is finished on an event loop
+  kept by the thread that runs it (blocking that thread until it completes).
+
+Handlers run on the I/O thread that read the request (one per worker process), so a
+handler that blocks delays the other requests of that worker. Mark such routes
+``blocking=True`` (``@app.get("/report", blocking=True)``): they run on a pool of
+executor threads, and the GIL is released while they wait in C code (files, sockets,
+database drivers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import enum
+import http
+import inspect
+import os
+import re
+import signal
+import socket
+import sys
+import traceback
+import types
+import typing
+import uuid
+
+from . import _fasterapi
+
+__all__ = [
+    "FasterAPI",
+    "HTTPException",
+    "HTMLResponse",
+    "JSONResponse",
+    "PlainTextResponse",
+    "Request",
+    "Response",
+]
+
+#: The request object a handler receives when it declares ``request: Request``.
+#: Attributes: ``method``, ``path`` (decoded), ``url`` (path and query, raw),
+#: ``query_string``, ``query_params`` (dict, first value of each name), ``headers``
+#: (dict with lower-case names), ``path_params`` (dict); methods ``body()`` (bytes) and
+#: ``json()`` (the parsed JSON body), to ``await`` in an ``async def`` handler as in
+#: FastAPI and to call directly in a ``def`` handler.
+Request = _fasterapi.Request
+
+
+class HTTPException(Exception):
+    """Raise from a handler to answer ``status_code`` with ``{"detail": detail}``.
+
+    ``detail`` may be any JSON-encodable value; it defaults to the status's reason
+    phrase. ``headers`` are added to the response.
+    """
+
+    def __init__(self, status_code: int, detail: typing.Any = None, headers: dict | None = None):
+        if detail is None:
+            try:
+                detail = http.HTTPStatus(status_code).phrase
+            except ValueError:
+                detail = ""
+        super().__init__(status_code, detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = headers
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
+
+    __str__ = __repr__
+
+
+class Response:
+    """A response sent as it is: ``content`` (bytes or str), status, headers, media type.
+
+    ``media_type`` defaults to the class's (none for the base class); ``text/*`` types
+    get ``; charset=utf-8``.
+    """
+
+    media_type: str | None = None
+    charset = "utf-8"
+
+    def __init__(
+        self,
+        content: typing.Any = None,
+        status_code: int = 200,
+        headers: typing.Mapping[str, str] | None = None,
+        media_type: str | None = None,
+    ):
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.headers = dict(headers) if headers else None
+        self.body = self.render(content)
+
+    def render(self, content: typing.Any) -> bytes:
+        """The body's bytes for ``content``."""
+        if content is None:
+            return b""
+        if isinstance(content, bytes):
+            return content
+        if isinstance(content, (bytearray, memoryview)):
+            return bytes(content)
+        return str(content).encode(self.charset)
+
+
+class JSONResponse(Response):
+    """``content`` encoded as JSON (by the same Rust encoder as plain return values)."""
+
+    media_type = "application/json"
+
+    def render(self, content: typing.Any) -> bytes:
+        return _fasterapi.dumps(content)
+
+
+class PlainTextResponse(Response):
+    """A ``text/plain; charset=utf-8`` response."""
+
+    media_type = "text/plain"
+
+
+class HTMLResponse(Response):
+    """A ``text/html; charset=utf-8`` response."""
+
+    media_type = "text/html"
+
+
+# ---------------------------------------------------------------------------------------
+# Signature compilation: once per route, into a positional plan read by the Rust side.
+
+# Where a parameter comes from (must match fasterapi-py/src/plan.rs).
+_SRC_PATH, _SRC_QUERY, _SRC_BODY, _SRC_BODY_FIELD, _SRC_REQUEST = 0, 1, 2, 3, 4
+# How a value is converted.
+_CONV_STR, _CONV_INT, _CONV_FLOAT, _CONV_BOOL, _CONV_DICT, _CONV_LIST, _CONV_VALIDATOR, _CONV_ANY = range(8)
+
+_PATH_PARAM = re.compile(r"\{\*?([A-Za-z_][A-Za-z0-9_]*)\}")
+
+try:  # pydantic is optional: models and typed containers are validated when installed
+    import pydantic as _pydantic
+
+    _ValidationError = _pydantic.ValidationError
+except ImportError:  # pragma: no cover - exercised on machines without pydantic
+    _pydantic = None
+    _ValidationError = None
+
+
+def _unwrap_optional(ann):
+    """``(inner, optional)`` for ``Optional[X]`` / ``X | None``; ``(ann, False)`` otherwise."""
+    origin = typing.get_origin(ann)
+    if origin is typing.Union or (hasattr(types, "UnionType") and origin is types.UnionType):
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return ann, False
+
+
+def _is_model(ann) -> bool:
+    return (
+        _pydantic is not None
+        and isinstance(ann, type)
+        and issubclass(ann, _pydantic.BaseModel)
+    )
+
+
+_SCALARS = {str: _CONV_STR, int: _CONV_INT, float: _CONV_FLOAT, bool: _CONV_BOOL}
+
+
+def _scalar_conv(name: str, ann) -> int:
+    if ann is None or ann is inspect.Parameter.empty or ann is typing.Any:
+        return _CONV_STR
+    if ann in _SCALARS:
+        return _SCALARS[ann]
+    if isinstance(ann, type) and issubclass(ann, str):
+        return _CONV_STR
+    raise TypeError(f"parameter {name!r}: unsupported type {ann!r} for a path or query parameter")
+
+
+def _body_conv(ann):
+    """``(conv, validator)`` for a body parameter, or ``None`` if ``ann`` is no body type."""
+    if _is_model(ann):
+        return _CONV_VALIDATOR, ann.model_validate
+    origin = typing.get_origin(ann) or ann
+    if origin not in (dict, list):
+        return None
+    plain = ann in (dict, list, typing.Dict, typing.List) or not typing.get_args(ann)
+    if plain or _pydantic is None:
+        return (_CONV_DICT if origin is dict else _CONV_LIST), None
+    # Typed containers (List[int], Dict[str, Model]) are validated by pydantic.
+    return _CONV_VALIDATOR, _pydantic.TypeAdapter(ann).validate_python
+
+
+def _compile(func, path: str) -> list:
+    """The positional plan of ``func``: one tuple per parameter,
+    ``(name, source, conv, required, default, validator)``."""
+    sig = inspect.signature(func)
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:
+        hints = {}
+    path_names = set(_PATH_PARAM.findall(path))
+    plan = []
+    body_params = []
+    for name, p in sig.parameters.items():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise TypeError(f"{func.__qualname__}: *args and **kwargs are not supported")
+        ann = hints.get(name, p.annotation)
+        required = p.default is p.empty
+        default = None if required else p.default
+        inner, _optional = _unwrap_optional(ann)
+        if isinstance(inner, type) and issubclass(inner, Request):
+            plan.append([name, _SRC_REQUEST, _CONV_ANY, False, None, None])
+        elif name in path_names:
+            plan.append([name, _SRC_PATH, _scalar_conv(name, inner), True, None, None])
+        else:
+            body = _body_conv(inner)
+            if body is not None:
+                entry = [name, _SRC_BODY, body[0], required, default, body[1]]
+                plan.append(entry)
+                body_params.append(entry)
+            else:
+                plan.append([name, _SRC_QUERY, _scalar_conv(name, inner), required, default, None])
+    missing = path_names - {e[0] for e in plan if e[1] == _SRC_PATH}
+    if missing:
+        raise TypeError(f"{func.__qualname__}: path parameters {sorted(missing)} are not in the signature")
+    if len(body_params) > 1:
+        for entry in body_params:
+            entry[1] = _SRC_BODY_FIELD
+    return [tuple(e) for e in plan]
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers the Rust side calls.
+
+
+def _jsonable(obj):
+    """Turns a value the Rust JSON walker does not know into one it does."""
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, (datetime.datetime, datetime.date, datetime.time)):
+        return obj.isoformat()
+    if isinstance(obj, (uuid.UUID, decimal.Decimal)):
+        return str(obj)
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
+    if isinstance(obj, (bytes, bytearray)):
+        return bytes(obj).decode("utf-8", "replace")
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def _validation_detail(exc, loc_prefix):
+    """FastAPI's 422 ``detail`` list for a pydantic ``ValidationError``."""
+    out = []
+    for err in exc.errors(include_url=False):
+        item = {
+            "type": err.get("type"),
+            "loc": list(loc_prefix) + list(err.get("loc", ())),
+            "msg": err.get("msg"),
+            "input": err.get("input"),
+        }
+        if err.get("ctx"):
+            item["ctx"] = {k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v)) for k, v in err["ctx"].items()}
+        out.append(item)
+    return out
+
+
+@types.coroutine
+def _resume(coro, first):
+    """Delegates to ``coro`` which already yielded ``first`` (like ``yield from``)."""
+    yielded = first
+    while True:
+        try:
+            sent = yield yielded
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as e:  # noqa: BLE001 - forwarded into the coroutine
+            try:
+                yielded = coro.throw(e)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                yielded = coro.send(sent)
+            except StopIteration as stop:
+                return stop.value
+
+
+async def _finish(coro, first):
+    """Finishes a handler coroutine that suspended on ``first``."""
+    return await _resume(coro, first)
+
+
+class _Ready:
+    """An awaitable that is already done: ``await _Ready(v)`` is ``v``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __await__(self):
+        return self.value
+        yield  # noqa: unreachable - makes this a generator
+
+
+_fasterapi._setup(
+    HTTPException=HTTPException,
+    Response=Response,
+    ValidationError=_ValidationError,
+    jsonable=_jsonable,
+    validation_detail=_validation_detail,
+    finish=_finish,
+    ready=_Ready,
+)
+
+
+# ---------------------------------------------------------------------------------------
+# The application.
+
+
+class FasterAPI:
+    """An application: routes registered with the ``get``/``post``/``put``/``patch``/
+    ``delete`` decorators, served by :meth:`run`."""
+
+    def __init__(self, **_options):
+        # FastAPI's options (title, version, docs_url, ...) are accepted and ignored.
+        self.routes: list[tuple] = []
+
+    def add_route(self, method: str, path: str, func, *, status_code: int = 200, blocking: bool = False):
+        """Registers ``func`` for ``method`` requests to ``path`` (``{name}`` captures a
+        segment, ``{*name}`` the rest of the path)."""
+        plan = _compile(func, path)
+        is_async = inspect.iscoroutinefunction(func)
+        self.routes.append((method.upper(), path, func, is_async, plan, bool(blocking), int(status_code)))
+        return func
+
+    def api_route(self, path: str, *, methods=("GET",), status_code: int = 200, blocking: bool = False, **_ignored):
+        """A decorator registering the handler for each of ``methods``."""
+
+        def decorator(func):
+            for m in methods:
+                self.add_route(m, path, func, status_code=status_code, blocking=blocking)
+            return func
+
+        return decorator
+
+    def get(self, path: str, **kw):
+        """Decorator: a ``GET`` (and ``HEAD``) route. Options: ``status_code``, ``blocking``."""
+        return self.api_route(path, methods=("GET",), **kw)
+
+    def post(self, path: str, **kw):
+        """Decorator: a ``POST`` route."""
+        return self.api_route(path, methods=("POST",), **kw)
+
+    def put(self, path: str, **kw):
+        """Decorator: a ``PUT`` route."""
+        return self.api_route(path, methods=("PUT",), **kw)
+
+    def patch(self, path: str, **kw):
+        """Decorator: a ``PATCH`` route."""
+        return self.api_route(path, methods=("PATCH",), **kw)
+
+    def delete(self, path: str, **kw):
+        """Decorator: a ``DELETE`` route."""
+        return self.api_route(path, methods=("DELETE",), **kw)
+
+    def run(self, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, *, blocking_threads: int = 0):
+        """Serves until SIGINT or SIGTERM, then shuts down gracefully.
+
+        ``workers=1`` serves in this process with one I/O thread. ``workers=N`` forks
+        ``N`` worker processes (before any server thread exists); each binds its own
+        ``SO_REUSEPORT`` listener on the same port, so the kernel spreads connections
+        over them. This process supervises: it restarts a worker that dies and forwards
+        SIGTERM/SIGINT to the workers for a graceful shutdown. Port 0 picks a free port
+        (the same for every worker). ``blocking_threads`` sizes the executor pool of
+        ``blocking=True`` routes (0: one per core).
+        """
+        if workers <= 1:
+            _fasterapi.serve(self.routes, host, int(port), int(blocking_threads))
+        else:
+            _supervise(self.routes, host, int(port), int(workers), int(blocking_threads))
+
+
+_EXIT_START_FAILED = 3
+
+
+def _log(msg: str) -> None:
+    print(f"fasterapi: {msg}", file=sys.stderr, flush=True)
+
+
+def _supervise(routes, host: str, port: int, workers: int, blocking_threads: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # Reserve the port (and resolve port 0) with a bound, non-listening SO_REUSEPORT
+    # socket: every worker binds the same port next to it, and it receives no connection.
+    reserve = socket.socket(family, socket.SOCK_STREAM)
+    reserve.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    reserve.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    reserve.bind((host, port))
+    port = reserve.getsockname()[1]
+    children: dict[int, None] = {}
+    state = {"stopping": False, "failed": False}
+
+    def spawn() -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker: no Rust thread exists yet in this process
+            code = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                reserve.close()
+                _fasterapi.serve(routes, host, port, blocking_threads)
+            except OSError:
+                traceback.print_exc()
+                code = _EXIT_START_FAILED
+            except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
+                traceback.print_exc()
+                code = 1
+            finally:
+                sys.stderr.flush()
+                os._exit(code)
+        children[pid] = None
+
+    def forward(signum, _frame) -> None:
+        state["stopping"] = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    old_term = signal.signal(signal.SIGTERM, forward)
+    old_int = signal.signal(signal.SIGINT, forward)
+    try:
+        _log(f"supervisor {os.getpid()} serving http://{host}:{port} with {workers} workers")
+        for _ in range(workers):
+            spawn()
+        while children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            children.pop(pid, None)
+            if state["stopping"]:
+                continue
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == _EXIT_START_FAILED:
+                _log(f"worker {pid} could not start; stopping")
+                state["failed"] = True
+                forward(signal.SIGTERM, None)
+                continue
+            _log(f"worker {pid} died (status {status}); starting a new one")
+            spawn()
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGINT, old_int)
+        reserve.close()
+    if state["failed"]:
+        raise SystemExit(1)

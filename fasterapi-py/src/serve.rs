@@ -1,0 +1,116 @@
+//! Serving a Python app: `fasterapi._fasterapi.serve`, called by `FasterAPI.run`.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Instant;
+
+use fasterapi_http::{App, Method, Request, Response};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::dispatch::PyRoute;
+use crate::plan::Incoming;
+use crate::request::PyRequest;
+
+/// Adds the routes of a `FasterAPI.routes` list to `app`. Routes marked `blocking` go to
+/// the worker pool, as do all when `all_blocking`. Returns how many were added.
+pub(crate) fn add_routes(app: &mut App, routes: &Bound<'_, PyAny>, all_blocking: bool) -> PyResult<usize> {
+    let mut n = 0;
+    for entry in routes.try_iter()? {
+        let (method, path, blocking, route) = PyRoute::from_py(&entry?)?;
+        let method = Method::from_bytes(method.as_bytes())
+            .ok_or_else(|| PyValueError::new_err(format!("unsupported method {method}")))?;
+        let handler = move |req: &Request<'_>| -> Response { route.serve(req) };
+        let added = app.route(method, &path, handler);
+        if blocking || all_blocking {
+            added.blocking();
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// `serve(routes, host, port, blocking_threads)`: serves `routes` on one I/O thread
+/// until SIGINT or SIGTERM, then shuts down gracefully and returns.
+///
+/// Once listening it prints `fasterapi: worker PID listening on http://ADDR` to stderr.
+/// The GIL is released while serving: the I/O thread attaches for each handler call.
+#[pyfunction]
+pub(crate) fn serve(
+    py: Python<'_>,
+    routes: &Bound<'_, PyAny>,
+    host: &str,
+    port: u16,
+    blocking_threads: usize,
+) -> PyResult<()> {
+    let mut app = App::new();
+    // One I/O thread per process: threads of one process would contend for the GIL, and
+    // an I/O thread waiting for it stalls all its connections. Scale with processes.
+    app.config_mut().threads = 1;
+    app.config_mut().workers = blocking_threads;
+    add_routes(&mut app, routes, false)?;
+    let server = app.bind((host, port))?;
+    eprintln!("fasterapi: worker {} listening on http://{}", std::process::id(), server.local_addr());
+    py.detach(|| {
+        let running = server.spawn()?;
+        running.stop_on_signals()?;
+        running.join()
+    })?;
+    Ok(())
+}
+
+/// An in-memory request for the dispatch micro bench.
+struct BenchRequest {
+    params: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Incoming for BenchRequest {
+    fn path_param(&self, name: &str) -> Option<String> {
+        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+    fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()))
+    }
+    fn body_bytes(&self) -> &[u8] {
+        &self.body
+    }
+    fn to_py(&self, in_async: bool) -> PyRequest {
+        PyRequest::from_parts("/", None, &self.body, in_async)
+    }
+}
+
+/// `_bench_dispatch(route, path_params, query_params, body, n) -> float`: nanoseconds
+/// per request to answer an in-memory request through one entry of `FasterAPI.routes`,
+/// exactly as the I/O thread does (plan, call, result to response), minus HTTP parsing
+/// and socket I/O. For `benches/` and examples/python/bench_dispatch.py.
+#[pyfunction]
+#[pyo3(name = "_bench_dispatch")]
+pub(crate) fn bench_dispatch(
+    py: Python<'_>,
+    route: &Bound<'_, PyAny>,
+    path_params: &Bound<'_, PyDict>,
+    query_params: &Bound<'_, PyDict>,
+    body: Vec<u8>,
+    n: u64,
+) -> PyResult<f64> {
+    let (_, _, _, route) = PyRoute::from_py(route)?;
+    let route: Arc<PyRoute> = route;
+    let req = BenchRequest {
+        params: path_params.extract::<std::collections::HashMap<String, String>>()?.into_iter().collect(),
+        query: query_params.extract::<std::collections::HashMap<String, String>>()?.into_iter().collect(),
+        body,
+    };
+    let n = n.max(1);
+    // Detached, as an I/O thread is between requests: each call attaches, as in serving.
+    let elapsed = py.detach(|| {
+        let start = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(route.serve_incoming(&req));
+        }
+        start.elapsed()
+    });
+    Ok(elapsed.as_nanos() as f64 / n as f64)
+}
