@@ -165,7 +165,7 @@ impl PyRoute {
 
     /// Logs the traceback and answers 500.
     fn internal_error(&self, py: Python<'_>, e: PyErr) -> Response {
-        eprintln!("fasterapi: exception in handler of {}:", self.label);
+        crate::serve::log_line(&format!("exception in handler of {}:", self.label));
         e.display(py);
         Response::text("Internal Server Error").with_status(StatusCode::INTERNAL_SERVER_ERROR)
     }

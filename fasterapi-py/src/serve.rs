@@ -51,13 +51,21 @@ pub(crate) fn serve(
     app.config_mut().workers = blocking_threads;
     add_routes(&mut app, routes, false)?;
     let server = app.bind((host, port))?;
-    eprintln!("fasterapi: worker {} listening on http://{}", std::process::id(), server.local_addr());
+    log_line(&format!("worker {} listening on http://{}", std::process::id(), server.local_addr()));
     py.detach(|| {
         let running = server.spawn()?;
         running.stop_on_signals()?;
         running.join()
     })?;
     Ok(())
+}
+
+/// Writes `fasterapi: {msg}\n` to stderr with one `write`, so that lines of several
+/// worker processes sharing a pipe do not interleave.
+pub(crate) fn log_line(msg: &str) {
+    use std::io::Write;
+    let line = format!("fasterapi: {msg}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// An in-memory request for the dispatch micro bench.
