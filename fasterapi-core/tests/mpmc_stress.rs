@@ -199,13 +199,6 @@ fn bursts_wake_parked_consumers_without_losing_items() {
     burst_rounds(2, 4, 10_000);
 }
 
-/// The same with a single consumer, where an item whose wake-up was lost cannot be picked up
-/// by another consumer that happens to be awake.
-#[test]
-fn bursts_wake_a_single_parked_consumer() {
-    burst_rounds(1, 1, 10_000);
-}
-
 /// Runs `rounds` burst rounds through a small queue; see the tests above.
 fn burst_rounds(producers: usize, consumers: usize, rounds: usize) {
     const MAX_BURST: usize = 5;
