@@ -130,8 +130,13 @@ impl PyRoute {
                 Ok(json_response(py, rt, body.as_any())?.with_status(StatusCode::UNPROCESSABLE_ENTITY))
             }
             Ok(args) => {
-                let out = self.handler.bind(py).call1(args)?;
-                let out = if self.is_async { drive(py, rt, out)? } else { out };
+                let out = if self.is_async {
+                    let coro = self.handler.bind(py).call1(args)?;
+                    drive(py, rt, coro)?
+                } else {
+                    unmark_loop_running(py, rt)?;
+                    self.handler.bind(py).call1(args)?
+                };
                 self.to_response(py, rt, &out)
             }
         });
@@ -235,6 +240,8 @@ thread_local! {
     static KEPT: Cell<bool> = const { Cell::new(false) };
     /// This thread's event loop for coroutines that really suspend.
     static EVENT_LOOP: RefCell<Option<Py<PyAny>>> = const { RefCell::new(None) };
+    /// Whether this thread's event loop is marked running (see [`drive`]).
+    static LOOP_MARKED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Gives this thread a Python thread state it keeps for its whole life, so that each
@@ -263,6 +270,11 @@ pub(crate) fn keep_thread_state() {
 /// It is sent `None` once while this thread's event loop is marked running (so
 /// `asyncio.get_running_loop()` works inside); a coroutine that returns then needed no
 /// loop. One that suspends is finished by `run_until_complete` on that loop.
+///
+/// Marking a loop running costs a few hundred nanoseconds, so the mark stays between
+/// async handlers and is only removed before a sync handler runs (which may start a loop
+/// of its own, `asyncio.run`) or before the loop runs. Tasks a coroutine spawns without
+/// awaiting them run the next time this thread's loop runs.
 fn drive<'py>(py: Python<'py>, rt: &Runtime, coro: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let event_loop = EVENT_LOOP.with(|l| -> PyResult<Py<PyAny>> {
         let mut l = l.borrow_mut();
@@ -274,17 +286,16 @@ fn drive<'py>(py: Python<'py>, rt: &Runtime, coro: Bound<'py, PyAny>) -> PyResul
         Ok(lp)
     })?;
     let event_loop = event_loop.bind(py);
-    let set_running = rt.set_running_loop.bind(py);
-    set_running.call1((event_loop,))?;
+    if !LOOP_MARKED.with(Cell::get) {
+        rt.set_running_loop.bind(py).call1((event_loop,))?;
+        LOOP_MARKED.with(|m| m.set(true));
+    }
     let mut result: *mut ffi::PyObject = std::ptr::null_mut();
     // SAFETY: attached (`py`); `coro` and `Py_None` are valid objects for the call, and
     // `result` is a valid out-pointer that receives a new reference unless -1 is returned.
     let status = unsafe { ffi::PyIter_Send(coro.as_ptr(), ffi::Py_None(), &mut result) };
-    // Take the pending exception before any other call could clobber it.
-    let error = (status == ffi::PySendResult::PYGEN_ERROR).then(|| PyErr::fetch(py));
-    set_running.call1((py.None(),))?;
-    if let Some(e) = error {
-        return Err(e);
+    if status == ffi::PySendResult::PYGEN_ERROR {
+        return Err(PyErr::fetch(py));
     }
     // SAFETY: not an error, so `result` holds a new reference (the return value or the
     // yielded object).
@@ -292,6 +303,16 @@ fn drive<'py>(py: Python<'py>, rt: &Runtime, coro: Bound<'py, PyAny>) -> PyResul
     if status == ffi::PySendResult::PYGEN_RETURN {
         return Ok(value);
     }
+    unmark_loop_running(py, rt)?;
     let task = rt.finish.bind(py).call1((coro, value))?;
     event_loop.call_method1(pyo3::intern!(py, "run_until_complete"), (task,))
+}
+
+/// Clears this thread's "event loop running" mark if an async handler left it.
+fn unmark_loop_running(py: Python<'_>, rt: &Runtime) -> PyResult<()> {
+    if LOOP_MARKED.with(Cell::get) {
+        LOOP_MARKED.with(|m| m.set(false));
+        rt.set_running_loop.bind(py).call1((py.None(),))?;
+    }
+    Ok(())
 }

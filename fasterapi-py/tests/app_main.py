@@ -257,6 +257,15 @@ async def async_yield0():
     return "after yield"
 
 
+@app.get("/sync/asyncio_run")
+def sync_asyncio_run():
+    async def inner():
+        await asyncio.sleep(0)
+        return "ran"
+
+    return asyncio.run(inner())
+
+
 # --- threads and processes ----------------------------------------------------------------
 
 

@@ -280,6 +280,15 @@ def test_async_handlers_that_really_await(server):
         assert get(server, f"/async/plain/{i}").json()["n"] == i
 
 
+def test_sync_handler_can_run_its_own_loop_after_async_handlers(server):
+    with requests.Session() as s:  # one connection: the same I/O thread
+        assert s.get(server.url + "/async/plain/1", timeout=10).status_code == 200
+        r = s.get(server.url + "/sync/asyncio_run", timeout=10)
+        assert (r.status_code, r.json()) == (200, "ran")
+        assert s.get(server.url + "/async/sleep", timeout=10).json() == {"slept": True}
+        assert s.get(server.url + "/sync/asyncio_run", timeout=10).json() == "ran"
+
+
 # --- executor -----------------------------------------------------------------------------
 
 
