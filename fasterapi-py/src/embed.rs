@@ -133,6 +133,11 @@ fn install_package(py: Python<'_>) -> Result<(), MountError> {
     let fail = |e| MountError::python(py, "installing the fasterapi package", e);
     let result = (|| -> PyResult<()> {
         let modules = py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?;
+        if modules.contains("fasterapi")? {
+            // A host interpreter imported the installed package already: keep it, so
+            // that its apps and ours share one set of classes.
+            return Ok(());
+        }
         let native = PyModule::new(py, "fasterapi._fasterapi")?;
         crate::populate(&native)?;
         let package = PyModule::new(py, "fasterapi")?;

@@ -422,7 +422,15 @@ class FasterAPI:
         ``blocking=True`` routes (0: one per core).
         """
         if workers <= 1:
-            _fasterapi.serve(self.routes, host, int(port), int(blocking_threads))
+            # The server handles SIGINT/SIGTERM itself while serving and restores the
+            # default handlers when done; give Python's back afterwards.
+            saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                _fasterapi.serve(self.routes, host, int(port), int(blocking_threads))
+            finally:
+                for sig, handler in saved.items():
+                    if handler is not None:
+                        signal.signal(sig, handler)
         else:
             _supervise(self.routes, host, int(port), int(workers), int(blocking_threads))
 
