@@ -15,7 +15,7 @@ use crate::request::PyRequest;
 /// the in-memory requests of the dispatch micro bench.
 pub(crate) trait Incoming {
     /// The path parameter `name`, percent-decoded.
-    fn path_param(&self, name: &str) -> Option<String>;
+    fn path_param(&self, name: &str) -> Option<Cow<'_, str>>;
     /// The first query parameter `name`, decoded.
     fn query_param(&self, name: &str) -> Option<Cow<'_, str>>;
     /// The body.
@@ -25,8 +25,13 @@ pub(crate) trait Incoming {
 }
 
 impl Incoming for Request<'_> {
-    fn path_param(&self, name: &str) -> Option<String> {
-        self.param::<String>(name).ok()
+    fn path_param(&self, name: &str) -> Option<Cow<'_, str>> {
+        let raw = self.param_str(name)?;
+        if raw.contains('%') {
+            self.param::<String>(name).ok().map(Cow::Owned)
+        } else {
+            Some(Cow::Borrowed(raw))
+        }
     }
     fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
         self.query_str(name)
@@ -162,7 +167,7 @@ impl Plan {
                 Source::Request => Some(Bound::new(py, req.to_py(in_async))?.into_any()),
                 Source::Path | Source::Query => {
                     let raw: Option<Cow<'_, str>> = if p.source == Source::Path {
-                        req.path_param(&p.name_str).map(Cow::Owned)
+                        req.path_param(&p.name_str)
                     } else {
                         req.query_param(&p.name_str)
                     };

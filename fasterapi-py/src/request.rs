@@ -108,10 +108,11 @@ impl PyRequest {
         Ok(d)
     }
 
-    /// The headers, names in lower case; repeated fields are joined with `", "`. Values
-    /// are decoded as Latin-1, as HTTP defines.
+    /// The headers (a `fasterapi.Headers`: a dict of lower-case names whose look-ups
+    /// ignore case); repeated fields are joined with `", "`. Values are decoded as
+    /// Latin-1, as HTTP defines.
     #[getter]
-    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let d = PyDict::new(py);
         for (name, value) in &self.headers {
             let value: String = value.iter().map(|&b| b as char).collect();
@@ -120,7 +121,7 @@ impl PyRequest {
                 None => d.set_item(name, value)?,
             }
         }
-        Ok(d)
+        Runtime::get(py)?.headers.bind(py).call1((d,))
     }
 
     /// The path parameters, decoded.

@@ -76,8 +76,8 @@ struct BenchRequest {
 }
 
 impl Incoming for BenchRequest {
-    fn path_param(&self, name: &str) -> Option<String> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    fn path_param(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()))
     }
     fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
         self.query.iter().find(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()))

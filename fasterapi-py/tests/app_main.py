@@ -116,6 +116,8 @@ def with_request(part: str, request: Request):
         "query_params": request.query_params,
         "path_params": request.path_params,
         "x_test": request.headers.get("x-test"),
+        "x_test_any_case": request.headers["X-TEST"],
+        "has_x_test": "X-Test" in request.headers,
         "body": request.body().decode(),
     }
 

@@ -171,6 +171,8 @@ def test_request_injection(server):
         "query_params": {"x": "1", "y": "é"},
         "path_params": {"part": "abc"},
         "x_test": "header value",
+        "x_test_any_case": "header value",
+        "has_x_test": True,
         "body": "payload",
     }
 

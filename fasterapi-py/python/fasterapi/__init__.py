@@ -71,6 +71,7 @@ from . import _fasterapi
 
 __all__ = [
     "FasterAPI",
+    "Headers",
     "HTTPException",
     "HTMLResponse",
     "JSONResponse",
@@ -82,7 +83,7 @@ __all__ = [
 #: The request object a handler receives when it declares ``request: Request``.
 #: Attributes: ``method``, ``path`` (decoded), ``url`` (path and query, raw),
 #: ``query_string``, ``query_params`` (dict, first value of each name), ``headers``
-#: (dict with lower-case names), ``path_params`` (dict); methods ``body()`` (bytes) and
+#: (:class:`Headers`: look-ups ignore case), ``path_params`` (dict); methods ``body()`` (bytes) and
 #: ``json()`` (the parsed JSON body), to ``await`` in an ``async def`` handler as in
 #: FastAPI and to call directly in a ``def`` handler.
 Request = _fasterapi.Request
@@ -336,6 +337,21 @@ async def _finish(coro, first):
     return await _resume(coro, first)
 
 
+class Headers(dict):
+    """Request headers: a dict with lower-case names whose look-ups ignore case."""
+
+    __slots__ = ()
+
+    def __getitem__(self, name):
+        return dict.__getitem__(self, name.lower())
+
+    def __contains__(self, name):
+        return isinstance(name, str) and dict.__contains__(self, name.lower())
+
+    def get(self, name, default=None):
+        return dict.get(self, name.lower(), default)
+
+
 class _Ready:
     """An awaitable that is already done: ``await _Ready(v)`` is ``v``."""
 
@@ -357,6 +373,7 @@ _fasterapi._setup(
     validation_detail=_validation_detail,
     finish=_finish,
     ready=_Ready,
+    headers=Headers,
 )
 
 
