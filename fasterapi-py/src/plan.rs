@@ -173,6 +173,10 @@ impl Plan {
                     };
                     let loc = if p.source == Source::Path { "path" } else { "query" };
                     match raw {
+                        Some(raw) if p.conv == Conv::Validator => {
+                            let value = PyString::new(py, &raw).into_any();
+                            self.check(py, rt, p, value, &[loc, &p.name_str], &mut errors)?
+                        }
                         Some(raw) => match convert(py, p.conv, &raw)? {
                             Ok(v) => Some(v),
                             Err((ty, msg)) => {
@@ -201,7 +205,7 @@ impl Plan {
                             if p.source == Source::Body { &["body"] } else { &["body", &p.name_str] };
                         match value {
                             None => self.missing(py, p, loc, &mut errors)?,
-                            Some(v) => self.check_body(py, rt, p, v, loc, &mut errors)?,
+                            Some(v) => self.check(py, rt, p, v, loc, &mut errors)?,
                         }
                     }
                 },
@@ -232,8 +236,8 @@ impl Plan {
         Ok(None)
     }
 
-    /// Checks a body value against the parameter's declared shape.
-    fn check_body<'py>(
+    /// Checks a value against the parameter's declared shape (or runs its validator).
+    fn check<'py>(
         &self,
         py: Python<'py>,
         rt: &Runtime,
@@ -259,6 +263,13 @@ impl Plan {
                             for item in list.try_iter()? {
                                 err.append(item?)?;
                             }
+                            Ok(None)
+                        }
+                        // A validator that is a plain class (an Enum without pydantic).
+                        _ if e.is_instance_of::<PyValueError>(py) => {
+                            let msg = e.value(py).str()?.to_string();
+                            let err = errors.get_or_insert_with(|| PyList::empty(py));
+                            err.append(detail(py, "value_error", loc, &msg, &v, None)?)?;
                             Ok(None)
                         }
                         _ => Err(e),

@@ -1,6 +1,8 @@
 """The app the pytest suite serves: `python app_main.py PORT WORKERS`."""
 
 import asyncio
+import enum
+import uuid
 import os
 import sys
 import threading
@@ -26,6 +28,11 @@ class Item(BaseModel):
     name: str
     price: float
     tags: List[str] = []
+
+
+class Color(str, enum.Enum):
+    red = "red"
+    blue = "blue"
 
 
 # --- parameters -------------------------------------------------------------------------
@@ -54,6 +61,11 @@ def required(needed: Optional[int]):
 @app.get("/names/{name}")
 def name(name: str, untyped=None):
     return {"name": name, "untyped": untyped}
+
+
+@app.get("/colors/{color}")
+def colors(color: Color, uid: Optional[uuid.UUID] = None):
+    return {"color": color, "is_enum": isinstance(color, Color), "uid": uid}
 
 
 @app.get("/files/{*path}")

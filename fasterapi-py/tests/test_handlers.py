@@ -43,6 +43,16 @@ def test_str_path_params_are_decoded_and_untyped_params_are_str(server):
     assert get(server, "/files/a/b/c.txt").json() == {"path": "a/b/c.txt"}
 
 
+def test_other_types_are_converted_by_pydantic(server):
+    u = "12345678-1234-5678-1234-567812345678"
+    assert get(server, f"/colors/red?uid={u}").json() == {"color": "red", "is_enum": True, "uid": u}
+    r = get(server, "/colors/green?uid=nope")
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert [d["loc"] for d in detail] == [["path", "color"], ["query", "uid"]]
+    assert detail[0]["type"] == "enum"
+
+
 def test_big_ints_are_python_ints(server):
     assert get(server, f"/items/{2**70}").json()["item_id"] == 2**70
 

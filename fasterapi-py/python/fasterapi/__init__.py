@@ -23,8 +23,10 @@ Semantics follow FastAPI where a user would notice:
   parameter or a pydantic model is read from the JSON body (several body parameters are
   each read from the body's key of the same name, as FastAPI's embedding); anything else
   is a query parameter. ``int``, ``float``, ``str`` and ``bool`` (``1/0, true/false,
-  yes/no, on/off, t/f, y/n``, any case) are converted; ``Optional[X]`` allows a missing
-  value when a default is given; a parameter without a default is required.
+  yes/no, on/off, t/f, y/n``, any case) are converted in Rust; other types (enums,
+  ``Literal``, ``UUID``, dates...) by pydantic when installed (enums without it);
+  ``Optional[X]`` allows a missing value when a default is given; a parameter without a
+  default is required.
 - A value that fails conversion, a missing required parameter or a body that is not
   valid JSON of the declared shape answers ``422`` with ``{"detail": [{"type", "loc",
   "msg", "input"}, ...]}``, ``loc`` naming the parameter (``["query", "limit"]``).
@@ -208,13 +210,22 @@ def _is_model(ann) -> bool:
 _SCALARS = {str: _CONV_STR, int: _CONV_INT, float: _CONV_FLOAT, bool: _CONV_BOOL}
 
 
-def _scalar_conv(name: str, ann) -> int:
+def _scalar_conv(name: str, ann):
+    """``(conv, validator)`` for a path or query parameter annotated ``ann``."""
     if ann is None or ann is inspect.Parameter.empty or ann is typing.Any:
-        return _CONV_STR
+        return _CONV_STR, None
     if ann in _SCALARS:
-        return _SCALARS[ann]
+        return _SCALARS[ann], None
+    if _pydantic is not None:
+        # Enums, Literal, UUID, dates, constrained types: pydantic converts the string.
+        try:
+            return _CONV_VALIDATOR, _pydantic.TypeAdapter(ann).validate_python
+        except Exception as e:
+            raise TypeError(f"parameter {name!r}: unsupported type {ann!r}: {e}") from e
+    if isinstance(ann, type) and issubclass(ann, enum.Enum):
+        return _CONV_VALIDATOR, ann  # Color("red"); a ValueError is a 422
     if isinstance(ann, type) and issubclass(ann, str):
-        return _CONV_STR
+        return _CONV_STR, None
     raise TypeError(f"parameter {name!r}: unsupported type {ann!r} for a path or query parameter")
 
 
@@ -253,7 +264,8 @@ def _compile(func, path: str) -> list:
         if isinstance(inner, type) and issubclass(inner, Request):
             plan.append([name, _SRC_REQUEST, _CONV_ANY, False, None, None])
         elif name in path_names:
-            plan.append([name, _SRC_PATH, _scalar_conv(name, inner), True, None, None])
+            conv, validator = _scalar_conv(name, inner)
+            plan.append([name, _SRC_PATH, conv, True, None, validator])
         else:
             body = _body_conv(inner)
             if body is not None:
@@ -261,7 +273,8 @@ def _compile(func, path: str) -> list:
                 plan.append(entry)
                 body_params.append(entry)
             else:
-                plan.append([name, _SRC_QUERY, _scalar_conv(name, inner), required, default, None])
+                conv, validator = _scalar_conv(name, inner)
+                plan.append([name, _SRC_QUERY, conv, required, default, validator])
     missing = path_names - {e[0] for e in plan if e[1] == _SRC_PATH}
     if missing:
         raise TypeError(f"{func.__qualname__}: path parameters {sorted(missing)} are not in the signature")
