@@ -60,6 +60,22 @@ pub(crate) fn serve(
     Ok(())
 }
 
+/// `_die_with_parent(parent_pid) -> bool`: asks the kernel to send this process SIGTERM
+/// (a graceful shutdown) when its parent dies, so that workers do not outlive a
+/// supervisor killed with SIGKILL. `False` if the parent is already gone.
+#[pyfunction]
+#[pyo3(name = "_die_with_parent")]
+pub(crate) fn die_with_parent(parent_pid: i32) -> PyResult<bool> {
+    // SAFETY: PR_SET_PDEATHSIG with a valid signal number only sets a process attribute.
+    let r = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    // SAFETY: getppid has no preconditions. The parent may have died before prctl: then
+    // this process was reparented already and no signal will come.
+    Ok(unsafe { libc::getppid() } == parent_pid)
+}
+
 /// Writes `fasterapi: {msg}\n` to stderr with one `write`, so that lines of several
 /// worker processes sharing a pipe do not interleave.
 pub(crate) fn log_line(msg: &str) {

@@ -59,6 +59,16 @@ class Server:
             if m:
                 return m
 
+    def wait_exit_of_all(self):
+        """Waits until every process writing to the stderr pipe has exited (EOF)."""
+        while True:
+            try:
+                line = self.lines.get(timeout=WAIT)
+            except queue.Empty:
+                raise AssertionError(f"processes still running; log:\n{''.join(self.log)}")
+            if line is None:
+                return
+
     def stop(self, sig=signal.SIGTERM):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)

@@ -102,3 +102,12 @@ def test_single_process_serves_in_process_and_stops_on_sigint(spawn_server):
     assert s.workers == {s.proc.pid}
     assert pid_of(s) == s.proc.pid
     assert s.stop(signal.SIGINT) == 0
+
+
+def test_workers_shut_down_when_the_supervisor_is_killed(spawn_server):
+    s = spawn_server(workers=2)
+    assert pids_seen(s, s.workers) == s.workers
+    s.proc.kill()  # SIGKILL: nothing forwarded; the kernel tells the workers
+    s.proc.wait()
+    # Every worker exits: they hold the stderr pipe open until then.
+    s.wait_exit_of_all()

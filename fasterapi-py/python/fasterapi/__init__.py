@@ -447,7 +447,8 @@ class FasterAPI:
         ``N`` worker processes (before any server thread exists); each binds its own
         ``SO_REUSEPORT`` listener on the same port, so the kernel spreads connections
         over them. This process supervises: it restarts a worker that dies and forwards
-        SIGTERM/SIGINT to the workers for a graceful shutdown. Port 0 picks a free port
+        SIGTERM/SIGINT to the workers for a graceful shutdown; workers shut down if it
+        dies. Port 0 picks a free port
         (the same for every worker). ``blocking_threads`` sizes the executor pool of
         ``blocking=True`` routes (0: one per core).
         """
@@ -484,6 +485,8 @@ def _supervise(routes, host: str, port: int, workers: int, blocking_threads: int
     children: dict[int, None] = {}
     state = {"stopping": False, "failed": False}
 
+    supervisor = os.getpid()
+
     def spawn() -> None:
         pid = os.fork()
         if pid == 0:  # the worker: no Rust thread exists yet in this process
@@ -492,6 +495,8 @@ def _supervise(routes, host: str, port: int, workers: int, blocking_threads: int
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 reserve.close()
+                if not _fasterapi._die_with_parent(supervisor):
+                    os._exit(0)
                 _fasterapi.serve(routes, host, port, blocking_threads)
             except OSError:
                 traceback.print_exc()
