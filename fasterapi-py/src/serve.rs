@@ -34,7 +34,8 @@ pub(crate) fn add_routes(app: &mut App, routes: &Bound<'_, PyAny>, all_blocking:
 /// `serve(routes, host, port, blocking_threads)`: serves `routes` on one I/O thread
 /// until SIGINT or SIGTERM, then shuts down gracefully and returns.
 ///
-/// Once listening it prints `fasterapi: worker PID listening on http://ADDR` to stderr.
+/// Once serving, with SIGINT/SIGTERM handled, it prints
+/// `fasterapi: worker PID listening on http://ADDR` to stderr.
 /// The GIL is released while serving: the I/O thread attaches for each handler call.
 #[pyfunction]
 pub(crate) fn serve(
@@ -51,10 +52,14 @@ pub(crate) fn serve(
     app.config_mut().workers = blocking_threads;
     add_routes(&mut app, routes, false)?;
     let server = app.bind((host, port))?;
-    log_line(&format!("worker {} listening on http://{}", std::process::id(), server.local_addr()));
     py.detach(|| {
         let running = server.spawn()?;
-        running.stop_on_signals()?;
+        if let Err(e) = running.stop_on_signals() {
+            let _ = running.shutdown();
+            return Err(e);
+        }
+        // Announced once SIGINT/SIGTERM are handled: from now on they stop it gracefully.
+        log_line(&format!("worker {} listening on http://{}", std::process::id(), running.local_addr()));
         running.join()
     })?;
     Ok(())
