@@ -150,6 +150,10 @@ impl PyRoute {
 
     /// What a handler's return value is answered with.
     fn to_response(&self, py: Python<'_>, rt: &Runtime, out: &Bound<'_, PyAny>) -> PyResult<Response> {
+        // The common case first: a plain dict or list.
+        if out.cast_exact::<PyDict>().is_ok() || out.cast_exact::<pyo3::types::PyList>().is_ok() {
+            return Ok(json_response(py, rt, out)?.with_status(self.status));
+        }
         if let Ok(b) = out.cast_exact::<PyBytes>() {
             return Ok(Response::bytes(b.as_bytes().to_vec(), "application/octet-stream").with_status(self.status));
         }
