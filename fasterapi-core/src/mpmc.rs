@@ -39,17 +39,19 @@
 //!
 //! # Parking
 //!
-//! [`pop_wait`](Queue::pop_wait) first spins briefly with exponential backoff (about 130
+//! [`pop_wait`](Queue::pop_wait) first spins briefly with exponential backoff (127
 //! `spin_loop` hints over 7 rounds, then 4 `yield_now`s: crossbeam's `Backoff::snooze`),
 //! because work usually arrives soon on a busy server, then parks on a `Condvar`. The yields
 //! matter when threads outnumber cores: a consumer that only spun would hold a core the
-//! producers need, and then park just before they get to push (on a 2-core machine running
-//! 2 producers and 2 consumers, plain spinning cost about 1000 park/wake cycles per 100,000
-//! items; with the yields, fewer than 10). Producers must wake it, but a
-//! lock and a `notify` on every push would put a system call on the hot path. So the queue
-//! counts parked consumers in an atomic `sleepers`, and a producer takes the lock and notifies
-//! only when it reads `sleepers > 0`. When consumers are busy, the only extra cost of a push is
-//! one load of a cache line that nobody writes.
+//! producers need, and then park just before they get to push (on a 2-core machine running 2
+//! producers and 2 consumers, plain spinning cost about 1000 park/wake cycles per 100,000
+//! items; with the yields, fewer than 10).
+//!
+//! Producers must wake a parked consumer, but a lock and a `notify` on every push would put a
+//! system call on the hot path. So the queue counts parked consumers in an atomic `sleepers`,
+//! and a producer takes the lock and notifies only when it reads `sleepers > 0`. When
+//! consumers are busy, the only extra cost of a push is one load of a cache line that nobody
+//! writes.
 //!
 //! A notified consumer may take a while to be scheduled, and meanwhile more items arrive. So
 //! that each of those pushes does not pay a lock and a `futex` wake for a consumer that is
