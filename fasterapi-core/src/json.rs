@@ -54,7 +54,7 @@
 //! | Rust value                                  | JSON                                      |
 //! |---------------------------------------------|-------------------------------------------|
 //! | all integers (`i8`..`i128`, `u8`..`u128`, `isize`, `usize`) | decimal, via `itoa` (exact, even beyond 2^53) |
-//! | `f32`, `f64` finite                         | shortest round-trip form, via `ryu`       |
+//! | `f32`, `f64` finite                         | shortest round-trip form, via `zmij`      |
 //! | `f32`, `f64` NaN or ±infinity               | `null` (JSON has no such numbers)         |
 //! | `bool`                                      | `true` / `false`                          |
 //! | `str`, `String`                             | a quoted, escaped string                  |
@@ -63,13 +63,13 @@
 //! | [`Raw`]                                     | the given text verbatim                   |
 //! | [`Null`]                                    | `null`                                    |
 //!
-//! Floats print in `ryu`'s shortest round-trip form: the fewest digits that a correctly
+//! Floats print in the shortest round-trip form (computed by `zmij`): the fewest digits that a correctly
 //! rounded parser reads back as the very same `f64` (or `f32`). An integral float keeps a
 //! fractional part (`1.0`, not `1`) so a reader sees a float again; negative zero prints as
-//! `-0.0`, so its sign survives; large or tiny magnitudes use an exponent (`1e300`,
+//! `-0.0`, so its sign survives; large or tiny magnitudes use an exponent (`1e+300`,
 //! `-1e-300`, `2.2250738585072014e-308`). `f32` prints the shortest form that reads back as
-//! the same `f32` (`0.1f32` prints `0.1`, not `0.10000000149011612`). The digits are the
-//! ones serde_json writes; only its exponent convention differs (`1e+300`).
+//! the same `f32` (`0.1f32` prints `0.1`, not `0.10000000149011612`). The text is the one
+//! serde_json writes, which uses the same formatter.
 //!
 //! Implement [`ToJson`] for your own types to pass them to `field`/`item` directly:
 //!
@@ -551,7 +551,7 @@ macro_rules! impl_float {
             #[inline]
             fn write_json<S: JsonSink + ?Sized>(&self, out: &mut S) {
                 if self.is_finite() {
-                    let mut buf = ryu::Buffer::new();
+                    let mut buf = zmij::Buffer::new();
                     out.put_slice(buf.format_finite(*self).as_bytes());
                 } else {
                     out.put_slice(b"null");

@@ -206,11 +206,10 @@ fn integers_at_the_edges() {
     }
 }
 
-/// serde_json's text for a float, up to one convention: since it moved from ryu to zmij
-/// (1.0.146) it writes a `+` in positive exponents (`1e+300`), ryu does not (`1e300`).
+/// serde_json's text for a float (it formats floats with zmij, as we do).
 macro_rules! serde_text {
     ($v:expr) => {
-        serde_json::to_string(&$v).unwrap().replace("e+", "e")
+        serde_json::to_string(&$v).unwrap()
     };
 }
 
@@ -270,7 +269,7 @@ fn floats_parse_back_to_the_same_value() {
     // The documented forms.
     assert_eq!(text(&to_vec(&1.0f64)), "1.0");
     assert_eq!(text(&to_vec(&-0.0f64)), "-0.0");
-    assert_eq!(text(&to_vec(&1e300f64)), "1e300");
+    assert_eq!(text(&to_vec(&1e300f64)), "1e+300");
     assert_eq!(text(&to_vec(&-1e-300f64)), "-1e-300");
     assert_eq!(text(&to_vec(&0.1f32)), "0.1");
 }
