@@ -15,13 +15,17 @@ use fasterapi::prelude::*;
 fn setting(flag: &str, env: &str, default: usize) -> Result<usize, String> {
     let args: Vec<String> = std::env::args().collect();
     let raw = match args.iter().position(|a| a == flag) {
-        Some(i) => args.get(i + 1).cloned().ok_or(format!("{flag} needs a value"))?,
+        Some(i) => args
+            .get(i + 1)
+            .cloned()
+            .ok_or(format!("{flag} needs a value"))?,
         None => match std::env::var(env) {
             Ok(v) => v,
             Err(_) => return Ok(default),
         },
     };
-    raw.parse().map_err(|_| format!("{flag}/{env}: `{raw}` is not a number"))
+    raw.parse()
+        .map_err(|_| format!("{flag}/{env}: `{raw}` is not a number"))
 }
 
 /// `"user" + id` without a heap allocation.
@@ -35,7 +39,10 @@ fn user_name(id: u64, buf: &mut [u8; 24]) -> &str {
 }
 
 fn main() {
-    let (port, threads) = match (setting("--port", "PORT", 8080), setting("--threads", "THREADS", 0)) {
+    let (port, threads) = match (
+        setting("--port", "PORT", 8080),
+        setting("--threads", "THREADS", 0),
+    ) {
         (Ok(p), Ok(t)) => (p, t),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("hello: {e}");
@@ -44,7 +51,9 @@ fn main() {
     };
     let mut app = App::new();
     app.config_mut().threads = threads;
-    app.get("/plaintext", |_req: &Request| Response::text("Hello, World!"));
+    app.get("/plaintext", |_req: &Request| {
+        Response::text("Hello, World!")
+    });
     app.get("/json", |_req: &Request| {
         Response::json(|o| {
             o.field("message", "Hello, World!");
@@ -60,7 +69,9 @@ fn main() {
         }))
     });
     app.post("/echo", |req: &Request| {
-        let content_type = req.header("content-type").unwrap_or("application/octet-stream");
+        let content_type = req
+            .header("content-type")
+            .unwrap_or("application/octet-stream");
         Response::bytes(req.body().to_vec(), content_type.to_owned())
     });
     let addr = format!("127.0.0.1:{port}");

@@ -147,7 +147,11 @@ impl App {
 
     /// An app with no routes and `config`.
     pub fn with_config(config: Config) -> App {
-        App { router: Router::new(), config, route_errors: Vec::new() }
+        App {
+            router: Router::new(),
+            config,
+            route_errors: Vec::new(),
+        }
     }
 
     /// The settings, to change before serving.
@@ -172,7 +176,14 @@ impl App {
         R: IntoResponse,
     {
         let handler: Handler = Box::new(move |req| handler(req).into_response());
-        match self.router.insert(method, pattern, Route { handler, blocking: false }) {
+        match self.router.insert(
+            method,
+            pattern,
+            Route {
+                handler,
+                blocking: false,
+            },
+        ) {
             Ok(route) => RouteMut { route: Some(route) },
             Err(e) => {
                 self.route_errors.push(e.to_string());
@@ -230,7 +241,10 @@ impl App {
     /// Port 0 picks a free port, shared by all threads: see [`Server::local_addr`].
     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Server> {
         if !self.route_errors.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, self.route_errors.join("; ")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                self.route_errors.join("; "),
+            ));
         }
         Server::bind(self, addr)
     }

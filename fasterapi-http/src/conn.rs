@@ -76,7 +76,12 @@ pub(crate) struct Deadlines {
 
 impl Deadlines {
     pub(crate) fn from(now: Instant, t: &Timeouts) -> Deadlines {
-        Deadlines { header: now + t.header, body: now + t.body, idle: now + t.idle, write: now + t.write }
+        Deadlines {
+            header: now + t.header,
+            body: now + t.body,
+            idle: now + t.idle,
+            write: now + t.write,
+        }
     }
 }
 
@@ -136,7 +141,13 @@ pub(crate) enum Step {
     /// A request of `consumed` bytes was answered.
     Served { consumed: usize, keep_alive: bool },
     /// A request for a blocking route: to be frozen and queued.
-    Defer { consumed: usize, head_len: usize, chunked: bool, head_only: bool, persistence: Persistence },
+    Defer {
+        consumed: usize,
+        head_len: usize,
+        chunked: bool,
+        head_only: bool,
+        persistence: Persistence,
+    },
     /// The input was refused and answered; the connection closes.
     Rejected,
 }
@@ -219,7 +230,10 @@ impl Conn {
         match self.phase() {
             Phase::Head | Phase::Body => {
                 self.recycle(&mut ctx.pool);
-                let reject = Reject { status: StatusCode::REQUEST_TIMEOUT, reason: "request not received in time" };
+                let reject = Reject {
+                    status: StatusCode::REQUEST_TIMEOUT,
+                    reason: "request not received in time",
+                };
                 write_reject(reject, &mut ctx.out);
                 if self.write_output(ctx).is_err() {
                     return Verdict::Drop;
@@ -259,7 +273,11 @@ impl Conn {
     /// Writes a blocking handler's answer, then serves what was pipelined behind it.
     pub(crate) fn complete(&mut self, c: Completion, ctx: &mut Ctx) -> Verdict {
         self.deferred = false;
-        let persistence = if ctx.stopping { Persistence::Close } else { c.persistence };
+        let persistence = if ctx.stopping {
+            Persistence::Close
+        } else {
+            c.persistence
+        };
         c.response.write_to(&mut ctx.out, c.head_only, persistence);
         if persistence == Persistence::Close {
             return self.finish(ctx, false);
@@ -374,7 +392,10 @@ impl Conn {
                     self.head_done = head_done;
                     break;
                 }
-                Step::Served { consumed, keep_alive } => {
+                Step::Served {
+                    consumed,
+                    keep_alive,
+                } => {
                     pos += consumed;
                     self.continue_sent = false;
                     self.head_done = false;
@@ -383,7 +404,13 @@ impl Conn {
                         break;
                     }
                 }
-                Step::Defer { consumed, head_len, chunked, head_only, persistence } => {
+                Step::Defer {
+                    consumed,
+                    head_len,
+                    chunked,
+                    head_only,
+                    persistence,
+                } => {
                     self.continue_sent = false;
                     self.head_done = false;
                     buf.advance(pos);
@@ -443,7 +470,13 @@ impl Conn {
         } else {
             let mut slices = [IoSlice::new(&[]); 64];
             let mut n = 0;
-            for c in out.chunks.iter().map(|c| &c[..]).chain([&out.buf[..]]).take(slices.len()) {
+            for c in out
+                .chunks
+                .iter()
+                .map(|c| &c[..])
+                .chain([&out.buf[..]])
+                .take(slices.len())
+            {
                 slices[n] = IoSlice::new(c);
                 n += 1;
             }
@@ -469,7 +502,8 @@ impl Conn {
                 self.backlog.push_back(c);
             }
             if skip < ctx.out.buf.len() {
-                self.backlog.push_back(Bytes::copy_from_slice(&ctx.out.buf[skip..]));
+                self.backlog
+                    .push_back(Bytes::copy_from_slice(&ctx.out.buf[skip..]));
             }
         }
         self.clear_output(ctx);
@@ -502,7 +536,10 @@ impl Conn {
             };
             while written > 0 {
                 // The kernel never reports more than it was given, so the front exists.
-                let front = self.backlog.front_mut().expect("written bytes come from the backlog");
+                let front = self
+                    .backlog
+                    .front_mut()
+                    .expect("written bytes come from the backlog");
                 if written >= front.len() {
                     written -= front.len();
                     self.backlog.pop_front();
@@ -555,16 +592,30 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
     let (body, consumed): (&[u8], usize) = match meta.framing {
         Framing::Length(n) => {
             if buf.len() - head_len < n {
-                send_continue(meta.expect_continue, meta.minor_version, continue_sent, &mut ctx.out);
+                send_continue(
+                    meta.expect_continue,
+                    meta.minor_version,
+                    continue_sent,
+                    &mut ctx.out,
+                );
                 return Step::Incomplete { head_done: true };
             }
             (&buf[head_len..head_len + n], head_len + n)
         }
         Framing::Chunked => {
-            match parse::decode_chunked(&buf[head_len..], &mut ctx.chunked_body, ctx.limits.max_body) {
+            match parse::decode_chunked(
+                &buf[head_len..],
+                &mut ctx.chunked_body,
+                ctx.limits.max_body,
+            ) {
                 Ok(Some(n)) => (&ctx.chunked_body[..], head_len + n),
                 Ok(None) => {
-                    send_continue(meta.expect_continue, meta.minor_version, continue_sent, &mut ctx.out);
+                    send_continue(
+                        meta.expect_continue,
+                        meta.minor_version,
+                        continue_sent,
+                        &mut ctx.out,
+                    );
                     return Step::Incomplete { head_done: true };
                 }
                 Err(reject) => {
@@ -584,7 +635,13 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
     let response = match ctx.app.router.lookup(meta.method, meta.path) {
         Lookup::Found(route, _) if route.blocking => {
             let chunked = meta.framing == Framing::Chunked;
-            return Step::Defer { consumed, head_len, chunked, head_only, persistence };
+            return Step::Defer {
+                consumed,
+                head_len,
+                chunked,
+                head_only,
+                persistence,
+            };
         }
         Lookup::Found(route, params) => {
             let req = Request {
@@ -603,12 +660,16 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
             }
         }
         Lookup::MethodNotAllowed(allow) => {
-            detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").with_header("Allow", allow.to_owned())
+            detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+                .with_header("Allow", allow.to_owned())
         }
         Lookup::NotFound => detail(StatusCode::NOT_FOUND, "Not Found"),
     };
     response.write_to(&mut ctx.out, head_only, persistence);
-    Step::Served { consumed, keep_alive }
+    Step::Served {
+        consumed,
+        keep_alive,
+    }
 }
 
 /// A JSON `{"detail": text}` response with `status`.

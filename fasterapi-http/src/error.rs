@@ -28,20 +28,38 @@ pub struct Error {
 
 enum Kind {
     /// A path or query parameter failed to convert.
-    Param { source: &'static str, name: String, reason: String },
+    Param {
+        source: &'static str,
+        name: String,
+        reason: String,
+    },
     /// A handler-chosen status and detail.
-    Status { status: StatusCode, detail: Cow<'static, str> },
+    Status {
+        status: StatusCode,
+        detail: Cow<'static, str>,
+    },
 }
 
 impl Error {
     /// An error answered with `status` and `{"detail": detail}`.
     pub fn new(status: StatusCode, detail: impl Into<Cow<'static, str>>) -> Error {
-        Error { kind: Kind::Status { status, detail: detail.into() } }
+        Error {
+            kind: Kind::Status {
+                status,
+                detail: detail.into(),
+            },
+        }
     }
 
     /// A path or query parameter named `name` that could not be converted.
     pub(crate) fn param(source: &'static str, name: &str, reason: impl fmt::Display) -> Error {
-        Error { kind: Kind::Param { source, name: name.to_owned(), reason: reason.to_string() } }
+        Error {
+            kind: Kind::Param {
+                source,
+                name: name.to_owned(),
+                reason: reason.to_string(),
+            },
+        }
     }
 
     /// The HTTP status this error is answered with.
@@ -57,7 +75,11 @@ impl Error {
         let status = self.status();
         match &self.kind {
             // FastAPI's shape: {"detail": [{"loc": ["path", "id"], "msg": "..."}]}
-            Kind::Param { source, name, reason } => Response::json(|o| {
+            Kind::Param {
+                source,
+                name,
+                reason,
+            } => Response::json(|o| {
                 o.array("detail", |a| {
                     a.object(|d| {
                         d.array("loc", |l| {
@@ -79,7 +101,11 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            Kind::Param { source, name, reason } => {
+            Kind::Param {
+                source,
+                name,
+                reason,
+            } => {
                 write!(f, "invalid {source} parameter `{name}`: {reason}")
             }
             Kind::Status { status, detail } => write!(f, "{} {detail}", status.as_u16()),

@@ -61,10 +61,15 @@ impl EventLoop {
         shared: Arc<Shared>,
     ) -> io::Result<EventLoop> {
         let mut listener = TcpListener::from_std(listener);
-        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
         let c = &app.config;
-        let timeouts =
-            Timeouts { header: c.header_timeout, body: c.body_timeout, idle: c.idle_timeout, write: c.write_timeout };
+        let timeouts = Timeouts {
+            header: c.header_timeout,
+            body: c.body_timeout,
+            idle: c.idle_timeout,
+            write: c.write_timeout,
+        };
         let pool = BufPool::new(c.buffer_size, c.pooled_buffers);
         let out = Output::new(BytesMut::with_capacity(c.buffer_size));
         let ctx = Ctx {
@@ -115,7 +120,8 @@ impl EventLoop {
                     LISTENER => self.accept(),
                     WAKER => self.take_completions(),
                     Token(i) => {
-                        let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+                        let readable =
+                            event.is_readable() || event.is_read_closed() || event.is_error();
                         let writable = event.is_writable() || event.is_write_closed();
                         let Some(conn) = self.conns.get_mut(i).and_then(Option::as_mut) else {
                             continue;
@@ -126,7 +132,9 @@ impl EventLoop {
                 }
             }
             self.expire_timers();
-            if self.accept_paused && self.shared.connections.load(Ordering::Relaxed) < self.shared.max_connections {
+            if self.accept_paused
+                && self.shared.connections.load(Ordering::Relaxed) < self.shared.max_connections
+            {
                 self.accept_paused = false;
                 self.accept();
             }
@@ -138,10 +146,9 @@ impl EventLoop {
 
     /// Until the next timer, or the accept retry while paused.
     fn poll_timeout(&self) -> Option<Duration> {
-        let timer = self
-            .timers
-            .peek()
-            .map(|Reverse((when, _, _))| when.saturating_duration_since(Instant::now()) + Duration::from_millis(1));
+        let timer = self.timers.peek().map(|Reverse((when, _, _))| {
+            when.saturating_duration_since(Instant::now()) + Duration::from_millis(1)
+        });
         let retry = (self.accept_paused || self.drain_deadline.is_some()).then_some(ACCEPT_RETRY);
         match (timer, retry) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -151,7 +158,9 @@ impl EventLoop {
 
     /// After a connection was handled: close it, or re-arm its timer.
     fn settle(&mut self, i: usize, verdict: Verdict) {
-        let Some(conn) = self.conns[i].as_mut() else { return };
+        let Some(conn) = self.conns[i].as_mut() else {
+            return;
+        };
         if verdict == Verdict::Drop || (self.drain_deadline.is_some() && conn.is_idle()) {
             self.close(i);
             return;
@@ -172,7 +181,10 @@ impl EventLoop {
                 break;
             }
             self.timers.pop();
-            let Some(conn) = self.conns[i].as_mut().filter(|c| c.id == id && c.armed == Some(when)) else {
+            let Some(conn) = self.conns[i]
+                .as_mut()
+                .filter(|c| c.id == id && c.armed == Some(when))
+            else {
                 continue; // closed, or re-armed earlier: a stale entry
             };
             conn.armed = None;
@@ -196,7 +208,11 @@ impl EventLoop {
         let mut completions = std::mem::take(&mut self.completions);
         for c in completions.drain(..) {
             let i = c.token;
-            let Some(conn) = self.conns.get_mut(i).and_then(Option::as_mut).filter(|conn| conn.id == c.conn_id)
+            let Some(conn) = self
+                .conns
+                .get_mut(i)
+                .and_then(Option::as_mut)
+                .filter(|conn| conn.id == c.conn_id)
             else {
                 continue; // the client left while its request was on the pool
             };
@@ -219,7 +235,11 @@ impl EventLoop {
             now + self.ctx.app.config.shutdown_timeout
         });
         let idle: Vec<usize> = (0..self.conns.len())
-            .filter(|&i| self.conns[i].as_ref().is_some_and(|c| now >= deadline || c.is_idle()))
+            .filter(|&i| {
+                self.conns[i]
+                    .as_ref()
+                    .is_some_and(|c| now >= deadline || c.is_idle())
+            })
             .collect();
         for i in idle {
             self.close(i);
@@ -229,7 +249,9 @@ impl EventLoop {
 
     fn accept(&mut self) {
         loop {
-            let Some(listener) = self.listener.as_ref() else { return };
+            let Some(listener) = self.listener.as_ref() else {
+                return;
+            };
             if self.shared.connections.load(Ordering::Relaxed) >= self.shared.max_connections {
                 // At the mark: leave further clients in the kernel's queue until below it.
                 self.accept_paused = true;

@@ -58,12 +58,19 @@ pub(crate) struct Mailbox {
 
 impl Mailbox {
     pub(crate) fn new(waker: Waker) -> Mailbox {
-        Mailbox { waker, completions: Mutex::new(Vec::new()), wake_pending: AtomicBool::new(false) }
+        Mailbox {
+            waker,
+            completions: Mutex::new(Vec::new()),
+            wake_pending: AtomicBool::new(false),
+        }
     }
 
     /// Delivers a completion and wakes the thread unless a wake is already on its way.
     pub(crate) fn deliver(&self, c: Completion) {
-        self.completions.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+        self.completions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(c);
         self.wake();
     }
 
@@ -93,7 +100,11 @@ pub(crate) struct Executor {
 }
 
 impl Executor {
-    pub(crate) fn start(app: Arc<App>, mailboxes: Arc<[Mailbox]>, queue: Arc<Queue<Job>>) -> io::Result<Executor> {
+    pub(crate) fn start(
+        app: Arc<App>,
+        mailboxes: Arc<[Mailbox]>,
+        queue: Arc<Queue<Job>>,
+    ) -> io::Result<Executor> {
         let limits = Limits::from_config(&app.config);
         let workers = match app.config.workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -102,11 +113,14 @@ impl Executor {
         let mut threads = Vec::with_capacity(workers);
         let (done, all_done) = mpsc::channel();
         for i in 0..workers {
-            let (app, mailboxes, jobs, done) = (app.clone(), mailboxes.clone(), queue.clone(), done.clone());
-            let t = std::thread::Builder::new().name(format!("fasterapi-worker-{i}")).spawn(move || {
-                work(&app, &mailboxes, &jobs, &limits);
-                drop(done);
-            });
+            let (app, mailboxes, jobs, done) =
+                (app.clone(), mailboxes.clone(), queue.clone(), done.clone());
+            let t = std::thread::Builder::new()
+                .name(format!("fasterapi-worker-{i}"))
+                .spawn(move || {
+                    work(&app, &mailboxes, &jobs, &limits);
+                    drop(done);
+                });
             match t {
                 Ok(t) => threads.push(t),
                 Err(e) => {
@@ -116,7 +130,11 @@ impl Executor {
             }
         }
         drop(done);
-        Ok(Executor { queue, threads, all_done })
+        Ok(Executor {
+            queue,
+            threads,
+            all_done,
+        })
     }
 
     /// Lets the workers finish what is queued, then waits for them (up to `deadline`:
@@ -155,8 +173,11 @@ fn work(app: &App, mailboxes: &[Mailbox], queue: &Queue<Job>, limits: &Limits) {
 
 /// The answer when the worker pool cannot take or run a job in time.
 pub(crate) fn overloaded() -> Response {
-    detail(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: server overloaded, retry later")
-        .with_header("Retry-After", "1")
+    detail(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Service Unavailable: server overloaded, retry later",
+    )
+    .with_header("Retry-After", "1")
 }
 
 /// Re-reads the (already validated) head from the frozen bytes and runs the handler.

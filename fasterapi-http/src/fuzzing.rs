@@ -16,9 +16,16 @@ fn app() -> Arc<App> {
     APP.get_or_init(|| {
         let mut app = App::new();
         app.get("/", |_r: &Request| "root");
-        app.get("/users/{id}", |r: &Request| r.param::<u64>("id").map(|id| Response::text(id.to_string())));
-        app.post("/echo", |r: &Request| Response::bytes(r.body().to_vec(), "application/octet-stream"));
-        app.get("/files/{*path}", |r: &Request| Response::text(r.path_decoded().into_owned()));
+        app.get("/users/{id}", |r: &Request| {
+            r.param::<u64>("id")
+                .map(|id| Response::text(id.to_string()))
+        });
+        app.post("/echo", |r: &Request| {
+            Response::bytes(r.body().to_vec(), "application/octet-stream")
+        });
+        app.get("/files/{*path}", |r: &Request| {
+            Response::text(r.path_decoded().into_owned())
+        });
         app.get("/q", |r: &Request| {
             let n: usize = r.query_pairs().count();
             Response::text(n.to_string())
@@ -32,7 +39,12 @@ fn app() -> Arc<App> {
 /// every complete request, and checks that the output is a sequence of well-formed
 /// responses. Panics on any broken invariant.
 pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
-    let limits = Limits { max_head: 4096, max_headers: 32, max_target: 1024, max_body: 64 * 1024 };
+    let limits = Limits {
+        max_head: 4096,
+        max_headers: 32,
+        max_target: 1024,
+        max_body: 64 * 1024,
+    };
     let mut ctx = Ctx {
         app: app(),
         limits,
@@ -48,7 +60,10 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
     let mut rbuf = BytesMut::new();
     let mut continue_sent = false;
     let mut fed = 0;
-    let mut pieces = split_points.iter().map(|&p| usize::from(p) + 1).chain(std::iter::repeat(usize::MAX));
+    let mut pieces = split_points
+        .iter()
+        .map(|&p| usize::from(p) + 1)
+        .chain(std::iter::repeat(usize::MAX));
     'feed: while fed < data.len() {
         let n = pieces.next().unwrap_or(usize::MAX).min(data.len() - fed);
         rbuf.extend_from_slice(&data[fed..fed + n]);
@@ -56,8 +71,15 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
         while !rbuf.is_empty() {
             match serve_one(&rbuf, &mut ctx, &mut continue_sent) {
                 Step::Incomplete { .. } => break,
-                Step::Served { consumed, keep_alive } => {
-                    assert!(consumed > 0 && consumed <= rbuf.len(), "consumed {consumed} of {}", rbuf.len());
+                Step::Served {
+                    consumed,
+                    keep_alive,
+                } => {
+                    assert!(
+                        consumed > 0 && consumed <= rbuf.len(),
+                        "consumed {consumed} of {}",
+                        rbuf.len()
+                    );
                     rbuf.advance(consumed);
                     continue_sent = false;
                     if !keep_alive {
@@ -82,21 +104,31 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
 /// in CRLF CRLF and a body of exactly its Content-Length (bodiless statuses aside).
 fn check_responses(mut out: &[u8]) {
     while !out.is_empty() {
-        assert!(out.starts_with(b"HTTP/1.1 "), "response must start with a status line");
-        let end = out.windows(4).position(|w| w == b"\r\n\r\n").expect("response head must end");
+        assert!(
+            out.starts_with(b"HTTP/1.1 "),
+            "response must start with a status line"
+        );
+        let end = out
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("response head must end");
         let head = std::str::from_utf8(&out[..end]).expect("head is ASCII");
         let status: u16 = head[9..12].parse().expect("status code");
         let len = head
             .split("\r\n")
             .find_map(|l| l.strip_prefix("Content-Length: "))
-            .map_or(0, |v| v.parse::<usize>().expect("Content-Length is a number"));
+            .map_or(0, |v| {
+                v.parse::<usize>().expect("Content-Length is a number")
+            });
         // HEAD answers carry a Content-Length but no body; a fuzzer cannot tell them apart
         // from the output alone, so accept either when the rest would not parse.
         let after = end + 4;
         let with_body = after + len;
         out = if status == 100 || len == 0 {
             &out[after..]
-        } else if out.len() >= with_body && (out.len() == with_body || out[with_body..].starts_with(b"HTTP/1.1 ")) {
+        } else if out.len() >= with_body
+            && (out.len() == with_body || out[with_body..].starts_with(b"HTTP/1.1 "))
+        {
             &out[with_body..]
         } else {
             &out[after..]

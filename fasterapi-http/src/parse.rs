@@ -81,7 +81,11 @@ pub(crate) enum Head<'h, 'b> {
     /// The head is not all here yet.
     Partial,
     /// A complete head of `len` bytes.
-    Complete { len: usize, headers: &'h [httparse::Header<'b>], meta: Meta<'b> },
+    Complete {
+        len: usize,
+        headers: &'h [httparse::Header<'b>],
+        meta: Meta<'b>,
+    },
 }
 
 /// Parses the head at the start of `buf`.
@@ -100,30 +104,45 @@ pub(crate) fn parse_head<'h, 'b>(
                 None if buf.len() > limits.max_target => {
                     Err(reject(StatusCode::URI_TOO_LONG, "request target too long"))
                 }
-                _ if buf.len() > limits.max_head => {
-                    Err(reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "header section too large"))
-                }
+                _ if buf.len() > limits.max_head => Err(reject(
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "header section too large",
+                )),
                 _ => Ok(Head::Partial),
             };
         }
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "too many header fields"));
+            return Err(reject(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "too many header fields",
+            ));
         }
         Err(httparse::Error::Version) => {
-            return Err(reject(StatusCode::HTTP_VERSION_NOT_SUPPORTED, "only HTTP/1.0 and HTTP/1.1 are served"));
+            return Err(reject(
+                StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+                "only HTTP/1.0 and HTTP/1.1 are served",
+            ));
         }
         Err(httparse::Error::HeaderName | httparse::Error::HeaderValue) => {
             return Err(reject(StatusCode::BAD_REQUEST, "malformed header field"));
         }
-        Err(httparse::Error::NewLine) => return Err(reject(StatusCode::BAD_REQUEST, "malformed line ending")),
-        Err(httparse::Error::Token) => return Err(reject(StatusCode::BAD_REQUEST, "malformed request line")),
+        Err(httparse::Error::NewLine) => {
+            return Err(reject(StatusCode::BAD_REQUEST, "malformed line ending"))
+        }
+        Err(httparse::Error::Token) => {
+            return Err(reject(StatusCode::BAD_REQUEST, "malformed request line"))
+        }
         Err(_) => return Err(reject(StatusCode::BAD_REQUEST, "malformed request")),
     };
     if len > limits.max_head {
-        return Err(reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "header section too large"));
+        return Err(reject(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "header section too large",
+        ));
     }
     // httparse guarantees these are set on a complete parse.
-    let (Some(method), Some(target), Some(minor_version)) = (req.method, req.path, req.version) else {
+    let (Some(method), Some(target), Some(minor_version)) = (req.method, req.path, req.version)
+    else {
         return Err(reject(StatusCode::BAD_REQUEST, "malformed request line"));
     };
     let headers: &'h [httparse::Header<'b>] = req.headers;
@@ -164,7 +183,10 @@ fn analyze<'b>(
                 if trim(h.value).eq_ignore_ascii_case(b"100-continue") {
                     expect_continue = true;
                 } else {
-                    return Err(reject(StatusCode::EXPECTATION_FAILED, "unsupported expectation"));
+                    return Err(reject(
+                        StatusCode::EXPECTATION_FAILED,
+                        "unsupported expectation",
+                    ));
                 }
             }
             10 if name.eq_ignore_ascii_case(b"connection") => {
@@ -184,7 +206,10 @@ fn analyze<'b>(
                         .ok_or(reject(StatusCode::BAD_REQUEST, "malformed Content-Length"))?;
                     match content_length {
                         Some(prev) if prev != n => {
-                            return Err(reject(StatusCode::BAD_REQUEST, "conflicting Content-Length values"));
+                            return Err(reject(
+                                StatusCode::BAD_REQUEST,
+                                "conflicting Content-Length values",
+                            ));
                         }
                         _ => content_length = Some(n),
                     }
@@ -198,12 +223,18 @@ fn analyze<'b>(
                     }
                     if chunked {
                         // Anything after `chunked` leaves the body's end undefined.
-                        return Err(reject(StatusCode::BAD_REQUEST, "chunked must be the final transfer coding"));
+                        return Err(reject(
+                            StatusCode::BAD_REQUEST,
+                            "chunked must be the final transfer coding",
+                        ));
                     }
                     if coding.eq_ignore_ascii_case(b"chunked") {
                         chunked = true;
                     } else {
-                        return Err(reject(StatusCode::NOT_IMPLEMENTED, "unsupported transfer coding"));
+                        return Err(reject(
+                            StatusCode::NOT_IMPLEMENTED,
+                            "unsupported transfer coding",
+                        ));
                     }
                 }
             }
@@ -212,7 +243,11 @@ fn analyze<'b>(
     }
 
     if minor_version == 1 && hosts != 1 {
-        let reason = if hosts == 0 { "missing Host header" } else { "more than one Host header" };
+        let reason = if hosts == 0 {
+            "missing Host header"
+        } else {
+            "more than one Host header"
+        };
         return Err(reject(StatusCode::BAD_REQUEST, reason));
     }
     if hosts > 1 {
@@ -220,13 +255,22 @@ fn analyze<'b>(
     }
     let framing = match (transfer_encoding, content_length) {
         (true, Some(_)) => {
-            return Err(reject(StatusCode::BAD_REQUEST, "Content-Length together with Transfer-Encoding"));
+            return Err(reject(
+                StatusCode::BAD_REQUEST,
+                "Content-Length together with Transfer-Encoding",
+            ));
         }
         (true, None) if !chunked => {
-            return Err(reject(StatusCode::BAD_REQUEST, "Transfer-Encoding without chunked"));
+            return Err(reject(
+                StatusCode::BAD_REQUEST,
+                "Transfer-Encoding without chunked",
+            ));
         }
         (true, None) if minor_version == 0 => {
-            return Err(reject(StatusCode::BAD_REQUEST, "Transfer-Encoding in an HTTP/1.0 request"));
+            return Err(reject(
+                StatusCode::BAD_REQUEST,
+                "Transfer-Encoding in an HTTP/1.0 request",
+            ));
         }
         (true, None) => Framing::Chunked,
         (false, Some(n)) => Framing::Length(n),
@@ -234,16 +278,33 @@ fn analyze<'b>(
     };
     if let Framing::Length(n) = framing {
         if n > limits.max_body {
-            return Err(reject(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"));
+            return Err(reject(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large",
+            ));
         }
     }
 
     let method = Method::from_bytes(method.as_bytes())
         .ok_or(reject(StatusCode::NOT_IMPLEMENTED, "unknown method"))?;
-    let (path, query) = split_target(target)
-        .ok_or(reject(StatusCode::BAD_REQUEST, "request target must be a path or an absolute URI"))?;
-    let keep_alive = if minor_version == 1 { !close } else { keep_alive_token && !close };
-    Ok(Meta { method, path, query, minor_version, framing, keep_alive, expect_continue })
+    let (path, query) = split_target(target).ok_or(reject(
+        StatusCode::BAD_REQUEST,
+        "request target must be a path or an absolute URI",
+    ))?;
+    let keep_alive = if minor_version == 1 {
+        !close
+    } else {
+        keep_alive_token && !close
+    };
+    Ok(Meta {
+        method,
+        path,
+        query,
+        minor_version,
+        framing,
+        keep_alive,
+        expect_continue,
+    })
 }
 
 /// Splits origin-form `/p?q` (or absolute-form `http://host/p?q`) into path and query.
@@ -273,8 +334,14 @@ fn split_target(target: &str) -> Option<(&str, Option<&str>)> {
 }
 
 fn trim(v: &[u8]) -> &[u8] {
-    let start = v.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(v.len());
-    let end = v.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |i| i + 1);
+    let start = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
     &v[start..end]
 }
 
@@ -299,7 +366,11 @@ fn parse_decimal(v: &[u8]) -> Option<usize> {
 /// (no sign, no whitespace before the optional `;extension`), lines end in CRLF, and the
 /// decoded size is checked against `max_body` as it grows. Trailer fields are read and
 /// discarded.
-pub(crate) fn decode_chunked(buf: &[u8], out: &mut Vec<u8>, max_body: usize) -> Result<Option<usize>, Reject> {
+pub(crate) fn decode_chunked(
+    buf: &[u8],
+    out: &mut Vec<u8>,
+    max_body: usize,
+) -> Result<Option<usize>, Reject> {
     const BAD: Reject = reject(StatusCode::BAD_REQUEST, "malformed chunked body");
     out.clear();
     let mut pos = 0;
@@ -308,13 +379,21 @@ pub(crate) fn decode_chunked(buf: &[u8], out: &mut Vec<u8>, max_body: usize) -> 
             return Ok(None);
         };
         let line = &buf[pos..pos + line_len];
-        let digits_end = line.iter().position(|&b| !b.is_ascii_hexdigit()).unwrap_or(line.len());
-        if digits_end == 0 || digits_end > 16 || (digits_end < line.len() && line[digits_end] != b';') {
+        let digits_end = line
+            .iter()
+            .position(|&b| !b.is_ascii_hexdigit())
+            .unwrap_or(line.len());
+        if digits_end == 0
+            || digits_end > 16
+            || (digits_end < line.len() && line[digits_end] != b';')
+        {
             return Err(BAD);
         }
         let size = line[..digits_end]
             .iter()
-            .try_fold(0u64, |n, &b| n.checked_mul(16)?.checked_add(u64::from(hex_value(b))))
+            .try_fold(0u64, |n, &b| {
+                n.checked_mul(16)?.checked_add(u64::from(hex_value(b)))
+            })
             .ok_or(BAD)?;
         pos += line_len + 2;
         if size == 0 {
@@ -328,15 +407,23 @@ pub(crate) fn decode_chunked(buf: &[u8], out: &mut Vec<u8>, max_body: usize) -> 
                     return Ok(Some(pos));
                 }
                 if pos > max_body.saturating_add(64 * 1024) {
-                    return Err(reject(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "trailer section too large"));
+                    return Err(reject(
+                        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                        "trailer section too large",
+                    ));
                 }
             }
         }
         let size = usize::try_from(size).map_err(|_| BAD)?;
         if out.len().saturating_add(size) > max_body {
-            return Err(reject(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"));
+            return Err(reject(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large",
+            ));
         }
-        let Some(end) = pos.checked_add(size) else { return Err(BAD) };
+        let Some(end) = pos.checked_add(size) else {
+            return Err(BAD);
+        };
         if buf.len() < end + 2 {
             return Ok(None);
         }
@@ -370,7 +457,12 @@ fn hex_value(b: u8) -> u8 {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits { max_head: 8192, max_headers: 64, max_target: 1024, max_body: 1 << 20 };
+    const LIMITS: Limits = Limits {
+        max_head: 8192,
+        max_headers: 64,
+        max_target: 1024,
+        max_body: 1 << 20,
+    };
 
     fn meta(raw: &str) -> Result<Option<(usize, Meta<'_>)>, Reject> {
         let mut slots = header_slots();
@@ -389,7 +481,10 @@ mod tests {
         let raw = "GET /users/42?x=1 HTTP/1.1\r\nHost: a\r\n\r\nrest";
         let (len, m) = meta(raw).unwrap().unwrap();
         assert_eq!(len, raw.len() - 4);
-        assert_eq!((m.method, m.path, m.query), (Method::Get, "/users/42", Some("x=1")));
+        assert_eq!(
+            (m.method, m.path, m.query),
+            (Method::Get, "/users/42", Some("x=1"))
+        );
         assert_eq!(m.framing, Framing::Length(0));
         assert!(m.keep_alive && !m.expect_continue);
     }
@@ -403,8 +498,12 @@ mod tests {
     #[test]
     fn persistence_rules() {
         let ka = |raw| meta(raw).unwrap().unwrap().1.keep_alive;
-        assert!(!ka("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
-        assert!(!ka("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, Close\r\n\r\n"));
+        assert!(!ka(
+            "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(!ka(
+            "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, Close\r\n\r\n"
+        ));
         assert!(!ka("GET / HTTP/1.0\r\n\r\n"));
         assert!(ka("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
     }
@@ -412,16 +511,43 @@ mod tests {
     #[test]
     fn framing_rules() {
         let framing = |raw| meta(raw).unwrap().unwrap().1.framing;
-        assert_eq!(framing("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n"), Framing::Length(5));
-        assert_eq!(framing("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n"), Framing::Length(5));
-        assert_eq!(framing("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"), Framing::Chunked);
-        assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"), 400);
-        assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n"), 400);
-        assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n"), 400);
+        assert_eq!(
+            framing("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n"),
+            Framing::Length(5)
+        );
+        assert_eq!(
+            framing("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n"),
+            Framing::Length(5)
+        );
+        assert_eq!(
+            framing("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"),
+            Framing::Chunked
+        );
+        assert_eq!(
+            status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
+            400
+        );
+        assert_eq!(
+            status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n"),
+            400
+        );
+        assert_eq!(
+            status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n"),
+            400
+        );
         assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
-        assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"), 501);
-        assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"), 400);
-        assert_eq!(status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n"), 413);
+        assert_eq!(
+            status("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"),
+            501
+        );
+        assert_eq!(
+            status("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
+            400
+        );
+        assert_eq!(
+            status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n"),
+            413
+        );
     }
 
     #[test]
@@ -431,17 +557,39 @@ mod tests {
         assert_eq!(status("GET / HTTP/1.0\r\n\r\n"), 0);
         assert_eq!(status("GET / HTTP/2.0\r\n\r\n"), 505);
         assert_eq!(status("BREW / HTTP/1.1\r\nHost: a\r\n\r\n"), 501);
-        assert_eq!(status("GET / HTTP/1.1\r\nHost: a\r\nExpect: tea\r\n\r\n"), 417);
-        assert_eq!(status("GET / HTTP/1.1\r\nHost : a\r\n\r\n"), 400, "space before colon");
-        assert_eq!(status("GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n  folded\r\n\r\n"), 400, "obs-fold");
+        assert_eq!(
+            status("GET / HTTP/1.1\r\nHost: a\r\nExpect: tea\r\n\r\n"),
+            417
+        );
+        assert_eq!(
+            status("GET / HTTP/1.1\r\nHost : a\r\n\r\n"),
+            400,
+            "space before colon"
+        );
+        assert_eq!(
+            status("GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n  folded\r\n\r\n"),
+            400,
+            "obs-fold"
+        );
         let long_target = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(2000));
         assert_eq!(status(&long_target), 414);
-        assert_eq!(status(&format!("GET /{}", "a".repeat(2000))), 414, "partial, no line end yet");
+        assert_eq!(
+            status(&format!("GET /{}", "a".repeat(2000))),
+            414,
+            "partial, no line end yet"
+        );
         let many = format!("GET / HTTP/1.1\r\nHost: a\r\n{}\r\n", "X: 1\r\n".repeat(70));
         assert_eq!(status(&many), 431);
-        let big = format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n", "a".repeat(9000));
+        let big = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
+            "a".repeat(9000)
+        );
         assert_eq!(status(&big), 431);
-        assert_eq!(status(&big[..8500]), 431, "partial but already over the limit");
+        assert_eq!(
+            status(&big[..8500]),
+            431,
+            "partial but already over the limit"
+        );
     }
 
     #[test]
@@ -456,12 +604,24 @@ mod tests {
     fn chunked_decoding() {
         let mut out = Vec::new();
         let body = b"4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nTrailer: x\r\n\r\nNEXT";
-        assert_eq!(decode_chunked(body, &mut out, 100), Ok(Some(body.len() - 4)));
+        assert_eq!(
+            decode_chunked(body, &mut out, 100),
+            Ok(Some(body.len() - 4))
+        );
         assert_eq!(out, b"Wikipedia");
         for cut in 0..body.len() - 4 {
-            assert_eq!(decode_chunked(&body[..cut], &mut out, 100), Ok(None), "cut at {cut}");
+            assert_eq!(
+                decode_chunked(&body[..cut], &mut out, 100),
+                Ok(None),
+                "cut at {cut}"
+            );
         }
-        let bad = |b: &[u8]| decode_chunked(b, &mut Vec::new(), 100).unwrap_err().status.as_u16();
+        let bad = |b: &[u8]| {
+            decode_chunked(b, &mut Vec::new(), 100)
+                .unwrap_err()
+                .status
+                .as_u16()
+        };
         assert_eq!(bad(b"x\r\n"), 400);
         assert_eq!(bad(b"\r\n"), 400, "empty size");
         assert_eq!(bad(b" 4\r\nWiki\r\n0\r\n\r\n"), 400);

@@ -87,7 +87,9 @@ impl<'a> Request<'a> {
             .params
             .get(name)
             .ok_or_else(|| Error::param("path", name, "no such path parameter in the route"))?;
-        percent_decode(raw, false).parse().map_err(|e| Error::param("path", name, e))
+        percent_decode(raw, false)
+            .parse()
+            .map_err(|e| Error::param("path", name, e))
     }
 
     /// The first query parameter `name`, decoded (`+` is a space, `%XX` escapes).
@@ -103,30 +105,41 @@ impl<'a> Request<'a> {
         T::Err: std::fmt::Display,
     {
         match self.query_str(name) {
-            Some(v) => v.parse().map(Some).map_err(|e| Error::param("query", name, e)),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|e| Error::param("query", name, e)),
             None => Ok(None),
         }
     }
 
     /// Every query parameter as decoded `(name, value)` pairs, in order.
     pub fn query_pairs(&self) -> impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)> + 'a {
-        self.query.unwrap_or("").split('&').filter(|p| !p.is_empty()).map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k, true), percent_decode(v, true))
-        })
+        self.query
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(k, true), percent_decode(v, true))
+            })
     }
 
     /// The first header named `name` (case-insensitive) as text; `None` if absent or not
     /// visible ASCII/UTF-8.
     #[inline]
     pub fn header(&self, name: &str) -> Option<&'a str> {
-        self.header_bytes(name).and_then(|v| std::str::from_utf8(v).ok())
+        self.header_bytes(name)
+            .and_then(|v| std::str::from_utf8(v).ok())
     }
 
     /// The first header named `name` (case-insensitive), raw.
     #[inline]
     pub fn header_bytes(&self, name: &str) -> Option<&'a [u8]> {
-        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
     }
 
     /// Every header as `(name, raw value)`, in the order received.
@@ -166,7 +179,10 @@ fn hex(b: u8) -> Option<u8> {
 /// A `%` not followed by two hex digits is kept literally.
 pub(crate) fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
     let bytes = s.as_bytes();
-    if !bytes.iter().any(|&b| b == b'%' || (plus_is_space && b == b'+')) {
+    if !bytes
+        .iter()
+        .any(|&b| b == b'%' || (plus_is_space && b == b'+'))
+    {
         return Cow::Borrowed(s);
     }
     let mut out = Vec::with_capacity(bytes.len());
@@ -201,7 +217,10 @@ mod tests {
 
     #[test]
     fn decodes_escapes_plus_and_keeps_stray_percent() {
-        assert!(matches!(percent_decode("/plain", false), Cow::Borrowed("/plain")));
+        assert!(matches!(
+            percent_decode("/plain", false),
+            Cow::Borrowed("/plain")
+        ));
         assert_eq!(percent_decode("/a%20b%2Fc", false), "/a b/c");
         assert_eq!(percent_decode("a+b", false), "a+b");
         assert_eq!(percent_decode("a+b%2B", true), "a b+");
@@ -241,8 +260,14 @@ mod tests {
     #[test]
     fn headers_are_case_insensitive() {
         let headers = [
-            httparse::Header { name: "Content-Type", value: b"text/plain" },
-            httparse::Header { name: "X-Bin", value: b"\xff" },
+            httparse::Header {
+                name: "Content-Type",
+                value: b"text/plain",
+            },
+            httparse::Header {
+                name: "X-Bin",
+                value: b"\xff",
+            },
         ];
         let req = request(None, &headers);
         assert_eq!(req.header("content-type"), Some("text/plain"));

@@ -215,7 +215,12 @@ fn recycle_json_buffer(mut v: Vec<u8>) {
 impl Response {
     /// An empty response with `status`.
     pub fn new(status: StatusCode) -> Response {
-        Response { status, content_type: None, headers: Vec::new(), body: Body::Empty }
+        Response {
+            status,
+            content_type: None,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
     }
 
     /// `200 OK` with a `text/plain; charset=utf-8` body.
@@ -424,7 +429,10 @@ pub(crate) struct Output {
 
 impl Output {
     pub(crate) fn new(buf: BytesMut) -> Output {
-        Output { chunks: Vec::new(), buf }
+        Output {
+            chunks: Vec::new(),
+            buf,
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -453,7 +461,12 @@ impl Response {
     /// body into `out`.
     #[inline]
     pub(crate) fn write_to(self, out: &mut Output, head_only: bool, persistence: Persistence) {
-        let Response { status, content_type, headers, body } = self;
+        let Response {
+            status,
+            content_type,
+            headers,
+            body,
+        } = self;
         let buf = &mut out.buf;
         let head = date::cached_head();
         match status.status_line() {
@@ -487,9 +500,15 @@ impl Response {
             mid_line = true;
         }
         for (name, value) in &headers {
-            let reserved = ["content-length", "date", "connection", "transfer-encoding", "content-type"]
-                .iter()
-                .any(|r| name.eq_ignore_ascii_case(r));
+            let reserved = [
+                "content-length",
+                "date",
+                "connection",
+                "transfer-encoding",
+                "content-type",
+            ]
+            .iter()
+            .any(|r| name.eq_ignore_ascii_case(r));
             if reserved || name.is_empty() || !header_is_safe(name) || !header_is_safe(value) {
                 continue;
             }
@@ -517,7 +536,9 @@ impl Response {
         if body_allowed && !head_only {
             match body {
                 Body::Bytes(b) if b.len() >= ZERO_COPY_MIN => out.push_shared(b),
-                Body::Static(s) if s.len() >= ZERO_COPY_MIN => out.push_shared(Bytes::from_static(s)),
+                Body::Static(s) if s.len() >= ZERO_COPY_MIN => {
+                    out.push_shared(Bytes::from_static(s))
+                }
                 Body::Owned(v) => {
                     out.buf.put_slice(&v);
                     recycle_json_buffer(v);
@@ -542,7 +563,9 @@ mod tests {
             all.extend_from_slice(c);
         }
         all.extend_from_slice(&out.buf);
-        String::from_utf8(all).unwrap().replace(&format!("Date: {}\r\n", date::cached_date()), "Date: D\r\n")
+        String::from_utf8(all)
+            .unwrap()
+            .replace(&format!("Date: {}\r\n", date::cached_date()), "Date: D\r\n")
     }
 
     #[test]
@@ -557,16 +580,30 @@ mod tests {
     #[test]
     fn head_keeps_length_drops_body_and_connection_headers() {
         let s = written(Response::text("abc"), true, Persistence::Close);
-        assert!(s.ends_with("Content-Length: 3\r\nConnection: close\r\n\r\n"), "{s}");
+        assert!(
+            s.ends_with("Content-Length: 3\r\nConnection: close\r\n\r\n"),
+            "{s}"
+        );
         let s = written(Response::text("abc"), false, Persistence::KeepAlive10);
         assert!(s.ends_with("Connection: keep-alive\r\n\r\nabc"), "{s}");
     }
 
     #[test]
     fn no_body_statuses_have_no_length_or_body() {
-        let s = written(Response::text("x").with_status(StatusCode::NO_CONTENT), false, Persistence::KeepAlive);
-        assert_eq!(s, "HTTP/1.1 204 No Content\r\nServer: fasterapi\r\nDate: D\r\n\r\n");
-        let s = written(Response::new(StatusCode::NOT_MODIFIED), false, Persistence::KeepAlive);
+        let s = written(
+            Response::text("x").with_status(StatusCode::NO_CONTENT),
+            false,
+            Persistence::KeepAlive,
+        );
+        assert_eq!(
+            s,
+            "HTTP/1.1 204 No Content\r\nServer: fasterapi\r\nDate: D\r\n\r\n"
+        );
+        let s = written(
+            Response::new(StatusCode::NOT_MODIFIED),
+            false,
+            Persistence::KeepAlive,
+        );
         assert!(!s.contains("Content-Length"), "{s}");
     }
 
@@ -580,7 +617,10 @@ mod tests {
         assert!(s.starts_with("HTTP/1.1 599 \r\n"), "{s}");
         assert!(s.contains("X-Ok: 1\r\n"));
         assert!(!s.contains("Injected"));
-        assert!(s.contains("Content-Length: 0\r\n") && !s.contains("Content-Length: 99"), "{s}");
+        assert!(
+            s.contains("Content-Length: 0\r\n") && !s.contains("Content-Length: 99"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -612,7 +652,10 @@ mod tests {
 
     #[test]
     fn into_response_conversions() {
-        assert_eq!((StatusCode::CREATED, "x").into_response().status(), StatusCode::CREATED);
+        assert_eq!(
+            (StatusCode::CREATED, "x").into_response().status(),
+            StatusCode::CREATED
+        );
         let r: Result<&'static str, Error> = Err(Error::new(StatusCode::CONFLICT, "taken"));
         assert_eq!(r.into_response().status(), StatusCode::CONFLICT);
         assert_eq!(String::from("s").into_response().body().as_bytes(), b"s");

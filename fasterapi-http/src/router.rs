@@ -151,7 +151,10 @@ pub struct Params<'r, 'p> {
 impl<'r, 'p> Params<'r, 'p> {
     /// No parameters.
     pub const fn new() -> Self {
-        Params { len: 0, items: [("", ""); MAX_PARAMS] }
+        Params {
+            len: 0,
+            items: [("", ""); MAX_PARAMS],
+        }
     }
 
     /// The raw value of the parameter `name`.
@@ -196,6 +199,8 @@ impl fmt::Debug for Params<'_, '_> {
 }
 
 /// The outcome of [`Router::lookup`].
+// `Found` carries the parameters inline on purpose: boxing them would allocate per request.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Lookup<'r, 'p, T> {
     /// A route matched path and method.
@@ -215,7 +220,10 @@ struct Endpoints<T> {
 
 impl<T> Endpoints<T> {
     fn new() -> Self {
-        Endpoints { by_method: std::array::from_fn(|_| None), allow: String::new() }
+        Endpoints {
+            by_method: std::array::from_fn(|_| None),
+            allow: String::new(),
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -258,7 +266,12 @@ struct Node<T> {
 
 impl<T> Node<T> {
     fn new() -> Self {
-        Node { statics: Vec::new(), param: None, catch_all: None, endpoints: Endpoints::new() }
+        Node {
+            statics: Vec::new(),
+            param: None,
+            catch_all: None,
+            endpoints: Endpoints::new(),
+        }
     }
 }
 
@@ -289,7 +302,11 @@ fn classify(seg: &str) -> Result<Segment<'_>, &'static str> {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                 return Err("a parameter name must be non-empty and made of [A-Za-z0-9_]");
             }
-            Ok(if catch_all { Segment::CatchAll(name) } else { Segment::Param(name) })
+            Ok(if catch_all {
+                Segment::CatchAll(name)
+            } else {
+                Segment::Param(name)
+            })
         }
         None if seg.contains(['{', '}']) => {
             Err("braces must enclose a whole segment, as in `/users/{id}`")
@@ -310,9 +327,19 @@ impl<T> Router<T> {
     /// segments; a catch-all comes last), captures more than [`MAX_PARAMS`] parameters,
     /// names a parameter differently from an existing route at the same position, or when
     /// the same method and pattern are already taken. On success, returns the stored value.
-    pub fn insert(&mut self, method: Method, pattern: &str, value: T) -> Result<&mut T, RouteError> {
-        let err = |reason| RouteError { pattern: pattern.to_owned(), reason };
-        let rest = pattern.strip_prefix('/').ok_or_else(|| err("a pattern must start with `/`"))?;
+    pub fn insert(
+        &mut self,
+        method: Method,
+        pattern: &str,
+        value: T,
+    ) -> Result<&mut T, RouteError> {
+        let err = |reason| RouteError {
+            pattern: pattern.to_owned(),
+            reason,
+        };
+        let rest = pattern
+            .strip_prefix('/')
+            .ok_or_else(|| err("a pattern must start with `/`"))?;
         let segments: Vec<&str> = rest.split('/').collect();
         let mut captures = 0;
         let mut node = &mut self.root;
@@ -330,7 +357,9 @@ impl<T> Router<T> {
                 }
                 Segment::Param(name) => {
                     captures += 1;
-                    let slot = node.param.get_or_insert_with(|| Box::new((name.into(), Node::new())));
+                    let slot = node
+                        .param
+                        .get_or_insert_with(|| Box::new((name.into(), Node::new())));
                     if &*slot.0 != name {
                         return Err(err("a parameter at this position already has another name"));
                     }
@@ -344,19 +373,25 @@ impl<T> Router<T> {
                     if captures > MAX_PARAMS {
                         return Err(err("too many path parameters"));
                     }
-                    let slot =
-                        node.catch_all.get_or_insert_with(|| Box::new((name.into(), Endpoints::new())));
+                    let slot = node
+                        .catch_all
+                        .get_or_insert_with(|| Box::new((name.into(), Endpoints::new())));
                     if &*slot.0 != name {
                         return Err(err("a catch-all at this position already has another name"));
                     }
-                    return slot.1.set(method, value).ok_or_else(|| err("this method and path are already routed"));
+                    return slot
+                        .1
+                        .set(method, value)
+                        .ok_or_else(|| err("this method and path are already routed"));
                 }
             }
         }
         if captures > MAX_PARAMS {
             return Err(err("too many path parameters"));
         }
-        node.endpoints.set(method, value).ok_or_else(|| err("this method and path are already routed"))
+        node.endpoints
+            .set(method, value)
+            .ok_or_else(|| err("this method and path are already routed"))
     }
 
     /// Every stored value, in no particular order.
@@ -464,9 +499,12 @@ mod tests {
 
     fn found(r: &Router<String>, m: Method, path: &str) -> (String, Vec<(String, String)>) {
         match r.lookup(m, path) {
-            Lookup::Found(v, p) => {
-                (v.clone(), p.iter().map(|(a, b)| (a.to_owned(), b.to_owned())).collect())
-            }
+            Lookup::Found(v, p) => (
+                v.clone(),
+                p.iter()
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                    .collect(),
+            ),
             Lookup::MethodNotAllowed(allow) => panic!("{m} {path}: 405, allow {allow}"),
             Lookup::NotFound => panic!("{m} {path}: 404"),
         }
@@ -475,7 +513,11 @@ mod tests {
     #[test]
     fn static_beats_param_beats_catch_all() {
         use Method::Get;
-        let r = router(&[(Get, "/users/me"), (Get, "/users/{id}"), (Get, "/users/{*rest}")]);
+        let r = router(&[
+            (Get, "/users/me"),
+            (Get, "/users/{id}"),
+            (Get, "/users/{*rest}"),
+        ]);
         assert_eq!(found(&r, Get, "/users/me").0, "GET /users/me");
         assert_eq!(
             found(&r, Get, "/users/42"),
@@ -483,7 +525,10 @@ mod tests {
         );
         assert_eq!(
             found(&r, Get, "/users/42/posts"),
-            ("GET /users/{*rest}".into(), vec![("rest".into(), "42/posts".into())])
+            (
+                "GET /users/{*rest}".into(),
+                vec![("rest".into(), "42/posts".into())]
+            )
         );
         assert_eq!(found(&r, Get, "/users/").0, "GET /users/{*rest}");
     }
@@ -492,7 +537,10 @@ mod tests {
     fn backtracks_from_static_into_param() {
         use Method::Get;
         let r = router(&[(Get, "/a/b/c"), (Get, "/a/{x}/d")]);
-        assert_eq!(found(&r, Get, "/a/b/d"), ("GET /a/{x}/d".into(), vec![("x".into(), "b".into())]));
+        assert_eq!(
+            found(&r, Get, "/a/b/d"),
+            ("GET /a/{x}/d".into(), vec![("x".into(), "b".into())])
+        );
         assert_eq!(found(&r, Get, "/a/b/c").1, vec![]);
         assert!(matches!(r.lookup(Get, "/a/b/e"), Lookup::NotFound));
     }
@@ -501,7 +549,10 @@ mod tests {
     fn params_do_not_leak_from_failed_branches() {
         use Method::Get;
         let r = router(&[(Get, "/{a}/x"), (Get, "/{a}/{b}/y"), (Get, "/{*all}")]);
-        assert_eq!(found(&r, Get, "/1/2/z"), ("GET /{*all}".into(), vec![("all".into(), "1/2/z".into())]));
+        assert_eq!(
+            found(&r, Get, "/1/2/z"),
+            ("GET /{*all}".into(), vec![("all".into(), "1/2/z".into())])
+        );
         assert_eq!(
             found(&r, Get, "/1/2/y").1,
             vec![("a".into(), "1".into()), ("b".into(), "2".into())]
@@ -515,7 +566,10 @@ mod tests {
         assert_eq!(found(&r, Get, "/").0, "GET /");
         assert_eq!(found(&r, Get, "/x").0, "GET /x");
         assert_eq!(found(&r, Get, "/x/").0, "GET /x/");
-        assert!(matches!(r.lookup(Get, "/p/"), Lookup::NotFound), "a parameter needs a non-empty segment");
+        assert!(
+            matches!(r.lookup(Get, "/p/"), Lookup::NotFound),
+            "a parameter needs a non-empty segment"
+        );
         assert!(matches!(r.lookup(Get, "//x"), Lookup::NotFound));
         assert!(matches!(r.lookup(Get, "x"), Lookup::NotFound));
     }
@@ -524,18 +578,41 @@ mod tests {
     fn catch_all_matches_empty_rest() {
         use Method::Get;
         let r = router(&[(Get, "/files/{*path}")]);
-        assert_eq!(found(&r, Get, "/files"), ("GET /files/{*path}".into(), vec![("path".into(), "".into())]));
-        assert_eq!(found(&r, Get, "/files/a/b.txt").1, vec![("path".into(), "a/b.txt".into())]);
+        assert_eq!(
+            found(&r, Get, "/files"),
+            (
+                "GET /files/{*path}".into(),
+                vec![("path".into(), "".into())]
+            )
+        );
+        assert_eq!(
+            found(&r, Get, "/files/a/b.txt").1,
+            vec![("path".into(), "a/b.txt".into())]
+        );
     }
 
     #[test]
     fn method_not_allowed_lists_methods_and_head_follows_get() {
         use Method::*;
-        let r = router(&[(Get, "/r"), (Post, "/r"), (Delete, "/r"), (Put, "/only-put")]);
+        let r = router(&[
+            (Get, "/r"),
+            (Post, "/r"),
+            (Delete, "/r"),
+            (Put, "/only-put"),
+        ]);
         assert_eq!(found(&r, Head, "/r").0, "GET /r");
-        assert!(matches!(r.lookup(Patch, "/r"), Lookup::MethodNotAllowed("GET, HEAD, POST, DELETE")));
-        assert!(matches!(r.lookup(Get, "/only-put"), Lookup::MethodNotAllowed("PUT")));
-        assert!(matches!(r.lookup(Head, "/only-put"), Lookup::MethodNotAllowed("PUT")));
+        assert!(matches!(
+            r.lookup(Patch, "/r"),
+            Lookup::MethodNotAllowed("GET, HEAD, POST, DELETE")
+        ));
+        assert!(matches!(
+            r.lookup(Get, "/only-put"),
+            Lookup::MethodNotAllowed("PUT")
+        ));
+        assert!(matches!(
+            r.lookup(Head, "/only-put"),
+            Lookup::MethodNotAllowed("PUT")
+        ));
     }
 
     #[test]
@@ -548,8 +625,14 @@ mod tests {
     #[test]
     fn bad_patterns_are_refused() {
         let mut r = Router::new();
-        for bad in ["users", "/{}", "/{a-b}", "/x{id}", "/{*rest}/more", "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}"]
-        {
+        for bad in [
+            "users",
+            "/{}",
+            "/{a-b}",
+            "/x{id}",
+            "/{*rest}/more",
+            "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}",
+        ] {
             assert!(r.insert(Method::Get, bad, ()).is_err(), "{bad} accepted");
         }
         r.insert(Method::Get, "/u/{id}", ()).unwrap();
@@ -563,7 +646,8 @@ mod tests {
     #[test]
     fn eight_params_fit() {
         let mut r = Router::new();
-        r.insert(Method::Get, "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}", ()).unwrap();
+        r.insert(Method::Get, "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}", ())
+            .unwrap();
         match r.lookup(Method::Get, "/1/2/3/4/5/6/7/8") {
             Lookup::Found(_, p) => assert_eq!(p.get("h"), Some("8")),
             _ => panic!("no match"),

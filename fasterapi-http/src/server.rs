@@ -28,7 +28,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn listener_closed(&self) {
-        let mut open = self.listeners_open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self
+            .listeners_open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         *open = open.saturating_sub(1);
         self.listeners_closed.notify_all();
     }
@@ -65,9 +68,17 @@ impl ShutdownHandle {
     /// Call after [`ShutdownHandle::shutdown`], not from a handler (the I/O thread running
     /// it would wait for itself).
     pub fn wait_listeners_closed(&self) {
-        let mut open = self.shared.listeners_open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self
+            .shared
+            .listeners_open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         while *open > 0 {
-            open = self.shared.listeners_closed.wait(open).unwrap_or_else(|e| e.into_inner());
+            open = self
+                .shared
+                .listeners_closed
+                .wait(open)
+                .unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -126,22 +137,25 @@ impl RunningServer {
         let done = Arc::new(AtomicBool::new(false));
         let thread = {
             let done = done.clone();
-            std::thread::Builder::new().name("fasterapi-signals".into()).spawn(move || {
-                let mut received = 0;
-                while !done.load(Ordering::Acquire) {
-                    if let Some(sig) = signals.wait(Duration::from_millis(100)) {
-                        received += 1;
-                        if received > 1 {
-                            eprintln!("fasterapi: second signal, exiting now");
-                            std::process::exit(128 + sig);
+            std::thread::Builder::new()
+                .name("fasterapi-signals".into())
+                .spawn(move || {
+                    let mut received = 0;
+                    while !done.load(Ordering::Acquire) {
+                        if let Some(sig) = signals.wait(Duration::from_millis(100)) {
+                            received += 1;
+                            if received > 1 {
+                                eprintln!("fasterapi: second signal, exiting now");
+                                std::process::exit(128 + sig);
+                            }
+                            eprintln!("fasterapi: shutting down (signal {sig})");
+                            handle.shutdown();
                         }
-                        eprintln!("fasterapi: shutting down (signal {sig})");
-                        handle.shutdown();
                     }
-                }
-            })?
+                })?
         };
-        *self.signals.lock().unwrap_or_else(|e| e.into_inner()) = Some(SignalWatcher { done, thread });
+        *self.signals.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(SignalWatcher { done, thread });
         Ok(())
     }
 
@@ -150,7 +164,9 @@ impl RunningServer {
     pub fn join(self) -> io::Result<()> {
         let mut result = Ok(());
         for t in self.threads {
-            let r = t.join().unwrap_or_else(|_| Err(io::Error::other("an I/O thread panicked")));
+            let r = t
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("an I/O thread panicked")));
             if result.is_ok() {
                 result = r;
             }
@@ -194,13 +210,19 @@ impl Server {
         let mut loops = Vec::with_capacity(threads);
         let mut mailboxes = Vec::with_capacity(threads);
         for i in 0..threads {
-            let l = if i == 0 { first.try_clone()? } else { listener(local_addr, app.config.listen_backlog)? };
+            let l = if i == 0 {
+                first.try_clone()?
+            } else {
+                listener(local_addr, app.config.listen_backlog)?
+            };
             let poll = Poll::new()?;
             mailboxes.push(Mailbox::new(Waker::new(poll.registry(), WAKER)?));
             loops.push((poll, l));
         }
         drop(first);
-        let queue = app.has_blocking_routes().then(|| Arc::new(Queue::new(app.config.queue_capacity.max(1))));
+        let queue = app
+            .has_blocking_routes()
+            .then(|| Arc::new(Queue::new(app.config.queue_capacity.max(1))));
         let shared = Arc::new(Shared {
             stopping: AtomicBool::new(false),
             mailboxes: mailboxes.into(),
@@ -210,7 +232,12 @@ impl Server {
             listeners_open: Mutex::new(threads),
             listeners_closed: Condvar::new(),
         });
-        Ok(Server { app: Arc::new(app), loops, shared, local_addr })
+        Ok(Server {
+            app: Arc::new(app),
+            loops,
+            shared,
+            local_addr,
+        })
     }
 
     /// The address the server listens on (with the real port when bound to port 0).
@@ -220,7 +247,9 @@ impl Server {
 
     /// A handle that stops the server once running.
     pub fn handle(&self) -> ShutdownHandle {
-        ShutdownHandle { shared: self.shared.clone() }
+        ShutdownHandle {
+            shared: self.shared.clone(),
+        }
     }
 
     /// Starts the I/O threads (and the worker pool, if any route is blocking) and returns
@@ -228,7 +257,11 @@ impl Server {
     pub fn spawn(self) -> io::Result<RunningServer> {
         let handle = self.handle();
         let executor = match &self.shared.queue {
-            Some(queue) => Some(Executor::start(self.app.clone(), self.shared.mailboxes.clone(), queue.clone())?),
+            Some(queue) => Some(Executor::start(
+                self.app.clone(),
+                self.shared.mailboxes.clone(),
+                queue.clone(),
+            )?),
             None => None,
         };
         let mut running = RunningServer {

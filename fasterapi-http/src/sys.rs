@@ -58,18 +58,31 @@ impl ShutdownSignals {
         }
         // SAFETY: pipe2 succeeded, so both are fresh descriptors owned by nobody else.
         let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        if SIGNAL_PIPE.compare_exchange(-1, write.as_raw_fd(), Ordering::AcqRel, Ordering::Acquire).is_err() {
-            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "shutdown signal handlers are already installed"));
+        if SIGNAL_PIPE
+            .compare_exchange(-1, write.as_raw_fd(), Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "shutdown signal handlers are already installed",
+            ));
         }
         for sig in [libc::SIGINT, libc::SIGTERM] {
-            set_handler(sig, on_shutdown_signal as extern "C" fn(libc::c_int) as *const () as libc::sighandler_t)?;
+            set_handler(
+                sig,
+                on_shutdown_signal as extern "C" fn(libc::c_int) as *const () as libc::sighandler_t,
+            )?;
         }
         Ok(ShutdownSignals { read, write })
     }
 
     /// Waits up to `timeout` for a signal; returns its number.
     pub(crate) fn wait(&self, timeout: std::time::Duration) -> Option<i32> {
-        let mut pfd = libc::pollfd { fd: self.read.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: self.read.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
         // SAFETY: `pfd` is one valid pollfd for the duration of the call.
         if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
@@ -87,7 +100,12 @@ impl Drop for ShutdownSignals {
         for sig in [libc::SIGINT, libc::SIGTERM] {
             let _ = set_handler(sig, libc::SIG_DFL);
         }
-        let _ = SIGNAL_PIPE.compare_exchange(self.write.as_raw_fd(), -1, Ordering::AcqRel, Ordering::Acquire);
+        let _ = SIGNAL_PIPE.compare_exchange(
+            self.write.as_raw_fd(),
+            -1,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
     }
 }
 

@@ -17,7 +17,10 @@ fn keep_alive_serves_many_requests_on_one_connection() {
         w.write_all(&get(path)).unwrap();
         let resp = read_response(&mut r, false);
         assert_eq!(resp.status, 200, "{path}");
-        assert!(resp.header("connection").is_none(), "HTTP/1.1 keep-alive is implicit");
+        assert!(
+            resp.header("connection").is_none(),
+            "HTTP/1.1 keep-alive is implicit"
+        );
     }
     server.shutdown().unwrap();
 }
@@ -28,7 +31,10 @@ fn plaintext_and_json_bytes() {
     let resp = roundtrip(server.local_addr(), &get("/plaintext"));
     assert_eq!(resp.status, 200);
     assert_eq!(resp.text(), "Hello, World!");
-    assert_eq!(resp.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        resp.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
     assert_eq!(resp.header("content-length"), Some("13"));
     assert_eq!(resp.header("server"), Some("fasterapi"));
     let date = resp.header("date").expect("Date header");
@@ -85,7 +91,8 @@ fn chunked_request_body_is_decoded_and_echoed() {
           4\r\nWiki\r\n5;name=value\r\npedia\r\n",
     )
     .unwrap();
-    w.write_all(b"E\r\n in\r\n\r\nchunks.\r\n0\r\nX-Trailer: 1\r\n\r\n").unwrap();
+    w.write_all(b"E\r\n in\r\n\r\nchunks.\r\n0\r\nX-Trailer: 1\r\n\r\n")
+        .unwrap();
     let resp = read_response(&mut r, false);
     assert_eq!(resp.status, 200);
     assert_eq!(resp.text(), "Wikipedia in\r\n\r\nchunks.");
@@ -101,7 +108,8 @@ fn head_gets_headers_without_body() {
     let s = connect(server.local_addr());
     let mut w = s.try_clone().unwrap();
     let mut r = BufReader::new(s);
-    w.write_all(b"HEAD /plaintext HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    w.write_all(b"HEAD /plaintext HTTP/1.1\r\nHost: test\r\n\r\n")
+        .unwrap();
     let resp = read_response(&mut r, true);
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("content-length"), Some("13"));
@@ -119,10 +127,16 @@ fn not_found_and_method_not_allowed() {
     let resp = roundtrip(server.local_addr(), &get("/nope"));
     assert_eq!(resp.status, 404);
     assert_eq!(resp.text(), r#"{"detail":"Not Found"}"#);
-    let resp = roundtrip(server.local_addr(), b"DELETE /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    let resp = roundtrip(
+        server.local_addr(),
+        b"DELETE /plaintext HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
     assert_eq!(resp.status, 405);
     assert_eq!(resp.header("allow"), Some("GET, HEAD"));
-    let resp = roundtrip(server.local_addr(), b"GET /echo HTTP/1.1\r\nHost: t\r\n\r\n");
+    let resp = roundtrip(
+        server.local_addr(),
+        b"GET /echo HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
     assert_eq!(resp.status, 405);
     assert_eq!(resp.header("allow"), Some("POST"));
     server.shutdown().unwrap();
@@ -134,12 +148,26 @@ fn path_and_query_parameters() {
     let addr = server.local_addr();
     let resp = roundtrip(addr, &get("/users/abc"));
     assert_eq!(resp.status, 400);
-    assert!(resp.text().contains(r#""loc":["path","id"]"#), "{}", resp.text());
-    assert_eq!(roundtrip(addr, &get("/files/a/b%20c.txt")).text(), "a/b%20c.txt");
-    assert_eq!(roundtrip(addr, &get("/search?q=caf%C3%A9+au+lait&page=3")).text(), "café au lait:3");
+    assert!(
+        resp.text().contains(r#""loc":["path","id"]"#),
+        "{}",
+        resp.text()
+    );
+    assert_eq!(
+        roundtrip(addr, &get("/files/a/b%20c.txt")).text(),
+        "a/b%20c.txt"
+    );
+    assert_eq!(
+        roundtrip(addr, &get("/search?q=caf%C3%A9+au+lait&page=3")).text(),
+        "café au lait:3"
+    );
     let resp = roundtrip(addr, &get("/search?page=x"));
     assert_eq!(resp.status, 400);
-    assert!(resp.text().contains(r#""loc":["query","page"]"#), "{}", resp.text());
+    assert!(
+        resp.text().contains(r#""loc":["query","page"]"#),
+        "{}",
+        resp.text()
+    );
     server.shutdown().unwrap();
 }
 
@@ -159,7 +187,8 @@ fn http10_closes_unless_keep_alive() {
     let mut w = s.try_clone().unwrap();
     let mut r = BufReader::new(s);
     for _ in 0..2 {
-        w.write_all(b"GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").unwrap();
+        w.write_all(b"GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .unwrap();
         let resp = read_response(&mut r, false);
         assert_eq!(resp.header("connection"), Some("keep-alive"));
     }
@@ -177,7 +206,10 @@ fn connection_close_is_honored_even_mid_pipeline() {
     let resp = read_response(&mut r, false);
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("connection"), Some("close"));
-    assert!(closed(&mut r), "nothing may follow a Connection: close response");
+    assert!(
+        closed(&mut r),
+        "nothing may follow a Connection: close response"
+    );
     server.shutdown().unwrap();
 }
 
@@ -187,8 +219,10 @@ fn expect_continue_is_answered_before_the_body() {
     let s = connect(server.local_addr());
     let mut w = s.try_clone().unwrap();
     let mut r = BufReader::new(s);
-    w.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
-        .unwrap();
+    w.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .unwrap();
     let interim = read_response(&mut r, true);
     assert_eq!(interim.status, 100);
     w.write_all(b"data").unwrap();
@@ -249,7 +283,8 @@ fn large_bodies_arrive_whole() {
     let mut w = s.try_clone().unwrap();
     let mut r = BufReader::new(s);
     // Two in a row: the zero-copy writev path, then the same connection again.
-    w.write_all(&[get("/big"), get("/big"), get("/plaintext")].concat()).unwrap();
+    w.write_all(&[get("/big"), get("/big"), get("/plaintext")].concat())
+        .unwrap();
     let expected = big_body();
     for _ in 0..2 {
         let resp = read_response(&mut r, false);
@@ -259,7 +294,11 @@ fn large_bodies_arrive_whole() {
     assert_eq!(read_response(&mut r, false).text(), "Hello, World!");
     // A large request body, echoed back.
     let body: Vec<u8> = (0..300_000u32).map(|i| (i % 7) as u8 + b'a').collect();
-    let mut req = format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut req = format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
     req.extend_from_slice(&body);
     let writer = std::thread::spawn(move || w.write_all(&req).unwrap());
     let resp = read_response(&mut r, false);
@@ -304,7 +343,10 @@ fn shutdown_stops_accepting() {
     let addr = server.local_addr();
     assert_eq!(roundtrip(addr, &get("/plaintext")).status, 200);
     server.shutdown().unwrap();
-    assert!(std::net::TcpStream::connect(addr).is_err(), "listener must be closed after shutdown");
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "listener must be closed after shutdown"
+    );
 }
 
 #[test]
@@ -318,7 +360,11 @@ fn bad_routes_refuse_to_start() {
 
 #[test]
 fn curl_smoke() {
-    if std::process::Command::new("curl").arg("--version").output().is_err() {
+    if std::process::Command::new("curl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("curl not installed; skipping");
         return;
     }
@@ -332,13 +378,28 @@ fn curl_smoke() {
     assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
     assert!(text.ends_with(r#"{"id":7}"#), "{text}");
     let out = std::process::Command::new("curl")
-        .args(["-sS", "--max-time", "10", "--data-binary", "posted by curl", &format!("{base}/echo")])
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "--data-binary",
+            "posted by curl",
+            &format!("{base}/echo"),
+        ])
         .output()
         .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "posted by curl");
     // curl sends Expect: 100-continue for bodies above 1 MiB; chunked with -H.
     let out = std::process::Command::new("curl")
-        .args(["-sS", "--max-time", "10", "-H", "Transfer-Encoding: chunked", "--data-binary", "chunky"])
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-H",
+            "Transfer-Encoding: chunked",
+            "--data-binary",
+            "chunky",
+        ])
         .arg(format!("{base}/echo"))
         .output()
         .unwrap();

@@ -52,8 +52,10 @@ fn gated_app(config: Config, gate: &Gate, started: mpsc::Sender<()>) -> App {
         Response::text(format!("slow {}", req.param_str("n").unwrap_or("")))
     })
     .blocking();
-    app.post("/slow-echo", |req: &Request| Response::bytes(req.body().to_vec(), "application/octet-stream"))
-        .blocking();
+    app.post("/slow-echo", |req: &Request| {
+        Response::bytes(req.body().to_vec(), "application/octet-stream")
+    })
+    .blocking();
     app
 }
 
@@ -76,7 +78,8 @@ fn slowloris_gets_408_while_other_clients_are_served() {
     let addr = server.local_addr();
     let slow = connect(addr);
     let mut w = slow.try_clone().unwrap();
-    w.write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Slow: ").unwrap();
+    w.write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+        .unwrap();
     // Others are served while the slow head is pending.
     for _ in 0..10 {
         assert_eq!(roundtrip(addr, &get("/plaintext")).status, 200);
@@ -97,7 +100,8 @@ fn a_body_that_stops_arriving_gets_408() {
     let server = serve(gated_app(c, &Gate::default(), tx));
     let s = connect(server.local_addr());
     let mut w = s.try_clone().unwrap();
-    w.write_all(b"POST /slow-echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc").unwrap();
+    w.write_all(b"POST /slow-echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+        .unwrap();
     let mut r = BufReader::new(s);
     assert_eq!(read_response(&mut r, false).status, 408);
     assert!(closed(&mut r));
@@ -126,14 +130,18 @@ fn slow_reader_is_dropped_after_the_write_timeout() {
     c.write_timeout = Duration::from_millis(100);
     let mut app = App::with_config(c);
     let huge = bytes::Bytes::from(vec![b'x'; 64 << 20]);
-    app.get("/huge", move |_req: &Request| Response::bytes(huge.clone(), "application/octet-stream"));
+    app.get("/huge", move |_req: &Request| {
+        Response::bytes(huge.clone(), "application/octet-stream")
+    });
     let server = serve(app);
     let mut s = connect(server.local_addr());
     s.write_all(&get("/huge")).unwrap();
     // Never read: the server must give up on us rather than hold the connection forever.
     // (64 MiB is more than loopback socket buffers hold, so the server cannot be done.)
     wait_until("the server to accept", || server.open_connections() == 1);
-    wait_until("the server to drop the slow reader", || server.open_connections() == 0);
+    wait_until("the server to drop the slow reader", || {
+        server.open_connections() == 0
+    });
     let mut got = 0usize;
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -144,7 +152,10 @@ fn slow_reader_is_dropped_after_the_write_timeout() {
             Err(e) => panic!("after {got} bytes: {e}"),
         }
     }
-    assert!(got < 64 << 20, "the whole 64 MiB arrived; the connection was not cut");
+    assert!(
+        got < 64 << 20,
+        "the whole 64 MiB arrived; the connection was not cut"
+    );
     server.shutdown().unwrap();
 }
 
@@ -179,7 +190,10 @@ fn fifty_blocking_requests_against_a_queue_of_four_are_all_answered() {
     for c in clients {
         c.join().unwrap();
     }
-    assert!(statuses.iter().all(|&s| s == 200 || s == 503), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 503),
+        "{statuses:?}"
+    );
     assert!(statuses.contains(&200));
     server.shutdown().unwrap();
 }
@@ -206,7 +220,9 @@ fn inline_routes_are_served_while_every_worker_is_busy() {
     let (started_tx, started) = mpsc::channel();
     let server = serve(gated_app(c, &gate, started_tx));
     let addr = server.local_addr();
-    let slow: Vec<_> = (0..2).map(|i| std::thread::spawn(move || roundtrip(addr, &get(&format!("/slow/{i}"))))).collect();
+    let slow: Vec<_> = (0..2)
+        .map(|i| std::thread::spawn(move || roundtrip(addr, &get(&format!("/slow/{i}")))))
+        .collect();
     started.recv().unwrap();
     started.recv().unwrap();
     // Both workers are held; the I/O thread still answers inline routes.
@@ -257,7 +273,10 @@ fn shutdown_finishes_in_flight_requests_and_refuses_new_connections() {
     handle.shutdown();
     handle.wait_listeners_closed();
     let refused = TcpStream::connect(addr);
-    assert!(refused.is_err(), "a new connection was accepted during shutdown");
+    assert!(
+        refused.is_err(),
+        "a new connection was accepted during shutdown"
+    );
     // The idle keep-alive connection is closed without waiting for the deadline.
     assert!(closed(&mut BufReader::new(idle)));
     gate.open();
@@ -288,12 +307,18 @@ fn connection_limit_pauses_accepting_and_resumes_below_it() {
     let third = connect(addr);
     let mut w = third.try_clone().unwrap();
     w.write_all(&get("/plaintext")).unwrap();
-    third.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     let mut probe = [0u8; 1];
     let early = (&third).read(&mut probe);
-    assert!(matches!(&early, Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut),
-        "served above the connection limit: {early:?}");
-    third.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert!(
+        matches!(&early, Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut),
+        "served above the connection limit: {early:?}"
+    );
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     drop(held.pop());
     let resp = read_response(&mut BufReader::new(third), false);
     assert_eq!(resp.status, 200);
@@ -311,12 +336,36 @@ fn limits_answer_with_their_status() {
     let server = serve(gated_app(c, &Gate::default(), tx));
     let addr = server.local_addr();
     let cases: Vec<(Vec<u8>, u16)> = vec![
-        (format!("GET /plaintext HTTP/1.1\r\nHost: t\r\nX: {}\r\n\r\n", "a".repeat(2000)).into_bytes(), 431),
-        (format!("GET /plaintext HTTP/1.1\r\nHost: t\r\n{}\r\n", "X: 1\r\n".repeat(10)).into_bytes(), 431),
-        (format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(300)).into_bytes(), 414),
+        (
+            format!(
+                "GET /plaintext HTTP/1.1\r\nHost: t\r\nX: {}\r\n\r\n",
+                "a".repeat(2000)
+            )
+            .into_bytes(),
+            431,
+        ),
+        (
+            format!(
+                "GET /plaintext HTTP/1.1\r\nHost: t\r\n{}\r\n",
+                "X: 1\r\n".repeat(10)
+            )
+            .into_bytes(),
+            431,
+        ),
+        (
+            format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(300)).into_bytes(),
+            414,
+        ),
         // Refused from the announced length, before any body byte is sent.
-        (b"POST /slow-echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n".to_vec(), 413),
-        (b"POST /slow-echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n".to_vec(), 413),
+        (
+            b"POST /slow-echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n".to_vec(),
+            413,
+        ),
+        (
+            b"POST /slow-echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n"
+                .to_vec(),
+            413,
+        ),
     ];
     for (raw, status) in cases {
         let s = connect(addr);
@@ -324,7 +373,12 @@ fn limits_answer_with_their_status() {
         w.write_all(&raw).unwrap();
         let mut r = BufReader::new(s);
         let resp = read_response(&mut r, false);
-        assert_eq!(resp.status, status, "{}", String::from_utf8_lossy(&raw[..60.min(raw.len())]));
+        assert_eq!(
+            resp.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&raw[..60.min(raw.len())])
+        );
         assert!(closed(&mut r));
     }
     // Expect: 100-continue with a body that will be refused gets the final 413, no 100.
@@ -368,7 +422,10 @@ fn smuggling_and_framing_rules() {
         assert!(closed(&mut r), "{what}: connection must close");
     }
     // Identical repeated lengths are one length (RFC 9112 §6.3).
-    let resp = roundtrip(addr, b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd");
+    let resp = roundtrip(
+        addr,
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd",
+    );
     assert_eq!((resp.status, resp.text()), (200, "abcd"));
     server.shutdown().unwrap();
 }

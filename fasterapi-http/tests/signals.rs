@@ -48,7 +48,10 @@ fn spawn_child() -> (Child, BufReader<ChildStdout>, u16) {
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let port = loop {
         let mut line = String::new();
-        assert!(out.read_line(&mut line).unwrap() > 0, "child ended before listening");
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "child ended before listening"
+        );
         // libtest may print its own text on the same line first.
         if let Some((_, p)) = line.trim().split_once("PORT ") {
             break p.parse().unwrap();
@@ -58,7 +61,11 @@ fn spawn_child() -> (Child, BufReader<ChildStdout>, u16) {
 }
 
 fn kill(child: &Child, sig: &str) {
-    assert!(Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
 }
 
 fn rest_of(out: &mut BufReader<ChildStdout>) -> String {
@@ -72,14 +79,18 @@ fn sigterm_finishes_in_flight_requests_then_exits_zero() {
     let (mut child, mut out, port) = spawn_child();
     let addr = format!("127.0.0.1:{port}");
     let mut idle = TcpStream::connect(&addr).unwrap();
-    idle.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    idle.write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    idle.write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     let mut buf = [0u8; 1024];
     assert!(idle.read(&mut buf).unwrap() > 0);
 
     let mut busy = TcpStream::connect(&addr).unwrap();
-    busy.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    busy.write_all(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    busy.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    busy.write_all(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     assert!(line.contains("STARTED"), "{line}");
@@ -98,7 +109,10 @@ fn sigterm_finishes_in_flight_requests_then_exits_zero() {
     let mut answer = String::new();
     busy.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
-    assert!(answer.contains("Connection: close\r\n") && answer.ends_with("finished"), "{answer}");
+    assert!(
+        answer.contains("Connection: close\r\n") && answer.ends_with("finished"),
+        "{answer}"
+    );
 
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status {status}");

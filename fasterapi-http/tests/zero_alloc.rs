@@ -72,7 +72,9 @@ fn response_len(s: &mut TcpStream, req: &[u8]) -> usize {
 fn plaintext_json_and_params_allocate_nothing_per_request() {
     let mut app = App::new();
     app.config_mut().threads = 1;
-    app.get("/plaintext", |_req: &Request| Response::text("Hello, World!"));
+    app.get("/plaintext", |_req: &Request| {
+        Response::text("Hello, World!")
+    });
     app.get("/json", |_req: &Request| {
         Response::json(|o| {
             o.field("message", "Hello, World!");
@@ -88,7 +90,8 @@ fn plaintext_json_and_params_allocate_nothing_per_request() {
     let server = app.bind("127.0.0.1:0").unwrap().spawn().unwrap();
     let mut s = TcpStream::connect(server.local_addr()).unwrap();
     s.set_nodelay(true).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
 
     let requests: [&[u8]; 3] = [
         b"GET /plaintext HTTP/1.1\r\nHost: t\r\nUser-Agent: zero-alloc\r\n\r\n",
@@ -112,6 +115,10 @@ fn plaintext_json_and_params_allocate_nothing_per_request() {
     let after = ALLOCATIONS.load(Ordering::SeqCst);
     // The last answer is intact (the loop did not just read garbage).
     assert!(buf[..lens[2]].ends_with(br#"{"id":12345,"name":"alice"}"#));
-    assert_eq!(after - before, 0, "allocations during 6000 steady-state requests");
+    assert_eq!(
+        after - before,
+        0,
+        "allocations during 6000 steady-state requests"
+    );
     server.shutdown().unwrap();
 }

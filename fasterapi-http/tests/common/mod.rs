@@ -12,7 +12,9 @@ use fasterapi_http::{App, Error, Request, Response, RunningServer};
 pub fn test_app(threads: usize) -> App {
     let mut app = App::new();
     app.config_mut().threads = threads;
-    app.get("/plaintext", |_req: &Request| Response::text("Hello, World!"));
+    app.get("/plaintext", |_req: &Request| {
+        Response::text("Hello, World!")
+    });
     app.get("/json", |_req: &Request| {
         Response::json(|o| {
             o.field("message", "Hello, World!");
@@ -24,10 +26,18 @@ pub fn test_app(threads: usize) -> App {
             o.field("id", id);
         }))
     });
-    app.post("/echo", |req: &Request| Response::bytes(req.body().to_vec(), "application/octet-stream"));
-    app.get("/panic", |_req: &Request| -> Response { panic!("handler panic (expected by the test)") });
-    app.get("/big", |_req: &Request| Response::bytes(Bytes::from(big_body()), "application/octet-stream"));
-    app.get("/files/{*path}", |req: &Request| Response::text(req.param_str("path").unwrap_or("").to_owned()));
+    app.post("/echo", |req: &Request| {
+        Response::bytes(req.body().to_vec(), "application/octet-stream")
+    });
+    app.get("/panic", |_req: &Request| -> Response {
+        panic!("handler panic (expected by the test)")
+    });
+    app.get("/big", |_req: &Request| {
+        Response::bytes(Bytes::from(big_body()), "application/octet-stream")
+    });
+    app.get("/files/{*path}", |req: &Request| {
+        Response::text(req.param_str("path").unwrap_or("").to_owned())
+    });
     app.get("/search", |req: &Request| -> Result<Response, Error> {
         let page: u32 = req.query("page")?.unwrap_or(1);
         let q = req.query_str("q").unwrap_or_default().into_owned();
@@ -41,7 +51,11 @@ pub fn big_body() -> Vec<u8> {
 }
 
 pub fn start(threads: usize) -> RunningServer {
-    test_app(threads).bind("127.0.0.1:0").expect("bind").spawn().expect("spawn")
+    test_app(threads)
+        .bind("127.0.0.1:0")
+        .expect("bind")
+        .spawn()
+        .expect("spawn")
 }
 
 /// A client connection; reads time out after 10 s so a broken server fails a test
@@ -78,14 +92,21 @@ pub fn read_response(r: &mut BufReader<TcpStream>, head_only: bool) -> Resp {
     loop {
         let mut line = String::new();
         let n = r.read_line(&mut line).expect("read response line");
-        assert!(n > 0, "connection closed before a complete response head; got {head:?}");
+        assert!(
+            n > 0,
+            "connection closed before a complete response head; got {head:?}"
+        );
         head.push_str(&line);
         if line == "\r\n" {
             break;
         }
     }
     let status = head[9..12].parse().expect("status code");
-    let mut resp = Resp { status, head, body: Vec::new() };
+    let mut resp = Resp {
+        status,
+        head,
+        body: Vec::new(),
+    };
     if let (false, Some(len)) = (head_only, resp.header("content-length")) {
         let len: usize = len.parse().unwrap();
         resp.body.resize(len, 0);
