@@ -253,7 +253,7 @@ server_cmd() {
     printf 'nproc\t%s\n' "$(nproc)"
     printf 'cpu_model\t%s\n' "$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
     printf 'kernel\t%s\n' "$(uname -srm)"
-    printf 'wrk\t%s\n' "$(wrk -v 2>&1 | head -1)"
+    printf 'wrk\t%s\n' "$(wrk -v 2>&1 | head -1 | sed 's/ *Copyright.*//')"
     [[ -n "$OHA_BIN" ]] && printf 'oha\t%s\n' "$("$OHA_BIN" --version 2>&1 | head -1)"
     printf 'rustc\t%s\n' "$(rustc -V)"
     printf 'python\t%s\n' "$("$VENV/bin/python" -V 2>&1)"
@@ -261,7 +261,7 @@ server_cmd() {
         "$DURATION" "$REPS" "$CONFIGS" "$CONNS" "$PATHS" "$PIPE_DEPTH" "$WARMUP" "$OHA"
     printf 'command\tONLY="%s" benches/load/run.sh\n' "$(xargs <<< "$ONLY")"
     printf 'wrk_cmd\t[taskset -c 1] wrk -t{1|2} -c{CONNS} -d%ss --timeout 5s --latency [-s benches/load/pipeline.lua URL -- %s] http://127.0.0.1:PORT/PATH\n' "$DURATION" "$PIPE_DEPTH"
-    printf 'oha_cmd\t[taskset -c 1] oha --no-tui --output-format json -z %ss -c 64 http://127.0.0.1:PORT/json\n' "$DURATION"
+    [[ -n "$OHA_BIN" ]] && printf 'oha_cmd\t[taskset -c 1] oha --no-tui --output-format json -z %ss -c 64 http://127.0.0.1:PORT/json\n' "$DURATION"
     printf 'date\t%s\n' "$(date -u +%FT%TZ)"
 } > "$OUT/meta.tsv"
 {
@@ -313,7 +313,7 @@ server_ticks() {  # utime+stime of every live process of the server's process gr
     local f line t=0
     local -a a
     for f in /proc/[0-9]*/stat; do
-        read -r line < "$f" 2>/dev/null || continue
+        read -r line 2>/dev/null < "$f" || continue
         read -r -a a <<< "${line##*) }"
         if [[ -n "$SRV_PGID" && "${a[2]}" == "$SRV_PGID" ]] || [[ -z "$SRV_PGID" && "$f" == "/proc/$SRV_PID/stat" ]]; then
             t=$((t + a[11] + a[12]))
