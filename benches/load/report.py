@@ -112,6 +112,8 @@ def route_tables(agg, out):
             cell = {n: c for n, c in cell.items() if c}
             floor = cell.get("floor")
             out.append(f"\n#### {route_label(path, conns)}\n")
+            if "|p" in path:
+                out.append("(no latencies: wrk times only one response per pipelined batch)\n")
             out.append("| framework | req/s | p50 ms | p99 ms | server CPU µs/req "
                        "| req/s ÷ best peer | p99 ÷ best peer | CPU ÷ best peer | req/s ÷ floor | CPU ÷ floor | notes |")
             out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
@@ -202,6 +204,9 @@ def chart(agg, configs, svg):
         for j, path in enumerate(routes):
             ax = axes[i][j]
             vals = [(wrk.get((n, cfg, "wrk", path, "64")) or {}).get(metric) for n in names]
+            if not any(vals):
+                ax.text(0.5, 0.5, "not measured" + (" (pipelined)" if "|p" in path else ""),
+                        ha="center", va="center", fontsize=8, transform=ax.transAxes)
             ys = list(range(len(names)))[::-1]
             ax.barh(ys, [v or 0 for v in vals], color=[colors[n] for n in names])
             ax.set_yticks(ys)

@@ -366,6 +366,8 @@ run_wrk() {  # NAME CONFIG REP PATH CONNS DEPTH
     done
     local requests rps p50 p99 bad sock
     read -r requests rps p50 p99 bad sock < <(parse_wrk "$out")
+    # wrk times only one response per pipelined batch: its percentiles mean nothing there
+    if (( depth > 0 )); then p50=NA; p99=NA; fi
     local us; us=$(us_per_req "$SRV_T" "$requests")
     row "$name" "$cfg" "$rep" wrk "$label" "$c" "$requests" "$rps" "$p50" "$p99" "$bad" "$sock" \
         "$us" "$SRVCPU" "$LGCPU" "$FOREIGN" "$BG" "$try" "$(date -Iseconds)"
