@@ -161,7 +161,7 @@ def instructions_table(rows, out):
     if not rows:
         return
     out.append("\n### User-space instructions per request (callgrind; instructions.sh)\n")
-    paths = sorted({r["path"] for r in rows})
+    paths = sorted({r["path"] for r in rows}, key=lambda p: route_key(p, 0))
     by = {(r["name"], r["path"]): num(r["instr_per_req"]) for r in rows}
     out.append("| server | " + " | ".join(paths) + " | " + " | ".join(f"{p} ÷ may-minihttp" for p in paths) + " |")
     out.append("|---|" + "---:|" * (2 * len(paths)))
@@ -272,7 +272,7 @@ def main():
         for key in ("command", "settings", "wrk_cmd", "oha_cmd"):
             if key in meta:
                 out.append(f"# {key}: {meta[key]}")
-        for c in cmds:
+        for c in {(c["config"], c["name"], c["command"]): c for c in cmds}.values():
             out.append(f"[{c['config']}] {c['name']}: {c['command']}")
         out.append("```")
 

@@ -19,6 +19,7 @@
 # Configs: 1w-pinned   1 worker, server on core 0 (taskset), client on core 1, wrk -t1
 #          2w-unpinned 2 workers, nothing pinned, wrk -t2
 # Order: config 1 rep 1: all servers, rep 2: all servers, ...; so drift hits all alike.
+# With the defaults (9 servers, 2 configs, 2 repeats, 10 s runs) this takes about an hour.
 # Before each measured run we wait (up to BG_WAIT s) while other processes keep the CPU
 # busier than MAX_BG_BUSY %; a run during which other processes used more than FOREIGN_MAX %
 # of the machine is measured again (up to RETRIES times; the last try is kept and flagged).
@@ -28,9 +29,11 @@
 #   ONLY="fasterapi floor ..."  servers (default: all, see SERVERS below)
 #   CONFIGS="1w-pinned 2w-unpinned"            CONNS="64 256"   PIPE_DEPTH=16
 #   PATHS="/plaintext /json /users/42"         WARMUP=3 (s, split over the paths)
-#   OHA=1 (0: no oha runs)   PORT=18080   OUT=benches/load/out   SKIP_BUILD=1 (reuse binaries)
+#   OHA=1 (0: no oha runs)   PORT=18080   OUT=benches/load/out (results)   SKIP_BUILD=1 (reuse
+#   binaries)   VENV=benches/load/out/venv   BENCH_APP=examples/python/bench_app.py
 #   MAX_BG_BUSY=15  BG_WAIT=180  FOREIGN_MAX=8  RETRIES=2
-# Output (under OUT): results.tsv (one row per run, header names the columns), meta.tsv
+# Output (under OUT): results.tsv (one row per run, header names the columns; an earlier
+# results.tsv is moved aside to results-<date>.tsv unless APPEND=1), meta.tsv
 # (machine, tool versions, settings), versions.tsv, commands.tsv, logs/ (raw wrk/oha output).
 # All traffic goes to 127.0.0.1. Servers are always stopped on exit (trap).
 set -euo pipefail
@@ -41,10 +44,11 @@ PEERS="$ROOT/benches/peers"
 OUT="${OUT:-$HERE/out}"
 LOGDIR="$OUT/logs"
 RESULTS="$OUT/results.tsv"
-VENV="$OUT/venv"
+VENV="${VENV:-$HERE/out/venv}"
+TOOLS="$HERE/out/tools"
 PEER_BIN="$PEERS/rust/target/release"
 HELLO="$ROOT/target/release/examples/hello"
-BENCH_APP="$ROOT/examples/python/bench_app.py"
+BENCH_APP="${BENCH_APP:-$ROOT/examples/python/bench_app.py}"
 
 SERVERS="fasterapi floor minihttp actix axum fasterapi-py robyn rsgi-granian fastapi-uvicorn"
 ONLY="${ONLY:-$SERVERS}"
@@ -127,11 +131,12 @@ OHA_BIN=""
 ensure_oha() {
     OHA_BIN="$(command -v oha || true)"
     [[ -n "$OHA_BIN" ]] && return 0
-    OHA_BIN="$OUT/tools/bin/oha"
+    OHA_BIN="$TOOLS/bin/oha"
     [[ -x "$OHA_BIN" ]] && return 0
     log "installing oha (cargo install --locked, a few minutes)"
-    cargo install oha --locked --root "$OUT/tools" > "$OUT/oha-install.log" 2>&1 \
-        || die "cargo install oha failed, see $OUT/oha-install.log"
+    mkdir -p "$TOOLS"
+    cargo install oha --locked --root "$TOOLS" > "$TOOLS/install.log" 2>&1 \
+        || die "cargo install oha failed, see $TOOLS/install.log"
 }
 
 # wrk output -> "requests req_s p50_ms p99_ms non2xx sock_errors"
@@ -183,7 +188,7 @@ if [[ "${1:-}" == "--smoke" ]]; then
     smoke
     exit 0
 fi
-[[ $# -eq 0 ]] || { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[[ $# -eq 0 ]] || { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
 
 # --- setup -------------------------------------------------------------------------------
 mkdir -p "$OUT" "$LOGDIR"
@@ -221,7 +226,9 @@ if has fasterapi-py; then
         fi
     else
         log "NOTE: $BENCH_APP does not exist yet: skipping fasterapi-py"
-        ONLY="$(tr ' ' '\n' <<< "$ONLY" | grep -vx fasterapi-py | tr '\n' ' ')"
+        kept=""
+        for s in $ONLY; do [[ "$s" == fasterapi-py ]] || kept="$kept $s"; done
+        ONLY="${kept# }"
     fi
 fi
 
@@ -277,12 +284,12 @@ server_cmd() {
         printf '%s\t%s\n' "$p" "${v:-not installed}"
     done
 } > "$OUT/versions.tsv"
-printf 'name\tconfig\tcommand\n' > "$OUT/commands.tsv"
+[[ "${APPEND:-0}" == 1 && -f "$OUT/commands.tsv" ]] || printf 'name\tconfig\tcommand\n' > "$OUT/commands.tsv"
 for cfg in $CONFIGS; do
     case "$cfg" in 1w-pinned) w=1 pin="taskset -c 0 " ;; 2w-unpinned) w=2 pin="" ;; *) die "unknown config $cfg" ;; esac
     for s in $ONLY; do
         server_cmd "$s" "$w"
-        printf '%s\t%s\t%s%s\n' "$s" "$cfg" "$pin" "$(sed "s|$ROOT/||g" <<< "${CMD[*]}")" >> "$OUT/commands.tsv"
+        printf '%s\t%s\tPORT={PORT} WORKERS=%s %s%s\n' "$s" "$cfg" "$w" "$pin" "$(sed "s|$ROOT/||g" <<< "${CMD[*]}")" >> "$OUT/commands.tsv"
     done
 done
 
@@ -341,6 +348,10 @@ us_per_req() {  # TICKS REQUESTS -> server CPU µs per request
     awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n + 0 > 0) printf "%.2f", t / hz * 1e6 / n; else print "NA" }'
 }
 
+if [[ -f "$RESULTS" && "${APPEND:-0}" != 1 ]]; then
+    mv "$RESULTS" "$OUT/results-$(date +%Y%m%d-%H%M%S).tsv"
+    log "previous results moved aside to $OUT/results-<date>.tsv (APPEND=1 adds to them instead)"
+fi
 [[ -f "$RESULTS" ]] || printf 'name\tconfig\trep\ttool\tpath\tconns\trequests\treq_s\tp50_ms\tp99_ms\tnon2xx\tsock_errors\tserver_cpu_us_per_req\tserver_cpu_pct\tlg_cpu_pct\tforeign_cpu_pct\tbg_busy_pct\ttries\tdate\n' > "$RESULTS"
 row() {  # the fields of one results line, in header order
     local IFS=$'\t'; echo "$*" >> "$RESULTS"
@@ -446,4 +457,4 @@ for cfg in $CONFIGS; do
         done
     done
 done
-log "done: $RESULTS (then: $VENV/bin/python $HERE/report.py)"
+log "done: $RESULTS (then: $VENV/bin/python $HERE/report.py --out $OUT)"
