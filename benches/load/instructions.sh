@@ -18,13 +18,17 @@ N="${N:-20000}"
 ONLY="${ONLY:-fasterapi minihttp floor}"
 PATHS="${PATHS:-/plaintext /json}"
 export CONNS="${CONNS:-64}" PORT="${PORT:-18181}"
-PEER_BIN="$ROOT/benches/peers/rust/target/release"
+TARGET_DIR="${CARGO_TARGET_DIR:+$(cd "$ROOT" && realpath -m "$CARGO_TARGET_DIR")}"
+PEER_BIN="${TARGET_DIR:-$ROOT/benches/peers/rust/target}/release"
+HELLO="${TARGET_DIR:-$ROOT/target}/release/examples/hello"
 
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind > /dev/null; }
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl > /dev/null; }
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     (cd "$ROOT" && cargo build --release --locked --example hello)
-    cargo build --release --locked --manifest-path "$ROOT/benches/peers/rust/Cargo.toml"
+    pkgs=()
+    for s in $ONLY; do [[ "$s" == fasterapi ]] || pkgs+=(-p "peer-$s"); done
+    (( ${#pkgs[@]} == 0 )) || cargo build --release --locked --manifest-path "$ROOT/benches/peers/rust/Cargo.toml" "${pkgs[@]}"
 fi
 
 mkdir -p "$OUT"
@@ -32,7 +36,7 @@ TSV="$OUT/instructions.tsv"
 printf 'name\tpath\trequests\tinstr_per_req\n' > "$TSV"
 for name in $ONLY; do
     case "$name" in
-        fasterapi) cmd=("$ROOT/target/release/examples/hello" --port "{PORT}" --threads 1) ;;
+        fasterapi) cmd=("$HELLO" --port "{PORT}" --threads 1) ;;
         minihttp)  cmd=("$PEER_BIN/peer-minihttp" --port "{PORT}" --workers 1) ;;
         floor)     cmd=("$PEER_BIN/peer-floor" --port "{PORT}") ;;
         actix|axum) cmd=("$PEER_BIN/peer-$name" --port "{PORT}" --workers 1) ;;

@@ -27,7 +27,8 @@ PORT="${PORT:-18282}"
 if [[ $# -ge 2 ]]; then
     NAME="$1"; shift; CMD=("$@")
 else
-    NAME=fasterapi; CMD=("$ROOT/target/release/examples/hello" --port "{PORT}" --threads "$THREADS")
+    TARGET_DIR="${CARGO_TARGET_DIR:+$(cd "$ROOT" && realpath -m "$CARGO_TARGET_DIR")}"
+    NAME=fasterapi; CMD=("${TARGET_DIR:-$ROOT/target}/release/examples/hello" --port "{PORT}" --threads "$THREADS")
     if [[ "${SKIP_BUILD:-0}" != 1 ]]; then (cd "$ROOT" && cargo build --release --locked --example hello); fi
 fi
 for i in "${!CMD[@]}"; do CMD[i]="${CMD[i]//\{PORT\}/$PORT}"; done

@@ -46,8 +46,10 @@ LOGDIR="$OUT/logs"
 RESULTS="$OUT/results.tsv"
 VENV="${VENV:-$HERE/out/venv}"
 TOOLS="$HERE/out/tools"
-PEER_BIN="$PEERS/rust/target/release"
-HELLO="$ROOT/target/release/examples/hello"
+# binaries land in CARGO_TARGET_DIR when it is set, else in each workspace's target/
+TARGET_DIR="${CARGO_TARGET_DIR:+$(cd "$ROOT" && realpath -m "$CARGO_TARGET_DIR")}"
+PEER_BIN="${TARGET_DIR:-$PEERS/rust/target}/release"
+HELLO="${TARGET_DIR:-$ROOT/target}/release/examples/hello"
 BENCH_APP="${BENCH_APP:-$ROOT/examples/python/bench_app.py}"
 
 SERVERS="fasterapi floor minihttp actix axum fasterapi-py robyn rsgi-granian fastapi-uvicorn"
@@ -193,11 +195,10 @@ fi
 # --- setup -------------------------------------------------------------------------------
 mkdir -p "$OUT" "$LOGDIR"
 has() { [[ " $ONLY " == *" $1 "* ]]; }
-any_rust_peer=0; any_py=0
+any_py=0
 for s in $ONLY; do
     case "$s" in
-        floor|minihttp|actix|axum) any_rust_peer=1 ;;
-        fasterapi) ;;
+        floor|minihttp|actix|axum|fasterapi) ;;
         fasterapi-py|robyn|rsgi-granian|fastapi-uvicorn|fastapi-granian) any_py=1 ;;
         *) die "unknown server '$s' (known: $SERVERS fastapi-granian)" ;;
     esac
@@ -208,9 +209,11 @@ ensure_wrk
 [[ "$OHA" == 1 ]] && ensure_oha
 if [[ "$SKIP_BUILD" != 1 ]]; then
     has fasterapi && { log "building fasterapi's hello example"; (cd "$ROOT" && cargo build --release --locked --example hello); }
-    if (( any_rust_peer )); then
-        log "building the Rust peers"
-        cargo build --release --locked --manifest-path "$PEERS/rust/Cargo.toml"
+    pkgs=()
+    for s in $ONLY; do case "$s" in floor|minihttp|actix|axum) pkgs+=(-p "peer-$s") ;; esac; done
+    if (( ${#pkgs[@]} )); then
+        log "building the Rust peers (${pkgs[*]})"
+        cargo build --release --locked --manifest-path "$PEERS/rust/Cargo.toml" "${pkgs[@]}"
     fi
 fi
 if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then
