@@ -15,7 +15,9 @@ use fasterapi_py::MountPython;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let target = args.next().unwrap_or_else(|| "examples/python/hello.py:app".into());
+    let target = args
+        .next()
+        .unwrap_or_else(|| "examples/python/hello.py:app".into());
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8080".into());
     let mut app = App::new();
     // One I/O thread: Python handlers run inline on it (see MountPython::mount_python).
@@ -23,7 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     app.get("/rust", |_req: &Request| Response::text("Hello from Rust"));
     let n = app.mount_python(&target)?;
     let server = app.bind(addr.as_str())?;
-    eprintln!("python_mount: {n} Python routes from {target}, listening on http://{}", server.local_addr());
+    eprintln!(
+        "python_mount: {n} Python routes from {target}, listening on http://{}",
+        server.local_addr()
+    );
     server.run()?;
     Ok(())
 }

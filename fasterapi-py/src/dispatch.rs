@@ -34,9 +34,9 @@ static RUNTIME: PyOnceLock<Runtime> = PyOnceLock::new();
 impl Runtime {
     /// The registered runtime; an error until the `fasterapi` package was imported.
     pub(crate) fn get(py: Python<'_>) -> PyResult<&'static Runtime> {
-        RUNTIME
-            .get(py)
-            .ok_or_else(|| PyRuntimeError::new_err("fasterapi._fasterapi used before `import fasterapi`"))
+        RUNTIME.get(py).ok_or_else(|| {
+            PyRuntimeError::new_err("fasterapi._fasterapi used before `import fasterapi`")
+        })
     }
 }
 
@@ -46,7 +46,9 @@ impl Runtime {
 pub(crate) fn setup(py: Python<'_>, helpers: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
     let helpers = helpers.ok_or_else(|| PyTypeError::new_err("_setup needs keyword arguments"))?;
     let get = |name: &str| -> PyResult<Bound<'_, PyAny>> {
-        helpers.get_item(name)?.ok_or_else(|| PyTypeError::new_err(format!("_setup: missing {name}")))
+        helpers
+            .get_item(name)?
+            .ok_or_else(|| PyTypeError::new_err(format!("_setup: missing {name}")))
     };
     let asyncio = py.import("asyncio")?;
     let validation_error = get("ValidationError")?;
@@ -64,7 +66,10 @@ pub(crate) fn setup(py: Python<'_>, helpers: Option<&Bound<'_, PyDict>>) -> PyRe
         ready: get("ready")?.unbind(),
         headers: get("headers")?.unbind(),
         json_loads: py.import("json")?.getattr("loads")?.unbind(),
-        set_running_loop: asyncio.getattr("events")?.getattr("_set_running_loop")?.unbind(),
+        set_running_loop: asyncio
+            .getattr("events")?
+            .getattr("_set_running_loop")?
+            .unbind(),
         new_event_loop: asyncio.getattr("new_event_loop")?.unbind(),
     };
     // A second import of the package (a reload) keeps the first registration.
@@ -85,7 +90,9 @@ pub(crate) struct PyRoute {
 impl PyRoute {
     /// Compiles one entry of `FasterAPI.routes`:
     /// `(method, path, handler, is_async, plan, blocking, status_code)`.
-    pub(crate) fn from_py(entry: &Bound<'_, PyAny>) -> PyResult<(String, String, bool, Arc<PyRoute>)> {
+    pub(crate) fn from_py(
+        entry: &Bound<'_, PyAny>,
+    ) -> PyResult<(String, String, bool, Arc<PyRoute>)> {
         let (method, path, handler, is_async, plan, blocking, status): (
             String,
             String,
@@ -95,8 +102,9 @@ impl PyRoute {
             bool,
             u16,
         ) = entry.extract()?;
-        let status = StatusCode::from_u16(status)
-            .ok_or_else(|| PyTypeError::new_err(format!("{method} {path}: bad status_code {status}")))?;
+        let status = StatusCode::from_u16(status).ok_or_else(|| {
+            PyTypeError::new_err(format!("{method} {path}: bad status_code {status}"))
+        })?;
         let route = PyRoute {
             handler,
             is_async,
@@ -125,23 +133,27 @@ impl PyRoute {
             Ok(rt) => rt,
             Err(e) => return self.internal_error(py, e),
         };
-        let result = self.plan.arguments(py, rt, req, self.is_async).and_then(|args| match args {
-            Err(errors) => {
-                let body = PyDict::new(py);
-                body.set_item("detail", errors)?;
-                Ok(json_response(py, rt, body.as_any())?.with_status(StatusCode::UNPROCESSABLE_ENTITY))
-            }
-            Ok(args) => {
-                let out = if self.is_async {
-                    let coro = self.handler.bind(py).call1(args)?;
-                    drive(py, rt, coro)?
-                } else {
-                    unmark_loop_running(py, rt)?;
-                    self.handler.bind(py).call1(args)?
-                };
-                self.to_response(py, rt, &out)
-            }
-        });
+        let result = self
+            .plan
+            .arguments(py, rt, req, self.is_async)
+            .and_then(|args| match args {
+                Err(errors) => {
+                    let body = PyDict::new(py);
+                    body.set_item("detail", errors)?;
+                    Ok(json_response(py, rt, body.as_any())?
+                        .with_status(StatusCode::UNPROCESSABLE_ENTITY))
+                }
+                Ok(args) => {
+                    let out = if self.is_async {
+                        let coro = self.handler.bind(py).call1(args)?;
+                        drive(py, rt, coro)?
+                    } else {
+                        unmark_loop_running(py, rt)?;
+                        self.handler.bind(py).call1(args)?
+                    };
+                    self.to_response(py, rt, &out)
+                }
+            });
         match result {
             Ok(resp) => resp,
             Err(e) => self.error_response(py, rt, e),
@@ -149,13 +161,21 @@ impl PyRoute {
     }
 
     /// What a handler's return value is answered with.
-    fn to_response(&self, py: Python<'_>, rt: &Runtime, out: &Bound<'_, PyAny>) -> PyResult<Response> {
+    fn to_response(
+        &self,
+        py: Python<'_>,
+        rt: &Runtime,
+        out: &Bound<'_, PyAny>,
+    ) -> PyResult<Response> {
         // The common case first: a plain dict or list.
         if out.cast_exact::<PyDict>().is_ok() || out.cast_exact::<pyo3::types::PyList>().is_ok() {
             return Ok(json_response(py, rt, out)?.with_status(self.status));
         }
         if let Ok(b) = out.cast_exact::<PyBytes>() {
-            return Ok(Response::bytes(b.as_bytes().to_vec(), "application/octet-stream").with_status(self.status));
+            return Ok(
+                Response::bytes(b.as_bytes().to_vec(), "application/octet-stream")
+                    .with_status(self.status),
+            );
         }
         if out.is_instance(rt.response.bind(py))? {
             return response_object(out);
@@ -188,7 +208,11 @@ fn json_response(py: Python<'_>, rt: &Runtime, obj: &Bound<'_, PyAny>) -> PyResu
 }
 
 /// `{"detail": ...}` with the status and headers of an `HTTPException`.
-fn http_exception(py: Python<'_>, rt: &Runtime, exc: &Bound<'_, pyo3::exceptions::PyBaseException>) -> PyResult<Response> {
+fn http_exception(
+    py: Python<'_>,
+    rt: &Runtime,
+    exc: &Bound<'_, pyo3::exceptions::PyBaseException>,
+) -> PyResult<Response> {
     let status: u16 = exc.getattr(pyo3::intern!(py, "status_code"))?.extract()?;
     let status = StatusCode::from_u16(status)
         .ok_or_else(|| PyTypeError::new_err(format!("HTTPException: bad status_code {status}")))?;
@@ -209,7 +233,9 @@ fn response_object(obj: &Bound<'_, PyAny>) -> PyResult<Response> {
     let status = StatusCode::from_u16(status)
         .ok_or_else(|| PyTypeError::new_err(format!("Response: bad status_code {status}")))?;
     let body = obj.getattr(pyo3::intern!(py, "body"))?;
-    let body = body.cast::<PyBytes>().map_err(|_| PyTypeError::new_err("Response.body must be bytes"))?;
+    let body = body
+        .cast::<PyBytes>()
+        .map_err(|_| PyTypeError::new_err("Response.body must be bytes"))?;
     let mut resp = Response::new(status).with_body(body.as_bytes().to_vec());
     let media_type = obj.getattr(pyo3::intern!(py, "media_type"))?;
     if let Ok(mt) = media_type.cast::<PyString>() {
@@ -281,7 +307,11 @@ pub(crate) fn keep_thread_state() {
 /// async handlers and is only removed before a sync handler runs (which may start a loop
 /// of its own, `asyncio.run`) or before the loop runs. Tasks a coroutine spawns without
 /// awaiting them run the next time this thread's loop runs.
-fn drive<'py>(py: Python<'py>, rt: &Runtime, coro: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn drive<'py>(
+    py: Python<'py>,
+    rt: &Runtime,
+    coro: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let event_loop = EVENT_LOOP.with(|l| -> PyResult<Py<PyAny>> {
         let mut l = l.borrow_mut();
         if let Some(lp) = l.as_ref() {

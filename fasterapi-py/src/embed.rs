@@ -23,7 +23,9 @@ pub struct MountError {
 
 impl MountError {
     fn new(message: impl Into<String>) -> MountError {
-        MountError { message: message.into() }
+        MountError {
+            message: message.into(),
+        }
     }
 
     fn python(py: Python<'_>, context: &str, e: PyErr) -> MountError {
@@ -68,7 +70,9 @@ unsafe fn check(status: ffi::PyStatus, what: &str) -> Result<(), MountError> {
         String::from("unknown error")
     } else {
         // SAFETY: a non-null `err_msg` of a PyStatus is a static NUL-terminated string.
-        unsafe { std::ffi::CStr::from_ptr(status.err_msg) }.to_string_lossy().into_owned()
+        unsafe { std::ffi::CStr::from_ptr(status.err_msg) }
+            .to_string_lossy()
+            .into_owned()
     };
     Err(MountError::new(format!("{what}: {msg}")))
 }
@@ -105,8 +109,11 @@ pub fn initialize() -> Result<(), MountError> {
         config.install_signal_handlers = 0;
         let result = (|| {
             if let Some(exe) = &exe {
-                let wide: Vec<libc::wchar_t> =
-                    exe.chars().map(|c| c as libc::wchar_t).chain(std::iter::once(0)).collect();
+                let wide: Vec<libc::wchar_t> = exe
+                    .chars()
+                    .map(|c| c as libc::wchar_t)
+                    .chain(std::iter::once(0))
+                    .collect();
                 check(
                     ffi::PyConfig_SetString(config, &mut config.executable, wide.as_ptr()),
                     "setting PyConfig.executable",
@@ -132,7 +139,10 @@ pub fn initialize() -> Result<(), MountError> {
 fn install_package(py: Python<'_>) -> Result<(), MountError> {
     let fail = |e| MountError::python(py, "installing the fasterapi package", e);
     let result = (|| -> PyResult<()> {
-        let modules = py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?;
+        let modules = py
+            .import("sys")?
+            .getattr("modules")?
+            .cast_into::<PyDict>()?;
         if modules.contains("fasterapi")? {
             // A host interpreter imported the installed package already: keep it, so
             // that its apps and ours share one set of classes.
@@ -143,7 +153,10 @@ fn install_package(py: Python<'_>) -> Result<(), MountError> {
         let package = PyModule::new(py, "fasterapi")?;
         package.setattr("__path__", PyList::empty(py))?;
         package.setattr("__package__", "fasterapi")?;
-        package.setattr("__file__", concat!(env!("CARGO_MANIFEST_DIR"), "/python/fasterapi/__init__.py"))?;
+        package.setattr(
+            "__file__",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/python/fasterapi/__init__.py"),
+        )?;
         package.setattr("_fasterapi", &native)?;
         modules.set_item("fasterapi._fasterapi", &native)?;
         modules.set_item("fasterapi", &package)?;
@@ -188,7 +201,9 @@ impl MountPython for App {
         };
         Python::attach(|py| {
             let fail = |e| MountError::python(py, &format!("mounting {target}"), e);
-            let app = load(py, module).and_then(|m| m.getattr(attr)).map_err(fail)?;
+            let app = load(py, module)
+                .and_then(|m| m.getattr(attr))
+                .map_err(fail)?;
             let routes = app.getattr("routes").map_err(fail)?;
             crate::serve::add_routes(self, &routes, all_blocking).map_err(fail)
         })
@@ -203,16 +218,28 @@ fn load<'py>(py: Python<'py>, module: &str) -> PyResult<Bound<'py, PyAny>> {
     let path = std::path::Path::new(module);
     let path = std::fs::canonicalize(path)
         .map_err(|e| pyo3::exceptions::PyFileNotFoundError::new_err(format!("{module}: {e}")))?;
-    let dir = path.parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
-    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "app".into());
+    let dir = path
+        .parent()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "app".into());
     let sys_path = py.import("sys")?.getattr("path")?;
     if !sys_path.contains(&dir)? {
         sys_path.call_method1("insert", (0, &dir))?;
     }
     let util = py.import("importlib.util")?;
-    let spec = util.call_method1("spec_from_file_location", (&name, path.to_string_lossy().as_ref()))?;
+    let spec = util.call_method1(
+        "spec_from_file_location",
+        (&name, path.to_string_lossy().as_ref()),
+    )?;
     let module = util.call_method1("module_from_spec", (&spec,))?;
-    py.import("sys")?.getattr("modules")?.set_item(&name, &module)?;
-    spec.getattr("loader")?.call_method1("exec_module", (&module,))?;
+    py.import("sys")?
+        .getattr("modules")?
+        .set_item(&name, &module)?;
+    spec.getattr("loader")?
+        .call_method1("exec_module", (&module,))?;
     Ok(module)
 }

@@ -25,7 +25,9 @@ pub(crate) fn write_value(
     depth: u32,
 ) -> PyResult<()> {
     if depth > MAX_DEPTH {
-        return Err(PyValueError::new_err("JSON value nested too deeply (a reference cycle?)"));
+        return Err(PyValueError::new_err(
+            "JSON value nested too deeply (a reference cycle?)",
+        ));
     }
     if let Ok(s) = obj.cast_exact::<PyString>() {
         json::write_str(out, s.to_str()?);
@@ -95,7 +97,11 @@ fn write_key(out: &mut Vec<u8>, k: &Bound<'_, PyAny>) -> PyResult<()> {
     if let Ok(s) = k.cast::<PyString>() {
         json::write_str(out, s.to_str()?);
     } else if let Ok(b) = k.cast::<PyBool>() {
-        out.extend_from_slice(if b.is_true() { b"\"true\"" } else { b"\"false\"" });
+        out.extend_from_slice(if b.is_true() {
+            b"\"true\""
+        } else {
+            b"\"false\""
+        });
     } else if k.is_none() {
         out.extend_from_slice(b"\"null\"");
     } else if k.cast::<PyInt>().is_ok() || k.cast::<PyFloat>().is_ok() {
@@ -119,7 +125,10 @@ fn write_key(out: &mut Vec<u8>, k: &Bound<'_, PyAny>) -> PyResult<()> {
 
 /// `dumps(obj) -> bytes`: `obj` as JSON, encoded by the same walker as handler results.
 #[pyfunction]
-pub(crate) fn dumps<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+pub(crate) fn dumps<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
     let rt = Runtime::get(py)?;
     let mut out = Vec::with_capacity(128);
     write_value(py, rt, &mut out, obj, 0)?;

@@ -109,7 +109,11 @@ impl Plan {
                 2 => Source::Body,
                 3 => Source::BodyField,
                 4 => Source::Request,
-                n => return Err(PyValueError::new_err(format!("unknown parameter source {n}"))),
+                n => {
+                    return Err(PyValueError::new_err(format!(
+                        "unknown parameter source {n}"
+                    )))
+                }
             };
             let conv = match conv {
                 0 => Conv::Str,
@@ -123,7 +127,9 @@ impl Plan {
                 n => return Err(PyValueError::new_err(format!("unknown conversion {n}"))),
             };
             if conv == Conv::Validator && validator.is_none() {
-                return Err(PyValueError::new_err(format!("parameter {name:?} has no validator")));
+                return Err(PyValueError::new_err(format!(
+                    "parameter {name:?} has no validator"
+                )));
             }
             params.push(Param {
                 name: PyString::intern(py, &name).unbind(),
@@ -135,7 +141,9 @@ impl Plan {
                 validator,
             });
         }
-        let reads_body = params.iter().any(|p| matches!(p.source, Source::Body | Source::BodyField));
+        let reads_body = params
+            .iter()
+            .any(|p| matches!(p.source, Source::Body | Source::BodyField));
         Ok(Plan { params, reads_body })
     }
 
@@ -152,15 +160,28 @@ impl Plan {
         let mut errors: Option<Bound<'py, PyList>> = None;
         let mut body: Option<Result<Bound<'py, PyAny>, ()>> = None;
         if self.reads_body && !req.body_bytes().is_empty() {
-            body = Some(match rt.json_loads.bind(py).call1((pyo3::types::PyBytes::new(py, req.body_bytes()),)) {
-                Ok(v) => Ok(v),
-                Err(e) => {
-                    let err = errors.get_or_insert_with(|| PyList::empty(py));
-                    let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-                    err.append(detail(py, "json_invalid", &["body"], "JSON decode error", py.None().bind(py), Some(&msg))?)?;
-                    Err(())
-                }
-            });
+            body = Some(
+                match rt
+                    .json_loads
+                    .bind(py)
+                    .call1((pyo3::types::PyBytes::new(py, req.body_bytes()),))
+                {
+                    Ok(v) => Ok(v),
+                    Err(e) => {
+                        let err = errors.get_or_insert_with(|| PyList::empty(py));
+                        let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+                        err.append(detail(
+                            py,
+                            "json_invalid",
+                            &["body"],
+                            "JSON decode error",
+                            py.None().bind(py),
+                            Some(&msg),
+                        )?)?;
+                        Err(())
+                    }
+                },
+            );
         }
         for p in &self.params {
             let value = match p.source {
@@ -171,7 +192,11 @@ impl Plan {
                     } else {
                         req.query_param(&p.name_str)
                     };
-                    let loc = if p.source == Source::Path { "path" } else { "query" };
+                    let loc = if p.source == Source::Path {
+                        "path"
+                    } else {
+                        "query"
+                    };
                     match raw {
                         Some(raw) if p.conv == Conv::Validator => {
                             let value = PyString::new(py, &raw).into_any();
@@ -182,7 +207,14 @@ impl Plan {
                             Err((ty, msg)) => {
                                 let err = errors.get_or_insert_with(|| PyList::empty(py));
                                 let input = PyString::new(py, &raw).into_any();
-                                err.append(detail(py, ty, &[loc, &p.name_str], msg, &input, None)?)?;
+                                err.append(detail(
+                                    py,
+                                    ty,
+                                    &[loc, &p.name_str],
+                                    msg,
+                                    &input,
+                                    None,
+                                )?)?;
                                 None
                             }
                         },
@@ -201,8 +233,11 @@ impl Plan {
                                 Err(_) => None,
                             }
                         };
-                        let loc: &[&str] =
-                            if p.source == Source::Body { &["body"] } else { &["body", &p.name_str] };
+                        let loc: &[&str] = if p.source == Source::Body {
+                            &["body"]
+                        } else {
+                            &["body", &p.name_str]
+                        };
                         match value {
                             None => self.missing(py, p, loc, &mut errors)?,
                             Some(v) => self.check(py, rt, p, v, loc, &mut errors)?,
@@ -232,7 +267,14 @@ impl Plan {
             return Ok(Some(p.default.bind(py).clone()));
         }
         let err = errors.get_or_insert_with(|| PyList::empty(py));
-        err.append(detail(py, "missing", loc, "Field required", py.None().bind(py), None)?)?;
+        err.append(detail(
+            py,
+            "missing",
+            loc,
+            "Field required",
+            py.None().bind(py),
+            None,
+        )?)?;
         Ok(None)
     }
 
@@ -247,18 +289,25 @@ impl Plan {
         errors: &mut Option<Bound<'py, PyList>>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let bad = match p.conv {
-            Conv::Dict if v.cast::<PyDict>().is_err() => Some(("dict_type", "Input should be a valid dictionary")),
-            Conv::List if v.cast::<PyList>().is_err() => Some(("list_type", "Input should be a valid list")),
+            Conv::Dict if v.cast::<PyDict>().is_err() => {
+                Some(("dict_type", "Input should be a valid dictionary"))
+            }
+            Conv::List if v.cast::<PyList>().is_err() => {
+                Some(("list_type", "Input should be a valid list"))
+            }
             Conv::Validator => {
                 // Invariant: `from_py` refuses a validator conversion without a validator.
                 let validator = p.validator.as_ref().map(|f| f.bind(py));
-                let Some(validator) = validator else { return Ok(Some(v)) };
+                let Some(validator) = validator else {
+                    return Ok(Some(v));
+                };
                 return match validator.call1((&v,)) {
                     Ok(model) => Ok(Some(model)),
                     Err(e) => match rt.validation_error.as_ref() {
                         Some(ve) if e.is_instance(py, ve.bind(py)) => {
                             let prefix = PyList::new(py, loc)?;
-                            let list = rt.validation_detail.bind(py).call1((e.value(py), prefix))?;
+                            let list =
+                                rt.validation_detail.bind(py).call1((e.value(py), prefix))?;
                             let err = errors.get_or_insert_with(|| PyList::empty(py));
                             for item in list.try_iter()? {
                                 err.append(item?)?;
@@ -305,9 +354,15 @@ fn parse_bool(s: &str) -> Option<bool> {
 type Failure = (&'static str, &'static str);
 
 /// Converts a raw path or query value; `Err` names pydantic's error type and message.
-fn convert<'py>(py: Python<'py>, conv: Conv, raw: &str) -> PyResult<Result<Bound<'py, PyAny>, Failure>> {
+fn convert<'py>(
+    py: Python<'py>,
+    conv: Conv,
+    raw: &str,
+) -> PyResult<Result<Bound<'py, PyAny>, Failure>> {
     Ok(Ok(match conv {
-        Conv::Str | Conv::Any | Conv::Dict | Conv::List | Conv::Validator => PyString::new(py, raw).into_any(),
+        Conv::Str | Conv::Any | Conv::Dict | Conv::List | Conv::Validator => {
+            PyString::new(py, raw).into_any()
+        }
         Conv::Int => {
             let s = raw.trim();
             match s.parse::<i64>() {
@@ -318,18 +373,31 @@ fn convert<'py>(py: Python<'py>, conv: Conv, raw: &str) -> PyResult<Result<Bound
                         // Beyond 64 bits: Python's int() reads any length.
                         py.get_type::<pyo3::types::PyInt>().call1((s,))?
                     } else {
-                        return Ok(Err(("int_parsing", "Input should be a valid integer, unable to parse string as an integer")));
+                        return Ok(Err((
+                            "int_parsing",
+                            "Input should be a valid integer, unable to parse string as an integer",
+                        )));
                     }
                 }
             }
         }
         Conv::Float => match raw.trim().parse::<f64>() {
             Ok(v) => v.into_pyobject(py)?.into_any(),
-            Err(_) => return Ok(Err(("float_parsing", "Input should be a valid number, unable to parse string as a number"))),
+            Err(_) => {
+                return Ok(Err((
+                    "float_parsing",
+                    "Input should be a valid number, unable to parse string as a number",
+                )))
+            }
         },
         Conv::Bool => match parse_bool(raw) {
             Some(v) => pyo3::types::PyBool::new(py, v).to_owned().into_any(),
-            None => return Ok(Err(("bool_parsing", "Input should be a valid boolean, unable to interpret input"))),
+            None => {
+                return Ok(Err((
+                    "bool_parsing",
+                    "Input should be a valid boolean, unable to interpret input",
+                )))
+            }
         },
     }))
 }

@@ -31,20 +31,31 @@ impl PyRequest {
             method: req.method().as_str(),
             path: req.path_decoded().into_owned(),
             query: req.query_string().map(str::to_owned),
-            headers: req.headers().map(|(n, v)| (n.to_ascii_lowercase(), v.to_vec())).collect(),
+            headers: req
+                .headers()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.to_vec()))
+                .collect(),
             params: req
                 .params()
                 .iter()
                 .map(|(n, _)| (n.to_owned(), req.param::<String>(n).unwrap_or_default()))
                 .collect(),
-            query_params: req.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+            query_params: req
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
             body: req.body().to_vec(),
             in_async,
         }
     }
 
     /// A request from its parts (the dispatch micro bench's requests).
-    pub(crate) fn from_parts(path: &str, query: Option<&str>, body: &[u8], in_async: bool) -> PyRequest {
+    pub(crate) fn from_parts(
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+        in_async: bool,
+    ) -> PyRequest {
         PyRequest {
             method: "GET",
             path: path.to_owned(),
@@ -58,7 +69,11 @@ impl PyRequest {
     }
 
     /// `value`, wrapped in an already-done awaitable inside `async def` handlers.
-    fn maybe_awaitable<'py>(&self, py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn maybe_awaitable<'py>(
+        &self,
+        py: Python<'py>,
+        value: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         if self.in_async {
             Runtime::get(py)?.ready.bind(py).call1((value,))
         } else {
@@ -117,7 +132,9 @@ impl PyRequest {
         for (name, value) in &self.headers {
             let value: String = value.iter().map(|&b| b as char).collect();
             match d.get_item(name)? {
-                Some(prev) => d.set_item(name, format!("{}, {}", prev.extract::<String>()?, value))?,
+                Some(prev) => {
+                    d.set_item(name, format!("{}, {}", prev.extract::<String>()?, value))?
+                }
                 None => d.set_item(name, value)?,
             }
         }
@@ -142,7 +159,10 @@ impl PyRequest {
     /// The body parsed as JSON (awaitable in an `async def` handler, as in FastAPI).
     fn json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let rt = Runtime::get(py)?;
-        let value = rt.json_loads.bind(py).call1((PyBytes::new(py, &self.body),))?;
+        let value = rt
+            .json_loads
+            .bind(py)
+            .call1((PyBytes::new(py, &self.body),))?;
         self.maybe_awaitable(py, value)
     }
 

@@ -15,7 +15,11 @@ use crate::request::PyRequest;
 
 /// Adds the routes of a `FasterAPI.routes` list to `app`. Routes marked `blocking` go to
 /// the worker pool, as do all when `all_blocking`. Returns how many were added.
-pub(crate) fn add_routes(app: &mut App, routes: &Bound<'_, PyAny>, all_blocking: bool) -> PyResult<usize> {
+pub(crate) fn add_routes(
+    app: &mut App,
+    routes: &Bound<'_, PyAny>,
+    all_blocking: bool,
+) -> PyResult<usize> {
     let mut n = 0;
     for entry in routes.try_iter()? {
         let (method, path, blocking, route) = PyRoute::from_py(&entry?)?;
@@ -59,7 +63,11 @@ pub(crate) fn serve(
             return Err(e);
         }
         // Announced once SIGINT/SIGTERM are handled: from now on they stop it gracefully.
-        log_line(&format!("worker {} listening on http://{}", std::process::id(), running.local_addr()));
+        log_line(&format!(
+            "worker {} listening on http://{}",
+            std::process::id(),
+            running.local_addr()
+        ));
         running.join()
     })?;
     Ok(())
@@ -98,10 +106,16 @@ struct BenchRequest {
 
 impl Incoming for BenchRequest {
     fn path_param(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()))
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| Cow::Borrowed(v.as_str()))
     }
     fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()))
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| Cow::Borrowed(v.as_str()))
     }
     fn body_bytes(&self) -> &[u8] {
         &self.body
@@ -128,8 +142,14 @@ pub(crate) fn bench_dispatch(
     let (_, _, _, route) = PyRoute::from_py(route)?;
     let route: Arc<PyRoute> = route;
     let req = BenchRequest {
-        params: path_params.extract::<std::collections::HashMap<String, String>>()?.into_iter().collect(),
-        query: query_params.extract::<std::collections::HashMap<String, String>>()?.into_iter().collect(),
+        params: path_params
+            .extract::<std::collections::HashMap<String, String>>()?
+            .into_iter()
+            .collect(),
+        query: query_params
+            .extract::<std::collections::HashMap<String, String>>()?
+            .into_iter()
+            .collect(),
         body,
     };
     let n = n.max(1);

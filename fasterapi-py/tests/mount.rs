@@ -10,7 +10,12 @@ use fasterapi_py::MountPython;
 const APP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mount_app.py");
 
 /// Sends one request with `Connection: close`; returns (status, body).
-fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> Result<(u16, String), Box<dyn Error>> {
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Result<(u16, String), Box<dyn Error>> {
     let mut conn = TcpStream::connect(addr)?;
     write!(
         conn,
@@ -20,7 +25,11 @@ fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> Result<(u1
     let mut answer = String::new();
     conn.read_to_string(&mut answer)?;
     let status = answer.get(9..12).ok_or("short answer")?.parse()?;
-    let body = answer.split_once("\r\n\r\n").ok_or("no head end")?.1.to_owned();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .ok_or("no head end")?
+        .1
+        .to_owned();
     Ok((status, body))
 }
 
@@ -32,9 +41,18 @@ fn python_routes_are_served_next_to_rust_routes() -> Result<(), Box<dyn Error>> 
     assert_eq!(app.mount_python(&format!("{APP}:app"))?, 6);
     let server = app.bind("127.0.0.1:0")?.spawn()?;
     let addr = server.local_addr();
-    assert_eq!(request(addr, "GET", "/rust", "")?, (200, "from rust".into()));
-    assert_eq!(request(addr, "GET", "/py/7?flag=on", "")?, (200, r#"{"id":7,"flag":true}"#.into()));
-    assert_eq!(request(addr, "GET", "/py/0", "")?, (404, r#"{"detail":"none"}"#.into()));
+    assert_eq!(
+        request(addr, "GET", "/rust", "")?,
+        (200, "from rust".into())
+    );
+    assert_eq!(
+        request(addr, "GET", "/py/7?flag=on", "")?,
+        (200, r#"{"id":7,"flag":true}"#.into())
+    );
+    assert_eq!(
+        request(addr, "GET", "/py/0", "")?,
+        (404, r#"{"detail":"none"}"#.into())
+    );
     let (status, body) = request(addr, "GET", "/py/x", "")?;
     assert_eq!(status, 422);
     assert!(body.contains(r#""loc":["path","id"]"#), "{body}");
@@ -43,7 +61,10 @@ fn python_routes_are_served_next_to_rust_routes() -> Result<(), Box<dyn Error>> 
         (200, r#"{"payload":{"a":[1,null]},"method":"POST"}"#.into())
     );
     assert_eq!(request(addr, "GET", "/async", "")?, (200, "awaited".into()));
-    assert_eq!(request(addr, "GET", "/boom", "")?, (500, "Internal Server Error".into()));
+    assert_eq!(
+        request(addr, "GET", "/boom", "")?,
+        (500, "Internal Server Error".into())
+    );
     // Still serving after the exception.
     assert_eq!(request(addr, "GET", "/py/1", "")?.0, 200);
     server.shutdown()?;
@@ -67,8 +88,14 @@ fn with_several_io_threads_python_routes_run_on_the_worker_pool() -> Result<(), 
         threads.insert(body);
     }
     assert_eq!(threads.len(), 1, "{threads:?}");
-    assert_eq!(request(addr, "GET", "/py/3", "")?, (200, r#"{"id":3,"flag":false}"#.into()));
-    assert_eq!(request(addr, "GET", "/rust", "")?, (200, "from rust".into()));
+    assert_eq!(
+        request(addr, "GET", "/py/3", "")?,
+        (200, r#"{"id":3,"flag":false}"#.into())
+    );
+    assert_eq!(
+        request(addr, "GET", "/rust", "")?,
+        (200, "from rust".into())
+    );
     server.shutdown()?;
     Ok(())
 }
@@ -76,19 +103,40 @@ fn with_several_io_threads_python_routes_run_on_the_worker_pool() -> Result<(), 
 #[test]
 fn a_bad_target_is_an_error_naming_the_problem() {
     let mut app = App::new();
-    let err = app.mount_python("/nonexistent/app.py").err().map(|e| e.to_string());
-    assert!(err.as_deref().is_some_and(|e| e.contains("/nonexistent/app.py")), "{err:?}");
-    let err = app.mount_python(&format!("{APP}:missing")).err().map(|e| e.to_string());
-    assert!(err.as_deref().is_some_and(|e| e.contains("missing")), "{err:?}");
-    let err = app.mount_python("no_such_module_xyz").err().map(|e| e.to_string());
-    assert!(err.as_deref().is_some_and(|e| e.contains("ModuleNotFoundError")), "{err:?}");
+    let err = app
+        .mount_python("/nonexistent/app.py")
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("/nonexistent/app.py")),
+        "{err:?}"
+    );
+    let err = app
+        .mount_python(&format!("{APP}:missing"))
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref().is_some_and(|e| e.contains("missing")),
+        "{err:?}"
+    );
+    let err = app
+        .mount_python("no_such_module_xyz")
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("ModuleNotFoundError")),
+        "{err:?}"
+    );
 }
 
 /// With `VIRTUAL_ENV` set (an activated venv) the embedded interpreter is that venv's:
 /// `sys.prefix` is the venv. From a plain shell it is the base installation.
 /// (scripts/test runs this test both ways.)
 #[test]
-fn the_embedded_interpreter_is_the_active_virtualenv_or_the_base_one() -> Result<(), Box<dyn Error>> {
+fn the_embedded_interpreter_is_the_active_virtualenv_or_the_base_one() -> Result<(), Box<dyn Error>>
+{
     let mut app = App::new();
     app.config_mut().threads = 1;
     app.mount_python(APP)?;

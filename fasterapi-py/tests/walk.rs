@@ -45,7 +45,8 @@ except TypeError:
 "#;
 
 #[test]
-fn dumps_agrees_with_json_and_refuses_what_json_cannot_encode() -> Result<(), Box<dyn std::error::Error>> {
+fn dumps_agrees_with_json_and_refuses_what_json_cannot_encode(
+) -> Result<(), Box<dyn std::error::Error>> {
     fasterapi_py::initialize()?;
     Python::attach(|py| py.run(CHECKS, None, None))?;
     Ok(())

@@ -184,7 +184,7 @@ try:  # pydantic is optional: models and typed containers are validated when ins
     import pydantic as _pydantic
 
     _ValidationError = _pydantic.ValidationError
-except ImportError:  # pragma: no cover - exercised on machines without pydantic
+except ImportError:  # tests/app_no_pydantic.py runs this way
     _pydantic = None
     _ValidationError = None
 
