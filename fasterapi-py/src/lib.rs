@@ -9,19 +9,27 @@
 //! - Rust embedding: [`MountPython::mount_python`] loads a Python app file or module and
 //!   serves its routes from a Rust [`App`](fasterapi_http::App), next to Rust routes.
 //!
-//! ```no_run
+//! ```
+//! use std::io::{Read, Write};
+//!
 //! use fasterapi_http::{App, Request};
 //! use fasterapi_py::MountPython;
 //!
-//! fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let mut app = App::new();
-//!     app.get("/health", |_req: &Request| "ok");
-//!     // Every route of the `app` object in examples/python/hello.py.
-//!     let mounted = app.mount_python("examples/python/hello.py:app")?;
-//!     println!("{mounted} Python routes");
-//!     app.serve("127.0.0.1:8080")?;
-//!     Ok(())
-//! }
+//! let mut app = App::new();
+//! app.config_mut().threads = 1;
+//! app.get("/health", |_req: &Request| "ok");
+//! // Every route of the `app` object (a `fasterapi.FasterAPI`) in that file.
+//! let mounted = app.mount_python("tests/mount_app.py:app")?;
+//! assert!(mounted > 0);
+//! // app.serve("127.0.0.1:8080") would serve until Ctrl-C.
+//! let server = app.bind("127.0.0.1:0")?.spawn()?;
+//! let mut conn = std::net::TcpStream::connect(server.local_addr())?;
+//! conn.write_all(b"GET /py/7?flag=yes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+//! let mut answer = String::new();
+//! conn.read_to_string(&mut answer)?;
+//! assert!(answer.ends_with(r#"{"id":7,"flag":true}"#), "{answer}");
+//! server.shutdown()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # How a request reaches a Python handler
