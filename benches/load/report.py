@@ -236,6 +236,7 @@ def main():
     ap.add_argument("--md", help="write the Markdown here instead of stdout")
     ap.add_argument("--svg", default=os.path.join(HERE, "..", "results.svg"), help="chart file ('' = none)")
     a = ap.parse_args()
+    a.svg = a.svg and os.path.normpath(a.svg)
 
     results = read_tsv(os.path.join(a.out, "results.tsv"))
     meta = {r["key"]: r["value"] for r in read_tsv(os.path.join(a.out, "meta.tsv"))}

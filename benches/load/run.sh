@@ -4,7 +4,7 @@
 #   benches/load/run.sh            build everything, run every server, write out/results.tsv
 #   benches/load/run.sh --smoke    CI: build the hello example only, 1-second wrk run on each
 #                                  path; exit non-zero unless every answer is 2xx without
-#                                  socket errors
+#                                  socket errors (port: first free from SMOKE_PORT=18380)
 #   benches/load/report.py         then: Markdown tables + benches/results.svg from the results
 #
 # Setup (idempotent): installs wrk (apt) and oha (cargo install, into out/tools) when missing,
@@ -163,6 +163,10 @@ smoke() {
     ensure_wrk
     mkdir -p "$LOGDIR"
     (cd "$ROOT" && cargo build --release --locked --example hello)
+    # CI may share the machine with other benchmarks: take the first free port of 20
+    PORT="${SMOKE_PORT:-18380}"
+    local tries=0
+    until port_free || (( ++tries >= 20 )); do PORT=$((PORT + 1)); done
     start_server "$LOGDIR/smoke_server.log" -- "$HELLO" --port "{PORT}" --threads 1
     wait_ready /plaintext || { tail -20 "$LOGDIR/smoke_server.log" >&2; die "hello did not answer"; }
     local fail=0 p depth label out requests rps p50 p99 bad sock
