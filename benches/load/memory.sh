@@ -10,7 +10,8 @@
 # route. Connections: idle_conns.py opens CONNS connections, sends one request on each and
 # keeps them open (the fd limit is raised here with `ulimit -n`; the server inherits it).
 # Soak: wrk -t2 -cSOAK_CONNS (64) on SOAK_PATH (/json) for SOAK seconds; growth = after/before.
-# Output: OUT/memory.tsv (name metric value unit notes; report.py includes it) and stdout.
+# Output: OUT/memory.tsv (name metric value unit notes; report.py includes it; APPEND=1 adds
+# to an existing one, e.g. for a second server) and stdout.
 # Targets (issue 6): idle < 10 MB, 10k connections < 100 MB, soak growth < 10%.
 # Settings: CONNS=10000 SOAK=600 SOAK_CONNS=64 SOAK_PATH=/json THREADS=nproc PORT=18282
 # OUT=benches/load/out SKIP_BUILD=1 (reuse the built example). Traffic: 127.0.0.1 only.
@@ -70,7 +71,7 @@ rss_kb() {  # sum of VmRSS over the server's process group
 }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 TSV="$OUT/memory.tsv"
-printf 'name\tmetric\tvalue\tunit\tnotes\n' > "$TSV"
+[[ "${APPEND:-0}" == 1 && -f "$TSV" ]] || printf 'name\tmetric\tvalue\tunit\tnotes\n' > "$TSV"
 row() { local IFS=$'\t'; echo "$*" >> "$TSV"; log "$*"; }
 
 (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && { log "port $PORT in use (set PORT=...)"; exit 1; }
