@@ -184,6 +184,57 @@ def memory_table(rows, out):
         out.append(f"| {LABEL.get(r['name'], r['name'])} | {r['metric']} | {r['value']} {r['unit']} | {r.get('notes', '')} |")
 
 
+def targets(agg, instr, mem, out):
+    """Issue 6's targets, checked row by row; lists every miss with its size."""
+    checks, misses = 0, []
+
+    def check(ok, what):
+        nonlocal checks
+        checks += 1
+        if not ok:
+            misses.append(what)
+
+    wrk = {k: v for k, v in agg.items() if k[2] == "wrk"}
+    for (name, cfg, _, path, conns), me in sorted(wrk.items()):
+        if name not in ("fasterapi", "fasterapi-py"):
+            continue
+        peers = [v for k, v in wrk.items() if k[1:] == (cfg, "wrk", path, conns)
+                 and k[0] in (PY_PEERS if name == "fasterapi-py" else RUST_PEERS)]
+        where = f"{LABEL[name]}, {cfg}, {route_label(path, conns)}"
+        best_rps = max((p["rps"] for p in peers if p["rps"]), default=None)
+        best_p99 = min((p["p99"] for p in peers if p["p99"]), default=None)
+        best_cpu = min((p["cpu"] for p in peers if p["cpu"]), default=None)
+        if best_rps and me["rps"]:
+            check(me["rps"] >= best_rps, f"{where}: req/s {me['rps']:,.0f} = {me['rps'] / best_rps:.2f}x the best peer's")
+        if best_p99 and me["p99"]:
+            check(me["p99"] <= best_p99, f"{where}: p99 {me['p99']:.2f} ms = {me['p99'] / best_p99:.2f}x the best peer's")
+        if best_cpu and me["cpu"]:
+            check(me["cpu"] < best_cpu, f"{where}: CPU {me['cpu']:.2f} µs/req = {me['cpu'] / best_cpu:.2f}x the most frugal peer's")
+        floor = wrk.get(("floor", cfg, "wrk", path, conns))
+        if name == "fasterapi" and floor and floor["cpu"] and me["cpu"]:
+            check(me["cpu"] <= 1.1 * floor["cpu"], f"{where}: CPU {me['cpu'] / floor['cpu']:.2f}x the floor's (target ≤ 1.10x)")
+    ins = {(r["name"], r["path"]): num(r["instr_per_req"]) for r in instr}
+    for (name, path), v in sorted(ins.items()):
+        m = ins.get(("minihttp", path))
+        if name == "fasterapi" and v and m:
+            check(v < m, f"instructions per request on {path}: {v:,.0f} = {v / m:.2f}x may-minihttp's")
+    for r in mem:
+        v = num(r["value"])
+        if r["name"] != "fasterapi" or v is None:
+            continue
+        if r["metric"] == "idle_rss":
+            check(v < 10, f"idle RSS {v} MB (target < 10 MB)")
+        elif r["metric"] == "rss_10000_idle_conns":
+            check(v < 100, f"RSS with 10,000 idle connections {v} MB (target < 100 MB)")
+        elif r["metric"] == "soak_growth":
+            check(v < 10, f"soak growth {v}% (target < 10%)")
+    if checks:
+        out.append(f"\n### Targets (issue 6): {checks - len(misses)} of {checks} checks met\n")
+        out.extend(f"- missed: {m}" for m in misses)
+        if not misses:
+            out.append("- all met")
+
+
 def chart(agg, configs, svg):
     import matplotlib
     matplotlib.use("Agg")
@@ -255,8 +306,11 @@ def main():
     else:
         configs = []
         out.append("(no results.tsv: run benches/load/run.sh first)")
-    instructions_table(read_tsv(os.path.join(a.out, "instructions.tsv")), out)
-    memory_table(read_tsv(os.path.join(a.out, "memory.tsv")), out)
+    instr = read_tsv(os.path.join(a.out, "instructions.tsv"))
+    mem = read_tsv(os.path.join(a.out, "memory.tsv"))
+    instructions_table(instr, out)
+    memory_table(mem, out)
+    targets(agg, instr, mem, out)
 
     versions = read_tsv(os.path.join(a.out, "versions.tsv"))
     if versions:
