@@ -199,11 +199,10 @@ fi
 # --- setup -------------------------------------------------------------------------------
 mkdir -p "$OUT" "$LOGDIR"
 has() { [[ " $ONLY " == *" $1 "* ]]; }
-any_py=0
 for s in $ONLY; do
     case "$s" in
         floor|minihttp|actix|axum|fasterapi) ;;
-        fasterapi-py|robyn|rsgi-granian|fastapi-uvicorn|fastapi-granian) any_py=1 ;;
+        fasterapi-py|robyn|rsgi-granian|fastapi-uvicorn|fastapi-granian) ;;
         *) die "unknown server '$s' (known: $SERVERS fastapi-granian)" ;;
     esac
 done
