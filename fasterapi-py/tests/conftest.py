@@ -27,6 +27,9 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            # Its own process group, as a server started from a shell: tests may signal
+            # the group (Ctrl-C) without signalling pytest.
+            start_new_session=True,
         )
         self.lines = queue.Queue()
         self.log = []

@@ -111,3 +111,26 @@ def test_workers_shut_down_when_the_supervisor_is_killed(spawn_server):
     s.proc.wait()
     # Every worker exits: they hold the stderr pipe open until then.
     s.wait_exit_of_all()
+
+
+def test_ctrl_c_to_the_process_group_shuts_down_gracefully(spawn_server):
+    s = spawn_server(workers=2)
+    result = {}
+
+    def slow_request():
+        try:
+            result["response"] = requests.get(s.url + "/slow", timeout=WAIT)
+        except Exception as e:  # reported by the assertion below
+            result["error"] = e
+
+    t = threading.Thread(target=slow_request)
+    t.start()
+    s.wait_for(r"slow handler started")
+    # What a terminal does on Ctrl-C: SIGINT to the foreground process group.
+    os.killpg(s.proc.pid, signal.SIGINT)
+    t.join(WAIT)
+    assert "error" not in result, result
+    assert result["response"].json() == "slow done"
+    for _ in s.workers:
+        s.wait_for(r"worker \d+ stopped \(exit code 0\)")
+    assert s.proc.wait(timeout=WAIT) == 0

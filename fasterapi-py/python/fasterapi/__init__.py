@@ -494,6 +494,10 @@ def _supervise(routes, host: str, port: int, workers: int, blocking_threads: int
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                # Its own process group: Ctrl-C in a terminal signals the supervisor's
+                # group only, and the supervisor forwards it once (a second signal would
+                # make a worker exit at once instead of gracefully).
+                os.setpgid(0, 0)
                 reserve.close()
                 if not _fasterapi._die_with_parent(supervisor):
                     os._exit(0)
@@ -530,6 +534,10 @@ def _supervise(routes, host: str, port: int, workers: int, blocking_threads: int
                 break
             children.pop(pid, None)
             if state["stopping"]:
+                if os.WIFEXITED(status):
+                    _log(f"worker {pid} stopped (exit code {os.WEXITSTATUS(status)})")
+                else:
+                    _log(f"worker {pid} stopped (signal {os.WTERMSIG(status)})")
                 continue
             if os.WIFEXITED(status) and os.WEXITSTATUS(status) == _EXIT_START_FAILED:
                 _log(f"worker {pid} could not start; stopping")
