@@ -292,10 +292,10 @@ server_cmd() {
 } > "$OUT/versions.tsv"
 [[ "${APPEND:-0}" == 1 && -f "$OUT/commands.tsv" ]] || printf 'name\tconfig\tcommand\n' > "$OUT/commands.tsv"
 for cfg in $CONFIGS; do
-    case "$cfg" in 1w-pinned) w=1 pin="taskset -c 0 " ;; 2w-unpinned) w=2 pin="" ;; *) die "unknown config $cfg" ;; esac
+    case "$cfg" in 1w-pinned) w=1 pin_txt="taskset -c 0 " ;; 2w-unpinned) w=2 pin_txt="" ;; *) die "unknown config $cfg" ;; esac
     for s in $ONLY; do
         server_cmd "$s" "$w"
-        printf '%s\t%s\tPORT={PORT} WORKERS=%s %s%s\n' "$s" "$cfg" "$w" "$pin" "$(sed "s|$ROOT/||g" <<< "${CMD[*]}")" >> "$OUT/commands.tsv"
+        printf '%s\t%s\tPORT={PORT} WORKERS=%s %s%s\n' "$s" "$cfg" "$w" "$pin_txt" "$(sed "s|$ROOT/||g" <<< "${CMD[*]}")" >> "$OUT/commands.tsv"
     done
 done
 
