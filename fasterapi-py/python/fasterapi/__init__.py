@@ -487,31 +487,43 @@ def _supervise(routes, host: str, port: int, workers: int, blocking_threads: int
 
     supervisor = os.getpid()
 
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+
     def spawn() -> None:
-        pid = os.fork()
-        if pid == 0:  # the worker: no Rust thread exists yet in this process
-            code = 0
-            try:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
-                # Its own process group: Ctrl-C in a terminal signals the supervisor's
-                # group only, and the supervisor forwards it once (a second signal would
-                # make a worker exit at once instead of gracefully).
-                os.setpgid(0, 0)
-                reserve.close()
-                if not _fasterapi._die_with_parent(supervisor):
-                    os._exit(0)
-                _fasterapi.serve(routes, host, port, blocking_threads)
-            except OSError:
-                traceback.print_exc()
-                code = _EXIT_START_FAILED
-            except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
-                traceback.print_exc()
-                code = 1
-            finally:
-                sys.stderr.flush()
-                os._exit(code)
-        children[pid] = None
+        # Signals wait until the child is registered, so that `forward` reaches it.
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                worker()
+            children[pid] = None
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
+
+    def worker() -> None:
+        """The child: no Rust thread exists yet in this process. Never returns."""
+        code = 0
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
+            # Its own process group: Ctrl-C in a terminal signals the supervisor's
+            # group only, and the supervisor forwards it once (a second signal would
+            # make a worker exit at once instead of gracefully).
+            os.setpgid(0, 0)
+            reserve.close()
+            if not _fasterapi._die_with_parent(supervisor):
+                os._exit(0)
+            _fasterapi.serve(routes, host, port, blocking_threads)
+        except OSError:
+            traceback.print_exc()
+            code = _EXIT_START_FAILED
+        except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
 
     def forward(signum, _frame) -> None:
         state["stopping"] = True
@@ -526,6 +538,8 @@ def _supervise(routes, host: str, port: int, workers: int, blocking_threads: int
     try:
         _log(f"supervisor {os.getpid()} serving http://{host}:{port} with {workers} workers")
         for _ in range(workers):
+            if state["stopping"]:
+                break
             spawn()
         while children:
             try:
