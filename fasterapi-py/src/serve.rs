@@ -1,10 +1,11 @@
 //! Serving a Python app: `fasterapi._fasterapi.serve`, called by `FasterAPI.run`.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use fasterapi_http::{App, Method, Request, Response};
+use fasterapi_http::{App, Method, Request, Response, ShutdownHandle};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -35,19 +36,28 @@ pub(crate) fn add_routes(
     Ok(n)
 }
 
-/// `serve(routes, host, port, blocking_threads)`: serves `routes` on one I/O thread
-/// until SIGINT or SIGTERM, then shuts down gracefully and returns.
+/// `serve(routes, host, port, blocking_threads, supervised=False)`: serves `routes` on
+/// one I/O thread until told to stop, then shuts down gracefully and returns.
 ///
-/// Once serving, with SIGINT/SIGTERM handled, it prints
-/// `fasterapi: worker PID listening on http://ADDR` to stderr.
-/// The GIL is released while serving: the I/O thread attaches for each handler call.
+/// Unsupervised (`app.run(workers=1)`), SIGINT or SIGTERM starts the graceful shutdown
+/// and a second one exits at once. Supervised (a worker forked by `app.run(workers=N)`,
+/// which arrives here with SIGTERM blocked and SIGINT ignored), the first SIGTERM starts
+/// the graceful shutdown and later ones change nothing: a worker may get the same
+/// SIGTERM twice, from its process group and from its supervisor, and the supervisor
+/// answers a second Ctrl-C with SIGKILL.
+///
+/// Once serving, with the signals handled, it prints
+/// `fasterapi: worker PID listening on http://ADDR` to stderr. The GIL is released while
+/// serving: the I/O thread attaches for each handler call.
 #[pyfunction]
+#[pyo3(signature = (routes, host, port, blocking_threads, supervised = false))]
 pub(crate) fn serve(
     py: Python<'_>,
     routes: &Bound<'_, PyAny>,
     host: &str,
     port: u16,
     blocking_threads: usize,
+    supervised: bool,
 ) -> PyResult<()> {
     let mut app = App::new();
     // One I/O thread per process: threads of one process would contend for the GIL, and
@@ -57,20 +67,73 @@ pub(crate) fn serve(
     add_routes(&mut app, routes, false)?;
     let server = app.bind((host, port))?;
     py.detach(|| {
+        // Blocked before any server thread exists, so that every thread inherits the
+        // mask and SIGTERM is only ever taken by the watcher below.
+        let sigterm = if supervised { Some(block_sigterm()?) } else { None };
         let running = server.spawn()?;
-        if let Err(e) = running.stop_on_signals() {
-            let _ = running.shutdown();
-            return Err(e);
+        let watcher = match sigterm {
+            Some(set) => watch_sigterm(set, running.handle()),
+            None => running.stop_on_signals().map(|()| None),
+        };
+        let watcher = match watcher {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = running.shutdown();
+                return Err(e);
+            }
+        };
+        // Announced once the signals are handled: from now on they stop it gracefully.
+        log_line(&format!("worker {} listening on http://{}", std::process::id(), running.local_addr()));
+        let result = running.join();
+        if let Some((done, thread)) = watcher {
+            done.store(true, Ordering::Release);
+            let _ = thread.join();
         }
-        // Announced once SIGINT/SIGTERM are handled: from now on they stop it gracefully.
-        log_line(&format!(
-            "worker {} listening on http://{}",
-            std::process::id(),
-            running.local_addr()
-        ));
-        running.join()
+        result
     })?;
     Ok(())
+}
+
+/// Blocks SIGTERM in the calling thread (and so in the threads it starts later).
+fn block_sigterm() -> std::io::Result<libc::sigset_t> {
+    // SAFETY: `set` is a local, initialized by `sigemptyset` before use; the calls only
+    // read it and change this thread's signal mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        let r = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        if r != 0 {
+            return Err(std::io::Error::from_raw_os_error(r));
+        }
+        Ok(set)
+    }
+}
+
+type Watcher = (Arc<AtomicBool>, std::thread::JoinHandle<()>);
+
+/// A thread that takes the (blocked) SIGTERM and starts a graceful shutdown on the first.
+fn watch_sigterm(set: libc::sigset_t, handle: ShutdownHandle) -> std::io::Result<Option<Watcher>> {
+    let done = Arc::new(AtomicBool::new(false));
+    let thread = {
+        let done = done.clone();
+        std::thread::Builder::new().name("fasterapi-sigterm".into()).spawn(move || {
+            let mut told = false;
+            let tick = libc::timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+            while !done.load(Ordering::Acquire) {
+                // SAFETY: `set` is an initialized signal set, SIGTERM is blocked in every
+                // thread of the server, a null siginfo pointer is allowed, and `tick` is
+                // a valid timespec.
+                let sig = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &tick) };
+                if sig == libc::SIGTERM && !told {
+                    told = true;
+                    log_line(&format!("worker {} shutting down (SIGTERM)", std::process::id()));
+                    handle.shutdown();
+                }
+            }
+        })?
+    };
+    Ok(Some((done, thread)))
 }
 
 /// `_die_with_parent(parent_pid) -> bool`: asks the kernel to send this process SIGTERM

@@ -134,3 +134,32 @@ def test_ctrl_c_to_the_process_group_shuts_down_gracefully(spawn_server):
     for _ in s.workers:
         s.wait_for(r"worker \d+ stopped \(exit code 0\)")
     assert s.proc.wait(timeout=WAIT) == 0
+
+
+def test_sigterm_to_the_process_group_is_taken_once_and_graceful(spawn_server):
+    # What service managers and the benchmark rig do: SIGTERM to the whole group, so a
+    # worker gets it both directly and forwarded by the supervisor.
+    s = spawn_server(workers=2)
+    result = {}
+
+    def slow_request():
+        try:
+            result["response"] = requests.get(s.url + "/slow", timeout=WAIT)
+        except Exception as e:  # reported by the assertion below
+            result["error"] = e
+
+    t = threading.Thread(target=slow_request)
+    t.start()
+    s.wait_for(r"slow handler started")
+    os.killpg(s.proc.pid, signal.SIGTERM)
+    t.join(WAIT)
+    assert "error" not in result, result
+    assert result["response"].json() == "slow done"
+    for _ in s.workers:
+        s.wait_for(r"worker \d+ stopped \(exit code 0\)")
+    assert s.proc.wait(timeout=WAIT) == 0
+
+
+def test_workers_share_the_supervisors_process_group(spawn_server):
+    s = spawn_server(workers=2)
+    assert {os.getpgid(pid) for pid in s.workers} == {os.getpgid(s.proc.pid)}

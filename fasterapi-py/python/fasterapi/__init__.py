@@ -446,9 +446,9 @@ class FasterAPI:
         ``workers=1`` serves in this process with one I/O thread. ``workers=N`` forks
         ``N`` worker processes (before any server thread exists); each binds its own
         ``SO_REUSEPORT`` listener on the same port, so the kernel spreads connections
-        over them. This process supervises: it restarts a worker that dies and forwards
-        SIGTERM/SIGINT to the workers for a graceful shutdown; workers shut down if it
-        dies. Port 0 picks a free port
+        over them. This process supervises: it restarts a worker that dies; SIGINT or
+        SIGTERM to it (or to its process group) shuts every worker down gracefully, a
+        second one kills them; workers shut down if it dies. Port 0 picks a free port
         (the same for every worker). ``blocking_threads`` sizes the executor pool of
         ``blocking=True`` routes (0: one per core).
         """
@@ -504,17 +504,18 @@ def _supervise(routes, host: str, port: int, workers: int, blocking_threads: int
         """The child: no Rust thread exists yet in this process. Never returns."""
         code = 0
         try:
+            # A worker stops on SIGTERM only (from the supervisor, its process group
+            # or its parent's death), taken by serve() from the mask: SIGTERM stays
+            # blocked from the fork on, and Ctrl-C's SIGINT reaches the supervisor,
+            # which forwards SIGTERM. Workers stay in the supervisor's process group, so
+            # that tools that watch or signal the group see the whole server.
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
-            # Its own process group: Ctrl-C in a terminal signals the supervisor's
-            # group only, and the supervisor forwards it once (a second signal would
-            # make a worker exit at once instead of gracefully).
-            os.setpgid(0, 0)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             reserve.close()
             if not _fasterapi._die_with_parent(supervisor):
                 os._exit(0)
-            _fasterapi.serve(routes, host, port, blocking_threads)
+            _fasterapi.serve(routes, host, port, blocking_threads, supervised=True)
         except OSError:
             traceback.print_exc()
             code = _EXIT_START_FAILED
@@ -526,10 +527,16 @@ def _supervise(routes, host: str, port: int, workers: int, blocking_threads: int
             os._exit(code)
 
     def forward(signum, _frame) -> None:
+        # The first SIGINT/SIGTERM: a graceful shutdown of every worker (SIGTERM; a
+        # worker that also got it from the process group takes it once). A second one:
+        # stop now.
+        sig = signal.SIGKILL if state["stopping"] else signal.SIGTERM
+        if sig == signal.SIGKILL:
+            _log("second signal: killing the workers")
         state["stopping"] = True
         for pid in list(children):
             try:
-                os.kill(pid, signum)
+                os.kill(pid, sig)
             except ProcessLookupError:
                 pass
 
