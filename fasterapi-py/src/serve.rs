@@ -69,7 +69,11 @@ pub(crate) fn serve(
     py.detach(|| {
         // Blocked before any server thread exists, so that every thread inherits the
         // mask and SIGTERM is only ever taken by the watcher below.
-        let sigterm = if supervised { Some(block_sigterm()?) } else { None };
+        let sigterm = if supervised {
+            Some(block_sigterm()?)
+        } else {
+            None
+        };
         let running = server.spawn()?;
         let watcher = match sigterm {
             Some(set) => watch_sigterm(set, running.handle()),
@@ -83,7 +87,11 @@ pub(crate) fn serve(
             }
         };
         // Announced once the signals are handled: from now on they stop it gracefully.
-        log_line(&format!("worker {} listening on http://{}", std::process::id(), running.local_addr()));
+        log_line(&format!(
+            "worker {} listening on http://{}",
+            std::process::id(),
+            running.local_addr()
+        ));
         let result = running.join();
         if let Some((done, thread)) = watcher {
             done.store(true, Ordering::Release);
@@ -117,21 +125,29 @@ fn watch_sigterm(set: libc::sigset_t, handle: ShutdownHandle) -> std::io::Result
     let done = Arc::new(AtomicBool::new(false));
     let thread = {
         let done = done.clone();
-        std::thread::Builder::new().name("fasterapi-sigterm".into()).spawn(move || {
-            let mut told = false;
-            let tick = libc::timespec { tv_sec: 0, tv_nsec: 100_000_000 };
-            while !done.load(Ordering::Acquire) {
-                // SAFETY: `set` is an initialized signal set, SIGTERM is blocked in every
-                // thread of the server, a null siginfo pointer is allowed, and `tick` is
-                // a valid timespec.
-                let sig = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &tick) };
-                if sig == libc::SIGTERM && !told {
-                    told = true;
-                    log_line(&format!("worker {} shutting down (SIGTERM)", std::process::id()));
-                    handle.shutdown();
+        std::thread::Builder::new()
+            .name("fasterapi-sigterm".into())
+            .spawn(move || {
+                let mut told = false;
+                let tick = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 100_000_000,
+                };
+                while !done.load(Ordering::Acquire) {
+                    // SAFETY: `set` is an initialized signal set, SIGTERM is blocked in every
+                    // thread of the server, a null siginfo pointer is allowed, and `tick` is
+                    // a valid timespec.
+                    let sig = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &tick) };
+                    if sig == libc::SIGTERM && !told {
+                        told = true;
+                        log_line(&format!(
+                            "worker {} shutting down (SIGTERM)",
+                            std::process::id()
+                        ));
+                        handle.shutdown();
+                    }
                 }
-            }
-        })?
+            })?
     };
     Ok(Some((done, thread)))
 }
