@@ -46,6 +46,8 @@
 #![deny(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod app;
+#[doc(hidden)]
+pub mod bench_support;
 mod conn;
 mod date;
 mod error;
