@@ -31,8 +31,10 @@ pub(crate) struct EventLoop {
     poll: Poll,
     /// `None` once shutdown began.
     listener: Option<TcpListener>,
-    /// Accepting stopped at the connection limit.
+    /// Accepting stopped at the connection limit, or after an accept error.
     accept_paused: bool,
+    /// An accept error was reported and no accept has succeeded since.
+    accept_failing: bool,
     /// Connections by token; freed slots are reused through `free`.
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -88,6 +90,7 @@ impl EventLoop {
             poll,
             listener: Some(listener),
             accept_paused: false,
+            accept_failing: false,
             conns: Vec::new(),
             free: Vec::new(),
             open: 0,
@@ -259,6 +262,7 @@ impl EventLoop {
             }
             match listener.accept() {
                 Ok((stream, _)) => {
+                    self.accept_failing = false;
                     // Responses are written whole, so Nagle would only add latency.
                     let _ = stream.set_nodelay(true);
                     let i = self.free.pop().unwrap_or_else(|| {
@@ -292,7 +296,11 @@ impl EventLoop {
                 Err(e) => {
                     // Out of descriptors or memory: pause and retry shortly, leaving the
                     // pending connections queued in the kernel.
-                    eprintln!("fasterapi: accept failed: {e}");
+                    // Said once per episode, not on every retry.
+                    if !self.accept_failing {
+                        eprintln!("fasterapi: accept failed, retrying: {e}");
+                        self.accept_failing = true;
+                    }
                     self.accept_paused = true;
                     return;
                 }
