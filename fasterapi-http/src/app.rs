@@ -19,6 +19,21 @@ pub(crate) struct Route {
     pub(crate) blocking: bool,
 }
 
+impl Route {
+    /// Runs the handler; a panic in it becomes a 500 for this request only (the panic
+    /// hook has already printed the message and location).
+    #[inline]
+    pub(crate) fn call(&self, req: &Request<'_>) -> Response {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.handler)(req))) {
+            Ok(response) => response,
+            Err(_) => crate::conn::detail(
+                crate::StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+            ),
+        }
+    }
+}
+
 /// A route just added, to adjust: see [`RouteMut::blocking`].
 pub struct RouteMut<'a> {
     route: Option<&'a mut Route>,

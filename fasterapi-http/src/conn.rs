@@ -3,7 +3,6 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -229,21 +228,12 @@ impl Conn {
     pub(crate) fn time_out(&mut self, ctx: &mut Ctx) -> Verdict {
         match self.phase() {
             Phase::Head | Phase::Body => {
-                self.recycle(&mut ctx.pool);
                 let reject = Reject {
                     status: StatusCode::REQUEST_TIMEOUT,
                     reason: "request not received in time",
                 };
                 write_reject(reject, &mut ctx.out);
-                if self.write_output(ctx).is_err() {
-                    return Verdict::Drop;
-                }
-                self.state = State::Closing;
-                if self.backlog.is_empty() {
-                    self.half_close()
-                } else {
-                    Verdict::Keep
-                }
+                self.finish(ctx, false)
             }
             _ => Verdict::Drop,
         }
@@ -644,20 +634,7 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
             };
         }
         Lookup::Found(route, params) => {
-            let req = Request {
-                method: meta.method,
-                path: meta.path,
-                query: meta.query,
-                minor_version: meta.minor_version,
-                headers,
-                params: &params,
-                body,
-            };
-            match catch_unwind(AssertUnwindSafe(|| (route.handler)(&req))) {
-                Ok(response) => response,
-                // The panic hook has already printed the message and location.
-                Err(_) => detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
-            }
+            route.call(&Request::from_parts(&meta, headers, &params, body))
         }
         Lookup::MethodNotAllowed(allow) => {
             detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
@@ -673,7 +650,7 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
 }
 
 /// A JSON `{"detail": text}` response with `status`.
-pub(crate) fn detail(status: StatusCode, text: &'static str) -> Response {
+pub(crate) fn detail(status: StatusCode, text: &str) -> Response {
     Response::json(|o| {
         o.field("detail", text);
     })

@@ -89,12 +89,10 @@ impl Error {
                         d.field("msg", reason.as_str());
                     });
                 });
-            }),
-            Kind::Status { detail, .. } => Response::json(|o| {
-                o.field("detail", detail.as_ref());
-            }),
+            })
+            .with_status(status),
+            Kind::Status { detail, .. } => crate::conn::detail(status, detail),
         }
-        .with_status(status)
     }
 }
 

@@ -6,7 +6,6 @@
 //! through its `mio::Waker` only if no wake is already pending for it.
 
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
@@ -190,19 +189,7 @@ fn run(app: &App, job: &Job, limits: &Limits) -> Response {
     };
     match app.router.lookup(meta.method, meta.path) {
         Lookup::Found(route, params) => {
-            let req = Request {
-                method: meta.method,
-                path: meta.path,
-                query: meta.query,
-                minor_version: meta.minor_version,
-                headers,
-                params: &params,
-                body: &job.body,
-            };
-            match catch_unwind(AssertUnwindSafe(|| (route.handler)(&req))) {
-                Ok(response) => response,
-                Err(_) => detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
-            }
+            route.call(&Request::from_parts(&meta, headers, &params, &job.body))
         }
         _ => detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     }

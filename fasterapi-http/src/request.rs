@@ -32,6 +32,25 @@ pub struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
+    /// The request of a parsed head, its captured path parameters and its body.
+    #[inline]
+    pub(crate) fn from_parts(
+        meta: &crate::parse::Meta<'a>,
+        headers: &'a [httparse::Header<'a>],
+        params: &'a Params<'a, 'a>,
+        body: &'a [u8],
+    ) -> Request<'a> {
+        Request {
+            method: meta.method,
+            path: meta.path,
+            query: meta.query,
+            minor_version: meta.minor_version,
+            headers,
+            params,
+            body,
+        }
+    }
+
     /// The request method.
     #[inline]
     pub fn method(&self) -> Method {
