@@ -306,9 +306,11 @@ impl Response {
         self
     }
 
-    /// Adds a header. `Content-Length`, `Date` and `Connection` are the server's to write
-    /// and are ignored here; a name or value holding CR, LF or NUL is dropped when the
-    /// response is written, so a handler cannot split a response.
+    /// Adds a header. `Content-Length`, `Date`, `Connection` and `Transfer-Encoding` are
+    /// the server's to write, and `Content-Type` is set with
+    /// [`Response::with_content_type`]: those names are ignored here. A name or value
+    /// holding CR, LF or NUL is dropped when the response is written, so a handler cannot
+    /// split a response.
     pub fn with_header(
         mut self,
         name: impl Into<Cow<'static, str>>,
