@@ -16,7 +16,7 @@ use crate::executor::{self, Completion, Job};
 use crate::parse::{self, Framing, Head, Limits, Reject};
 use crate::request::Request;
 use crate::response::{Output, Persistence, Response, StatusCode};
-use crate::router::{Lookup, Method};
+use crate::router::{Method, Miss, Params};
 use crate::sys;
 
 /// Where a connection is in its life.
@@ -622,8 +622,9 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
         (true, _) => Persistence::KeepAlive,
     };
     let head_only = meta.method == Method::Head;
-    let response = match ctx.app.router.lookup(meta.method, meta.path) {
-        Lookup::Found(route, _) if route.blocking => {
+    let mut params = Params::new();
+    let response = match ctx.app.router.find(meta.method, meta.path, &mut params) {
+        Ok(route) if route.blocking => {
             let chunked = meta.framing == Framing::Chunked;
             return Step::Defer {
                 consumed,
@@ -633,14 +634,12 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
                 persistence,
             };
         }
-        Lookup::Found(route, params) => {
-            route.call(&Request::from_parts(&meta, headers, &params, body))
-        }
-        Lookup::MethodNotAllowed(allow) => {
+        Ok(route) => route.call(&Request::from_parts(&meta, headers, &params, body)),
+        Err(Miss::MethodNotAllowed(allow)) => {
             detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
                 .with_header("Allow", allow.to_owned())
         }
-        Lookup::NotFound => detail(StatusCode::NOT_FOUND, "Not Found"),
+        Err(Miss::NotFound) => detail(StatusCode::NOT_FOUND, "Not Found"),
     };
     response.write_to(&mut ctx.out, head_only, persistence);
     Step::Served {

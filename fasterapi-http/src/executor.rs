@@ -20,7 +20,7 @@ use crate::conn::detail;
 use crate::parse::{self, Head, Limits};
 use crate::request::Request;
 use crate::response::{Persistence, Response, StatusCode};
-use crate::router::Lookup;
+use crate::router::Params;
 
 /// A request handed to the worker pool.
 pub(crate) struct Job {
@@ -187,10 +187,9 @@ fn run(app: &App, job: &Job, limits: &Limits) -> Response {
         // The I/O thread parsed these very bytes with the same limits before queueing them.
         _ => return detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     };
-    match app.router.lookup(meta.method, meta.path) {
-        Lookup::Found(route, params) => {
-            route.call(&Request::from_parts(&meta, headers, &params, &job.body))
-        }
-        _ => detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    let mut params = Params::new();
+    match app.router.find(meta.method, meta.path, &mut params) {
+        Ok(route) => route.call(&Request::from_parts(&meta, headers, &params, &job.body)),
+        Err(_) => detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     }
 }
