@@ -4,9 +4,10 @@
 use std::borrow::Cow;
 
 use fasterapi_http::Request;
+use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::dispatch::Runtime;
 use crate::request::PyRequest;
@@ -18,6 +19,20 @@ pub(crate) trait Incoming {
     fn path_param(&self, name: &str) -> Option<Cow<'_, str>>;
     /// The first query parameter `name`, decoded.
     fn query_param(&self, name: &str) -> Option<Cow<'_, str>>;
+    /// Every query parameter `name`, decoded, in order.
+    fn query_all(&self, name: &str) -> Vec<Cow<'_, str>>;
+    /// The first header `name` (compared ignoring case), decoded as Latin-1.
+    fn header(&self, name: &str) -> Option<Cow<'_, str>>;
+    /// Every header `name`, decoded as Latin-1, in order.
+    fn header_all(&self, name: &str) -> Vec<Cow<'_, str>>;
+    /// The cookie `name` of the first `Cookie` header, parsed as Starlette does (the
+    /// last of that name wins; a quoted value is unquoted).
+    fn cookie(&self, name: &str) -> Option<Cow<'_, str>> {
+        match self.header("cookie")? {
+            Cow::Borrowed(h) => cookie_value(h, name),
+            Cow::Owned(h) => cookie_value(&h, name).map(|v| Cow::Owned(v.into_owned())),
+        }
+    }
     /// The body.
     fn body_bytes(&self) -> &[u8];
     /// The Python `Request` object.
@@ -36,12 +51,84 @@ impl Incoming for Request<'_> {
     fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
         self.query_str(name)
     }
+    fn query_all(&self, name: &str) -> Vec<Cow<'_, str>> {
+        self.query_pairs()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .collect()
+    }
+    fn header(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.header_bytes(name).map(latin1)
+    }
+    fn header_all(&self, name: &str) -> Vec<Cow<'_, str>> {
+        self.headers()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| latin1(v))
+            .collect()
+    }
     fn body_bytes(&self) -> &[u8] {
         self.body()
     }
     fn to_py(&self, in_async: bool) -> PyRequest {
         PyRequest::new(self, in_async)
     }
+}
+
+/// A header value as text: HTTP's Latin-1 (borrowed when it is ASCII).
+fn latin1(v: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(v) {
+        Ok(s) if v.is_ascii() => Cow::Borrowed(s),
+        _ => Cow::Owned(v.iter().map(|&b| char::from(b)).collect()),
+    }
+}
+
+/// The value of cookie `name` in a `Cookie` header, as Starlette's `cookie_parser`:
+/// `;`-separated `key=value` pairs (a pair without `=` has an empty key), both trimmed;
+/// the last pair of that name wins; a value in double quotes is unquoted.
+fn cookie_value<'h>(header: &'h str, name: &str) -> Option<Cow<'h, str>> {
+    let mut found = None;
+    for chunk in header.split(';') {
+        let (k, v) = chunk.split_once('=').unwrap_or(("", chunk));
+        if k.trim() == name {
+            found = Some(v.trim());
+        }
+    }
+    found.map(unquote_cookie)
+}
+
+/// Python's `http.cookies._unquote`: `"..."` loses its quotes, `\ooo` (octal) and
+/// `\c` escapes inside are decoded; anything else is kept as it is.
+fn unquote_cookie(v: &str) -> Cow<'_, str> {
+    let Some(inner) = v.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')) else {
+        return Cow::Borrowed(v);
+    };
+    if !inner.contains('\\') {
+        return Cow::Borrowed(inner);
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let rest: String = chars.clone().take(3).collect();
+        let b = rest.as_bytes();
+        if b.len() == 3
+            && (b'0'..=b'3').contains(&b[0])
+            && (b'0'..=b'7').contains(&b[1])
+            && (b'0'..=b'7').contains(&b[2])
+        {
+            let code = (b[0] - b'0') * 64 + (b[1] - b'0') * 8 + (b[2] - b'0');
+            out.push(char::from(code));
+            chars.nth(2);
+        } else if let Some(next) = chars.next() {
+            out.push(next);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Where an argument comes from (the numbers are the Python package's `_SRC_*`).
@@ -54,6 +141,21 @@ pub(crate) enum Source {
     /// The body's key of the parameter's name (several body parameters).
     BodyField,
     Request,
+    Header,
+    Cookie,
+}
+
+impl Source {
+    /// The first item of a `loc` naming a value of this source.
+    fn loc(self) -> &'static str {
+        match self {
+            Source::Path => "path",
+            Source::Query => "query",
+            Source::Header => "header",
+            Source::Cookie => "cookie",
+            Source::Body | Source::BodyField | Source::Request => "body",
+        }
+    }
 }
 
 /// How a raw value is converted (the Python package's `_CONV_*`).
@@ -72,13 +174,169 @@ pub(crate) enum Conv {
 
 /// One parameter of a handler.
 pub(crate) struct Param {
-    name: Py<PyString>,
-    name_str: String,
+    /// The name looked up (the parameter's, an alias, a header name), which `loc` names.
+    key: Py<PyString>,
+    key_str: String,
     source: Source,
     conv: Conv,
     required: bool,
     default: Py<PyAny>,
     validator: Option<Py<PyAny>>,
+    /// Every value of a repeated query parameter or header, as a list.
+    multi: bool,
+    /// Checked after conversion; `None` for a parameter without constraints.
+    constraints: Option<Box<Constraints>>,
+}
+
+/// A broken constraint's 422 `type`, `msg` and `ctx`, built at registration.
+struct Violation {
+    ty: &'static str,
+    msg: String,
+    ctx: Py<PyDict>,
+}
+
+impl Violation {
+    /// A violation whose `ctx` is `{key: value}`.
+    fn new(
+        ty: &'static str,
+        msg: String,
+        key: &str,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<Violation> {
+        let ctx = PyDict::new(value.py());
+        ctx.set_item(key, value)?;
+        Ok(Violation {
+            ty,
+            msg,
+            ctx: ctx.unbind(),
+        })
+    }
+}
+
+/// The constraints of a marker (`Query(ge=1)`, `Path(max_length=8)`) that Rust checks,
+/// with pydantic's messages. pydantic reports the first broken one, in this order.
+struct Constraints {
+    /// `(comparison the value must pass against the bound, bound, violation)`: `le`,
+    /// `lt`, `ge`, `gt`.
+    bounds: Vec<(CompareOp, Py<PyAny>, Violation)>,
+    min_length: Option<(usize, Violation)>,
+    max_length: Option<(usize, Violation)>,
+    /// `re.Pattern.search` of the pattern.
+    pattern: Option<(Py<PyAny>, Violation)>,
+}
+
+/// `"s"` unless `n` is 1.
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+impl Constraints {
+    /// Reads the dict the Python package's `_native_constraints` made for a parameter
+    /// converted with `conv`.
+    fn from_py(d: &Bound<'_, PyDict>, conv: Conv) -> PyResult<Constraints> {
+        let mut c = Constraints {
+            bounds: Vec::new(),
+            min_length: None,
+            max_length: None,
+            pattern: None,
+        };
+        for (key, op, ty, words) in [
+            (
+                "le",
+                CompareOp::Le,
+                "less_than_equal",
+                "less than or equal to",
+            ),
+            ("lt", CompareOp::Lt, "less_than", "less than"),
+            (
+                "ge",
+                CompareOp::Ge,
+                "greater_than_equal",
+                "greater than or equal to",
+            ),
+            ("gt", CompareOp::Gt, "greater_than", "greater than"),
+        ] {
+            let Some(bound) = d.get_item(key)? else {
+                continue;
+            };
+            // pydantic shows a float bound as Rust's `Display` does (`1`, `0.0000001`).
+            let shown = if conv == Conv::Float {
+                bound.extract::<f64>()?.to_string()
+            } else {
+                bound.str()?.to_string()
+            };
+            let msg = format!("Input should be {words} {shown}");
+            let violation = Violation::new(ty, msg, key, &bound)?;
+            c.bounds.push((op, bound.unbind(), violation));
+        }
+        if let Some(n) = d.get_item("min_length")? {
+            let min: usize = n.extract()?;
+            let msg = format!("String should have at least {min} character{}", plural(min));
+            c.min_length = Some((
+                min,
+                Violation::new("string_too_short", msg, "min_length", &n)?,
+            ));
+        }
+        if let Some(n) = d.get_item("max_length")? {
+            let max: usize = n.extract()?;
+            let msg = format!("String should have at most {max} character{}", plural(max));
+            c.max_length = Some((
+                max,
+                Violation::new("string_too_long", msg, "max_length", &n)?,
+            ));
+        }
+        if let Some(p) = d.get_item("pattern")? {
+            let (text, search): (Bound<'_, PyString>, Py<PyAny>) = p.extract()?;
+            let msg = format!("String should match pattern '{}'", text.to_str()?);
+            c.pattern = Some((
+                search,
+                Violation::new("string_pattern_mismatch", msg, "pattern", text.as_any())?,
+            ));
+        }
+        Ok(c)
+    }
+
+    /// The first constraint the converted value `v` breaks; `text` is its raw text, if
+    /// it came from one (the length is counted there).
+    fn violated(
+        &self,
+        py: Python<'_>,
+        v: &Bound<'_, PyAny>,
+        text: Option<&str>,
+    ) -> PyResult<Option<&Violation>> {
+        for (op, bound, violation) in &self.bounds {
+            // NaN passes no comparison, as in pydantic.
+            if !v.rich_compare(bound.bind(py), *op)?.is_truthy()? {
+                return Ok(Some(violation));
+            }
+        }
+        if self.min_length.is_some() || self.max_length.is_some() {
+            let len = match text {
+                Some(t) => t.chars().count(),
+                None => v.len()?,
+            };
+            if let Some((min, violation)) = &self.min_length {
+                if len < *min {
+                    return Ok(Some(violation));
+                }
+            }
+            if let Some((max, violation)) = &self.max_length {
+                if len > *max {
+                    return Ok(Some(violation));
+                }
+            }
+        }
+        if let Some((search, violation)) = &self.pattern {
+            if search.bind(py).call1((v,))?.is_none() {
+                return Ok(Some(violation));
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// A compiled signature.
@@ -87,28 +345,48 @@ pub(crate) struct Plan {
     reads_body: bool,
 }
 
+/// One entry of the plan the Python package compiles: `(name, source, conv, required,
+/// default, validator, key, multi, constraints)`.
+type PlanEntry<'py> = (
+    String,
+    u8,
+    u8,
+    bool,
+    Py<PyAny>,
+    Option<Py<PyAny>>,
+    String,
+    bool,
+    Option<Bound<'py, PyDict>>,
+);
+
+/// The 422 `detail` list, created at the first error.
+type Errors<'py> = Option<Bound<'py, PyList>>;
+
+/// Appends one item to the 422 `detail` list.
+fn push_error<'py>(errors: &mut Errors<'py>, item: Bound<'py, PyDict>) -> PyResult<()> {
+    errors
+        .get_or_insert_with(|| PyList::empty(item.py()))
+        .append(item)
+}
+
 impl Plan {
     /// Reads the plan the Python package compiled: a list of
-    /// `(name, source, conv, required, default, validator)`.
+    /// `(name, source, conv, required, default, validator, key, multi, constraints)`.
     pub(crate) fn from_py(plan: &Bound<'_, PyAny>) -> PyResult<Plan> {
         let py = plan.py();
         let mut params = Vec::new();
         for entry in plan.try_iter()? {
             let entry = entry?;
-            let (name, source, conv, required, default, validator): (
-                String,
-                u8,
-                u8,
-                bool,
-                Py<PyAny>,
-                Option<Py<PyAny>>,
-            ) = entry.extract()?;
+            let (name, source, conv, required, default, validator, key, multi, constraints): PlanEntry<'_> =
+                entry.extract()?;
             let source = match source {
                 0 => Source::Path,
                 1 => Source::Query,
                 2 => Source::Body,
                 3 => Source::BodyField,
                 4 => Source::Request,
+                5 => Source::Header,
+                6 => Source::Cookie,
                 n => {
                     return Err(PyValueError::new_err(format!(
                         "unknown parameter source {n}"
@@ -131,14 +409,25 @@ impl Plan {
                     "parameter {name:?} has no validator"
                 )));
             }
+            if multi && !matches!(source, Source::Query | Source::Header) {
+                return Err(PyValueError::new_err(format!(
+                    "parameter {name:?}: only query parameters and headers take several values"
+                )));
+            }
+            let constraints = match constraints {
+                Some(d) if !d.is_empty() => Some(Box::new(Constraints::from_py(&d, conv)?)),
+                _ => None,
+            };
             params.push(Param {
-                name: PyString::intern(py, &name).unbind(),
-                name_str: name,
+                key: PyString::intern(py, &key).unbind(),
+                key_str: key,
                 source,
                 conv,
                 required,
                 default,
                 validator,
+                multi,
+                constraints,
             });
         }
         let reads_body = params
@@ -157,7 +446,7 @@ impl Plan {
         in_async: bool,
     ) -> PyResult<Result<Bound<'py, PyTuple>, Bound<'py, PyList>>> {
         let mut args: Vec<Bound<'py, PyAny>> = Vec::with_capacity(self.params.len());
-        let mut errors: Option<Bound<'py, PyList>> = None;
+        let mut errors: Errors<'py> = None;
         let mut body: Option<Result<Bound<'py, PyAny>, ()>> = None;
         if self.reads_body && !req.body_bytes().is_empty() {
             body = Some(
@@ -168,16 +457,20 @@ impl Plan {
                 {
                     Ok(v) => Ok(v),
                     Err(e) => {
-                        let err = errors.get_or_insert_with(|| PyList::empty(py));
                         let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-                        err.append(detail(
-                            py,
-                            "json_invalid",
-                            &["body"],
-                            "JSON decode error",
-                            py.None().bind(py),
-                            Some(&msg),
-                        )?)?;
+                        let ctx = PyDict::new(py);
+                        ctx.set_item("error", msg)?;
+                        push_error(
+                            &mut errors,
+                            detail(
+                                py,
+                                "json_invalid",
+                                loc(py, &["body"])?,
+                                "JSON decode error",
+                                py.None().bind(py),
+                                Some(&ctx),
+                            )?,
+                        )?;
                         Err(())
                     }
                 },
@@ -186,73 +479,124 @@ impl Plan {
         for p in &self.params {
             let value = match p.source {
                 Source::Request => Some(Bound::new(py, req.to_py(in_async))?.into_any()),
-                Source::Path | Source::Query => {
-                    let raw: Option<Cow<'_, str>> = if p.source == Source::Path {
-                        req.path_param(&p.name_str)
+                Source::Body | Source::BodyField => {
+                    let field_loc = ["body", p.key_str.as_str()];
+                    let loc: &[&str] = if p.source == Source::Body {
+                        &field_loc[..1]
                     } else {
-                        req.query_param(&p.name_str)
+                        &field_loc
                     };
-                    let loc = if p.source == Source::Path {
-                        "path"
-                    } else {
-                        "query"
+                    match &body {
+                        Some(Err(())) => None,
+                        None => self.missing(py, p, loc, &mut errors)?,
+                        Some(Ok(whole)) => {
+                            let value = if p.source == Source::Body {
+                                Some(whole.clone())
+                            } else {
+                                match whole.cast::<PyDict>() {
+                                    Ok(d) => d.get_item(p.key.bind(py))?,
+                                    Err(_) => None,
+                                }
+                            };
+                            match value {
+                                // JSON `null` is no value, as in FastAPI.
+                                Some(v) if !v.is_none() => {
+                                    self.check(py, rt, p, v, loc, &mut errors)?
+                                }
+                                _ => self.missing(py, p, loc, &mut errors)?,
+                            }
+                        }
+                    }
+                }
+                _ if p.multi => self.values(py, rt, p, req, &mut errors)?,
+                Source::Path | Source::Query | Source::Header | Source::Cookie => {
+                    let raw: Option<Cow<'_, str>> = match p.source {
+                        Source::Path => req.path_param(&p.key_str),
+                        Source::Query => req.query_param(&p.key_str),
+                        Source::Header => req.header(&p.key_str),
+                        _ => req.cookie(&p.key_str),
                     };
+                    let loc = [p.source.loc(), p.key_str.as_str()];
                     match raw {
                         Some(raw) if p.conv == Conv::Validator => {
                             let value = PyString::new(py, &raw).into_any();
-                            self.check(py, rt, p, value, &[loc, &p.name_str], &mut errors)?
+                            self.check(py, rt, p, value, &loc, &mut errors)?
                         }
                         Some(raw) => match convert(py, p.conv, &raw)? {
-                            Ok(v) => Some(v),
+                            Ok(v) => match &p.constraints {
+                                None => Some(v),
+                                Some(c) => match c.violated(py, &v, Some(&raw))? {
+                                    None => Some(v),
+                                    Some(violation) => {
+                                        let input = PyString::new(py, &raw).into_any();
+                                        push_error(
+                                            &mut errors,
+                                            violation.detail(py, &loc, &input)?,
+                                        )?;
+                                        None
+                                    }
+                                },
+                            },
                             Err((ty, msg)) => {
-                                let err = errors.get_or_insert_with(|| PyList::empty(py));
                                 let input = PyString::new(py, &raw).into_any();
-                                err.append(detail(
-                                    py,
-                                    ty,
-                                    &[loc, &p.name_str],
-                                    msg,
-                                    &input,
-                                    None,
-                                )?)?;
+                                push_error(
+                                    &mut errors,
+                                    detail(py, ty, self::loc(py, &loc)?, msg, &input, None)?,
+                                )?;
                                 None
                             }
                         },
-                        None => self.missing(py, p, &[loc, &p.name_str], &mut errors)?,
+                        None => self.missing(py, p, &loc, &mut errors)?,
                     }
                 }
-                Source::Body | Source::BodyField => match &body {
-                    Some(Err(())) => None,
-                    None => self.missing(py, p, &["body"], &mut errors)?,
-                    Some(Ok(whole)) => {
-                        let value = if p.source == Source::Body {
-                            Some(whole.clone())
-                        } else {
-                            match whole.cast::<PyDict>() {
-                                Ok(d) => d.get_item(p.name.bind(py))?,
-                                Err(_) => None,
-                            }
-                        };
-                        let loc: &[&str] = if p.source == Source::Body {
-                            &["body"]
-                        } else {
-                            &["body", &p.name_str]
-                        };
-                        match value {
-                            None => self.missing(py, p, loc, &mut errors)?,
-                            Some(v) => self.check(py, rt, p, v, loc, &mut errors)?,
-                        }
-                    }
-                },
             };
             if let Some(v) = value {
                 args.push(v);
             }
         }
         match errors {
-            Some(errors) => Ok(Err(errors)),
+            Some(errors) => Ok(Err(in_fastapi_order(errors)?)),
             None => Ok(Ok(PyTuple::new(py, args)?)),
         }
+    }
+
+    /// Every value of a repeated query parameter or header, converted, as a list.
+    fn values<'py>(
+        &self,
+        py: Python<'py>,
+        rt: &Runtime,
+        p: &Param,
+        req: &impl Incoming,
+        errors: &mut Errors<'py>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let raws = if p.source == Source::Header {
+            req.header_all(&p.key_str)
+        } else {
+            req.query_all(&p.key_str)
+        };
+        let loc = [p.source.loc(), p.key_str.as_str()];
+        if raws.is_empty() {
+            return self.missing(py, p, &loc, errors);
+        }
+        if p.conv == Conv::Validator {
+            let list = PyList::new(py, raws.iter().map(|r| r.as_ref()))?;
+            return self.check(py, rt, p, list.into_any(), &loc, errors);
+        }
+        let list = PyList::empty(py);
+        let mut ok = true;
+        for (i, raw) in raws.iter().enumerate() {
+            match convert(py, p.conv, raw)? {
+                Ok(v) => list.append(v)?,
+                Err((ty, msg)) => {
+                    ok = false;
+                    let at = self::loc(py, &loc)?;
+                    at.append(i)?;
+                    let input = PyString::new(py, raw).into_any();
+                    push_error(errors, detail(py, ty, at, msg, &input, None)?)?;
+                }
+            }
+        }
+        Ok(ok.then(|| list.into_any()))
     }
 
     /// The default of an absent parameter, or a `missing` error if it is required.
@@ -260,21 +604,23 @@ impl Plan {
         &self,
         py: Python<'py>,
         p: &Param,
-        loc: &[&str],
-        errors: &mut Option<Bound<'py, PyList>>,
+        at: &[&str],
+        errors: &mut Errors<'py>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         if !p.required {
             return Ok(Some(p.default.bind(py).clone()));
         }
-        let err = errors.get_or_insert_with(|| PyList::empty(py));
-        err.append(detail(
-            py,
-            "missing",
-            loc,
-            "Field required",
-            py.None().bind(py),
-            None,
-        )?)?;
+        push_error(
+            errors,
+            detail(
+                py,
+                "missing",
+                loc(py, at)?,
+                "Field required",
+                py.None().bind(py),
+                None,
+            )?,
+        )?;
         Ok(None)
     }
 
@@ -285,8 +631,8 @@ impl Plan {
         rt: &Runtime,
         p: &Param,
         v: Bound<'py, PyAny>,
-        loc: &[&str],
-        errors: &mut Option<Bound<'py, PyList>>,
+        at: &[&str],
+        errors: &mut Errors<'py>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let bad = match p.conv {
             Conv::Dict if v.cast::<PyDict>().is_err() => {
@@ -294,6 +640,23 @@ impl Plan {
             }
             Conv::List if v.cast::<PyList>().is_err() => {
                 Some(("list_type", "Input should be a valid list"))
+            }
+            // A scalar body value (without pydantic, which validates them otherwise).
+            Conv::Str | Conv::Int | Conv::Float | Conv::Bool => {
+                match json_scalar(py, p.conv, &v)? {
+                    Err(failure) => Some(failure),
+                    Ok(value) => {
+                        let violation = match &p.constraints {
+                            Some(c) => c.violated(py, &value, None)?,
+                            None => None,
+                        };
+                        let Some(violation) = violation else {
+                            return Ok(Some(value));
+                        };
+                        push_error(errors, violation.detail(py, at, &v)?)?;
+                        return Ok(None);
+                    }
+                }
             }
             Conv::Validator => {
                 // Invariant: `from_py` refuses a validator conversion without a validator.
@@ -305,7 +668,7 @@ impl Plan {
                     Ok(model) => Ok(Some(model)),
                     Err(e) => match rt.validation_error.as_ref() {
                         Some(ve) if e.is_instance(py, ve.bind(py)) => {
-                            let prefix = PyList::new(py, loc)?;
+                            let prefix = PyList::new(py, at)?;
                             let list =
                                 rt.validation_detail.bind(py).call1((e.value(py), prefix))?;
                             let err = errors.get_or_insert_with(|| PyList::empty(py));
@@ -317,8 +680,10 @@ impl Plan {
                         // A validator that is a plain class (an Enum without pydantic).
                         _ if e.is_instance_of::<PyValueError>(py) => {
                             let msg = e.value(py).str()?.to_string();
-                            let err = errors.get_or_insert_with(|| PyList::empty(py));
-                            err.append(detail(py, "value_error", loc, &msg, &v, None)?)?;
+                            push_error(
+                                errors,
+                                detail(py, "value_error", loc(py, at)?, &msg, &v, None)?,
+                            )?;
                             Ok(None)
                         }
                         _ => Err(e),
@@ -330,12 +695,61 @@ impl Plan {
         match bad {
             None => Ok(Some(v)),
             Some((ty, msg)) => {
-                let err = errors.get_or_insert_with(|| PyList::empty(py));
-                err.append(detail(py, ty, loc, msg, &v, None)?)?;
+                push_error(errors, detail(py, ty, loc(py, at)?, msg, &v, None)?)?;
                 Ok(None)
             }
         }
     }
+}
+
+impl Violation {
+    /// This violation's 422 `detail` item.
+    fn detail<'py>(
+        &self,
+        py: Python<'py>,
+        at: &[&str],
+        input: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        detail(
+            py,
+            self.ty,
+            loc(py, at)?,
+            &self.msg,
+            input,
+            Some(self.ctx.bind(py)),
+        )
+    }
+}
+
+/// A JSON body value read as `conv` (scalar body parameters without pydantic): a string
+/// is converted as a query value is; otherwise the JSON type must be the one declared,
+/// an integer also passing as a float.
+fn json_scalar<'py>(
+    py: Python<'py>,
+    conv: Conv,
+    v: &Bound<'py, PyAny>,
+) -> PyResult<Result<Bound<'py, PyAny>, Failure>> {
+    if let Ok(s) = v.cast::<PyString>() {
+        if conv == Conv::Str {
+            return Ok(Ok(v.clone()));
+        }
+        return convert(py, conv, s.to_str()?);
+    }
+    let is_bool = v.cast::<PyBool>().is_ok();
+    let is_int = !is_bool && v.cast::<PyInt>().is_ok();
+    Ok(match conv {
+        Conv::Int if is_int => Ok(v.clone()),
+        Conv::Float if v.cast::<PyFloat>().is_ok() => Ok(v.clone()),
+        Conv::Float if is_int => match v.extract::<f64>() {
+            Ok(f) => Ok(f.into_pyobject(py)?.into_any()),
+            Err(_) => Err(("float_type", "Input should be a valid number")),
+        },
+        Conv::Bool if is_bool => Ok(v.clone()),
+        Conv::Int => Err(("int_type", "Input should be a valid integer")),
+        Conv::Float => Err(("float_type", "Input should be a valid number")),
+        Conv::Bool => Err(("bool_type", "Input should be a valid boolean")),
+        _ => Err(("string_type", "Input should be a valid string")),
+    })
 }
 
 /// Booleans as FastAPI (pydantic) reads them, any case.
@@ -402,23 +816,48 @@ fn convert<'py>(
     }))
 }
 
+/// The 422 `detail` items in FastAPI's order: path, query, header, cookie, then body
+/// errors, each group in the signature's order.
+fn in_fastapi_order(errors: Bound<'_, PyList>) -> PyResult<Bound<'_, PyList>> {
+    if errors.len() < 2 {
+        return Ok(errors);
+    }
+    let mut items = Vec::with_capacity(errors.len());
+    for item in errors.iter() {
+        let first = item.get_item("loc")?.get_item(0)?;
+        let rank = match first.extract::<&str>()? {
+            "path" => 0,
+            "query" => 1,
+            "header" => 2,
+            "cookie" => 3,
+            _ => 4,
+        };
+        items.push((rank, item));
+    }
+    items.sort_by_key(|(rank, _)| *rank); // stable: each group keeps its order
+    PyList::new(errors.py(), items.into_iter().map(|(_, item)| item))
+}
+
+/// A 422 `loc` list.
+fn loc<'py>(py: Python<'py>, items: &[&str]) -> PyResult<Bound<'py, PyList>> {
+    PyList::new(py, items)
+}
+
 /// One item of a 422 `detail` list, FastAPI's shape.
 fn detail<'py>(
     py: Python<'py>,
     ty: &str,
-    loc: &[&str],
+    loc: Bound<'py, PyList>,
     msg: &str,
     input: &Bound<'py, PyAny>,
-    error: Option<&str>,
+    ctx: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("type", ty)?;
-    d.set_item("loc", PyList::new(py, loc)?)?;
+    d.set_item("loc", loc)?;
     d.set_item("msg", msg)?;
     d.set_item("input", input)?;
-    if let Some(error) = error {
-        let ctx = PyDict::new(py);
-        ctx.set_item("error", error)?;
+    if let Some(ctx) = ctx {
         d.set_item("ctx", ctx)?;
     }
     Ok(d)
@@ -426,7 +865,7 @@ fn detail<'py>(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_bool;
+    use super::{cookie_value, latin1, parse_bool};
 
     #[test]
     fn bools_read_like_fastapi() {
@@ -439,5 +878,27 @@ mod tests {
         for s in ["", "2", "yess", "nope", "tru"] {
             assert_eq!(parse_bool(s), None, "{s}");
         }
+    }
+
+    #[test]
+    fn cookies_parse_like_starlette() {
+        let h = r#"a=1; b = two ;c="q\"x\054y";flag; a=3; =v"#;
+        assert_eq!(cookie_value(h, "a").as_deref(), Some("3"));
+        assert_eq!(cookie_value(h, "b").as_deref(), Some("two"));
+        assert_eq!(cookie_value(h, "c").as_deref(), Some("q\"x,y"));
+        assert_eq!(cookie_value(h, "").as_deref(), Some("v"));
+        assert_eq!(cookie_value(h, "flag"), None);
+        assert_eq!(cookie_value(h, "d"), None);
+        assert_eq!(cookie_value(r#"e="""#, "e").as_deref(), Some(""));
+        assert_eq!(cookie_value(r#"e=""#, "e").as_deref(), Some("\""));
+        assert_eq!(cookie_value(r#"e="a\""#, "e").as_deref(), Some("a\\"));
+    }
+
+    #[test]
+    fn header_values_are_latin1() {
+        assert_eq!(latin1(b"plain"), "plain");
+        assert!(matches!(latin1(b"plain"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(latin1(b"caf\xe9"), "caf\u{e9}");
+        assert_eq!(latin1(b"\xc3\xa9"), "\u{c3}\u{a9}");
     }
 }

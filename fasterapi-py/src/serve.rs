@@ -196,6 +196,19 @@ impl Incoming for BenchRequest {
             .find(|(k, _)| k == name)
             .map(|(_, v)| Cow::Borrowed(v.as_str()))
     }
+    fn query_all(&self, name: &str) -> Vec<Cow<'_, str>> {
+        self.query
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| Cow::Borrowed(v.as_str()))
+            .collect()
+    }
+    fn header(&self, _name: &str) -> Option<Cow<'_, str>> {
+        None
+    }
+    fn header_all(&self, _name: &str) -> Vec<Cow<'_, str>> {
+        Vec::new()
+    }
     fn body_bytes(&self) -> &[u8] {
         &self.body
     }

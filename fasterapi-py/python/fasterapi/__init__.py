@@ -27,9 +27,43 @@ Semantics follow FastAPI where a user would notice:
   ``Literal``, ``UUID``, dates...) by pydantic when installed (enums without it);
   ``Optional[X]`` allows a missing value when a default is given; a parameter without a
   default is required.
-- A value that fails conversion, a missing required parameter or a body that is not
-  valid JSON of the declared shape answers ``422`` with ``{"detail": [{"type", "loc",
-  "msg", "input"}, ...]}``, ``loc`` naming the parameter (``["query", "limit"]``).
+- FastAPI's parameter markers, as defaults or in ``typing.Annotated`` (FastAPI's
+  recommended style), say where a value comes from and how it is checked::
+
+      from typing import Annotated, List, Optional
+      from fasterapi import Body, Cookie, Header, Path, Query
+
+      @app.get("/items/{item_id}")
+      def read(item_id: int = Path(..., gt=0),
+               q: Optional[str] = Query(None, max_length=50, pattern="^[a-z]+$"),
+               limit: Annotated[int, Query(ge=1, le=100)] = 10,
+               tags: List[str] = Query([]),                # ?tags=a&tags=b
+               item_query: Optional[str] = Query(None, alias="item-query"),
+               x_token: str = Header(...),                 # the X-Token header
+               session: Optional[str] = Cookie(None)):
+          ...
+
+      @app.post("/items")
+      def create(name: str = Body(..., embed=True), payload: dict = Body(None)): ...
+
+  :class:`Query`, :class:`Path`, :class:`Header`, :class:`Cookie` and :class:`Body`
+  take ``default`` (``...`` or none: required), ``alias``, ``gt``/``ge``/``lt``/``le``
+  and ``min_length``/``max_length``/``pattern`` (``regex``); ``Header`` turns
+  underscores into hyphens unless ``convert_underscores=False`` and ignores case;
+  ``Body(embed=True)`` reads the body's key of the parameter's name. Markers are read
+  at registration; the constraints on ``int``/``float``/``str`` values are checked in
+  Rust with pydantic's messages, others (``multiple_of``, pydantic ``Field`` and
+  ``annotated_types`` metadata in ``Annotated``, constraints on other types) by pydantic.
+  Documentation keywords (``title``, ``description``, ``examples``...) are ignored.
+- A value that fails conversion or a constraint, a missing required parameter or a body
+  that is not valid JSON of the declared shape answers ``422`` with ``{"detail":
+  [{"type", "loc", "msg", "input", "ctx"}, ...]}`` as FastAPI does, ``loc`` naming the
+  parameter by the name looked up (``["query", "limit"]``, ``["header", "x-token"]``)
+  and the items ordered path, query, header, cookie, body::
+
+      {"detail": [{"type": "greater_than_equal", "loc": ["query", "limit"],
+                   "msg": "Input should be greater than or equal to 1", "input": "0",
+                   "ctx": {"ge": 1}}]}
 - Return values: ``dict``, ``list``, ``str``, ``int``, ``float``, ``bool`` and ``None``
   are JSON-encoded (walked by the Rust JSON writer, no ``json.dumps``); pydantic models,
   dataclasses, enums, dates, UUIDs and sets are converted first; ``bytes`` are sent as
@@ -53,12 +87,14 @@ database drivers).
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import datetime
 import decimal
 import enum
 import http
 import inspect
+import operator
 import os
 import re
 import signal
@@ -72,12 +108,17 @@ import uuid
 from . import _fasterapi
 
 __all__ = [
+    "Body",
+    "Cookie",
     "FasterAPI",
+    "Header",
     "Headers",
     "HTTPException",
     "HTMLResponse",
     "JSONResponse",
+    "Path",
     "PlainTextResponse",
+    "Query",
     "Request",
     "Response",
 ]
@@ -171,10 +212,166 @@ class HTMLResponse(Response):
 
 
 # ---------------------------------------------------------------------------------------
+# Parameter markers: FastAPI's Query(), Path(), Header(), Cookie() and Body().
+
+# Keywords that only document a parameter (FastAPI puts them into the OpenAPI schema):
+# accepted and ignored.
+_DOC_KEYWORDS = frozenset(
+    {
+        "title",
+        "description",
+        "examples",
+        "example",
+        "openapi_examples",
+        "deprecated",
+        "include_in_schema",
+        "json_schema_extra",
+        "alias_priority",
+        "serialization_alias",
+        "media_type",
+    }
+)
+# Validation keywords checked in Rust for ``int``/``float`` (bounds) and ``str`` values.
+_NUMBER_CONSTRAINTS = ("gt", "ge", "lt", "le")
+_STRING_CONSTRAINTS = ("min_length", "max_length", "pattern")
+# Validation keywords only pydantic checks.
+_PYDANTIC_CONSTRAINTS = ("multiple_of", "strict", "allow_inf_nan", "max_digits", "decimal_places")
+
+
+class _Param:
+    """What the parameter markers share: a default (``...`` or none: required), an
+    ``alias`` and validation constraints."""
+
+    #: Where the value comes from: "path", "query", "header", "cookie" or "body".
+    location = ""
+
+    def __init__(
+        self,
+        default: typing.Any = ...,
+        *,
+        alias: str | None = None,
+        validation_alias: str | None = None,
+        gt: typing.Any = None,
+        ge: typing.Any = None,
+        lt: typing.Any = None,
+        le: typing.Any = None,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        pattern: str | None = None,
+        regex: str | None = None,
+        default_factory: typing.Any = None,
+        **extra: typing.Any,
+    ):
+        if default_factory is not None:
+            raise TypeError(f"{type(self).__name__}(default_factory=...) is not supported; give a default")
+        if pattern is not None and regex is not None:
+            raise TypeError(f"{type(self).__name__}: give pattern= or its old name regex=, not both")
+        self.default = default
+        if alias is None and isinstance(validation_alias, str):
+            alias = validation_alias
+        self.alias = alias
+        constraints = {
+            "gt": gt,
+            "ge": ge,
+            "lt": lt,
+            "le": le,
+            "min_length": min_length,
+            "max_length": max_length,
+            "pattern": regex if pattern is None else pattern,
+        }
+        for key in _PYDANTIC_CONSTRAINTS:
+            constraints[key] = extra.pop(key, None)
+        #: The validation constraints given (those not ``None``).
+        self.constraints = {k: v for k, v in constraints.items() if v is not None}
+        # Documentation keywords (and FastAPI's deprecated **extra) are ignored.
+        self.extra = {k: v for k, v in extra.items() if k not in _DOC_KEYWORDS}
+
+    def __repr__(self) -> str:
+        args = [] if self.default is ... else [repr(self.default)]
+        if self.alias is not None:
+            args.append(f"alias={self.alias!r}")
+        args += [f"{k}={v!r}" for k, v in self.constraints.items()]
+        return f"{type(self).__name__}({', '.join(args)})"
+
+
+class Query(_Param):
+    """Marks a query parameter, as FastAPI's ``Query``::
+
+        def search(q: Optional[str] = Query(None, max_length=50),
+                   limit: int = Query(10, ge=1, le=100),
+                   tags: List[str] = Query([])):     # ?tags=a&tags=b
+
+    ``default``: ``...`` (or none given) makes the parameter required. ``alias``: the
+    name in the query string (``Query(alias="item-query")``), also named by ``loc`` in a
+    422. Constraints: ``gt``/``ge``/``lt``/``le`` for numbers, ``min_length``/
+    ``max_length``/``pattern`` (a regex searched in the value; ``regex`` is its old name)
+    for strings, checked in Rust; ``multiple_of``, ``strict``, ``allow_inf_nan``,
+    ``max_digits`` and ``decimal_places`` are left to pydantic. A list type takes every
+    value of a repeated parameter. Documentation keywords (``title``, ``description``,
+    ``examples``, ``deprecated``, ...) are accepted and ignored.
+    """
+
+    location = "query"
+
+
+class Path(_Param):
+    """Marks a path parameter with constraints, as FastAPI's ``Path``
+    (``item_id: int = Path(..., gt=0)``). Path parameters are always required. Same
+    keywords as :class:`Query`."""
+
+    location = "path"
+
+
+class Header(_Param):
+    """Marks a request header parameter, as FastAPI's ``Header``
+    (``x_token: str = Header(...)``, ``user_agent: Optional[str] = Header(None)``).
+
+    The header's name is the parameter's with underscores turned into hyphens
+    (``x_token`` reads ``X-Token``), unless ``convert_underscores=False`` or an
+    ``alias`` is given; names are compared ignoring case. A header sent several times
+    gives its first value, or every value to a list type (``List[str]``). Values are
+    decoded as Latin-1, as HTTP defines. Same constraints as :class:`Query`.
+    """
+
+    location = "header"
+
+    def __init__(self, default: typing.Any = ..., *, convert_underscores: bool = True, **kwargs: typing.Any):
+        super().__init__(default, **kwargs)
+        self.convert_underscores = convert_underscores
+
+
+class Cookie(_Param):
+    """Marks a cookie parameter, as FastAPI's ``Cookie``
+    (``session: Optional[str] = Cookie(None)``): the value of the cookie of that name
+    (or ``alias``) in the request's ``Cookie`` header. Same constraints as
+    :class:`Query`."""
+
+    location = "cookie"
+
+
+class Body(_Param):
+    """Marks a parameter read from the JSON body, as FastAPI's ``Body``.
+
+    ``payload: dict = Body(...)`` takes the whole body. Several body parameters, or
+    ``embed=True`` on a single one, each take the body's key of their name (or
+    ``alias``): ``name: str = Body(..., embed=True)`` reads ``{"name": "..."}``. A
+    JSON ``null`` counts as absent. Any type works (``str``, ``int``, models,
+    ``List[...]``); values and constraints are validated by pydantic when installed (in
+    its lax mode, as FastAPI), by type and in Rust otherwise.
+    """
+
+    location = "body"
+
+    def __init__(self, default: typing.Any = ..., *, embed: bool | None = None, **kwargs: typing.Any):
+        super().__init__(default, **kwargs)
+        self.embed = embed
+
+
+# ---------------------------------------------------------------------------------------
 # Signature compilation: once per route, into a positional plan read by the Rust side.
 
 # Where a parameter comes from (must match fasterapi-py/src/plan.rs).
-_SRC_PATH, _SRC_QUERY, _SRC_BODY, _SRC_BODY_FIELD, _SRC_REQUEST = 0, 1, 2, 3, 4
+_SRC_PATH, _SRC_QUERY, _SRC_BODY, _SRC_BODY_FIELD, _SRC_REQUEST, _SRC_HEADER, _SRC_COOKIE = range(7)
 # How a value is converted.
 _CONV_STR, _CONV_INT, _CONV_FLOAT, _CONV_BOOL, _CONV_DICT, _CONV_LIST, _CONV_VALIDATOR, _CONV_ANY = range(8)
 
@@ -243,42 +440,199 @@ def _body_conv(ann):
     return _CONV_VALIDATOR, _pydantic.TypeAdapter(ann).validate_python
 
 
+def _split_annotated(ann):
+    """``(type, marker, metadata)`` of ``Annotated[type, ...]``: the last parameter marker
+    in it and the other metadata; ``(ann, None, [])`` for any other annotation."""
+    if typing.get_origin(ann) is not typing.Annotated:
+        return ann, None, []
+    base, *meta = typing.get_args(ann)
+    markers = [m for m in meta if isinstance(m, _Param)]
+    # Plain strings document; other metadata (pydantic's Field, annotated_types' Gt,
+    # validators) is for pydantic.
+    others = [m for m in meta if not isinstance(m, (_Param, str))]
+    return base, (markers[-1] if markers else None), others
+
+
+def _pydantic_validator(name: str, ann, constraints: dict, metadata: list):
+    """``validate_python`` of a pydantic ``TypeAdapter`` for ``ann`` with the constraints
+    and ``Annotated`` metadata."""
+    if _pydantic is None:
+        raise TypeError(f"parameter {name!r}: {sorted(constraints) or metadata} on {ann!r} needs pydantic")
+    if ann is inspect.Parameter.empty:
+        ann = typing.Any
+    metadata = [*metadata, _pydantic.Field(**constraints)] if constraints else metadata
+    try:
+        adapter = _pydantic.TypeAdapter(typing.Annotated[(ann, *metadata)] if metadata else ann)
+    except Exception as e:
+        raise TypeError(f"parameter {name!r}: unsupported type or constraints {ann!r} {constraints}: {e}") from e
+    return adapter.validate_python
+
+
+def _native_constraints(name: str, ann, constraints: dict):
+    """The constraints Rust checks, normalised (bounds of an ``int`` are ints, of a
+    ``float`` floats; a compiled pattern), or ``None`` if pydantic must check them."""
+    if not constraints:
+        return {}
+    if ann in (int, float):
+        allowed = _NUMBER_CONSTRAINTS
+    elif ann in (str, inspect.Parameter.empty, typing.Any, None):
+        allowed = _STRING_CONSTRAINTS
+    else:
+        return None
+    if any(k not in allowed for k in constraints):
+        return None
+    out = {}
+    for key, value in constraints.items():
+        if key == "pattern":
+            try:
+                out[key] = (str(value), re.compile(value).search)
+            except re.error as e:
+                raise TypeError(f"parameter {name!r}: bad pattern {value!r}: {e}") from e
+        elif key in _STRING_CONSTRAINTS:
+            out[key] = operator.index(value)
+        elif ann is int:
+            # As pydantic: a bound of an int must be a whole number.
+            try:
+                whole = int(value)
+            except (TypeError, ValueError, OverflowError):
+                whole = None
+            if whole is None or whole != value:
+                raise TypeError(f"parameter {name!r}: {key}={value!r} is not an integer")
+            out[key] = whole
+        else:
+            out[key] = float(value)
+    return out
+
+
+def _value_conv(name: str, ann, marker, metadata: list):
+    """``(conv, validator, constraints, multi)`` for a path, query, header or cookie
+    parameter."""
+    constraints = marker.constraints if marker is not None else {}
+    origin = typing.get_origin(ann) or ann
+    if origin in (list, set, frozenset, tuple, collections.abc.Sequence):
+        if marker is None or marker.location not in ("query", "header"):
+            raise TypeError(f"parameter {name!r}: a list type is read from the body, or from the query or headers with Query()/Header()")
+        args = typing.get_args(ann)
+        item = args[0] if args else str
+        if origin in (list, collections.abc.Sequence) and item in _SCALARS and not constraints and not metadata:
+            return _SCALARS[item], None, None, True
+        return _CONV_VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None, True
+    if _body_conv(ann) is not None:
+        raise TypeError(f"parameter {name!r}: {ann!r} is read from the body (Body()), not from the {marker.location}")
+    if metadata and _pydantic is not None:
+        return _CONV_VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None, False
+    native = _native_constraints(name, ann, constraints)
+    if native is None:
+        return _CONV_VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None, False
+    conv, validator = _scalar_conv(name, ann)
+    if native and validator is not None:
+        # A str subclass (an enum without pydantic) with string constraints.
+        raise TypeError(f"parameter {name!r}: constraints on {ann!r} need pydantic")
+    return conv, validator, native or None, False
+
+
+def _marked_body_conv(name: str, ann, marker, metadata: list):
+    """``(conv, validator, constraints)`` for a parameter marked ``Body()``."""
+    constraints = marker.constraints
+    if ann in (inspect.Parameter.empty, typing.Any, None) and not constraints and not metadata:
+        return _CONV_ANY, None, None
+    if _pydantic is not None:
+        if not constraints and not metadata:
+            body = _body_conv(ann)
+            if body is not None:
+                return body[0], body[1], None
+        # Scalars too: pydantic's lax mode, as FastAPI validates body values.
+        return _CONV_VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None
+    body = _body_conv(ann)
+    if body is not None:
+        if constraints:
+            _pydantic_validator(name, ann, constraints, metadata)  # raises: needs pydantic
+        return body[0], body[1], None
+    native = _native_constraints(name, ann, constraints)
+    if native is None:
+        _pydantic_validator(name, ann, constraints, metadata)  # raises: needs pydantic
+    conv, validator = _scalar_conv(name, ann)
+    return conv, validator, native or None
+
+
 def _compile(func, path: str) -> list:
     """The positional plan of ``func``: one tuple per parameter,
-    ``(name, source, conv, required, default, validator)``."""
+    ``(name, source, conv, required, default, validator, key, multi, constraints)``:
+    ``key`` is the name looked up (an alias, a header name), ``multi`` takes every value
+    of a repeated query parameter or header as a list, ``constraints`` is ``None`` or a
+    dict of the bounds, lengths and pattern Rust checks."""
+    qualname = getattr(func, "__qualname__", repr(func))
     sig = inspect.signature(func)
     try:
-        hints = typing.get_type_hints(func)
+        hints = typing.get_type_hints(func, include_extras=True)
     except Exception:
         hints = {}
     path_names = set(_PATH_PARAM.findall(path))
     plan = []
     body_params = []
+    embed = False
     for name, p in sig.parameters.items():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            raise TypeError(f"{func.__qualname__}: *args and **kwargs are not supported")
-        ann = hints.get(name, p.annotation)
-        required = p.default is p.empty
-        default = None if required else p.default
+            raise TypeError(f"{qualname}: *args and **kwargs are not supported")
+        ann, marker, metadata = _split_annotated(hints.get(name, p.annotation))
+        default = p.default
+        if isinstance(default, _Param):
+            if marker is not None:
+                raise TypeError(f"{qualname}: parameter {name!r} has a marker both in Annotated and as its default")
+            marker = default
+            default = marker.default
+        elif marker is not None and marker.default is not ...:
+            raise TypeError(
+                f"{qualname}: parameter {name!r}: {type(marker).__name__}() in Annotated takes no default; set it with `=`"
+            )
+        if default is p.empty:
+            default = ...
+        required = default is ...
+        if required:
+            default = None
         inner, _optional = _unwrap_optional(ann)
         if isinstance(inner, type) and issubclass(inner, Request):
-            plan.append([name, _SRC_REQUEST, _CONV_ANY, False, None, None])
-        elif name in path_names:
-            conv, validator = _scalar_conv(name, inner)
-            plan.append([name, _SRC_PATH, conv, True, None, validator])
-        else:
-            body = _body_conv(inner)
-            if body is not None:
-                entry = [name, _SRC_BODY, body[0], required, default, body[1]]
-                plan.append(entry)
-                body_params.append(entry)
+            if marker is not None:
+                raise TypeError(f"{qualname}: parameter {name!r}: a Request takes no {type(marker).__name__}()")
+            plan.append([name, _SRC_REQUEST, _CONV_ANY, False, None, None, name, False, None])
+            continue
+        location = marker.location if marker is not None else None
+        if name in path_names and location not in (None, "path"):
+            raise TypeError(f"{qualname}: {name!r} is a path parameter; mark it Path(), not {type(marker).__name__}()")
+        if location is None:
+            if name in path_names:
+                location = "path"
+            elif _body_conv(inner) is not None:
+                location = "body"
             else:
-                conv, validator = _scalar_conv(name, inner)
-                plan.append([name, _SRC_QUERY, conv, required, default, validator])
-    missing = path_names - {e[0] for e in plan if e[1] == _SRC_PATH}
+                location = "query"
+        key = marker.alias if marker is not None and marker.alias else name
+        if location == "header" and not marker.alias and marker.convert_underscores:
+            key = name.replace("_", "-")
+        if location == "body":
+            if marker is None:
+                conv, validator = _body_conv(inner)
+                constraints = None
+                if metadata and _pydantic is not None:
+                    conv, validator = _CONV_VALIDATOR, _pydantic_validator(name, inner, {}, metadata)
+            else:
+                conv, validator, constraints = _marked_body_conv(name, inner, marker, metadata)
+                embed = embed or bool(marker.embed)
+            entry = [name, _SRC_BODY, conv, required, default, validator, key, False, constraints]
+            body_params.append(entry)
+        else:
+            conv, validator, constraints, multi = _value_conv(name, inner, marker, metadata)
+            source = {"path": _SRC_PATH, "query": _SRC_QUERY, "header": _SRC_HEADER, "cookie": _SRC_COOKIE}[location]
+            if source == _SRC_PATH:
+                if key not in path_names:
+                    raise TypeError(f"{qualname}: path parameter {key!r} is not in the path {path!r}")
+                required, default = True, None
+            entry = [name, source, conv, required, default, validator, key, multi, constraints]
+        plan.append(entry)
+    missing = path_names - {e[6] for e in plan if e[1] == _SRC_PATH}
     if missing:
-        raise TypeError(f"{func.__qualname__}: path parameters {sorted(missing)} are not in the signature")
-    if len(body_params) > 1:
+        raise TypeError(f"{qualname}: path parameters {sorted(missing)} are not in the signature")
+    if len(body_params) > 1 or embed:
         for entry in body_params:
             entry[1] = _SRC_BODY_FIELD
     return [tuple(e) for e in plan]
