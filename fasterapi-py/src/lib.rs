@@ -37,8 +37,9 @@
 //! A handler's signature is compiled once, at registration, into a positional plan (see
 //! the Python package's docs for which parameter comes from where). Per request the I/O
 //! thread attaches to the interpreter (it keeps its Python thread state for its whole
-//! life, so attaching is a GIL acquisition and nothing more), converts the path, query and
-//! body values the plan names, calls the handler with a tuple of arguments, and turns the
+//! life, so attaching is a GIL acquisition and nothing more), converts the path, query,
+//! header, cookie and body values the plan names (checking the constraints of
+//! `Query(ge=1)`-style markers), calls the handler with a tuple of arguments, and turns the
 //! result into a [`Response`](fasterapi_http::Response): `dict`/`list`/`str`/numbers/`None`
 //! are walked from Rust into fasterapi-core's JSON writer, writing into a pooled buffer.
 //! `async def` handlers are driven once with `PyIter_Send` while the thread's event loop is
