@@ -1,6 +1,6 @@
 //! The `Date` header value (IMF-fixdate), formatted at most once a second per thread.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const LEN: usize = 29; // "Sun, 06 Nov 1994 08:49:37 GMT"
@@ -14,7 +14,7 @@ pub(crate) const STATUS_LINE_LEN: usize = 17;
 pub(crate) const HEAD_LEN: usize = OK_PREFIX.len() + LEN + 2;
 
 thread_local! {
-    static CACHE: Cell<(u64, [u8; HEAD_LEN])> = const { Cell::new((u64::MAX, [0; HEAD_LEN])) };
+    static CACHE: RefCell<(u64, [u8; HEAD_LEN])> = const { RefCell::new((u64::MAX, [0; HEAD_LEN])) };
 }
 
 fn head(unix_secs: u64) -> [u8; HEAD_LEN] {
@@ -38,28 +38,30 @@ fn unix_now() -> u64 {
 pub(crate) fn refresh() {
     let now = unix_now();
     CACHE.with(|c| {
-        if c.get().0 != now {
-            c.set((now, head(now)));
+        let mut c = c.borrow_mut();
+        if c.0 != now {
+            *c = (now, head(now));
         }
     });
 }
 
-/// The cached `HTTP/1.1 200 OK\r\nServer: fasterapi\r\nDate: ...\r\n`; formatted first on a
+/// Calls `f` with the cached `HTTP/1.1 200 OK\r\nServer: fasterapi\r\nDate: ...\r\n`,
+/// borrowed in place (a response copies it once, into its output); formatted first on a
 /// thread that never refreshed.
 #[inline]
-pub(crate) fn cached_head() -> [u8; HEAD_LEN] {
-    let (secs, head) = CACHE.with(Cell::get);
-    if secs != u64::MAX {
-        return head;
-    }
-    refresh();
-    CACHE.with(Cell::get).1
+pub(crate) fn with_head<R>(f: impl FnOnce(&[u8; HEAD_LEN]) -> R) -> R {
+    CACHE.with(|c| {
+        if c.borrow().0 == u64::MAX {
+            refresh();
+        }
+        f(&c.borrow().1)
+    })
 }
 
 /// The cached date alone.
 #[cfg(test)]
 pub(crate) fn cached_date() -> String {
-    String::from_utf8_lossy(&cached_head()[OK_PREFIX.len()..OK_PREFIX.len() + LEN]).into_owned()
+    with_head(|h| String::from_utf8_lossy(&h[OK_PREFIX.len()..OK_PREFIX.len() + LEN]).into_owned())
 }
 
 /// Formats seconds since the Unix epoch as an IMF-fixdate (RFC 9110 §5.6.7).
@@ -117,7 +119,7 @@ mod tests {
 
     #[test]
     fn cached_head_is_well_formed() {
-        let h = cached_head();
+        let h = with_head(|h| *h);
         assert!(h.starts_with(b"HTTP/1.1 200 OK\r\nServer: fasterapi\r\nDate: "));
         assert!(h.ends_with(b" GMT\r\n"));
         assert_eq!(cached_date().len(), LEN);

@@ -174,13 +174,59 @@ impl From<Bytes> for Body {
 /// ```
 pub struct Response {
     status: StatusCode,
-    content_type: Option<Cow<'static, str>>,
+    content_type: Option<MediaType>,
     headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     body: Body,
 }
 
+/// A response's `Content-Type`. The common ones carry their header line ready-made, so the
+/// usual response head is a few fixed-size copies.
+#[derive(Clone, Debug)]
+enum MediaType {
+    Text,
+    Json,
+    Html,
+    Other(Cow<'static, str>),
+}
+
 const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 const APPLICATION_JSON: &str = "application/json";
+const TEXT_HTML: &str = "text/html; charset=utf-8";
+
+impl MediaType {
+    fn new(media_type: Cow<'static, str>) -> MediaType {
+        match &*media_type {
+            TEXT_PLAIN => MediaType::Text,
+            APPLICATION_JSON => MediaType::Json,
+            TEXT_HTML => MediaType::Html,
+            _ => MediaType::Other(media_type),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            MediaType::Text => TEXT_PLAIN,
+            MediaType::Json => APPLICATION_JSON,
+            MediaType::Html => TEXT_HTML,
+            MediaType::Other(t) => t,
+        }
+    }
+
+    /// `Content-Type: <type>\r\nContent-Length: ` for the common types.
+    fn head_line(&self) -> Option<&'static [u8]> {
+        macro_rules! line {
+            ($t:expr) => {
+                concat!("Content-Type: ", $t, "\r\nContent-Length: ").as_bytes()
+            };
+        }
+        match self {
+            MediaType::Text => Some(line!("text/plain; charset=utf-8")),
+            MediaType::Json => Some(line!("application/json")),
+            MediaType::Html => Some(line!("text/html; charset=utf-8")),
+            MediaType::Other(_) => None,
+        }
+    }
+}
 
 /// Bodies from this size go out by `writev` without being copied.
 const ZERO_COPY_MIN: usize = 16 * 1024;
@@ -228,7 +274,7 @@ impl Response {
     pub fn text(body: impl Into<Body>) -> Response {
         Response {
             status: StatusCode::OK,
-            content_type: Some(Cow::Borrowed(TEXT_PLAIN)),
+            content_type: Some(MediaType::Text),
             headers: Vec::new(),
             body: body.into(),
         }
@@ -236,7 +282,10 @@ impl Response {
 
     /// `200 OK` with a `text/html; charset=utf-8` body.
     pub fn html(body: impl Into<Body>) -> Response {
-        Response::text(body).with_content_type("text/html; charset=utf-8")
+        Response {
+            content_type: Some(MediaType::Html),
+            ..Response::text(body)
+        }
     }
 
     /// `200 OK` with a JSON object built in place by `build` (see [`fasterapi_core::json`]).
@@ -278,7 +327,7 @@ impl Response {
     pub fn json_bytes(body: impl Into<Body>) -> Response {
         Response {
             status: StatusCode::OK,
-            content_type: Some(Cow::Borrowed(APPLICATION_JSON)),
+            content_type: Some(MediaType::Json),
             headers: Vec::new(),
             body: body.into(),
         }
@@ -301,7 +350,7 @@ impl Response {
     pub fn with_content_type(mut self, content_type: impl Into<Cow<'static, str>>) -> Response {
         let content_type = content_type.into();
         if header_is_safe(&content_type) {
-            self.content_type = Some(content_type);
+            self.content_type = Some(MediaType::new(content_type));
         }
         self
     }
@@ -338,7 +387,7 @@ impl Response {
 
     /// The `Content-Type`, if set.
     pub fn content_type(&self) -> Option<&str> {
-        self.content_type.as_deref()
+        self.content_type.as_ref().map(MediaType::as_str)
     }
 
     /// The extra headers added with [`Response::with_header`].
@@ -453,6 +502,21 @@ impl Output {
     }
 }
 
+/// Appends `n` in decimal. Numbers under 10,000 (most bodies) are written as fixed-size
+/// copies, which compile to plain stores; itoa's variable-length output would be copied
+/// with a `memcpy` call.
+#[inline]
+fn put_decimal(buf: &mut BytesMut, n: usize) {
+    let digit = |v: usize| b'0' + (v % 10) as u8;
+    match n {
+        0..=9 => buf.put_u8(digit(n)),
+        10..=99 => buf.put_slice(&[digit(n / 10), digit(n)]),
+        100..=999 => buf.put_slice(&[digit(n / 100), digit(n / 10), digit(n)]),
+        1000..=9999 => buf.put_slice(&[digit(n / 1000), digit(n / 100), digit(n / 10), digit(n)]),
+        _ => buf.put_slice(itoa::Buffer::new().format(n).as_bytes()),
+    }
+}
+
 #[inline]
 fn header_is_safe(s: &str) -> bool {
     !s.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
@@ -470,9 +534,8 @@ impl Response {
             body,
         } = self;
         let buf = &mut out.buf;
-        let head = date::cached_head();
-        match status.status_line() {
-            Some(_) if status == StatusCode::OK => buf.put_slice(&head),
+        date::with_head(|head| match status.status_line() {
+            Some(_) if status == StatusCode::OK => buf.put_slice(head),
             Some(line) => {
                 buf.put_slice(line.as_bytes());
                 buf.put_slice(&head[date::STATUS_LINE_LEN..]);
@@ -483,22 +546,23 @@ impl Response {
                 buf.put_slice(b" \r\n");
                 buf.put_slice(&head[date::STATUS_LINE_LEN..]);
             }
-        }
+        });
         let body_allowed = !status.forbids_body();
         // Lines are written as "\r\n" + field, so that the common response (type, length,
         // keep-alive) ends in a single "\r\n\r\n": fewer, larger copies.
         let body_bytes = body.as_bytes();
         let mut mid_line = false;
         if body_allowed {
-            match &content_type {
-                Some(ct) => {
+            match content_type.as_ref().map(|t| (t.head_line(), t)) {
+                Some((Some(line), _)) => buf.put_slice(line),
+                Some((None, t)) => {
                     buf.put_slice(b"Content-Type: ");
-                    buf.put_slice(ct.as_bytes());
+                    buf.put_slice(t.as_str().as_bytes());
                     buf.put_slice(b"\r\nContent-Length: ");
                 }
                 None => buf.put_slice(b"Content-Length: "),
             }
-            buf.put_slice(itoa::Buffer::new().format(body_bytes.len()).as_bytes());
+            put_decimal(buf, body_bytes.len());
             mid_line = true;
         }
         for (name, value) in &headers {
@@ -556,6 +620,40 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn put_decimal_matches_itoa() {
+        let mut values: Vec<usize> = (0..20_000).collect();
+        values.extend([99_999, 100_000, 1 << 40, usize::MAX]);
+        for n in values {
+            let mut buf = BytesMut::new();
+            put_decimal(&mut buf, n);
+            assert_eq!(&buf[..], itoa::Buffer::new().format(n).as_bytes(), "{n}");
+        }
+    }
+
+    #[test]
+    fn media_types_keep_their_text() {
+        for (resp, want) in [
+            (Response::text("a"), TEXT_PLAIN),
+            (Response::html("a"), TEXT_HTML),
+            (Response::json_bytes("1"), APPLICATION_JSON),
+            (
+                Response::bytes("a", "text/plain; charset=utf-8"),
+                TEXT_PLAIN,
+            ),
+            (Response::bytes("a", "image/png"), "image/png"),
+        ] {
+            assert_eq!(resp.content_type(), Some(want));
+            let text = written(resp, false, Persistence::KeepAlive);
+            assert!(
+                text.contains(&format!(
+                    "\r\nContent-Type: {want}\r\nContent-Length: 1\r\n\r\n"
+                )),
+                "{text}"
+            );
+        }
+    }
 
     fn written(resp: Response, head_only: bool, p: Persistence) -> String {
         let mut out = Output::new(BytesMut::new());
