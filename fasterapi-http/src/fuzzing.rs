@@ -135,3 +135,9 @@ fn check_responses(mut out: &[u8]) {
         };
     }
 }
+
+/// Runs the request-head scanner (the fast path in front of httparse) on `data` and
+/// panics if it accepts a head httparse parses differently, or refuses.
+pub fn parse_head(data: &[u8]) {
+    crate::scan::check_against_httparse(data);
+}

@@ -59,6 +59,7 @@ mod parse;
 mod request;
 mod response;
 pub mod router;
+mod scan;
 mod server;
 mod sys;
 

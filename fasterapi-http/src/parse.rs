@@ -10,6 +10,7 @@ use std::mem::MaybeUninit;
 
 use crate::response::StatusCode;
 use crate::router::Method;
+use crate::scan;
 
 /// Header fields one request may carry at most; more is answered 431.
 pub(crate) const MAX_HEADERS: usize = 100;
@@ -96,6 +97,22 @@ pub(crate) fn parse_head<'h, 'b>(
     limits: &Limits,
 ) -> Result<Head<'h, 'b>, Reject> {
     let max_headers = limits.max_headers.min(MAX_HEADERS);
+    if let Some(head) = scan::scan(buf, &mut slots[..max_headers]) {
+        let init = &slots[..head.headers];
+        // SAFETY: `scan` wrote the first `head.headers` slots (MaybeUninit::write), so they
+        // are initialised `Header`s, and `MaybeUninit<T>` has the layout of `T`. httparse
+        // hands out its headers from the same slots the same way.
+        let headers: &'h [httparse::Header<'b>] =
+            unsafe { &*(init as *const [MaybeUninit<httparse::Header<'b>>] as *const [_]) };
+        return complete(
+            head.len,
+            head.method,
+            head.target,
+            head.minor_version,
+            headers,
+            limits,
+        );
+    }
     let mut req = httparse::Request::new(&mut []);
     let len = match req.parse_with_uninit_headers(buf, &mut slots[..max_headers]) {
         Ok(httparse::Status::Complete(len)) => len,
@@ -134,18 +151,30 @@ pub(crate) fn parse_head<'h, 'b>(
         }
         Err(_) => return Err(reject(StatusCode::BAD_REQUEST, "malformed request")),
     };
+    // httparse guarantees these are set on a complete parse.
+    let (Some(method), Some(target), Some(minor_version)) = (req.method, req.path, req.version)
+    else {
+        return Err(reject(StatusCode::BAD_REQUEST, "malformed request line"));
+    };
+    complete(len, method, target, minor_version, req.headers, limits)
+}
+
+/// The checks after a complete parse, whichever parser made it.
+#[inline]
+fn complete<'h, 'b>(
+    len: usize,
+    method: &'b str,
+    target: &'b str,
+    minor_version: u8,
+    headers: &'h [httparse::Header<'b>],
+    limits: &Limits,
+) -> Result<Head<'h, 'b>, Reject> {
     if len > limits.max_head {
         return Err(reject(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "header section too large",
         ));
     }
-    // httparse guarantees these are set on a complete parse.
-    let (Some(method), Some(target), Some(minor_version)) = (req.method, req.path, req.version)
-    else {
-        return Err(reject(StatusCode::BAD_REQUEST, "malformed request line"));
-    };
-    let headers: &'h [httparse::Header<'b>] = req.headers;
     if target.len() > limits.max_target {
         return Err(reject(StatusCode::URI_TOO_LONG, "request target too long"));
     }
