@@ -452,7 +452,7 @@ impl Conn {
         let out = &mut ctx.out;
         let result = if out.chunks.is_empty() {
             loop {
-                match self.stream.write(&out.buf) {
+                match sys::send(&self.stream, &out.buf) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     r => break r,
                 }

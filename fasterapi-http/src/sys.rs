@@ -18,7 +18,7 @@ pub(crate) fn read_into(stream: &impl AsRawFd, buf: &mut BytesMut) -> io::Result
     // SAFETY: `ptr..ptr+len` is the spare capacity of `buf`, writable memory that `buf`
     // owns exclusively while we hold `&mut`. read(2) writes at most `len` bytes there and
     // reports how many, and only that many are exposed through `advance_mut` below.
-    let n = unsafe { libc::read(stream.as_raw_fd(), ptr.cast(), len) };
+    let n = unsafe { raw::read(stream.as_raw_fd(), ptr.cast(), len) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -26,6 +26,62 @@ pub(crate) fn read_into(stream: &impl AsRawFd, buf: &mut BytesMut) -> io::Result
     // SAFETY: the kernel initialised the first `n <= len` bytes of the spare capacity.
     unsafe { buf.advance_mut(n) };
     Ok(n)
+}
+
+/// Sends `buf` on a connected socket, as `TcpStream::write` does (`send` with
+/// `MSG_NOSIGNAL`: a peer that went away gives `EPIPE`, not a SIGPIPE), without libc's
+/// cancellation-point wrapper.
+#[cfg(target_os = "linux")]
+pub(crate) fn send(stream: &mio::net::TcpStream, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the duration of the call,
+    // and send(2) only reads them.
+    let n = unsafe { raw::send(stream.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// Sends `buf` on a connected socket (std's `write`, which keeps SIGPIPE away).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn send(stream: &mio::net::TcpStream, buf: &[u8]) -> io::Result<usize> {
+    io::Write::write(&mut &*stream, buf)
+}
+
+/// The system calls of the request path. On Linux they go through `syscall(2)` rather
+/// than libc's `read`/`send`, which are pthread cancellation points: their wrappers
+/// enable and disable asynchronous cancellation around every call, which callgrind
+/// counted as ~55 of ~2,200 instructions per request. Nothing here uses cancellation.
+mod raw {
+    #[cfg(target_os = "linux")]
+    pub(super) unsafe fn read(fd: libc::c_int, buf: *mut libc::c_void, len: usize) -> isize {
+        // SAFETY: the caller's contract (read(2) on `buf..buf+len`); SYS_read takes
+        // exactly these three arguments.
+        unsafe { libc::syscall(libc::SYS_read, fd, buf, len) as isize }
+    }
+
+    #[cfg(target_os = "linux")]
+    pub(super) unsafe fn send(fd: libc::c_int, buf: *const libc::c_void, len: usize) -> isize {
+        // SAFETY: the caller's contract (send(2) of `buf..buf+len`); sendto with a null
+        // address is send(2).
+        unsafe {
+            libc::syscall(
+                libc::SYS_sendto,
+                fd,
+                buf,
+                len,
+                libc::MSG_NOSIGNAL,
+                std::ptr::null::<libc::sockaddr>(),
+                0 as libc::socklen_t,
+            ) as isize
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(super) unsafe fn read(fd: libc::c_int, buf: *mut libc::c_void, len: usize) -> isize {
+        // SAFETY: the caller's contract.
+        unsafe { libc::read(fd, buf, len) }
+    }
 }
 
 /// The write end of the self-pipe the signal handler writes to; -1 when none.
