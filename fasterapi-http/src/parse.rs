@@ -104,14 +104,18 @@ pub(crate) fn parse_head<'h, 'b>(
         // hands out its headers from the same slots the same way.
         let headers: &'h [httparse::Header<'b>] =
             unsafe { &*(init as *const [MaybeUninit<httparse::Header<'b>>] as *const [_]) };
-        return complete(
-            head.len,
-            head.method,
-            head.target,
-            head.minor_version,
-            headers,
-            limits,
-        );
+        let split = match head.query_at {
+            _ if !head.target.starts_with('/') => None,
+            Some(q) => Some((&head.target[..q], Some(&head.target[q + 1..]))),
+            None => Some((head.target, None)),
+        };
+        let line = RequestLine {
+            method: head.method,
+            target: head.target,
+            split,
+            minor_version: head.minor_version,
+        };
+        return complete(head.len, line, headers, limits);
     }
     let mut req = httparse::Request::new(&mut []);
     let len = match req.parse_with_uninit_headers(buf, &mut slots[..max_headers]) {
@@ -156,16 +160,29 @@ pub(crate) fn parse_head<'h, 'b>(
     else {
         return Err(reject(StatusCode::BAD_REQUEST, "malformed request line"));
     };
-    complete(len, method, target, minor_version, req.headers, limits)
+    let line = RequestLine {
+        method,
+        target,
+        split: None,
+        minor_version,
+    };
+    complete(len, line, req.headers, limits)
+}
+
+/// The request line of a complete head.
+struct RequestLine<'b> {
+    method: &'b str,
+    target: &'b str,
+    /// Path and query of an origin-form target, when the scanner found them already.
+    split: Option<(&'b str, Option<&'b str>)>,
+    minor_version: u8,
 }
 
 /// The checks after a complete parse, whichever parser made it.
 #[inline]
 fn complete<'h, 'b>(
     len: usize,
-    method: &'b str,
-    target: &'b str,
-    minor_version: u8,
+    line: RequestLine<'b>,
     headers: &'h [httparse::Header<'b>],
     limits: &Limits,
 ) -> Result<Head<'h, 'b>, Reject> {
@@ -175,10 +192,10 @@ fn complete<'h, 'b>(
             "header section too large",
         ));
     }
-    if target.len() > limits.max_target {
+    if line.target.len() > limits.max_target {
         return Err(reject(StatusCode::URI_TOO_LONG, "request target too long"));
     }
-    let meta = analyze(method, target, minor_version, headers, limits)?;
+    let meta = analyze(line, headers, limits)?;
     Ok(Head::Complete { len, headers, meta })
 }
 
@@ -188,12 +205,16 @@ fn memchr_newline(buf: &[u8]) -> Option<usize> {
 
 /// Applies RFC 9112's message rules to a complete head.
 fn analyze<'b>(
-    method: &'b str,
-    target: &'b str,
-    minor_version: u8,
+    line: RequestLine<'b>,
     headers: &[httparse::Header<'b>],
     limits: &Limits,
 ) -> Result<Meta<'b>, Reject> {
+    let RequestLine {
+        method,
+        target,
+        split,
+        minor_version,
+    } = line;
     let mut content_length: Option<usize> = None;
     let mut chunked = false;
     let mut transfer_encoding = false;
@@ -316,7 +337,7 @@ fn analyze<'b>(
 
     let method = Method::from_bytes(method.as_bytes())
         .ok_or(reject(StatusCode::NOT_IMPLEMENTED, "unknown method"))?;
-    let (path, query) = split_target(target).ok_or(reject(
+    let (path, query) = split.or_else(|| split_target(target)).ok_or(reject(
         StatusCode::BAD_REQUEST,
         "request target must be a path or an absolute URI",
     ))?;

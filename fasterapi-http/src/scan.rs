@@ -24,6 +24,8 @@ pub(crate) struct Scanned<'b> {
     pub(crate) len: usize,
     pub(crate) method: &'b str,
     pub(crate) target: &'b str,
+    /// Where the first `?` of the target is, if any.
+    pub(crate) query_at: Option<usize>,
     pub(crate) minor_version: u8,
     /// How many of the slots hold the header fields, in order.
     pub(crate) headers: usize,
@@ -64,6 +66,14 @@ const fn is_target_byte(b: u8) -> bool {
     matches!(b, b'!'..=b'~')
 }
 
+/// The eight bytes at `buf[i..]` as one little-endian word, if there are eight.
+#[inline]
+fn word_at(buf: &[u8], i: usize) -> Option<u64> {
+    let mut bytes = [0; 8];
+    bytes.copy_from_slice(buf.get(i..i + 8)?);
+    Some(u64::from_le_bytes(bytes))
+}
+
 /// The index of the first of the eight bytes of `w` (little-endian) that is not a plain
 /// field-value byte (SP..=`~`, 0x80..=0xFF): a control byte (CR ends every value; HTAB is
 /// also reported, and the caller steps over it) or DEL. 8 when there is none.
@@ -98,19 +108,28 @@ pub(crate) fn scan<'b>(
     let method = ascii(&buf[..i]);
     i += 1;
     let target_start = i;
+    let mut question = usize::MAX;
     while i < buf.len() && is_target_byte(buf[i]) {
+        if buf[i] == b'?' {
+            question = question.min(i);
+        }
         i += 1;
     }
     if i == target_start || buf.get(i) != Some(&b' ') {
         return None;
     }
     let target = ascii(&buf[target_start..i]);
+    let query_at = (question != usize::MAX).then(|| question - target_start);
     i += 1;
-    let minor_version = match buf.get(i..i + 10)? {
-        b"HTTP/1.1\r\n" => 1,
-        b"HTTP/1.0\r\n" => 0,
+    // "HTTP/1.x" as one word, then CRLF.
+    let minor_version = match word_at(buf, i)? {
+        w if w == u64::from_le_bytes(*b"HTTP/1.1") => 1,
+        w if w == u64::from_le_bytes(*b"HTTP/1.0") => 0,
         _ => return None,
     };
+    if buf.get(i + 8..i + 10)? != b"\r\n" {
+        return None;
+    }
     i += 10;
 
     let mut count = 0;
@@ -123,6 +142,7 @@ pub(crate) fn scan<'b>(
                 len: i + 2,
                 method,
                 target,
+                query_at,
                 minor_version,
                 headers: count,
             });
@@ -143,16 +163,14 @@ pub(crate) fn scan<'b>(
         let value_start = i;
         // Eight bytes a step up to the first control byte (or DEL); HTAB is stepped over.
         loop {
-            let Some(word) = buf.get(i..i + 8) else {
+            let Some(w) = word_at(buf, i) else {
                 // Near the end of the buffer: byte by byte.
                 while matches!(buf.get(i), Some(&b) if b == b'\t' || (b >= b' ' && b != 0x7F)) {
                     i += 1;
                 }
                 break;
             };
-            let mut bytes = [0; 8];
-            bytes.copy_from_slice(word);
-            let at = first_special(u64::from_le_bytes(bytes));
+            let at = first_special(w);
             i += at;
             if at < 8 {
                 if buf[i] != b'\t' {
@@ -192,6 +210,12 @@ type Parsed = (usize, String, String, u8, Vec<(String, Vec<u8>)>);
 fn scan_owned(buf: &[u8]) -> Option<Parsed> {
     let mut slots = [const { MaybeUninit::<Header<'_>>::uninit() }; 16];
     let s = scan(buf, &mut slots)?;
+    assert_eq!(
+        s.query_at,
+        s.target.find('?'),
+        "query position in {:?}",
+        s.target
+    );
     let headers = slots[..s.headers]
         .iter()
         // SAFETY: `scan` wrote the first `s.headers` slots.
