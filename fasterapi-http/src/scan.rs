@@ -60,6 +60,54 @@ static TOKEN: [bool; 256] = {
     t
 };
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit set in each byte `b` of `x` with `m < b < n` (`m`, `n` <= 128), and clear
+/// in every other byte ("Bit Twiddling Hacks" hasbetween). Each byte is computed alone:
+/// no carry or borrow crosses a byte (127 + n - low <= 255, low + 127 - m <= 254), so
+/// every flag is exact, not only the lowest.
+#[inline]
+fn between(x: u64, m: u8, n: u8) -> u64 {
+    let low = x & (ONES * 0x7F);
+    (ONES * (127 + u64::from(n))).wrapping_sub(low)
+        & !x
+        & low.wrapping_add(ONES * (127 - u64::from(m)))
+        & HIGH
+}
+
+/// Where the request target starting at `i` ends (the first byte outside `!`..=`~`), and
+/// where its first `?` is. Eight bytes a step.
+#[inline]
+fn target_end(buf: &[u8], mut i: usize) -> (usize, Option<usize>) {
+    let mut question = None;
+    while let Some(w) = word_at(buf, i) {
+        let visible = between(w, b' ', 0x7F);
+        let stop = match question {
+            None => !(visible & !between(w, b'>', b'@')) & HIGH, // `?` stops too
+            Some(_) => !visible & HIGH,
+        };
+        if stop == 0 {
+            i += 8;
+            continue;
+        }
+        i += (stop.trailing_zeros() / 8) as usize;
+        if buf[i] == b'?' {
+            question = Some(i);
+            i += 1;
+            continue;
+        }
+        return (i, question);
+    }
+    while i < buf.len() && is_target_byte(buf[i]) {
+        if buf[i] == b'?' && question.is_none() {
+            question = Some(i);
+        }
+        i += 1;
+    }
+    (i, question)
+}
+
 /// Visible ASCII: the request-target bytes the scanner takes (httparse also takes
 /// non-ASCII there, which it then checks as UTF-8; the scanner leaves those to it).
 const fn is_target_byte(b: u8) -> bool {
@@ -79,8 +127,6 @@ fn word_at(buf: &[u8], i: usize) -> Option<u64> {
 /// also reported, and the caller steps over it) or DEL. 8 when there is none.
 #[inline]
 fn first_special(w: u64) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     // "Bit Twiddling Hacks" hasless(w, 0x20) and haszero(w ^ 0x7F..): a borrow can flag
     // bytes above a flagged one, never below it, so the lowest flag is exact. `!w` keeps
     // bytes with the high bit set (obs-text, accepted) from being flagged.
@@ -108,18 +154,13 @@ pub(crate) fn scan<'b>(
     let method = ascii(&buf[..i]);
     i += 1;
     let target_start = i;
-    let mut question = usize::MAX;
-    while i < buf.len() && is_target_byte(buf[i]) {
-        if buf[i] == b'?' {
-            question = question.min(i);
-        }
-        i += 1;
-    }
+    let (end, question) = target_end(buf, i);
+    i = end;
     if i == target_start || buf.get(i) != Some(&b' ') {
         return None;
     }
     let target = ascii(&buf[target_start..i]);
-    let query_at = (question != usize::MAX).then(|| question - target_start);
+    let query_at = question.map(|q| q - target_start);
     i += 1;
     // "HTTP/1.x" as one word, then CRLF.
     let minor_version = match word_at(buf, i)? {
