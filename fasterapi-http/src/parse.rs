@@ -199,6 +199,32 @@ fn complete<'h, 'b>(
     Ok(Head::Complete { len, headers, meta })
 }
 
+/// Whether the field name `name` is `lower` (given in lowercase) in any case. Setting bit
+/// 0x20 lowercases ASCII letters; it maps no other tchar onto a letter, `-` or a digit
+/// (those already have it set), so for a valid field name this is exactly
+/// `eq_ignore_ascii_case`, compared eight bytes at a time.
+#[inline(always)]
+fn is_field<const N: usize>(name: &[u8], lower: &[u8; N]) -> bool {
+    let Ok(name) = <&[u8; N]>::try_from(name) else {
+        return false;
+    };
+    let mut diff = 0u64;
+    let mut i = 0;
+    while i + 8 <= N {
+        let mut a = [0; 8];
+        let mut b = [0; 8];
+        a.copy_from_slice(&name[i..i + 8]);
+        b.copy_from_slice(&lower[i..i + 8]);
+        diff |= (u64::from_le_bytes(a) | 0x2020_2020_2020_2020) ^ u64::from_le_bytes(b);
+        i += 8;
+    }
+    while i < N {
+        diff |= u64::from((name[i] | 0x20) ^ lower[i]);
+        i += 1;
+    }
+    diff == 0
+}
+
 fn memchr_newline(buf: &[u8]) -> Option<usize> {
     buf.iter().position(|&b| b == b'\n')
 }
@@ -228,8 +254,8 @@ fn analyze<'b>(
         // Dispatch on length first: most fields are none of these, and this skips them
         // with one comparison.
         match name.len() {
-            4 if name.eq_ignore_ascii_case(b"host") => hosts += 1,
-            6 if name.eq_ignore_ascii_case(b"expect") => {
+            4 if is_field(name, b"host") => hosts += 1,
+            6 if is_field(name, b"expect") => {
                 if trim(h.value).eq_ignore_ascii_case(b"100-continue") {
                     expect_continue = true;
                 } else {
@@ -239,7 +265,7 @@ fn analyze<'b>(
                     ));
                 }
             }
-            10 if name.eq_ignore_ascii_case(b"connection") => {
+            10 if is_field(name, b"connection") => {
                 for token in h.value.split(|&b| b == b',').map(trim) {
                     if token.eq_ignore_ascii_case(b"close") {
                         close = true;
@@ -248,7 +274,7 @@ fn analyze<'b>(
                     }
                 }
             }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
+            14 if is_field(name, b"content-length") => {
                 // A list of identical values is allowed (RFC 9112 §6.3); anything else is
                 // ambiguous.
                 for v in h.value.split(|&b| b == b',').map(trim) {
@@ -265,7 +291,7 @@ fn analyze<'b>(
                     }
                 }
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            17 if is_field(name, b"transfer-encoding") => {
                 transfer_encoding = true;
                 for coding in h.value.split(|&b| b == b',').map(trim) {
                     if coding.is_empty() {
@@ -506,6 +532,16 @@ fn hex_value(b: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_names_match_in_any_case_and_only_exactly() {
+        assert!(is_field(b"Content-Length", b"content-length"));
+        assert!(is_field(b"CONTENT-LENGTH", b"content-length"));
+        assert!(is_field(b"host", b"host") && is_field(b"HoSt", b"host"));
+        assert!(!is_field(b"Content_Length", b"content-length"));
+        assert!(!is_field(b"Hosts", b"host") && !is_field(b"Hos", b"host"));
+        assert!(!is_field(b"Transfer-Encodinf", b"transfer-encoding"));
+    }
 
     const LIMITS: Limits = Limits {
         max_head: 8192,
