@@ -204,17 +204,25 @@ pub(crate) fn scan<'b>(
         let value_start = i;
         // Eight bytes a step up to the first control byte (or DEL); HTAB is stepped over.
         loop {
-            let Some(w) = word_at(buf, i) else {
-                // Near the end of the buffer: byte by byte.
-                while matches!(buf.get(i), Some(&b) if b == b'\t' || (b >= b' ' && b != 0x7F)) {
-                    i += 1;
+            let at = match word_at(buf, i) {
+                Some(w) => first_special(w),
+                // Fewer than eight bytes left: the buffer's last word, shifted so that it
+                // starts at `i`. The zero bytes shifted in count as special, so a value
+                // running to the end of the buffer stops there.
+                None if buf.len() >= 8 && i < buf.len() => {
+                    let base = buf.len() - 8;
+                    word_at(buf, base).map_or(0, |w| first_special(w >> (8 * (i - base))))
                 }
-                break;
+                None => {
+                    while matches!(buf.get(i), Some(&b) if b == b'\t' || (b >= b' ' && b != 0x7F)) {
+                        i += 1;
+                    }
+                    break;
+                }
             };
-            let at = first_special(w);
             i += at;
             if at < 8 {
-                if buf[i] != b'\t' {
+                if buf.get(i) != Some(&b'\t') {
                     break;
                 }
                 i += 1;
@@ -327,12 +335,28 @@ mod tests {
         assert_eq!(headers[1].1, b"v a");
         assert_eq!(headers[2].1, b"");
         assert!(check_against_httparse(post));
+
+        // Short values at the very end of the buffer (read as its last word, shifted).
+        for head in [
+            &b"GET / HTTP/1.1\r\nA: x\t\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nA: \t\tx\r\n\r\n",
+            b"GET / HTTP/1.1\r\nA:\r\n\r\n",
+            b"GET / HTTP/1.1\r\nA: \xff\r\n\r\n",
+        ] {
+            assert!(
+                check_against_httparse(head),
+                "{:?}",
+                String::from_utf8_lossy(head)
+            );
+        }
     }
 
     #[test]
     fn unusual_heads_are_left_to_httparse() {
         for head in [
             &b"GET / HTTP/1.1\r\nHost: a\r\n"[..],                // partial
+            b"GET / HTTP/1.1\r\nHost: a\tb",                      // partial, in a value
+            b"GET / HTTP/1.1\r\nHost: abcdefghijk",               // partial, long value
             b"GET / HTTP/1.1\nHost: a\n\n",                       // bare LF
             b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",             // leading empty line
             b"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n",              // obsolete folding
