@@ -2,7 +2,8 @@
 //!
 //! Each I/O thread owns a `mio::Poll`, its own `SO_REUSEPORT` listener and its
 //! connections. A readable connection is read until the socket is drained, every complete
-//! request in the buffer is parsed (httparse, no copies), routed, and answered by a
+//! request in the buffer is parsed (no copies: a scanner for the common head, httparse for
+//! everything else), routed, and answered by a
 //! handler running inline on that thread, and all answers of the pass go out with one
 //! `write`/`writev`. In steady state a request allocates nothing.
 //!
