@@ -248,8 +248,9 @@ pub(crate) fn scan<'b>(
 fn ascii(bytes: &[u8]) -> &str {
     debug_assert!(bytes.is_ascii());
     // SAFETY: the callers pass only bytes their loops checked against ASCII classes
-    // (uppercase letters, `!`..=`~`, tchar), and ASCII is valid UTF-8. `str::from_utf8`
-    // here measured as a fifth of the scanner's instructions on a typical head.
+    // (uppercase letters, `!`..=`~`, tchar), and ASCII is valid UTF-8. Checking again with
+    // `str::from_utf8` measured 540 more instructions per request (callgrind, /plaintext
+    // with three fields, 1 connection: 2,297 -> 2,837): it runs once per name and target.
     unsafe { std::str::from_utf8_unchecked(bytes) }
 }
 
