@@ -13,7 +13,7 @@ use mio::net::TcpStream;
 
 use crate::app::App;
 use crate::executor::{self, Completion, Job};
-use crate::parse::{self, Framing, Head, Limits, Reject};
+use crate::parse::{self, Framing, Head, Limits, Meta, Reject};
 use crate::request::Request;
 use crate::response::{Output, Persistence, Response, StatusCode};
 use crate::router::{Method, Miss, Params};
@@ -582,13 +582,7 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
     let (body, consumed): (&[u8], usize) = match meta.framing {
         Framing::Length(n) => {
             if buf.len() - head_len < n {
-                send_continue(
-                    meta.expect_continue,
-                    meta.minor_version,
-                    continue_sent,
-                    &mut ctx.out,
-                );
-                return Step::Incomplete { head_done: true };
+                return body_pending(&meta, continue_sent, &mut ctx.out);
             }
             (&buf[head_len..head_len + n], head_len + n)
         }
@@ -600,13 +594,7 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
             ) {
                 Ok(Some(n)) => (&ctx.chunked_body[..], head_len + n),
                 Ok(None) => {
-                    send_continue(
-                        meta.expect_continue,
-                        meta.minor_version,
-                        continue_sent,
-                        &mut ctx.out,
-                    );
-                    return Step::Incomplete { head_done: true };
+                    return body_pending(&meta, continue_sent, &mut ctx.out);
                 }
                 Err(reject) => {
                     write_reject(reject, &mut ctx.out);
@@ -656,11 +644,14 @@ pub(crate) fn detail(status: StatusCode, text: &str) -> Response {
     .with_status(status)
 }
 
-fn send_continue(expect: bool, minor_version: u8, sent: &mut bool, out: &mut Output) {
-    if expect && minor_version == 1 && !*sent {
+/// The head is in but the body is not: answers `100 Continue` once if the client asked for
+/// it (HTTP/1.1 only), and waits for more input.
+fn body_pending(meta: &Meta<'_>, continue_sent: &mut bool, out: &mut Output) -> Step {
+    if meta.expect_continue && meta.minor_version == 1 && !*continue_sent {
         out.buf.put_slice(CONTINUE);
-        *sent = true;
+        *continue_sent = true;
     }
+    Step::Incomplete { head_done: true }
 }
 
 fn write_reject(reject: Reject, out: &mut Output) {
