@@ -189,9 +189,26 @@ enum MediaType {
     Other(Cow<'static, str>),
 }
 
-const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
-const APPLICATION_JSON: &str = "application/json";
-const TEXT_HTML: &str = "text/html; charset=utf-8";
+// The common media types as macros, so that each is written once and can go both into a
+// `const` and into `concat!` (which takes literals only) for its ready-made header line.
+macro_rules! text_plain {
+    () => {
+        "text/plain; charset=utf-8"
+    };
+}
+macro_rules! application_json {
+    () => {
+        "application/json"
+    };
+}
+macro_rules! text_html {
+    () => {
+        "text/html; charset=utf-8"
+    };
+}
+const TEXT_PLAIN: &str = text_plain!();
+const APPLICATION_JSON: &str = application_json!();
+const TEXT_HTML: &str = text_html!();
 
 impl MediaType {
     fn new(media_type: Cow<'static, str>) -> MediaType {
@@ -220,9 +237,9 @@ impl MediaType {
             };
         }
         match self {
-            MediaType::Text => Some(line!("text/plain; charset=utf-8")),
-            MediaType::Json => Some(line!("application/json")),
-            MediaType::Html => Some(line!("text/html; charset=utf-8")),
+            MediaType::Text => Some(line!(text_plain!())),
+            MediaType::Json => Some(line!(application_json!())),
+            MediaType::Html => Some(line!(text_html!())),
             MediaType::Other(_) => None,
         }
     }
