@@ -132,9 +132,11 @@ fn uncontended(c: &mut Criterion) {
     g.finish();
 }
 
-/// One run of the 2P/2C workload over `q` with polling consumers; returns the time from
-/// the moment every thread is ready until every item is consumed.
-fn run_polling<Q: BenchQueue>(q: &Q) -> Duration {
+/// One run of the 2P/2C workload over `q`: two producers push `ITEMS` distinct items while
+/// two threads run `consume` (which returns a checksum); once the producers are done,
+/// `stop` tells the consumers to finish. Returns the time from the moment every thread is
+/// ready until every consumer has finished.
+fn run_2p2c<Q: BenchQueue>(q: &Q, consume: fn(&Q) -> u64, stop: impl FnOnce()) -> Duration {
     let ready = Barrier::new(PRODUCERS as usize + CONSUMERS + 1);
     let per_producer = ITEMS / PRODUCERS;
     thread::scope(|s| {
@@ -154,19 +156,7 @@ fn run_polling<Q: BenchQueue>(q: &Q) -> Duration {
                 let ready = &ready;
                 s.spawn(move || {
                     ready.wait();
-                    let mut sum = 0u64;
-                    let mut attempt = 0;
-                    loop {
-                        match q.pop() {
-                            Some(SENTINEL) => break,
-                            Some(v) => {
-                                sum = sum.wrapping_add(v);
-                                attempt = 0;
-                            }
-                            None => pause(&mut attempt),
-                        }
-                    }
-                    black_box(sum);
+                    black_box(consume(q));
                 })
             })
             .collect();
@@ -175,9 +165,7 @@ fn run_polling<Q: BenchQueue>(q: &Q) -> Duration {
         for p in producers {
             p.join().expect("producer");
         }
-        for _ in 0..CONSUMERS {
-            push_retrying(q, SENTINEL);
-        }
+        stop();
         for c in consumers {
             c.join().expect("consumer");
         }
@@ -185,48 +173,41 @@ fn run_polling<Q: BenchQueue>(q: &Q) -> Duration {
     })
 }
 
+/// The 2P/2C workload with polling consumers (`try_pop` and a pause), stopped by one
+/// sentinel per consumer.
+fn run_polling<Q: BenchQueue>(q: &Q) -> Duration {
+    fn consume<Q: BenchQueue>(q: &Q) -> u64 {
+        let mut sum = 0u64;
+        let mut attempt = 0;
+        loop {
+            match q.pop() {
+                Some(SENTINEL) => return sum,
+                Some(v) => {
+                    sum = sum.wrapping_add(v);
+                    attempt = 0;
+                }
+                None => pause(&mut attempt),
+            }
+        }
+    }
+    run_2p2c(q, consume::<Q>, || {
+        for _ in 0..CONSUMERS {
+            push_retrying(q, SENTINEL);
+        }
+    })
+}
+
 /// The 2P/2C workload with consumers parked in `pop_wait` and stopped by `close`.
 fn run_pop_wait() -> Duration {
+    fn consume(q: &Queue<u64>) -> u64 {
+        let mut sum = 0u64;
+        while let Some(v) = q.pop_wait() {
+            sum = sum.wrapping_add(v);
+        }
+        sum
+    }
     let q = Queue::new(CAPACITY);
-    let q = &q;
-    let ready = Barrier::new(PRODUCERS as usize + CONSUMERS + 1);
-    let per_producer = ITEMS / PRODUCERS;
-    thread::scope(|s| {
-        let producers: Vec<_> = (0..PRODUCERS)
-            .map(|p| {
-                let ready = &ready;
-                s.spawn(move || {
-                    ready.wait();
-                    for i in 0..per_producer {
-                        push_retrying(q, p * per_producer + i);
-                    }
-                })
-            })
-            .collect();
-        let consumers: Vec<_> = (0..CONSUMERS)
-            .map(|_| {
-                let ready = &ready;
-                s.spawn(move || {
-                    ready.wait();
-                    let mut sum = 0u64;
-                    while let Some(v) = q.pop_wait() {
-                        sum = sum.wrapping_add(v);
-                    }
-                    black_box(sum);
-                })
-            })
-            .collect();
-        ready.wait();
-        let start = Instant::now();
-        for p in producers {
-            p.join().expect("producer");
-        }
-        q.close();
-        for c in consumers {
-            c.join().expect("consumer");
-        }
-        start.elapsed()
-    })
+    run_2p2c(&q, consume, || q.close())
 }
 
 fn two_by_two(c: &mut Criterion) {
