@@ -113,7 +113,9 @@ def test_workers_shut_down_when_the_supervisor_is_killed(spawn_server):
     s.wait_exit_of_all()
 
 
-def test_ctrl_c_to_the_process_group_shuts_down_gracefully(spawn_server):
+def signal_group_during_a_slow_request(spawn_server, sig):
+    """Starts 2 workers, sends `sig` to the whole process group while a request is being
+    handled, and checks the request is still answered and every process exits with 0."""
     s = spawn_server(workers=2)
     result = {}
 
@@ -126,38 +128,24 @@ def test_ctrl_c_to_the_process_group_shuts_down_gracefully(spawn_server):
     t = threading.Thread(target=slow_request)
     t.start()
     s.wait_for(r"slow handler started")
-    # What a terminal does on Ctrl-C: SIGINT to the foreground process group.
-    os.killpg(s.proc.pid, signal.SIGINT)
+    os.killpg(s.proc.pid, sig)
     t.join(WAIT)
     assert "error" not in result, result
     assert result["response"].json() == "slow done"
     for _ in s.workers:
         s.wait_for(r"worker \d+ stopped \(exit code 0\)")
     assert s.proc.wait(timeout=WAIT) == 0
+
+
+def test_ctrl_c_to_the_process_group_shuts_down_gracefully(spawn_server):
+    # What a terminal does on Ctrl-C: SIGINT to the foreground process group.
+    signal_group_during_a_slow_request(spawn_server, signal.SIGINT)
 
 
 def test_sigterm_to_the_process_group_is_taken_once_and_graceful(spawn_server):
     # What service managers and the benchmark rig do: SIGTERM to the whole group, so a
     # worker gets it both directly and forwarded by the supervisor.
-    s = spawn_server(workers=2)
-    result = {}
-
-    def slow_request():
-        try:
-            result["response"] = requests.get(s.url + "/slow", timeout=WAIT)
-        except Exception as e:  # reported by the assertion below
-            result["error"] = e
-
-    t = threading.Thread(target=slow_request)
-    t.start()
-    s.wait_for(r"slow handler started")
-    os.killpg(s.proc.pid, signal.SIGTERM)
-    t.join(WAIT)
-    assert "error" not in result, result
-    assert result["response"].json() == "slow done"
-    for _ in s.workers:
-        s.wait_for(r"worker \d+ stopped \(exit code 0\)")
-    assert s.proc.wait(timeout=WAIT) == 0
+    signal_group_during_a_slow_request(spawn_server, signal.SIGTERM)
 
 
 def test_workers_share_the_supervisors_process_group(spawn_server):
