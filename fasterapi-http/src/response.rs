@@ -520,8 +520,7 @@ impl Output {
 }
 
 /// Appends `n` in decimal. Numbers under 10,000 (most bodies) are written as fixed-size
-/// copies, which compile to plain stores; itoa's variable-length output would be copied
-/// with a `memcpy` call.
+/// copies, which compile to plain stores, rather than as itoa's variable-length output.
 #[inline]
 fn put_decimal(buf: &mut BytesMut, n: usize) {
     let digit = |v: usize| b'0' + (v % 10) as u8;

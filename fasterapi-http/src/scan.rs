@@ -8,11 +8,12 @@
 //! a byte httparse would refuse, more fields than slots) makes it return `None`, and the
 //! caller runs httparse, which then decides: the scanner never rejects a request itself.
 //!
-//! It pays because httparse's general machinery (runtime SIMD dispatch per field, UTF-8
-//! validation of the target) costs about as much on a short head as everything else the
-//! server does per request; the scanner's loops are a table lookup per byte, and eight
-//! bytes per step for field values. The differential test below and the fuzz target
-//! `parse_head` check the "same result" claim against httparse itself.
+//! It pays in instructions: httparse was ~940 of the ~2,570 instructions the server spent
+//! per /plaintext request (callgrind, a three-field head); with the scanner in front the
+//! whole request took ~2,200. Its loops are a table lookup per byte for the method and
+//! field names, and eight bytes per step for the target and field values. The
+//! differential test below and the fuzz target `parse_head` check the "same result" claim
+//! against httparse itself.
 
 use std::mem::MaybeUninit;
 
