@@ -11,6 +11,13 @@
 //!   behind a `Mutex`, the usual way to spread one channel over workers.
 //!
 //! Run: `cargo bench --bench mpmc -- --warm-up-time 1 --measurement-time 3`
+//!
+//! `cargo bench --bench mpmc -- --ab [ROUNDS]` runs only the polling 2P/2C workload, ours and
+//! crossbeam's ArrayQueue alternately (ROUNDS pairs, default 201, the order swapped every
+//! round), and prints the medians and the median of the per-round ratios. Four threads on
+//! two cores make single 2P/2C runs swing several-fold with the scheduler; criterion measures
+//! each queue in its own block of time, so drift between the blocks shows up as a
+//! difference between the queues. Pairs taken back to back see the same machine.
 
 use std::hint::black_box;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -18,7 +25,7 @@ use std::sync::{Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use crossbeam_queue::ArrayQueue;
 use fasterapi_core::mpmc::Queue;
 
@@ -234,5 +241,49 @@ fn two_by_two(c: &mut Criterion) {
     g.finish();
 }
 
+/// `--ab`: the polling 2P/2C workload, ours and ArrayQueue in alternating back-to-back pairs.
+fn alternating_pairs(rounds: usize) {
+    let rate = |d: Duration| ITEMS as f64 / d.as_secs_f64() / 1e6;
+    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let run_ours = || rate(run_polling(&Queue::new(CAPACITY)));
+        let run_theirs = || rate(run_polling(&ArrayQueue::new(CAPACITY)));
+        let (a, b) = if round % 2 == 0 {
+            let a = run_ours();
+            (a, run_theirs())
+        } else {
+            let b = run_theirs();
+            (run_ours(), b)
+        };
+        ours.push(a);
+        theirs.push(b);
+        ratios.push(a / b);
+    }
+    let quartiles = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+        (at(0.25), at(0.5), at(0.75))
+    };
+    let (o1, o2, o3) = quartiles(&mut ours);
+    let (t1, t2, t3) = quartiles(&mut theirs);
+    let (r1, r2, r3) = quartiles(&mut ratios);
+    println!(
+        "2p2c polling, {rounds} alternating pairs of {ITEMS} items (M items/s: p25 / median / p75)"
+    );
+    println!("  fasterapi              {o1:7.1} / {o2:7.1} / {o3:7.1}");
+    println!("  crossbeam ArrayQueue   {t1:7.1} / {t2:7.1} / {t3:7.1}");
+    println!("  per-pair ratio ours/crossbeam: {r1:.3} / {r2:.3} / {r3:.3}");
+}
+
 criterion_group!(benches, uncontended, two_by_two);
-criterion_main!(benches);
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--ab") {
+        let rounds = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(201);
+        alternating_pairs(rounds);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
