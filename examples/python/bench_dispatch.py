@@ -14,7 +14,7 @@ costs, for reference. Build in release mode first (`maturin develop --release`).
 import sys
 import timeit
 
-from fasterapi import FasterAPI, _fasterapi
+from fasterapi import FasterAPI, PlainTextResponse, _fasterapi
 
 app = FasterAPI()
 
@@ -27,6 +27,11 @@ def empty():
 @app.get("/json")
 def json_route():
     return {"message": "Hello, World!"}
+
+
+@app.get("/plaintext")
+def plaintext():
+    return PlainTextResponse("Hello, World!")
 
 
 @app.get("/users/{uid}")
@@ -56,6 +61,7 @@ def main() -> None:
         ("empty handler (dispatch overhead)", "/empty", {}, {}),
         ("async empty handler", "/async", {}, {}),
         ('/json {"message": ...}', "/json", {}, {}),
+        ('/plaintext PlainTextResponse("...")', "/plaintext", {}, {}),
         ("/users/{uid} int path param", "/users/{uid}", {"uid": "42"}, {}),
         ("two query params (int, bool)", "/query", {}, {"limit": "5", "verbose": "yes"}),
     ]

@@ -249,7 +249,7 @@ impl MediaType {
 const ZERO_COPY_MIN: usize = 16 * 1024;
 
 thread_local! {
-    /// Spare buffers for JSON bodies: a response takes one and gives it back once written,
+    /// Spare buffers for JSON and copied bodies: a response takes one and gives it back once written,
     /// so building JSON does not allocate in steady state.
     static JSON_BUFFERS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
@@ -264,7 +264,9 @@ fn take_json_buffer() -> Vec<u8> {
 }
 
 fn recycle_json_buffer(mut v: Vec<u8>) {
-    if v.capacity() <= JSON_BUFFER_KEEP_MAX {
+    // Smaller buffers (a handler's own `Vec` or `String` body) are not kept: one taken for
+    // JSON would only grow again.
+    if (JSON_BUFFER_CAPACITY..=JSON_BUFFER_KEEP_MAX).contains(&v.capacity()) {
         v.clear();
         JSON_BUFFERS.with(|b| {
             let mut b = b.borrow_mut();
@@ -390,6 +392,23 @@ impl Response {
     pub fn with_body(mut self, body: impl Into<Body>) -> Response {
         self.body = body.into();
         self
+    }
+
+    /// Replaces the body with a copy of `body`, made in a buffer the I/O thread recycles
+    /// once the response is written, so that a steady stream of such responses does not
+    /// allocate (the same buffers [`Response::json_with`] writes into).
+    ///
+    /// ```
+    /// use fasterapi_http::{Response, StatusCode};
+    ///
+    /// let borrowed: &[u8] = b"Hello, World!";
+    /// let resp = Response::new(StatusCode::OK).with_body_copied(borrowed);
+    /// assert_eq!(resp.body().as_bytes(), b"Hello, World!");
+    /// ```
+    pub fn with_body_copied(self, body: &[u8]) -> Response {
+        let mut buf = take_json_buffer();
+        buf.extend_from_slice(body);
+        self.with_body(buf)
     }
 
     /// The status.

@@ -1,6 +1,7 @@
 //! Calling a Python handler for a request and turning what it returns or raises into a
 //! response.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
@@ -172,10 +173,9 @@ impl PyRoute {
             return Ok(json_response(py, rt, out)?.with_status(self.status));
         }
         if let Ok(b) = out.cast_exact::<PyBytes>() {
-            return Ok(
-                Response::bytes(b.as_bytes().to_vec(), "application/octet-stream")
-                    .with_status(self.status),
-            );
+            return Ok(Response::new(self.status)
+                .with_content_type("application/octet-stream")
+                .with_body_copied(b.as_bytes()));
         }
         if out.is_instance(rt.response.bind(py))? {
             return response_object(out);
@@ -236,21 +236,30 @@ fn response_object(obj: &Bound<'_, PyAny>) -> PyResult<Response> {
     let body = body
         .cast::<PyBytes>()
         .map_err(|_| PyTypeError::new_err("Response.body must be bytes"))?;
-    let mut resp = Response::new(status).with_body(body.as_bytes().to_vec());
+    let mut resp = Response::new(status).with_body_copied(body.as_bytes());
     let media_type = obj.getattr(pyo3::intern!(py, "media_type"))?;
     if let Ok(mt) = media_type.cast::<PyString>() {
-        let mt = mt.to_str()?;
-        resp = if mt.starts_with("text/") && !mt.contains("charset") {
-            resp.with_content_type(format!("{mt}; charset=utf-8"))
-        } else {
-            resp.with_content_type(mt.to_owned())
-        };
+        resp = resp.with_content_type(content_type(mt.to_str()?));
     }
     let headers = obj.getattr(pyo3::intern!(py, "headers"))?;
     if !headers.is_none() {
         resp = add_headers(resp, &headers)?;
     }
     Ok(resp)
+}
+
+/// The `Content-Type` for a `Response.media_type`: `text/*` gets `; charset=utf-8` unless
+/// it names a charset. The classes' own types need no allocation.
+fn content_type(media_type: &str) -> Cow<'static, str> {
+    match media_type {
+        "text/plain" => Cow::Borrowed("text/plain; charset=utf-8"),
+        "text/html" => Cow::Borrowed("text/html; charset=utf-8"),
+        "application/json" => Cow::Borrowed("application/json"),
+        t if t.starts_with("text/") && !t.contains("charset") => {
+            Cow::Owned(format!("{t}; charset=utf-8"))
+        }
+        t => Cow::Owned(t.to_owned()),
+    }
 }
 
 /// Adds every `(name, value)` of a mapping.

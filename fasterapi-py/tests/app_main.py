@@ -194,6 +194,12 @@ def ret_response():
     return Response(content=b"custom", status_code=202, headers={"X-Custom": "yes"}, media_type="application/x-thing")
 
 
+@app.get("/ret/media/{kind}")
+def ret_media(kind: str):
+    types = {"csv": "text/csv", "latin": "text/plain; charset=latin-1", "svg": "image/svg+xml"}
+    return Response(content="a,b", media_type=types[kind])
+
+
 @app.get("/ret/json")
 def ret_json():
     return JSONResponse({"created": True}, status_code=201, headers={"Location": "/ret/json/1"})

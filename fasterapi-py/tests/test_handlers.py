@@ -235,6 +235,18 @@ def test_response_classes(server):
     assert r.headers["content-type"] == "text/html; charset=utf-8"
 
 
+def test_response_media_types(server):
+    # text/* gets utf-8 unless it names a charset; other types go out as they are.
+    for kind, content_type in [
+        ("csv", "text/csv; charset=utf-8"),
+        ("latin", "text/plain; charset=latin-1"),
+        ("svg", "image/svg+xml"),
+    ]:
+        r = get(server, f"/ret/media/{kind}")
+        assert (r.status_code, r.content) == (200, b"a,b")
+        assert r.headers["content-type"] == content_type
+
+
 # --- errors -------------------------------------------------------------------------------
 
 

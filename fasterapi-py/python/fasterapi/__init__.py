@@ -181,6 +181,8 @@ class Response:
 
     def render(self, content: typing.Any) -> bytes:
         """The body's bytes for ``content``."""
+        if type(content) is str:  # the common case first
+            return content.encode(self.charset)
         if content is None:
             return b""
         if isinstance(content, bytes):
