@@ -34,6 +34,14 @@ def plaintext():
     return PlainTextResponse("Hello, World!")
 
 
+PREBUILT = PlainTextResponse("Hello, World!")
+
+
+@app.get("/const")
+def const():
+    return PREBUILT
+
+
 @app.get("/users/{uid}")
 def user(uid: int):
     return {"id": uid, "name": f"user{uid}"}
@@ -62,6 +70,7 @@ def main() -> None:
         ("async empty handler", "/async", {}, {}),
         ('/json {"message": ...}', "/json", {}, {}),
         ('/plaintext PlainTextResponse("...")', "/plaintext", {}, {}),
+        ("the same object, built once", "/const", {}, {}),
         ("/users/{uid} int path param", "/users/{uid}", {"uid": "42"}, {}),
         ("two query params (int, bool)", "/query", {}, {"limit": "5", "verbose": "yes"}),
     ]
