@@ -249,8 +249,8 @@ impl MediaType {
 const ZERO_COPY_MIN: usize = 16 * 1024;
 
 thread_local! {
-    /// Spare buffers for JSON and copied bodies: a response takes one and gives it back once written,
-    /// so building JSON does not allocate in steady state.
+    /// Spare buffers for JSON and copied bodies: a response takes one and gives it back
+    /// once written, so building such bodies does not allocate in steady state.
     static JSON_BUFFERS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 const JSON_BUFFER_CAPACITY: usize = 1024;
