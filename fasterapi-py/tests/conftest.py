@@ -9,6 +9,7 @@ import sys
 import threading
 
 import pytest
+import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LISTENING = re.compile(r"worker (\d+) listening on http://([\d.]+:\d+)")
@@ -83,12 +84,31 @@ class Server:
             raise AssertionError(f"server did not stop on {sig!r}; log:\n{''.join(self.log)}")
 
 
-@pytest.fixture(scope="module")
-def server():
-    s = Server("app_main.py", workers=1)
-    yield s
-    code = s.stop()
-    assert code == 0, "".join(s.log)
+def get(server, path, **kw):
+    """`GET path` on a running server, with `requests`."""
+    return requests.get(server.url + path, timeout=10, **kw)
+
+
+def post(server, path, **kw):
+    """`POST path` on a running server, with `requests`."""
+    return requests.post(server.url + path, timeout=10, **kw)
+
+
+def module_server(script):
+    """A fixture `server`: `script` served by one worker for a whole test module, then
+    stopped with SIGTERM, which must end it with exit code 0."""
+
+    @pytest.fixture(scope="module")
+    def server():
+        s = Server(script, workers=1)
+        yield s
+        code = s.stop()
+        assert code == 0, "".join(s.log)
+
+    return server
+
+
+server = module_server("app_main.py")
 
 
 @pytest.fixture

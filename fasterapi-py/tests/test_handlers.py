@@ -2,13 +2,7 @@
 
 import requests
 
-
-def get(server, path, **kw):
-    return requests.get(server.url + path, timeout=10, **kw)
-
-
-def post(server, path, **kw):
-    return requests.post(server.url + path, timeout=10, **kw)
+from conftest import get, post
 
 
 # --- path and query parameters ------------------------------------------------------------

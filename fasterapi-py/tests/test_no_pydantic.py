@@ -1,35 +1,28 @@
 """Without pydantic: bodies are checked for their shape only, enums by their class."""
 
-import requests
+from conftest import get, post
 
 
 def test_without_pydantic(spawn_server):
     s = spawn_server("app_no_pydantic.py")
-    assert requests.get(s.url + "/color?c=red", timeout=10).json() == {"c": "red"}
-    r = requests.get(s.url + "/color?c=green", timeout=10)
+    assert get(s, "/color?c=red").json() == {"c": "red"}
+    r = get(s, "/color?c=green")
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["query", "c"]
     assert r.json()["detail"][0]["type"] == "value_error"
-    assert requests.post(s.url + "/numbers", json=[1, 2, 3], timeout=10).json() == {"n": 3}
-    r = requests.post(s.url + "/numbers", json={"not": "a list"}, timeout=10)
+    assert post(s, "/numbers", json=[1, 2, 3]).json() == {"n": 3}
+    r = post(s, "/numbers", json={"not": "a list"})
     assert r.status_code == 422
     assert r.json()["detail"][0]["type"] == "list_type"
-    assert requests.post(s.url + "/dict", json={"k": 1}, timeout=10).json() == {"k": 1}
+    assert post(s, "/dict", json={"k": 1}).json() == {"k": 1}
     assert s.stop() == 0
 
 
 def test_markers_without_pydantic(spawn_server):
     s = spawn_server("app_no_pydantic.py")
-
-    def get(path, **kw):
-        return requests.get(s.url + path, timeout=10, **kw)
-
-    def post(path, **kw):
-        return requests.post(s.url + path, timeout=10, **kw)
-
-    r = get("/markers?ids=1&ids=2", headers={"X-Token": "t"})
+    r = get(s, "/markers?ids=1&ids=2", headers={"X-Token": "t"})
     assert r.json() == {"limit": 10, "name": "ab", "x_token": "t", "ids": [1, 2]}
-    r = get("/markers?limit=0&name=ba")
+    r = get(s, "/markers?limit=0&name=ba")
     assert r.status_code == 422
     assert r.json()["detail"] == [
         {
@@ -48,9 +41,9 @@ def test_markers_without_pydantic(spawn_server):
         },
     ]
     # Scalar body values are checked by type and constraint in Rust.
-    r = post("/embed", json={"name": "abc", "qty": "2", "price": 3})
+    r = post(s, "/embed", json={"name": "abc", "qty": "2", "price": 3})
     assert r.json() == {"name": "abc", "qty": 2, "price": 3.0}
-    r = post("/embed", json={"name": "abcd", "qty": 0, "price": "x"})
+    r = post(s, "/embed", json={"name": "abcd", "qty": 0, "price": "x"})
     assert r.status_code == 422
     assert r.json()["detail"] == [
         {
@@ -74,12 +67,12 @@ def test_markers_without_pydantic(spawn_server):
             "input": "x",
         },
     ]
-    r = post("/embed", json={"name": 5, "qty": True})
+    r = post(s, "/embed", json={"name": 5, "qty": True})
     assert [(d["type"], d["loc"]) for d in r.json()["detail"]] == [
         ("string_type", ["body", "name"]),
         ("int_type", ["body", "qty"]),
     ]
     # Constraints only pydantic checks are refused at registration.
-    assert "needs pydantic" in get("/refused").json()
-    assert get("/needs_pydantic").status_code == 404
+    assert "needs pydantic" in get(s, "/refused").json()
+    assert get(s, "/needs_pydantic").status_code == 404
     assert s.stop() == 0

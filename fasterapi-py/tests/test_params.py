@@ -8,28 +8,14 @@ from typing import Annotated, List, Optional
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 from pydantic import Field, TypeAdapter, ValidationError
 
-from conftest import Server
+from conftest import get, module_server, post
 
 from fasterapi import Body, Cookie, FasterAPI, Header, Path, Query
 
 
-@pytest.fixture(scope="module")
-def server():
-    s = Server("app_params.py", workers=1)
-    yield s
-    code = s.stop()
-    assert code == 0, "".join(s.log)
-
-
-def get(server, path, **kw):
-    return requests.get(server.url + path, timeout=10, **kw)
-
-
-def post(server, path, **kw):
-    return requests.post(server.url + path, timeout=10, **kw)
+server = module_server("app_params.py")
 
 
 def detail(r):
