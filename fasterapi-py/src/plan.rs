@@ -273,22 +273,19 @@ impl Constraints {
             let violation = Violation::new(ty, msg, key, &bound)?;
             c.bounds.push((op, bound.unbind(), violation));
         }
-        if let Some(n) = d.get_item("min_length")? {
-            let min: usize = n.extract()?;
-            let msg = format!("String should have at least {min} character{}", plural(min));
-            c.min_length = Some((
-                min,
-                Violation::new("string_too_short", msg, "min_length", &n)?,
-            ));
-        }
-        if let Some(n) = d.get_item("max_length")? {
-            let max: usize = n.extract()?;
-            let msg = format!("String should have at most {max} character{}", plural(max));
-            c.max_length = Some((
-                max,
-                Violation::new("string_too_long", msg, "max_length", &n)?,
-            ));
-        }
+        let length = |key: &str, ty: &'static str, words: &str| -> PyResult<_> {
+            let Some(n) = d.get_item(key)? else {
+                return Ok(None);
+            };
+            let limit: usize = n.extract()?;
+            let msg = format!(
+                "String should have {words} {limit} character{}",
+                plural(limit)
+            );
+            Ok(Some((limit, Violation::new(ty, msg, key, &n)?)))
+        };
+        c.min_length = length("min_length", "string_too_short", "at least")?;
+        c.max_length = length("max_length", "string_too_long", "at most")?;
         if let Some(p) = d.get_item("pattern")? {
             let (text, search): (Bound<'_, PyString>, Py<PyAny>) = p.extract()?;
             let msg = format!("String should match pattern '{}'", text.to_str()?);
