@@ -19,9 +19,10 @@ import sys
 from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ORDER = ["fasterapi", "floor", "minihttp", "actix", "axum",
+ORDER = ["fasterapi", "floor", "floor-shared", "minihttp", "actix", "axum",
          "fasterapi-py", "robyn", "rsgi-granian", "fastapi-uvicorn", "fastapi-granian"]
-LABEL = {"fasterapi": "fasterapi (Rust)", "floor": "floor (no framework)", "minihttp": "may-minihttp",
+LABEL = {"fasterapi": "fasterapi (Rust)", "floor": "floor (no framework)",
+         "floor-shared": "floor, threads on one epoll set", "minihttp": "may-minihttp",
          "actix": "actix-web", "axum": "axum", "fasterapi-py": "fasterapi (Python)", "robyn": "Robyn",
          "rsgi-granian": "Granian RSGI", "fastapi-uvicorn": "FastAPI on uvicorn",
          "fastapi-granian": "FastAPI on Granian"}
@@ -132,8 +133,6 @@ def route_tables(agg, out):
                     notes.append("socket errors " + " ".join(c["sock"]))
                 if c["foreign"] > FOREIGN_MAX:
                     notes.append(f"other load {c['foreign']:.0f}%")
-                if n == "floor" and cfg.startswith("2w"):
-                    notes.append("1 thread")
                 out.append(
                     f"| {LABEL.get(n, n)} | {fmt(c['rps'])} | {fmt(c['p50'], '.2f')} | {fmt(c['p99'], '.2f')} "
                     f"| {fmt(c['cpu'], '.2f')} | {ratio(c['rps'], best_rps)} | {ratio(c['p99'], best_p99)} "

@@ -26,7 +26,8 @@
 #
 # Settings (environment):
 #   DURATION=10  seconds per measured run      REPS=2      repeats per config
-#   ONLY="fasterapi floor ..."  servers (default: all, see SERVERS below)
+#   ONLY="fasterapi floor ..."  servers (default: all, see SERVERS below; also floor-shared:
+#              the floor with all threads on one epoll set, see benches/peers/rust/floor)
 #   CONFIGS="1w-pinned 2w-unpinned"            CONNS="64 256"   PIPE_DEPTH=16
 #   PATHS="/plaintext /json /users/42"         WARMUP=3 (s, split over the paths)
 #   OHA=1 (0: no oha runs)   PORT=18080   OUT=benches/load/out (results)   SKIP_BUILD=1 (reuse
@@ -201,9 +202,9 @@ mkdir -p "$OUT" "$LOGDIR"
 has() { [[ " $ONLY " == *" $1 "* ]]; }
 for s in $ONLY; do
     case "$s" in
-        floor|minihttp|actix|axum|fasterapi) ;;
+        floor|floor-shared|minihttp|actix|axum|fasterapi) ;;
         fasterapi-py|robyn|rsgi-granian|fastapi-uvicorn|fastapi-granian) ;;
-        *) die "unknown server '$s' (known: $SERVERS fastapi-granian)" ;;
+        *) die "unknown server '$s' (known: $SERVERS floor-shared fastapi-granian)" ;;
     esac
 done
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl > /dev/null; }
@@ -213,7 +214,7 @@ ensure_wrk
 if [[ "$SKIP_BUILD" != 1 ]]; then
     has fasterapi && { log "building fasterapi's hello example"; (cd "$ROOT" && cargo build --release --locked --example hello); }
     pkgs=()
-    for s in $ONLY; do case "$s" in floor|minihttp|actix|axum) pkgs+=(-p "peer-$s") ;; esac; done
+    for s in $ONLY; do case "$s" in floor|minihttp|actix|axum) pkgs+=(-p "peer-$s") ;; floor-shared) pkgs+=(-p peer-floor) ;; esac; done
     if (( ${#pkgs[@]} )); then
         log "building the Rust peers (${pkgs[*]})"
         cargo build --release --locked --manifest-path "$PEERS/rust/Cargo.toml" "${pkgs[@]}"
@@ -244,7 +245,8 @@ server_cmd() {
     case "$1" in
         fasterapi)       CMD=("$HELLO" --port "{PORT}" --threads "$w") ;;
         fasterapi-py)    CMD=("$V/python" "$BENCH_APP" --port "{PORT}" --workers "$w") ;;
-        floor)           CMD=("$PEER_BIN/peer-floor" --port "{PORT}") ;;  # always 1 thread
+        floor)           CMD=("$PEER_BIN/peer-floor" --port "{PORT}" --workers "$w") ;;
+        floor-shared)    CMD=("$PEER_BIN/peer-floor" --port "{PORT}" --workers "$w" --shared) ;;
         minihttp|actix|axum) CMD=("$PEER_BIN/peer-$1" --port "{PORT}" --workers "$w") ;;
         robyn)           CMD=("$V/python" "$PY/robyn_app.py" --processes "$w" --workers 1
                               --log-level WARNING --disable-openapi) ;;
