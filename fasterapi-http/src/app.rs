@@ -61,6 +61,12 @@ impl RouteMut<'_> {
 pub struct Config {
     /// I/O threads, each with its own listener and event loop. `0` means one per core.
     pub threads: usize,
+    /// With more than one I/O thread, pin each to one of the CPUs the process may run on
+    /// (thread `i` to the `i`-th, round robin), as thread-per-core servers do. A connection
+    /// stays on its thread for life, so two I/O threads stacked on one core stall each
+    /// other's connections while the other core idles. One I/O thread is never pinned:
+    /// that is how worker processes run, and they share the machine.
+    pub pin_threads: bool,
     /// Largest request head (request line and header fields) in bytes; more is 431.
     pub max_head_bytes: usize,
     /// Most header fields in one request; more is 431.
@@ -105,6 +111,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             threads: 0,
+            pin_threads: true,
             max_head_bytes: 16 * 1024,
             max_headers: 64,
             max_target_bytes: 8 * 1024,

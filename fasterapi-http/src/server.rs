@@ -252,6 +252,17 @@ impl Server {
         }
     }
 
+    /// The CPUs to pin the I/O threads to, in thread order; empty: leave them unpinned.
+    fn cpus(&self) -> Vec<usize> {
+        if !self.app.config.pin_threads || self.loops.len() < 2 {
+            return Vec::new();
+        }
+        crate::sys::allowed_cpus().unwrap_or_else(|e| {
+            eprintln!("fasterapi: I/O threads not pinned, the allowed CPUs are unknown: {e}");
+            Vec::new()
+        })
+    }
+
     /// Starts the I/O threads (and the worker pool, if any route is blocking) and returns
     /// at once.
     pub fn spawn(self) -> io::Result<RunningServer> {
@@ -272,12 +283,21 @@ impl Server {
             local_addr: self.local_addr,
             shutdown_timeout: self.app.config.shutdown_timeout,
         };
+        let cpus = self.cpus();
         for (i, (poll, listener)) in self.loops.into_iter().enumerate() {
             let app = self.app.clone();
             let shared = self.shared.clone();
+            let cpu = (!cpus.is_empty()).then(|| cpus[i % cpus.len()]);
             let t = std::thread::Builder::new()
                 .name(format!("fasterapi-io-{i}"))
-                .spawn(move || EventLoop::new(i, poll, listener, app, shared)?.run());
+                .spawn(move || {
+                    if let Some(cpu) = cpu {
+                        if let Err(e) = crate::sys::pin_current_thread(cpu) {
+                            eprintln!("fasterapi: I/O thread {i} not pinned to CPU {cpu}: {e}");
+                        }
+                    }
+                    EventLoop::new(i, poll, listener, app, shared)?.run()
+                });
             match t {
                 Ok(t) => running.threads.push(t),
                 Err(e) => {
