@@ -1,11 +1,12 @@
 //! The fasterapi HTTP/1.1 server.
 //!
 //! Each I/O thread owns a `mio::Poll`, its own `SO_REUSEPORT` listener and its
-//! connections. A readable connection is read until the socket is drained, every complete
-//! request in the buffer is parsed (no copies: a scanner for the common head, httparse for
-//! everything else), routed, and answered by a
-//! handler running inline on that thread, and all answers of the pass go out with one
-//! `write`/`writev`. In steady state a request allocates nothing.
+//! connections; with more than one, each is pinned to a CPU of its own
+//! ([`Config::pin_threads`]). A readable connection is read until the socket is drained,
+//! every complete request in the buffer is parsed (no copies: a scanner for the common
+//! head, httparse for everything else), routed, and answered by a handler running inline
+//! on that thread, and all answers of the pass go out with one `write`/`writev`. In steady
+//! state a request allocates nothing.
 //!
 //! Handlers are plain functions or closures from [`Request`] to anything that is
 //! [`IntoResponse`]: a [`Response`], a `&'static str`, or a `Result` whose error is an
