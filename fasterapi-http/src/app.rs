@@ -61,11 +61,13 @@ impl RouteMut<'_> {
 pub struct Config {
     /// I/O threads, each with its own listener and event loop. `0` means one per core.
     pub threads: usize,
-    /// With more than one I/O thread, pin each to one of the CPUs the process may run on
-    /// (thread `i` to the `i`-th, round robin), as thread-per-core servers do. A connection
-    /// stays on its thread for life, so two I/O threads stacked on one core stall each
-    /// other's connections while the other core idles. One I/O thread is never pinned:
-    /// that is how worker processes run, and they share the machine.
+    /// When there is one I/O thread for each CPU the process may run on, and more than
+    /// one, pin thread `i` to the `i`-th of those CPUs, as thread-per-core servers do. A
+    /// connection stays on its thread for life, so two I/O threads stacked on one core
+    /// stall each other's connections while the other core idles. With fewer threads than
+    /// CPUs (a CPU quota rather than a CPU set, say, or neighbours on the same machine) or
+    /// with a single thread (each worker process of a Python app), nothing is pinned and
+    /// the scheduler places the threads.
     pub pin_threads: bool,
     /// Largest request head (request line and header fields) in bytes; more is 431.
     pub max_head_bytes: usize,

@@ -1,8 +1,8 @@
 //! The fasterapi HTTP/1.1 server.
 //!
 //! Each I/O thread owns a `mio::Poll`, its own `SO_REUSEPORT` listener and its
-//! connections; with more than one, each is pinned to a CPU of its own
-//! ([`Config::pin_threads`]). A readable connection is read until the socket is drained,
+//! connections; with one per CPU, each is pinned to its own ([`Config::pin_threads`]).
+//! A readable connection is read until the socket is drained,
 //! every complete request in the buffer is parsed (no copies: a scanner for the common
 //! head, httparse for everything else), routed, and answered by a handler running inline
 //! on that thread, and all answers of the pass go out with one `write`/`writev`. In steady

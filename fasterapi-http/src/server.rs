@@ -252,15 +252,21 @@ impl Server {
         }
     }
 
-    /// The CPUs to pin the I/O threads to, in thread order; empty: leave them unpinned.
+    /// The CPUs to pin the I/O threads to, in thread order (see
+    /// [`Config::pin_threads`](crate::Config::pin_threads));
+    /// empty: leave them unpinned.
     fn cpus(&self) -> Vec<usize> {
         if !self.app.config.pin_threads || self.loops.len() < 2 {
             return Vec::new();
         }
-        crate::sys::allowed_cpus().unwrap_or_else(|e| {
-            eprintln!("fasterapi: I/O threads not pinned, the allowed CPUs are unknown: {e}");
-            Vec::new()
-        })
+        match crate::sys::allowed_cpus() {
+            Ok(cpus) if cpus.len() == self.loops.len() => cpus,
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                eprintln!("fasterapi: I/O threads not pinned, the allowed CPUs are unknown: {e}");
+                Vec::new()
+            }
+        }
     }
 
     /// Starts the I/O threads (and the worker pool, if any route is blocking) and returns
@@ -287,7 +293,7 @@ impl Server {
         for (i, (poll, listener)) in self.loops.into_iter().enumerate() {
             let app = self.app.clone();
             let shared = self.shared.clone();
-            let cpu = (!cpus.is_empty()).then(|| cpus[i % cpus.len()]);
+            let cpu = cpus.get(i).copied();
             let t = std::thread::Builder::new()
                 .name(format!("fasterapi-io-{i}"))
                 .spawn(move || {

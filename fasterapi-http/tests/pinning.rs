@@ -1,6 +1,6 @@
-//! I/O threads and CPUs: with more than one I/O thread each is pinned to one CPU of the
-//! process's allowed set (thread `i` to the `i`-th, round robin), unless
-//! `Config::pin_threads` is off; a single I/O thread is never pinned.
+//! I/O threads and CPUs: with one I/O thread per CPU the process may run on, and more
+//! than one, thread `i` is pinned to the `i`-th of those CPUs, unless
+//! `Config::pin_threads` is off; with any other number of threads none is pinned.
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -58,23 +58,28 @@ fn threads_and_cpus(threads: usize, pin: bool) -> Vec<(usize, Vec<usize>)> {
 }
 
 #[test]
-fn each_io_thread_runs_on_its_own_cpu() {
+fn one_io_thread_per_cpu_runs_on_its_own_cpu() {
     let allowed = this_thread_cpus();
-    let seen = threads_and_cpus(2, true);
+    let seen = threads_and_cpus(allowed.len(), true);
     assert!(!seen.is_empty());
     for (index, cpus) in seen {
+        let expected = if allowed.len() > 1 {
+            vec![allowed[index]]
+        } else {
+            allowed.clone()
+        };
         assert_eq!(
-            cpus,
-            vec![allowed[index % allowed.len()]],
-            "I/O thread {index} of 2, allowed CPUs {allowed:?}"
+            cpus, expected,
+            "I/O thread {index}, allowed CPUs {allowed:?}"
         );
     }
 }
 
 #[test]
-fn threads_are_left_alone_when_pinning_is_off_or_there_is_one() {
+fn threads_are_left_alone_when_pinning_is_off_or_not_one_per_cpu() {
     let allowed = this_thread_cpus();
-    for (threads, pin) in [(2, false), (1, true)] {
+    let n = allowed.len();
+    for (threads, pin) in [(n, false), (1, true), (n + 1, true)] {
         for (index, cpus) in threads_and_cpus(threads, pin) {
             assert_eq!(
                 cpus, allowed,
