@@ -2,11 +2,11 @@
 //!
 //! Each I/O thread owns a `mio::Poll`, its own `SO_REUSEPORT` listener and its
 //! connections; with one per CPU, each is pinned to its own ([`Config::pin_threads`]).
-//! A readable connection is read until the socket is drained,
-//! every complete request in the buffer is parsed (no copies: a scanner for the common
-//! head, httparse for everything else), routed, and answered by a handler running inline
-//! on that thread, and all answers of the pass go out with one `write`/`writev`. In steady
-//! state a request allocates nothing.
+//! A readable connection is read until the socket is drained, every complete request in
+//! the buffer is parsed (no copies: a scanner for the common head, httparse for everything
+//! else), routed, and answered by a handler running inline on that thread, and all
+//! answers of the pass go out with one `write`/`writev`. In steady state a request
+//! allocates nothing.
 //!
 //! Handlers are plain functions or closures from [`Request`] to anything that is
 //! [`IntoResponse`]: a [`Response`], a `&'static str`, or a `Result` whose error is an

@@ -1,4 +1,4 @@
-//! The one place that reaches below std for socket I/O.
+//! The one place that reaches below std: socket I/O, shutdown signals, CPU affinity.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
