@@ -335,7 +335,7 @@ def main():
     kernel = meta.get("kernel") or " ".join(os.uname()[i] for i in (0, 2, 4))
     out.append(f"\nMachine: {nproc} CPUs (`nproc`), {model}, kernel {kernel}. "
                "Configs: 1w-pinned = 1 worker, server on core 0 and the client on core 1 (taskset); "
-               "2w-unpinned = 2 workers, nothing pinned (the floor has one thread in both).")
+               "2w-unpinned = 2 workers, nothing pinned from outside (the floor runs one thread per worker).")
 
     if results and a.svg:
         if chart(agg, configs, a.svg):

@@ -206,25 +206,22 @@ macro_rules! text_html {
         "text/html; charset=utf-8"
     };
 }
-const TEXT_PLAIN: &str = text_plain!();
-const APPLICATION_JSON: &str = application_json!();
-const TEXT_HTML: &str = text_html!();
 
 impl MediaType {
     fn new(media_type: Cow<'static, str>) -> MediaType {
         match &*media_type {
-            TEXT_PLAIN => MediaType::Text,
-            APPLICATION_JSON => MediaType::Json,
-            TEXT_HTML => MediaType::Html,
+            Response::TEXT_PLAIN => MediaType::Text,
+            Response::APPLICATION_JSON => MediaType::Json,
+            Response::TEXT_HTML => MediaType::Html,
             _ => MediaType::Other(media_type),
         }
     }
 
     fn as_str(&self) -> &str {
         match self {
-            MediaType::Text => TEXT_PLAIN,
-            MediaType::Json => APPLICATION_JSON,
-            MediaType::Html => TEXT_HTML,
+            MediaType::Text => Response::TEXT_PLAIN,
+            MediaType::Json => Response::APPLICATION_JSON,
+            MediaType::Html => Response::TEXT_HTML,
             MediaType::Other(t) => t,
         }
     }
@@ -278,6 +275,13 @@ fn recycle_json_buffer(mut v: Vec<u8>) {
 }
 
 impl Response {
+    /// `text/plain; charset=utf-8`, the type of [`Response::text`] bodies.
+    pub const TEXT_PLAIN: &'static str = text_plain!();
+    /// `application/json`, the type of [`Response::json`] bodies.
+    pub const APPLICATION_JSON: &'static str = application_json!();
+    /// `text/html; charset=utf-8`, the type of [`Response::html`] bodies.
+    pub const TEXT_HTML: &'static str = text_html!();
+
     /// An empty response with `status`.
     pub fn new(status: StatusCode) -> Response {
         Response {
@@ -670,12 +674,12 @@ mod tests {
     #[test]
     fn media_types_keep_their_text() {
         for (resp, want) in [
-            (Response::text("a"), TEXT_PLAIN),
-            (Response::html("a"), TEXT_HTML),
-            (Response::json_bytes("1"), APPLICATION_JSON),
+            (Response::text("a"), Response::TEXT_PLAIN),
+            (Response::html("a"), Response::TEXT_HTML),
+            (Response::json_bytes("1"), Response::APPLICATION_JSON),
             (
                 Response::bytes("a", "text/plain; charset=utf-8"),
-                TEXT_PLAIN,
+                Response::TEXT_PLAIN,
             ),
             (Response::bytes("a", "image/png"), "image/png"),
         ] {

@@ -252,9 +252,9 @@ fn response_object(obj: &Bound<'_, PyAny>) -> PyResult<Response> {
 /// it names a charset. The classes' own types need no allocation.
 fn content_type(media_type: &str) -> Cow<'static, str> {
     match media_type {
-        "text/plain" => Cow::Borrowed("text/plain; charset=utf-8"),
-        "text/html" => Cow::Borrowed("text/html; charset=utf-8"),
-        "application/json" => Cow::Borrowed("application/json"),
+        "text/plain" => Cow::Borrowed(Response::TEXT_PLAIN),
+        "text/html" => Cow::Borrowed(Response::TEXT_HTML),
+        "application/json" => Cow::Borrowed(Response::APPLICATION_JSON),
         t if t.starts_with("text/") && !t.contains("charset") => {
             Cow::Owned(format!("{t}; charset=utf-8"))
         }
