@@ -2,7 +2,11 @@
 
 use std::io;
 use std::net::ToSocketAddrs;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::later::{Companion, CompanionFactory};
 
 use crate::request::Request;
 use crate::response::{IntoResponse, Response};
@@ -12,14 +16,34 @@ use crate::server::Server;
 /// A route's handler, type-erased.
 pub(crate) type Handler = Box<dyn Fn(&Request<'_>) -> Response + Send + Sync + 'static>;
 
+/// Where a route's handler runs.
+pub(crate) enum Placement {
+    /// On the I/O thread that read the request.
+    Inline,
+    /// On the worker pool.
+    Pool,
+    /// On the worker pool while the flag is set, else inline; whoever holds the flag
+    /// decides (see [`RouteMut::blocking_while`]).
+    Switch(Arc<AtomicBool>),
+}
+
 /// What the router finds for a request.
 pub(crate) struct Route {
     pub(crate) handler: Handler,
-    /// Runs on the worker pool instead of the I/O thread.
-    pub(crate) blocking: bool,
+    pub(crate) placement: Placement,
 }
 
 impl Route {
+    /// Whether this request goes to the worker pool.
+    #[inline]
+    pub(crate) fn on_pool(&self) -> bool {
+        match &self.placement {
+            Placement::Inline => false,
+            Placement::Pool => true,
+            Placement::Switch(flag) => flag.load(Ordering::Relaxed),
+        }
+    }
+
     /// Runs the handler; a panic in it becomes a 500 for this request only (the panic
     /// hook has already printed the message and location).
     #[inline]
@@ -46,8 +70,20 @@ impl RouteMut<'_> {
     /// full, or a job has waited longer than [`Config::queue_timeout`], the request is
     /// answered `503 Service Unavailable` with `Retry-After`.
     pub fn blocking(self) -> Self {
+        self.placed(Placement::Pool)
+    }
+
+    /// Runs this route's handler on the worker pool while `flag` is set and on the I/O
+    /// thread while it is clear, for handlers whose owner learns whether they block (by
+    /// timing their calls, say) and moves them. Each request reads the flag once, when its
+    /// head is complete.
+    pub fn blocking_while(self, flag: Arc<AtomicBool>) -> Self {
+        self.placed(Placement::Switch(flag))
+    }
+
+    fn placed(self, placement: Placement) -> Self {
         if let Some(route) = self.route {
-            route.blocking = true;
+            route.placement = placement;
             return RouteMut { route: Some(route) };
         }
         self
@@ -154,6 +190,7 @@ impl Default for Config {
 pub struct App {
     pub(crate) router: Router<Route>,
     pub(crate) config: Config,
+    pub(crate) companion: Option<CompanionFactory>,
     route_errors: Vec<String>,
 }
 
@@ -174,6 +211,7 @@ impl App {
         App {
             router: Router::new(),
             config,
+            companion: None,
             route_errors: Vec::new(),
         }
     }
@@ -185,7 +223,20 @@ impl App {
 
     /// Whether any route runs on the worker pool.
     pub(crate) fn has_blocking_routes(&self) -> bool {
-        self.router.values().any(|r| r.blocking)
+        self.router
+            .values()
+            .any(|r| !matches!(r.placement, Placement::Inline))
+    }
+
+    /// Gives each I/O thread a [`Companion`] made by `factory` (called on that thread
+    /// with its index, before it serves): a runtime's loop that the thread drives beside
+    /// its connections, whose handlers answer through [`Request::defer`]. A factory error
+    /// ends that thread, and so the server, with the error.
+    pub fn companion<F>(&mut self, factory: F)
+    where
+        F: Fn(usize) -> io::Result<Box<dyn Companion>> + Send + Sync + 'static,
+    {
+        self.companion = Some(Box::new(factory));
     }
 
     /// Routes `method` requests for `pattern` (see [`crate::router`] for the syntax) to
@@ -205,7 +256,7 @@ impl App {
             pattern,
             Route {
                 handler,
-                blocking: false,
+                placement: Placement::Inline,
             },
         ) {
             Ok(route) => RouteMut { route: Some(route) },

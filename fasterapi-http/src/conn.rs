@@ -1,5 +1,6 @@
 //! One connection: read buffer -> parse -> dispatch -> output, as a small state machine.
 
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
@@ -12,7 +13,8 @@ use fasterapi_core::mpmc::Queue;
 use mio::net::TcpStream;
 
 use crate::app::App;
-use crate::executor::{self, Completion, Job};
+use crate::executor::{self, Completion, Job, Mailbox};
+use crate::later::{Abandon, Later};
 use crate::parse::{self, Framing, Head, Limits, Meta, Reject};
 use crate::request::Request;
 use crate::response::{Output, Persistence, Response, StatusCode};
@@ -101,6 +103,9 @@ pub(crate) struct Ctx {
     pub(crate) queue: Option<Arc<Queue<Job>>>,
     /// This event loop's index, for jobs to find their way back.
     pub(crate) home: usize,
+    /// Every I/O thread's mailbox, for replies to deferred requests (`None` where nothing
+    /// can wait, as in the fuzz harness).
+    pub(crate) mailboxes: Option<Arc<[Mailbox]>>,
     /// The time as of this loop turn.
     pub(crate) now: Instant,
     /// The server is shutting down: every response closes its connection.
@@ -124,9 +129,11 @@ pub(crate) struct Conn {
     continue_sent: bool,
     /// The head of the request being received is complete (its body is not).
     head_done: bool,
-    /// A request is on the worker pool: later pipelined requests wait, so that answers
-    /// leave in request order.
+    /// A request is on the worker pool or waits for a `Reply`: later pipelined requests
+    /// wait, so that answers leave in request order.
     deferred: bool,
+    /// What the handler of a deferred request asked to run if the connection closes first.
+    abandon: Option<Abandon>,
     /// The phase `deadline` was set for, and when it expires.
     phase: Phase,
     pub(crate) deadline: Option<Instant>,
@@ -147,6 +154,11 @@ pub(crate) enum Step {
         head_only: bool,
         persistence: Persistence,
     },
+    /// A request of `consumed` bytes whose handler will answer through a `Reply`.
+    Later {
+        consumed: usize,
+        abandon: Option<Abandon>,
+    },
     /// The input was refused and answered; the connection closes.
     Rejected,
 }
@@ -163,6 +175,7 @@ impl Conn {
             continue_sent: false,
             head_done: false,
             deferred: false,
+            abandon: None,
             phase: Phase::Idle,
             deadline: None,
             armed: None,
@@ -254,15 +267,40 @@ impl Conn {
                 Ok(true) => return self.serve(ctx),
             }
         }
-        if readable && self.backlog.is_empty() && self.state == State::Open && !self.deferred {
+        if readable && self.backlog.is_empty() && self.state == State::Open {
+            if self.deferred {
+                return self.check_gone();
+            }
             return self.serve(ctx);
         }
         Verdict::Keep
     }
 
+    /// While an answer is pending: a client that closed its side has left (as uvicorn
+    /// takes it), so the connection is dropped and its abandon hook runs. Input pipelined
+    /// behind the pending request stays unread until the answer is out.
+    fn check_gone(&mut self) -> Verdict {
+        match sys::peek_eof(&self.stream) {
+            Ok(true) => Verdict::Drop,
+            Ok(false) => Verdict::Keep,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Verdict::Keep,
+            Err(_) => Verdict::Drop,
+        }
+    }
+
+    /// The connection is closing with a deferred answer still pending: tell its handler.
+    pub(crate) fn abandon(&mut self) {
+        if let Some(hook) = self.abandon.take() {
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(hook)).is_err() {
+                eprintln!("fasterapi: a deferred request's abandon hook panicked");
+            }
+        }
+    }
+
     /// Writes a blocking handler's answer, then serves what was pipelined behind it.
     pub(crate) fn complete(&mut self, c: Completion, ctx: &mut Ctx) -> Verdict {
         self.deferred = false;
+        self.abandon = None;
         let persistence = if ctx.stopping {
             Persistence::Close
         } else {
@@ -377,7 +415,12 @@ impl Conn {
         let mut pos = 0;
         let mut keep = true;
         while pos < buf.len() && !self.deferred {
-            match serve_one(&buf[pos..], ctx, &mut self.continue_sent) {
+            match serve_one(
+                &buf[pos..],
+                ctx,
+                &mut self.continue_sent,
+                (self.token, self.id),
+            ) {
                 Step::Incomplete { head_done } => {
                     self.head_done = head_done;
                     break;
@@ -431,6 +474,13 @@ impl Conn {
                         keep = false;
                         break;
                     }
+                }
+                Step::Later { consumed, abandon } => {
+                    pos += consumed;
+                    self.continue_sent = false;
+                    self.head_done = false;
+                    self.deferred = true;
+                    self.abandon = abandon;
                 }
                 Step::Rejected => {
                     keep = false;
@@ -567,9 +617,15 @@ impl Conn {
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// Parses the request at the start of `buf` and, if it is complete, answers it into
-/// `ctx.out` (or says it is for the worker pool).
+/// `ctx.out` (or says it is for the worker pool, or that its handler will answer later).
+/// `conn` is the connection's token and id, for a reply to find it.
 #[inline]
-pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> Step {
+pub(crate) fn serve_one(
+    buf: &[u8],
+    ctx: &mut Ctx,
+    continue_sent: &mut bool,
+    conn: (usize, u64),
+) -> Step {
     let mut slots = parse::header_slots();
     let (head_len, headers, meta) = match parse::parse_head(buf, &mut slots, &ctx.limits) {
         Ok(Head::Complete { len, headers, meta }) => (len, headers, meta),
@@ -612,7 +668,7 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
     let head_only = meta.method == Method::Head;
     let mut params = Params::new();
     let response = match ctx.app.router.find(meta.method, meta.path, &mut params) {
-        Ok(route) if route.blocking => {
+        Ok(route) if route.on_pool() => {
             let chunked = meta.framing == Framing::Chunked;
             return Step::Defer {
                 consumed,
@@ -622,7 +678,32 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, continue_sent: &mut bool) -> 
                 persistence,
             };
         }
-        Ok(route) => route.call(&Request::from_parts(&meta, headers, &params, body)),
+        Ok(route) => {
+            let later = ctx.mailboxes.as_ref().map(|mailboxes| Later {
+                mailboxes,
+                home: ctx.home,
+                token: conn.0,
+                conn_id: conn.1,
+                head_only,
+                persistence,
+                deferred: Cell::new(false),
+                abandon: RefCell::new(None),
+            });
+            let response = route.call(&Request::from_parts(
+                &meta,
+                headers,
+                &params,
+                body,
+                later.as_ref(),
+            ));
+            if let Some(later) = later.filter(|l| l.deferred.get()) {
+                return Step::Later {
+                    consumed,
+                    abandon: later.abandon.into_inner(),
+                };
+            }
+            response
+        }
         Err(Miss::MethodNotAllowed(allow)) => {
             detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
                 .with_header("Allow", allow.to_owned())

@@ -16,10 +16,12 @@ use crate::app::App;
 use crate::conn::{Conn, Ctx, Deadlines, Timeouts, Verdict};
 use crate::date;
 use crate::executor::Completion;
+use crate::later::{self, Companion};
 use crate::parse::Limits;
 use crate::response::Output;
 use crate::server::Shared;
 
+const COMPANION: Token = Token(usize::MAX - 2);
 const LISTENER: Token = Token(usize::MAX - 1);
 pub(crate) const WAKER: Token = Token(usize::MAX);
 
@@ -48,6 +50,10 @@ pub(crate) struct EventLoop {
     /// Phase deadlines as of this loop turn.
     deadlines: Deadlines,
     completions: Vec<Completion>,
+    /// The runtime loop this thread drives beside its connections, if the app has one.
+    companion: Option<Box<dyn Companion>>,
+    /// Its fd became readable since it last ran.
+    companion_ready: bool,
     ctx: Ctx,
     shared: Arc<Shared>,
     /// When shutdown began, the time by which in-flight requests must be done.
@@ -72,6 +78,21 @@ impl EventLoop {
             idle: c.idle_timeout,
             write: c.write_timeout,
         };
+        later::enter_io_thread(&shared.mailboxes[home]);
+        let companion = match &app.companion {
+            Some(make) => {
+                let companion = make(home)?;
+                if let Some(fd) = companion.fd() {
+                    poll.registry().register(
+                        &mut mio::unix::SourceFd(&fd),
+                        COMPANION,
+                        Interest::READABLE,
+                    )?;
+                }
+                Some(companion)
+            }
+            None => None,
+        };
         let pool = BufPool::new(c.buffer_size, c.pooled_buffers);
         let out = Output::new(BytesMut::with_capacity(c.buffer_size));
         let ctx = Ctx {
@@ -83,6 +104,7 @@ impl EventLoop {
             rbuf: BytesMut::new(),
             queue: shared.queue.clone(),
             home,
+            mailboxes: Some(shared.mailboxes.clone()),
             now: Instant::now(),
             stopping: false,
         };
@@ -99,6 +121,8 @@ impl EventLoop {
             timeouts,
             deadlines: Deadlines::from(Instant::now(), &timeouts),
             completions: Vec::new(),
+            companion,
+            companion_ready: false,
             ctx,
             shared,
             drain_deadline: None,
@@ -106,6 +130,14 @@ impl EventLoop {
     }
 
     pub(crate) fn run(mut self) -> io::Result<()> {
+        let result = self.serve();
+        if let Some(companion) = self.companion.as_mut() {
+            companion.stop();
+        }
+        result
+    }
+
+    fn serve(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
             let timeout = self.poll_timeout();
@@ -121,6 +153,7 @@ impl EventLoop {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(),
+                    COMPANION => self.companion_ready = true,
                     WAKER => self.take_completions(),
                     Token(i) => {
                         let readable =
@@ -133,6 +166,10 @@ impl EventLoop {
                         self.settle(i, verdict);
                     }
                 }
+            }
+            self.run_companion();
+            if later::take_local_delivery() {
+                self.take_completions();
             }
             self.expire_timers();
             if self.accept_paused
@@ -147,11 +184,35 @@ impl EventLoop {
         }
     }
 
+    /// Runs the companion if its fd became readable or its time came.
+    fn run_companion(&mut self) {
+        let Some(companion) = self.companion.as_mut() else {
+            return;
+        };
+        let due = companion.due().is_some_and(|when| when <= Instant::now());
+        if self.companion_ready || due {
+            self.companion_ready = false;
+            companion.run();
+        }
+    }
+
     /// Until the next timer, or the accept retry while paused.
     fn poll_timeout(&self) -> Option<Duration> {
+        let now = Instant::now();
         let timer = self.timers.peek().map(|Reverse((when, _, _))| {
-            when.saturating_duration_since(Instant::now()) + Duration::from_millis(1)
+            when.saturating_duration_since(now) + Duration::from_millis(1)
         });
+        // The companion's time is not rounded up: its timers are often short (a 10 ms
+        // sleep of a handler), and running it early only finds nothing due.
+        let companion = self
+            .companion
+            .as_ref()
+            .and_then(|c| c.due())
+            .map(|when| when.saturating_duration_since(now));
+        let timer = match (timer, companion) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let retry = (self.accept_paused || self.drain_deadline.is_some()).then_some(ACCEPT_RETRY);
         match (timer, retry) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -310,6 +371,7 @@ impl EventLoop {
 
     fn close(&mut self, i: usize) {
         if let Some(mut conn) = self.conns[i].take() {
+            conn.abandon();
             conn.recycle(&mut self.ctx.pool);
             let _ = self.poll.registry().deregister(conn.stream_mut());
             self.free.push(i);

@@ -73,6 +73,15 @@ impl Mailbox {
         self.wake();
     }
 
+    /// Delivers a completion from the owning I/O thread itself, which takes it after the
+    /// current step of its loop: no wake-up needed.
+    pub(crate) fn deliver_local(&self, c: Completion) {
+        self.completions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(c);
+    }
+
     /// Wakes the thread unless a wake is already on its way.
     pub(crate) fn wake(&self) {
         if !self.wake_pending.swap(true, Ordering::AcqRel) {
@@ -189,7 +198,9 @@ fn run(app: &App, job: &Job, limits: &Limits) -> Response {
     };
     let mut params = Params::new();
     match app.router.find(meta.method, meta.path, &mut params) {
-        Ok(route) => route.call(&Request::from_parts(&meta, headers, &params, &job.body)),
+        Ok(route) => route.call(&Request::from_parts(
+            &meta, headers, &params, &job.body, None,
+        )),
         Err(_) => detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     }
 }

@@ -54,6 +54,7 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
         rbuf: BytesMut::new(),
         queue: None,
         home: 0,
+        mailboxes: None,
         now: std::time::Instant::now(),
         stopping: false,
     };
@@ -69,7 +70,7 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
         rbuf.extend_from_slice(&data[fed..fed + n]);
         fed += n;
         while !rbuf.is_empty() {
-            match serve_one(&rbuf, &mut ctx, &mut continue_sent) {
+            match serve_one(&rbuf, &mut ctx, &mut continue_sent, (0, 0)) {
                 Step::Incomplete { .. } => break,
                 Step::Served {
                     consumed,
@@ -88,6 +89,7 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
                 }
                 // The fuzz app has no blocking routes.
                 Step::Defer { .. } => unreachable!("no blocking routes here"),
+                Step::Later { .. } => unreachable!("nothing can wait here: no mailboxes"),
                 Step::Rejected => break 'feed,
             }
         }

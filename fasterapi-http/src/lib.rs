@@ -57,6 +57,7 @@ mod event_loop;
 mod executor;
 #[doc(hidden)]
 pub mod fuzzing;
+mod later;
 mod parse;
 mod request;
 mod response;
@@ -67,6 +68,7 @@ mod sys;
 
 pub use app::{App, Config, RouteMut};
 pub use error::Error;
+pub use later::{Companion, Reply};
 pub use request::Request;
 pub use response::{Body, IntoResponse, Response, StatusCode};
 pub use router::Method;

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::str::FromStr;
 
 use crate::error::Error;
+use crate::later::{Later, Reply};
 use crate::router::{Method, Params};
 
 /// One parsed request, borrowed from the connection's buffer for the handler call.
@@ -29,6 +30,8 @@ pub struct Request<'a> {
     pub(crate) headers: &'a [httparse::Header<'a>],
     pub(crate) params: &'a Params<'a, 'a>,
     pub(crate) body: &'a [u8],
+    /// Set when the request is served by a connection that can wait for a [`Reply`].
+    pub(crate) later: Option<&'a Later<'a>>,
 }
 
 impl<'a> Request<'a> {
@@ -39,6 +42,7 @@ impl<'a> Request<'a> {
         headers: &'a [httparse::Header<'a>],
         params: &'a Params<'a, 'a>,
         body: &'a [u8],
+        later: Option<&'a Later<'a>>,
     ) -> Request<'a> {
         Request {
             method: meta.method,
@@ -48,7 +52,38 @@ impl<'a> Request<'a> {
             headers,
             params,
             body,
+            later,
         }
+    }
+
+    /// Answers this request later, through the returned [`Reply`], from any thread.
+    ///
+    /// The handler returns at once and its I/O thread goes on serving other connections;
+    /// requests pipelined behind this one on the same connection wait for the reply, so
+    /// answers leave in order. Once a handler has deferred, the response it returns is not
+    /// sent: the reply is the answer. `None` when the request cannot wait (it runs on the
+    /// worker pool, whose thread is the one to block, or it was deferred already).
+    ///
+    /// ```
+    /// use fasterapi_http::{App, Request, Response, StatusCode};
+    ///
+    /// let mut app = App::new();
+    /// app.get("/later", |req: &Request| {
+    ///     if let Some(reply) = req.defer() {
+    ///         std::thread::spawn(move || reply.send(Response::text("done")));
+    ///     }
+    ///     Response::new(StatusCode::NO_CONTENT) // not sent once deferred
+    /// });
+    /// ```
+    pub fn defer(&self) -> Option<Reply> {
+        self.later?.defer(None)
+    }
+
+    /// [`Request::defer`], with `on_abandon` run on the I/O thread if the connection
+    /// closes before the reply is sent (the client left, or shutdown's deadline passed),
+    /// so that the work behind the reply can be cancelled.
+    pub fn defer_with_abandon(&self, on_abandon: impl FnOnce() + 'static) -> Option<Reply> {
+        self.later?.defer(Some(Box::new(on_abandon)))
     }
 
     /// The request method.
@@ -260,6 +295,7 @@ mod tests {
             headers,
             params: &NO_PARAMS,
             body: b"",
+            later: None,
         }
     }
 

@@ -28,6 +28,27 @@ pub(crate) fn read_into(stream: &impl AsRawFd, buf: &mut BytesMut) -> io::Result
     Ok(n)
 }
 
+/// Whether the peer has closed its side of `stream`: looks at the next input byte without
+/// taking it (`recv` with `MSG_PEEK`). `Ok(false)` when input is waiting; `WouldBlock`
+/// when there is none yet.
+pub(crate) fn peek_eof(stream: &impl AsRawFd) -> io::Result<bool> {
+    let mut byte = [0u8; 1];
+    // SAFETY: `byte` is valid for writes of one byte for the duration of the call; with
+    // MSG_PEEK recv(2) only copies into it.
+    let n = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            byte.as_mut_ptr().cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n == 0)
+}
+
 /// Sends `buf` on a connected socket, as `TcpStream::write` does (`send` with
 /// `MSG_NOSIGNAL`: a peer that went away gives `EPIPE`, not a SIGPIPE), without libc's
 /// cancellation-point wrapper.

@@ -1,0 +1,161 @@
+//! Answering a request later, and work an I/O thread drives beside its connections.
+//!
+//! A handler that must wait for something (an event loop of another runtime, a thread of
+//! its own) takes a [`Reply`] with [`Request::defer`](crate::Request::defer) and returns at
+//! once; the I/O thread goes on serving its other connections, and the connection holds
+//! back the requests pipelined behind this one until [`Reply::send`] delivers the answer
+//! (responses leave in request order). A [`Companion`] is such a runtime's loop, driven
+//! by the I/O thread itself inside its `mio` loop: its file descriptor is polled with the
+//! connections and its next timer bounds the poll, so the handlers it resumes run on the
+//! I/O thread with no hand-off between threads.
+
+use std::cell::{Cell, RefCell};
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::executor::{Completion, Mailbox};
+use crate::response::{Persistence, Response, StatusCode};
+
+/// What a connection is told when the client left before its deferred answer was sent.
+pub(crate) type Abandon = Box<dyn FnOnce()>;
+
+/// The handle a deferred request is answered with, from any thread.
+///
+/// Dropping it unsent answers `500 Internal Server Error`, so a request can never be left
+/// without an answer. Sending after the client left does nothing.
+#[must_use = "a Reply answers its request when sent; dropped unsent it answers 500"]
+pub struct Reply {
+    mailboxes: Arc<[Mailbox]>,
+    home: usize,
+    token: usize,
+    conn_id: u64,
+    head_only: bool,
+    persistence: Persistence,
+    sent: bool,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("thread", &self.home)
+            .field("connection", &self.conn_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reply {
+    /// Sends the answer to the request's connection.
+    ///
+    /// From the connection's own I/O thread (a [`Companion`] resuming a handler) the
+    /// answer is queued without a wake-up; from any other thread the I/O thread is woken
+    /// unless a wake-up is already on its way.
+    pub fn send(mut self, response: Response) {
+        self.sent = true;
+        self.deliver(response);
+    }
+
+    fn deliver(&self, response: Response) {
+        let mailbox = &self.mailboxes[self.home];
+        let completion = Completion {
+            token: self.token,
+            conn_id: self.conn_id,
+            response,
+            head_only: self.head_only,
+            persistence: self.persistence,
+        };
+        if ON_IO_THREAD.with(Cell::get) == mailbox as *const Mailbox {
+            mailbox.deliver_local(completion);
+            LOCAL_DELIVERY.with(|d| d.set(true));
+        } else {
+            mailbox.deliver(completion);
+        }
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        if !self.sent {
+            self.deliver(crate::conn::detail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+            ));
+        }
+    }
+}
+
+thread_local! {
+    /// The mailbox of the I/O thread running on this thread, if any.
+    static ON_IO_THREAD: Cell<*const Mailbox> = const { Cell::new(std::ptr::null()) };
+    /// A reply was delivered on this I/O thread since it last took its completions.
+    static LOCAL_DELIVERY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the calling thread as the I/O thread of `mailbox` (for [`Reply::send`]).
+pub(crate) fn enter_io_thread(mailbox: &Mailbox) {
+    ON_IO_THREAD.with(|t| t.set(mailbox as *const Mailbox));
+}
+
+/// Whether a reply was delivered on this thread since the last call (and clears it).
+pub(crate) fn take_local_delivery() -> bool {
+    LOCAL_DELIVERY.with(|d| d.replace(false))
+}
+
+/// Where a request being served inline could be answered later from: built by the
+/// connection for each handler call, consulted by [`Request::defer`](crate::Request::defer).
+pub(crate) struct Later<'a> {
+    pub(crate) mailboxes: &'a Arc<[Mailbox]>,
+    pub(crate) home: usize,
+    pub(crate) token: usize,
+    pub(crate) conn_id: u64,
+    pub(crate) head_only: bool,
+    pub(crate) persistence: Persistence,
+    /// Set by `defer`: the connection waits for the reply.
+    pub(crate) deferred: Cell<bool>,
+    /// What to run if the connection closes before the reply arrives.
+    pub(crate) abandon: RefCell<Option<Abandon>>,
+}
+
+impl Later<'_> {
+    pub(crate) fn defer(&self, abandon: Option<Abandon>) -> Option<Reply> {
+        if self.deferred.replace(true) {
+            return None;
+        }
+        *self.abandon.borrow_mut() = abandon;
+        Some(Reply {
+            mailboxes: self.mailboxes.clone(),
+            home: self.home,
+            token: self.token,
+            conn_id: self.conn_id,
+            head_only: self.head_only,
+            persistence: self.persistence,
+            sent: false,
+        })
+    }
+}
+
+/// A runtime's loop that an I/O thread drives beside its connections (for example
+/// Python's asyncio loop, whose handlers answer through [`Reply`]).
+///
+/// Each I/O thread makes its own with the factory given to
+/// [`App::companion`](crate::App::companion), on that thread. Per turn of the I/O
+/// thread's loop: its [`fd`](Companion::fd) is polled (edge-triggered) with the
+/// connections, the poll waits no longer than its [`due`](Companion::due) time, and
+/// [`run`](Companion::run) is called when the fd became readable or that time came.
+pub trait Companion {
+    /// A descriptor that becomes readable when the companion has I/O to handle (an
+    /// epoll or kqueue descriptor of its own, a pipe it is woken through), if any.
+    fn fd(&self) -> Option<RawFd>;
+    /// When the companion next wants to run without its fd becoming readable (a timer,
+    /// or work handlers gave it on this thread since it last ran); `None`: only on fd
+    /// readiness. Asked once per turn of the I/O loop, so it must be cheap.
+    fn due(&self) -> Option<Instant>;
+    /// Runs what is ready, without blocking.
+    fn run(&mut self);
+    /// The I/O thread is about to end (after every connection closed): finish up.
+    fn stop(&mut self);
+}
+
+/// Makes an I/O thread's [`Companion`], given the thread's index.
+pub(crate) type CompanionFactory =
+    Box<dyn Fn(usize) -> std::io::Result<Box<dyn Companion>> + Send + Sync>;
