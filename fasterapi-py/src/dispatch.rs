@@ -2,16 +2,19 @@
 //! response.
 
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
-use std::sync::Arc;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use fasterapi_http::{Request, Response, StatusCode};
+use fasterapi_http::{Reply, Request, Response, StatusCode};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyString, PyType};
 
+use crate::aio;
 use crate::json::write_value;
 use crate::plan::{Incoming, Plan};
 
@@ -22,12 +25,18 @@ pub(crate) struct Runtime {
     pub(crate) validation_error: Option<Py<PyType>>,
     pub(crate) jsonable: Py<PyAny>,
     pub(crate) validation_detail: Py<PyAny>,
-    finish: Py<PyAny>,
     pub(crate) ready: Py<PyAny>,
     pub(crate) headers: Py<PyAny>,
     pub(crate) json_loads: Py<PyAny>,
-    set_running_loop: Py<PyAny>,
-    new_event_loop: Py<PyAny>,
+    pub(crate) set_running_loop: Py<PyAny>,
+    /// `_new_loop(driven) -> (loop, fd)`.
+    pub(crate) new_loop: Py<PyAny>,
+    /// `_start(coro, loop) -> task`: a task that has taken its first step.
+    start: Py<PyAny>,
+    /// `_turn(loop) -> seconds | None`: one iteration of the loop, and when it is next due.
+    pub(crate) turn: Py<PyAny>,
+    /// `_close_loop(loop, timeout)`.
+    pub(crate) close_loop: Py<PyAny>,
 }
 
 static RUNTIME: PyOnceLock<Runtime> = PyOnceLock::new();
@@ -63,7 +72,6 @@ pub(crate) fn setup(py: Python<'_>, helpers: Option<&Bound<'_, PyDict>>) -> PyRe
         },
         jsonable: get("jsonable")?.unbind(),
         validation_detail: get("validation_detail")?.unbind(),
-        finish: get("finish")?.unbind(),
         ready: get("ready")?.unbind(),
         headers: get("headers")?.unbind(),
         json_loads: py.import("json")?.getattr("loads")?.unbind(),
@@ -71,7 +79,10 @@ pub(crate) fn setup(py: Python<'_>, helpers: Option<&Bound<'_, PyDict>>) -> PyRe
             .getattr("events")?
             .getattr("_set_running_loop")?
             .unbind(),
-        new_event_loop: asyncio.getattr("new_event_loop")?.unbind(),
+        new_loop: get("new_loop")?.unbind(),
+        start: get("start")?.unbind(),
+        turn: get("turn")?.unbind(),
+        close_loop: get("close_loop")?.unbind(),
     };
     // A second import of the package (a reload) keeps the first registration.
     let _ = RUNTIME.set(py, rt);
@@ -81,26 +92,104 @@ pub(crate) fn setup(py: Python<'_>, helpers: Option<&Bound<'_, PyDict>>) -> PyRe
 /// A Python route, ready to serve.
 pub(crate) struct PyRoute {
     handler: Py<PyAny>,
-    is_async: bool,
+    pub(crate) is_async: bool,
     plan: Plan,
     status: StatusCode,
     /// `METHOD /pattern`, for logs.
     label: String,
+    /// `blocking=True` (the pool), `False` (inline) or unset (see [`Adaptive`]).
+    pub(crate) blocking: Option<bool>,
+    /// For a `def` handler without `blocking=`: where it runs, learnt from its calls.
+    pub(crate) adaptive: Option<Adaptive>,
+}
+
+/// Where a `def` handler without `blocking=` runs, learnt from timing its calls.
+///
+/// It starts on the worker pool. After [`PROMOTE_AFTER`] calls in a row that each
+/// returned within [`FAST`] it moves inline, onto the I/O thread (hand-offs to the pool
+/// cost several microseconds of server CPU per request; a trivial handler costs well
+/// under one). A call on the I/O thread that takes [`SLOW`] or more moves it back to the
+/// pool for good, logged once with the route's name. So a handler that blocks stays on
+/// the pool, one that returns at once runs at the inline speed, and a handler that
+/// blocks only now and then holds up its I/O thread at most once.
+pub(crate) struct Adaptive {
+    /// Read by the server for each request (`RouteMut::blocking_while`).
+    pub(crate) on_pool: Arc<AtomicBool>,
+    fast_calls: AtomicU32,
+    state: AtomicU8,
+}
+
+/// A call this fast counts towards moving a route inline.
+pub(crate) const FAST: Duration = Duration::from_micros(100);
+/// Calls in a row within [`FAST`] that move a route inline.
+pub(crate) const PROMOTE_AFTER: u32 = 32;
+/// An inline call this slow moves its route to the pool for good.
+pub(crate) const SLOW: Duration = Duration::from_millis(1);
+
+const PROBING: u8 = 0;
+const INLINE: u8 = 1;
+const POOLED: u8 = 2;
+
+impl Adaptive {
+    fn new() -> Adaptive {
+        Adaptive {
+            on_pool: Arc::new(AtomicBool::new(true)),
+            fast_calls: AtomicU32::new(0),
+            state: AtomicU8::new(PROBING),
+        }
+    }
+
+    /// Records a call that took `took`, run inline (on an I/O thread) or on the pool.
+    fn observe(&self, took: Duration, inline: bool, label: &str) {
+        match self.state.load(Ordering::Relaxed) {
+            PROBING if !inline => {
+                if took >= FAST {
+                    self.fast_calls.store(0, Ordering::Relaxed);
+                } else if self.fast_calls.fetch_add(1, Ordering::Relaxed) + 1 >= PROMOTE_AFTER
+                    && self.promote(PROBING, INLINE)
+                {
+                    self.on_pool.store(false, Ordering::Relaxed);
+                }
+            }
+            INLINE if inline && took >= SLOW => {
+                if self.promote(INLINE, POOLED) {
+                    self.on_pool.store(true, Ordering::Relaxed);
+                    crate::serve::log_line(&format!(
+                        "{label} held up its I/O thread for {:.1} ms; it runs on the thread \
+                         pool from now on (blocking=True puts it there from the start, \
+                         blocking=False keeps it inline)",
+                        took.as_secs_f64() * 1e3
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn promote(&self, from: u8, to: u8) -> bool {
+        self.state
+            .compare_exchange(from, to, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Whether the route has moved inline.
+    #[cfg(test)]
+    fn is_inline(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == INLINE
+    }
 }
 
 impl PyRoute {
     /// Compiles one entry of `FasterAPI.routes`:
     /// `(method, path, handler, is_async, plan, blocking, status_code)`.
-    pub(crate) fn from_py(
-        entry: &Bound<'_, PyAny>,
-    ) -> PyResult<(String, String, bool, Arc<PyRoute>)> {
+    pub(crate) fn from_py(entry: &Bound<'_, PyAny>) -> PyResult<(String, String, Arc<PyRoute>)> {
         let (method, path, handler, is_async, plan, blocking, status): (
             String,
             String,
             Py<PyAny>,
             bool,
             Bound<'_, PyAny>,
-            bool,
+            Option<bool>,
             u16,
         ) = entry.extract()?;
         let status = StatusCode::from_u16(status).ok_or_else(|| {
@@ -112,28 +201,33 @@ impl PyRoute {
             plan: Plan::from_py(&plan)?,
             status,
             label: format!("{method} {path}"),
+            blocking,
+            adaptive: (!is_async && blocking.is_none()).then(Adaptive::new),
         };
-        Ok((method, path, blocking, Arc::new(route)))
+        Ok((method, path, Arc::new(route)))
     }
 
     /// Answers `req`: runs on the thread that serves the request, attaching to the
     /// interpreter for the call.
-    pub(crate) fn serve(&self, req: &Request<'_>) -> Response {
+    pub(crate) fn serve(self: &Arc<Self>, req: &Request<'_>) -> Response {
         self.serve_incoming(req)
     }
 
     /// [`PyRoute::serve`] for any [`Incoming`] request.
-    pub(crate) fn serve_incoming(&self, req: &impl Incoming) -> Response {
+    pub(crate) fn serve_incoming(self: &Arc<Self>, req: &impl Incoming) -> Response {
         keep_thread_state();
         Python::attach(|py| self.handle(py, req))
     }
 
     /// Answers `req` while attached.
-    pub(crate) fn handle(&self, py: Python<'_>, req: &impl Incoming) -> Response {
+    pub(crate) fn handle(self: &Arc<Self>, py: Python<'_>, req: &impl Incoming) -> Response {
         let rt = match Runtime::get(py) {
             Ok(rt) => rt,
             Err(e) => return self.internal_error(py, e),
         };
+        if self.is_async && aio::at_capacity() && aio::on_io_thread() {
+            return overloaded();
+        }
         let result = self
             .plan
             .arguments(py, rt, req, self.is_async)
@@ -144,13 +238,20 @@ impl PyRoute {
                     Ok(json_response(py, rt, body.as_any())?
                         .with_status(StatusCode::UNPROCESSABLE_ENTITY))
                 }
+                Ok(args) if self.is_async => {
+                    let coro = self.handler.bind(py).call1(args)?;
+                    self.run_coroutine(py, rt, coro, req)
+                }
                 Ok(args) => {
-                    let out = if self.is_async {
-                        let coro = self.handler.bind(py).call1(args)?;
-                        drive(py, rt, coro)?
-                    } else {
-                        unmark_loop_running(py, rt)?;
-                        self.handler.bind(py).call1(args)?
+                    aio::unmark_running(py, rt)?;
+                    let out = match &self.adaptive {
+                        Some(adaptive) => {
+                            let start = Instant::now();
+                            let out = self.handler.bind(py).call1(args);
+                            adaptive.observe(start.elapsed(), aio::on_io_thread(), &self.label);
+                            out?
+                        }
+                        None => self.handler.bind(py).call1(args)?,
                     };
                     self.to_response(py, rt, &out)
                 }
@@ -159,6 +260,61 @@ impl PyRoute {
             Ok(resp) => resp,
             Err(e) => self.error_response(py, rt, e),
         }
+    }
+
+    /// Runs a handler's coroutine: its first step at once, inside a task of this thread's
+    /// loop (so `current_task()`, timeouts and contextvars behave as under uvicorn, each
+    /// request in a context of its own). A coroutine that finishes there is answered
+    /// inline. One that suspends goes on as that task on the loop the I/O thread drives,
+    /// and answers through a [`Reply`] when it ends; the connection closing first cancels
+    /// the task.
+    fn run_coroutine(
+        self: &Arc<Self>,
+        py: Python<'_>,
+        rt: &Runtime,
+        coro: Bound<'_, PyAny>,
+        req: &impl Incoming,
+    ) -> PyResult<Response> {
+        aio::with_loop(py, rt, |lp| {
+            aio::mark_running(py, rt, lp)?;
+            let task = rt.start.bind(py).call1((coro, lp.event_loop.bind(py)))?;
+            if task.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+                lp.note_work(py)?;
+                let out = task.call_method0(pyo3::intern!(py, "result"))?;
+                return self.to_response(py, rt, &out);
+            }
+            if lp.driven {
+                let target = task.clone().unbind();
+                let on_abandon = Box::new(move || {
+                    Python::attach(|py| {
+                        if let Err(e) = target.bind(py).call_method0("cancel") {
+                            e.display(py);
+                        }
+                    });
+                    aio::request_turn();
+                });
+                if let Some(reply) = req.defer(on_abandon) {
+                    let resume = Resume {
+                        route: self.clone(),
+                        reply: Mutex::new(Some(reply)),
+                    };
+                    task.call_method1(
+                        pyo3::intern!(py, "add_done_callback"),
+                        (Bound::new(py, resume)?,),
+                    )?;
+                    aio::suspended();
+                    // Not sent: the reply is the answer.
+                    return Ok(Response::new(StatusCode::NO_CONTENT));
+                }
+            }
+            // Nobody drives this thread's loop, or the request cannot wait: finish here.
+            aio::unmark_running(py, rt)?;
+            let out = lp
+                .event_loop
+                .bind(py)
+                .call_method1(pyo3::intern!(py, "run_until_complete"), (task,))?;
+            self.to_response(py, rt, &out)
+        })
     }
 
     /// What a handler's return value is answered with.
@@ -279,10 +435,6 @@ fn add_headers(mut resp: Response, headers: &Bound<'_, PyAny>) -> PyResult<Respo
 thread_local! {
     /// Whether this thread keeps a Python thread state for its whole life.
     static KEPT: Cell<bool> = const { Cell::new(false) };
-    /// This thread's event loop for coroutines that really suspend.
-    static EVENT_LOOP: RefCell<Option<Py<PyAny>>> = const { RefCell::new(None) };
-    /// Whether this thread's event loop is marked running (see [`drive`]).
-    static LOOP_MARKED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Gives this thread a Python thread state it keeps for its whole life, so that each
@@ -306,58 +458,49 @@ pub(crate) fn keep_thread_state() {
     }
 }
 
-/// Runs a handler's coroutine to completion.
-///
-/// It is sent `None` once while this thread's event loop is marked running (so
-/// `asyncio.get_running_loop()` works inside); a coroutine that returns then needed no
-/// loop. One that suspends is finished by `run_until_complete` on that loop.
-///
-/// Marking a loop running costs a few hundred nanoseconds, so the mark stays between
-/// async handlers and is only removed before a sync handler runs (which may start a loop
-/// of its own, `asyncio.run`) or before the loop runs. Tasks a coroutine spawns without
-/// awaiting them run the next time this thread's loop runs.
-fn drive<'py>(
-    py: Python<'py>,
-    rt: &Runtime,
-    coro: Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let event_loop = EVENT_LOOP.with(|l| -> PyResult<Py<PyAny>> {
-        let mut l = l.borrow_mut();
-        if let Some(lp) = l.as_ref() {
-            return Ok(lp.clone_ref(py));
-        }
-        let lp = rt.new_event_loop.bind(py).call0()?.unbind();
-        *l = Some(lp.clone_ref(py));
-        Ok(lp)
-    })?;
-    let event_loop = event_loop.bind(py);
-    if !LOOP_MARKED.with(Cell::get) {
-        rt.set_running_loop.bind(py).call1((event_loop,))?;
-        LOOP_MARKED.with(|m| m.set(true));
-    }
-    let mut result: *mut ffi::PyObject = std::ptr::null_mut();
-    // SAFETY: attached (`py`); `coro` and `Py_None` are valid objects for the call, and
-    // `result` is a valid out-pointer that receives a new reference unless -1 is returned.
-    let status = unsafe { ffi::PyIter_Send(coro.as_ptr(), ffi::Py_None(), &mut result) };
-    if status == ffi::PySendResult::PYGEN_ERROR {
-        return Err(PyErr::fetch(py));
-    }
-    // SAFETY: not an error, so `result` holds a new reference (the return value or the
-    // yielded object).
-    let value = unsafe { Bound::from_owned_ptr(py, result) };
-    if status == ffi::PySendResult::PYGEN_RETURN {
-        return Ok(value);
-    }
-    unmark_loop_running(py, rt)?;
-    let task = rt.finish.bind(py).call1((coro, value))?;
-    event_loop.call_method1(pyo3::intern!(py, "run_until_complete"), (task,))
+/// The answer when too many coroutines wait on this thread's loop.
+fn overloaded() -> Response {
+    Response::json(|o| {
+        o.field(
+            "detail",
+            "Service Unavailable: too many requests waiting, retry later",
+        );
+    })
+    .with_status(StatusCode::SERVICE_UNAVAILABLE)
+    .with_header("Retry-After", "1")
 }
 
-/// Clears this thread's "event loop running" mark if an async handler left it.
-fn unmark_loop_running(py: Python<'_>, rt: &Runtime) -> PyResult<()> {
-    if LOOP_MARKED.with(Cell::get) {
-        LOOP_MARKED.with(|m| m.set(false));
-        rt.set_running_loop.bind(py).call1((py.None(),))?;
+/// The done-callback of a suspended handler's task: answers its request.
+#[pyclass(frozen)]
+struct Resume {
+    route: Arc<PyRoute>,
+    reply: Mutex<Option<Reply>>,
+}
+
+#[pymethods]
+impl Resume {
+    fn __call__(&self, py: Python<'_>, task: &Bound<'_, PyAny>) {
+        aio::resumed();
+        let Some(reply) = self.reply.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return;
+        };
+        // Cancelled because its client left (the answer goes nowhere), or by the handler's
+        // own code: the dropped reply answers 500.
+        let cancelled = task.call_method0(pyo3::intern!(py, "cancelled"));
+        if cancelled.and_then(|c| c.is_truthy()).unwrap_or(true) {
+            drop(reply);
+            return;
+        }
+        let route = &self.route;
+        let response = match Runtime::get(py) {
+            Err(e) => route.internal_error(py, e),
+            Ok(rt) => match task.call_method0(pyo3::intern!(py, "result")) {
+                Ok(out) => route
+                    .to_response(py, rt, &out)
+                    .unwrap_or_else(|e| route.error_response(py, rt, e)),
+                Err(e) => route.error_response(py, rt, e),
+            },
+        };
+        reply.send(response);
     }
-    Ok(())
 }

@@ -47,6 +47,7 @@
 //! Routes registered with `blocking=True` run on the server's executor pool instead.
 #![deny(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+mod aio;
 mod dispatch;
 mod embed;
 mod json;

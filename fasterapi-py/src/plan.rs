@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use fasterapi_http::Request;
+use fasterapi_http::{Reply, Request};
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -37,9 +37,17 @@ pub(crate) trait Incoming {
     fn body_bytes(&self) -> &[u8];
     /// The Python `Request` object.
     fn to_py(&self, in_async: bool) -> PyRequest;
+    /// A reply to answer this request with later, `on_abandon` running if its client
+    /// leaves first; `None` where the request cannot wait (see `Request::defer`).
+    fn defer(&self, _on_abandon: Box<dyn FnOnce()>) -> Option<Reply> {
+        None
+    }
 }
 
 impl Incoming for Request<'_> {
+    fn defer(&self, on_abandon: Box<dyn FnOnce()>) -> Option<Reply> {
+        self.defer_with_abandon(on_abandon)
+    }
     fn path_param(&self, name: &str) -> Option<Cow<'_, str>> {
         let raw = self.param_str(name)?;
         if raw.contains('%') {

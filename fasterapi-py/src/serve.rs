@@ -3,41 +3,64 @@
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use fasterapi_http::{App, Method, Request, Response, ShutdownHandle};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::aio::PyLoop;
 use crate::dispatch::PyRoute;
 use crate::plan::Incoming;
 use crate::request::PyRequest;
 
-/// Adds the routes of a `FasterAPI.routes` list to `app`. Routes marked `blocking` go to
-/// the worker pool, as do all when `all_blocking`. Returns how many were added.
+/// Adds the routes of a `FasterAPI.routes` list to `app`, and gives each I/O thread its
+/// asyncio loop. `async def` handlers run on the I/O thread and its loop; `def` handlers
+/// run where `blocking=` says, or where their timed calls say (see `Adaptive`), or all
+/// on the worker pool when `all_defs_on_pool`. Returns how many routes were added.
 pub(crate) fn add_routes(
     app: &mut App,
     routes: &Bound<'_, PyAny>,
-    all_blocking: bool,
+    all_defs_on_pool: bool,
 ) -> PyResult<usize> {
     let mut n = 0;
     for entry in routes.try_iter()? {
-        let (method, path, blocking, route) = PyRoute::from_py(&entry?)?;
+        let (method, path, route) = PyRoute::from_py(&entry?)?;
         let method = Method::from_bytes(method.as_bytes())
             .ok_or_else(|| PyValueError::new_err(format!("unsupported method {method}")))?;
+        if route.is_async && route.blocking == Some(true) {
+            return Err(PyValueError::new_err(format!(
+                "{} {path}: blocking=True is for def handlers; an async def handler runs on \
+                 the event loop",
+                method.as_str()
+            )));
+        }
+        let (is_async, blocking) = (route.is_async, route.blocking);
+        let switch = route.adaptive.as_ref().map(|a| a.on_pool.clone());
         let handler = move |req: &Request<'_>| -> Response { route.serve(req) };
         let added = app.route(method, &path, handler);
-        if blocking || all_blocking {
-            added.blocking();
+        if !is_async {
+            match (all_defs_on_pool, blocking, switch) {
+                (true, _, _) | (_, Some(true), _) => {
+                    added.blocking();
+                }
+                (_, None, Some(flag)) => {
+                    added.blocking_while(flag);
+                }
+                _ => {}
+            }
         }
         n += 1;
     }
+    let stop_timeout = app.config_mut().shutdown_timeout;
+    app.companion(move |_thread| PyLoop::new(stop_timeout));
     Ok(n)
 }
 
-/// `serve(routes, host, port, blocking_threads, supervised=False)`: serves `routes` on
-/// one I/O thread until told to stop, then shuts down gracefully and returns.
+/// `serve(routes, host, port, blocking_threads, supervised=False, max_suspended=10000,
+/// shutdown_timeout=10.0)`: serves `routes` on one I/O thread until told to stop, then
+/// shuts down gracefully and returns.
 ///
 /// Unsupervised (`app.run(workers=1)`), SIGINT or SIGTERM starts the graceful shutdown
 /// and a second one exits at once. Supervised (a worker forked by `app.run(workers=N)`,
@@ -50,7 +73,8 @@ pub(crate) fn add_routes(
 /// `fasterapi: worker PID listening on http://ADDR` to stderr. The GIL is released while
 /// serving: the I/O thread attaches for each handler call.
 #[pyfunction]
-#[pyo3(signature = (routes, host, port, blocking_threads, supervised = false))]
+#[pyo3(signature = (routes, host, port, blocking_threads, supervised = false, max_suspended = 10_000, shutdown_timeout = 10.0))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn serve(
     py: Python<'_>,
     routes: &Bound<'_, PyAny>,
@@ -58,12 +82,17 @@ pub(crate) fn serve(
     port: u16,
     blocking_threads: usize,
     supervised: bool,
+    max_suspended: usize,
+    shutdown_timeout: f64,
 ) -> PyResult<()> {
     let mut app = App::new();
     // One I/O thread per process: threads of one process would contend for the GIL, and
     // an I/O thread waiting for it stalls all its connections. Scale with processes.
     app.config_mut().threads = 1;
     app.config_mut().workers = blocking_threads;
+    app.config_mut().shutdown_timeout = Duration::try_from_secs_f64(shutdown_timeout)
+        .map_err(|e| PyValueError::new_err(format!("shutdown_timeout: {e}")))?;
+    crate::aio::set_max_suspended(max_suspended);
     add_routes(&mut app, routes, false)?;
     let server = app.bind((host, port))?;
     py.detach(|| {
@@ -231,8 +260,7 @@ pub(crate) fn bench_dispatch(
     body: Vec<u8>,
     n: u64,
 ) -> PyResult<f64> {
-    let (_, _, _, route) = PyRoute::from_py(route)?;
-    let route: Arc<PyRoute> = route;
+    let (_, _, route) = PyRoute::from_py(route)?;
     let req = BenchRequest {
         params: path_params
             .extract::<std::collections::HashMap<String, String>>()?

@@ -289,8 +289,15 @@ def sync_asyncio_run():
 # --- threads and processes ----------------------------------------------------------------
 
 
-@app.get("/thread")
+@app.get("/thread", blocking=False)
 def thread_id():
+    return {"thread": threading.get_native_id(), "pid": os.getpid()}
+
+
+@app.get("/adaptive_thread")
+def adaptive_thread_id(sleep: float = 0):
+    if sleep:
+        time.sleep(sleep)
     return {"thread": threading.get_native_id(), "pid": os.getpid()}
 
 

@@ -21,9 +21,9 @@ WAIT = 30
 class Server:
     """A server process whose stderr lines are collected by a reader thread."""
 
-    def __init__(self, script, workers=1):
+    def __init__(self, script, workers=1, args=()):
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", os.path.join(HERE, script), "0", str(workers)],
+            [sys.executable, "-u", os.path.join(HERE, script), "0", str(workers), *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -115,8 +115,8 @@ server = module_server("app_main.py")
 def spawn_server():
     started = []
 
-    def start(script="app_main.py", workers=1):
-        s = Server(script, workers)
+    def start(script="app_main.py", workers=1, args=()):
+        s = Server(script, workers, args)
         started.append(s)
         return s
 

@@ -316,3 +316,23 @@ def test_inline_routes_run_on_the_io_thread_and_blocking_ones_on_the_pool(server
     pool = {get(server, "/blocking_thread").json()["thread"] for _ in range(5)}
     assert inline.isdisjoint(pool), "blocking=True handlers run on executor threads"
     assert get(server, "/blocking_thread").json()["pid"] == get(server, "/thread").json()["pid"]
+
+
+def test_a_def_handler_moves_inline_after_fast_calls_and_back_to_the_pool_once_it_blocks(server):
+    (io_thread,) = {get(server, "/thread").json()["thread"] for _ in range(3)}
+    with requests.Session() as s:
+        first = s.get(server.url + "/adaptive_thread", timeout=10).json()["thread"]
+        assert first != io_thread, "a def handler starts on the thread pool"
+        # 32 fast calls in a row move it inline; a call that is slow on a loaded machine
+        # restarts the count, so allow many.
+        for _ in range(2000):
+            if s.get(server.url + "/adaptive_thread", timeout=10).json()["thread"] == io_thread:
+                break
+        else:
+            raise AssertionError("the handler never moved onto the I/O thread")
+        # A call that blocks on the I/O thread (10 ms, past the 1 ms mark) moves it back.
+        blocked = s.get(server.url + "/adaptive_thread?sleep=0.01", timeout=10).json()["thread"]
+        assert blocked == io_thread
+        server.wait_for(r"GET /adaptive_thread held up its I/O thread")
+        after = {s.get(server.url + "/adaptive_thread", timeout=10).json()["thread"] for _ in range(50)}
+        assert io_thread not in after, "for good"

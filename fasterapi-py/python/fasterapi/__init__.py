@@ -74,19 +74,33 @@ Semantics follow FastAPI where a user would notice:
   status (and the exception's ``headers``). Any other exception answers ``500
   Internal Server Error`` in plain text, its traceback is printed to stderr, and the
   server goes on serving.
-- ``async def`` handlers work. A coroutine that completes without suspending (the common
-  case) needs no event loop at all; one that really awaits is finished on an event loop
-  kept by the thread that runs it (blocking that thread until it completes).
+- ``async def`` handlers run on the worker's asyncio event loop, which the worker's I/O
+  thread drives itself between its socket events (no thread hand-off). Each request's
+  coroutine starts at once inside its own task (its own contextvars context, as under
+  uvicorn); one that finishes without suspending, the common case, is answered on the
+  spot. One that awaits something real (a sleep, a database, an HTTP call) stays
+  suspended on the loop while the worker serves other requests, and is answered when it
+  ends; answers on a keep-alive connection still leave in request order. Inside,
+  everything asyncio offers works: ``asyncio.get_running_loop()``, ``create_task``
+  (tasks may outlive the response), ``gather``, ``wait_for``, ``asyncio.timeout``,
+  network clients. A client that disconnects while its coroutine is suspended gets the
+  task cancelled. At most ``max_suspended`` requests (``run()``, 10,000) wait at once
+  per worker; more are answered ``503`` with ``Retry-After``.
 
-Handlers run on the I/O thread that read the request (one per worker process), so a
-handler that blocks delays the other requests of that worker. Mark such routes
-``blocking=True`` (``@app.get("/report", blocking=True)``): they run on a pool of
-executor threads, and the GIL is released while they wait in C code (files, sockets,
-database drivers).
+``def`` handlers never hold up the other requests of their worker. A ``def`` handler
+starts on the worker's thread pool (``blocking_threads``, 40 threads as in FastAPI, whose
+GIL is released while they wait in C code: sleeps, files, sockets, database drivers).
+Its calls are timed: after 32 calls in a row that each returned within 100 µs it moves
+onto the I/O thread, which saves the hand-off to a thread (several microseconds per
+request); if a call there then takes 1 ms or more, it goes back to the pool for good and
+the server logs the route's name once. ``blocking=True`` keeps a ``def`` handler on the
+pool, ``blocking=False`` keeps it on the I/O thread (only for handlers that never wait).
+A full pool queue answers ``503`` with ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections.abc
 import dataclasses
 import datetime
@@ -100,6 +114,7 @@ import re
 import signal
 import socket
 import sys
+import threading
 import traceback
 import types
 import typing
@@ -679,31 +694,59 @@ def _validation_detail(exc, loc_prefix):
     return out
 
 
-@types.coroutine
-def _resume(coro, first):
-    """Delegates to ``coro`` which already yielded ``first`` (like ``yield from``)."""
-    yielded = first
-    while True:
-        try:
-            sent = yield yielded
-        except GeneratorExit:
-            coro.close()
-            raise
-        except BaseException as e:  # noqa: BLE001 - forwarded into the coroutine
-            try:
-                yielded = coro.throw(e)
-            except StopIteration as stop:
-                return stop.value
-        else:
-            try:
-                yielded = coro.send(sent)
-            except StopIteration as stop:
-                return stop.value
+# ---------------------------------------------------------------------------------------
+# The event loop of a worker, driven by its I/O thread (see fasterapi-py/src/aio.rs).
 
 
-async def _finish(coro, first):
-    """Finishes a handler coroutine that suspended on ``first``."""
-    return await _resume(coro, first)
+def _new_loop(driven=True):
+    """A new asyncio loop and its selector's descriptor. A driven loop counts as running
+    on this thread (``loop.is_running()``), which drives it one iteration at a time."""
+    loop = asyncio.SelectorEventLoop()
+    if driven:
+        loop._thread_id = threading.get_ident()
+        sys.set_asyncgen_hooks(
+            firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
+        )
+    return loop, loop._selector.fileno()
+
+
+def _start(coro, loop, _Task=asyncio.Task):
+    """A task for ``coro`` that has taken its first step already (as Python 3.12's eager
+    tasks do): most handlers finish there, and a suspended one is inside its task, so
+    ``current_task()``, timeouts and cancellation see the task that finishes it."""
+    task = _Task(coro, loop=loop)
+    loop._ready.pop()._run()  # the step Task() just scheduled
+    return task
+
+
+def _turn(loop):
+    """One iteration of ``loop`` without waiting in its selector; then the seconds until
+    it is next due (0.0 while callbacks are ready), or None when only I/O can wake it."""
+    loop._stopping = True  # makes _run_once poll the selector with a zero timeout
+    try:
+        loop._run_once()
+    finally:
+        loop._stopping = False
+    if loop._ready:
+        return 0.0
+    if loop._scheduled:
+        return max(0.0, loop._scheduled[0]._when - loop.time())
+    return None
+
+
+def _close_loop(loop, timeout):
+    """At shutdown: cancels the tasks still pending, gives them ``timeout`` seconds to
+    finish, closes async generators, closes the loop."""
+    loop._thread_id = None
+    try:
+        tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            loop.run_until_complete(asyncio.wait(tasks, timeout=timeout))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
 
 
 class Headers(dict):
@@ -740,8 +783,11 @@ _fasterapi._setup(
     ValidationError=_ValidationError,
     jsonable=_jsonable,
     validation_detail=_validation_detail,
-    finish=_finish,
     ready=_Ready,
+    new_loop=_new_loop,
+    start=_start,
+    turn=_turn,
+    close_loop=_close_loop,
     headers=Headers,
 )
 
@@ -758,15 +804,28 @@ class FasterAPI:
         # FastAPI's options (title, version, docs_url, ...) are accepted and ignored.
         self.routes: list[tuple] = []
 
-    def add_route(self, method: str, path: str, func, *, status_code: int = 200, blocking: bool = False):
+    def add_route(self, method: str, path: str, func, *, status_code: int = 200, blocking: bool | None = None):
         """Registers ``func`` for ``method`` requests to ``path`` (``{name}`` captures a
-        segment, ``{*name}`` the rest of the path)."""
+        segment, ``{*name}`` the rest of the path).
+
+        ``blocking`` places a ``def`` handler: ``True`` on the thread pool, ``False`` on
+        the I/O thread, ``None`` (the default) where its timed calls say (see the module
+        docs). ``async def`` handlers run on the worker's event loop; ``blocking=True``
+        is refused for them."""
         plan = _compile(func, path)
         is_async = inspect.iscoroutinefunction(func)
-        self.routes.append((method.upper(), path, func, is_async, plan, bool(blocking), int(status_code)))
+        if blocking is not None and not isinstance(blocking, bool):
+            raise TypeError(f"{method} {path}: blocking must be True, False or None, not {blocking!r}")
+        if is_async and blocking:
+            raise ValueError(
+                f"{method.upper()} {path}: blocking=True is for def handlers; an async def "
+                "handler runs on the event loop (call blocking code with "
+                "`await asyncio.to_thread(...)` or make the handler a def)"
+            )
+        self.routes.append((method.upper(), path, func, is_async, plan, blocking, int(status_code)))
         return func
 
-    def api_route(self, path: str, *, methods=("GET",), status_code: int = 200, blocking: bool = False, **_ignored):
+    def api_route(self, path: str, *, methods=("GET",), status_code: int = 200, blocking: bool | None = None, **_ignored):
         """A decorator registering the handler for each of ``methods``."""
 
         def decorator(func):
@@ -796,7 +855,17 @@ class FasterAPI:
         """Decorator: a ``DELETE`` route."""
         return self.api_route(path, methods=("DELETE",), **kw)
 
-    def run(self, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, *, blocking_threads: int = 0):
+    def run(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        workers: int = 1,
+        *,
+        blocking_threads: int = 40,
+        loop: str = "auto",
+        max_suspended: int = 10_000,
+        shutdown_timeout: float = 10.0,
+    ):
         """Serves until SIGINT or SIGTERM, then shuts down gracefully.
 
         ``workers=1`` serves in this process with one I/O thread. ``workers=N`` forks
@@ -805,21 +874,45 @@ class FasterAPI:
         over them. This process supervises: it restarts a worker that dies; SIGINT or
         SIGTERM to it (or to its process group) shuts every worker down gracefully, a
         second one kills them; workers shut down if it dies. Port 0 picks a free port
-        (the same for every worker). ``blocking_threads`` sizes the executor pool of
-        ``blocking=True`` routes (0: one per core).
+        (the same for every worker).
+
+        Each worker has one asyncio event loop, driven by its I/O thread; ``loop`` names
+        it: ``"auto"`` or ``"asyncio"`` (asyncio's selector loop). ``"uvloop"`` is
+        refused: uvloop keeps its descriptor to itself, so it cannot be driven by the
+        server's own poll. ``blocking_threads`` sizes each worker's thread pool for
+        ``def`` handlers (40, anyio's default as FastAPI uses it; 0: one per core).
+        ``max_suspended`` caps the ``async def`` requests a worker holds suspended at
+        once, and ``blocking_threads``' queue (1,024 jobs) caps the ``def`` requests
+        waiting for a thread: beyond either a request is answered ``503`` with
+        ``Retry-After``. On SIGTERM, suspended requests and pool jobs get
+        ``shutdown_timeout`` seconds to finish; the rest are cancelled.
         """
+        if loop not in ("auto", "asyncio"):
+            if loop == "uvloop":
+                raise ValueError(
+                    "loop='uvloop' is not supported: fasterapi drives the event loop from its "
+                    "own epoll poll, which needs the loop's selector descriptor, and uvloop "
+                    "does not expose one; use loop='asyncio' (the default)"
+                )
+            raise ValueError(f"unknown loop {loop!r}: use 'auto' or 'asyncio'")
+        options = (int(blocking_threads), int(max_suspended), float(shutdown_timeout))
+        if options[1] < 1:
+            raise ValueError("max_suspended must be at least 1")
         if workers <= 1:
             # The server handles SIGINT/SIGTERM itself while serving and restores the
             # default handlers when done; give Python's back afterwards.
             saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
             try:
-                _fasterapi.serve(self.routes, host, int(port), int(blocking_threads))
+                _fasterapi.serve(
+                    self.routes, host, int(port), options[0],
+                    max_suspended=options[1], shutdown_timeout=options[2],
+                )
             finally:
                 for sig, handler in saved.items():
                     if handler is not None:
                         signal.signal(sig, handler)
         else:
-            _supervise(self.routes, host, int(port), int(workers), int(blocking_threads))
+            _supervise(self.routes, host, int(port), int(workers), options)
 
 
 _EXIT_START_FAILED = 3
@@ -829,7 +922,7 @@ def _log(msg: str) -> None:
     print(f"fasterapi: {msg}", file=sys.stderr, flush=True)
 
 
-def _supervise(routes, host: str, port: int, workers: int, blocking_threads: int) -> None:
+def _supervise(routes, host: str, port: int, workers: int, options: tuple) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # Reserve the port (and resolve port 0) with a bound, non-listening SO_REUSEPORT
     # socket: every worker binds the same port next to it, and it receives no connection.
@@ -871,7 +964,10 @@ def _supervise(routes, host: str, port: int, workers: int, blocking_threads: int
             reserve.close()
             if not _fasterapi._die_with_parent(supervisor):
                 os._exit(0)
-            _fasterapi.serve(routes, host, port, blocking_threads, supervised=True)
+            _fasterapi.serve(
+                routes, host, port, options[0], supervised=True,
+                max_suspended=options[1], shutdown_timeout=options[2],
+            )
         except OSError:
             traceback.print_exc()
             code = _EXIT_START_FAILED

@@ -1,0 +1,249 @@
+//! The worker's asyncio event loop, driven by the I/O thread inside its `mio` loop.
+//!
+//! Each I/O thread that serves Python routes owns one `asyncio.SelectorEventLoop`, made on
+//! that thread by [`PyLoop::new`] and handed to the server as its
+//! [`Companion`]: the loop's epoll descriptor is polled with the connections, its next
+//! timer bounds the poll, and each turn runs one non-blocking iteration of the loop
+//! (`_run_once` with the selector asked not to wait). Everything asyncio does therefore
+//! happens on the I/O thread that also parses requests and runs handlers: no hand-off
+//! between threads, no GIL contention between a loop thread and the I/O thread, and
+//! futures made by a handler's first step belong to the loop that finishes them.
+//!
+//! Why not a loop on its own thread: a coroutine's first step runs inline (most finish
+//! there), and whatever it awaits binds to the loop that was running then. With the loop
+//! on another thread, that first step would have to touch the other thread's loop from
+//! the I/O thread, which asyncio loops do not allow (only `call_soon_threadsafe` is
+//! thread-safe), or hand every coroutine over before its first step, which costs the
+//! 7-12 µs round trip measured for the worker pool on every `async def` request.
+//!
+//! Why not uvloop: it does not expose its backend descriptor, so no other poller can
+//! drive it. `run(loop="uvloop")` says so.
+
+use std::cell::{Cell, RefCell};
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use fasterapi_http::Companion;
+use pyo3::prelude::*;
+
+use crate::dispatch::{keep_thread_state, Runtime};
+
+/// An event loop and the parts of it looked at after each async handler.
+pub(crate) struct ThreadLoop {
+    pub(crate) event_loop: Py<PyAny>,
+    /// `loop._ready`, the deque of callbacks to run next (never replaced by asyncio).
+    ready: Py<PyAny>,
+    /// Driven by this thread's server loop (a [`PyLoop`]); otherwise a private loop that
+    /// a suspended coroutine is finished on with `run_until_complete` (threads that
+    /// cannot answer later: the dispatch bench, the worker pool).
+    pub(crate) driven: bool,
+}
+
+thread_local! {
+    /// This thread's event loop, made on first use (or by [`PyLoop::new`]).
+    static LOOP: RefCell<Option<ThreadLoop>> = const { RefCell::new(None) };
+    /// Whether this thread's loop is marked running (see [`mark_running`]).
+    static MARKED: Cell<bool> = const { Cell::new(false) };
+    /// A handler gave the loop work since its last turn.
+    static NEEDS_TURN: Cell<bool> = const { Cell::new(false) };
+    /// `len(loop._scheduled)` after the last turn.
+    static SCHEDULED: Cell<usize> = const { Cell::new(0) };
+    /// Coroutines of this thread waiting on the loop for their answer.
+    static SUSPENDED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Suspended coroutines each I/O thread holds at most; more async requests are answered
+/// 503 before their handler runs.
+static MAX_SUSPENDED: AtomicUsize = AtomicUsize::new(10_000);
+
+/// Sets the cap on suspended coroutines per I/O thread (`run(max_suspended=...)`).
+pub(crate) fn set_max_suspended(n: usize) {
+    MAX_SUSPENDED.store(n.max(1), Ordering::Relaxed);
+}
+
+/// Whether this thread holds as many suspended coroutines as it may.
+pub(crate) fn at_capacity() -> bool {
+    SUSPENDED.with(Cell::get) >= MAX_SUSPENDED.load(Ordering::Relaxed)
+}
+
+/// A coroutine suspended and will answer through the loop.
+pub(crate) fn suspended() {
+    SUSPENDED.with(|n| n.set(n.get() + 1));
+    request_turn();
+}
+
+/// A suspended coroutine finished (or was cancelled).
+pub(crate) fn resumed() {
+    SUSPENDED.with(|n| n.set(n.get().saturating_sub(1)));
+}
+
+/// Asks for a turn of this thread's loop at the next pass of the server loop.
+pub(crate) fn request_turn() {
+    NEEDS_TURN.with(|t| t.set(true));
+}
+
+/// Runs `f` with this thread's loop, making a private one first if it has none.
+pub(crate) fn with_loop<R>(
+    py: Python<'_>,
+    rt: &Runtime,
+    f: impl FnOnce(&ThreadLoop) -> PyResult<R>,
+) -> PyResult<R> {
+    LOOP.with(|l| {
+        if l.borrow().is_none() {
+            let (event_loop, _fd): (Py<PyAny>, RawFd) = rt.new_loop.bind(py).call0()?.extract()?;
+            let private = ThreadLoop::new(py, event_loop, false)?;
+            *l.borrow_mut() = Some(private);
+        }
+        let l = l.borrow();
+        // Just filled if it was empty.
+        f(l.as_ref().expect("the thread's loop exists"))
+    })
+}
+
+impl ThreadLoop {
+    fn new(py: Python<'_>, event_loop: Py<PyAny>, driven: bool) -> PyResult<ThreadLoop> {
+        let ready = event_loop.bind(py).getattr("_ready")?.unbind();
+        Ok(ThreadLoop {
+            event_loop,
+            ready,
+            driven,
+        })
+    }
+
+    /// After an async handler's first step: a turn is needed if the step left callbacks
+    /// to run or added a timer.
+    pub(crate) fn note_work(&self, py: Python<'_>) -> PyResult<()> {
+        if !self.driven || NEEDS_TURN.with(Cell::get) {
+            return Ok(());
+        }
+        let lp = self.event_loop.bind(py);
+        let scheduled = lp.getattr(pyo3::intern!(py, "_scheduled"))?.len()?;
+        if self.ready.bind(py).len()? > 0 || scheduled != SCHEDULED.with(Cell::get) {
+            request_turn();
+        }
+        Ok(())
+    }
+}
+
+/// Marks this thread's loop as running (`asyncio.get_running_loop()` returns it), as it
+/// must be while a handler's first step or the loop's callbacks run. The mark stays
+/// between async handlers (setting it costs a few hundred nanoseconds) and is removed
+/// before a sync handler runs, which may start a loop of its own (`asyncio.run`).
+pub(crate) fn mark_running(py: Python<'_>, rt: &Runtime, lp: &ThreadLoop) -> PyResult<()> {
+    if !MARKED.with(Cell::get) {
+        rt.set_running_loop
+            .bind(py)
+            .call1((lp.event_loop.bind(py),))?;
+        MARKED.with(|m| m.set(true));
+    }
+    Ok(())
+}
+
+/// Clears this thread's "event loop running" mark if it is set.
+pub(crate) fn unmark_running(py: Python<'_>, rt: &Runtime) -> PyResult<()> {
+    if MARKED.with(Cell::get) {
+        MARKED.with(|m| m.set(false));
+        rt.set_running_loop.bind(py).call1((py.None(),))?;
+    }
+    Ok(())
+}
+
+/// Whether this thread is an I/O thread driving a loop (and so can answer later).
+pub(crate) fn on_io_thread() -> bool {
+    LOOP.with(|l| l.borrow().as_ref().is_some_and(|l| l.driven))
+}
+
+/// The [`Companion`] of an I/O thread: its asyncio loop.
+pub(crate) struct PyLoop {
+    event_loop: Py<PyAny>,
+    fd: RawFd,
+    /// When the loop's next timer is due (or now, while callbacks are ready).
+    next: Option<Instant>,
+    /// A time in the past, for "due now".
+    epoch: Instant,
+    /// How long shutdown lets cancelled tasks take to finish.
+    stop_timeout: Duration,
+}
+
+impl PyLoop {
+    /// Makes this thread's loop; call on the I/O thread that will drive it.
+    pub(crate) fn new(stop_timeout: Duration) -> std::io::Result<Box<dyn Companion>> {
+        keep_thread_state();
+        Python::attach(|py| -> PyResult<PyLoop> {
+            let rt = Runtime::get(py)?;
+            let (event_loop, fd): (Py<PyAny>, RawFd) = rt.new_loop.bind(py).call0()?.extract()?;
+            let thread_loop = ThreadLoop::new(py, event_loop.clone_ref(py), true)?;
+            LOOP.with(|l| *l.borrow_mut() = Some(thread_loop));
+            Ok(PyLoop {
+                event_loop,
+                fd,
+                next: None,
+                epoch: Instant::now(),
+                stop_timeout,
+            })
+        })
+        .map(|l| Box::new(l) as Box<dyn Companion>)
+        .map_err(|e| std::io::Error::other(format!("cannot make the event loop: {e}")))
+    }
+}
+
+impl Companion for PyLoop {
+    fn fd(&self) -> Option<RawFd> {
+        Some(self.fd)
+    }
+
+    fn due(&self) -> Option<Instant> {
+        if NEEDS_TURN.with(Cell::get) {
+            return Some(self.epoch);
+        }
+        self.next
+    }
+
+    fn run(&mut self) {
+        NEEDS_TURN.with(|t| t.set(false));
+        Python::attach(|py| {
+            let result = (|| -> PyResult<Option<f64>> {
+                let rt = Runtime::get(py)?;
+                LOOP.with(|l| match l.borrow().as_ref() {
+                    Some(lp) => mark_running(py, rt, lp),
+                    None => Ok(()),
+                })?;
+                let lp = self.event_loop.bind(py);
+                let delay: Option<f64> = rt.turn.bind(py).call1((lp,))?.extract()?;
+                let scheduled = lp.getattr(pyo3::intern!(py, "_scheduled"))?.len()?;
+                SCHEDULED.with(|s| s.set(scheduled));
+                Ok(delay)
+            })();
+            self.next = match result {
+                Ok(Some(delay)) => {
+                    Some(Instant::now() + Duration::from_secs_f64(delay.clamp(0.0, 86_400.0)))
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    crate::serve::log_line("error in the event loop:");
+                    e.display(py);
+                    None
+                }
+            };
+        });
+    }
+
+    fn stop(&mut self) {
+        Python::attach(|py| {
+            let result = (|| -> PyResult<()> {
+                let rt = Runtime::get(py)?;
+                unmark_running(py, rt)?;
+                rt.close_loop
+                    .bind(py)
+                    .call1((self.event_loop.bind(py), self.stop_timeout.as_secs_f64()))?;
+                Ok(())
+            })();
+            if let Err(e) = result {
+                crate::serve::log_line("error closing the event loop:");
+                e.display(py);
+            }
+            LOOP.with(|l| l.borrow_mut().take());
+        });
+    }
+}
