@@ -183,18 +183,20 @@ pub trait MountPython {
     /// are importable; from a plain shell, those of the interpreter this crate was built
     /// against.
     ///
-    /// Handlers run on the thread that serves the request, as in `app.run()`, when the
-    /// app has one I/O thread (`config.threads == 1`). With several I/O threads the Python
-    /// routes go to the worker pool instead, so that no I/O thread waits for the GIL
-    /// while it has other connections to serve (`config.workers = 1` gives them one
-    /// executor thread).
+    /// The routes run as under `app.run()`: each I/O thread drives an asyncio event loop
+    /// of its own, on which `async def` handlers run (a coroutine that suspends waits
+    /// there while the thread serves other connections), and `def` handlers run on the
+    /// worker pool or, once their calls prove fast, inline (see the Python package's
+    /// docs). With several I/O threads (`config.threads != 1`) every `def` route stays on
+    /// the worker pool, so that no I/O thread waits for the GIL while a handler runs on
+    /// another (`config.workers` sizes the pool).
     fn mount_python(&mut self, target: &str) -> Result<usize, MountError>;
 }
 
 impl MountPython for App {
     fn mount_python(&mut self, target: &str) -> Result<usize, MountError> {
         initialize()?;
-        let all_blocking = self.config_mut().threads != 1;
+        let all_defs_on_pool = self.config_mut().threads != 1;
         let (module, attr) = match target.rsplit_once(':') {
             Some((m, a)) if !a.is_empty() && !a.contains(['/', '\\']) => (m, a),
             _ => (target, "app"),
@@ -205,7 +207,7 @@ impl MountPython for App {
                 .and_then(|m| m.getattr(attr))
                 .map_err(fail)?;
             let routes = app.getattr("routes").map_err(fail)?;
-            crate::serve::add_routes(self, &routes, all_blocking).map_err(fail)
+            crate::serve::add_routes(self, &routes, all_defs_on_pool).map_err(fail)
         })
     }
 }

@@ -42,9 +42,14 @@
 //! `Query(ge=1)`-style markers), calls the handler with a tuple of arguments, and turns the
 //! result into a [`Response`](fasterapi_http::Response): `dict`/`list`/`str`/numbers/`None`
 //! are walked from Rust into fasterapi-core's JSON writer, writing into a pooled buffer.
-//! `async def` handlers are driven once with `PyIter_Send` while the thread's event loop is
-//! marked running; only a coroutine that really suspends is finished on that loop.
-//! Routes registered with `blocking=True` run on the server's executor pool instead.
+//!
+//! An `async def` handler's coroutine takes its first step at once, inside a task of the
+//! I/O thread's asyncio loop; most finish there and are answered inline. One that
+//! suspends stays on that loop, which the I/O thread drives between its socket events
+//! (the loop's epoll descriptor is polled with the connections; see `aio.rs`), and
+//! answers through a [`Reply`](fasterapi_http::Reply) when it ends. `def` handlers start
+//! on the server's worker pool and move inline once their calls prove fast;
+//! `blocking=True` keeps them on the pool, `blocking=False` inline.
 #![deny(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod aio;

@@ -38,7 +38,7 @@ fn python_routes_are_served_next_to_rust_routes() -> Result<(), Box<dyn Error>> 
     let mut app = App::new();
     app.config_mut().threads = 1;
     app.get("/rust", |_req: &Request| "from rust");
-    assert_eq!(app.mount_python(&format!("{APP}:app"))?, 6);
+    assert_eq!(app.mount_python(&format!("{APP}:app"))?, 10);
     let server = app.bind("127.0.0.1:0")?.spawn()?;
     let addr = server.local_addr();
     assert_eq!(
@@ -67,12 +67,44 @@ fn python_routes_are_served_next_to_rust_routes() -> Result<(), Box<dyn Error>> 
     );
     // Still serving after the exception.
     assert_eq!(request(addr, "GET", "/py/1", "")?.0, 200);
+    // A suspended coroutine does not stall the I/O thread: A completes only because B,
+    // sent after it, is served while A waits on the loop.
+    let mut a = send(addr, "/wait/k1")?;
+    assert_eq!(
+        request(addr, "GET", "/set/k1", "")?,
+        (200, r#"{"set":"k1"}"#.into())
+    );
+    assert_eq!(answer(&mut a)?, (200, r#"{"waited":"k1"}"#.into()));
     server.shutdown()?;
     Ok(())
 }
 
+/// Sends `GET path` with `Connection: close` and returns the connection, unanswered.
+fn send(addr: SocketAddr, path: &str) -> Result<TcpStream, Box<dyn Error>> {
+    let mut conn = TcpStream::connect(addr)?;
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )?;
+    Ok(conn)
+}
+
+/// Reads the answer of a connection from [`send`]: (status, body).
+fn answer(conn: &mut TcpStream) -> Result<(u16, String), Box<dyn Error>> {
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer)?;
+    let status = answer.get(9..12).ok_or("short answer")?.parse()?;
+    let body = answer
+        .split_once("\r\n\r\n")
+        .ok_or("no head end")?
+        .1
+        .to_owned();
+    Ok((status, body))
+}
+
 #[test]
-fn with_several_io_threads_python_routes_run_on_the_worker_pool() -> Result<(), Box<dyn Error>> {
+fn with_several_io_threads_def_routes_run_on_the_worker_pool_and_async_ones_on_each_loop(
+) -> Result<(), Box<dyn Error>> {
     let mut app = App::new();
     app.config_mut().threads = 2;
     app.config_mut().workers = 1;
@@ -96,6 +128,19 @@ fn with_several_io_threads_python_routes_run_on_the_worker_pool() -> Result<(), 
         request(addr, "GET", "/rust", "")?,
         (200, "from rust".into())
     );
+    // An async route suspends on the loop of the I/O thread that read it, whichever that
+    // is; the def route that releases it runs on the pool.
+    let mut waiters = Vec::new();
+    for _ in 0..4 {
+        waiters.push(send(addr, "/wait_thread_event/t1")?);
+    }
+    assert_eq!(
+        request(addr, "GET", "/set_thread_event/t1", "")?,
+        (200, r#"{"set":"t1"}"#.into())
+    );
+    for mut a in waiters {
+        assert_eq!(answer(&mut a)?, (200, r#"{"waited":true}"#.into()));
+    }
     server.shutdown()?;
     Ok(())
 }

@@ -41,3 +41,38 @@ def prefix():
     import sys
 
     return {"prefix": sys.prefix, "base_prefix": sys.base_prefix, "executable": sys.executable}
+
+
+_async_events = {}
+_thread_events = {}
+_lock = threading.Lock()
+
+
+def _tevent(key):
+    with _lock:
+        return _thread_events.setdefault(key, threading.Event())
+
+
+@app.get("/wait/{key}")
+async def wait(key: str):
+    await _async_events.setdefault(key, asyncio.Event()).wait()
+    return {"waited": key}
+
+
+@app.get("/set/{key}")
+async def set_event(key: str):
+    _async_events.setdefault(key, asyncio.Event()).set()
+    return {"set": key}
+
+
+@app.get("/wait_thread_event/{key}")
+async def wait_thread_event(key: str):
+    # Suspends on this I/O thread's loop until a thread of the pool sees the event.
+    waited = await asyncio.to_thread(_tevent(key).wait, 30)
+    return {"waited": waited}
+
+
+@app.get("/set_thread_event/{key}")
+def set_thread_event(key: str):
+    _tevent(key).set()
+    return {"set": key}
