@@ -698,10 +698,24 @@ def _validation_detail(exc, loc_prefix):
 # The event loop of a worker, driven by its I/O thread (see fasterapi-py/src/aio.rs).
 
 
+class _Loop(asyncio.SelectorEventLoop):
+    """asyncio's selector loop, able to start a task eagerly on Python 3.11 (3.12 has
+    ``eager_start``): while ``_first_step`` is set, ``call_soon`` hands the new task's
+    first step back instead of queueing it."""
+
+    _first_step = None
+
+    def call_soon(self, callback, *args, context=None):
+        if self._first_step is not None:
+            self._first_step = (callback, context)
+            return None
+        return super().call_soon(callback, *args, context=context)
+
+
 def _new_loop(driven=True):
     """A new asyncio loop and its selector's descriptor. A driven loop counts as running
     on this thread (``loop.is_running()``), which drives it one iteration at a time."""
-    loop = asyncio.SelectorEventLoop()
+    loop = _Loop()
     if driven:
         loop._thread_id = threading.get_ident()
         sys.set_asyncgen_hooks(
@@ -710,13 +724,28 @@ def _new_loop(driven=True):
     return loop, loop._selector.fileno()
 
 
-def _start(coro, loop, _Task=asyncio.Task):
-    """A task for ``coro`` that has taken its first step already (as Python 3.12's eager
-    tasks do): most handlers finish there, and a suspended one is inside its task, so
-    ``current_task()``, timeouts and cancellation see the task that finishes it."""
-    task = _Task(coro, loop=loop)
-    loop._ready.pop()._run()  # the step Task() just scheduled
-    return task
+if sys.version_info >= (3, 12):
+
+    def _start(coro, loop, _Task=asyncio.Task):
+        """A task for ``coro`` that has taken its first step already: most handlers
+        finish there, and a suspended one is inside its task, so ``current_task()``,
+        timeouts and cancellation see the task that finishes it."""
+        return _Task(coro, loop=loop, eager_start=True)
+
+else:
+
+    def _start(coro, loop, _Task=asyncio.Task):
+        """A task for ``coro`` that has taken its first step already (as 3.12's eager
+        tasks do): most handlers finish there, and a suspended one is inside its task, so
+        ``current_task()``, timeouts and cancellation see the task that finishes it."""
+        loop._first_step = True
+        try:
+            task = _Task(coro, loop=loop)
+            callback, context = loop._first_step
+        finally:
+            loop._first_step = None
+        context.run(callback)
+        return task
 
 
 def _turn(loop):
