@@ -21,6 +21,7 @@ use crate::parse::Limits;
 use crate::response::Output;
 use crate::server::Shared;
 
+const COMPANION_TIMER: Token = Token(usize::MAX - 3);
 const COMPANION: Token = Token(usize::MAX - 2);
 const LISTENER: Token = Token(usize::MAX - 1);
 pub(crate) const WAKER: Token = Token(usize::MAX);
@@ -54,6 +55,10 @@ pub(crate) struct EventLoop {
     companion: Option<Box<dyn Companion>>,
     /// Its fd became readable since it last ran.
     companion_ready: bool,
+    /// Fires at the companion's due time to the nanosecond (poll timeouts are whole
+    /// milliseconds).
+    #[cfg(target_os = "linux")]
+    companion_timer: Option<crate::sys::PreciseTimer>,
     ctx: Ctx,
     shared: Arc<Shared>,
     /// When shutdown began, the time by which in-flight requests must be done.
@@ -93,6 +98,19 @@ impl EventLoop {
             }
             None => None,
         };
+        #[cfg(target_os = "linux")]
+        let companion_timer = match companion {
+            Some(_) => {
+                let timer = crate::sys::PreciseTimer::new()?;
+                poll.registry().register(
+                    &mut mio::unix::SourceFd(&timer.fd()),
+                    COMPANION_TIMER,
+                    Interest::READABLE,
+                )?;
+                Some(timer)
+            }
+            None => None,
+        };
         let pool = BufPool::new(c.buffer_size, c.pooled_buffers);
         let out = Output::new(BytesMut::with_capacity(c.buffer_size));
         let ctx = Ctx {
@@ -123,6 +141,8 @@ impl EventLoop {
             completions: Vec::new(),
             companion,
             companion_ready: false,
+            #[cfg(target_os = "linux")]
+            companion_timer,
             ctx,
             shared,
             drain_deadline: None,
@@ -154,6 +174,12 @@ impl EventLoop {
                 match event.token() {
                     LISTENER => self.accept(),
                     COMPANION => self.companion_ready = true,
+                    #[cfg(target_os = "linux")]
+                    COMPANION_TIMER => {
+                        if let Some(timer) = self.companion_timer.as_mut() {
+                            timer.clear();
+                        }
+                    }
                     WAKER => self.take_completions(),
                     Token(i) => {
                         let readable =
@@ -193,6 +219,12 @@ impl EventLoop {
         if self.companion_ready || due {
             self.companion_ready = false;
             companion.run();
+        }
+        #[cfg(target_os = "linux")]
+        if let Some(timer) = self.companion_timer.as_mut() {
+            if let Err(e) = timer.set(companion.due()) {
+                eprintln!("fasterapi: cannot set the event loop's timer: {e}");
+            }
         }
     }
 

@@ -49,6 +49,84 @@ pub(crate) fn peek_eof(stream: &impl AsRawFd) -> io::Result<bool> {
     Ok(n == 0)
 }
 
+/// A one-shot timer with nanosecond precision that a poll can wait on (a `timerfd`):
+/// `epoll_wait` takes its timeout in whole milliseconds, rounded up, which would make a
+/// handler's 10 ms sleep last up to 11.
+#[cfg(target_os = "linux")]
+pub(crate) struct PreciseTimer {
+    fd: OwnedFd,
+    /// When it is set to fire, if it is.
+    armed: Option<std::time::Instant>,
+}
+
+#[cfg(target_os = "linux")]
+impl PreciseTimer {
+    pub(crate) fn new() -> io::Result<PreciseTimer> {
+        // SAFETY: timerfd_create takes no pointers; a non-negative result is a new
+        // descriptor that nothing else owns.
+        let fd = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just created and is owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(PreciseTimer { fd, armed: None })
+    }
+
+    pub(crate) fn fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Makes the timer fire at `when` (`None`: never); a call with the time it is set to
+    /// already costs no system call.
+    pub(crate) fn set(&mut self, when: Option<std::time::Instant>) -> io::Result<()> {
+        if when == self.armed {
+            return Ok(());
+        }
+        let after = when.map(|w| w.saturating_duration_since(std::time::Instant::now()));
+        let value = match after {
+            // A zero value would disarm it: fire after 1 ns instead.
+            Some(d) => libc::timespec {
+                tv_sec: d.as_secs().min(i32::MAX as u64) as libc::time_t,
+                tv_nsec: d.subsec_nanos().max(u32::from(d.is_zero())) as libc::c_long,
+            },
+            None => libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+        };
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: value,
+        };
+        // SAFETY: `spec` is a valid itimerspec for the duration of the call, and a null
+        // old-value pointer is allowed.
+        let r =
+            unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        self.armed = when;
+        Ok(())
+    }
+
+    /// After it fired: clears its readiness (the expiration count is not needed).
+    pub(crate) fn clear(&mut self) {
+        let mut count = [0u8; 8];
+        // SAFETY: `count` is valid for writes of 8 bytes, the size a timerfd read takes.
+        unsafe { libc::read(self.fd.as_raw_fd(), count.as_mut_ptr().cast(), count.len()) };
+        self.armed = None;
+    }
+}
+
 /// Sends `buf` on a connected socket, as `TcpStream::write` does (`send` with
 /// `MSG_NOSIGNAL`: a peer that went away gives `EPIPE`, not a SIGPIPE), without libc's
 /// cancellation-point wrapper.
