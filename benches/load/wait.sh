@@ -188,6 +188,21 @@ wait_quiet() {  # sets BG; waits while other processes keep the CPU busy
     (( BG <= MAX_BG_BUSY )) || log "WARNING: measuring with ${BG}% background CPU"
 }
 
+CLK_TCK="$(getconf CLK_TCK)"
+server_ticks() {  # utime+stime of every live process of the server's process group
+    local f line t=0
+    local -a a
+    for f in /proc/[0-9]*/stat; do
+        read -r line 2>/dev/null < "$f" || continue
+        read -r -a a <<< "${line##*) }"
+        [[ -n "$SRV_PGID" && "${a[2]}" == "$SRV_PGID" ]] && t=$((t + a[11] + a[12]))
+    done
+    echo "$t"
+}
+us_per_req() {  # TICKS REQUESTS -> server CPU µs per request
+    awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n + 0 > 0) printf "%.1f", t / hz * 1e6 / n; else print "NA" }'
+}
+
 # --- arguments ---------------------------------------------------------------------------
 if [[ "${1:-}" == "--smoke" ]]; then
     SMOKE=1
@@ -276,19 +291,21 @@ if [[ -f "$RESULTS" && "${APPEND:-0}" != 1 ]]; then
     mv "$RESULTS" "$OUT/results-$(date +%Y%m%d-%H%M%S).tsv"
     log "previous results moved aside to $OUT/results-<date>.tsv (APPEND=1 adds to them instead)"
 fi
-[[ -f "$RESULTS" ]] || printf 'server\tconfig\trep\tpath\tconns\treq_s\tp50_ms\tp99_ms\tnon2xx\tsock_errors\trun\trequests\tbg_busy_pct\tdate\n' > "$RESULTS"
+[[ -f "$RESULTS" ]] || printf 'server\tconfig\trep\tpath\tconns\treq_s\tp50_ms\tp99_ms\tnon2xx\tsock_errors\trun\trequests\tbg_busy_pct\tdate\tserver_cpu_us_per_req\n' > "$RESULTS"
 row() {  # the fields of one results line, in header order
     local IFS=$'\t'; echo "$*" >> "$RESULTS"
 }
 
 FAIL=0
-# record NAME CONFIG REP PATH CONNS RUN OUTFILE: parse one wrk output, write its row
+# record NAME CONFIG REP PATH CONNS RUN OUTFILE [SERVER_TICKS]: parse one wrk output, write
+# its row (server CPU per request when the run's server ticks are given: solo runs)
 record() {
-    local name="$1" cfg="$2" rep="$3" path="$4" c="$5" run="$6" out="$7"
-    local requests rps p50 p99 bad sock
+    local name="$1" cfg="$2" rep="$3" path="$4" c="$5" run="$6" out="$7" ticks="${8:-}"
+    local requests rps p50 p99 bad sock us=NA
     read -r requests rps p50 p99 bad sock < <(parse_wrk "$out")
-    row "$name" "$cfg" "$rep" "$path" "$c" "$rps" "$p50" "$p99" "$bad" "$sock" "$run" "$requests" "$BG" "$(date -Iseconds)"
-    log "$name $cfg rep$rep $run $path c$c: $rps req/s p50 ${p50} p99 ${p99} ms, non-2xx $bad, sock $sock"
+    [[ -n "$ticks" ]] && us=$(us_per_req "$ticks" "$requests")
+    row "$name" "$cfg" "$rep" "$path" "$c" "$rps" "$p50" "$p99" "$bad" "$sock" "$run" "$requests" "$BG" "$(date -Iseconds)" "$us"
+    log "$name $cfg rep$rep $run $path c$c: $rps req/s p50 ${p50} p99 ${p99} ms, non-2xx $bad, sock $sock, server ${us} µs/req"
     if [[ "$requests" == NA || "$requests" == 0 || "$bad" != 0 || "$sock" != none ]]; then
         FAIL=1
         (( SMOKE )) && cat "$out" >&2
@@ -310,13 +327,15 @@ run_solo() {  # NAME CONFIG REP PATH CONNS
     settle
     wait_quiet
     wrk_cmd "$c" "$path"
-    local rc=0
+    local rc=0 t0 t1
+    t0=$(server_ticks)
     "${WRK[@]}" > "$out" 2>&1 &
     WRK_PIDS=($!)
     wait "${WRK_PIDS[0]}" || rc=$?
+    t1=$(server_ticks)
     WRK_PIDS=()
     (( rc == 0 )) || log "wrk exit $rc on $path (see $out)"
-    record "$name" "$cfg" "$rep" "$path" "$c" solo "$out"
+    record "$name" "$cfg" "$rep" "$path" "$c" solo "$out" $((t1 - t0))
 }
 run_mixed() {  # NAME CONFIG REP: /wait with MIX_WAIT_CONNS while /trivial with MIX_TRIVIAL_CONNS
     local name="$1" cfg="$2" rep="$3"

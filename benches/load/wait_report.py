@@ -106,6 +106,21 @@ def report(out_dir):
                 cells += [ratio(med[OURS][0], med[BASE][0]), ratio(med[OURS][1], med[BASE][1])]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        cpu_keys = [k for k in keys if k[0] == "solo" and any(
+            num(r.get("server_cpu_us_per_req", "")) is not None
+            for s in servers for r in groups.get((cfg, *k, s), []))]
+        if cpu_keys:
+            lines.append(f"Server CPU per request, µs (median; solo runs), {cfg}:")
+            lines.append("")
+            lines.append("| route | " + " | ".join(LABEL.get(s, s) for s in servers) + " |")
+            lines.append("|---|" + "---:|" * len(servers))
+            for run, path, conns in cpu_keys:
+                cells = [path]
+                for s in servers:
+                    g = groups.get((cfg, run, path, conns, s), [])
+                    cells.append(fmt(median(num(r.get("server_cpu_us_per_req", "")) for r in g), ",.1f"))
+                lines.append("| " + " | ".join(cells) + " |")
+            lines.append("")
     flagged = [r for r in rows if bad(r)]
     if flagged:
         lines.append("Runs with non-2xx answers or socket errors:")

@@ -10,6 +10,13 @@ Routes (all GET, all answer JSON):
                                                                          -> {"ok": true}
     /trivial  plain def, no waiting                                      -> {"message": "Hello, World!"}
 
+fasterapi only, to measure where handlers run (server CPU per request, ONLY=fasterapi-py
+PATHS="/trivial /trivial_pool /atrivial /asleep0" benches/load/wait.sh):
+
+    /trivial_pool  /trivial with blocking=True: every call through the thread pool
+    /atrivial      async def, no waiting: answered on its first step
+    /asleep0       async def, awaits asyncio.sleep(0): suspends once, one loop turn
+
 The same routes for the peers: benches/peers/py/wait_fastapi.py (FastAPI on uvicorn or
 granian) and benches/peers/py/wait_robyn.py (Robyn). Build the package in release mode
 first (`pip install ./fasterapi-py`, or `maturin develop --release -m fasterapi-py/Cargo.toml`
@@ -45,6 +52,22 @@ def block():
 
 @app.get("/trivial")
 def trivial():
+    return {"message": "Hello, World!"}
+
+
+@app.get("/trivial_pool", blocking=True)
+def trivial_pool():
+    return {"message": "Hello, World!"}
+
+
+@app.get("/atrivial")
+async def atrivial():
+    return {"message": "Hello, World!"}
+
+
+@app.get("/asleep0")
+async def asleep0():
+    await asyncio.sleep(0)
     return {"message": "Hello, World!"}
 
 

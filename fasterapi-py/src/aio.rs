@@ -47,35 +47,44 @@ thread_local! {
     static MARKED: Cell<bool> = const { Cell::new(false) };
     /// A handler gave the loop work since its last turn.
     static NEEDS_TURN: Cell<bool> = const { Cell::new(false) };
-    /// `len(loop._scheduled)` after the last turn.
-    static SCHEDULED: Cell<usize> = const { Cell::new(0) };
-    /// Coroutines of this thread waiting on the loop for their answer.
-    static SUSPENDED: Cell<usize> = const { Cell::new(0) };
+    /// When the loop's earliest timer is due, as of its last turn or a handler's step
+    /// since (`None`: no timer).
+    static NEXT_TIMER: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
-/// Suspended coroutines each I/O thread holds at most; more async requests are answered
-/// 503 before their handler runs.
+/// Coroutines of this process waiting on a loop for their answer.
+static SUSPENDED: AtomicUsize = AtomicUsize::new(0);
+
+/// Suspended coroutines the process holds at most; more async requests are answered 503
+/// before their handler runs.
 static MAX_SUSPENDED: AtomicUsize = AtomicUsize::new(10_000);
 
-/// Sets the cap on suspended coroutines per I/O thread (`run(max_suspended=...)`).
+/// Sets the cap on suspended coroutines (`run(max_suspended=...)`).
 pub(crate) fn set_max_suspended(n: usize) {
     MAX_SUSPENDED.store(n.max(1), Ordering::Relaxed);
 }
 
-/// Whether this thread holds as many suspended coroutines as it may.
+/// Whether the process holds as many suspended coroutines as it may.
 pub(crate) fn at_capacity() -> bool {
-    SUSPENDED.with(Cell::get) >= MAX_SUSPENDED.load(Ordering::Relaxed)
+    SUSPENDED.load(Ordering::Relaxed) >= MAX_SUSPENDED.load(Ordering::Relaxed)
 }
 
-/// A coroutine suspended and will answer through the loop.
-pub(crate) fn suspended() {
-    SUSPENDED.with(|n| n.set(n.get() + 1));
-    request_turn();
+/// Counts one suspended coroutine for as long as it lives: dropped when its task is done,
+/// or when the task is freed without finishing (whichever thread frees it).
+pub(crate) struct Suspended(());
+
+impl Suspended {
+    /// A coroutine suspended and will answer through the loop.
+    pub(crate) fn new() -> Suspended {
+        SUSPENDED.fetch_add(1, Ordering::Relaxed);
+        Suspended(())
+    }
 }
 
-/// A suspended coroutine finished (or was cancelled).
-pub(crate) fn resumed() {
-    SUSPENDED.with(|n| n.set(n.get().saturating_sub(1)));
+impl Drop for Suspended {
+    fn drop(&mut self) {
+        SUSPENDED.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Asks for a turn of this thread's loop at the next pass of the server loop.
@@ -111,17 +120,33 @@ impl ThreadLoop {
         })
     }
 
-    /// After an async handler's first step: a turn is needed if the step left callbacks
-    /// to run or added a timer.
+    /// After an async handler's first step: a turn is needed at once if the step left
+    /// callbacks to run, and no later than the earliest timer (the step may have added
+    /// one: a sleep).
     pub(crate) fn note_work(&self, py: Python<'_>) -> PyResult<()> {
         if !self.driven || NEEDS_TURN.with(Cell::get) {
             return Ok(());
         }
-        let lp = self.event_loop.bind(py);
-        let scheduled = lp.getattr(pyo3::intern!(py, "_scheduled"))?.len()?;
-        if self.ready.bind(py).len()? > 0 || scheduled != SCHEDULED.with(Cell::get) {
+        if self.ready.bind(py).len()? > 0 {
             request_turn();
+            return Ok(());
         }
+        let lp = self.event_loop.bind(py);
+        let scheduled = lp.getattr(pyo3::intern!(py, "_scheduled"))?;
+        if scheduled.len()? == 0 {
+            return Ok(());
+        }
+        let when: f64 = scheduled
+            .get_item(0)?
+            .getattr(pyo3::intern!(py, "_when"))?
+            .extract()?;
+        let now: f64 = lp.call_method0(pyo3::intern!(py, "time"))?.extract()?;
+        let due = Instant::now() + Duration::from_secs_f64((when - now).clamp(0.0, 86_400.0));
+        NEXT_TIMER.with(|n| {
+            if n.get().is_none_or(|t| due < t) {
+                n.set(Some(due));
+            }
+        });
         Ok(())
     }
 }
@@ -158,8 +183,6 @@ pub(crate) fn on_io_thread() -> bool {
 pub(crate) struct PyLoop {
     event_loop: Py<PyAny>,
     fd: RawFd,
-    /// When the loop's next timer is due (or now, while callbacks are ready).
-    next: Option<Instant>,
     /// A time in the past, for "due now".
     epoch: Instant,
     /// How long shutdown lets cancelled tasks take to finish.
@@ -178,7 +201,6 @@ impl PyLoop {
             Ok(PyLoop {
                 event_loop,
                 fd,
-                next: None,
                 epoch: Instant::now(),
                 stop_timeout,
             })
@@ -197,7 +219,7 @@ impl Companion for PyLoop {
         if NEEDS_TURN.with(Cell::get) {
             return Some(self.epoch);
         }
-        self.next
+        NEXT_TIMER.with(Cell::get)
     }
 
     fn run(&mut self) {
@@ -211,11 +233,9 @@ impl Companion for PyLoop {
                 })?;
                 let lp = self.event_loop.bind(py);
                 let delay: Option<f64> = rt.turn.bind(py).call1((lp,))?.extract()?;
-                let scheduled = lp.getattr(pyo3::intern!(py, "_scheduled"))?.len()?;
-                SCHEDULED.with(|s| s.set(scheduled));
                 Ok(delay)
             })();
-            self.next = match result {
+            let next = match result {
                 Ok(Some(delay)) => {
                     Some(Instant::now() + Duration::from_secs_f64(delay.clamp(0.0, 86_400.0)))
                 }
@@ -226,6 +246,7 @@ impl Companion for PyLoop {
                     None
                 }
             };
+            NEXT_TIMER.with(|n| n.set(next));
         });
     }
 

@@ -296,13 +296,13 @@ impl PyRoute {
                 if let Some(reply) = req.defer(on_abandon) {
                     let resume = Resume {
                         route: self.clone(),
-                        reply: Mutex::new(Some(reply)),
+                        reply: Mutex::new(Some((reply, aio::Suspended::new()))),
                     };
                     task.call_method1(
                         pyo3::intern!(py, "add_done_callback"),
                         (Bound::new(py, resume)?,),
                     )?;
-                    aio::suspended();
+                    lp.note_work(py)?;
                     // Not sent: the reply is the answer.
                     return Ok(Response::new(StatusCode::NO_CONTENT));
                 }
@@ -474,14 +474,15 @@ fn overloaded() -> Response {
 #[pyclass(frozen)]
 struct Resume {
     route: Arc<PyRoute>,
-    reply: Mutex<Option<Reply>>,
+    /// Taken by the one call; dropped unsent with the task, it answers 500.
+    reply: Mutex<Option<(Reply, aio::Suspended)>>,
 }
 
 #[pymethods]
 impl Resume {
     fn __call__(&self, py: Python<'_>, task: &Bound<'_, PyAny>) {
-        aio::resumed();
-        let Some(reply) = self.reply.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+        let Some((reply, _suspended)) = self.reply.lock().unwrap_or_else(|e| e.into_inner()).take()
+        else {
             return;
         };
         // Cancelled because its client left (the answer goes nowhere), or by the handler's

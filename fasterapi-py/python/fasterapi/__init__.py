@@ -748,12 +748,22 @@ else:
         return task
 
 
-def _turn(loop):
-    """One iteration of ``loop`` without waiting in its selector; then the seconds until
-    it is next due (0.0 while callbacks are ready), or None when only I/O can wake it."""
+def _turn(loop, rounds=16):
+    """One iteration of ``loop`` without waiting in its selector, then up to ``rounds``
+    more passes over the callbacks that became ready meanwhile (a timer's future wakes
+    its task, whose end schedules its done callbacks: three iterations for one awaited
+    sleep, run here in one turn of the server's loop). Returns the seconds until the
+    loop is next due (0.0 while callbacks are ready), or None when only I/O can wake it."""
     loop._stopping = True  # makes _run_once poll the selector with a zero timeout
     try:
         loop._run_once()
+        ready = loop._ready
+        while ready and rounds:
+            rounds -= 1
+            for _ in range(len(ready)):
+                handle = ready.popleft()
+                if not handle._cancelled:
+                    handle._run()
     finally:
         loop._stopping = False
     if loop._ready:
