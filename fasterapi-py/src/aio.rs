@@ -9,12 +9,18 @@
 //! between threads, no GIL contention between a loop thread and the I/O thread, and
 //! futures made by a handler's first step belong to the loop that finishes them.
 //!
-//! Why not a loop on its own thread: a coroutine's first step runs inline (most finish
-//! there), and whatever it awaits binds to the loop that was running then. With the loop
-//! on another thread, that first step would have to touch the other thread's loop from
-//! the I/O thread, which asyncio loops do not allow (only `call_soon_threadsafe` is
-//! thread-safe), or hand every coroutine over before its first step, which costs the
-//! 7-12 µs round trip measured for the worker pool on every `async def` request.
+//! Why not a loop on its own thread (the other design considered): a coroutine's first
+//! step runs inline (most finish there), and whatever it awaits binds to the loop that was
+//! running then. With the loop on another thread, that first step would have to touch the
+//! other thread's loop from the I/O thread, which asyncio loops do not allow (only
+//! `call_soon_threadsafe` is thread-safe), so every `async def` request would be handed
+//! over before its first step, and its answer handed back: the round trip the worker
+//! pool makes. Measured on the same routes (benches/RESULTS.md, "Python handlers that
+//! wait"), that round trip costs 0.7-0.9 µs of server CPU per request and 7-11% of the
+//! req/s of a trivial route at 64 connections, on top of the task, and the two threads
+//! would contend for the GIL on every request; driving the loop from the I/O thread
+//! costs nothing for a coroutine that does not suspend, and one turn of the loop per
+//! wake-up for those that do.
 //!
 //! Why not uvloop: it does not expose its backend descriptor, so no other poller can
 //! drive it. `run(loop="uvloop")` says so.

@@ -505,3 +505,68 @@ impl Resume {
         reply.send(response);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUICK: Duration = Duration::from_micros(5);
+
+    fn on_pool(a: &Adaptive) -> bool {
+        a.on_pool.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn a_def_handler_starts_on_the_pool_and_moves_inline_after_enough_fast_calls() {
+        let a = Adaptive::new();
+        assert!(on_pool(&a));
+        for _ in 0..PROMOTE_AFTER - 1 {
+            a.observe(QUICK, false, "GET /x");
+        }
+        assert!(on_pool(&a), "not before {PROMOTE_AFTER} calls");
+        a.observe(QUICK, false, "GET /x");
+        assert!(!on_pool(&a) && a.is_inline());
+    }
+
+    #[test]
+    fn a_call_past_the_fast_mark_restarts_the_count() {
+        let a = Adaptive::new();
+        for _ in 0..PROMOTE_AFTER - 1 {
+            a.observe(QUICK, false, "GET /x");
+        }
+        a.observe(FAST, false, "GET /x");
+        for _ in 0..PROMOTE_AFTER - 1 {
+            a.observe(QUICK, false, "GET /x");
+        }
+        assert!(on_pool(&a), "the count restarted at the slow call");
+        a.observe(QUICK, false, "GET /x");
+        assert!(!on_pool(&a));
+    }
+
+    #[test]
+    fn an_inline_call_that_blocks_sends_the_route_to_the_pool_for_good() {
+        let a = Adaptive::new();
+        for _ in 0..PROMOTE_AFTER {
+            a.observe(QUICK, false, "GET /x");
+        }
+        // Calls below the slow mark, and pool calls queued before the move, change nothing.
+        a.observe(SLOW - QUICK, true, "GET /x");
+        a.observe(SLOW * 10, false, "GET /x");
+        assert!(!on_pool(&a));
+        a.observe(SLOW, true, "GET /x");
+        assert!(on_pool(&a));
+        for _ in 0..PROMOTE_AFTER * 4 {
+            a.observe(QUICK, false, "GET /x");
+        }
+        assert!(on_pool(&a), "never back inline");
+    }
+
+    #[test]
+    fn inline_calls_while_probing_do_not_count() {
+        let a = Adaptive::new();
+        for _ in 0..PROMOTE_AFTER * 2 {
+            a.observe(QUICK, true, "GET /x");
+        }
+        assert!(on_pool(&a));
+    }
+}

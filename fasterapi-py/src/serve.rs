@@ -58,9 +58,10 @@ pub(crate) fn add_routes(
     Ok(n)
 }
 
-/// `serve(routes, host, port, blocking_threads, supervised=False, max_suspended=10000,
-/// shutdown_timeout=10.0)`: serves `routes` on one I/O thread until told to stop, then
-/// shuts down gracefully and returns.
+/// `serve(routes, host, port, *, blocking_threads=40, supervised=False,
+/// max_suspended=10000, max_queued=1024, shutdown_timeout=10.0)`: serves `routes` on one
+/// I/O thread until told to stop, then shuts down gracefully and returns (the options are
+/// those of `FasterAPI.run`).
 ///
 /// Unsupervised (`app.run(workers=1)`), SIGINT or SIGTERM starts the graceful shutdown
 /// and a second one exits at once. Supervised (a worker forked by `app.run(workers=N)`,
@@ -73,7 +74,10 @@ pub(crate) fn add_routes(
 /// `fasterapi: worker PID listening on http://ADDR` to stderr. The GIL is released while
 /// serving: the I/O thread attaches for each handler call.
 #[pyfunction]
-#[pyo3(signature = (routes, host, port, blocking_threads, supervised = false, max_suspended = 10_000, shutdown_timeout = 10.0))]
+#[pyo3(signature = (
+    routes, host, port, *, blocking_threads = 40, supervised = false, max_suspended = 10_000,
+    max_queued = 1024, shutdown_timeout = 10.0
+))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn serve(
     py: Python<'_>,
@@ -83,6 +87,7 @@ pub(crate) fn serve(
     blocking_threads: usize,
     supervised: bool,
     max_suspended: usize,
+    max_queued: usize,
     shutdown_timeout: f64,
 ) -> PyResult<()> {
     let mut app = App::new();
@@ -90,6 +95,10 @@ pub(crate) fn serve(
     // an I/O thread waiting for it stalls all its connections. Scale with processes.
     app.config_mut().threads = 1;
     app.config_mut().workers = blocking_threads;
+    app.config_mut().queue_capacity = max_queued;
+    // A def handler may legitimately take seconds; FastAPI queues for a thread without a
+    // limit. 30 s bounds the wait without shedding ordinary slow handlers.
+    app.config_mut().queue_timeout = Duration::from_secs(30);
     app.config_mut().shutdown_timeout = Duration::try_from_secs_f64(shutdown_timeout)
         .map_err(|e| PyValueError::new_err(format!("shutdown_timeout: {e}")))?;
     crate::aio::set_max_suspended(max_suspended);

@@ -1,6 +1,6 @@
 """Handlers that wait: the app of test_wait.py.
 
-    python app_wait.py PORT WORKERS [SHUTDOWN_TIMEOUT [MAX_SUSPENDED]]
+    python app_wait.py PORT WORKERS [OPTION=VALUE ...]   (options of FasterAPI.run)
 
 Requests wait on named events that other requests set, so a test proves that one request
 was served while another was suspended without timing anything.
@@ -65,9 +65,30 @@ def aevent_waiting(key: str):
     return waiting.get(key, 0)
 
 
+#: def handlers currently inside /tevent/{key}/wait, by key.
+twaiting: dict[str, int] = {}
+
+
 @app.get("/tevent/{key}/wait")
 def tevent_wait(key: str):
-    return {"waited": tevent(key).wait(timeout=60), "thread": threading.get_native_id()}
+    with _lock:
+        twaiting[key] = twaiting.get(key, 0) + 1
+    try:
+        return {"waited": tevent(key).wait(timeout=60), "thread": threading.get_native_id()}
+    finally:
+        with _lock:
+            twaiting[key] -= 1
+
+
+@app.get("/tevent/{key}/waiting")
+async def tevent_waiting(key: str):
+    return twaiting.get(key, 0)
+
+
+@app.get("/tevent/{key}/aset")
+async def tevent_aset(key: str):
+    tevent(key).set()
+    return {"set": key}
 
 
 @app.get("/tevent/{key}/set")
@@ -196,8 +217,7 @@ if __name__ == "__main__":
             port = s.getsockname()[1]
     os.environ["APP_PORT"] = str(port)
     options = {}
-    if len(sys.argv) > 3:
-        options["shutdown_timeout"] = float(sys.argv[3])
-    if len(sys.argv) > 4:
-        options["max_suspended"] = int(sys.argv[4])
+    for arg in sys.argv[3:]:
+        name, value = arg.split("=", 1)
+        options[name] = float(value) if "." in value else int(value)
     app.run(host="127.0.0.1", port=port, workers=int(sys.argv[2]), **options)

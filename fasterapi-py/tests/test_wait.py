@@ -199,7 +199,7 @@ def test_sigterm_lets_suspended_requests_finish(spawn_server):
 
 
 def test_sigterm_cancels_what_is_still_suspended_at_the_deadline(spawn_server):
-    s = spawn_server("app_wait.py", args=("0.2",))
+    s = spawn_server("app_wait.py", args=("shutdown_timeout=0.2",))
     sock = open_request(s, "/forever")
     wait_until_waiting(s, "nothing", 0)  # the worker serves while /forever waits
     s.proc.send_signal(signal.SIGTERM)
@@ -209,7 +209,7 @@ def test_sigterm_cancels_what_is_still_suspended_at_the_deadline(spawn_server):
 
 
 def test_too_many_suspended_requests_are_answered_503(spawn_server):
-    s = spawn_server("app_wait.py", args=("10", "2"))
+    s = spawn_server("app_wait.py", args=("max_suspended=2",))
     socks = [open_request(s, "/aevent/cap/wait") for _ in range(2)]
     wait_until_waiting(s, "cap", 2)
     r = get(s, "/atrivial")
@@ -224,6 +224,29 @@ def test_too_many_suspended_requests_are_answered_503(spawn_server):
             break
     else:
         raise AssertionError("async routes stayed refused")
+    assert s.stop() == 0
+
+
+def test_a_full_thread_pool_queue_is_answered_503(spawn_server):
+    s = spawn_server("app_wait.py", args=("blocking_threads=1", "max_queued=1"))
+    # The one pool thread waits on q1 (asked through an async route, which runs on the
+    # loop, not the pool), then q2 fills the one queue slot.
+    busy = open_request(s, "/tevent/q1/wait")
+    for _ in range(100_000):
+        if get(s, "/tevent/q1/waiting").json() == 1:
+            break
+    else:
+        raise AssertionError("q1 never reached the pool thread")
+    queued = open_request(s, "/tevent/q2/wait")
+    r = get(s, "/trivial")  # a def route too, read after q2
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    # Released from the loop, both waiting requests are answered.
+    get(s, "/tevent/q1/aset")
+    get(s, "/tevent/q2/aset")
+    for sock in (busy, queued):
+        status, _, body = Reader(sock).response()
+        assert status == 200 and b'"waited":true' in body
+    assert get(s, "/trivial").status_code == 200
     assert s.stop() == 0
 
 

@@ -903,6 +903,7 @@ class FasterAPI:
         blocking_threads: int = 40,
         loop: str = "auto",
         max_suspended: int = 10_000,
+        max_queued: int = 1024,
         shutdown_timeout: float = 10.0,
     ):
         """Serves until SIGINT or SIGTERM, then shuts down gracefully.
@@ -921,9 +922,9 @@ class FasterAPI:
         server's own poll. ``blocking_threads`` sizes each worker's thread pool for
         ``def`` handlers (40, anyio's default as FastAPI uses it; 0: one per core).
         ``max_suspended`` caps the ``async def`` requests a worker holds suspended at
-        once, and ``blocking_threads``' queue (1,024 jobs) caps the ``def`` requests
-        waiting for a thread: beyond either a request is answered ``503`` with
-        ``Retry-After``. On SIGTERM, suspended requests and pool jobs get
+        once, and ``max_queued`` the ``def`` requests waiting for a pool thread (rounded
+        up to a power of two): beyond either a request is answered ``503`` with
+        ``Retry-After``, as is a request that waited 30 seconds for a thread. On SIGTERM, suspended requests and pool jobs get
         ``shutdown_timeout`` seconds to finish; the rest are cancelled.
         """
         if loop not in ("auto", "asyncio"):
@@ -934,18 +935,23 @@ class FasterAPI:
                     "does not expose one; use loop='asyncio' (the default)"
                 )
             raise ValueError(f"unknown loop {loop!r}: use 'auto' or 'asyncio'")
-        options = (int(blocking_threads), int(max_suspended), float(shutdown_timeout))
-        if options[1] < 1:
-            raise ValueError("max_suspended must be at least 1")
+        options = {
+            "blocking_threads": int(blocking_threads),
+            "max_suspended": int(max_suspended),
+            "max_queued": int(max_queued),
+            "shutdown_timeout": float(shutdown_timeout),
+        }
+        for name in ("max_suspended", "max_queued"):
+            if options[name] < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if not options["shutdown_timeout"] >= 0:
+            raise ValueError("shutdown_timeout must be a number of seconds, at least 0")
         if workers <= 1:
             # The server handles SIGINT/SIGTERM itself while serving and restores the
             # default handlers when done; give Python's back afterwards.
             saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
             try:
-                _fasterapi.serve(
-                    self.routes, host, int(port), options[0],
-                    max_suspended=options[1], shutdown_timeout=options[2],
-                )
+                _fasterapi.serve(self.routes, host, int(port), **options)
             finally:
                 for sig, handler in saved.items():
                     if handler is not None:
@@ -961,7 +967,7 @@ def _log(msg: str) -> None:
     print(f"fasterapi: {msg}", file=sys.stderr, flush=True)
 
 
-def _supervise(routes, host: str, port: int, workers: int, options: tuple) -> None:
+def _supervise(routes, host: str, port: int, workers: int, options: dict) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # Reserve the port (and resolve port 0) with a bound, non-listening SO_REUSEPORT
     # socket: every worker binds the same port next to it, and it receives no connection.
@@ -1003,10 +1009,7 @@ def _supervise(routes, host: str, port: int, workers: int, options: tuple) -> No
             reserve.close()
             if not _fasterapi._die_with_parent(supervisor):
                 os._exit(0)
-            _fasterapi.serve(
-                routes, host, port, options[0], supervised=True,
-                max_suspended=options[1], shutdown_timeout=options[2],
-            )
+            _fasterapi.serve(routes, host, port, supervised=True, **options)
         except OSError:
             traceback.print_exc()
             code = _EXIT_START_FAILED
