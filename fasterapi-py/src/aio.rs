@@ -16,9 +16,9 @@
 //! `call_soon_threadsafe` is thread-safe), so every `async def` request would be handed
 //! over before its first step, and its answer handed back: the round trip the worker
 //! pool makes. Measured on the same routes (benches/RESULTS.md, "Python handlers that
-//! wait"), that round trip costs 0.7-0.9 µs of server CPU per request and 7-11% of the
-//! req/s of a trivial route at 64 connections, on top of the task, and the two threads
-//! would contend for the GIL on every request; driving the loop from the I/O thread
+//! wait"), that round trip costs 0.4-0.9 µs of server CPU per request of a trivial route
+//! at 64 connections (and up to 11% of its req/s), on top of the task, and the two
+//! threads would contend for the GIL on every request; driving the loop from the I/O thread
 //! costs nothing for a coroutine that does not suspend, and one turn of the loop per
 //! wake-up for those that do.
 //!
