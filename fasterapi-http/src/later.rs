@@ -64,7 +64,7 @@ impl Reply {
             head_only: self.head_only,
             persistence: self.persistence,
         };
-        if ON_IO_THREAD.with(Cell::get) == mailbox as *const Mailbox {
+        if std::ptr::eq(ON_IO_THREAD.with(Cell::get), mailbox) {
             mailbox.deliver_local(completion);
             LOCAL_DELIVERY.with(|d| d.set(true));
         } else {

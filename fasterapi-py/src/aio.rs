@@ -1,7 +1,7 @@
 //! The worker's asyncio event loop, driven by the I/O thread inside its `mio` loop.
 //!
 //! Each I/O thread that serves Python routes owns one `asyncio.SelectorEventLoop`, made on
-//! that thread by [`PyLoop::new`] and handed to the server as its
+//! that thread by [`PyLoop::start`] and handed to the server as its
 //! [`Companion`]: the loop's epoll descriptor is polled with the connections, its next
 //! timer bounds the poll, and each turn runs one non-blocking iteration of the loop
 //! (`_run_once` with the selector asked not to wait). Everything asyncio does therefore
@@ -47,7 +47,7 @@ pub(crate) struct ThreadLoop {
 }
 
 thread_local! {
-    /// This thread's event loop, made on first use (or by [`PyLoop::new`]).
+    /// This thread's event loop, made on first use (or by [`PyLoop::start`]).
     static LOOP: RefCell<Option<ThreadLoop>> = const { RefCell::new(None) };
     /// Whether this thread's loop is marked running (see [`mark_running`]).
     static MARKED: Cell<bool> = const { Cell::new(false) };
@@ -197,7 +197,7 @@ pub(crate) struct PyLoop {
 
 impl PyLoop {
     /// Makes this thread's loop; call on the I/O thread that will drive it.
-    pub(crate) fn new(stop_timeout: Duration) -> std::io::Result<Box<dyn Companion>> {
+    pub(crate) fn start(stop_timeout: Duration) -> std::io::Result<Box<dyn Companion>> {
         keep_thread_state();
         Python::attach(|py| -> PyResult<PyLoop> {
             let rt = Runtime::get(py)?;

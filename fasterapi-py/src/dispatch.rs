@@ -151,16 +151,14 @@ impl Adaptive {
                     self.on_pool.store(false, Ordering::Relaxed);
                 }
             }
-            INLINE if inline && took >= SLOW => {
-                if self.promote(INLINE, POOLED) {
-                    self.on_pool.store(true, Ordering::Relaxed);
-                    crate::serve::log_line(&format!(
-                        "{label} held up its I/O thread for {:.1} ms; it runs on the thread \
-                         pool from now on (blocking=True puts it there from the start, \
-                         blocking=False keeps it inline)",
-                        took.as_secs_f64() * 1e3
-                    ));
-                }
+            INLINE if inline && took >= SLOW && self.promote(INLINE, POOLED) => {
+                self.on_pool.store(true, Ordering::Relaxed);
+                crate::serve::log_line(&format!(
+                    "{label} held up its I/O thread for {:.1} ms; it runs on the thread \
+                     pool from now on (blocking=True puts it there from the start, \
+                     blocking=False keeps it inline)",
+                    took.as_secs_f64() * 1e3
+                ));
             }
             _ => {}
         }

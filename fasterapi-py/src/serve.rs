@@ -54,7 +54,7 @@ pub(crate) fn add_routes(
         n += 1;
     }
     let stop_timeout = app.config_mut().shutdown_timeout;
-    app.companion(move |_thread| PyLoop::new(stop_timeout));
+    app.companion(move |_thread| PyLoop::start(stop_timeout));
     Ok(n)
 }
 
