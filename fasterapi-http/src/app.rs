@@ -4,8 +4,8 @@ use std::io;
 use std::net::ToSocketAddrs;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
+pub use crate::config::Config;
 use crate::later::{Companion, CompanionFactory};
 
 use crate::request::Request;
@@ -87,86 +87,6 @@ impl RouteMut<'_> {
             return RouteMut { route: Some(route) };
         }
         self
-    }
-}
-
-/// Server settings. `Config::default()` suits most uses; each limit is answered with its
-/// own status when exceeded.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Config {
-    /// I/O threads, each with its own listener and event loop. `0` means one per core.
-    pub threads: usize,
-    /// When there is one I/O thread for each CPU the process may run on, and more than
-    /// one, pin thread `i` to the `i`-th of those CPUs, as thread-per-core servers do. A
-    /// connection stays on its thread for life, so two I/O threads stacked on one core
-    /// stall each other's connections while the other core idles. With fewer threads than
-    /// CPUs (a CPU quota rather than a CPU set, say, or neighbours on the same machine) or
-    /// with a single thread (each worker process of a Python app), nothing is pinned and
-    /// the scheduler places the threads.
-    pub pin_threads: bool,
-    /// Largest request head (request line and header fields) in bytes; more is 431.
-    pub max_head_bytes: usize,
-    /// Most header fields in one request; more is 431.
-    pub max_headers: usize,
-    /// Longest request target in bytes; longer is 414.
-    pub max_target_bytes: usize,
-    /// Largest request body in bytes; more is 413 (told from `Content-Length` before
-    /// the body is read).
-    pub max_body_bytes: usize,
-    /// Size of the pooled read and write buffers.
-    pub buffer_size: usize,
-    /// Buffers each I/O thread keeps for reuse.
-    pub pooled_buffers: usize,
-    /// Length of each listener's accept queue.
-    pub listen_backlog: i32,
-    /// Open connections the server holds at most (all I/O threads together); at the mark
-    /// it stops accepting, and resumes once below it. Further clients wait in the kernel's
-    /// accept queue.
-    pub max_connections: usize,
-    /// Time for a request head to arrive whole, from its first byte; then 408 and close.
-    pub header_timeout: Duration,
-    /// Time for a request body to arrive whole, from the end of the head; then 408.
-    pub body_timeout: Duration,
-    /// Time a keep-alive connection may sit idle between requests; then it is closed.
-    pub idle_timeout: Duration,
-    /// Time a client may take to accept any of a response's bytes; then the connection
-    /// is dropped.
-    pub write_timeout: Duration,
-    /// Worker threads for blocking routes. `0` means one per core.
-    pub workers: usize,
-    /// Jobs the worker queue holds at most (rounded up to a power of two); a request for a
-    /// blocking route beyond that is answered 503 at once.
-    pub queue_capacity: usize,
-    /// A job that waited this long in the queue is answered 503 instead of run, so a
-    /// backlog cannot turn into minutes of latency.
-    pub queue_timeout: Duration,
-    /// On shutdown, how long in-flight requests and queued jobs get to finish.
-    pub shutdown_timeout: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            threads: 0,
-            pin_threads: true,
-            max_head_bytes: 16 * 1024,
-            max_headers: 64,
-            max_target_bytes: 8 * 1024,
-            max_body_bytes: 8 * 1024 * 1024,
-            buffer_size: 8 * 1024,
-            pooled_buffers: 1024,
-            listen_backlog: 1024,
-            max_connections: 100_000,
-            header_timeout: Duration::from_secs(10),
-            body_timeout: Duration::from_secs(60),
-            idle_timeout: Duration::from_secs(60),
-            write_timeout: Duration::from_secs(30),
-            workers: 0,
-            queue_capacity: 1024,
-            queue_timeout: Duration::from_secs(1),
-            shutdown_timeout: Duration::from_secs(10),
-        }
     }
 }
 
@@ -321,6 +241,7 @@ impl App {
                 self.route_errors.join("; "),
             ));
         }
+        self.config.validate()?;
         Server::bind(self, addr)
     }
 

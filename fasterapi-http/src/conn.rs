@@ -77,11 +77,12 @@ pub(crate) struct Deadlines {
 
 impl Deadlines {
     pub(crate) fn from(now: Instant, t: &Timeouts) -> Deadlines {
+        use crate::config::bounded;
         Deadlines {
-            header: now + t.header,
-            body: now + t.body,
-            idle: now + t.idle,
-            write: now + t.write,
+            header: now + bounded(t.header),
+            body: now + bounded(t.body),
+            idle: now + bounded(t.idle),
+            write: now + bounded(t.write),
         }
     }
 }

@@ -328,7 +328,7 @@ impl EventLoop {
             }
             self.shared.listener_closed();
             self.ctx.stopping = true;
-            now + self.ctx.app.config.shutdown_timeout
+            now + crate::config::bounded(self.ctx.app.config.shutdown_timeout)
         });
         let idle: Vec<usize> = (0..self.conns.len())
             .filter(|&i| {

@@ -50,6 +50,7 @@
 mod app;
 #[doc(hidden)]
 pub mod bench_support;
+mod config;
 mod conn;
 mod date;
 mod error;

@@ -172,7 +172,7 @@ impl RunningServer {
             }
         }
         if let Some(executor) = self.executor {
-            executor.stop(Instant::now() + self.shutdown_timeout);
+            executor.stop(Instant::now() + crate::config::bounded(self.shutdown_timeout));
         }
         if let Some(watcher) = self.signals.into_inner().unwrap_or_else(|e| e.into_inner()) {
             watcher.done.store(true, Ordering::Release);
@@ -222,12 +222,12 @@ impl Server {
         drop(first);
         let queue = app
             .has_blocking_routes()
-            .then(|| Arc::new(Queue::new(app.config.queue_capacity.max(1))));
+            .then(|| Arc::new(Queue::new(app.config.queue_capacity)));
         let shared = Arc::new(Shared {
             stopping: AtomicBool::new(false),
             mailboxes: mailboxes.into(),
             connections: AtomicUsize::new(0),
-            max_connections: app.config.max_connections.max(1),
+            max_connections: app.config.max_connections,
             queue,
             listeners_open: Mutex::new(threads),
             listeners_closed: Condvar::new(),
