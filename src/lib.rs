@@ -22,7 +22,7 @@
 //! server.shutdown()?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
-#![deny(missing_docs)]
+#![deny(missing_docs, missing_debug_implementations)]
 
 pub use fasterapi_core as core;
 pub use fasterapi_http::*;

@@ -432,6 +432,14 @@ pub struct Object<'a, S: ?Sized> {
     first: bool,
 }
 
+impl<S: ?Sized> std::fmt::Debug for Object<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Object")
+            .field("first", &self.first)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: JsonSink + ?Sized> Object<'_, S> {
     /// Writes the separator (if needed) and `"key":`.
     #[inline(always)]
@@ -485,6 +493,14 @@ impl<S: JsonSink + ?Sized> Object<'_, S> {
 pub struct Array<'a, S: ?Sized> {
     out: &'a mut S,
     first: bool,
+}
+
+impl<S: ?Sized> std::fmt::Debug for Array<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Array")
+            .field("first", &self.first)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: JsonSink + ?Sized> Array<'_, S> {

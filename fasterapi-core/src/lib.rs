@@ -10,7 +10,11 @@
 //! - [`json`]: an in-place JSON writer whose closure API makes output well formed by
 //!   construction.
 //! - [`metrics`]: counters and a mergeable log-linear latency histogram.
-#![deny(missing_docs, clippy::undocumented_unsafe_blocks)]
+#![deny(
+    missing_docs,
+    missing_debug_implementations,
+    clippy::undocumented_unsafe_blocks
+)]
 
 pub mod buf;
 pub mod json;

@@ -63,6 +63,14 @@ pub struct RouteMut<'a> {
     route: Option<&'a mut Route>,
 }
 
+impl std::fmt::Debug for RouteMut<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteMut")
+            .field("added", &self.route.is_some())
+            .finish()
+    }
+}
+
 impl RouteMut<'_> {
     /// Runs this route's handler on the worker pool rather than on the I/O thread, for
     /// handlers that block (files, databases, sleeps). The I/O thread hands the request
@@ -112,6 +120,16 @@ pub struct App {
     pub(crate) config: Config,
     pub(crate) companion: Option<CompanionFactory>,
     route_errors: Vec<String>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("routes", &self.router.values().count())
+            .field("config", &self.config)
+            .field("companion", &self.companion.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for App {

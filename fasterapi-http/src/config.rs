@@ -104,7 +104,7 @@ impl Config {
     ///
     /// let mut app = App::new();
     /// app.config_mut().buffer_size = 0;
-    /// let err = app.bind("127.0.0.1:0").err().expect("refused");
+    /// let err = app.bind("127.0.0.1:0").expect_err("refused");
     /// assert!(err.to_string().contains("buffer_size"), "{err}");
     /// ```
     pub fn validate(&self) -> io::Result<()> {
@@ -200,13 +200,15 @@ mod tests {
     #[test]
     fn the_default_is_valid_and_no_timeout_is_allowed() {
         Config::default().validate().unwrap();
-        let mut c = Config::default();
-        c.header_timeout = Duration::MAX;
-        c.body_timeout = Duration::MAX;
-        c.idle_timeout = Duration::MAX;
-        c.write_timeout = Duration::MAX;
-        c.queue_timeout = Duration::MAX;
-        c.shutdown_timeout = Duration::MAX;
+        let c = Config {
+            header_timeout: Duration::MAX,
+            body_timeout: Duration::MAX,
+            idle_timeout: Duration::MAX,
+            write_timeout: Duration::MAX,
+            queue_timeout: Duration::MAX,
+            shutdown_timeout: Duration::MAX,
+            ..Config::default()
+        };
         c.validate().unwrap();
         // The deadlines computed from them do not overflow.
         let now = std::time::Instant::now();

@@ -45,7 +45,11 @@
 //! 413; `Expect: 100-continue` is answered before the body is read; `HEAD` is served from
 //! `GET` without a body; keep-alive follows the HTTP/1.0 and 1.1 defaults and
 //! `Connection: close`.
-#![deny(missing_docs, clippy::undocumented_unsafe_blocks)]
+#![deny(
+    missing_docs,
+    missing_debug_implementations,
+    clippy::undocumented_unsafe_blocks
+)]
 
 mod app;
 #[doc(hidden)]

@@ -119,6 +119,18 @@ pub enum Body {
     Owned(Vec<u8>),
 }
 
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            Body::Empty => "Empty",
+            Body::Static(_) => "Static",
+            Body::Bytes(_) => "Bytes",
+            Body::Owned(_) => "Owned",
+        };
+        write!(f, "Body::{kind}({} bytes)", self.as_bytes().len())
+    }
+}
+
 impl Body {
     /// The body's bytes.
     pub fn as_bytes(&self) -> &[u8] {

@@ -282,6 +282,12 @@ pub struct Router<T> {
     root: Node<T>,
 }
 
+impl<T> std::fmt::Debug for Router<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router").finish_non_exhaustive()
+    }
+}
+
 impl<T> Default for Router<T> {
     fn default() -> Self {
         Router::new()

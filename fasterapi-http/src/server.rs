@@ -45,10 +45,27 @@ pub struct Server {
     local_addr: SocketAddr,
 }
 
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .field("threads", &self.loops.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Stops a running server from any thread.
 #[derive(Clone)]
 pub struct ShutdownHandle {
     shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ShutdownHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownHandle")
+            .field("shutting_down", &self.is_shutting_down())
+            .finish()
+    }
 }
 
 impl ShutdownHandle {
@@ -102,6 +119,15 @@ pub struct RunningServer {
     handle: ShutdownHandle,
     local_addr: SocketAddr,
     shutdown_timeout: Duration,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("local_addr", &self.local_addr)
+            .field("threads", &self.threads.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl RunningServer {

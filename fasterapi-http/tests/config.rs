@@ -44,8 +44,7 @@ fn bad_values_are_refused_at_bind_naming_the_field() {
         change(&mut c);
         let err = App::with_config(c)
             .bind("127.0.0.1:0")
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
         assert!(err.to_string().contains(field), "{err}");
     }

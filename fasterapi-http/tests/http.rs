@@ -353,7 +353,7 @@ fn shutdown_stops_accepting() {
 fn bad_routes_refuse_to_start() {
     let mut app = fasterapi_http::App::new();
     app.get("/x/{id", |_req: &fasterapi_http::Request| "x");
-    let err = app.bind("127.0.0.1:0").err().expect("bind must fail");
+    let err = app.bind("127.0.0.1:0").expect_err("bind must fail");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("/x/{id"), "{err}");
 }

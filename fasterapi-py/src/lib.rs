@@ -50,7 +50,11 @@
 //! answers through a [`Reply`](fasterapi_http::Reply) when it ends. `def` handlers start
 //! on the server's worker pool and move inline once their calls prove fast;
 //! `blocking=True` keeps them on the pool, `blocking=False` inline.
-#![deny(missing_docs, clippy::undocumented_unsafe_blocks)]
+#![deny(
+    missing_docs,
+    missing_debug_implementations,
+    clippy::undocumented_unsafe_blocks
+)]
 
 mod aio;
 mod dispatch;
