@@ -190,9 +190,16 @@ extern "C" fn on_shutdown_signal(sig: libc::c_int) {
     let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
     if fd >= 0 {
         let byte = sig as u8;
-        // SAFETY: write(2) is async-signal-safe; `byte` lives for the call. A full pipe
-        // (a flood of signals) drops the byte, which is fine: one is enough.
-        unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+        // SAFETY: errno is thread-local and __errno_location always returns a valid
+        // pointer to it; write(2) is async-signal-safe and `byte` lives for the call. A
+        // full pipe (a flood of signals) drops the byte, which is fine: one is enough.
+        // errno is restored so that the interrupted code never sees write's.
+        unsafe {
+            let errno = libc::__errno_location();
+            let saved = *errno;
+            libc::write(fd, (&byte as *const u8).cast(), 1);
+            *errno = saved;
+        }
     }
 }
 
@@ -201,7 +208,11 @@ extern "C" fn on_shutdown_signal(sig: libc::c_int) {
 pub(crate) struct ShutdownSignals {
     read: OwnedFd,
     write: OwnedFd,
+    /// The handlers of SIGINT and SIGTERM before ours, put back when this is dropped.
+    previous: [libc::sigaction; 2],
 }
+
+const SHUTDOWN_SIGNALS: [libc::c_int; 2] = [libc::SIGINT, libc::SIGTERM];
 
 impl ShutdownSignals {
     /// Installs the handlers. Only one set may be installed at a time in a process.
@@ -222,13 +233,27 @@ impl ShutdownSignals {
                 "shutdown signal handlers are already installed",
             ));
         }
-        for sig in [libc::SIGINT, libc::SIGTERM] {
-            set_handler(
-                sig,
-                on_shutdown_signal as extern "C" fn(libc::c_int) as *const () as libc::sighandler_t,
-            )?;
+        let ours =
+            on_shutdown_signal as extern "C" fn(libc::c_int) as *const () as libc::sighandler_t;
+        // SAFETY: an all-zero sigaction is a valid value (SIG_DFL, no flags, empty mask);
+        // both are overwritten by set_handler before they are read.
+        let mut previous: [libc::sigaction; 2] = unsafe { std::mem::zeroed() };
+        for (i, &sig) in SHUTDOWN_SIGNALS.iter().enumerate() {
+            if let Err(e) = set_handler(sig, ours, &mut previous[i]) {
+                // Undo what was done: the handlers installed so far, and the pipe's
+                // number in the static (the pipe closes when this returns).
+                for j in 0..i {
+                    restore_handler(SHUTDOWN_SIGNALS[j], &previous[j]);
+                }
+                SIGNAL_PIPE.store(-1, Ordering::Release);
+                return Err(e);
+            }
         }
-        Ok(ShutdownSignals { read, write })
+        Ok(ShutdownSignals {
+            read,
+            write,
+            previous,
+        })
     }
 
     /// Waits up to `timeout` for a signal; returns its number.
@@ -252,8 +277,8 @@ impl ShutdownSignals {
 
 impl Drop for ShutdownSignals {
     fn drop(&mut self) {
-        for sig in [libc::SIGINT, libc::SIGTERM] {
-            let _ = set_handler(sig, libc::SIG_DFL);
+        for (sig, previous) in SHUTDOWN_SIGNALS.iter().zip(&self.previous) {
+            restore_handler(*sig, previous);
         }
         let _ = SIGNAL_PIPE.compare_exchange(
             self.write.as_raw_fd(),
@@ -264,20 +289,31 @@ impl Drop for ShutdownSignals {
     }
 }
 
-fn set_handler(sig: libc::c_int, handler: libc::sighandler_t) -> io::Result<()> {
+/// Installs `handler` for `sig`, saving the one it replaces into `previous`.
+fn set_handler(
+    sig: libc::c_int,
+    handler: libc::sighandler_t,
+    previous: &mut libc::sigaction,
+) -> io::Result<()> {
     // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; we then set the
-    // handler (an `extern "C" fn(c_int)` or SIG_DFL) and pass valid pointers.
+    // handler (an `extern "C" fn(c_int)`) and pass valid pointers; `previous` is written.
     let rc = unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
         action.sa_sigaction = handler;
         action.sa_flags = libc::SA_RESTART;
         libc::sigemptyset(&mut action.sa_mask);
-        libc::sigaction(sig, &action, std::ptr::null_mut())
+        libc::sigaction(sig, &action, previous)
     };
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Puts back a handler saved by [`set_handler`].
+fn restore_handler(sig: libc::c_int, previous: &libc::sigaction) {
+    // SAFETY: `previous` was filled by sigaction(2) for this signal.
+    unsafe { libc::sigaction(sig, previous, std::ptr::null_mut()) };
 }
 
 /// The CPUs this thread may run on, in ascending order (`sched_getaffinity`): the whole

@@ -135,3 +135,57 @@ fn sigint_exits_zero() {
     assert!(child.wait().unwrap().success());
     assert!(rest_of(&mut out).contains("STOPPED CLEANLY"));
 }
+
+static PREVIOUS_RAN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn previous_handler(_sig: libc::c_int) {
+    PREVIOUS_RAN.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Installs a SIGTERM handler of its own, serves with `stop_on_signals`, stops through a
+/// handle, then raises SIGTERM: the handler it had before must be the one that runs.
+#[test]
+#[ignore = "the child process of the signal tests"]
+fn child_with_its_own_handler() {
+    assert!(
+        std::env::var_os(CHILD_ENV).is_some(),
+        "run by the signal tests only"
+    );
+    // SAFETY: a plain extern "C" handler that only stores to an atomic.
+    let old = unsafe {
+        libc::signal(
+            libc::SIGTERM,
+            previous_handler as extern "C" fn(libc::c_int) as *const () as libc::sighandler_t,
+        )
+    };
+    assert_ne!(old, libc::SIG_ERR);
+    let mut app = App::new();
+    app.config_mut().threads = 1;
+    app.get("/plaintext", |_req: &Request| "Hello, World!");
+    let server = app.bind("127.0.0.1:0").unwrap().spawn().unwrap();
+    server.stop_on_signals().unwrap();
+    server.shutdown().unwrap();
+    // SAFETY: raise(3) sends the signal to this thread; the handler only stores.
+    assert_eq!(unsafe { libc::raise(libc::SIGTERM) }, 0);
+    assert!(PREVIOUS_RAN.load(std::sync::atomic::Ordering::SeqCst));
+    println!("PREVIOUS HANDLER RAN");
+}
+
+#[test]
+fn after_the_server_stops_the_previous_signal_handlers_are_back() {
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_with_its_own_handler",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, "1")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&child.stdout);
+    // Killed by SIGTERM (no exit code) when the default handler was put back instead.
+    assert!(child.status.success(), "{:?}: {out}", child.status);
+    assert!(out.contains("PREVIOUS HANDLER RAN"), "{out}");
+}
