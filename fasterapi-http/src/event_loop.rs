@@ -326,7 +326,7 @@ impl EventLoop {
             if let Some(mut l) = self.listener.take() {
                 let _ = self.poll.registry().deregister(&mut l);
             }
-            self.shared.listener_closed();
+            self.shared.listener_closed(self.ctx.home);
             self.ctx.stopping = true;
             now + crate::config::bounded(self.ctx.app.config.shutdown_timeout)
         });

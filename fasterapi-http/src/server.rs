@@ -22,18 +22,53 @@ pub(crate) struct Shared {
     pub(crate) connections: AtomicUsize,
     pub(crate) max_connections: usize,
     pub(crate) queue: Option<Arc<Queue<Job>>>,
-    listeners_open: Mutex<usize>,
+    /// Whether each I/O thread's listener is still open.
+    listeners_open: Mutex<Vec<bool>>,
     listeners_closed: Condvar,
 }
 
 impl Shared {
-    pub(crate) fn listener_closed(&self) {
+    /// I/O thread `i` closed its listener (once shutdown began, or because the thread
+    /// ended); a second report for the same thread changes nothing.
+    pub(crate) fn listener_closed(&self, i: usize) {
         let mut open = self
             .listeners_open
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        *open = open.saturating_sub(1);
+        if let Some(open) = open.get_mut(i) {
+            *open = false;
+        }
         self.listeners_closed.notify_all();
+    }
+
+    /// Begins the graceful shutdown of every I/O thread.
+    fn shutdown(&self) {
+        self.stopping.store(true, Ordering::Release);
+        for mailbox in self.mailboxes.iter() {
+            mailbox.wake();
+        }
+    }
+}
+
+/// Held by an I/O thread for its whole life: when the thread ends, however it ends (an
+/// error or a panic included), its listener counts as closed, and if it ended before a
+/// shutdown was asked for, the whole server shuts down rather than serve on with a thread
+/// short (and `wait_listeners_closed` never waits for a dead thread).
+struct IoThreadEnd {
+    shared: Arc<Shared>,
+    index: usize,
+}
+
+impl Drop for IoThreadEnd {
+    fn drop(&mut self) {
+        if !self.shared.stopping.load(Ordering::Acquire) {
+            eprintln!(
+                "fasterapi: I/O thread {} ended unexpectedly; shutting the server down",
+                self.index
+            );
+            self.shared.shutdown();
+        }
+        self.shared.listener_closed(self.index);
     }
 }
 
@@ -75,10 +110,7 @@ impl ShutdownHandle {
     /// or [`Config::shutdown_timeout`](crate::Config::shutdown_timeout) has passed; then
     /// the worker pool finishes its queue, within the same deadline.
     pub fn shutdown(&self) {
-        self.shared.stopping.store(true, Ordering::Release);
-        for mailbox in self.shared.mailboxes.iter() {
-            mailbox.wake();
-        }
+        self.shared.shutdown();
     }
 
     /// Blocks until every listener is closed, so that new connections are refused.
@@ -90,7 +122,7 @@ impl ShutdownHandle {
             .listeners_open
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        while *open > 0 {
+        while open.iter().any(|&o| o) {
             open = self
                 .shared
                 .listeners_closed
@@ -156,7 +188,8 @@ impl RunningServer {
     /// shutdown exits the process at once. Returns once the handlers are installed.
     ///
     /// The handlers only write a byte to a pipe; a dedicated thread reads it and calls
-    /// [`ShutdownHandle::shutdown`]. The default handlers are restored by [`join`](Self::join).
+    /// [`ShutdownHandle::shutdown`]. The handlers that were there before are put back by
+    /// [`join`](Self::join).
     pub fn stop_on_signals(&self) -> io::Result<()> {
         let signals = crate::sys::ShutdownSignals::install()?;
         let handle = self.handle();
@@ -187,9 +220,14 @@ impl RunningServer {
 
     /// Waits until the server has stopped (after a shutdown from a handle or a signal);
     /// returns the first I/O thread error, if any.
-    pub fn join(self) -> io::Result<()> {
+    pub fn join(mut self) -> io::Result<()> {
+        self.finish()
+    }
+
+    /// Waits for the I/O threads, then stops the worker pool and the signal thread.
+    fn finish(&mut self) -> io::Result<()> {
         let mut result = Ok(());
-        for t in self.threads {
+        for t in self.threads.drain(..) {
             let r = t
                 .join()
                 .unwrap_or_else(|_| Err(io::Error::other("an I/O thread panicked")));
@@ -197,14 +235,34 @@ impl RunningServer {
                 result = r;
             }
         }
-        if let Some(executor) = self.executor {
+        if let Some(executor) = self.executor.take() {
             executor.stop(Instant::now() + crate::config::bounded(self.shutdown_timeout));
         }
-        if let Some(watcher) = self.signals.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        let watcher = self
+            .signals
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(watcher) = watcher {
             watcher.done.store(true, Ordering::Release);
             let _ = watcher.thread.join();
         }
         result
+    }
+}
+
+/// A running server that is dropped without [`RunningServer::join`] or
+/// [`RunningServer::shutdown`] shuts down gracefully and waits for its threads, so that
+/// no thread keeps serving behind the caller's back (an error return between `spawn` and
+/// `join`, say).
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if !self.threads.is_empty() || self.executor.is_some() {
+            self.handle.shutdown();
+            if let Err(e) = self.finish() {
+                eprintln!("fasterapi: {e}");
+            }
+        }
     }
 }
 
@@ -255,7 +313,7 @@ impl Server {
             connections: AtomicUsize::new(0),
             max_connections: app.config.max_connections,
             queue,
-            listeners_open: Mutex::new(threads),
+            listeners_open: Mutex::new(vec![true; threads]),
             listeners_closed: Condvar::new(),
         });
         Ok(Server {
@@ -328,6 +386,10 @@ impl Server {
                             eprintln!("fasterapi: I/O thread {i} not pinned to CPU {cpu}: {e}");
                         }
                     }
+                    let _end = IoThreadEnd {
+                        shared: shared.clone(),
+                        index: i,
+                    };
                     EventLoop::new(i, poll, listener, app, shared)?.run()
                 });
             match t {
@@ -346,6 +408,7 @@ impl Server {
     /// [`RunningServer::join`].
     pub fn run(self) -> io::Result<()> {
         let running = self.spawn()?;
+        // On an error here, dropping `running` shuts the threads down before returning.
         running.stop_on_signals()?;
         running.join()
     }
