@@ -2,7 +2,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Read};
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -521,7 +521,7 @@ impl Conn {
                 slices[n] = IoSlice::new(c);
                 n += 1;
             }
-            self.stream.write_vectored(&slices[..n])
+            sys::send_vectored(&self.stream, &slices[..n])
         };
         let written = match result {
             Ok(n) => n,
@@ -568,7 +568,7 @@ impl Conn {
             for (slot, c) in slices.iter_mut().zip(self.backlog.iter()) {
                 *slot = IoSlice::new(c);
             }
-            let mut written = match self.stream.write_vectored(&slices[..n]) {
+            let mut written = match sys::send_vectored(&self.stream, &slices[..n]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(w) => w,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),

@@ -141,6 +141,29 @@ pub(crate) fn send(stream: &mio::net::TcpStream, buf: &[u8]) -> io::Result<usize
     Ok(n as usize)
 }
 
+/// Sends `bufs` in order on a connected socket with one `sendmsg` (a gathered write, as
+/// `writev`), with `MSG_NOSIGNAL`: a peer that went away gives `EPIPE`, not a SIGPIPE
+/// that would kill a host process which has not ignored it (std's `write_vectored` is
+/// `writev`, which cannot pass the flag).
+pub(crate) fn send_vectored(
+    stream: &impl AsRawFd,
+    bufs: &[std::io::IoSlice<'_>],
+) -> io::Result<usize> {
+    // SAFETY: a zeroed msghdr is valid (no address, no control data); `msg_iov` points at
+    // `bufs`, whose IoSlices are ABI-compatible with iovec and stay borrowed for the call,
+    // and sendmsg(2) only reads them.
+    let n = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = bufs.len().min(libc::c_int::MAX as usize) as _;
+        libc::sendmsg(stream.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
 /// Sends `buf` on a connected socket (std's `write`, which keeps SIGPIPE away).
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn send(stream: &mio::net::TcpStream, buf: &[u8]) -> io::Result<usize> {
