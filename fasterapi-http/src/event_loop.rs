@@ -57,7 +57,6 @@ pub(crate) struct EventLoop {
     companion_ready: bool,
     /// Fires at the companion's due time to the nanosecond (poll timeouts are whole
     /// milliseconds).
-    #[cfg(target_os = "linux")]
     companion_timer: Option<crate::sys::PreciseTimer>,
     ctx: Ctx,
     shared: Arc<Shared>,
@@ -98,7 +97,6 @@ impl EventLoop {
             }
             None => None,
         };
-        #[cfg(target_os = "linux")]
         let companion_timer = match companion {
             Some(_) => {
                 let timer = crate::sys::PreciseTimer::new()?;
@@ -141,7 +139,6 @@ impl EventLoop {
             completions: Vec::new(),
             companion,
             companion_ready: false,
-            #[cfg(target_os = "linux")]
             companion_timer,
             ctx,
             shared,
@@ -174,7 +171,6 @@ impl EventLoop {
                 match event.token() {
                     LISTENER => self.accept(),
                     COMPANION => self.companion_ready = true,
-                    #[cfg(target_os = "linux")]
                     COMPANION_TIMER => {
                         if let Some(timer) = self.companion_timer.as_mut() {
                             timer.clear();
@@ -220,7 +216,6 @@ impl EventLoop {
             self.companion_ready = false;
             companion.run();
         }
-        #[cfg(target_os = "linux")]
         if let Some(timer) = self.companion_timer.as_mut() {
             if let Err(e) = timer.set(companion.due()) {
                 eprintln!("fasterapi: cannot set the event loop's timer: {e}");

@@ -51,6 +51,13 @@
     clippy::undocumented_unsafe_blocks
 )]
 
+// The server is built on Linux's interfaces: epoll (through mio) with edge-triggered
+// readiness, SO_REUSEPORT load spreading, timerfd, sched_setaffinity, MSG_NOSIGNAL and
+// syscall(2) on the request path. Other systems are refused here rather than served
+// half-tested.
+#[cfg(not(target_os = "linux"))]
+compile_error!("fasterapi-http runs on Linux only (epoll, SO_REUSEPORT, timerfd, MSG_NOSIGNAL)");
+
 mod app;
 #[doc(hidden)]
 pub mod bench_support;

@@ -52,14 +52,12 @@ pub(crate) fn peek_eof(stream: &impl AsRawFd) -> io::Result<bool> {
 /// A one-shot timer with nanosecond precision that a poll can wait on (a `timerfd`):
 /// `epoll_wait` takes its timeout in whole milliseconds, rounded up, which would make a
 /// handler's 10 ms sleep last up to 11.
-#[cfg(target_os = "linux")]
 pub(crate) struct PreciseTimer {
     fd: OwnedFd,
     /// When it is set to fire, if it is.
     armed: Option<std::time::Instant>,
 }
 
-#[cfg(target_os = "linux")]
 impl PreciseTimer {
     pub(crate) fn new() -> io::Result<PreciseTimer> {
         // SAFETY: timerfd_create takes no pointers; a non-negative result is a new
@@ -130,7 +128,6 @@ impl PreciseTimer {
 /// Sends `buf` on a connected socket, as `TcpStream::write` does (`send` with
 /// `MSG_NOSIGNAL`: a peer that went away gives `EPIPE`, not a SIGPIPE), without libc's
 /// cancellation-point wrapper.
-#[cfg(target_os = "linux")]
 pub(crate) fn send(stream: &mio::net::TcpStream, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the duration of the call,
     // and send(2) only reads them.
@@ -164,25 +161,17 @@ pub(crate) fn send_vectored(
     Ok(n as usize)
 }
 
-/// Sends `buf` on a connected socket (std's `write`, which keeps SIGPIPE away).
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn send(stream: &mio::net::TcpStream, buf: &[u8]) -> io::Result<usize> {
-    io::Write::write(&mut &*stream, buf)
-}
-
 /// The system calls of the request path. On Linux they go through `syscall(2)` rather
 /// than libc's `read`/`send`, which are pthread cancellation points: their wrappers
 /// enable and disable asynchronous cancellation around every call, which callgrind
 /// counted as ~55 of ~2,200 instructions per request. Nothing here uses cancellation.
 mod raw {
-    #[cfg(target_os = "linux")]
     pub(super) unsafe fn read(fd: libc::c_int, buf: *mut libc::c_void, len: usize) -> isize {
         // SAFETY: the caller's contract (read(2) on `buf..buf+len`); SYS_read takes
         // exactly these three arguments.
         unsafe { libc::syscall(libc::SYS_read, fd, buf, len) as isize }
     }
 
-    #[cfg(target_os = "linux")]
     pub(super) unsafe fn send(fd: libc::c_int, buf: *const libc::c_void, len: usize) -> isize {
         // SAFETY: the caller's contract (send(2) of `buf..buf+len`); sendto with a null
         // address is send(2).
@@ -197,12 +186,6 @@ mod raw {
                 0 as libc::socklen_t,
             ) as isize
         }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    pub(super) unsafe fn read(fd: libc::c_int, buf: *mut libc::c_void, len: usize) -> isize {
-        // SAFETY: the caller's contract.
-        unsafe { libc::read(fd, buf, len) }
     }
 }
 
@@ -341,7 +324,6 @@ fn restore_handler(sig: libc::c_int, previous: &libc::sigaction) {
 
 /// The CPUs this thread may run on, in ascending order (`sched_getaffinity`): the whole
 /// machine, or the set `taskset` or a cgroup gave the process.
-#[cfg(target_os = "linux")]
 pub(crate) fn allowed_cpus() -> io::Result<Vec<usize>> {
     // SAFETY: a zeroed cpu_set_t is the empty set; sched_getaffinity writes at most
     // `size_of::<cpu_set_t>()` bytes into it, and CPU_ISSET reads it within CPU_SETSIZE.
@@ -357,7 +339,6 @@ pub(crate) fn allowed_cpus() -> io::Result<Vec<usize>> {
 }
 
 /// Restricts the calling thread to `cpu` (`sched_setaffinity`).
-#[cfg(target_os = "linux")]
 pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
     if cpu >= libc::CPU_SETSIZE as usize {
         return Err(io::Error::new(
@@ -375,16 +356,5 @@ pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(())
-}
-
-/// Elsewhere the threads are left where the system puts them.
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn allowed_cpus() -> io::Result<Vec<usize>> {
-    Ok(Vec::new())
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn pin_current_thread(_cpu: usize) -> io::Result<()> {
     Ok(())
 }
