@@ -189,6 +189,9 @@ pub(crate) struct Param {
     conv: Conv,
     required: bool,
     default: Py<PyAny>,
+    /// The default is mutable (a list, a dict, a model...): each request gets a deep copy,
+    /// as FastAPI gives, so no request sees another's changes.
+    copy_default: bool,
     validator: Option<Py<PyAny>>,
     /// Every value of a repeated query parameter or header, as a list.
     multi: bool,
@@ -423,6 +426,7 @@ impl Plan {
                 Some(d) if !d.is_empty() => Some(Box::new(Constraints::from_py(&d, conv)?)),
                 _ => None,
             };
+            let copy_default = !is_immutable(default.bind(py));
             params.push(Param {
                 key: PyString::intern(py, &key).unbind(),
                 key_str: key,
@@ -430,6 +434,7 @@ impl Plan {
                 conv,
                 required,
                 default,
+                copy_default,
                 validator,
                 multi,
                 constraints,
@@ -613,7 +618,11 @@ impl Plan {
         errors: &mut Errors<'py>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         if !p.required {
-            return Ok(Some(p.default.bind(py).clone()));
+            let default = p.default.bind(py);
+            if p.copy_default {
+                return Ok(Some(deepcopy(py)?.call1((default,))?));
+            }
+            return Ok(Some(default.clone()));
         }
         push_error(
             errors,
@@ -906,4 +915,34 @@ mod tests {
         assert_eq!(latin1(b"caf\xe9"), "caf\u{e9}");
         assert_eq!(latin1(b"\xc3\xa9"), "\u{c3}\u{a9}");
     }
+}
+
+/// Whether `v` can be shared by every request: `None`, a bool, a number, a string or
+/// bytes, or a tuple or frozenset of such.
+fn is_immutable(v: &Bound<'_, PyAny>) -> bool {
+    use pyo3::types::{PyBytes, PyFrozenSet};
+    if v.is_none()
+        || v.cast_exact::<PyBool>().is_ok()
+        || v.cast_exact::<PyInt>().is_ok()
+        || v.cast_exact::<PyFloat>().is_ok()
+        || v.cast_exact::<PyString>().is_ok()
+        || v.cast_exact::<PyBytes>().is_ok()
+    {
+        return true;
+    }
+    if let Ok(t) = v.cast_exact::<PyTuple>() {
+        return t.iter().all(|item| is_immutable(&item));
+    }
+    if let Ok(s) = v.cast_exact::<PyFrozenSet>() {
+        return s.iter().all(|item| is_immutable(&item));
+    }
+    false
+}
+
+/// `copy.deepcopy`, looked up once.
+fn deepcopy(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static DEEPCOPY: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+    DEEPCOPY
+        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("copy")?.getattr("deepcopy")?.unbind()))
+        .map(|f| f.bind(py))
 }

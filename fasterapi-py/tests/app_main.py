@@ -17,6 +17,7 @@ from fasterapi import (
     HTTPException,
     JSONResponse,
     PlainTextResponse,
+    Query,
     Request,
     Response,
 )
@@ -304,6 +305,13 @@ def adaptive_thread_id(sleep: float = 0):
 @app.get("/blocking_thread", blocking=True)
 def blocking_thread_id():
     return {"thread": threading.get_native_id(), "pid": os.getpid()}
+
+
+@app.get("/mutable_default")
+def mutable_default(tags: list[str] = Query([])):
+    # Changing a default in place must not leak into the next request (FastAPI copies).
+    tags.append("seen")
+    return {"tags": tags}
 
 
 @app.get("/pid")

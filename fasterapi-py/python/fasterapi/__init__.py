@@ -125,6 +125,7 @@ from . import _fasterapi
 __all__ = [
     "Body",
     "Cookie",
+    "FastAPI",
     "FasterAPI",
     "Header",
     "Headers",
@@ -593,6 +594,20 @@ def _compile(func, path: str) -> list:
             raise TypeError(f"{qualname}: *args and **kwargs are not supported")
         ann, marker, metadata = _split_annotated(hints.get(name, p.annotation))
         default = p.default
+        if _foreign_marker(default):
+            raise NotImplementedError(
+                f"{qualname}: parameter {name!r} defaults to {type(default).__module__}."
+                f"{type(default).__qualname__}, which fasterapi does not implement yet; it "
+                "would otherwise be taken for a plain default value (for Depends, a query "
+                "parameter a client could set)"
+            )
+        for item in getattr(hints.get(name), "__metadata__", ()):
+            if _foreign_marker(item):
+                raise NotImplementedError(
+                    f"{qualname}: parameter {name!r} is annotated with "
+                    f"{type(item).__module__}.{type(item).__qualname__}, which fasterapi "
+                    "does not implement yet"
+                )
         if isinstance(default, _Param):
             if marker is not None:
                 raise TypeError(f"{qualname}: parameter {name!r} has a marker both in Annotated and as its default")
@@ -835,13 +850,115 @@ _fasterapi._setup(
 # The application.
 
 
+# ---------------------------------------------------------------------------------------
+# What FastAPI has and fasterapi does not (yet): refused by name, never ignored.
+
+#: FastAPI's top-level names that fasterapi does not implement yet.
+_NOT_YET = {
+    "APIRouter", "BackgroundTasks", "Depends", "File", "Form", "Security", "UploadFile",
+    "WebSocket", "WebSocketDisconnect", "WebSocketException", "status",
+}
+
+
+def __getattr__(name):
+    if name in _NOT_YET:
+        raise ImportError(
+            f"fasterapi does not implement FastAPI's {name!r} yet; an app that uses it "
+            "cannot run on fasterapi today (nothing is silently left out)"
+        )
+    raise AttributeError(f"module 'fasterapi' has no attribute {name!r}")
+
+
+#: Route options that only document the route (kept for the OpenAPI schema to come).
+_ROUTE_DOC_OPTIONS = {
+    "tags", "summary", "description", "response_description", "responses", "deprecated",
+    "operation_id", "include_in_schema", "name", "callbacks", "openapi_extra",
+    "generate_unique_id_function",
+}
+#: Route options that change behaviour, with the value that changes nothing (FastAPI's
+#: default): any other value is refused until fasterapi implements the option.
+_ROUTE_INERT_DEFAULTS = {
+    "response_model": None,
+    "dependencies": None,
+    "response_class": None,
+    "response_model_include": None,
+    "response_model_exclude": None,
+    "response_model_by_alias": True,
+    "response_model_exclude_unset": False,
+    "response_model_exclude_defaults": False,
+    "response_model_exclude_none": False,
+}
+#: Application options that only document the app.
+_APP_DOC_OPTIONS = {
+    "title", "summary", "description", "version", "openapi_tags", "servers",
+    "terms_of_service", "contact", "license_info", "responses", "callbacks", "webhooks",
+    "deprecated", "include_in_schema", "swagger_ui_parameters", "swagger_ui_init_oauth",
+    "generate_unique_id_function", "separate_input_output_schemas",
+}
+#: Application options with the value that matches what fasterapi does.
+_APP_INERT_DEFAULTS = {
+    "debug": False,
+    "routes": None,
+    "dependencies": None,
+    "default_response_class": None,
+    "middleware": None,
+    "exception_handlers": None,
+    "on_startup": None,
+    "on_shutdown": None,
+    "lifespan": None,
+    "openapi_prefix": "",
+    "root_path": "",
+    "root_path_in_servers": True,
+    # fasterapi serves no OpenAPI schema or docs pages yet: only "none" matches.
+    "openapi_url": None,
+    "docs_url": None,
+    "redoc_url": None,
+    "swagger_ui_oauth2_redirect_url": None,
+    # fasterapi does not redirect between /items and /items/ yet.
+    "redirect_slashes": False,
+}
+
+
+def _check_options(where: str, given: dict, documentation: set, inert: dict) -> dict:
+    """Keeps the documentation-only options; refuses, naming it, any option fasterapi
+    does not implement unless it has the value that changes nothing."""
+    kept = {}
+    for key, value in given.items():
+        if key in documentation:
+            kept[key] = value
+        elif key in inert:
+            default = inert[key]
+            if not (value is default or value == default or (default is None and value in ((), []))):
+                raise NotImplementedError(
+                    f"{where}: {key}={value!r} is not implemented by fasterapi yet (it would "
+                    "change what the app does, so it is refused rather than ignored)"
+                )
+        else:
+            raise TypeError(f"{where}: unknown option {key!r}")
+    return kept
+
+
+def _foreign_marker(default) -> bool:
+    """Whether a parameter default is an object of FastAPI's or Starlette's own (a
+    ``fastapi.Depends``, say), which fasterapi would otherwise take for a plain default."""
+    module = getattr(type(default), "__module__", "") or ""
+    return module.split(".", 1)[0] in ("fastapi", "starlette")
+
+
 class FasterAPI:
     """An application: routes registered with the ``get``/``post``/``put``/``patch``/
-    ``delete`` decorators, served by :meth:`run`."""
+    ``delete`` decorators, served by :meth:`run`.
 
-    def __init__(self, **_options):
-        # FastAPI's options (title, version, docs_url, ...) are accepted and ignored.
+    FastAPI's documentation options (``title``, ``version``, ``description``, ...) are
+    kept in :attr:`options`; an option that would change behaviour and that fasterapi
+    does not implement yet (``dependencies``, ``lifespan``, ``middleware``, ``docs_url``,
+    ...) raises ``NotImplementedError`` naming it, unless given FastAPI's inert value."""
+
+    def __init__(self, **options):
+        self.options = _check_options("FasterAPI()", options, _APP_DOC_OPTIONS, _APP_INERT_DEFAULTS)
         self.routes: list[tuple] = []
+        #: The documentation options of each route, by ``(methods, path)``.
+        self.route_docs: dict = {}
 
     def add_route(self, method: str, path: str, func, *, status_code: int = 200, blocking: bool | None = None):
         """Registers ``func`` for ``method`` requests to ``path`` (``{name}`` captures a
@@ -864,15 +981,23 @@ class FasterAPI:
         self.routes.append((method.upper(), path, func, is_async, plan, blocking, int(status_code)))
         return func
 
-    def api_route(self, path: str, *, methods=("GET",), status_code: int = 200, blocking: bool | None = None, **_ignored):
-        """A decorator registering the handler for each of ``methods``."""
+    def api_route(self, path: str, *, methods=("GET",), status_code: int | None = None, blocking: bool | None = None, **options):
+        """A decorator registering the handler for each of ``methods``. FastAPI's
+        documentation options (``tags``, ``summary``, ``description``, ``deprecated``,
+        ``operation_id``, ``include_in_schema``, ...) are kept with the route; options
+        fasterapi does not implement yet (``response_model``, ``dependencies``,
+        ``response_class``, ...) raise ``NotImplementedError`` naming them."""
+        where = f"{'/'.join(methods)} {path}"
+        docs = _check_options(where, options, _ROUTE_DOC_OPTIONS, _ROUTE_INERT_DEFAULTS)
 
         def decorator(func):
             for m in methods:
-                self.add_route(m, path, func, status_code=status_code, blocking=blocking)
+                self.add_route(m, path, func, status_code=200 if status_code is None else status_code, blocking=blocking)
+            self.route_docs[(tuple(methods), path)] = docs
             return func
 
         return decorator
+
 
     def get(self, path: str, **kw):
         """Decorator: a ``GET`` (and ``HEAD``) route. Options: ``status_code``, ``blocking``."""
@@ -958,6 +1083,36 @@ class FasterAPI:
                         signal.signal(sig, handler)
         else:
             _supervise(self.routes, host, int(port), int(workers), options)
+
+
+def _not_yet(name):
+    def method(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"FasterAPI.{name} is not implemented by fasterapi yet (FastAPI has it; an app "
+            "that uses it cannot run on fasterapi today)"
+        )
+
+    method.__name__ = name
+    method.__doc__ = f"FastAPI's ``{name}``: not implemented yet; raises NotImplementedError."
+    return method
+
+
+for _name in (
+    "include_router", "middleware", "add_middleware", "exception_handler",
+    "add_exception_handler", "on_event", "mount", "websocket", "websocket_route",
+    "add_api_route", "add_api_websocket_route", "options", "head", "trace", "openapi",
+    "url_path_for",
+):
+    setattr(FasterAPI, _name, _not_yet(_name))
+FasterAPI.dependency_overrides = property(
+    _not_yet("dependency_overrides"),
+    doc="FastAPI's dependency overrides: not implemented yet (raises NotImplementedError).",
+)
+del _name
+
+#: FastAPI's name for the application class, so that ``from fastapi import FastAPI``
+#: becomes ``from fasterapi import FastAPI`` with nothing else changed.
+FastAPI = FasterAPI
 
 
 _EXIT_START_FAILED = 3
