@@ -877,6 +877,38 @@ fn detail<'py>(
     Ok(d)
 }
 
+/// Whether `v` can be shared by every request: `None`, a bool, a number, a string or
+/// bytes, or a tuple or frozenset of such.
+fn is_immutable(v: &Bound<'_, PyAny>) -> bool {
+    use pyo3::types::{PyBytes, PyFrozenSet};
+    if v.is_none()
+        || v.cast_exact::<PyBool>().is_ok()
+        || v.cast_exact::<PyInt>().is_ok()
+        || v.cast_exact::<PyFloat>().is_ok()
+        || v.cast_exact::<PyString>().is_ok()
+        || v.cast_exact::<PyBytes>().is_ok()
+    {
+        return true;
+    }
+    if let Ok(t) = v.cast_exact::<PyTuple>() {
+        return t.iter().all(|item| is_immutable(&item));
+    }
+    if let Ok(s) = v.cast_exact::<PyFrozenSet>() {
+        return s.iter().all(|item| is_immutable(&item));
+    }
+    false
+}
+
+/// `copy.deepcopy`, looked up once.
+fn deepcopy(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static DEEPCOPY: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+    DEEPCOPY
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(py.import("copy")?.getattr("deepcopy")?.unbind())
+        })
+        .map(|f| f.bind(py))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{cookie_value, latin1, parse_bool};
@@ -915,34 +947,4 @@ mod tests {
         assert_eq!(latin1(b"caf\xe9"), "caf\u{e9}");
         assert_eq!(latin1(b"\xc3\xa9"), "\u{c3}\u{a9}");
     }
-}
-
-/// Whether `v` can be shared by every request: `None`, a bool, a number, a string or
-/// bytes, or a tuple or frozenset of such.
-fn is_immutable(v: &Bound<'_, PyAny>) -> bool {
-    use pyo3::types::{PyBytes, PyFrozenSet};
-    if v.is_none()
-        || v.cast_exact::<PyBool>().is_ok()
-        || v.cast_exact::<PyInt>().is_ok()
-        || v.cast_exact::<PyFloat>().is_ok()
-        || v.cast_exact::<PyString>().is_ok()
-        || v.cast_exact::<PyBytes>().is_ok()
-    {
-        return true;
-    }
-    if let Ok(t) = v.cast_exact::<PyTuple>() {
-        return t.iter().all(|item| is_immutable(&item));
-    }
-    if let Ok(s) = v.cast_exact::<PyFrozenSet>() {
-        return s.iter().all(|item| is_immutable(&item));
-    }
-    false
-}
-
-/// `copy.deepcopy`, looked up once.
-fn deepcopy(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
-    static DEEPCOPY: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
-    DEEPCOPY
-        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("copy")?.getattr("deepcopy")?.unbind()))
-        .map(|f| f.bind(py))
 }
