@@ -4,7 +4,7 @@
 use bytes::BytesMut;
 
 use crate::app::App;
-use crate::parse::{self, Head, Limits};
+use crate::parse::{self, ChunkLimits, ChunkedDecoder, Head, Limits};
 use crate::response::{Output, Persistence, Response};
 use crate::router::Lookup;
 
@@ -31,4 +31,38 @@ pub fn write_response(response: Response, out: &mut BytesMut) {
     let mut output = Output::new(std::mem::take(out));
     response.write_to(&mut output, false, Persistence::KeepAlive);
     *out = output.buf;
+}
+
+/// A chunked request body's decoder as the server runs it: fed each read's new bytes,
+/// with the server's caps for a body of at most `max_body` bytes and the default head
+/// limits for trailers.
+#[derive(Debug)]
+pub struct ChunkedBody {
+    decoder: ChunkedDecoder,
+    limits: ChunkLimits,
+}
+
+impl ChunkedBody {
+    /// A decoder at the start of a body of at most `max_body` bytes.
+    pub fn new(max_body: usize) -> ChunkedBody {
+        let c = crate::Config::default();
+        ChunkedBody {
+            decoder: ChunkedDecoder::new(),
+            limits: Limits {
+                max_body,
+                ..Limits::from_config(&c)
+            }
+            .chunked(),
+        }
+    }
+
+    /// Decodes `raw`, the bytes after those of earlier calls, appending the body to `out`:
+    /// `Ok(None)` while incomplete (all of `raw` consumed), `Ok(Some(n))` once the body
+    /// ended after `n` bytes of `raw`, or the status it was refused with.
+    #[inline]
+    pub fn feed(&mut self, raw: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, u16> {
+        self.decoder
+            .decode(raw, out, &self.limits)
+            .map_err(|r| r.status.as_u16())
+    }
 }

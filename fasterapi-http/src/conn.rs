@@ -15,7 +15,7 @@ use mio::net::TcpStream;
 use crate::app::App;
 use crate::executor::{self, Completion, Job, Mailbox};
 use crate::later::{Abandon, Later};
-use crate::parse::{self, Framing, Head, Limits, Meta, Reject};
+use crate::parse::{self, ChunkedDecoder, Framing, Head, Limits, Meta, Reject};
 use crate::request::Request;
 use crate::response::{Output, Persistence, Response, StatusCode};
 use crate::router::{Method, Miss, Params};
@@ -95,7 +95,9 @@ pub(crate) struct Ctx {
     /// Responses of the connection being served, written with one syscall at the end of
     /// its readiness pass.
     pub(crate) out: Output,
-    /// Decoded chunked request bodies.
+    /// The decoded body of a chunked request that arrived in one pass (one that spans
+    /// passes is decoded into its connection's [`Pending::body`]). Kept for the next one
+    /// while it stays within [`RETAINED_CHUNKED_BODY`].
     pub(crate) chunked_body: Vec<u8>,
     /// The read buffer shared by this thread's connections (see `Conn::serve`); empty
     /// with no capacity while a connection holds it.
@@ -126,10 +128,8 @@ pub(crate) struct Conn {
     rbuf: Option<BytesMut>,
     /// Output the socket did not take yet. While non-empty, reading pauses.
     backlog: VecDeque<Bytes>,
-    /// `100 Continue` was sent for the request being received.
-    continue_sent: bool,
-    /// The head of the request being received is complete (its body is not).
-    head_done: bool,
+    /// What is known of the request being received.
+    pending: Pending,
     /// A request is on the worker pool or waits for a `Reply`: later pipelined requests
     /// wait, so that answers leave in request order.
     deferred: bool,
@@ -142,16 +142,116 @@ pub(crate) struct Conn {
     pub(crate) armed: Option<Instant>,
 }
 
+/// A chunked body that grew a thread's `ctx.chunked_body` (or a connection's body buffer)
+/// beyond this does not keep the allocation for the next request.
+pub(crate) const RETAINED_CHUNKED_BODY: usize = 64 * 1024;
+
+/// What a connection keeps between reads of the request it is receiving, so that no byte
+/// of it is parsed twice.
+///
+/// Once the head is complete, its length and the body's framing are kept, and later reads
+/// look only at body bytes: the head is parsed again once, when the whole request is in
+/// (the parsed head borrows the read buffer, so it cannot be kept). A chunked body's
+/// decoder state is kept too, and the raw bytes it consumed are dropped from the read
+/// buffer (`Step::Incomplete::keep`), so each read offers the decoder only new bytes.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    /// `100 Continue` was sent for this request.
+    continue_sent: bool,
+    /// The head is complete: its length and the body's framing.
+    head: Option<(usize, Framing)>,
+    /// The chunked body's decoding, for a chunked request.
+    decoder: ChunkedDecoder,
+    /// The chunked body decoded so far, once it spans more than one pass. It starts in the
+    /// thread's `ctx.chunked_body`, which moves here (no copy) when the pass ends with
+    /// the body incomplete, since the thread serves other connections meanwhile.
+    body: Vec<u8>,
+    /// `body` holds the body (else `ctx.chunked_body` does).
+    owns_body: bool,
+}
+
+impl Pending {
+    /// Decodes the bytes of the chunked body that arrived since the last call: `raw` is
+    /// all that follows the head in the buffer. `Ok(Some(n))` once the body ends after `n`
+    /// of them.
+    fn decode_chunked(&mut self, raw: &[u8], ctx: &mut Ctx) -> Result<Option<usize>, Reject> {
+        let limits = ctx.limits.chunked();
+        let out = if self.owns_body {
+            &mut self.body
+        } else {
+            if self.decoder.raw() == 0 {
+                ctx.chunked_body.clear();
+            }
+            &mut ctx.chunked_body
+        };
+        let done = self.decoder.decode(raw, out, &limits)?;
+        if done.is_none() && !self.owns_body && self.decoder.raw() > 0 {
+            self.body = std::mem::take(&mut ctx.chunked_body);
+            self.owns_body = true;
+        }
+        Ok(done)
+    }
+
+    /// The decoded chunked body, once complete.
+    fn chunked_body<'a>(&'a self, ctx: &'a Ctx) -> &'a [u8] {
+        if self.owns_body {
+            &self.body
+        } else {
+            &ctx.chunked_body
+        }
+    }
+
+    /// The chunked body as `Bytes` for a worker: moved when this connection holds it, a
+    /// copy of the thread's buffer (which stays for the next request) otherwise.
+    fn take_chunked_body(&mut self, ctx: &Ctx) -> Bytes {
+        if self.owns_body {
+            self.owns_body = false;
+            Bytes::from(std::mem::take(&mut self.body))
+        } else {
+            Bytes::copy_from_slice(&ctx.chunked_body)
+        }
+    }
+
+    /// Forgets the request, which was answered (or refused), for the next one. A body
+    /// buffer goes back to the thread if the thread has none and it is not too large.
+    #[inline]
+    fn reset(&mut self, ctx: &mut Ctx) {
+        if matches!(self.head, Some((_, Framing::Chunked))) {
+            self.reset_chunked(ctx);
+        }
+        self.head = None;
+        self.continue_sent = false;
+    }
+
+    #[cold]
+    fn reset_chunked(&mut self, ctx: &mut Ctx) {
+        if self.owns_body {
+            self.owns_body = false;
+            let mut body = std::mem::take(&mut self.body);
+            if ctx.chunked_body.capacity() == 0 && body.capacity() <= RETAINED_CHUNKED_BODY {
+                body.clear();
+                ctx.chunked_body = body;
+            }
+        } else if ctx.chunked_body.capacity() > RETAINED_CHUNKED_BODY {
+            ctx.chunked_body = Vec::new();
+        }
+        self.decoder = ChunkedDecoder::new();
+    }
+}
+
 pub(crate) enum Step {
-    /// The request at the head of the buffer is not complete yet.
-    Incomplete { head_done: bool },
+    /// The request at the head of the buffer is not complete yet; only its first `keep`
+    /// bytes need to stay in the buffer (the rest were consumed: a chunked body's bytes
+    /// are decoded as they come).
+    Incomplete { keep: usize },
     /// A request of `consumed` bytes was answered.
     Served { consumed: usize, keep_alive: bool },
     /// A request for a blocking route: to be frozen and queued.
     Defer {
         consumed: usize,
         head_len: usize,
-        chunked: bool,
+        /// The decoded body of a chunked request; otherwise the body follows the head.
+        chunked_body: Option<Bytes>,
         head_only: bool,
         persistence: Persistence,
     },
@@ -173,8 +273,7 @@ impl Conn {
             id,
             rbuf: None,
             backlog: VecDeque::new(),
-            continue_sent: false,
-            head_done: false,
+            pending: Pending::default(),
             deferred: false,
             abandon: None,
             phase: Phase::Idle,
@@ -203,7 +302,7 @@ impl Conn {
             State::Open if self.deferred => Phase::Deferred,
             State::Open => match &self.rbuf {
                 Some(b) if !b.is_empty() => {
-                    if self.head_done {
+                    if self.pending.head.is_some() {
                         Phase::Body
                     } else {
                         Phase::Head
@@ -416,14 +515,11 @@ impl Conn {
         let mut pos = 0;
         let mut keep = true;
         while pos < buf.len() && !self.deferred {
-            match serve_one(
-                &buf[pos..],
-                ctx,
-                &mut self.continue_sent,
-                (self.token, self.id),
-            ) {
-                Step::Incomplete { head_done } => {
-                    self.head_done = head_done;
+            match serve_one(&buf[pos..], ctx, &mut self.pending, (self.token, self.id)) {
+                Step::Incomplete { keep } => {
+                    // What was consumed of a partial request goes: the next read appends
+                    // right after what is kept.
+                    buf.truncate(pos + keep);
                     break;
                 }
                 Step::Served {
@@ -431,8 +527,6 @@ impl Conn {
                     keep_alive,
                 } => {
                     pos += consumed;
-                    self.continue_sent = false;
-                    self.head_done = false;
                     if !keep_alive {
                         keep = false;
                         break;
@@ -441,21 +535,15 @@ impl Conn {
                 Step::Defer {
                     consumed,
                     head_len,
-                    chunked,
+                    chunked_body,
                     head_only,
                     persistence,
                 } => {
-                    self.continue_sent = false;
-                    self.head_done = false;
                     buf.advance(pos);
                     pos = 0;
                     // The request leaves the buffer as refcounted bytes: no copy.
                     let request = buf.split_to(consumed).freeze();
-                    let body = if chunked {
-                        Bytes::copy_from_slice(&ctx.chunked_body)
-                    } else {
-                        request.slice(head_len..)
-                    };
+                    let body = chunked_body.unwrap_or_else(|| request.slice(head_len..));
                     let job = Job {
                         home: ctx.home,
                         token: self.token,
@@ -478,8 +566,6 @@ impl Conn {
                 }
                 Step::Later { consumed, abandon } => {
                     pos += consumed;
-                    self.continue_sent = false;
-                    self.head_done = false;
                     self.deferred = true;
                     self.abandon = abandon;
                 }
@@ -619,47 +705,60 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// Parses the request at the start of `buf` and, if it is complete, answers it into
 /// `ctx.out` (or says it is for the worker pool, or that its handler will answer later).
-/// `conn` is the connection's token and id, for a reply to find it.
+/// `pending` is what earlier passes learnt of this request; it is reset once the request
+/// is answered or refused. `conn` is the connection's token and id, for a reply to find it.
 #[inline]
 pub(crate) fn serve_one(
     buf: &[u8],
     ctx: &mut Ctx,
-    continue_sent: &mut bool,
+    pending: &mut Pending,
     conn: (usize, u64),
 ) -> Step {
+    // A head parsed in an earlier pass: only the body's new bytes are looked at until it
+    // is complete.
+    let known = match pending.head {
+        Some((head_len, framing)) => match body_end(buf, head_len, framing, pending, ctx) {
+            Ok(Some(consumed)) => Some(consumed),
+            Ok(None) => {
+                return Step::Incomplete {
+                    keep: kept(buf, head_len, framing),
+                }
+            }
+            Err(reject) => return refuse(reject, pending, ctx),
+        },
+        None => None,
+    };
     let mut slots = parse::header_slots();
     let (head_len, headers, meta) = match parse::parse_head(buf, &mut slots, &ctx.limits) {
         Ok(Head::Complete { len, headers, meta }) => (len, headers, meta),
-        Ok(Head::Partial) => return Step::Incomplete { head_done: false },
-        Err(reject) => {
-            write_reject(reject, &mut ctx.out);
-            return Step::Rejected;
+        // A head that parsed complete before is complete again: this cannot be.
+        Ok(Head::Partial) if known.is_some() => {
+            let reject = Reject {
+                status: StatusCode::BAD_REQUEST,
+                reason: "malformed request",
+            };
+            return refuse(reject, pending, ctx);
         }
+        Ok(Head::Partial) => return Step::Incomplete { keep: buf.len() },
+        Err(reject) => return refuse(reject, pending, ctx),
     };
-    let (body, consumed): (&[u8], usize) = match meta.framing {
-        Framing::Length(n) => {
-            if buf.len() - head_len < n {
-                return body_pending(&meta, continue_sent, &mut ctx.out);
-            }
-            (&buf[head_len..head_len + n], head_len + n)
-        }
-        Framing::Chunked => {
-            match parse::decode_chunked(
-                &buf[head_len..],
-                &mut ctx.chunked_body,
-                ctx.limits.max_body,
-            ) {
-                Ok(Some(n)) => (&ctx.chunked_body[..], head_len + n),
+    let consumed = match known {
+        Some(consumed) => consumed,
+        None => {
+            pending.head = Some((head_len, meta.framing));
+            match body_end(buf, head_len, meta.framing, pending, ctx) {
+                Ok(Some(consumed)) => consumed,
                 Ok(None) => {
-                    return body_pending(&meta, continue_sent, &mut ctx.out);
+                    body_pending(&meta, &mut pending.continue_sent, &mut ctx.out);
+                    return Step::Incomplete {
+                        keep: kept(buf, head_len, meta.framing),
+                    };
                 }
-                Err(reject) => {
-                    write_reject(reject, &mut ctx.out);
-                    return Step::Rejected;
-                }
+                Err(reject) => return refuse(reject, pending, ctx),
             }
         }
     };
+    let chunked = meta.framing == Framing::Chunked;
     let keep_alive = meta.keep_alive && !ctx.stopping;
     let persistence = match (keep_alive, meta.minor_version) {
         (false, _) => Persistence::Close,
@@ -670,11 +769,12 @@ pub(crate) fn serve_one(
     let mut params = Params::new();
     let response = match ctx.app.router.find(meta.method, meta.path, &mut params) {
         Ok(route) if route.on_pool() => {
-            let chunked = meta.framing == Framing::Chunked;
+            let chunked_body = chunked.then(|| pending.take_chunked_body(ctx));
+            pending.reset(ctx);
             return Step::Defer {
                 consumed,
                 head_len,
-                chunked,
+                chunked_body,
                 head_only,
                 persistence,
             };
@@ -690,6 +790,11 @@ pub(crate) fn serve_one(
                 deferred: Cell::new(false),
                 abandon: RefCell::new(None),
             });
+            let body = if chunked {
+                pending.chunked_body(ctx)
+            } else {
+                &buf[head_len..consumed]
+            };
             let response = route.call(&Request::from_parts(
                 &meta,
                 headers,
@@ -698,10 +803,9 @@ pub(crate) fn serve_one(
                 later.as_ref(),
             ));
             if let Some(later) = later.filter(|l| l.deferred.get()) {
-                return Step::Later {
-                    consumed,
-                    abandon: later.abandon.into_inner(),
-                };
+                let abandon = later.abandon.into_inner();
+                pending.reset(ctx);
+                return Step::Later { consumed, abandon };
             }
             response
         }
@@ -711,11 +815,46 @@ pub(crate) fn serve_one(
         }
         Err(Miss::NotFound) => detail(StatusCode::NOT_FOUND, "Not Found"),
     };
+    pending.reset(ctx);
     response.write_to(&mut ctx.out, head_only, persistence);
     Step::Served {
         consumed,
         keep_alive,
     }
+}
+
+/// Where the body of the request whose head is `head_len` bytes of `buf` ends: `Ok(None)`
+/// while it is incomplete. A chunked body's new bytes go through the decoder.
+#[inline]
+fn body_end(
+    buf: &[u8],
+    head_len: usize,
+    framing: Framing,
+    pending: &mut Pending,
+    ctx: &mut Ctx,
+) -> Result<Option<usize>, Reject> {
+    match framing {
+        Framing::Length(n) => Ok((buf.len() - head_len >= n).then_some(head_len + n)),
+        Framing::Chunked => Ok(pending
+            .decode_chunked(&buf[head_len..], ctx)?
+            .map(|n| head_len + n)),
+    }
+}
+
+/// The bytes of an incomplete request that must stay in the buffer: all of it, but for a
+/// chunked body, whose bytes the decoder consumed.
+fn kept(buf: &[u8], head_len: usize, framing: Framing) -> usize {
+    match framing {
+        Framing::Length(_) => buf.len(),
+        Framing::Chunked => head_len,
+    }
+}
+
+/// Answers a refused request; the connection closes after it.
+fn refuse(reject: Reject, pending: &mut Pending, ctx: &mut Ctx) -> Step {
+    pending.reset(ctx);
+    write_reject(reject, &mut ctx.out);
+    Step::Rejected
 }
 
 /// A JSON `{"detail": text}` response with `status`.
@@ -727,15 +866,234 @@ pub(crate) fn detail(status: StatusCode, text: &str) -> Response {
 }
 
 /// The head is in but the body is not: answers `100 Continue` once if the client asked for
-/// it (HTTP/1.1 only), and waits for more input.
-fn body_pending(meta: &Meta<'_>, continue_sent: &mut bool, out: &mut Output) -> Step {
+/// it (HTTP/1.1 only).
+fn body_pending(meta: &Meta<'_>, continue_sent: &mut bool, out: &mut Output) {
     if meta.expect_continue && meta.minor_version == 1 && !*continue_sent {
         out.buf.put_slice(CONTINUE);
         *continue_sent = true;
     }
-    Step::Incomplete { head_done: true }
 }
 
 fn write_reject(reject: Reject, out: &mut Output) {
     detail(reject.status, reject.reason).write_to(out, false, Persistence::Close);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::net::{TcpListener, TcpStream as StdStream};
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::parse::{chunked_work, HEAD_PARSES};
+
+    /// A thread context as an event loop makes it, with bodies up to `max_body`.
+    fn ctx(app: App, max_body: usize, queue: Option<Arc<Queue<Job>>>) -> Ctx {
+        let mut limits = Limits::from_config(&app.config);
+        limits.max_body = max_body;
+        Ctx {
+            app: Arc::new(app),
+            limits,
+            pool: BufPool::new(8 * 1024, 4),
+            out: Output::new(BytesMut::new()),
+            chunked_body: Vec::new(),
+            rbuf: BytesMut::new(),
+            queue,
+            home: 0,
+            mailboxes: None,
+            now: Instant::now(),
+            stopping: false,
+        }
+    }
+
+    /// A connection over loopback, and its client's end.
+    fn pair() -> (StdStream, Conn) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = StdStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        (client, Conn::new(TcpStream::from_std(server), 0, 0))
+    }
+
+    /// `body` in chunks of `size` bytes, then the last chunk.
+    fn chunked(body: &[u8], size: usize) -> Vec<u8> {
+        let mut raw = Vec::new();
+        for chunk in body.chunks(size) {
+            raw.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            raw.extend_from_slice(chunk);
+            raw.extend_from_slice(b"\r\n");
+        }
+        raw.extend_from_slice(b"0\r\n\r\n");
+        raw
+    }
+
+    fn checksum(body: &[u8]) -> u64 {
+        body.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+    }
+
+    /// Calls `ready` until `done` holds, failing the test after 10 s rather than hanging.
+    fn serve_until(conn: &mut Conn, ctx: &mut Ctx, done: impl Fn() -> bool) {
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert_eq!(conn.ready(true, false, ctx), Verdict::Keep);
+            assert!(Instant::now() < give_up, "the request was not served");
+        }
+    }
+
+    /// The quadratic case of the old decoder: each read decoded the body from its first
+    /// byte again. Now each raw byte is offered to the decoder once, each body byte copied
+    /// once, the head parsed twice (when it completes and when the body does), and the
+    /// read buffer holds the head and one read, not the body.
+    #[test]
+    fn an_8_mib_chunked_body_in_1_kib_pieces_is_examined_once() {
+        let seen = Arc::new(Mutex::new(None));
+        let mut app = App::new();
+        let s = seen.clone();
+        app.post("/sum", move |r: &Request| {
+            *s.lock().unwrap() = Some((r.body().len(), checksum(r.body())));
+            "ok"
+        });
+        let mut ctx = ctx(app, 16 << 20, None);
+        let (mut client, mut conn) = pair();
+        let body: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+        // 1000-byte chunks, so the 1 KiB pieces cut the framing at every offset.
+        let raw = chunked(&body, 1000);
+        let head = b"POST /sum HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let request = [&head[..], &raw].concat();
+        chunked_work::take();
+        HEAD_PARSES.take();
+        let pieces = request.chunks(1024).count();
+        for piece in request.chunks(1024) {
+            client.write_all(piece).unwrap();
+            assert_eq!(conn.ready(true, false, &mut ctx), Verdict::Keep);
+            if let Some(buf) = &conn.rbuf {
+                assert!(
+                    buf.len() <= head.len() && buf.capacity() <= 64 * 1024,
+                    "the read buffer holds {} bytes in {}",
+                    buf.len(),
+                    buf.capacity()
+                );
+            }
+        }
+        serve_until(&mut conn, &mut ctx, || seen.lock().unwrap().is_some());
+        assert_eq!(*seen.lock().unwrap(), Some((body.len(), checksum(&body))));
+        let (calls, offered, copied) = chunked_work::take();
+        assert_eq!(
+            offered,
+            raw.len() as u64,
+            "raw bytes offered to the decoder"
+        );
+        assert_eq!(copied, body.len() as u64, "body bytes copied");
+        // At most one call for each read and one at the start of each readiness pass.
+        assert!(calls <= 2 * pieces as u64 + 2, "{calls} decode calls");
+        assert_eq!(HEAD_PARSES.take(), 2, "head parses");
+        // The body's buffer was not kept: larger than RETAINED_CHUNKED_BODY.
+        assert_eq!(ctx.chunked_body.capacity(), 0);
+        assert!(conn.pending.body.capacity() == 0 && !conn.pending.owns_body);
+    }
+
+    /// A body that spans passes reaches the worker pool whole, moved rather than copied;
+    /// the request pipelined behind it stays buffered until the answer.
+    #[test]
+    fn a_chunked_body_over_many_reads_reaches_the_worker_pool_whole() {
+        let mut app = App::new();
+        app.post("/work", |_r: &Request| "unused").blocking();
+        let queue = Arc::new(Queue::new(4));
+        let mut ctx = ctx(app, 1 << 20, Some(queue.clone()));
+        let (mut client, mut conn) = pair();
+        let body: Vec<u8> = (0..100_000u32).map(|i| (i % 241) as u8).collect();
+        let head = b"POST /work HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let next = b"GET /next HTTP/1.1\r\nHost: t\r\n\r\n";
+        let request = [&head[..], &chunked(&body, 7), next].concat();
+        chunked_work::take();
+        for piece in request.chunks(4096) {
+            client.write_all(piece).unwrap();
+            conn.ready(true, false, &mut ctx);
+        }
+        let job = Mutex::new(None);
+        serve_until(&mut conn, &mut ctx, || {
+            let mut job = job.lock().unwrap();
+            if job.is_none() {
+                *job = queue.try_pop();
+            }
+            job.is_some()
+        });
+        let job = job.into_inner().unwrap().unwrap();
+        assert_eq!(&job.head[..], &head[..]);
+        assert_eq!(job.body.len(), body.len());
+        assert!(job.body == body, "the worker's body differs");
+        let (_, _, copied) = chunked_work::take();
+        assert_eq!(copied, body.len() as u64);
+        assert!(conn.deferred);
+        // The pipelined request waits in the buffer, whole.
+        assert_eq!(conn.rbuf.as_deref(), Some(&next[..]));
+    }
+
+    /// A chunked request and the one behind it in a single read: both answered, the body
+    /// decoded straight into the thread's buffer, which stays for the next one.
+    #[test]
+    fn a_chunked_request_in_one_read_and_its_pipelined_successor() {
+        let mut app = App::new();
+        app.post("/echo", |r: &Request| {
+            Response::bytes(r.body().to_vec(), "application/octet-stream")
+        });
+        app.get("/after", |_r: &Request| "after");
+        let mut ctx = ctx(app, 1 << 20, None);
+        let mut pending = Pending::default();
+        let request = b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\
+            3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nT: 1\r\n\r\nGET /after HTTP/1.1\r\nHost: t\r\n\r\n";
+        let first = request.len() - 32;
+        let Step::Served { consumed, .. } = serve_one(request, &mut ctx, &mut pending, (0, 0))
+        else {
+            panic!("not served");
+        };
+        assert_eq!(consumed, first);
+        assert!(
+            ctx.chunked_body.capacity() > 0,
+            "the thread keeps its buffer"
+        );
+        let Step::Served { consumed, .. } =
+            serve_one(&request[first..], &mut ctx, &mut pending, (0, 0))
+        else {
+            panic!("not served");
+        };
+        assert_eq!(consumed, 32);
+        let out = String::from_utf8_lossy(&ctx.out.buf).into_owned();
+        assert!(
+            out.contains("\r\n\r\nabcde") && out.ends_with("\r\n\r\nafter"),
+            "{out}"
+        );
+    }
+
+    /// Every refusal of the decoder answers and ends the request: nothing of it is kept.
+    #[test]
+    fn a_refused_chunked_body_answers_and_forgets_the_request() {
+        let mut app = App::new();
+        app.post("/echo", |_r: &Request| "unused");
+        let mut ctx = ctx(app, 1000, None);
+        let head = b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (body, status) in [
+            (&b"3e9\r\n"[..], &b"413"[..]),
+            (b"zz\r\n", b"400"),
+            (b"0\r\nX: 1\n", b"400"),
+        ] {
+            let mut pending = Pending::default();
+            let partial = [&head[..], b"1\r\na\r\n"].concat();
+            assert!(matches!(
+                serve_one(&partial, &mut ctx, &mut pending, (0, 0)),
+                Step::Incomplete { keep } if keep == head.len()
+            ));
+            assert!(pending.head.is_some());
+            let rest = [&head[..], body].concat();
+            assert!(matches!(
+                serve_one(&rest, &mut ctx, &mut pending, (0, 0)),
+                Step::Rejected
+            ));
+            assert!(pending.head.is_none() && pending.decoder.raw() == 0);
+            assert!(ctx.out.buf.starts_with(&[b"HTTP/1.1 ", status].concat()));
+            ctx.out.buf.clear();
+        }
+    }
 }

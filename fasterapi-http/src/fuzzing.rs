@@ -6,8 +6,8 @@ use bytes::{Buf, BytesMut};
 use fasterapi_core::buf::BufPool;
 
 use crate::app::App;
-use crate::conn::{serve_one, Ctx, Step};
-use crate::parse::Limits;
+use crate::conn::{serve_one, Ctx, Pending, Step};
+use crate::parse::{ChunkLimits, ChunkedDecoder, Limits};
 use crate::request::Request;
 use crate::response::{Output, Response};
 
@@ -59,7 +59,7 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
         stopping: false,
     };
     let mut rbuf = BytesMut::new();
-    let mut continue_sent = false;
+    let mut pending = Pending::default();
     let mut fed = 0;
     let mut pieces = split_points
         .iter()
@@ -70,8 +70,13 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
         rbuf.extend_from_slice(&data[fed..fed + n]);
         fed += n;
         while !rbuf.is_empty() {
-            match serve_one(&rbuf, &mut ctx, &mut continue_sent, (0, 0)) {
-                Step::Incomplete { .. } => break,
+            match serve_one(&rbuf, &mut ctx, &mut pending, (0, 0)) {
+                Step::Incomplete { keep } => {
+                    // As the connection does: consumed bytes of a partial request go.
+                    assert!(keep <= rbuf.len(), "keep {keep} of {}", rbuf.len());
+                    rbuf.truncate(keep);
+                    break;
+                }
                 Step::Served {
                     consumed,
                     keep_alive,
@@ -82,7 +87,6 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
                         rbuf.len()
                     );
                     rbuf.advance(consumed);
-                    continue_sent = false;
                     if !keep_alive {
                         break 'feed;
                     }
@@ -142,4 +146,55 @@ fn check_responses(mut out: &[u8]) {
 /// panics if it accepts a head httparse parses differently, or refuses.
 pub fn parse_head(data: &[u8]) {
     crate::scan::check_against_httparse(data);
+}
+
+/// Decodes `data` as a chunked body twice, whole and fed in pieces of the given sizes, and
+/// panics unless both give the same answer: the same body and end, or the same refusal.
+/// Under two sets of caps: small ones, which short inputs reach, and the server's.
+pub fn chunked_splits(data: &[u8], split_points: &[u8]) {
+    let small = ChunkLimits {
+        max_body: 2048,
+        max_line: 32,
+        max_extensions: 96,
+        max_trailer: 128,
+        max_trailer_fields: 4,
+        overhead_base: 256,
+    };
+    for limits in [small, ChunkLimits::new(64 * 1024, 4096, 32)] {
+        let mut whole = ChunkedDecoder::new();
+        let mut expected = Vec::new();
+        let once = whole.decode(data, &mut expected, &limits);
+        if let Ok(Some(n)) = once {
+            assert!(n <= data.len());
+        }
+        let mut decoder = ChunkedDecoder::new();
+        let mut out = Vec::new();
+        let mut fed = 0;
+        let mut pieces = split_points.iter().map(|&p| usize::from(p) + 1);
+        let split = loop {
+            if fed == data.len() {
+                break Ok(None);
+            }
+            let n = pieces.next().unwrap_or(usize::MAX).min(data.len() - fed);
+            match decoder.decode(&data[fed..fed + n], &mut out, &limits) {
+                Ok(None) => {
+                    fed += n;
+                    // An incomplete body consumed every byte offered: none is offered twice.
+                    assert_eq!(decoder.raw(), fed);
+                }
+                Ok(Some(k)) => {
+                    assert!(k <= n, "consumed {k} of {n}");
+                    break Ok(Some(fed + k));
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        assert_eq!(split, once, "split decoding differs from one-shot");
+        assert_eq!(out, expected, "split decoding produced another body");
+        assert_eq!(decoder.decoded(), out.len());
+        if let Ok(Some(n)) = split {
+            assert_eq!(decoder.raw(), n);
+            assert!(out.len() <= limits.max_body);
+        }
+    }
 }

@@ -12,6 +12,12 @@ use crate::response::StatusCode;
 use crate::router::Method;
 use crate::scan;
 
+mod chunked;
+
+#[cfg(test)]
+pub(crate) use chunked::work as chunked_work;
+pub(crate) use chunked::{ChunkLimits, ChunkedDecoder};
+
 /// Header fields one request may carry at most; more is answered 431.
 pub(crate) const MAX_HEADERS: usize = 100;
 
@@ -33,6 +39,17 @@ impl Limits {
             max_body: c.max_body_bytes,
         }
     }
+
+    /// The caps of a chunked body: `max_body` decoded bytes, and a trailer section held to
+    /// the head's limits.
+    #[inline]
+    pub(crate) fn chunked(&self) -> ChunkLimits {
+        ChunkLimits::new(
+            self.max_body,
+            self.max_head,
+            self.max_headers.min(MAX_HEADERS),
+        )
+    }
 }
 
 /// A request refused before it reached a handler. The connection closes after the answer.
@@ -42,7 +59,7 @@ pub(crate) struct Reject {
     pub(crate) reason: &'static str,
 }
 
-const fn reject(status: StatusCode, reason: &'static str) -> Reject {
+pub(crate) const fn reject(status: StatusCode, reason: &'static str) -> Reject {
     Reject { status, reason }
 }
 
@@ -96,6 +113,8 @@ pub(crate) fn parse_head<'h, 'b>(
     slots: &'h mut HeaderSlots<'b>,
     limits: &Limits,
 ) -> Result<Head<'h, 'b>, Reject> {
+    #[cfg(test)]
+    HEAD_PARSES.set(HEAD_PARSES.get() + 1);
     let max_headers = limits.max_headers.min(MAX_HEADERS);
     if let Some(head) = scan::scan(buf, &mut slots[..max_headers]) {
         let init = &slots[..head.headers];
@@ -167,6 +186,12 @@ pub(crate) fn parse_head<'h, 'b>(
         minor_version,
     };
     complete(len, line, req.headers, limits)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Calls of [`parse_head`] on this thread, for the tests that count work.
+    pub(crate) static HEAD_PARSES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// The request line of a complete head.
@@ -435,100 +460,6 @@ fn parse_decimal(v: &[u8]) -> Option<usize> {
     })
 }
 
-/// Decodes a chunked body at the start of `buf` into `out`.
-///
-/// Returns `Ok(None)` while incomplete and `Ok(Some(consumed))` once the last chunk and
-/// the trailer section are in, with the decoded body in `out`. Chunk sizes are strict hex
-/// (no sign, no whitespace before the optional `;extension`), lines end in CRLF, and the
-/// decoded size is checked against `max_body` as it grows. Trailer fields are read and
-/// discarded.
-pub(crate) fn decode_chunked(
-    buf: &[u8],
-    out: &mut Vec<u8>,
-    max_body: usize,
-) -> Result<Option<usize>, Reject> {
-    const BAD: Reject = reject(StatusCode::BAD_REQUEST, "malformed chunked body");
-    out.clear();
-    let mut pos = 0;
-    loop {
-        let Some(line_len) = find_crlf(&buf[pos..])? else {
-            return Ok(None);
-        };
-        let line = &buf[pos..pos + line_len];
-        let digits_end = line
-            .iter()
-            .position(|&b| !b.is_ascii_hexdigit())
-            .unwrap_or(line.len());
-        if digits_end == 0
-            || digits_end > 16
-            || (digits_end < line.len() && line[digits_end] != b';')
-        {
-            return Err(BAD);
-        }
-        let size = line[..digits_end]
-            .iter()
-            .try_fold(0u64, |n, &b| {
-                n.checked_mul(16)?.checked_add(u64::from(hex_value(b)))
-            })
-            .ok_or(BAD)?;
-        pos += line_len + 2;
-        if size == 0 {
-            // Trailer section: fields until an empty line.
-            loop {
-                let Some(len) = find_crlf(&buf[pos..])? else {
-                    return Ok(None);
-                };
-                pos += len + 2;
-                if len == 0 {
-                    return Ok(Some(pos));
-                }
-                if pos > max_body.saturating_add(64 * 1024) {
-                    return Err(reject(
-                        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        "trailer section too large",
-                    ));
-                }
-            }
-        }
-        let size = usize::try_from(size).map_err(|_| BAD)?;
-        if out.len().saturating_add(size) > max_body {
-            return Err(reject(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request body too large",
-            ));
-        }
-        let Some(end) = pos.checked_add(size) else {
-            return Err(BAD);
-        };
-        if buf.len() < end + 2 {
-            return Ok(None);
-        }
-        if &buf[end..end + 2] != b"\r\n" {
-            return Err(BAD);
-        }
-        out.extend_from_slice(&buf[pos..end]);
-        pos = end + 2;
-    }
-}
-
-/// Length of the line at the start of `buf` if its CRLF has arrived. A bare LF is refused.
-fn find_crlf(buf: &[u8]) -> Result<Option<usize>, Reject> {
-    match buf.iter().position(|&b| b == b'\n') {
-        Some(i) if i > 0 && buf[i - 1] == b'\r' => Ok(Some(i - 1)),
-        Some(_) => Err(reject(StatusCode::BAD_REQUEST, "bare LF in chunked body")),
-        None if buf.len() > 4096 => Err(reject(StatusCode::BAD_REQUEST, "chunk line too long")),
-        None => Ok(None),
-    }
-}
-
-fn hex_value(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        _ => b - b'A' + 10,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -684,36 +615,5 @@ mod tests {
         assert_eq!(split_target("http://h"), Some(("/", None)));
         assert_eq!(split_target("http://h?q"), Some(("/", Some("q"))));
         assert_eq!(split_target("*"), None);
-    }
-
-    #[test]
-    fn chunked_decoding() {
-        let mut out = Vec::new();
-        let body = b"4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nTrailer: x\r\n\r\nNEXT";
-        assert_eq!(
-            decode_chunked(body, &mut out, 100),
-            Ok(Some(body.len() - 4))
-        );
-        assert_eq!(out, b"Wikipedia");
-        for cut in 0..body.len() - 4 {
-            assert_eq!(
-                decode_chunked(&body[..cut], &mut out, 100),
-                Ok(None),
-                "cut at {cut}"
-            );
-        }
-        let bad = |b: &[u8]| {
-            decode_chunked(b, &mut Vec::new(), 100)
-                .unwrap_err()
-                .status
-                .as_u16()
-        };
-        assert_eq!(bad(b"x\r\n"), 400);
-        assert_eq!(bad(b"\r\n"), 400, "empty size");
-        assert_eq!(bad(b" 4\r\nWiki\r\n0\r\n\r\n"), 400);
-        assert_eq!(bad(b"4\nWiki\r\n0\r\n\r\n"), 400, "bare LF");
-        assert_eq!(bad(b"4\r\nWikiXX0\r\n\r\n"), 400, "data longer than size");
-        assert_eq!(bad(b"fffffffffffffffff\r\n"), 400, "overflow");
-        assert_eq!(bad(b"ffff\r\n"), 413);
     }
 }
