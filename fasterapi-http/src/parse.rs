@@ -136,43 +136,22 @@ pub(crate) fn parse_head<'h, 'b>(
         };
         return complete(head.len, line, headers, limits);
     }
+    // The slots are reborrowed through a pointer so that the `Error::Version` path can
+    // have them again: the borrow httparse keeps is returned on the complete path only,
+    // which the borrow checker cannot tell apart (NLL "problem case #3").
+    let slots_ptr: *mut HeaderSlots<'b> = slots;
     let mut req = httparse::Request::new(&mut []);
-    let len = match req.parse_with_uninit_headers(buf, &mut slots[..max_headers]) {
+    // SAFETY: `slots_ptr` comes from the unique borrow `slots`, which is not used again.
+    let fields = unsafe { &mut (&mut *slots_ptr)[..max_headers] };
+    let len = match req.parse_with_uninit_headers(buf, fields) {
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => {
-            return match memchr_newline(buf) {
-                None if buf.len() > limits.max_target => {
-                    Err(reject(StatusCode::URI_TOO_LONG, "request target too long"))
-                }
-                _ if buf.len() > limits.max_head => Err(reject(
-                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                    "header section too large",
-                )),
-                _ => Ok(Head::Partial),
-            };
-        }
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(reject(
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                "too many header fields",
-            ));
-        }
+        Ok(httparse::Status::Partial) => return partial(buf, limits),
         Err(httparse::Error::Version) => {
-            return Err(reject(
-                StatusCode::HTTP_VERSION_NOT_SUPPORTED,
-                "only HTTP/1.0 and HTTP/1.1 are served",
-            ));
+            // SAFETY: `req`, the only holder of the first reborrow, is not used on this
+            // path, so this is again the only borrow of the slots.
+            return other_version(buf, unsafe { &mut *slots_ptr }, limits);
         }
-        Err(httparse::Error::HeaderName | httparse::Error::HeaderValue) => {
-            return Err(reject(StatusCode::BAD_REQUEST, "malformed header field"));
-        }
-        Err(httparse::Error::NewLine) => {
-            return Err(reject(StatusCode::BAD_REQUEST, "malformed line ending"))
-        }
-        Err(httparse::Error::Token) => {
-            return Err(reject(StatusCode::BAD_REQUEST, "malformed request line"))
-        }
-        Err(_) => return Err(reject(StatusCode::BAD_REQUEST, "malformed request")),
+        Err(e) => return Err(refusal(e)),
     };
     // httparse guarantees these are set on a complete parse.
     let (Some(method), Some(target), Some(minor_version)) = (req.method, req.path, req.version)
@@ -192,6 +171,187 @@ pub(crate) fn parse_head<'h, 'b>(
 thread_local! {
     /// Calls of [`parse_head`] on this thread, for the tests that count work.
     pub(crate) static HEAD_PARSES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// A head not all here yet, unless it is already too long.
+fn partial<'h, 'b>(buf: &[u8], limits: &Limits) -> Result<Head<'h, 'b>, Reject> {
+    match memchr_newline(buf) {
+        None if buf.len() > limits.max_target => {
+            Err(reject(StatusCode::URI_TOO_LONG, "request target too long"))
+        }
+        _ if buf.len() > limits.max_head => Err(reject(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "header section too large",
+        )),
+        _ => Ok(Head::Partial),
+    }
+}
+
+/// The answer to a head httparse refused (`Error::Version` aside: see [`other_version`]).
+fn refusal(e: httparse::Error) -> Reject {
+    match e {
+        httparse::Error::TooManyHeaders => reject(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "too many header fields",
+        ),
+        httparse::Error::HeaderName | httparse::Error::HeaderValue => {
+            reject(StatusCode::BAD_REQUEST, "malformed header field")
+        }
+        httparse::Error::NewLine => reject(StatusCode::BAD_REQUEST, "malformed line ending"),
+        httparse::Error::Token | httparse::Error::Version => {
+            reject(StatusCode::BAD_REQUEST, "malformed request line")
+        }
+        _ => reject(StatusCode::BAD_REQUEST, "malformed request"),
+    }
+}
+
+/// A head httparse refused with `Error::Version`, which it returns whenever the request
+/// line's third part does not start `HTTP/1.0` or `HTTP/1.1`: for a version it does not
+/// take (`HTTP/2.0`, `HTTP/1.2`), and for lines that are no request line at all (`GE T
+/// /plaintext HTTP/1.1` is method `GE`, target `T`, version `/plaintext HTTP/1.1`).
+///
+/// RFC 9112 §2.3 and §3: a request line is `method SP request-target SP HTTP-version`
+/// and an HTTP-version is `HTTP/` DIGIT `.` DIGIT, so anything else is malformed: 400. A
+/// well-formed version of another major version gets 505 (RFC 9110 §15.6.6 concerns the
+/// major version); one of major version 1 and a higher minor version is served as
+/// HTTP/1.1, which RFC 9112 §2.6 asks of an HTTP/1.1 server.
+#[cold]
+fn other_version<'h, 'b>(
+    buf: &'b [u8],
+    slots: &'h mut HeaderSlots<'b>,
+    limits: &Limits,
+) -> Result<Head<'h, 'b>, Reject> {
+    let (method, target, fields_at) = match request_line(buf) {
+        Line::Partial => return partial(buf, limits),
+        Line::Malformed => return Err(refusal(httparse::Error::Version)),
+        Line::Complete {
+            major: 1,
+            method,
+            target,
+            len,
+            ..
+        } => (method, target, len),
+        Line::Complete { .. } => {
+            return Err(reject(
+                StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+                "only HTTP/1.x is served",
+            ))
+        }
+    };
+    let max_headers = limits.max_headers.min(MAX_HEADERS);
+    let slots = &mut slots[..max_headers];
+    for slot in slots.iter_mut() {
+        slot.write(httparse::EMPTY_HEADER);
+    }
+    // SAFETY: every slot was initialised just above, and `MaybeUninit<T>` has the layout
+    // of `T`.
+    let headers: &'h mut [httparse::Header<'b>] =
+        unsafe { &mut *(slots as *mut [MaybeUninit<httparse::Header<'b>>] as *mut [_]) };
+    let (len, headers) = match httparse::parse_headers(&buf[fields_at..], headers) {
+        Ok(httparse::Status::Complete((len, headers))) => (fields_at + len, headers),
+        Ok(httparse::Status::Partial) => return partial(buf, limits),
+        Err(e) => return Err(refusal(e)),
+    };
+    let line = RequestLine {
+        method,
+        target,
+        split: None,
+        minor_version: 1,
+    };
+    complete(len, line, headers, limits)
+}
+
+/// A request line taken apart by [`request_line`].
+#[derive(Debug, PartialEq, Eq)]
+enum Line<'b> {
+    /// Not all here yet, and what is here may still begin a request line.
+    Partial,
+    /// Not a request line.
+    Malformed,
+    /// A well-formed request line of `len` bytes (line ending and any empty lines before
+    /// it included).
+    Complete {
+        method: &'b str,
+        target: &'b str,
+        major: u8,
+        minor: u8,
+        len: usize,
+    },
+}
+
+/// Takes apart the request line at the start of `buf` by RFC 9112's grammar, with the
+/// same byte classes as httparse (a method is a token; a target is visible ASCII or
+/// UTF-8), and, as httparse does, skipping empty lines before it and taking LF for CRLF.
+fn request_line(buf: &[u8]) -> Line<'_> {
+    let mut i = 0;
+    loop {
+        match buf.get(i) {
+            Some(b'\r') => match buf.get(i + 1) {
+                Some(b'\n') => i += 2,
+                None => return Line::Partial,
+                Some(_) => return Line::Malformed,
+            },
+            Some(b'\n') => i += 1,
+            None => return Line::Partial,
+            Some(_) => break,
+        }
+    }
+    let method_at = i;
+    while i < buf.len() && scan::is_token(buf[i]) {
+        i += 1;
+    }
+    match buf.get(i) {
+        None => return Line::Partial,
+        Some(b' ') if i > method_at => {}
+        Some(_) => return Line::Malformed,
+    }
+    let method = &buf[method_at..i];
+    i += 1;
+    let target_at = i;
+    while i < buf.len() && matches!(buf[i], b'!'..=b'~' | 0x80..) {
+        i += 1;
+    }
+    match buf.get(i) {
+        None => return Line::Partial,
+        Some(b' ') if i > target_at => {}
+        Some(_) => return Line::Malformed,
+    }
+    let target = &buf[target_at..i];
+    i += 1;
+    for (k, &want) in b"HTTP/0.0".iter().enumerate() {
+        let Some(&b) = buf.get(i + k) else {
+            return Line::Partial;
+        };
+        let fits = match want {
+            b'0' => b.is_ascii_digit(),
+            _ => b == want,
+        };
+        if !fits {
+            return Line::Malformed;
+        }
+    }
+    let (major, minor) = (buf[i + 5] - b'0', buf[i + 7] - b'0');
+    i += 8;
+    match buf.get(i) {
+        Some(b'\r') => match buf.get(i + 1) {
+            Some(b'\n') => i += 2,
+            None => return Line::Partial,
+            Some(_) => return Line::Malformed,
+        },
+        Some(b'\n') => i += 1,
+        None => return Line::Partial,
+        Some(_) => return Line::Malformed,
+    }
+    match (std::str::from_utf8(method), std::str::from_utf8(target)) {
+        (Ok(method), Ok(target)) => Line::Complete {
+            method,
+            target,
+            major,
+            minor,
+            len: i,
+        },
+        _ => Line::Malformed,
+    }
 }
 
 /// The request line of a complete head.
@@ -573,6 +733,7 @@ mod tests {
         assert_eq!(status("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), 400);
         assert_eq!(status("GET / HTTP/1.0\r\n\r\n"), 0);
         assert_eq!(status("GET / HTTP/2.0\r\n\r\n"), 505);
+        assert_eq!(status("GET / HTTP/0.9\r\n\r\n"), 505);
         assert_eq!(status("BREW / HTTP/1.1\r\nHost: a\r\n\r\n"), 501);
         assert_eq!(
             status("GET / HTTP/1.1\r\nHost: a\r\nExpect: tea\r\n\r\n"),
@@ -615,5 +776,114 @@ mod tests {
         assert_eq!(split_target("http://h"), Some(("/", None)));
         assert_eq!(split_target("http://h?q"), Some(("/", Some("q"))));
         assert_eq!(split_target("*"), None);
+    }
+
+    #[test]
+    fn a_malformed_request_line_is_400_and_only_a_well_formed_version_is_505() {
+        // httparse calls all of these a bad version.
+        for raw in [
+            "GE T /plaintext HTTP/1.1\r\nHost: a\r\n\r\n",
+            "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",
+            "GET / http/1.1\r\nHost: a\r\n\r\n",
+            "GET / HTTP/1.1x\r\nHost: a\r\n\r\n",
+            "GET / HTTP/1.20\r\nHost: a\r\n\r\n",
+            "GET / HTTP/2\r\nHost: a\r\n\r\n",
+            "GET / HTTP/a.1\r\nHost: a\r\n\r\n",
+            "GET / HTTP/1.2 \r\nHost: a\r\n\r\n",
+            "GET / HTTP/1.2\rHost: a\r\n\r\n",
+            "GET / HTTP/2.0\r\r\n",
+        ] {
+            assert_eq!(status(raw), 400, "{raw:?}");
+        }
+        // Malformed is told before the line ends.
+        assert_eq!(status("GE T /pl"), 400);
+        assert_eq!(status("GET / HTTX"), 400);
+        // A well-formed line waits for its end.
+        assert!(meta("GET / HTTP/2").unwrap().is_none());
+        assert!(meta("GET / HTTP/2.0").unwrap().is_none());
+        assert!(meta("GET / HTTP/2.0\r").unwrap().is_none());
+        for raw in [
+            "GET / HTTP/2.0\r\n",
+            "GET / HTTP/3.0\n",
+            "\r\nGET / HTTP/0.9\r\n",
+        ] {
+            assert_eq!(status(raw), 505, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn a_higher_http_1_minor_version_is_served_as_http_1_1() {
+        let raw = "POST /echo?x=1 HTTP/1.2\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
+        let mut slots = header_slots();
+        let Ok(Head::Complete {
+            len,
+            headers,
+            meta: m,
+        }) = parse_head(raw.as_bytes(), &mut slots, &LIMITS)
+        else {
+            panic!("not parsed");
+        };
+        assert_eq!(len, raw.len() - 3);
+        assert_eq!(
+            (m.method, m.path, m.query),
+            (Method::Post, "/echo", Some("x=1"))
+        );
+        assert_eq!((m.minor_version, m.framing), (1, Framing::Length(3)));
+        assert!(m.keep_alive);
+        assert_eq!(headers.len(), 2);
+        assert_eq!(
+            (headers[1].name, headers[1].value),
+            ("Content-Length", &b"3"[..])
+        );
+        // The same rules as any HTTP/1.1 head: Host required, fields checked, limits.
+        assert_eq!(status("GET / HTTP/1.9\r\n\r\n"), 400);
+        assert_eq!(
+            status("GET / HTTP/1.9\r\nHost: a\r\nBad Name: 1\r\n\r\n"),
+            400
+        );
+        assert_eq!(
+            status("GET / HTTP/1.9\r\nHost: a\r\nConnection: close\r\n\r\n"),
+            0
+        );
+        assert!(
+            !meta("GET / HTTP/1.9\r\nHost: a\r\nConnection: close\r\n\r\n")
+                .unwrap()
+                .unwrap()
+                .1
+                .keep_alive
+        );
+        assert!(meta("GET / HTTP/1.9\r\nHost: a\r\n").unwrap().is_none());
+        let many = format!("GET / HTTP/1.2\r\nHost: a\r\n{}\r\n", "X: 1\r\n".repeat(70));
+        assert_eq!(status(&many), 431);
+        let long = format!("GET /{} HTTP/1.2\r\nHost: a\r\n\r\n", "a".repeat(2000));
+        assert_eq!(status(&long), 414);
+        assert_eq!(status("GET /é HTTP/1.2\r\nHost: a\r\n\r\n"), 0);
+    }
+
+    #[test]
+    fn request_lines_by_the_grammar() {
+        assert_eq!(
+            request_line(b"\r\n\nGET /a?b HTTP/1.7\r\nHost"),
+            Line::Complete {
+                method: "GET",
+                target: "/a?b",
+                major: 1,
+                minor: 7,
+                len: 22
+            }
+        );
+        assert_eq!(request_line(b""), Line::Partial);
+        assert_eq!(request_line(b"\r"), Line::Partial);
+        assert_eq!(request_line(b"GET / HTTP/1."), Line::Partial);
+        assert_eq!(request_line(b"\rX"), Line::Malformed);
+        assert_eq!(request_line(b" GET / HTTP/1.1\r\n"), Line::Malformed);
+        assert_eq!(request_line(b"GET  / HTTP/1.1\r\n"), Line::Malformed);
+        assert_eq!(request_line(b"G(T / HTTP/1.1\r\n"), Line::Malformed);
+        assert_eq!(request_line(b"GET /\x7f HTTP/1.1\r\n"), Line::Malformed);
+        assert_eq!(
+            request_line(b"GET /\xff HTTP/1.1\r\n"),
+            Line::Malformed,
+            "not UTF-8"
+        );
     }
 }

@@ -61,6 +61,12 @@ static TOKEN: [bool; 256] = {
     t
 };
 
+/// Whether `b` is a `tchar` (RFC 9110 §5.6.2), as httparse takes them.
+#[inline]
+pub(crate) fn is_token(b: u8) -> bool {
+    TOKEN[usize::from(b)]
+}
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
