@@ -745,6 +745,22 @@ pub(crate) fn serve_one(
     let consumed = match known {
         Some(consumed) => consumed,
         None => {
+            // Routed as soon as the head is in: a request no route takes is answered now,
+            // without waiting for its body or reading it (no `100 Continue` either), and
+            // the connection closes, since the unread body would follow on it.
+            if meta.framing != Framing::Length(0) {
+                let mut probe = Params::new();
+                let miss = match ctx.app.router.find(meta.method, meta.path, &mut probe) {
+                    Err(miss) => Some(miss_response(miss)),
+                    Ok(_) => None,
+                };
+                if let Some(answer) = miss {
+                    pending.reset(ctx);
+                    let head_only = meta.method == Method::Head;
+                    answer.write_to(&mut ctx.out, head_only, Persistence::Close);
+                    return Step::Rejected;
+                }
+            }
             pending.head = Some((head_len, meta.framing));
             match body_end(buf, head_len, meta.framing, pending, ctx) {
                 Ok(Some(consumed)) => consumed,
@@ -809,11 +825,7 @@ pub(crate) fn serve_one(
             }
             response
         }
-        Err(Miss::MethodNotAllowed(allow)) => {
-            detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
-                .with_header("Allow", allow.to_owned())
-        }
-        Err(Miss::NotFound) => detail(StatusCode::NOT_FOUND, "Not Found"),
+        Err(miss) => miss_response(miss),
     };
     pending.reset(ctx);
     response.write_to(&mut ctx.out, head_only, persistence);
@@ -847,6 +859,17 @@ fn kept(buf: &[u8], head_len: usize, framing: Framing) -> usize {
     match framing {
         Framing::Length(_) => buf.len(),
         Framing::Chunked => head_len,
+    }
+}
+
+/// The answer to a request no route takes: 404, or 405 with `Allow`.
+fn miss_response(miss: Miss<'_>) -> Response {
+    match miss {
+        Miss::MethodNotAllowed(allow) => {
+            detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+                .with_header("Allow", allow.to_owned())
+        }
+        Miss::NotFound => detail(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
 
