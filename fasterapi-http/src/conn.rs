@@ -133,6 +133,12 @@ pub(crate) struct Conn {
     /// A request is on the worker pool or waits for a `Reply`: later pipelined requests
     /// wait, so that answers leave in request order.
     deferred: bool,
+    /// This readiness pass reached its cap (see [`PASS_REQUESTS`]) with input possibly
+    /// left: the event loop serves the connection again after the thread's other ready
+    /// connections, since edge-triggered readiness will not say so again.
+    more: bool,
+    /// Requests answered in the current pass.
+    pass_requests: u32,
     /// What the handler of a deferred request asked to run if the connection closes first.
     abandon: Option<Abandon>,
     /// The phase `deadline` was set for, and when it expires.
@@ -275,6 +281,8 @@ impl Conn {
             backlog: VecDeque::new(),
             pending: Pending::default(),
             deferred: false,
+            more: false,
+            pass_requests: 0,
             abandon: None,
             phase: Phase::Idle,
             deadline: None,
@@ -311,6 +319,12 @@ impl Conn {
                 _ => Phase::Idle,
             },
         }
+    }
+
+    /// Whether the last pass stopped at its cap and the connection could read on now
+    /// (not waiting for the client to take output, nor for a deferred answer).
+    pub(crate) fn wants_another_pass(&self) -> bool {
+        self.more && self.backlog.is_empty() && self.state == State::Open && !self.deferred
     }
 
     /// Whether the connection can be closed at once on shutdown: nothing in flight, or
@@ -424,12 +438,14 @@ impl Conn {
         };
         let mut eof = false;
         let mut close = false;
-        // Requests left behind a deferred one are still buffered.
+        self.more = false;
+        self.pass_requests = 0;
+        // Requests left behind a deferred one (or a pass's cap) are still buffered.
         if !buf.is_empty() && !self.serve_buffered(&mut buf, ctx) {
             self.stash(buf, ctx);
             return self.finish(ctx, false);
         }
-        while !self.deferred {
+        while !self.deferred && !self.more {
             if buf.capacity() - buf.len() < 1024 {
                 buf.reserve(ctx.pool.buf_size());
             }
@@ -479,7 +495,11 @@ impl Conn {
             if thread_lacks_buffer {
                 ctx.rbuf = ctx.pool.get();
             }
-        } else if thread_lacks_buffer && buf.capacity() >= ctx.pool.buf_size() {
+        } else if thread_lacks_buffer
+            && (ctx.pool.buf_size()..=2 * ctx.pool.buf_size()).contains(&buf.capacity())
+        {
+            // Not one that grew for a large request: the pool drops those, so buffers
+            // return to their pooled size.
             ctx.rbuf = buf;
         } else {
             ctx.pool.put(buf);
@@ -514,7 +534,7 @@ impl Conn {
         // a fully consumed buffer keeps its whole capacity, with no compaction.
         let mut pos = 0;
         let mut keep = true;
-        while pos < buf.len() && !self.deferred {
+        while pos < buf.len() && !self.deferred && !self.more {
             match serve_one(&buf[pos..], ctx, &mut self.pending, (self.token, self.id)) {
                 Step::Incomplete { keep } => {
                     // What was consumed of a partial request goes: the next read appends
@@ -530,6 +550,10 @@ impl Conn {
                     if !keep_alive {
                         keep = false;
                         break;
+                    }
+                    self.pass_requests += 1;
+                    if self.pass_requests >= PASS_REQUESTS || ctx.out.len() >= PASS_OUTPUT {
+                        self.more = true;
                     }
                 }
                 Step::Defer {
@@ -641,7 +665,10 @@ impl Conn {
         ctx.out.chunks.clear();
         ctx.out.buf.clear();
         let want = ctx.pool.buf_size();
-        if ctx.out.buf.capacity() < want {
+        if ctx.out.buf.capacity() > 2 * want {
+            // It grew for one large answer: back to the pooled size.
+            ctx.out.buf = BytesMut::with_capacity(want);
+        } else if ctx.out.buf.capacity() < want {
             ctx.out.buf.reserve(want);
         }
     }
@@ -702,6 +729,14 @@ impl Conn {
 }
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// Requests one connection gets answered in one readiness pass (actix-web stops at 16
+/// pipelined messages); past it, or past [`PASS_OUTPUT`] bytes of answers, the connection
+/// waits for the thread's other ready connections, so a client that pipelines without
+/// pause cannot hold its I/O thread, and the shared output buffer stays bounded.
+pub(crate) const PASS_REQUESTS: u32 = 32;
+/// Bytes of answers one connection gets in one readiness pass.
+pub(crate) const PASS_OUTPUT: usize = 256 * 1024;
 
 /// Parses the request at the start of `buf` and, if it is complete, answers it into
 /// `ctx.out` (or says it is for the worker pool, or that its handler will answer later).

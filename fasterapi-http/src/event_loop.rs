@@ -51,6 +51,9 @@ pub(crate) struct EventLoop {
     /// Phase deadlines as of this loop turn.
     deadlines: Deadlines,
     completions: Vec<Completion>,
+    /// Connections whose pass stopped at its cap, as `(token, conn id)`: served again
+    /// after the other ready connections of this turn.
+    again: Vec<(usize, u64)>,
     /// The runtime loop this thread drives beside its connections, if the app has one.
     companion: Option<Box<dyn Companion>>,
     /// Its fd became readable since it last ran.
@@ -137,6 +140,7 @@ impl EventLoop {
             timeouts,
             deadlines: Deadlines::from(Instant::now(), &timeouts),
             completions: Vec::new(),
+            again: Vec::new(),
             companion,
             companion_ready: false,
             companion_timer,
@@ -189,6 +193,7 @@ impl EventLoop {
                     }
                 }
             }
+            self.serve_again();
             self.run_companion();
             if later::take_local_delivery() {
                 self.take_completions();
@@ -203,6 +208,30 @@ impl EventLoop {
             if self.shared.stopping.load(Ordering::Acquire) && self.stop_step() {
                 return Ok(());
             }
+        }
+    }
+
+    /// Serves once more each connection whose last pass stopped at its cap (connections
+    /// that reach the cap again wait for the next turn).
+    fn serve_again(&mut self) {
+        if self.again.is_empty() {
+            return;
+        }
+        let mut again = std::mem::take(&mut self.again);
+        for &(i, id) in &again {
+            let Some(conn) = self.conns[i]
+                .as_mut()
+                .filter(|c| c.id == id && c.wants_another_pass())
+            else {
+                continue;
+            };
+            let verdict = conn.ready(true, false, &mut self.ctx);
+            self.settle(i, verdict);
+        }
+        again.clear();
+        if self.again.is_empty() {
+            // Keep the allocation for the next turn.
+            self.again = again;
         }
     }
 
@@ -240,6 +269,10 @@ impl EventLoop {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        if !self.again.is_empty() {
+            // Connections wait for another pass: look for new events without sleeping.
+            return Some(Duration::ZERO);
+        }
         let retry = (self.accept_paused || self.drain_deadline.is_some()).then_some(ACCEPT_RETRY);
         match (timer, retry) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -255,6 +288,9 @@ impl EventLoop {
         if verdict == Verdict::Drop || (self.drain_deadline.is_some() && conn.is_idle()) {
             self.close(i);
             return;
+        }
+        if conn.wants_another_pass() {
+            self.again.push((i, conn.id));
         }
         conn.update_deadline(&self.deadlines);
         if let Some(deadline) = conn.deadline {
