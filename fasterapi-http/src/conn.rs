@@ -155,16 +155,18 @@ pub(crate) const RETAINED_CHUNKED_BODY: usize = 64 * 1024;
 /// What a connection keeps between reads of the request it is receiving, so that no byte
 /// of it is parsed twice.
 ///
-/// Once the head is complete, its length and the body's framing are kept, and later reads
-/// look only at body bytes: the head is parsed again once, when the whole request is in
-/// (the parsed head borrows the read buffer, so it cannot be kept). A chunked body's
-/// decoder state is kept too, and the raw bytes it consumed are dropped from the read
-/// buffer (`Step::Incomplete::keep`), so each read offers the decoder only new bytes.
+/// When a head is complete and its body is not (or is chunked), the head's length and the
+/// body's framing are kept, and later reads look only at body bytes: the head is parsed
+/// again once, when the whole request is in (the parsed head borrows the read buffer, so
+/// it cannot be kept). A chunked body's decoder state is kept too, and the raw bytes it
+/// consumed are dropped from the read buffer (`Step::Incomplete::keep`), so each read
+/// offers the decoder only new bytes. A request that arrives whole records nothing here.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     /// `100 Continue` was sent for this request.
     continue_sent: bool,
-    /// The head is complete: its length and the body's framing.
+    /// The head is complete and the body awaited or chunked: the head's length and the
+    /// body's framing.
     head: Option<(usize, Framing)>,
     /// The chunked body's decoding, for a chunked request.
     decoder: ChunkedDecoder,
@@ -179,7 +181,8 @@ pub(crate) struct Pending {
 impl Pending {
     /// Decodes the bytes of the chunked body that arrived since the last call: `raw` is
     /// all that follows the head in the buffer. `Ok(Some(n))` once the body ends after `n`
-    /// of them.
+    /// of them. (Kept out of line: the common request has no chunked body.)
+    #[inline(never)]
     fn decode_chunked(&mut self, raw: &[u8], ctx: &mut Ctx) -> Result<Option<usize>, Reject> {
         let limits = ctx.limits.chunked();
         let out = if self.owns_body {
@@ -209,6 +212,7 @@ impl Pending {
 
     /// The chunked body as `Bytes` for a worker: moved when this connection holds it, a
     /// copy of the thread's buffer (which stays for the next request) otherwise.
+    #[inline(never)]
     fn take_chunked_body(&mut self, ctx: &Ctx) -> Bytes {
         if self.owns_body {
             self.owns_body = false;
@@ -222,11 +226,15 @@ impl Pending {
     /// buffer goes back to the thread if the thread has none and it is not too large.
     #[inline]
     fn reset(&mut self, ctx: &mut Ctx) {
-        if matches!(self.head, Some((_, Framing::Chunked))) {
-            self.reset_chunked(ctx);
+        // Nothing to forget for a request that came whole: the head is recorded only when
+        // a body is awaited or chunked.
+        if self.head.is_some() {
+            if matches!(self.head, Some((_, Framing::Chunked))) {
+                self.reset_chunked(ctx);
+            }
+            self.head = None;
+            self.continue_sent = false;
         }
-        self.head = None;
-        self.continue_sent = false;
     }
 
     #[cold]
@@ -749,66 +757,81 @@ pub(crate) fn serve_one(
     pending: &mut Pending,
     conn: (usize, u64),
 ) -> Step {
-    // A head parsed in an earlier pass: only the body's new bytes are looked at until it
-    // is complete.
-    let known = match pending.head {
-        Some((head_len, framing)) => match body_end(buf, head_len, framing, pending, ctx) {
-            Ok(Some(consumed)) => Some(consumed),
-            Ok(None) => {
-                return Step::Incomplete {
-                    keep: kept(buf, head_len, framing),
-                }
-            }
-            Err(reject) => return refuse(reject, pending, ctx),
-        },
-        None => None,
-    };
+    if pending.head.is_some() {
+        return serve_resumed(buf, ctx, pending, conn);
+    }
     let mut slots = parse::header_slots();
     let (head_len, headers, meta) = match parse::parse_head(buf, &mut slots, &ctx.limits) {
         Ok(Head::Complete { len, headers, meta }) => (len, headers, meta),
-        // A head that parsed complete before is complete again: this cannot be.
-        Ok(Head::Partial) if known.is_some() => {
-            let reject = Reject {
-                status: StatusCode::BAD_REQUEST,
-                reason: "malformed request",
-            };
-            return refuse(reject, pending, ctx);
-        }
         Ok(Head::Partial) => return Step::Incomplete { keep: buf.len() },
         Err(reject) => return refuse(reject, pending, ctx),
     };
-    let consumed = match known {
-        Some(consumed) => consumed,
-        None => {
-            // Routed as soon as the head is in: a request no route takes is answered now,
-            // without waiting for its body or reading it (no `100 Continue` either), and
-            // the connection closes, since the unread body would follow on it.
-            if meta.framing != Framing::Length(0) {
-                let mut probe = Params::new();
-                let miss = match ctx.app.router.find(meta.method, meta.path, &mut probe) {
-                    Err(miss) => Some(miss_response(miss)),
-                    Ok(_) => None,
-                };
-                if let Some(answer) = miss {
-                    pending.reset(ctx);
-                    let head_only = meta.method == Method::Head;
-                    answer.write_to(&mut ctx.out, head_only, Persistence::Close);
-                    return Step::Rejected;
-                }
-            }
-            pending.head = Some((head_len, meta.framing));
-            match body_end(buf, head_len, meta.framing, pending, ctx) {
-                Ok(Some(consumed)) => consumed,
-                Ok(None) => {
-                    body_pending(&meta, &mut pending.continue_sent, &mut ctx.out);
-                    return Step::Incomplete {
-                        keep: kept(buf, head_len, meta.framing),
-                    };
-                }
-                Err(reject) => return refuse(reject, pending, ctx),
-            }
+    // Routed as soon as the head is in: a request no route takes is answered now, without
+    // waiting for its body or reading it (no `100 Continue` either), and the connection
+    // closes, since the unread body would follow on it.
+    if meta.framing != Framing::Length(0) {
+        let mut probe = Params::new();
+        let miss = match ctx.app.router.find(meta.method, meta.path, &mut probe) {
+            Err(miss) => Some(miss_response(miss)),
+            Ok(_) => None,
+        };
+        if let Some(answer) = miss {
+            pending.reset(ctx);
+            let head_only = meta.method == Method::Head;
+            answer.write_to(&mut ctx.out, head_only, Persistence::Close);
+            return Step::Rejected;
         }
+    }
+    let consumed = match meta.framing {
+        Framing::Length(n) if buf.len() - head_len >= n => head_len + n,
+        _ => match first_body(buf, head_len, &meta, pending, ctx) {
+            Ok(consumed) => consumed,
+            Err(step) => return step,
+        },
     };
+    serve_complete(
+        buf,
+        ctx,
+        pending,
+        conn,
+        (head_len, consumed),
+        headers,
+        &meta,
+    )
+}
+
+/// [`serve_one`] for a request whose head came in an earlier pass: only the body's new
+/// bytes are looked at until it is complete, then the head is parsed again (the parsed
+/// head borrows the buffer, so it is not kept) and the request served.
+#[inline(never)]
+fn serve_resumed(buf: &[u8], ctx: &mut Ctx, pending: &mut Pending, conn: (usize, u64)) -> Step {
+    let consumed = match resume(buf, pending, ctx) {
+        Ok(consumed) => consumed,
+        Err(step) => return step,
+    };
+    let mut slots = parse::header_slots();
+    match parse::parse_head(buf, &mut slots, &ctx.limits) {
+        Ok(Head::Complete { len, headers, meta }) => {
+            serve_complete(buf, ctx, pending, conn, (len, consumed), headers, &meta)
+        }
+        // It parsed complete before, from the same bytes: this cannot be.
+        Ok(Head::Partial) => refuse(parse::MALFORMED, pending, ctx),
+        Err(reject) => refuse(reject, pending, ctx),
+    }
+}
+
+/// Answers the complete request of `consumed` bytes at the start of `buf` whose head is
+/// `head_len` bytes (see [`serve_one`]).
+#[inline(always)]
+fn serve_complete(
+    buf: &[u8],
+    ctx: &mut Ctx,
+    pending: &mut Pending,
+    conn: (usize, u64),
+    (head_len, consumed): (usize, usize),
+    headers: &[httparse::Header<'_>],
+    meta: &Meta<'_>,
+) -> Step {
     let chunked = meta.framing == Framing::Chunked;
     let keep_alive = meta.keep_alive && !ctx.stopping;
     let persistence = match (keep_alive, meta.minor_version) {
@@ -847,7 +870,7 @@ pub(crate) fn serve_one(
                 &buf[head_len..consumed]
             };
             let response = route.call(&Request::from_parts(
-                &meta,
+                meta,
                 headers,
                 &params,
                 body,
@@ -870,9 +893,49 @@ pub(crate) fn serve_one(
     }
 }
 
+/// The body of a request whose head just completed, when it is not all in the buffer or
+/// is chunked: `Ok(consumed)` with the whole request's length once it is complete, else
+/// the step to return (incomplete, with `100 Continue` sent if asked for, or refused).
+/// From here on `pending` knows the head. Out of line, as the other cases of the body
+/// after a head: the common request has its body with its head.
+#[inline(never)]
+fn first_body(
+    buf: &[u8],
+    head_len: usize,
+    meta: &Meta<'_>,
+    pending: &mut Pending,
+    ctx: &mut Ctx,
+) -> Result<usize, Step> {
+    pending.head = Some((head_len, meta.framing));
+    match body_end(buf, head_len, meta.framing, pending, ctx) {
+        Ok(Some(consumed)) => Ok(consumed),
+        Ok(None) => {
+            body_pending(meta, &mut pending.continue_sent, &mut ctx.out);
+            Err(Step::Incomplete {
+                keep: kept(buf, head_len, meta.framing),
+            })
+        }
+        Err(reject) => Err(refuse(reject, pending, ctx)),
+    }
+}
+
+/// The body of a request whose head came in an earlier pass, as [`first_body`].
+#[inline(never)]
+fn resume(buf: &[u8], pending: &mut Pending, ctx: &mut Ctx) -> Result<usize, Step> {
+    let Some((head_len, framing)) = pending.head else {
+        unreachable!("resumed without a head");
+    };
+    match body_end(buf, head_len, framing, pending, ctx) {
+        Ok(Some(consumed)) => Ok(consumed),
+        Ok(None) => Err(Step::Incomplete {
+            keep: kept(buf, head_len, framing),
+        }),
+        Err(reject) => Err(refuse(reject, pending, ctx)),
+    }
+}
+
 /// Where the body of the request whose head is `head_len` bytes of `buf` ends: `Ok(None)`
 /// while it is incomplete. A chunked body's new bytes go through the decoder.
-#[inline]
 fn body_end(
     buf: &[u8],
     head_len: usize,
@@ -909,6 +972,8 @@ fn miss_response(miss: Miss<'_>) -> Response {
 }
 
 /// Answers a refused request; the connection closes after it.
+#[cold]
+#[inline(never)]
 fn refuse(reject: Reject, pending: &mut Pending, ctx: &mut Ctx) -> Step {
     pending.reset(ctx);
     write_reject(reject, &mut ctx.out);

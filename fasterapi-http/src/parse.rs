@@ -63,6 +63,9 @@ pub(crate) const fn reject(status: StatusCode, reason: &'static str) -> Reject {
     Reject { status, reason }
 }
 
+/// A request refused for no more specific reason.
+pub(crate) const MALFORMED: Reject = reject(StatusCode::BAD_REQUEST, "malformed request");
+
 /// How the request body is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Framing {
@@ -136,6 +139,19 @@ pub(crate) fn parse_head<'h, 'b>(
         };
         return complete(head.len, line, headers, limits);
     }
+    parse_head_httparse(buf, slots, limits)
+}
+
+/// [`parse_head`] for the heads the scanner leaves to httparse. Out of line, so that the
+/// common path stays small.
+#[cold]
+#[inline(never)]
+fn parse_head_httparse<'h, 'b>(
+    buf: &'b [u8],
+    slots: &'h mut HeaderSlots<'b>,
+    limits: &Limits,
+) -> Result<Head<'h, 'b>, Reject> {
+    let max_headers = limits.max_headers.min(MAX_HEADERS);
     // The slots are reborrowed through a pointer so that the `Error::Version` path can
     // have them again: the borrow httparse keeps is returned on the complete path only,
     // which the borrow checker cannot tell apart (NLL "problem case #3").
@@ -201,7 +217,7 @@ fn refusal(e: httparse::Error) -> Reject {
         httparse::Error::Token | httparse::Error::Version => {
             reject(StatusCode::BAD_REQUEST, "malformed request line")
         }
-        _ => reject(StatusCode::BAD_REQUEST, "malformed request"),
+        _ => MALFORMED,
     }
 }
 
