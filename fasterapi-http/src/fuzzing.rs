@@ -148,6 +148,16 @@ pub fn parse_head(data: &[u8]) {
     crate::scan::check_against_httparse(data);
 }
 
+/// The `chunked_splits` fuzz target's input: a first byte `n`, then `n % 32` piece sizes
+/// for the split (see [`chunked_splits`]), then the body.
+pub fn chunked_splits_input(data: &[u8]) {
+    let (splits, input) = match data.split_first() {
+        Some((&n, rest)) => rest.split_at(usize::from(n % 32).min(rest.len())),
+        None => (&[][..], data),
+    };
+    chunked_splits(input, splits);
+}
+
 /// Decodes `data` as a chunked body twice, whole and fed in pieces of the given sizes, and
 /// panics unless both give the same answer: the same body and end, or the same refusal.
 /// Under two sets of caps: small ones, which short inputs reach, and the server's.
