@@ -669,15 +669,14 @@ impl Conn {
         Ok(())
     }
 
+    #[inline]
     fn clear_output(&mut self, ctx: &mut Ctx) {
         ctx.out.chunks.clear();
         ctx.out.buf.clear();
         let want = ctx.pool.buf_size();
-        if ctx.out.buf.capacity() > 2 * want {
-            // It grew for one large answer: back to the pooled size.
-            ctx.out.buf = BytesMut::with_capacity(want);
-        } else if ctx.out.buf.capacity() < want {
-            ctx.out.buf.reserve(want);
+        let capacity = ctx.out.buf.capacity();
+        if capacity > 2 * want || capacity < want {
+            resize_output(ctx, want);
         }
     }
 
@@ -978,6 +977,18 @@ fn refuse(reject: Reject, pending: &mut Pending, ctx: &mut Ctx) -> Step {
     pending.reset(ctx);
     write_reject(reject, &mut ctx.out);
     Step::Rejected
+}
+
+/// The output buffer back to the pooled size `want`: it grew for one large answer, or
+/// was taken.
+#[cold]
+#[inline(never)]
+fn resize_output(ctx: &mut Ctx, want: usize) {
+    if ctx.out.buf.capacity() > 2 * want {
+        ctx.out.buf = BytesMut::with_capacity(want);
+    } else {
+        ctx.out.buf.reserve(want);
+    }
 }
 
 /// A JSON `{"detail": text}` response with `status`.
