@@ -18,9 +18,11 @@ pub struct Config {
     /// with a single thread (each worker process of a Python app), nothing is pinned and
     /// the scheduler places the threads.
     pub pin_threads: bool,
-    /// Largest request head (request line and header fields) in bytes; more is 431.
+    /// Largest request head (request line and header fields) in bytes; more is 431. A
+    /// chunked body's trailer section is held to it too.
     pub max_head_bytes: usize,
-    /// Most header fields in one request; more is 431.
+    /// Most header fields in one request (and in a chunked body's trailer section); more
+    /// is 431.
     pub max_headers: usize,
     /// Longest request target in bytes; longer is 414.
     pub max_target_bytes: usize,

@@ -42,9 +42,20 @@
 //! `Host`; `Content-Length` with `Transfer-Encoding`, conflicting or malformed lengths,
 //! obs-fold and malformed chunk sizes are refused with 400 and the connection closed;
 //! unknown transfer codings get 501; oversized heads, targets and bodies get 431, 414 and
-//! 413; `Expect: 100-continue` is answered before the body is read; `HEAD` is served from
-//! `GET` without a body; keep-alive follows the HTTP/1.0 and 1.1 defaults and
-//! `Connection: close`.
+//! 413; `HEAD` is served from `GET` without a body; keep-alive follows the HTTP/1.0 and
+//! 1.1 defaults and `Connection: close`.
+//!
+//! Every byte a client sends costs bounded work. A request is routed as soon as its head
+//! is in: one no route takes (404, 405) is answered without reading its body, then the
+//! connection closes, and `Expect: 100-continue` is answered only for a request that will
+//! be read. A chunked body is decoded as it arrives, each byte looked at once: a
+//! chunk-size line over 4 KiB, more than 16 KiB of chunk extensions in one body, or framing
+//! beyond 64 KiB plus 5 bytes per body byte (what 1-byte chunks cost) is refused with 400,
+//! and a trailer section over `max_head_bytes` or `max_headers` gets 431. A malformed
+//! request line gets 400; a well-formed HTTP version other than 1.x gets 505, and HTTP/1.2
+//! to 1.9 are served as HTTP/1.1. A connection gets at most 32 requests or 256 KiB of
+//! answers per readiness pass before the thread's other connections get theirs, and
+//! buffers that grew for one large request return to the pooled size.
 #![deny(
     missing_docs,
     missing_debug_implementations,
