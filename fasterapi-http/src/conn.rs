@@ -335,6 +335,16 @@ impl Conn {
         self.more && self.backlog.is_empty() && self.state == State::Open && !self.deferred
     }
 
+    /// Serves a connection that [wants another pass](Conn::wants_another_pass): what
+    /// `ready(true, false, ctx)` does for it (it is open, with no backlog and no answer
+    /// pending), without making the event loop a second caller of `ready`, which would
+    /// keep `ready` out of line on the path of every readiness event.
+    #[inline(never)]
+    pub(crate) fn serve_again(&mut self, ctx: &mut Ctx) -> Verdict {
+        debug_assert!(self.wants_another_pass());
+        self.serve(ctx)
+    }
+
     /// Whether the connection can be closed at once on shutdown: nothing in flight, or
     /// our side already done.
     pub(crate) fn is_idle(&self) -> bool {
@@ -504,7 +514,8 @@ impl Conn {
                 ctx.rbuf = ctx.pool.get();
             }
         } else if thread_lacks_buffer
-            && (ctx.pool.buf_size()..=2 * ctx.pool.buf_size()).contains(&buf.capacity())
+            // buf_size <= capacity <= 2 * buf_size, in one comparison
+            && buf.capacity().wrapping_sub(ctx.pool.buf_size()) <= ctx.pool.buf_size()
         {
             // Not one that grew for a large request: the pool drops those, so buffers
             // return to their pooled size.
@@ -839,6 +850,18 @@ fn serve_complete(
         (true, _) => Persistence::KeepAlive,
     };
     let head_only = meta.method == Method::Head;
+    // Where an inline handler could answer later from. Whether it deferred is asked after
+    // the match, so that the responses of its arms land in one place, with no copy.
+    let later = ctx.mailboxes.as_ref().map(|mailboxes| Later {
+        mailboxes,
+        home: ctx.home,
+        token: conn.0,
+        conn_id: conn.1,
+        head_only,
+        persistence,
+        deferred: Cell::new(false),
+        abandon: RefCell::new(None),
+    });
     let mut params = Params::new();
     let response = match ctx.app.router.find(meta.method, meta.path, &mut params) {
         Ok(route) if route.on_pool() => {
@@ -853,37 +876,28 @@ fn serve_complete(
             };
         }
         Ok(route) => {
-            let later = ctx.mailboxes.as_ref().map(|mailboxes| Later {
-                mailboxes,
-                home: ctx.home,
-                token: conn.0,
-                conn_id: conn.1,
-                head_only,
-                persistence,
-                deferred: Cell::new(false),
-                abandon: RefCell::new(None),
-            });
             let body = if chunked {
                 pending.chunked_body(ctx)
             } else {
                 &buf[head_len..consumed]
             };
-            let response = route.call(&Request::from_parts(
+            route.call(&Request::from_parts(
                 meta,
                 headers,
                 &params,
                 body,
                 later.as_ref(),
-            ));
-            if let Some(later) = later.filter(|l| l.deferred.get()) {
-                let abandon = later.abandon.into_inner();
-                pending.reset(ctx);
-                return Step::Later { consumed, abandon };
-            }
-            response
+            ))
         }
         Err(miss) => miss_response(miss),
     };
+    if let Some(later) = later.filter(|l| l.deferred.get()) {
+        // Deferred: the reply is the answer, not the response returned.
+        drop(response);
+        let abandon = later.abandon.into_inner();
+        pending.reset(ctx);
+        return Step::Later { consumed, abandon };
+    }
     pending.reset(ctx);
     response.write_to(&mut ctx.out, head_only, persistence);
     Step::Served {

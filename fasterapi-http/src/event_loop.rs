@@ -225,7 +225,7 @@ impl EventLoop {
             else {
                 continue;
             };
-            let verdict = conn.ready(true, false, &mut self.ctx);
+            let verdict = conn.serve_again(&mut self.ctx);
             self.settle(i, verdict);
         }
         again.clear();
