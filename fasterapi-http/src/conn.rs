@@ -137,8 +137,6 @@ pub(crate) struct Conn {
     /// left: the event loop serves the connection again after the thread's other ready
     /// connections, since edge-triggered readiness will not say so again.
     more: bool,
-    /// Requests answered in the current pass.
-    pass_requests: u32,
     /// What the handler of a deferred request asked to run if the connection closes first.
     abandon: Option<Abandon>,
     /// The phase `deadline` was set for, and when it expires.
@@ -290,7 +288,6 @@ impl Conn {
             pending: Pending::default(),
             deferred: false,
             more: false,
-            pass_requests: 0,
             abandon: None,
             phase: Phase::Idle,
             deadline: None,
@@ -457,9 +454,10 @@ impl Conn {
         let mut eof = false;
         let mut close = false;
         self.more = false;
-        self.pass_requests = 0;
+        // Requests answered in this pass, against the cap.
+        let mut answered = 0;
         // Requests left behind a deferred one (or a pass's cap) are still buffered.
-        if !buf.is_empty() && !self.serve_buffered(&mut buf, ctx) {
+        if !buf.is_empty() && !self.serve_buffered(&mut buf, ctx, &mut answered) {
             self.stash(buf, ctx);
             return self.finish(ctx, false);
         }
@@ -474,7 +472,7 @@ impl Conn {
                     break;
                 }
                 Ok(n) => {
-                    if !self.serve_buffered(&mut buf, ctx) {
+                    if !self.serve_buffered(&mut buf, ctx, &mut answered) {
                         close = true;
                         break;
                     }
@@ -546,9 +544,10 @@ impl Conn {
         }
     }
 
-    /// Answers the complete requests in `buf`, up to a deferred one, and removes them from
-    /// it. Returns false when the connection must close after the answers are written.
-    fn serve_buffered(&mut self, buf: &mut BytesMut, ctx: &mut Ctx) -> bool {
+    /// Answers the complete requests in `buf`, up to a deferred one or the pass's cap
+    /// (`answered` counts this pass's answers), and removes them from it. Returns false
+    /// when the connection must close after the answers are written.
+    fn serve_buffered(&mut self, buf: &mut BytesMut, ctx: &mut Ctx, answered: &mut u32) -> bool {
         // Consumed requests are skipped with an offset and the buffer cleared at the end:
         // a fully consumed buffer keeps its whole capacity, with no compaction.
         let mut pos = 0;
@@ -570,8 +569,8 @@ impl Conn {
                         keep = false;
                         break;
                     }
-                    self.pass_requests += 1;
-                    if self.pass_requests >= PASS_REQUESTS || ctx.out.len() >= PASS_OUTPUT {
+                    *answered += 1;
+                    if *answered >= PASS_REQUESTS || ctx.out.len() >= PASS_OUTPUT {
                         self.more = true;
                     }
                 }
