@@ -8,7 +8,7 @@ use std::io::Write;
 
 use bytes::{BufMut, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use fasterapi::bench_support::{parse_and_route, write_response, ChunkedBody};
+use fasterapi::bench_support::{chunked, parse_and_route, write_response, ChunkedBody};
 use fasterapi::{App, Error, Request, Response};
 use serde::Serialize;
 
@@ -101,18 +101,6 @@ fn bench_json_response(c: &mut Criterion) {
         })
     });
     g.finish();
-}
-
-/// `body` in chunks of `size` bytes, then the last chunk and an empty trailer section.
-fn chunked(body: &[u8], size: usize) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(body.len() + body.len() / size * 10 + 16);
-    for chunk in body.chunks(size) {
-        raw.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-        raw.extend_from_slice(chunk);
-        raw.extend_from_slice(b"\r\n");
-    }
-    raw.extend_from_slice(b"0\r\n\r\n");
-    raw
 }
 
 /// Decodes `raw` fed in pieces of `read` bytes, as the server's reads bring it, into `out`

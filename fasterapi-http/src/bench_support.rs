@@ -66,3 +66,16 @@ impl ChunkedBody {
             .map_err(|r| r.status.as_u16())
     }
 }
+
+/// `body` in chunks of `size` bytes, then the last chunk and an empty trailer section:
+/// chunked transfer coding, for the benches and tests.
+pub fn chunked(body: &[u8], size: usize) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(body.len() + body.len() / size.max(1) * 10 + 16);
+    for chunk in body.chunks(size.max(1)) {
+        raw.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        raw.extend_from_slice(chunk);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"0\r\n\r\n");
+    raw
+}

@@ -1032,6 +1032,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::bench_support::chunked;
     use crate::parse::{chunked_work, HEAD_PARSES};
 
     /// A thread context as an event loop makes it, with bodies up to `max_body`.
@@ -1060,18 +1061,6 @@ mod tests {
         let (server, _) = listener.accept().unwrap();
         server.set_nonblocking(true).unwrap();
         (client, Conn::new(TcpStream::from_std(server), 0, 0))
-    }
-
-    /// `body` in chunks of `size` bytes, then the last chunk.
-    fn chunked(body: &[u8], size: usize) -> Vec<u8> {
-        let mut raw = Vec::new();
-        for chunk in body.chunks(size) {
-            raw.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-            raw.extend_from_slice(chunk);
-            raw.extend_from_slice(b"\r\n");
-        }
-        raw.extend_from_slice(b"0\r\n\r\n");
-        raw
     }
 
     fn checksum(body: &[u8]) -> u64 {

@@ -252,8 +252,13 @@ impl EventLoop {
         }
     }
 
-    /// Until the next timer, or the accept retry while paused.
+    /// Until the next timer (the connections' or the companion's), or the accept retry
+    /// while paused; no wait while connections wait for another pass.
     fn poll_timeout(&self) -> Option<Duration> {
+        if !self.again.is_empty() {
+            // Connections wait for another pass: look for new events without sleeping.
+            return Some(Duration::ZERO);
+        }
         let now = Instant::now();
         let timer = self.timers.peek().map(|Reverse((when, _, _))| {
             when.saturating_duration_since(now) + Duration::from_millis(1)
@@ -269,10 +274,6 @@ impl EventLoop {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        if !self.again.is_empty() {
-            // Connections wait for another pass: look for new events without sleeping.
-            return Some(Duration::ZERO);
-        }
         let retry = (self.accept_paused || self.drain_deadline.is_some()).then_some(ACCEPT_RETRY);
         match (timer, retry) {
             (Some(a), Some(b)) => Some(a.min(b)),

@@ -66,10 +66,7 @@ impl Mailbox {
 
     /// Delivers a completion and wakes the thread unless a wake is already on its way.
     pub(crate) fn deliver(&self, c: Completion) {
-        self.completions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(c);
+        self.deliver_local(c);
         self.wake();
     }
 

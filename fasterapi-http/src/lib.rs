@@ -88,6 +88,8 @@ pub mod router;
 mod scan;
 mod server;
 mod sys;
+#[cfg(test)]
+mod testing;
 
 pub use app::{App, Config, RouteMut};
 pub use error::Error;

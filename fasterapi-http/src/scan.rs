@@ -390,19 +390,7 @@ mod tests {
         assert!(scan_owned(&many).is_none());
     }
 
-    /// A small deterministic generator, so the test needs no dependency and is repeatable.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::testing::Rng;
 
     #[test]
     fn agrees_with_httparse_on_generated_heads() {

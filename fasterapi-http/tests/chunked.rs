@@ -9,19 +9,8 @@ use std::io::{BufReader, ErrorKind, Read, Write};
 use std::net::SocketAddr;
 
 use common::*;
+use fasterapi_http::bench_support::chunked;
 use fasterapi_http::{App, Request, Response, RunningServer};
-
-/// `body` in chunks of `size` bytes, then the last chunk.
-fn chunked(body: &[u8], size: usize) -> Vec<u8> {
-    let mut raw = Vec::new();
-    for chunk in body.chunks(size) {
-        raw.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-        raw.extend_from_slice(chunk);
-        raw.extend_from_slice(b"\r\n");
-    }
-    raw.extend_from_slice(b"0\r\n\r\n");
-    raw
-}
 
 fn head(path: &str) -> Vec<u8> {
     format!("POST {path} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n").into_bytes()

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use fasterapi_http::{App, Reply, Request, Response};
+use fasterapi_http::{App, Reply, Request, Response, RunningServer};
 
 /// Replies parked by `/wait`, sent by `/release`.
 type Parked = Arc<Mutex<Vec<Reply>>>;
@@ -56,15 +56,29 @@ fn parked_count(parked: &Parked) -> usize {
     parked.lock().unwrap().len()
 }
 
-#[test]
-fn a_deferred_request_does_not_hold_up_other_connections() {
+/// The app served on one I/O thread, its parked replies, and what its abandon hooks send.
+fn serve_parking() -> (RunningServer, Parked, mpsc::Receiver<()>) {
     let parked = Parked::default();
-    let (tx, _rx) = mpsc::channel();
+    let (tx, rx) = mpsc::channel();
     let server = app(&parked, tx)
         .bind("127.0.0.1:0")
         .unwrap()
         .spawn()
         .unwrap();
+    (server, parked, rx)
+}
+
+/// Returns once `/wait` holds a reply: each round trip on another connection is a full
+/// turn of the I/O thread, so no time is waited.
+fn wait_parked(parked: &Parked, addr: std::net::SocketAddr) {
+    while parked_count(parked) == 0 {
+        roundtrip(addr, &get("/fast"));
+    }
+}
+
+#[test]
+fn a_deferred_request_does_not_hold_up_other_connections() {
+    let (server, parked, _rx) = serve_parking();
     let addr = server.local_addr();
     // A waits until B is served: it can only complete if the I/O thread served B while
     // A was pending.
@@ -89,13 +103,7 @@ fn a_deferred_request_does_not_hold_up_other_connections() {
 
 #[test]
 fn pipelined_answers_leave_in_request_order_around_a_deferred_one() {
-    let parked = Parked::default();
-    let (tx, _rx) = mpsc::channel();
-    let server = app(&parked, tx)
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn()
-        .unwrap();
+    let (server, parked, _rx) = serve_parking();
     let addr = server.local_addr();
     let a = connect(addr);
     let mut aw = a.try_clone().unwrap();
@@ -109,10 +117,7 @@ fn pipelined_answers_leave_in_request_order_around_a_deferred_one() {
     assert_eq!(read_response(&mut ar, false).body, b"fast");
     // The second /wait is parsed only after the first is answered: one release each.
     for round in 0..2 {
-        // Each round trip on another connection is a full turn of the I/O thread.
-        while parked_count(&parked) == 0 {
-            roundtrip(addr, &get("/fast"));
-        }
+        wait_parked(&parked, addr);
         assert_eq!(roundtrip(addr, &get("/release")).body, b"1");
         let resp = read_response(&mut ar, false);
         assert_eq!(resp.body, b"released 0", "round {round}");
@@ -123,20 +128,12 @@ fn pipelined_answers_leave_in_request_order_around_a_deferred_one() {
 
 #[test]
 fn a_client_that_leaves_runs_the_abandon_hook() {
-    let parked = Parked::default();
-    let (tx, rx) = mpsc::channel();
-    let server = app(&parked, tx)
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn()
-        .unwrap();
+    let (server, parked, rx) = serve_parking();
     let addr = server.local_addr();
     let mut a = connect(addr);
     a.write_all(&get("/wait")).unwrap();
     // Wait until the handler holds the reply, then leave.
-    while parked_count(&parked) == 0 {
-        roundtrip(addr, &get("/fast"));
-    }
+    wait_parked(&parked, addr);
     drop(a);
     // A hang guard, not a timing assertion: the hook runs when the close is seen.
     rx.recv_timeout(Duration::from_secs(60))
@@ -149,21 +146,13 @@ fn a_client_that_leaves_runs_the_abandon_hook() {
 
 #[test]
 fn a_dropped_reply_answers_500() {
-    let parked = Parked::default();
-    let (tx, _rx) = mpsc::channel();
-    let server = app(&parked, tx)
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn()
-        .unwrap();
+    let (server, parked, _rx) = serve_parking();
     let addr = server.local_addr();
     let a = connect(addr);
     let mut aw = a.try_clone().unwrap();
     let mut ar = BufReader::new(a);
     aw.write_all(&get("/wait")).unwrap();
-    while parked_count(&parked) == 0 {
-        roundtrip(addr, &get("/fast"));
-    }
+    wait_parked(&parked, addr);
     assert_eq!(roundtrip(addr, &get("/drop")).body, b"dropped");
     assert_eq!(read_response(&mut ar, false).status, 500);
     server.shutdown().unwrap();
@@ -171,21 +160,13 @@ fn a_dropped_reply_answers_500() {
 
 #[test]
 fn shutdown_waits_for_a_deferred_answer() {
-    let parked = Parked::default();
-    let (tx, _rx) = mpsc::channel();
-    let server = app(&parked, tx)
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn()
-        .unwrap();
+    let (server, parked, _rx) = serve_parking();
     let addr = server.local_addr();
     let a = connect(addr);
     let mut aw = a.try_clone().unwrap();
     let mut ar = BufReader::new(a);
     aw.write_all(&get("/wait")).unwrap();
-    while parked_count(&parked) == 0 {
-        roundtrip(addr, &get("/fast"));
-    }
+    wait_parked(&parked, addr);
     let handle = server.handle();
     handle.shutdown();
     handle.wait_listeners_closed();

@@ -161,11 +161,13 @@ impl ThreadLoop {
 /// must be while a handler's first step or the loop's callbacks run. The mark stays
 /// between async handlers (setting it costs a few hundred nanoseconds) and is removed
 /// before a sync handler runs, which may start a loop of its own (`asyncio.run`).
-pub(crate) fn mark_running(py: Python<'_>, rt: &Runtime, lp: &ThreadLoop) -> PyResult<()> {
+pub(crate) fn mark_running(
+    py: Python<'_>,
+    rt: &Runtime,
+    event_loop: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     if !MARKED.with(Cell::get) {
-        rt.set_running_loop
-            .bind(py)
-            .call1((lp.event_loop.bind(py),))?;
+        rt.set_running_loop.bind(py).call1((event_loop,))?;
         MARKED.with(|m| m.set(true));
     }
     Ok(())
@@ -233,11 +235,8 @@ impl Companion for PyLoop {
         Python::attach(|py| {
             let result = (|| -> PyResult<Option<f64>> {
                 let rt = Runtime::get(py)?;
-                LOOP.with(|l| match l.borrow().as_ref() {
-                    Some(lp) => mark_running(py, rt, lp),
-                    None => Ok(()),
-                })?;
                 let lp = self.event_loop.bind(py);
+                mark_running(py, rt, lp)?;
                 let delay: Option<f64> = rt.turn.bind(py).call1((lp,))?.extract()?;
                 Ok(delay)
             })();

@@ -274,7 +274,7 @@ impl PyRoute {
         req: &impl Incoming,
     ) -> PyResult<Response> {
         aio::with_loop(py, rt, |lp| {
-            aio::mark_running(py, rt, lp)?;
+            aio::mark_running(py, rt, lp.event_loop.bind(py))?;
             let task = rt.start.bind(py).call1((coro, lp.event_loop.bind(py)))?;
             if task.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
                 lp.note_work(py)?;

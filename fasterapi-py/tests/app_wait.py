@@ -148,7 +148,7 @@ async def context(value: str, key: str = ""):
     before = request_id.get()
     request_id.set(value)
     if key:
-        await aevent(key).wait()
+        await aevent_wait(key)
     return {"before": before, "after": request_id.get()}
 
 
@@ -201,6 +201,7 @@ async def until_shutdown():
 
 @app.get("/forever")
 async def forever():
+    log("forever waiting")
     try:
         await asyncio.Event().wait()
     except asyncio.CancelledError:

@@ -16,21 +16,7 @@ fn request(
     path: &str,
     body: &str,
 ) -> Result<(u16, String), Box<dyn Error>> {
-    let mut conn = TcpStream::connect(addr)?;
-    write!(
-        conn,
-        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut answer = String::new();
-    conn.read_to_string(&mut answer)?;
-    let status = answer.get(9..12).ok_or("short answer")?.parse()?;
-    let body = answer
-        .split_once("\r\n\r\n")
-        .ok_or("no head end")?
-        .1
-        .to_owned();
-    Ok((status, body))
+    answer(&mut send(addr, method, path, body)?)
 }
 
 #[test]
@@ -69,7 +55,7 @@ fn python_routes_are_served_next_to_rust_routes() -> Result<(), Box<dyn Error>> 
     assert_eq!(request(addr, "GET", "/py/1", "")?.0, 200);
     // A suspended coroutine does not stall the I/O thread: A completes only because B,
     // sent after it, is served while A waits on the loop.
-    let mut a = send(addr, "/wait/k1")?;
+    let mut a = send(addr, "GET", "/wait/k1", "")?;
     assert_eq!(
         request(addr, "GET", "/set/k1", "")?,
         (200, r#"{"set":"k1"}"#.into())
@@ -79,12 +65,18 @@ fn python_routes_are_served_next_to_rust_routes() -> Result<(), Box<dyn Error>> 
     Ok(())
 }
 
-/// Sends `GET path` with `Connection: close` and returns the connection, unanswered.
-fn send(addr: SocketAddr, path: &str) -> Result<TcpStream, Box<dyn Error>> {
+/// Sends a request with `Connection: close` and returns the connection, unanswered.
+fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Result<TcpStream, Box<dyn Error>> {
     let mut conn = TcpStream::connect(addr)?;
     write!(
         conn,
-        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )?;
     Ok(conn)
 }
@@ -132,7 +124,7 @@ fn with_several_io_threads_def_routes_run_on_the_worker_pool_and_async_ones_on_e
     // is; the def route that releases it runs on the pool.
     let mut waiters = Vec::new();
     for _ in 0..4 {
-        waiters.push(send(addr, "/wait_thread_event/t1")?);
+        waiters.push(send(addr, "GET", "/wait_thread_event/t1", "")?);
     }
     assert_eq!(
         request(addr, "GET", "/set_thread_event/t1", "")?,

@@ -5,7 +5,7 @@ import pytest
 
 import fasterapi
 from conftest import get, module_server
-from fasterapi import FastAPI, FasterAPI, Query
+from fasterapi import FastAPI, FasterAPI
 
 server = module_server("app_main.py")
 
@@ -103,6 +103,3 @@ def test_a_mutable_default_is_copied_for_each_request(server):
         assert get(server, "/mutable_default").json() == {"tags": ["seen"]}
     assert get(server, "/mutable_default?tags=a").json() == {"tags": ["a", "seen"]}
 
-
-def test_query_marker_import_still_works():
-    assert Query(None).default is None

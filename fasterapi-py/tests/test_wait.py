@@ -128,9 +128,11 @@ def test_asyncio_works_inside_handlers(server):
 
 def test_each_request_has_its_own_context(server):
     a = open_request(server, "/context/first?key=c1")
-    wait_until_waiting_context = get(server, "/context/second").json()
+    # The first request has set its value and is suspended when the second one runs.
+    wait_until_waiting(server, "c1")
+    second = get(server, "/context/second").json()
     # The second request does not see the first one's value, nor leaves its own behind.
-    assert wait_until_waiting_context == {"before": None, "after": "second"}
+    assert second == {"before": None, "after": "second"}
     get(server, "/aevent/c1/set")
     status, _, body = Reader(a).response()
     assert (status, body) == (200, b'{"before":null,"after":"first"}')
@@ -201,7 +203,7 @@ def test_sigterm_lets_suspended_requests_finish(spawn_server):
 def test_sigterm_cancels_what_is_still_suspended_at_the_deadline(spawn_server):
     s = spawn_server("app_wait.py", args=("shutdown_timeout=0.2",))
     sock = open_request(s, "/forever")
-    wait_until_waiting(s, "nothing", 0)  # the worker serves while /forever waits
+    s.wait_for(r"app: forever waiting")
     s.proc.send_signal(signal.SIGTERM)
     s.wait_for(r"app: forever cancelled")
     assert Reader(sock).closed()

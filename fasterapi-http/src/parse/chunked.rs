@@ -622,19 +622,7 @@ mod tests {
         assert_eq!(out, b"a");
     }
 
-    /// A small deterministic generator, so the test needs no dependency and is repeatable.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::testing::Rng;
 
     /// The fuzz target's property (`fuzz/fuzz_targets/chunked_splits.rs`) over generated
     /// bodies: well-formed ones with random chunk sizes, extensions and trailers, some cut
