@@ -84,26 +84,11 @@ SMOKE=0
 
 log() { echo "[wait $(date +%T)] $*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 
 # --- the server we run (at most one at a time), the background wrk, and their cleanup ----
-# (stop_server, port_free, start_server, wait_ready and parse_wrk as in run.sh)
-SRV_PID=""
-SRV_PGID=""
-stop_server() {
-    [[ -n "$SRV_PID" ]] || return 0
-    if [[ -n "$SRV_PGID" ]]; then
-        # its own session and process group (setsid): signal that group only
-        kill -TERM -- "-$SRV_PGID" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 -- "-$SRV_PGID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL -- "-$SRV_PGID" 2>/dev/null || true
-    else
-        kill -TERM "$SRV_PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SRV_PID" 2>/dev/null || true
-    fi
-    wait "$SRV_PID" 2>/dev/null || true
-    SRV_PID=""; SRV_PGID=""
-}
+# (stop_server, start_server, wait_ready and the CPU accounting come from lib.sh)
 # wrk runs in the background and we `wait` for it, so that a signal to this script is
 # handled at once (bash runs traps only between foreground commands)
 WRK_PIDS=()
@@ -118,40 +103,6 @@ stop_wrk() {
 cleanup() { stop_wrk; stop_server; }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
-
-# start_server LOGFILE PIN... -- CMD...: start CMD ({PORT} replaced) in its own process group
-start_server() {
-    local logf="$1"; shift
-    local -a pin=() cmd=()
-    while [[ "$1" != "--" ]]; do pin+=("$1"); shift; done
-    shift
-    for a in "$@"; do cmd+=("${a//\{PORT\}/$PORT}"); done
-    port_free || die "port $PORT is already in use (set PORT=...)"
-    PORT="$PORT" WORKERS="${WORKERS:-1}" setsid "${pin[@]}" "${cmd[@]}" > "$logf" 2>&1 < /dev/null &
-    SRV_PID=$!
-    sleep 0.2
-    SRV_PGID="$(ps -o pgid= -p "$SRV_PID" 2>/dev/null | tr -d ' ' || true)"
-    # setsid forks when it is a group leader: then only ever signal the pid we started
-    [[ "$SRV_PGID" == "$SRV_PID" ]] || SRV_PGID=""
-}
-
-# wait_ready PATH: until the server answers 200 on PATH (or it dies / READY_TIMEOUT passes)
-wait_ready() {
-    local deadline=$(( $(date +%s) + READY_TIMEOUT ))
-    until [[ "$(curl -s -o /dev/null --max-time 1 -w '%{http_code}' "http://127.0.0.1:$PORT$1" || true)" == 200 ]]; do
-        kill -0 "$SRV_PID" 2>/dev/null || return 1
-        (( $(date +%s) < deadline )) || return 1
-        sleep 0.2
-    done
-}
-
-ensure_wrk() {
-    command -v wrk >/dev/null && return 0
-    log "installing wrk (apt)"
-    apt-get update -qq && apt-get install -y -qq wrk > /dev/null
-}
 
 # wrk output -> "requests req_s p50_ms p99_ms non2xx sock_errors"
 parse_wrk() {
@@ -169,14 +120,6 @@ parse_wrk() {
                      p99 ? p99 : "NA", bad ? bad : 0, sock ? sock : "none" }' "$1"
 }
 
-cpu_busy_pct() {  # % of all CPUs busy over 1 s
-    local u1 n1 s1 i1 w1 q1 sq1 st1 u2 n2 s2 i2 w2 q2 sq2 st2
-    read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ < /proc/stat
-    sleep 1
-    read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ < /proc/stat
-    local busy=$(( (u2+n2+s2+q2+sq2+st2) - (u1+n1+s1+q1+sq1+st1) )) idle=$(( (i2+w2) - (i1+w1) ))
-    echo $(( 100 * busy / (busy + idle + 1) ))
-}
 wait_quiet() {  # sets BG; waits while other processes keep the CPU busy
     if (( SMOKE )); then BG=NA; return 0; fi
     BG=$(cpu_busy_pct)
@@ -189,16 +132,6 @@ wait_quiet() {  # sets BG; waits while other processes keep the CPU busy
 }
 
 CLK_TCK="$(getconf CLK_TCK)"
-server_ticks() {  # utime+stime of every live process of the server's process group
-    local f line t=0
-    local -a a
-    for f in /proc/[0-9]*/stat; do
-        read -r line 2>/dev/null < "$f" || continue
-        read -r -a a <<< "${line##*) }"
-        [[ -n "$SRV_PGID" && "${a[2]}" == "$SRV_PGID" ]] && t=$((t + a[11] + a[12]))
-    done
-    echo "$t"
-}
 us_per_req() {  # TICKS REQUESTS -> server CPU µs per request
     awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n + 0 > 0) printf "%.1f", t / hz * 1e6 / n; else print "NA" }'
 }
