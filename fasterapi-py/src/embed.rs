@@ -6,14 +6,45 @@ use std::fmt;
 use std::sync::Mutex;
 
 use fasterapi_http::App;
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyModule};
+use pyo3::types::{PyDict, PyModule};
 
-/// The `fasterapi` package's Python code, compiled into the binary: an embedding program
-/// works whether or not the package is installed, and always with the matching native
-/// module.
-const PACKAGE_SOURCE: &str = include_str!("../python/fasterapi/__init__.py");
+// `PACKAGE_MODULES`: every module of the `fasterapi` package's Python code, compiled into
+// the binary (by build.rs), so that an embedding program works whether or not the package
+// is installed, and always with the matching native module.
+include!(concat!(env!("OUT_DIR"), "/package_sources.rs"));
+
+/// The import finder of the embedded package: first on `sys.meta_path`, it serves the
+/// modules of `PACKAGE_MODULES` (`fasterapi`, `fasterapi.responses`, ...) from their
+/// compiled-in sources, under their source paths for tracebacks.
+const FINDER_SOURCE: &str = r#"
+import importlib.abc
+import importlib.util
+
+
+class EmbeddedPackage(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def __init__(self, modules):
+        self.modules = modules  # name -> (is_package, path, source)
+
+    def find_spec(self, name, path=None, target=None):
+        entry = self.modules.get(name)
+        if entry is None:
+            return None
+        return importlib.util.spec_from_loader(name, self, origin=entry[1], is_package=entry[0])
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        _is_package, path, source = self.modules[module.__name__]
+        module.__file__ = path
+        exec(compile(source, path, "exec"), module.__dict__)
+
+    def get_source(self, name):
+        return self.modules[name][2]
+"#;
 
 /// Why Python could not be started or an app not mounted.
 #[derive(Debug)]
@@ -135,35 +166,42 @@ pub fn initialize() -> Result<(), MountError> {
     Ok(())
 }
 
-/// Puts the native module and the embedded `fasterapi` package into `sys.modules`.
+/// Puts the native module into `sys.modules` and the finder of the embedded `fasterapi`
+/// package first on `sys.meta_path`, then imports the package (its submodules are imported
+/// from the embedded sources as they are asked for).
 fn install_package(py: Python<'_>) -> Result<(), MountError> {
     let fail = |e| MountError::python(py, "installing the fasterapi package", e);
     let result = (|| -> PyResult<()> {
-        let modules = py
-            .import("sys")?
-            .getattr("modules")?
-            .cast_into::<PyDict>()?;
+        let sys = py.import("sys")?;
+        let modules = sys.getattr("modules")?.cast_into::<PyDict>()?;
         if modules.contains("fasterapi")? {
             // A host interpreter imported the installed package already: keep it, so
             // that its apps and ours share one set of classes.
             return Ok(());
         }
+        let sources = PyDict::new(py);
+        for &(name, is_package, path, source) in PACKAGE_MODULES {
+            sources.set_item(name, (is_package, path, source))?;
+        }
+        let scope = PyDict::new(py);
+        py.run(&CString::new(FINDER_SOURCE)?, Some(&scope), None)?;
+        let finder = scope
+            .get_item("EmbeddedPackage")?
+            .ok_or_else(|| PyRuntimeError::new_err("the embedded finder did not load"))?
+            .call1((sources,))?;
+        let meta_path = sys.getattr("meta_path")?;
+        meta_path.call_method1("insert", (0, &finder))?;
         let native = PyModule::new(py, "fasterapi._fasterapi")?;
         crate::populate(&native)?;
-        let package = PyModule::new(py, "fasterapi")?;
-        package.setattr("__path__", PyList::empty(py))?;
-        package.setattr("__package__", "fasterapi")?;
-        package.setattr(
-            "__file__",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/python/fasterapi/__init__.py"),
-        )?;
-        package.setattr("_fasterapi", &native)?;
         modules.set_item("fasterapi._fasterapi", &native)?;
-        modules.set_item("fasterapi", &package)?;
-        let code = CString::new(PACKAGE_SOURCE)?;
-        if let Err(e) = py.run(&code, Some(&package.dict()), None) {
-            modules.del_item("fasterapi")?;
-            modules.del_item("fasterapi._fasterapi")?;
+        if let Err(e) = py.import("fasterapi") {
+            meta_path.call_method1("remove", (&finder,))?;
+            for name in modules.keys() {
+                let name: String = name.extract()?;
+                if name == "fasterapi" || name.starts_with("fasterapi.") {
+                    modules.del_item(name)?;
+                }
+            }
             return Err(e);
         }
         Ok(())
