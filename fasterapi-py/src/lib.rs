@@ -3,7 +3,8 @@
 //! Two ways in:
 //!
 //! - The Python package `fasterapi` (this crate built by maturin as
-//!   `fasterapi._fasterapi`, plus `python/fasterapi/__init__.py`): `FasterAPI()` with
+//!   `fasterapi._fasterapi`, plus the Python modules of `python/fasterapi/`, laid out as
+//!   FastAPI's: `fasterapi.applications`, `.responses`, `.params`...): `FasterAPI()` with
 //!   `get`/`post`/`put`/`patch`/`delete` decorators and `app.run(host, port, workers)`.
 //!   `pip install ./fasterapi-py`.
 //! - Rust embedding: [`MountPython::mount_python`] loads a Python app file or module and

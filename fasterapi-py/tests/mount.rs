@@ -24,7 +24,7 @@ fn python_routes_are_served_next_to_rust_routes() -> Result<(), Box<dyn Error>> 
     let mut app = App::new();
     app.config_mut().threads = 1;
     app.get("/rust", |_req: &Request| "from rust");
-    assert_eq!(app.mount_python(&format!("{APP}:app"))?, 10);
+    assert_eq!(app.mount_python(&format!("{APP}:app"))?, 11);
     let server = app.bind("127.0.0.1:0")?.spawn()?;
     let addr = server.local_addr();
     assert_eq!(
@@ -47,6 +47,11 @@ fn python_routes_are_served_next_to_rust_routes() -> Result<(), Box<dyn Error>> 
         (200, r#"{"payload":{"a":[1,null]},"method":"POST"}"#.into())
     );
     assert_eq!(request(addr, "GET", "/async", "")?, (200, "awaited".into()));
+    // `fasterapi.responses`, imported by the app, came from the binary's embedded package.
+    assert_eq!(
+        request(addr, "GET", "/submodule", "")?,
+        (201, r#"{"loader":"EmbeddedPackage"}"#.into())
+    );
     assert_eq!(
         request(addr, "GET", "/boom", "")?,
         (500, "Internal Server Error".into())

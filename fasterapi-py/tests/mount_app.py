@@ -3,7 +3,9 @@
 import asyncio
 import threading
 
+import fasterapi.responses
 from fasterapi import FasterAPI, HTTPException, PlainTextResponse, Request
+from fasterapi.responses import JSONResponse
 
 app = FasterAPI()
 
@@ -76,3 +78,10 @@ async def wait_thread_event(key: str):
 def set_thread_event(key: str):
     _tevent(key).set()
     return {"set": key}
+
+
+@app.get("/submodule")
+def submodule():
+    # A submodule of the package, loaded by the mounting binary from its own copy.
+    loader = type(fasterapi.responses.__loader__).__name__
+    return JSONResponse({"loader": loader}, status_code=201)

@@ -1,0 +1,125 @@
+"""The event loop of a worker, driven by its I/O thread (see fasterapi-py/src/aio.rs)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+
+
+class _Loop(asyncio.SelectorEventLoop):
+    """asyncio's selector loop, able to start a task eagerly on Python 3.11 (3.12 has
+    ``eager_start``): while ``_first_step`` is set, ``call_soon`` hands the new task's
+    first step back instead of queueing it."""
+
+    _first_step = None
+
+    def call_soon(self, callback, *args, context=None):
+        if self._first_step is not None:
+            self._first_step = (callback, context)
+            return None
+        return super().call_soon(callback, *args, context=context)
+
+
+def _new_loop(driven=True):
+    """A new asyncio loop and its selector's descriptor. A driven loop counts as running
+    on this thread (``loop.is_running()``), which drives it one iteration at a time."""
+    loop = _Loop()
+    if driven:
+        loop._thread_id = threading.get_ident()
+        sys.set_asyncgen_hooks(
+            firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
+        )
+    return loop, loop._selector.fileno()
+
+
+if sys.version_info >= (3, 12):
+
+    def _start(coro, loop, _Task=asyncio.Task):
+        """A task for ``coro`` that has taken its first step already: most handlers
+        finish there, and a suspended one is inside its task, so ``current_task()``,
+        timeouts and cancellation see the task that finishes it."""
+        return _Task(coro, loop=loop, eager_start=True)
+
+else:
+
+    def _start(coro, loop, _Task=asyncio.Task):
+        """A task for ``coro`` that has taken its first step already (as 3.12's eager
+        tasks do): most handlers finish there, and a suspended one is inside its task, so
+        ``current_task()``, timeouts and cancellation see the task that finishes it."""
+        loop._first_step = True
+        try:
+            task = _Task(coro, loop=loop)
+            callback, context = loop._first_step
+        finally:
+            loop._first_step = None
+        context.run(callback)
+        return task
+
+
+def _turn(loop, rounds=16):
+    """One iteration of ``loop`` without waiting in its selector, then up to ``rounds``
+    more passes over the callbacks that became ready meanwhile (a timer's future wakes
+    its task, whose end schedules its done callbacks: three iterations for one awaited
+    sleep, run here in one turn of the server's loop). Returns the seconds until the
+    loop is next due (0.0 while callbacks are ready), or None when only I/O can wake it."""
+    loop._stopping = True  # makes _run_once poll the selector with a zero timeout
+    try:
+        loop._run_once()
+        ready = loop._ready
+        while ready and rounds:
+            rounds -= 1
+            for _ in range(len(ready)):
+                handle = ready.popleft()
+                if not handle._cancelled:
+                    handle._run()
+    finally:
+        loop._stopping = False
+    if loop._ready:
+        return 0.0
+    if loop._scheduled:
+        return max(0.0, loop._scheduled[0]._when - loop.time())
+    return None
+
+
+def _close_loop(loop, timeout):
+    """At shutdown: cancels the tasks still pending, gives them ``timeout`` seconds to
+    finish, closes async generators, closes the loop."""
+    loop._thread_id = None
+    try:
+        tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            loop.run_until_complete(asyncio.wait(tasks, timeout=timeout))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
+
+
+class Headers(dict):
+    """Request headers: a dict with lower-case names whose look-ups ignore case."""
+
+    __slots__ = ()
+
+    def __getitem__(self, name):
+        return dict.__getitem__(self, name.lower())
+
+    def __contains__(self, name):
+        return isinstance(name, str) and dict.__contains__(self, name.lower())
+
+    def get(self, name, default=None):
+        return dict.get(self, name.lower(), default)
+
+
+class _Ready:
+    """An awaitable that is already done: ``await _Ready(v)`` is ``v``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __await__(self):
+        return self.value
+        yield  # noqa: unreachable - makes this a generator

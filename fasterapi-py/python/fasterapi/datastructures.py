@@ -1,0 +1,18 @@
+"""Data structures of requests: ``fasterapi.datastructures`` as ``fastapi.datastructures``."""
+
+from __future__ import annotations
+
+
+class Headers(dict):
+    """Request headers: a dict with lower-case names whose look-ups ignore case."""
+
+    __slots__ = ()
+
+    def __getitem__(self, name):
+        return dict.__getitem__(self, name.lower())
+
+    def __contains__(self, name):
+        return isinstance(name, str) and dict.__contains__(self, name.lower())
+
+    def get(self, name, default=None):
+        return dict.get(self, name.lower(), default)

@@ -1,0 +1,1 @@
+"""A handler's signature analysed at registration (``fastapi.dependencies``)."""

@@ -1,0 +1,321 @@
+"""A handler's signature compiled, once per route, into the plan the Rust side reads per
+request (FastAPI's ``dependencies/utils.py`` analyses signatures the same way)."""
+
+from __future__ import annotations
+
+import collections.abc
+import enum
+import inspect
+import operator
+import re
+import types
+import typing
+
+from ..params import _NUMBER_CONSTRAINTS, _STRING_CONSTRAINTS, _Param
+from ..requests import Request
+
+
+# Where a parameter comes from (must match fasterapi-py/src/plan.rs).
+_SRC_PATH, _SRC_QUERY, _SRC_BODY, _SRC_BODY_FIELD, _SRC_REQUEST, _SRC_HEADER, _SRC_COOKIE = range(7)
+# How a value is converted.
+_CONV_STR, _CONV_INT, _CONV_FLOAT, _CONV_BOOL, _CONV_DICT, _CONV_LIST, _CONV_VALIDATOR, _CONV_ANY = range(8)
+
+_PATH_PARAM = re.compile(r"\{\*?([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+try:  # pydantic is optional: models and typed containers are validated when installed
+    import pydantic as _pydantic
+
+    _ValidationError = _pydantic.ValidationError
+except ImportError:  # tests/app_no_pydantic.py runs this way
+    _pydantic = None
+    _ValidationError = None
+
+
+def _unwrap_optional(ann):
+    """``(inner, optional)`` for ``Optional[X]`` / ``X | None``; ``(ann, False)`` otherwise."""
+    origin = typing.get_origin(ann)
+    if origin is typing.Union or (hasattr(types, "UnionType") and origin is types.UnionType):
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return ann, False
+
+
+def _is_model(ann) -> bool:
+    return (
+        _pydantic is not None
+        and isinstance(ann, type)
+        and issubclass(ann, _pydantic.BaseModel)
+    )
+
+
+_SCALARS = {str: _CONV_STR, int: _CONV_INT, float: _CONV_FLOAT, bool: _CONV_BOOL}
+
+
+def _scalar_conv(name: str, ann):
+    """``(conv, validator)`` for a path or query parameter annotated ``ann``."""
+    if ann is None or ann is inspect.Parameter.empty or ann is typing.Any:
+        return _CONV_STR, None
+    if ann in _SCALARS:
+        return _SCALARS[ann], None
+    if _pydantic is not None:
+        # Enums, Literal, UUID, dates, constrained types: pydantic converts the string.
+        try:
+            return _CONV_VALIDATOR, _pydantic.TypeAdapter(ann).validate_python
+        except Exception as e:
+            raise TypeError(f"parameter {name!r}: unsupported type {ann!r}: {e}") from e
+    if isinstance(ann, type) and issubclass(ann, enum.Enum):
+        return _CONV_VALIDATOR, ann  # Color("red"); a ValueError is a 422
+    if isinstance(ann, type) and issubclass(ann, str):
+        return _CONV_STR, None
+    raise TypeError(f"parameter {name!r}: unsupported type {ann!r} for a path or query parameter")
+
+
+def _body_conv(ann):
+    """``(conv, validator)`` for a body parameter, or ``None`` if ``ann`` is no body type."""
+    if _is_model(ann):
+        return _CONV_VALIDATOR, ann.model_validate
+    origin = typing.get_origin(ann) or ann
+    if origin not in (dict, list):
+        return None
+    plain = ann in (dict, list, typing.Dict, typing.List) or not typing.get_args(ann)
+    if plain or _pydantic is None:
+        return (_CONV_DICT if origin is dict else _CONV_LIST), None
+    # Typed containers (List[int], Dict[str, Model]) are validated by pydantic.
+    return _CONV_VALIDATOR, _pydantic.TypeAdapter(ann).validate_python
+
+
+def _split_annotated(ann):
+    """``(type, marker, metadata)`` of ``Annotated[type, ...]``: the last parameter marker
+    in it and the other metadata; ``(ann, None, [])`` for any other annotation."""
+    if typing.get_origin(ann) is not typing.Annotated:
+        return ann, None, []
+    base, *meta = typing.get_args(ann)
+    markers = [m for m in meta if isinstance(m, _Param)]
+    # Plain strings document; other metadata (pydantic's Field, annotated_types' Gt,
+    # validators) is for pydantic.
+    others = [m for m in meta if not isinstance(m, (_Param, str))]
+    return base, (markers[-1] if markers else None), others
+
+
+def _pydantic_validator(name: str, ann, constraints: dict, metadata: list):
+    """``validate_python`` of a pydantic ``TypeAdapter`` for ``ann`` with the constraints
+    and ``Annotated`` metadata."""
+    if _pydantic is None:
+        raise TypeError(f"parameter {name!r}: {sorted(constraints) or metadata} on {ann!r} needs pydantic")
+    if ann is inspect.Parameter.empty:
+        ann = typing.Any
+    metadata = [*metadata, _pydantic.Field(**constraints)] if constraints else metadata
+    try:
+        adapter = _pydantic.TypeAdapter(typing.Annotated[(ann, *metadata)] if metadata else ann)
+    except Exception as e:
+        raise TypeError(f"parameter {name!r}: unsupported type or constraints {ann!r} {constraints}: {e}") from e
+    return adapter.validate_python
+
+
+def _native_constraints(name: str, ann, constraints: dict):
+    """The constraints Rust checks, normalised (bounds of an ``int`` are ints, of a
+    ``float`` floats; a compiled pattern), or ``None`` if pydantic must check them."""
+    if not constraints:
+        return {}
+    if ann in (int, float):
+        allowed = _NUMBER_CONSTRAINTS
+    elif ann in (str, inspect.Parameter.empty, typing.Any, None):
+        allowed = _STRING_CONSTRAINTS
+    else:
+        return None
+    if any(k not in allowed for k in constraints):
+        return None
+    out = {}
+    for key, value in constraints.items():
+        if key == "pattern":
+            try:
+                out[key] = (str(value), re.compile(value).search)
+            except re.error as e:
+                raise TypeError(f"parameter {name!r}: bad pattern {value!r}: {e}") from e
+        elif key in _STRING_CONSTRAINTS:
+            out[key] = operator.index(value)
+        elif ann is int:
+            # As pydantic: a bound of an int must be a whole number.
+            try:
+                whole = int(value)
+            except (TypeError, ValueError, OverflowError):
+                whole = None
+            if whole is None or whole != value:
+                raise TypeError(f"parameter {name!r}: {key}={value!r} is not an integer")
+            out[key] = whole
+        else:
+            out[key] = float(value)
+    return out
+
+
+def _value_conv(name: str, ann, marker, metadata: list):
+    """``(conv, validator, constraints, multi)`` for a path, query, header or cookie
+    parameter."""
+    constraints = marker.constraints if marker is not None else {}
+    origin = typing.get_origin(ann) or ann
+    if origin in (list, set, frozenset, tuple, collections.abc.Sequence):
+        if marker is None or marker.location not in ("query", "header"):
+            raise TypeError(f"parameter {name!r}: a list type is read from the body, or from the query or headers with Query()/Header()")
+        args = typing.get_args(ann)
+        item = args[0] if args else str
+        if origin in (list, collections.abc.Sequence) and item in _SCALARS and not constraints and not metadata:
+            return _SCALARS[item], None, None, True
+        return _CONV_VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None, True
+    if _body_conv(ann) is not None:
+        raise TypeError(f"parameter {name!r}: {ann!r} is read from the body (Body()), not from the {marker.location}")
+    if metadata and _pydantic is not None:
+        return _CONV_VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None, False
+    native = _native_constraints(name, ann, constraints)
+    if native is None:
+        return _CONV_VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None, False
+    conv, validator = _scalar_conv(name, ann)
+    if native and validator is not None:
+        # A str subclass (an enum without pydantic) with string constraints.
+        raise TypeError(f"parameter {name!r}: constraints on {ann!r} need pydantic")
+    return conv, validator, native or None, False
+
+
+def _marked_body_conv(name: str, ann, marker, metadata: list):
+    """``(conv, validator, constraints)`` for a parameter marked ``Body()``."""
+    constraints = marker.constraints
+    if ann in (inspect.Parameter.empty, typing.Any, None) and not constraints and not metadata:
+        return _CONV_ANY, None, None
+    if _pydantic is not None:
+        if not constraints and not metadata:
+            body = _body_conv(ann)
+            if body is not None:
+                return body[0], body[1], None
+        # Scalars too: pydantic's lax mode, as FastAPI validates body values.
+        return _CONV_VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None
+    body = _body_conv(ann)
+    if body is not None:
+        if constraints:
+            _pydantic_validator(name, ann, constraints, metadata)  # raises: needs pydantic
+        return body[0], body[1], None
+    native = _native_constraints(name, ann, constraints)
+    if native is None:
+        _pydantic_validator(name, ann, constraints, metadata)  # raises: needs pydantic
+    conv, validator = _scalar_conv(name, ann)
+    return conv, validator, native or None
+
+
+def _compile(func, path: str) -> list:
+    """The positional plan of ``func``: one tuple per parameter,
+    ``(name, source, conv, required, default, validator, key, multi, constraints)``:
+    ``key`` is the name looked up (an alias, a header name), ``multi`` takes every value
+    of a repeated query parameter or header as a list, ``constraints`` is ``None`` or a
+    dict of the bounds, lengths and pattern Rust checks."""
+    qualname = getattr(func, "__qualname__", repr(func))
+    sig = inspect.signature(func)
+    try:
+        hints = typing.get_type_hints(func, include_extras=True)
+    except Exception:
+        hints = {}
+    path_names = set(_PATH_PARAM.findall(path))
+    plan = []
+    body_params = []
+    embed = False
+    for name, p in sig.parameters.items():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise TypeError(f"{qualname}: *args and **kwargs are not supported")
+        ann, marker, metadata = _split_annotated(hints.get(name, p.annotation))
+        default = p.default
+        if _foreign_marker(default):
+            raise NotImplementedError(
+                f"{qualname}: parameter {name!r} defaults to {type(default).__module__}."
+                f"{type(default).__qualname__}, which fasterapi does not implement yet; it "
+                "would otherwise be taken for a plain default value (for Depends, a query "
+                "parameter a client could set)"
+            )
+        for item in getattr(hints.get(name), "__metadata__", ()):
+            if _foreign_marker(item):
+                raise NotImplementedError(
+                    f"{qualname}: parameter {name!r} is annotated with "
+                    f"{type(item).__module__}.{type(item).__qualname__}, which fasterapi "
+                    "does not implement yet"
+                )
+        if isinstance(default, _Param):
+            if marker is not None:
+                raise TypeError(f"{qualname}: parameter {name!r} has a marker both in Annotated and as its default")
+            marker = default
+            default = marker.default
+        elif marker is not None and marker.default is not ...:
+            raise TypeError(
+                f"{qualname}: parameter {name!r}: {type(marker).__name__}() in Annotated takes no default; set it with `=`"
+            )
+        if default is p.empty:
+            default = ...
+        required = default is ...
+        if required:
+            default = None
+        inner, _optional = _unwrap_optional(ann)
+        if isinstance(inner, type) and issubclass(inner, Request):
+            if marker is not None:
+                raise TypeError(f"{qualname}: parameter {name!r}: a Request takes no {type(marker).__name__}()")
+            plan.append([name, _SRC_REQUEST, _CONV_ANY, False, None, None, name, False, None])
+            continue
+        location = marker.location if marker is not None else None
+        if name in path_names and location not in (None, "path"):
+            raise TypeError(f"{qualname}: {name!r} is a path parameter; mark it Path(), not {type(marker).__name__}()")
+        if location is None:
+            if name in path_names:
+                location = "path"
+            elif _body_conv(inner) is not None:
+                location = "body"
+            else:
+                location = "query"
+        key = marker.alias if marker is not None and marker.alias else name
+        if location == "header" and not marker.alias and marker.convert_underscores:
+            key = name.replace("_", "-")
+        if location == "body":
+            if marker is None:
+                conv, validator = _body_conv(inner)
+                constraints = None
+                if metadata and _pydantic is not None:
+                    conv, validator = _CONV_VALIDATOR, _pydantic_validator(name, inner, {}, metadata)
+            else:
+                conv, validator, constraints = _marked_body_conv(name, inner, marker, metadata)
+                embed = embed or bool(marker.embed)
+            entry = [name, _SRC_BODY, conv, required, default, validator, key, False, constraints]
+            body_params.append(entry)
+        else:
+            conv, validator, constraints, multi = _value_conv(name, inner, marker, metadata)
+            source = {"path": _SRC_PATH, "query": _SRC_QUERY, "header": _SRC_HEADER, "cookie": _SRC_COOKIE}[location]
+            if source == _SRC_PATH:
+                if key not in path_names:
+                    raise TypeError(f"{qualname}: path parameter {key!r} is not in the path {path!r}")
+                required, default = True, None
+            entry = [name, source, conv, required, default, validator, key, multi, constraints]
+        plan.append(entry)
+    missing = path_names - {e[6] for e in plan if e[1] == _SRC_PATH}
+    if missing:
+        raise TypeError(f"{qualname}: path parameters {sorted(missing)} are not in the signature")
+    if len(body_params) > 1 or embed:
+        for entry in body_params:
+            entry[1] = _SRC_BODY_FIELD
+    return [tuple(e) for e in plan]
+
+
+def _foreign_marker(default) -> bool:
+    """Whether a parameter default is an object of FastAPI's or Starlette's own (a
+    ``fastapi.Depends``, say), which fasterapi would otherwise take for a plain default."""
+    module = getattr(type(default), "__module__", "") or ""
+    return module.split(".", 1)[0] in ("fastapi", "starlette")
+
+
+def _validation_detail(exc, loc_prefix):
+    """FastAPI's 422 ``detail`` list for a pydantic ``ValidationError``."""
+    out = []
+    for err in exc.errors(include_url=False):
+        item = {
+            "type": err.get("type"),
+            "loc": list(loc_prefix) + list(err.get("loc", ())),
+            "msg": err.get("msg"),
+            "input": err.get("input"),
+        }
+        if err.get("ctx"):
+            item["ctx"] = {k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v)) for k, v in err["ctx"].items()}
+        out.append(item)
+    return out
