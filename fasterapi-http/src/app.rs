@@ -253,14 +253,20 @@ impl App {
     /// Binds the listeners (one per I/O thread, `SO_REUSEPORT`) without serving yet.
     /// Port 0 picks a free port, shared by all threads: see [`Server::local_addr`].
     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Server> {
+        self.check()?;
+        Server::bind(self, addr)
+    }
+
+    /// What [`App::bind`] refuses to serve: malformed or duplicate routes, a bad
+    /// [`Config`] value.
+    pub(crate) fn check(&self) -> io::Result<()> {
         if !self.route_errors.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 self.route_errors.join("; "),
             ));
         }
-        self.config.validate()?;
-        Server::bind(self, addr)
+        self.config.validate()
     }
 
     /// Binds and serves until the server is shut down.

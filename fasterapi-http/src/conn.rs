@@ -2,8 +2,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::io::{self, IoSlice, Read};
-use std::net::Shutdown;
+use std::io::{self, IoSlice};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +18,7 @@ use crate::parse::{self, ChunkedDecoder, Framing, Head, Limits, Meta, Reject};
 use crate::request::Request;
 use crate::response::{Output, Persistence, Response, StatusCode};
 use crate::router::{Method, Miss, Params};
-use crate::sys;
+use crate::transport::Transport;
 
 /// Where a connection is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,8 +114,36 @@ pub(crate) struct Ctx {
     pub(crate) stopping: bool,
 }
 
-pub(crate) struct Conn {
-    stream: TcpStream,
+impl Ctx {
+    /// The context of I/O thread `home` serving `app`, with the worker queue and the I/O
+    /// threads' mailboxes if there are any.
+    pub(crate) fn new(
+        app: Arc<App>,
+        home: usize,
+        queue: Option<Arc<Queue<Job>>>,
+        mailboxes: Option<Arc<[Mailbox]>>,
+    ) -> Ctx {
+        let c = &app.config;
+        Ctx {
+            limits: Limits::from_config(c),
+            pool: BufPool::new(c.buffer_size, c.pooled_buffers),
+            out: Output::new(BytesMut::with_capacity(c.buffer_size)),
+            chunked_body: Vec::new(),
+            rbuf: BytesMut::new(),
+            queue,
+            home,
+            mailboxes,
+            now: Instant::now(),
+            stopping: false,
+            app,
+        }
+    }
+}
+
+/// A connection over `S`: a TCP socket when serving, an in-memory transport in tests and
+/// [`TestServer`](crate::TestServer).
+pub(crate) struct Conn<S = TcpStream> {
+    stream: S,
     state: State,
     /// The connection's slot in its event loop.
     token: usize,
@@ -276,8 +303,8 @@ pub(crate) enum Step {
     Rejected,
 }
 
-impl Conn {
-    pub(crate) fn new(stream: TcpStream, token: usize, id: u64) -> Conn {
+impl<S: Transport> Conn<S> {
+    pub(crate) fn new(stream: S, token: usize, id: u64) -> Conn<S> {
         Conn {
             stream,
             state: State::Open,
@@ -295,7 +322,7 @@ impl Conn {
         }
     }
 
-    pub(crate) fn stream_mut(&mut self) -> &mut TcpStream {
+    pub(crate) fn stream_mut(&mut self) -> &mut S {
         &mut self.stream
     }
 
@@ -409,7 +436,7 @@ impl Conn {
     /// takes it), so the connection is dropped and its abandon hook runs. Input pipelined
     /// behind the pending request stays unread until the answer is out.
     fn check_gone(&mut self) -> Verdict {
-        match sys::peek_eof(&self.stream) {
+        match self.stream.peek_eof() {
             Ok(true) => Verdict::Drop,
             Ok(false) => Verdict::Keep,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Verdict::Keep,
@@ -466,7 +493,7 @@ impl Conn {
                 buf.reserve(ctx.pool.buf_size());
             }
             let spare = buf.capacity() - buf.len();
-            match sys::read_into(&self.stream, &mut buf) {
+            match self.stream.read_into(&mut buf) {
                 Ok(0) => {
                     eof = true;
                     break;
@@ -631,7 +658,7 @@ impl Conn {
         let out = &mut ctx.out;
         let result = if out.chunks.is_empty() {
             loop {
-                match sys::send(&self.stream, &out.buf) {
+                match self.stream.send(&out.buf) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     r => break r,
                 }
@@ -649,7 +676,7 @@ impl Conn {
                 slices[n] = IoSlice::new(c);
                 n += 1;
             }
-            sys::send_vectored(&self.stream, &slices[..n])
+            self.stream.send_vectored(&slices[..n])
         };
         let written = match result {
             Ok(n) => n,
@@ -698,7 +725,7 @@ impl Conn {
             for (slot, c) in slices.iter_mut().zip(self.backlog.iter()) {
                 *slot = IoSlice::new(c);
             }
-            let mut written = match sys::send_vectored(&self.stream, &slices[..n]) {
+            let mut written = match self.stream.send_vectored(&slices[..n]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(w) => w,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
@@ -724,7 +751,7 @@ impl Conn {
     }
 
     fn half_close(&mut self) -> Verdict {
-        if self.stream.shutdown(Shutdown::Write).is_err() {
+        if self.stream.shutdown_write().is_err() {
             return Verdict::Drop;
         }
         self.state = State::Draining;

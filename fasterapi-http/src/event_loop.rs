@@ -7,8 +7,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use fasterapi_core::buf::BufPool;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
@@ -17,8 +15,6 @@ use crate::conn::{Conn, Ctx, Deadlines, Timeouts, Verdict};
 use crate::date;
 use crate::executor::Completion;
 use crate::later::{self, Companion};
-use crate::parse::Limits;
-use crate::response::Output;
 use crate::server::Shared;
 
 const COMPANION_TIMER: Token = Token(usize::MAX - 3);
@@ -112,21 +108,12 @@ impl EventLoop {
             }
             None => None,
         };
-        let pool = BufPool::new(c.buffer_size, c.pooled_buffers);
-        let out = Output::new(BytesMut::with_capacity(c.buffer_size));
-        let ctx = Ctx {
-            limits: Limits::from_config(c),
+        let ctx = Ctx::new(
             app,
-            pool,
-            out,
-            chunked_body: Vec::new(),
-            rbuf: BytesMut::new(),
-            queue: shared.queue.clone(),
             home,
-            mailboxes: Some(shared.mailboxes.clone()),
-            now: Instant::now(),
-            stopping: false,
-        };
+            shared.queue.clone(),
+            Some(shared.mailboxes.clone()),
+        );
         Ok(EventLoop {
             poll,
             listener: Some(listener),

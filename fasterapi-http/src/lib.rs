@@ -88,8 +88,10 @@ pub mod router;
 mod scan;
 mod server;
 mod sys;
+mod test_server;
 #[cfg(test)]
 mod testing;
+mod transport;
 
 pub use app::{App, Config, RouteMut};
 pub use error::Error;
@@ -98,6 +100,7 @@ pub use request::Request;
 pub use response::{Body, IntoResponse, Response, StatusCode};
 pub use router::Method;
 pub use server::{RunningServer, Server, ShutdownHandle};
+pub use test_server::TestServer;
 
 /// The names most applications need: `use fasterapi_http::prelude::*;`.
 pub mod prelude {
