@@ -15,8 +15,9 @@ const MAX_DEPTH: u32 = 255;
 /// `str`, `int` (any size), `float` (NaN and infinities as `null`), `bool`, `None`,
 /// `dict` (keys `str`, or `int`/`float`/`bool`/`None` turned into strings as `json.dumps`
 /// does), `list` and `tuple` (and their subclasses) are written directly; anything else
-/// goes through the package's `_jsonable` hook first (pydantic models, dataclasses,
-/// enums, dates...), which raises `TypeError` for what it cannot convert.
+/// goes through the package's `_jsonable` hook first (`fasterapi/encoders.py`: pydantic
+/// models, dataclasses, enums, dates... as FastAPI's `jsonable_encoder` converts them),
+/// which raises for what it cannot convert.
 pub(crate) fn write_value(
     py: Python<'_>,
     rt: &Runtime,

@@ -1,7 +1,10 @@
 """The app the pytest suite serves: `python app_main.py PORT WORKERS`."""
 
 import asyncio
+import datetime
+import decimal
 import enum
+import pathlib
 import uuid
 import os
 import sys
@@ -9,7 +12,7 @@ import threading
 import time
 from typing import Dict, List, Optional
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from fasterapi import (
     FasterAPI,
@@ -188,6 +191,25 @@ def ret_bytes():
 @app.get("/ret/model")
 def ret_model():
     return Item(name="pen", price=1.25, tags=["a"])
+
+
+class Aliased(BaseModel):
+    name: str = Field(alias="Name")
+    count: int = 2
+
+
+class Attrs:
+    def __init__(self):
+        self.k = 1
+
+
+@app.get("/ret/encoded")
+def ret_encoded():
+    return {
+        "decimal": decimal.Decimal("1.5"), "whole": decimal.Decimal("2"),
+        "seconds": datetime.timedelta(seconds=90.5), "model": Aliased(Name="pen"),
+        "set": {1}, "path": pathlib.Path("/tmp/x"), "obj": Attrs(),
+    }
 
 
 @app.get("/ret/response")

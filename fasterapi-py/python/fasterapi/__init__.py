@@ -15,6 +15,12 @@ Change the import of a small FastAPI app and it runs on fasterapi's Rust server:
     if __name__ == "__main__":
         app.run(host="127.0.0.1", port=8000, workers=2)
 
+The modules follow FastAPI's, so ``from fastapi.X import Y`` becomes ``from fasterapi.X
+import Y``: ``applications`` (``FastAPI``, ``FasterAPI``), ``routing``, ``params`` and
+``param_functions``, ``responses``, ``exceptions``, ``requests``, ``encoders``
+(``jsonable_encoder``), ``status``, ``datastructures``. A FastAPI name fasterapi does not
+implement yet raises ``ImportError`` naming it.
+
 Semantics follow FastAPI where a user would notice:
 
 - Parameters are read from the handler's signature once, at registration: a name that
@@ -46,7 +52,7 @@ Semantics follow FastAPI where a user would notice:
       @app.post("/items")
       def create(name: str = Body(..., embed=True), payload: dict = Body(None)): ...
 
-  :class:`Query`, :class:`Path`, :class:`Header`, :class:`Cookie` and :class:`Body`
+  :func:`Query`, :func:`Path`, :func:`Header`, :func:`Cookie` and :func:`Body`
   take ``default`` (``...`` or none: required), ``alias``, ``gt``/``ge``/``lt``/``le``
   and ``min_length``/``max_length``/``pattern`` (``regex``); ``Header`` turns
   underscores into hyphens unless ``convert_underscores=False`` and ignores case;
@@ -65,8 +71,10 @@ Semantics follow FastAPI where a user would notice:
                    "msg": "Input should be greater than or equal to 1", "input": "0",
                    "ctx": {"ge": 1}}]}
 - Return values: ``dict``, ``list``, ``str``, ``int``, ``float``, ``bool`` and ``None``
-  are JSON-encoded (walked by the Rust JSON writer, no ``json.dumps``); pydantic models,
-  dataclasses, enums, dates, UUIDs and sets are converted first; ``bytes`` are sent as
+  are JSON-encoded (walked by the Rust JSON writer, no ``json.dumps``); other values
+  (pydantic models, by alias, dataclasses, enums, dates, ``Decimal``, ``timedelta``,
+  UUIDs, sets...) are converted first as FastAPI's ``jsonable_encoder`` converts them
+  (:func:`fasterapi.encoders.jsonable_encoder`); ``bytes`` are sent as
   ``application/octet-stream``; a :class:`Response` (or ``JSONResponse``,
   ``PlainTextResponse``, ``HTMLResponse``) is sent as it is, with its status code,
   headers and media type.
@@ -100,14 +108,14 @@ A full pool queue answers ``503`` with ``Retry-After``.
 
 from __future__ import annotations
 
-from . import _fasterapi
+from . import _fasterapi, _not_yet, status
 from ._loop import _close_loop, _new_loop, _Ready, _start, _turn
 from .applications import FastAPI, FasterAPI
 from .datastructures import Headers
 from .dependencies.utils import _validation_detail, _ValidationError
 from .encoders import _jsonable
 from .exceptions import HTTPException
-from .params import Body, Cookie, Header, Path, Query
+from .param_functions import Body, Cookie, Header, Path, Query
 from .requests import Request
 from .responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
@@ -126,6 +134,7 @@ __all__ = [
     "Query",
     "Request",
     "Response",
+    "status",
 ]
 
 
@@ -143,21 +152,9 @@ _fasterapi._setup(
     headers=Headers,
 )
 
-
-# ---------------------------------------------------------------------------------------
-# What FastAPI has and fasterapi does not (yet): refused by name, never ignored.
-
 #: FastAPI's top-level names that fasterapi does not implement yet.
-_NOT_YET = {
+_NOT_YET = frozenset({
     "APIRouter", "BackgroundTasks", "Depends", "File", "Form", "Security", "UploadFile",
-    "WebSocket", "WebSocketDisconnect", "WebSocketException", "status",
-}
-
-
-def __getattr__(name):
-    if name in _NOT_YET:
-        raise ImportError(
-            f"fasterapi does not implement FastAPI's {name!r} yet; an app that uses it "
-            "cannot run on fasterapi today (nothing is silently left out)"
-        )
-    raise AttributeError(f"module 'fasterapi' has no attribute {name!r}")
+    "WebSocket", "WebSocketDisconnect", "WebSocketException",
+})
+__getattr__ = _not_yet.refuse("fasterapi", _NOT_YET)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import _not_yet
+
 
 class Headers(dict):
     """Request headers: a dict with lower-case names whose look-ups ignore case."""
@@ -16,3 +18,7 @@ class Headers(dict):
 
     def get(self, name, default=None):
         return dict.get(self, name.lower(), default)
+
+
+_NOT_YET = frozenset({'Address', 'Default', 'DefaultPlaceholder', 'FormData', 'QueryParams', 'State', 'URL', 'UploadFile'})
+__getattr__ = _not_yet.refuse('fasterapi.datastructures', _NOT_YET)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import http
 import typing
 
+from . import _not_yet
+
 
 class HTTPException(Exception):
     """Raise from a handler to answer ``status_code`` with ``{"detail": detail}``.
@@ -28,3 +30,7 @@ class HTTPException(Exception):
         return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
 
     __str__ = __repr__
+
+
+_NOT_YET = frozenset({'DependencyScopeError', 'FastAPIError', 'RequestValidationError', 'ResponseValidationError', 'ValidationException', 'WebSocketException', 'WebSocketRequestValidationError'})
+__getattr__ = _not_yet.refuse('fasterapi.exceptions', _NOT_YET)

@@ -1,12 +1,15 @@
-"""The parameter markers: ``fasterapi.params`` as ``fastapi.params``."""
+"""The parameter markers: ``fasterapi.params`` as ``fastapi.params``.
+
+Handlers use the functions of :mod:`fasterapi.param_functions` (``fasterapi.Query``,
+``fasterapi.Path``, ...), which return these; the signature compiler
+(``dependencies/utils.py``) reads them at registration."""
 
 from __future__ import annotations
 
 import typing
 
+from . import _not_yet
 
-# ---------------------------------------------------------------------------------------
-# Parameter markers: FastAPI's Query(), Path(), Header(), Cookie() and Body().
 
 # Keywords that only document a parameter (FastAPI puts them into the OpenAPI schema):
 # accepted and ignored.
@@ -32,7 +35,7 @@ _STRING_CONSTRAINTS = ("min_length", "max_length", "pattern")
 _PYDANTIC_CONSTRAINTS = ("multiple_of", "strict", "allow_inf_nan", "max_digits", "decimal_places")
 
 
-class _Param:
+class Param:
     """What the parameter markers share: a default (``...`` or none: required), an
     ``alias`` and validation constraints."""
 
@@ -88,44 +91,20 @@ class _Param:
         return f"{type(self).__name__}({', '.join(args)})"
 
 
-class Query(_Param):
-    """Marks a query parameter, as FastAPI's ``Query``::
-
-        def search(q: Optional[str] = Query(None, max_length=50),
-                   limit: int = Query(10, ge=1, le=100),
-                   tags: List[str] = Query([])):     # ?tags=a&tags=b
-
-    ``default``: ``...`` (or none given) makes the parameter required. ``alias``: the
-    name in the query string (``Query(alias="item-query")``), also named by ``loc`` in a
-    422. Constraints: ``gt``/``ge``/``lt``/``le`` for numbers, ``min_length``/
-    ``max_length``/``pattern`` (a regex searched in the value; ``regex`` is its old name)
-    for strings, checked in Rust; ``multiple_of``, ``strict``, ``allow_inf_nan``,
-    ``max_digits`` and ``decimal_places`` are left to pydantic. A list type takes every
-    value of a repeated parameter. Documentation keywords (``title``, ``description``,
-    ``examples``, ``deprecated``, ...) are accepted and ignored.
-    """
+class Query(Param):
+    """A query parameter: what :func:`fasterapi.Query` returns."""
 
     location = "query"
 
 
-class Path(_Param):
-    """Marks a path parameter with constraints, as FastAPI's ``Path``
-    (``item_id: int = Path(..., gt=0)``). Path parameters are always required. Same
-    keywords as :class:`Query`."""
+class Path(Param):
+    """A path parameter: what :func:`fasterapi.Path` returns."""
 
     location = "path"
 
 
-class Header(_Param):
-    """Marks a request header parameter, as FastAPI's ``Header``
-    (``x_token: str = Header(...)``, ``user_agent: Optional[str] = Header(None)``).
-
-    The header's name is the parameter's with underscores turned into hyphens
-    (``x_token`` reads ``X-Token``), unless ``convert_underscores=False`` or an
-    ``alias`` is given; names are compared ignoring case. A header sent several times
-    gives its first value, or every value to a list type (``List[str]``). Values are
-    decoded as Latin-1, as HTTP defines. Same constraints as :class:`Query`.
-    """
+class Header(Param):
+    """A request header: what :func:`fasterapi.Header` returns."""
 
     location = "header"
 
@@ -134,28 +113,21 @@ class Header(_Param):
         self.convert_underscores = convert_underscores
 
 
-class Cookie(_Param):
-    """Marks a cookie parameter, as FastAPI's ``Cookie``
-    (``session: Optional[str] = Cookie(None)``): the value of the cookie of that name
-    (or ``alias``) in the request's ``Cookie`` header. Same constraints as
-    :class:`Query`."""
+class Cookie(Param):
+    """A cookie: what :func:`fasterapi.Cookie` returns."""
 
     location = "cookie"
 
 
-class Body(_Param):
-    """Marks a parameter read from the JSON body, as FastAPI's ``Body``.
-
-    ``payload: dict = Body(...)`` takes the whole body. Several body parameters, or
-    ``embed=True`` on a single one, each take the body's key of their name (or
-    ``alias``): ``name: str = Body(..., embed=True)`` reads ``{"name": "..."}``. A
-    JSON ``null`` counts as absent. Any type works (``str``, ``int``, models,
-    ``List[...]``); values and constraints are validated by pydantic when installed (in
-    its lax mode, as FastAPI), by type and in Rust otherwise.
-    """
+class Body(Param):
+    """A value of the JSON body: what :func:`fasterapi.Body` returns."""
 
     location = "body"
 
     def __init__(self, default: typing.Any = ..., *, embed: bool | None = None, **kwargs: typing.Any):
         super().__init__(default, **kwargs)
         self.embed = embed
+
+
+_NOT_YET = frozenset({"Depends", "File", "Form", "ParamTypes", "Security"})
+__getattr__ = _not_yet.refuse("fasterapi.params", _NOT_YET)

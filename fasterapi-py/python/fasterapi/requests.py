@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import _fasterapi
+from . import _fasterapi, _not_yet
 
 
 #: The request object a handler receives when it declares ``request: Request``.
@@ -12,3 +12,7 @@ from . import _fasterapi
 #: ``json()`` (the parsed JSON body), to ``await`` in an ``async def`` handler as in
 #: FastAPI and to call directly in a ``def`` handler.
 Request = _fasterapi.Request
+
+
+_NOT_YET = frozenset({'HTTPConnection'})
+__getattr__ = _not_yet.refuse('fasterapi.requests', _NOT_YET)

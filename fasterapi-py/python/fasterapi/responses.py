@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing
 
-from . import _fasterapi
+from . import _fasterapi, _not_yet
 
 
 class Response:
@@ -62,3 +62,7 @@ class HTMLResponse(Response):
     """A ``text/html; charset=utf-8`` response."""
 
     media_type = "text/html"
+
+
+_NOT_YET = frozenset({'EventSourceResponse', 'FileResponse', 'ORJSONResponse', 'RedirectResponse', 'StreamingResponse', 'UJSONResponse'})
+__getattr__ = _not_yet.refuse('fasterapi.responses', _NOT_YET)

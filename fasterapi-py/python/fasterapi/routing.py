@@ -1,9 +1,11 @@
 """Route registration: ``fasterapi.routing`` as ``fastapi.routing``.
 
 FastAPI's ``APIRouter`` belongs here; fasterapi does not implement it yet (importing it
-from ``fasterapi`` raises ``ImportError`` naming it)."""
+raises ``ImportError`` naming it, see ``_NOT_YET``)."""
 
 from __future__ import annotations
+
+from . import _not_yet
 
 
 #: Route options that only document the route (kept for the OpenAPI schema to come).
@@ -44,3 +46,7 @@ def _check_options(where: str, given: dict, documentation: set, inert: dict) -> 
         else:
             raise TypeError(f"{where}: unknown option {key!r}")
     return kept
+
+
+_NOT_YET = frozenset({'APIRoute', 'APIRouter', 'APIWebSocketRoute'})
+__getattr__ = _not_yet.refuse('fasterapi.routing', _NOT_YET)

@@ -11,7 +11,7 @@ import re
 import types
 import typing
 
-from ..params import _NUMBER_CONSTRAINTS, _STRING_CONSTRAINTS, _Param
+from ..params import _NUMBER_CONSTRAINTS, _STRING_CONSTRAINTS, Param
 from ..requests import Request
 
 
@@ -92,10 +92,10 @@ def _split_annotated(ann):
     if typing.get_origin(ann) is not typing.Annotated:
         return ann, None, []
     base, *meta = typing.get_args(ann)
-    markers = [m for m in meta if isinstance(m, _Param)]
+    markers = [m for m in meta if isinstance(m, Param)]
     # Plain strings document; other metadata (pydantic's Field, annotated_types' Gt,
     # validators) is for pydantic.
-    others = [m for m in meta if not isinstance(m, (_Param, str))]
+    others = [m for m in meta if not isinstance(m, (Param, str))]
     return base, (markers[-1] if markers else None), others
 
 
@@ -236,7 +236,7 @@ def _compile(func, path: str) -> list:
                     f"{type(item).__module__}.{type(item).__qualname__}, which fasterapi "
                     "does not implement yet"
                 )
-        if isinstance(default, _Param):
+        if isinstance(default, Param):
             if marker is not None:
                 raise TypeError(f"{qualname}: parameter {name!r} has a marker both in Annotated and as its default")
             marker = default
