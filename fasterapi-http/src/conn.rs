@@ -1053,14 +1053,16 @@ fn write_reject(reject: Reject, out: &mut Output) {
 }
 
 #[cfg(test)]
+mod transport_tests;
+
+#[cfg(test)]
 mod tests {
-    use std::io::Write as _;
-    use std::net::{TcpListener, TcpStream as StdStream};
     use std::sync::Mutex;
 
     use super::*;
     use crate::bench_support::chunked;
     use crate::parse::{chunked_work, HEAD_PARSES};
+    use crate::transport::MemoryTransport;
 
     /// A thread context as an event loop makes it, with bodies up to `max_body`.
     fn ctx(app: App, max_body: usize, queue: Option<Arc<Queue<Job>>>) -> Ctx {
@@ -1081,28 +1083,15 @@ mod tests {
         }
     }
 
-    /// A connection over loopback, and its client's end.
-    fn pair() -> (StdStream, Conn) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = StdStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, _) = listener.accept().unwrap();
-        server.set_nonblocking(true).unwrap();
-        (client, Conn::new(TcpStream::from_std(server), 0, 0))
+    /// A connection over the in-memory transport.
+    fn memory_conn() -> Conn<MemoryTransport> {
+        Conn::new(MemoryTransport::new(), 0, 0)
     }
 
     fn checksum(body: &[u8]) -> u64 {
         body.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         })
-    }
-
-    /// Calls `ready` until `done` holds, failing the test after 10 s rather than hanging.
-    fn serve_until(conn: &mut Conn, ctx: &mut Ctx, done: impl Fn() -> bool) {
-        let give_up = Instant::now() + Duration::from_secs(10);
-        while !done() {
-            assert_eq!(conn.ready(true, false, ctx), Verdict::Keep);
-            assert!(Instant::now() < give_up, "the request was not served");
-        }
     }
 
     /// The quadratic case of the old decoder: each read decoded the body from its first
@@ -1119,7 +1108,7 @@ mod tests {
             "ok"
         });
         let mut ctx = ctx(app, 16 << 20, None);
-        let (mut client, mut conn) = pair();
+        let mut conn = memory_conn();
         let body: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
         // 1000-byte chunks, so the 1 KiB pieces cut the framing at every offset.
         let raw = chunked(&body, 1000);
@@ -1129,7 +1118,7 @@ mod tests {
         HEAD_PARSES.take();
         let pieces = request.chunks(1024).count();
         for piece in request.chunks(1024) {
-            client.write_all(piece).unwrap();
+            conn.stream_mut().push_input(piece);
             assert_eq!(conn.ready(true, false, &mut ctx), Verdict::Keep);
             if let Some(buf) = &conn.rbuf {
                 assert!(
@@ -1140,7 +1129,6 @@ mod tests {
                 );
             }
         }
-        serve_until(&mut conn, &mut ctx, || seen.lock().unwrap().is_some());
         assert_eq!(*seen.lock().unwrap(), Some((body.len(), checksum(&body))));
         let (calls, offered, copied) = chunked_work::take();
         assert_eq!(
@@ -1165,25 +1153,17 @@ mod tests {
         app.post("/work", |_r: &Request| "unused").blocking();
         let queue = Arc::new(Queue::new(4));
         let mut ctx = ctx(app, 1 << 20, Some(queue.clone()));
-        let (mut client, mut conn) = pair();
+        let mut conn = memory_conn();
         let body: Vec<u8> = (0..100_000u32).map(|i| (i % 241) as u8).collect();
         let head = b"POST /work HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
         let next = b"GET /next HTTP/1.1\r\nHost: t\r\n\r\n";
         let request = [&head[..], &chunked(&body, 7), next].concat();
         chunked_work::take();
         for piece in request.chunks(4096) {
-            client.write_all(piece).unwrap();
+            conn.stream_mut().push_input(piece);
             conn.ready(true, false, &mut ctx);
         }
-        let job = Mutex::new(None);
-        serve_until(&mut conn, &mut ctx, || {
-            let mut job = job.lock().unwrap();
-            if job.is_none() {
-                *job = queue.try_pop();
-            }
-            job.is_some()
-        });
-        let job = job.into_inner().unwrap().unwrap();
+        let job = queue.try_pop().expect("the request was queued");
         assert_eq!(&job.head[..], &head[..]);
         assert_eq!(job.body.len(), body.len());
         assert!(job.body == body, "the worker's body differs");
