@@ -12,6 +12,9 @@ import pytest
 import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# FastAPI's documentation tests run through fastapi_docs/run.py (test_fastapi_docs.py), on a
+# rewritten copy: never collected from here.
+collect_ignore = ["fastapi_docs"]
 LISTENING = re.compile(r"worker (\d+) listening on http://([\d.]+:\d+)")
 # Upper bound on how long any single wait may take before the test fails; tests never
 # sleep to synchronize, they wait for lines the server prints.

@@ -1,0 +1,68 @@
+"""The chapters of FastAPI's tutorial that the compatibility harness measures.
+
+Each chapter names its folders in FastAPI's repository: examples in `docs_src/<docs>` and
+their tests in `tests/test_tutorial/<tests>`. `exclude` lists file names (fnmatch patterns)
+of those folders that belong to other chapters (the advanced guide), which are neither
+vendored nor run. Order: the order of FastAPI's tutorial.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Chapter:
+    name: str
+    title: str
+    docs: str
+    tests: str
+    exclude: tuple = field(default=())
+
+
+CHAPTERS = [
+    Chapter("first_steps", "First Steps", "first_steps", "test_first_steps"),
+    Chapter("path_params", "Path Parameters", "path_params", "test_path_params"),
+    Chapter("query_params", "Query Parameters", "query_params", "test_query_params"),
+    Chapter("body", "Request Body", "body", "test_body"),
+    Chapter("query_params_str_validations", "Query Parameters and String Validations",
+            "query_params_str_validations", "test_query_params_str_validations"),
+    Chapter("path_params_numeric_validations", "Path Parameters and Numeric Validations",
+            "path_params_numeric_validations", "test_path_params_numeric_validations"),
+    Chapter("query_param_models", "Query Parameter Models", "query_param_models",
+            "test_query_param_models"),
+    Chapter("body_multiple_params", "Body - Multiple Parameters", "body_multiple_params",
+            "test_body_multiple_params"),
+    Chapter("body_fields", "Body - Fields", "body_fields", "test_body_fields"),
+    Chapter("body_nested_models", "Body - Nested Models", "body_nested_models",
+            "test_body_nested_models"),
+    Chapter("extra_data_types", "Extra Data Types", "extra_data_types", "test_extra_data_types"),
+    Chapter("cookie_params", "Cookie Parameters", "cookie_params", "test_cookie_params"),
+    Chapter("header_params", "Header Parameters", "header_params", "test_header_params"),
+    Chapter("cookie_param_models", "Cookie Parameter Models", "cookie_param_models",
+            "test_cookie_param_models"),
+    Chapter("header_param_models", "Header Parameter Models", "header_param_models",
+            "test_header_param_models"),
+    Chapter("response_model", "Response Model - Return Type", "response_model",
+            "test_response_model"),
+    Chapter("extra_models", "Extra Models", "extra_models", "test_extra_models"),
+    Chapter("response_status_code", "Response Status Code", "response_status_code",
+            "test_response_status_code"),
+    Chapter("handling_errors", "Handling Errors", "handling_errors", "test_handling_errors"),
+    # All of the tutorial's Dependencies sub-chapters (index, classes as dependencies,
+    # sub-dependencies, path operation decorators, global, with yield); tutorial011/013/014
+    # are the advanced guide's "Advanced Dependencies".
+    Chapter("dependencies", "Dependencies", "dependencies", "test_dependencies",
+            exclude=("tutorial011*", "tutorial013*", "tutorial014*", "test_tutorial011.py")),
+    # First steps (001), get current user (002), simple OAuth2 (003), OAuth2 with JWT (004,
+    # needs pyjwt and pwdlib); 005 (scopes), 006/007 (HTTP basic) are the advanced guide.
+    Chapter("security", "Security", "security", "test_security",
+            exclude=("tutorial005*", "tutorial006*", "tutorial007*", "test_tutorial005.py",
+                     "test_tutorial006.py", "test_tutorial007.py")),
+    Chapter("bigger_applications", "Bigger Applications", "bigger_applications",
+            "test_bigger_applications"),
+    Chapter("app_testing", "Testing", "app_testing", "test_testing"),
+    Chapter("dependency_testing", "Testing Dependencies with Overrides", "dependency_testing",
+            "test_testing_dependencies"),
+]
+
+BY_NAME = {c.name: c for c in CHAPTERS}
+BY_TEST_FOLDER = {c.tests: c for c in CHAPTERS}
