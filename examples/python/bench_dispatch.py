@@ -64,7 +64,7 @@ def empty_blocking():
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
-    routes = {r[1]: r for r in app.routes}
+    routes = {r.path: r for r in app.routes}
     cases = [
         ("empty handler (dispatch overhead)", "/empty", {}, {}),
         ("async empty handler", "/async", {}, {}),

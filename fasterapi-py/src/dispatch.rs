@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fasterapi_http::{Reply, Request, Response, StatusCode};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use fasterapi_http::{Method, Reply, Request, Response, StatusCode};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -16,7 +16,7 @@ use pyo3::types::{PyBytes, PyDict, PyString, PyType};
 
 use crate::aio;
 use crate::json::write_value;
-use crate::plan::{Incoming, Plan};
+use crate::plan::{Incoming, ParamSpec, Plan};
 
 /// The Python package's classes and helpers, registered once by `_setup`.
 pub(crate) struct Runtime {
@@ -177,32 +177,97 @@ impl Adaptive {
     }
 }
 
+/// A route as the Python package registers it: `fasterapi._fasterapi.RouteSpec(method=,
+/// path=, endpoint=, is_async=, plan=, blocking=, status_code=)`, the entries of
+/// `FasterAPI.routes`, checked when made and compiled into a [`PyRoute`] per server.
+#[pyclass(frozen, get_all, module = "fasterapi._fasterapi")]
+pub(crate) struct RouteSpec {
+    /// The HTTP method, upper-case.
+    method: String,
+    /// The route's path pattern (`{name}` captures a segment, `{*name}` the rest).
+    path: String,
+    /// The handler.
+    endpoint: Py<PyAny>,
+    /// The handler is an `async def`: it runs on the I/O thread's event loop.
+    is_async: bool,
+    /// The handler's parameters, in order.
+    plan: Vec<Py<ParamSpec>>,
+    /// `True`: a `def` handler on the worker pool; `False`: on the I/O thread; `None`:
+    /// where its timed calls say (see [`Adaptive`]).
+    blocking: Option<bool>,
+    /// The status of a successful answer.
+    status_code: u16,
+}
+
+#[pymethods]
+impl RouteSpec {
+    #[new]
+    #[pyo3(signature = (*, method, path, endpoint, is_async, plan, blocking = None, status_code = 200))]
+    fn new(
+        method: String,
+        path: String,
+        endpoint: Py<PyAny>,
+        is_async: bool,
+        plan: Vec<Py<ParamSpec>>,
+        blocking: Option<bool>,
+        status_code: u16,
+    ) -> PyResult<RouteSpec> {
+        if Method::from_bytes(method.as_bytes()).is_none() {
+            return Err(PyValueError::new_err(format!(
+                "{method} {path}: unsupported method {method}"
+            )));
+        }
+        if StatusCode::from_u16(status_code).is_none() {
+            return Err(PyValueError::new_err(format!(
+                "{method} {path}: bad status_code {status_code}"
+            )));
+        }
+        if is_async && blocking == Some(true) {
+            return Err(PyValueError::new_err(format!(
+                "{method} {path}: blocking=True is for def handlers; an async def handler \
+                 runs on the event loop"
+            )));
+        }
+        Ok(RouteSpec {
+            method,
+            path,
+            endpoint,
+            is_async,
+            plan,
+            blocking,
+            status_code,
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("RouteSpec({} {})", self.method, self.path)
+    }
+}
+
 impl PyRoute {
-    /// Compiles one entry of `FasterAPI.routes`:
-    /// `(method, path, handler, is_async, plan, blocking, status_code)`.
-    pub(crate) fn from_py(entry: &Bound<'_, PyAny>) -> PyResult<(String, String, Arc<PyRoute>)> {
-        let (method, path, handler, is_async, plan, blocking, status): (
-            String,
-            String,
-            Py<PyAny>,
-            bool,
-            Bound<'_, PyAny>,
-            Option<bool>,
-            u16,
-        ) = entry.extract()?;
-        let status = StatusCode::from_u16(status).ok_or_else(|| {
-            PyTypeError::new_err(format!("{method} {path}: bad status_code {status}"))
+    /// Compiles a [`RouteSpec`] (checked when it was made) into a route to serve: its
+    /// method, its path and the route.
+    pub(crate) fn from_spec(
+        spec: &Bound<'_, RouteSpec>,
+    ) -> PyResult<(Method, String, Arc<PyRoute>)> {
+        let py = spec.py();
+        let spec = spec.get();
+        // Invariants: `RouteSpec::new` checked the method and the status.
+        let method = Method::from_bytes(spec.method.as_bytes())
+            .ok_or_else(|| PyValueError::new_err(format!("unsupported method {}", spec.method)))?;
+        let status = StatusCode::from_u16(spec.status_code).ok_or_else(|| {
+            PyValueError::new_err(format!("bad status_code {}", spec.status_code))
         })?;
         let route = PyRoute {
-            handler,
-            is_async,
-            plan: Plan::from_py(&plan)?,
+            handler: spec.endpoint.clone_ref(py),
+            is_async: spec.is_async,
+            plan: Plan::from_specs(py, &spec.plan)?,
             status,
-            label: format!("{method} {path}"),
-            blocking,
-            adaptive: (!is_async && blocking.is_none()).then(Adaptive::new),
+            label: format!("{} {}", spec.method, spec.path),
+            blocking: spec.blocking,
+            adaptive: (!spec.is_async && spec.blocking.is_none()).then(Adaptive::new),
         };
-        Ok((method, path, Arc::new(route)))
+        Ok((method, spec.path.clone(), Arc::new(route)))
     }
 
     /// Answers `req`: runs on the thread that serves the request, attaching to the

@@ -35,8 +35,11 @@
 //!
 //! # How a request reaches a Python handler
 //!
-//! A handler's signature is compiled once, at registration, into a positional plan (see
-//! the Python package's docs for which parameter comes from where). Per request the I/O
+//! A handler's signature is compiled once, at registration, into a plan (see the Python
+//! package's docs for which parameter comes from where): the package describes each
+//! route with a `RouteSpec` and each parameter with a `ParamSpec`, classes this crate
+//! exports with the `Source` and `Conv` enums they name, so the protocol is defined once,
+//! here. Per request the I/O
 //! thread attaches to the interpreter (it keeps its Python thread state for its whole
 //! life, so attaching is a GIL acquisition and nothing more), converts the path, query,
 //! header, cookie and body values the plan names (checking the constraints of
@@ -73,6 +76,10 @@ pub use embed::{initialize, MountError, MountPython};
 /// the copy embedded by [`MountPython`]).
 pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<request::PyRequest>()?;
+    m.add_class::<plan::Source>()?;
+    m.add_class::<plan::Conv>()?;
+    m.add_class::<plan::ParamSpec>()?;
+    m.add_class::<dispatch::RouteSpec>()?;
     m.add_function(wrap_pyfunction!(dispatch::setup, m)?)?;
     m.add_function(wrap_pyfunction!(json::dumps, m)?)?;
     m.add_function(wrap_pyfunction!(serve::serve, m)?)?;

@@ -1,5 +1,11 @@
-//! A handler's signature compiled into a positional argument plan, and the per-request
-//! work of turning path, query and body values into those arguments.
+//! A handler's signature compiled into an argument plan, and the per-request work of
+//! turning path, query and body values into those arguments.
+//!
+//! The protocol with the Python package is defined here, once: its signature compiler
+//! (`fasterapi/dependencies/utils.py`) describes each parameter with a [`ParamSpec`]
+//! whose [`Source`] and [`Conv`] are the classes this module exports
+//! (`fasterapi._fasterapi.ParamSpec`, `.Source`, `.Conv`); [`Plan::from_specs`] reads
+//! them once, at registration.
 
 use std::borrow::Cow;
 
@@ -139,17 +145,30 @@ fn unquote_cookie(v: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Where an argument comes from (the numbers are the Python package's `_SRC_*`).
+/// Where an argument comes from: `fasterapi._fasterapi.Source` (`Source.QUERY`, ...).
+#[pyclass(
+    eq,
+    eq_int,
+    frozen,
+    from_py_object,
+    rename_all = "SCREAMING_SNAKE_CASE",
+    module = "fasterapi._fasterapi"
+)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Source {
+    /// A path parameter (`{name}` in the route's path).
     Path,
+    /// A query parameter.
     Query,
     /// The whole JSON body.
     Body,
-    /// The body's key of the parameter's name (several body parameters).
+    /// The body's key of the parameter's name (several body parameters, `embed=True`).
     BodyField,
+    /// The `Request` object itself.
     Request,
+    /// A request header.
     Header,
+    /// A cookie of the `Cookie` header.
     Cookie,
 }
 
@@ -166,18 +185,117 @@ impl Source {
     }
 }
 
-/// How a raw value is converted (the Python package's `_CONV_*`).
+/// How a raw value is converted: `fasterapi._fasterapi.Conv` (`Conv.INT`, ...).
+#[pyclass(
+    eq,
+    eq_int,
+    frozen,
+    from_py_object,
+    rename_all = "SCREAMING_SNAKE_CASE",
+    module = "fasterapi._fasterapi"
+)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Conv {
+    /// Text as it is.
     Str,
+    /// An `int`, as pydantic reads one from text.
     Int,
+    /// A `float`.
     Float,
+    /// A `bool` (`1/0, true/false, yes/no, on/off, t/f, y/n`, any case).
     Bool,
+    /// A JSON object of the body.
     Dict,
+    /// A JSON array of the body.
     List,
     /// A Python callable validates (pydantic `model_validate`, `TypeAdapter`).
     Validator,
+    /// Any value, unconverted.
     Any,
+}
+
+/// One parameter of a handler as the Python package's signature compiler describes it:
+/// `fasterapi._fasterapi.ParamSpec(name=, source=, conv=, key=, required=, default=,
+/// validator=, multi=, constraints=)`, built once per route and read by
+/// [`Plan::from_specs`] at registration (never per request).
+#[pyclass(frozen, get_all, module = "fasterapi._fasterapi")]
+pub(crate) struct ParamSpec {
+    /// The handler's parameter name.
+    name: String,
+    /// Where the value comes from.
+    source: Source,
+    /// How it is converted.
+    conv: Conv,
+    /// The name looked up (the parameter's, an alias, a header name), which `loc` names.
+    key: String,
+    /// A missing value is a 422 (else the default is passed).
+    required: bool,
+    /// The default value (`None` for a required parameter).
+    default: Py<PyAny>,
+    /// The callable that converts and validates a value, for [`Conv::Validator`] (it
+    /// raises pydantic's `ValidationError` or `ValueError` for a 422).
+    validator: Option<Py<PyAny>>,
+    /// Every value of a repeated query parameter or header, as a list.
+    multi: bool,
+    /// The bounds, lengths and pattern Rust checks (`gt`, `ge`, `lt`, `le`: numbers;
+    /// `min_length`, `max_length`: ints; `pattern`: `(text, re.Pattern.search)`), or
+    /// `None`.
+    constraints: Option<Py<PyDict>>,
+}
+
+#[pymethods]
+impl ParamSpec {
+    #[new]
+    #[pyo3(signature = (
+        *, name, source, conv, key, required, default = None, validator = None,
+        multi = false, constraints = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        name: String,
+        source: Source,
+        conv: Conv,
+        key: String,
+        required: bool,
+        default: Option<Py<PyAny>>,
+        validator: Option<Py<PyAny>>,
+        multi: bool,
+        constraints: Option<Py<PyDict>>,
+    ) -> PyResult<ParamSpec> {
+        if conv == Conv::Validator && validator.is_none() {
+            return Err(PyValueError::new_err(format!(
+                "parameter {name:?} has no validator"
+            )));
+        }
+        if multi && !matches!(source, Source::Query | Source::Header) {
+            return Err(PyValueError::new_err(format!(
+                "parameter {name:?}: only query parameters and headers take several values"
+            )));
+        }
+        Ok(ParamSpec {
+            name,
+            source,
+            conv,
+            key,
+            required,
+            default: default.unwrap_or_else(|| py.None()),
+            validator,
+            multi,
+            constraints,
+        })
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "ParamSpec(name={}, source={}, conv={}, key={}, required={})",
+            PyString::new(py, &self.name).repr()?,
+            Bound::new(py, self.source)?.as_any().repr()?,
+            Bound::new(py, self.conv)?.as_any().repr()?,
+            PyString::new(py, &self.key).repr()?,
+            PyBool::new(py, self.required).repr()?,
+        ))
+    }
 }
 
 /// One parameter of a handler.
@@ -353,20 +471,6 @@ pub(crate) struct Plan {
     reads_body: bool,
 }
 
-/// One entry of the plan the Python package compiles: `(name, source, conv, required,
-/// default, validator, key, multi, constraints)`.
-type PlanEntry<'py> = (
-    String,
-    u8,
-    u8,
-    bool,
-    Py<PyAny>,
-    Option<Py<PyAny>>,
-    String,
-    bool,
-    Option<Bound<'py, PyDict>>,
-);
-
 /// The 422 `detail` list, created at the first error.
 type Errors<'py> = Option<Bound<'py, PyList>>;
 
@@ -378,65 +482,30 @@ fn push_error<'py>(errors: &mut Errors<'py>, item: Bound<'py, PyDict>) -> PyResu
 }
 
 impl Plan {
-    /// Reads the plan the Python package compiled: a list of
-    /// `(name, source, conv, required, default, validator, key, multi, constraints)`.
-    pub(crate) fn from_py(plan: &Bound<'_, PyAny>) -> PyResult<Plan> {
-        let py = plan.py();
-        let mut params = Vec::new();
-        for entry in plan.try_iter()? {
-            let entry = entry?;
-            let (name, source, conv, required, default, validator, key, multi, constraints): PlanEntry<'_> =
-                entry.extract()?;
-            let source = match source {
-                0 => Source::Path,
-                1 => Source::Query,
-                2 => Source::Body,
-                3 => Source::BodyField,
-                4 => Source::Request,
-                5 => Source::Header,
-                6 => Source::Cookie,
-                n => {
-                    return Err(PyValueError::new_err(format!(
-                        "unknown parameter source {n}"
-                    )))
+    /// Reads the [`ParamSpec`]s the Python package compiled for a handler.
+    pub(crate) fn from_specs(py: Python<'_>, specs: &[Py<ParamSpec>]) -> PyResult<Plan> {
+        let mut params = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let spec = spec.get();
+            let conv = spec.conv;
+            let constraints = match &spec.constraints {
+                Some(d) if !d.bind(py).is_empty() => {
+                    Some(Box::new(Constraints::from_py(d.bind(py), conv)?))
                 }
-            };
-            let conv = match conv {
-                0 => Conv::Str,
-                1 => Conv::Int,
-                2 => Conv::Float,
-                3 => Conv::Bool,
-                4 => Conv::Dict,
-                5 => Conv::List,
-                6 => Conv::Validator,
-                7 => Conv::Any,
-                n => return Err(PyValueError::new_err(format!("unknown conversion {n}"))),
-            };
-            if conv == Conv::Validator && validator.is_none() {
-                return Err(PyValueError::new_err(format!(
-                    "parameter {name:?} has no validator"
-                )));
-            }
-            if multi && !matches!(source, Source::Query | Source::Header) {
-                return Err(PyValueError::new_err(format!(
-                    "parameter {name:?}: only query parameters and headers take several values"
-                )));
-            }
-            let constraints = match constraints {
-                Some(d) if !d.is_empty() => Some(Box::new(Constraints::from_py(&d, conv)?)),
                 _ => None,
             };
+            let default = spec.default.clone_ref(py);
             let copy_default = !is_immutable(default.bind(py));
             params.push(Param {
-                key: PyString::intern(py, &key).unbind(),
-                key_str: key,
-                source,
+                key: PyString::intern(py, &spec.key).unbind(),
+                key_str: spec.key.clone(),
+                source: spec.source,
                 conv,
-                required,
+                required: spec.required,
                 default,
                 copy_default,
-                validator,
-                multi,
+                validator: spec.validator.as_ref().map(|v| v.clone_ref(py)),
+                multi: spec.multi,
                 constraints,
             });
         }
@@ -673,7 +742,7 @@ impl Plan {
                 }
             }
             Conv::Validator => {
-                // Invariant: `from_py` refuses a validator conversion without a validator.
+                // Invariant: `ParamSpec::new` refuses a validator conversion without a validator.
                 let validator = p.validator.as_ref().map(|f| f.bind(py));
                 let Some(validator) = validator else {
                     return Ok(Some(v));

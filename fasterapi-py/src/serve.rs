@@ -5,17 +5,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fasterapi_http::{App, Method, Request, Response, ShutdownHandle};
-use pyo3::exceptions::PyValueError;
+use fasterapi_http::{App, Request, Response, ShutdownHandle};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::aio::PyLoop;
-use crate::dispatch::PyRoute;
+use crate::dispatch::{PyRoute, RouteSpec};
 use crate::plan::Incoming;
 use crate::request::PyRequest;
 
-/// Adds the routes of a `FasterAPI.routes` list to `app`, and gives each I/O thread its
+/// Adds the routes of a `FasterAPI.routes` list (of [`RouteSpec`]s) to `app`, and gives each I/O thread its
 /// asyncio loop. `async def` handlers run on the I/O thread and its loop; `def` handlers
 /// run where `blocking=` says, or where their timed calls say (see `Adaptive`), or all
 /// on the worker pool when `all_defs_on_pool`. Returns how many routes were added.
@@ -26,16 +26,18 @@ pub(crate) fn add_routes(
 ) -> PyResult<usize> {
     let mut n = 0;
     for entry in routes.try_iter()? {
-        let (method, path, route) = PyRoute::from_py(&entry?)?;
-        let method = Method::from_bytes(method.as_bytes())
-            .ok_or_else(|| PyValueError::new_err(format!("unsupported method {method}")))?;
-        if route.is_async && route.blocking == Some(true) {
-            return Err(PyValueError::new_err(format!(
-                "{} {path}: blocking=True is for def handlers; an async def handler runs on \
-                 the event loop",
-                method.as_str()
-            )));
-        }
+        let entry = entry?;
+        let spec = entry.cast::<RouteSpec>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "routes must hold fasterapi._fasterapi.RouteSpec objects, not {}",
+                entry
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        let (method, path, route) = PyRoute::from_spec(spec)?;
         let (is_async, blocking) = (route.is_async, route.blocking);
         let switch = route.adaptive.as_ref().map(|a| a.on_pool.clone());
         let handler = move |req: &Request<'_>| -> Response { route.serve(req) };
@@ -263,13 +265,13 @@ impl Incoming for BenchRequest {
 #[pyo3(name = "_bench_dispatch")]
 pub(crate) fn bench_dispatch(
     py: Python<'_>,
-    route: &Bound<'_, PyAny>,
+    route: &Bound<'_, RouteSpec>,
     path_params: &Bound<'_, PyDict>,
     query_params: &Bound<'_, PyDict>,
     body: Vec<u8>,
     n: u64,
 ) -> PyResult<f64> {
-    let (_, _, route) = PyRoute::from_py(route)?;
+    let (_, _, route) = PyRoute::from_spec(route)?;
     let req = BenchRequest {
         params: path_params
             .extract::<std::collections::HashMap<String, String>>()?

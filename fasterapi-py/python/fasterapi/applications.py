@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import signal
 
 from . import _fasterapi
 from ._supervisor import _supervise
-from .dependencies.utils import _compile
-from .routing import _ROUTE_DOC_OPTIONS, _ROUTE_INERT_DEFAULTS, _check_options
+from .routing import _ROUTE_DOC_OPTIONS, _ROUTE_INERT_DEFAULTS, _check_options, compile_route
 
 
 #: Application options that only document the app.
@@ -53,7 +51,9 @@ class FasterAPI:
 
     def __init__(self, **options):
         self.options = _check_options("FasterAPI()", options, _APP_DOC_OPTIONS, _APP_INERT_DEFAULTS)
-        self.routes: list[tuple] = []
+        #: The registered routes (``fasterapi._fasterapi.RouteSpec``: ``method``,
+        #: ``path``, ``endpoint``, ``is_async``, ``plan``, ``blocking``, ``status_code``).
+        self.routes: list = []
         #: The documentation options of each route, by ``(methods, path)``.
         self.route_docs: dict = {}
 
@@ -65,17 +65,7 @@ class FasterAPI:
         the I/O thread, ``None`` (the default) where its timed calls say (see the module
         docs). ``async def`` handlers run on the worker's event loop; ``blocking=True``
         is refused for them."""
-        plan = _compile(func, path)
-        is_async = inspect.iscoroutinefunction(func)
-        if blocking is not None and not isinstance(blocking, bool):
-            raise TypeError(f"{method} {path}: blocking must be True, False or None, not {blocking!r}")
-        if is_async and blocking:
-            raise ValueError(
-                f"{method.upper()} {path}: blocking=True is for def handlers; an async def "
-                "handler runs on the event loop (call blocking code with "
-                "`await asyncio.to_thread(...)` or make the handler a def)"
-            )
-        self.routes.append((method.upper(), path, func, is_async, plan, blocking, int(status_code)))
+        self.routes.append(compile_route(method, path, func, status_code=status_code, blocking=blocking))
         return func
 
     def api_route(self, path: str, *, methods=("GET",), status_code: int | None = None, blocking: bool | None = None, **options):

@@ -5,7 +5,11 @@ raises ``ImportError`` naming it, see ``_NOT_YET``)."""
 
 from __future__ import annotations
 
+import inspect
+
 from . import _not_yet
+from ._fasterapi import RouteSpec
+from .dependencies.utils import _compile
 
 
 #: Route options that only document the route (kept for the OpenAPI schema to come).
@@ -46,6 +50,26 @@ def _check_options(where: str, given: dict, documentation: set, inert: dict) -> 
         else:
             raise TypeError(f"{where}: unknown option {key!r}")
     return kept
+
+
+def compile_route(method: str, path: str, func, *, status_code: int = 200, blocking: bool | None = None) -> RouteSpec:
+    """The route that serves ``method`` requests to ``path`` with ``func``, its signature
+    compiled into the plan the server reads per request (see
+    :meth:`fasterapi.FasterAPI.add_route` for ``blocking``)."""
+    plan = _compile(func, path)
+    is_async = inspect.iscoroutinefunction(func)
+    if blocking is not None and not isinstance(blocking, bool):
+        raise TypeError(f"{method} {path}: blocking must be True, False or None, not {blocking!r}")
+    if is_async and blocking:
+        raise ValueError(
+            f"{method.upper()} {path}: blocking=True is for def handlers; an async def "
+            "handler runs on the event loop (call blocking code with "
+            "`await asyncio.to_thread(...)` or make the handler a def)"
+        )
+    return RouteSpec(
+        method=method.upper(), path=path, endpoint=func, is_async=is_async, plan=plan,
+        blocking=blocking, status_code=int(status_code),
+    )
 
 
 _NOT_YET = frozenset({'APIRoute', 'APIRouter', 'APIWebSocketRoute'})

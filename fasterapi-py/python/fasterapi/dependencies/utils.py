@@ -1,5 +1,7 @@
 """A handler's signature compiled, once per route, into the plan the Rust side reads per
-request (FastAPI's ``dependencies/utils.py`` analyses signatures the same way)."""
+request (FastAPI's ``dependencies/utils.py`` analyses signatures the same way): a list
+of ``ParamSpec``, naming a ``Source`` and a ``Conv``, the classes fasterapi-py/src/plan.rs
+defines and exports."""
 
 from __future__ import annotations
 
@@ -11,14 +13,10 @@ import re
 import types
 import typing
 
+from .._fasterapi import Conv, ParamSpec, Source
 from ..params import _NUMBER_CONSTRAINTS, _STRING_CONSTRAINTS, Param
 from ..requests import Request
 
-
-# Where a parameter comes from (must match fasterapi-py/src/plan.rs).
-_SRC_PATH, _SRC_QUERY, _SRC_BODY, _SRC_BODY_FIELD, _SRC_REQUEST, _SRC_HEADER, _SRC_COOKIE = range(7)
-# How a value is converted.
-_CONV_STR, _CONV_INT, _CONV_FLOAT, _CONV_BOOL, _CONV_DICT, _CONV_LIST, _CONV_VALIDATOR, _CONV_ANY = range(8)
 
 _PATH_PARAM = re.compile(r"\{\*?([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -50,40 +48,40 @@ def _is_model(ann) -> bool:
     )
 
 
-_SCALARS = {str: _CONV_STR, int: _CONV_INT, float: _CONV_FLOAT, bool: _CONV_BOOL}
+_SCALARS = {str: Conv.STR, int: Conv.INT, float: Conv.FLOAT, bool: Conv.BOOL}
 
 
 def _scalar_conv(name: str, ann):
     """``(conv, validator)`` for a path or query parameter annotated ``ann``."""
     if ann is None or ann is inspect.Parameter.empty or ann is typing.Any:
-        return _CONV_STR, None
+        return Conv.STR, None
     if ann in _SCALARS:
         return _SCALARS[ann], None
     if _pydantic is not None:
         # Enums, Literal, UUID, dates, constrained types: pydantic converts the string.
         try:
-            return _CONV_VALIDATOR, _pydantic.TypeAdapter(ann).validate_python
+            return Conv.VALIDATOR, _pydantic.TypeAdapter(ann).validate_python
         except Exception as e:
             raise TypeError(f"parameter {name!r}: unsupported type {ann!r}: {e}") from e
     if isinstance(ann, type) and issubclass(ann, enum.Enum):
-        return _CONV_VALIDATOR, ann  # Color("red"); a ValueError is a 422
+        return Conv.VALIDATOR, ann  # Color("red"); a ValueError is a 422
     if isinstance(ann, type) and issubclass(ann, str):
-        return _CONV_STR, None
+        return Conv.STR, None
     raise TypeError(f"parameter {name!r}: unsupported type {ann!r} for a path or query parameter")
 
 
 def _body_conv(ann):
     """``(conv, validator)`` for a body parameter, or ``None`` if ``ann`` is no body type."""
     if _is_model(ann):
-        return _CONV_VALIDATOR, ann.model_validate
+        return Conv.VALIDATOR, ann.model_validate
     origin = typing.get_origin(ann) or ann
     if origin not in (dict, list):
         return None
     plain = ann in (dict, list, typing.Dict, typing.List) or not typing.get_args(ann)
     if plain or _pydantic is None:
-        return (_CONV_DICT if origin is dict else _CONV_LIST), None
+        return (Conv.DICT if origin is dict else Conv.LIST), None
     # Typed containers (List[int], Dict[str, Model]) are validated by pydantic.
-    return _CONV_VALIDATOR, _pydantic.TypeAdapter(ann).validate_python
+    return Conv.VALIDATOR, _pydantic.TypeAdapter(ann).validate_python
 
 
 def _split_annotated(ann):
@@ -162,14 +160,14 @@ def _value_conv(name: str, ann, marker, metadata: list):
         item = args[0] if args else str
         if origin in (list, collections.abc.Sequence) and item in _SCALARS and not constraints and not metadata:
             return _SCALARS[item], None, None, True
-        return _CONV_VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None, True
+        return Conv.VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None, True
     if _body_conv(ann) is not None:
         raise TypeError(f"parameter {name!r}: {ann!r} is read from the body (Body()), not from the {marker.location}")
     if metadata and _pydantic is not None:
-        return _CONV_VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None, False
+        return Conv.VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None, False
     native = _native_constraints(name, ann, constraints)
     if native is None:
-        return _CONV_VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None, False
+        return Conv.VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None, False
     conv, validator = _scalar_conv(name, ann)
     if native and validator is not None:
         # A str subclass (an enum without pydantic) with string constraints.
@@ -181,14 +179,14 @@ def _marked_body_conv(name: str, ann, marker, metadata: list):
     """``(conv, validator, constraints)`` for a parameter marked ``Body()``."""
     constraints = marker.constraints
     if ann in (inspect.Parameter.empty, typing.Any, None) and not constraints and not metadata:
-        return _CONV_ANY, None, None
+        return Conv.ANY, None, None
     if _pydantic is not None:
         if not constraints and not metadata:
             body = _body_conv(ann)
             if body is not None:
                 return body[0], body[1], None
         # Scalars too: pydantic's lax mode, as FastAPI validates body values.
-        return _CONV_VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None
+        return Conv.VALIDATOR, _pydantic_validator(name, ann, constraints, metadata), None
     body = _body_conv(ann)
     if body is not None:
         if constraints:
@@ -202,11 +200,11 @@ def _marked_body_conv(name: str, ann, marker, metadata: list):
 
 
 def _compile(func, path: str) -> list:
-    """The positional plan of ``func``: one tuple per parameter,
-    ``(name, source, conv, required, default, validator, key, multi, constraints)``:
-    ``key`` is the name looked up (an alias, a header name), ``multi`` takes every value
-    of a repeated query parameter or header as a list, ``constraints`` is ``None`` or a
-    dict of the bounds, lengths and pattern Rust checks."""
+    """The plan of ``func``: one ``ParamSpec`` per parameter (fasterapi-py/src/plan.rs
+    defines its fields: ``key`` is the name looked up, an alias or a header name;
+    ``multi`` takes every value of a repeated query parameter or header as a list;
+    ``constraints`` is ``None`` or a dict of the bounds, lengths and pattern Rust
+    checks)."""
     qualname = getattr(func, "__qualname__", repr(func))
     sig = inspect.signature(func)
     try:
@@ -254,7 +252,7 @@ def _compile(func, path: str) -> list:
         if isinstance(inner, type) and issubclass(inner, Request):
             if marker is not None:
                 raise TypeError(f"{qualname}: parameter {name!r}: a Request takes no {type(marker).__name__}()")
-            plan.append([name, _SRC_REQUEST, _CONV_ANY, False, None, None, name, False, None])
+            plan.append(dict(name=name, source=Source.REQUEST, conv=Conv.ANY, key=name, required=False))
             continue
         location = marker.location if marker is not None else None
         if name in path_names and location not in (None, "path"):
@@ -274,28 +272,30 @@ def _compile(func, path: str) -> list:
                 conv, validator = _body_conv(inner)
                 constraints = None
                 if metadata and _pydantic is not None:
-                    conv, validator = _CONV_VALIDATOR, _pydantic_validator(name, inner, {}, metadata)
+                    conv, validator = Conv.VALIDATOR, _pydantic_validator(name, inner, {}, metadata)
             else:
                 conv, validator, constraints = _marked_body_conv(name, inner, marker, metadata)
                 embed = embed or bool(marker.embed)
-            entry = [name, _SRC_BODY, conv, required, default, validator, key, False, constraints]
+            entry = dict(name=name, source=Source.BODY, conv=conv, key=key, required=required, default=default,
+                         validator=validator, constraints=constraints)
             body_params.append(entry)
         else:
             conv, validator, constraints, multi = _value_conv(name, inner, marker, metadata)
-            source = {"path": _SRC_PATH, "query": _SRC_QUERY, "header": _SRC_HEADER, "cookie": _SRC_COOKIE}[location]
-            if source == _SRC_PATH:
+            source = {"path": Source.PATH, "query": Source.QUERY, "header": Source.HEADER, "cookie": Source.COOKIE}[location]
+            if source == Source.PATH:
                 if key not in path_names:
                     raise TypeError(f"{qualname}: path parameter {key!r} is not in the path {path!r}")
                 required, default = True, None
-            entry = [name, source, conv, required, default, validator, key, multi, constraints]
+            entry = dict(name=name, source=source, conv=conv, key=key, required=required, default=default,
+                         validator=validator, multi=multi, constraints=constraints)
         plan.append(entry)
-    missing = path_names - {e[6] for e in plan if e[1] == _SRC_PATH}
+    missing = path_names - {e["key"] for e in plan if e["source"] == Source.PATH}
     if missing:
         raise TypeError(f"{qualname}: path parameters {sorted(missing)} are not in the signature")
     if len(body_params) > 1 or embed:
         for entry in body_params:
-            entry[1] = _SRC_BODY_FIELD
-    return [tuple(e) for e in plan]
+            entry["source"] = Source.BODY_FIELD
+    return [ParamSpec(**e) for e in plan]
 
 
 def _foreign_marker(default) -> bool:
