@@ -3,10 +3,10 @@
 
 use bytes::BytesMut;
 
+use crate::app::router::Lookup;
 use crate::app::App;
-use crate::parse::{self, ChunkLimits, ChunkedDecoder, Head, Limits};
-use crate::response::{Output, Persistence, Response};
-use crate::router::Lookup;
+use crate::http::response::{Output, Persistence, Response};
+use crate::proto::h1::parse::{self, ChunkLimits, ChunkedDecoder, Head, Limits};
 
 /// Parses the request head at the start of `buf` with the default limits and looks up its
 /// route in `app`. Returns the head's length and the number of path parameters captured,

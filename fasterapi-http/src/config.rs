@@ -116,7 +116,7 @@ impl Config {
                 format!("Config::{field}: {why}"),
             ))
         };
-        let max_headers = crate::parse::MAX_HEADERS;
+        let max_headers = crate::proto::h1::parse::MAX_HEADERS;
         if self.threads > MAX_THREADS {
             return bad(
                 "threads",

@@ -5,11 +5,11 @@ use std::sync::{Arc, OnceLock};
 use bytes::{Buf, BytesMut};
 use fasterapi_core::buf::BufPool;
 
+use crate::app::request::Request;
 use crate::app::App;
-use crate::conn::{serve_one, Ctx, Pending, Step};
-use crate::parse::{ChunkLimits, ChunkedDecoder, Limits};
-use crate::request::Request;
-use crate::response::{Output, Response};
+use crate::http::response::{Output, Response};
+use crate::proto::h1::parse::{ChunkLimits, ChunkedDecoder, Limits};
+use crate::server::conn::{serve_one, Ctx, Pending, Step};
 
 fn app() -> Arc<App> {
     static APP: OnceLock<Arc<App>> = OnceLock::new();
@@ -145,7 +145,7 @@ fn check_responses(mut out: &[u8]) {
 /// Runs the request-head scanner (the fast path in front of httparse) on `data` and
 /// panics if it accepts a head httparse parses differently, or refuses.
 pub fn parse_head(data: &[u8]) {
-    crate::scan::check_against_httparse(data);
+    crate::proto::h1::scan::check_against_httparse(data);
 }
 
 /// The `chunked_splits` fuzz target's input: a first byte `n`, then `n % 32` piece sizes

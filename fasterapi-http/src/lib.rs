@@ -73,34 +73,21 @@ mod app;
 #[doc(hidden)]
 pub mod bench_support;
 mod config;
-mod conn;
-mod date;
-mod error;
-mod event_loop;
-mod executor;
 #[doc(hidden)]
 pub mod fuzzing;
-mod later;
-mod parse;
-mod request;
-mod response;
-pub mod router;
-mod scan;
+mod http;
+mod proto;
 mod server;
-mod sys;
-mod test_server;
-#[cfg(test)]
-mod testing;
-mod transport;
 
+pub use app::error::Error;
+pub use app::later::{Companion, Reply};
+pub use app::request::Request;
+pub use app::router;
 pub use app::{App, Config, RouteMut};
-pub use error::Error;
-pub use later::{Companion, Reply};
-pub use request::Request;
-pub use response::{Body, IntoResponse, Response, StatusCode};
+pub use http::response::{Body, IntoResponse, Response, StatusCode};
 pub use router::Method;
+pub use server::test_server::TestServer;
 pub use server::{RunningServer, Server, ShutdownHandle};
-pub use test_server::TestServer;
 
 /// The names most applications need: `use fasterapi_http::prelude::*;`.
 pub mod prelude {

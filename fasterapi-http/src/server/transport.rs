@@ -1,7 +1,7 @@
 //! What a connection reads from and writes to: a TCP socket when serving, or an in-memory
 //! transport for [`TestServer`](crate::TestServer) and the connection's own tests.
 //!
-//! [`Conn`](crate::conn::Conn) is generic over [`Transport`], so the socket path is the
+//! [`Conn`](crate::server::conn::Conn) is generic over [`Transport`], so the socket path is the
 //! same code as before the abstraction (each call is the `sys` function it was, inlined),
 //! and the in-memory one exercises the very state machine the server runs. The in-memory
 //! transport scripts what sockets do to a server (as hyper's `AsyncIo` and actix-http's
@@ -15,7 +15,7 @@ use std::net::Shutdown;
 use bytes::{BufMut, BytesMut};
 use mio::net::TcpStream;
 
-use crate::sys;
+use crate::server::sys;
 
 /// The byte stream under a connection: a nonblocking socket or its stand-in.
 ///

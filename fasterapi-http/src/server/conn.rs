@@ -11,14 +11,14 @@ use fasterapi_core::buf::BufPool;
 use fasterapi_core::mpmc::Queue;
 use mio::net::TcpStream;
 
+use crate::app::later::{Abandon, Later};
+use crate::app::request::Request;
+use crate::app::router::{Method, Miss, Params};
 use crate::app::App;
-use crate::executor::{self, Completion, Job, Mailbox};
-use crate::later::{Abandon, Later};
-use crate::parse::{self, ChunkedDecoder, Framing, Head, Limits, Meta, Reject};
-use crate::request::Request;
-use crate::response::{Output, Persistence, Response, StatusCode};
-use crate::router::{Method, Miss, Params};
-use crate::transport::Transport;
+use crate::http::response::{Output, Persistence, Response, StatusCode};
+use crate::proto::h1::parse::{self, ChunkedDecoder, Framing, Head, Limits, Meta, Reject};
+use crate::server::executor::{self, Completion, Job, Mailbox};
+use crate::server::transport::Transport;
 
 /// Where a connection is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1061,8 +1061,8 @@ mod tests {
 
     use super::*;
     use crate::bench_support::chunked;
-    use crate::parse::{chunked_work, HEAD_PARSES};
-    use crate::transport::MemoryTransport;
+    use crate::proto::h1::parse::{chunked_work, HEAD_PARSES};
+    use crate::server::transport::MemoryTransport;
 
     /// A thread context as an event loop makes it, with bodies up to `max_body`.
     fn ctx(app: App, max_body: usize, queue: Option<Arc<Queue<Job>>>) -> Ctx {

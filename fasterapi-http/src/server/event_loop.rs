@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::app::later::{self, Companion};
 use crate::app::App;
-use crate::conn::{Conn, Ctx, Deadlines, Timeouts, Verdict};
-use crate::date;
-use crate::executor::Completion;
-use crate::later::{self, Companion};
+use crate::proto::h1::date;
+use crate::server::conn::{Conn, Ctx, Deadlines, Timeouts, Verdict};
+use crate::server::executor::Completion;
 use crate::server::Shared;
 
 const COMPANION_TIMER: Token = Token(usize::MAX - 3);
@@ -56,7 +56,7 @@ pub(crate) struct EventLoop {
     companion_ready: bool,
     /// Fires at the companion's due time to the nanosecond (poll timeouts are whole
     /// milliseconds).
-    companion_timer: Option<crate::sys::PreciseTimer>,
+    companion_timer: Option<crate::server::sys::PreciseTimer>,
     ctx: Ctx,
     shared: Arc<Shared>,
     /// When shutdown began, the time by which in-flight requests must be done.
@@ -98,7 +98,7 @@ impl EventLoop {
         };
         let companion_timer = match companion {
             Some(_) => {
-                let timer = crate::sys::PreciseTimer::new()?;
+                let timer = crate::server::sys::PreciseTimer::new()?;
                 poll.registry().register(
                     &mut mio::unix::SourceFd(&timer.fd()),
                     COMPANION_TIMER,

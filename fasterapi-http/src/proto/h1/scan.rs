@@ -390,7 +390,7 @@ mod tests {
         assert!(scan_owned(&many).is_none());
     }
 
-    use crate::testing::Rng;
+    use crate::proto::h1::testing::Rng;
 
     #[test]
     fn agrees_with_httparse_on_generated_heads() {

@@ -33,8 +33,8 @@
 //!   1/8 of the body, would refuse small chunks of large bodies: 16-byte chunks cost
 //!   6 framing bytes each, 3/8 of their data.)
 
-use crate::parse::{reject, Reject};
-use crate::response::StatusCode;
+use crate::http::response::StatusCode;
+use crate::proto::h1::parse::{reject, Reject};
 
 /// Longest chunk-size line: hex digits and extensions, CRLF excluded (hyper's figure).
 pub(crate) const MAX_LINE: usize = 4 * 1024;
@@ -622,7 +622,7 @@ mod tests {
         assert_eq!(out, b"a");
     }
 
-    use crate::testing::Rng;
+    use crate::proto::h1::testing::Rng;
 
     /// The fuzz target's property (`fuzz/fuzz_targets/chunked_splits.rs`) over generated
     /// bodies: well-formed ones with random chunk sizes, extensions and trailers, some cut

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::response::{Response, StatusCode};
+use crate::http::response::{Response, StatusCode};
 
 /// An error a handler returns; it becomes an HTTP response with a JSON body
 /// `{"detail": "..."}` and the error's status.
@@ -91,7 +91,7 @@ impl Error {
                 });
             })
             .with_status(status),
-            Kind::Status { detail, .. } => crate::conn::detail(status, detail),
+            Kind::Status { detail, .. } => crate::server::conn::detail(status, detail),
         }
     }
 }

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use mio::{Poll, Token, Waker};
 
 use super::*;
-use crate::later::Reply;
-use crate::transport::MemoryTransport;
+use crate::app::later::Reply;
+use crate::server::transport::MemoryTransport;
 
 /// An app with a few routes, on a thread context that can wait for replies (a mailbox
 /// whose waker nobody polls: the tests take the answers themselves).

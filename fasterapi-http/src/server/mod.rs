@@ -1,5 +1,12 @@
 //! Listeners, I/O threads, the worker pool, and shutdown.
 
+pub(crate) mod conn;
+pub(crate) mod event_loop;
+pub(crate) mod executor;
+pub(crate) mod sys;
+pub(crate) mod test_server;
+pub(crate) mod transport;
+
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -12,8 +19,8 @@ use mio::{Poll, Waker};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::app::App;
-use crate::event_loop::{EventLoop, WAKER};
-use crate::executor::{Executor, Job, Mailbox};
+use crate::server::event_loop::{EventLoop, WAKER};
+use crate::server::executor::{Executor, Job, Mailbox};
 
 /// State the I/O threads, the workers and shutdown handles share.
 pub(crate) struct Shared {
@@ -191,7 +198,7 @@ impl RunningServer {
     /// [`ShutdownHandle::shutdown`]. The handlers that were there before are put back by
     /// [`join`](Self::join).
     pub fn stop_on_signals(&self) -> io::Result<()> {
-        let signals = crate::sys::ShutdownSignals::install()?;
+        let signals = crate::server::sys::ShutdownSignals::install()?;
         let handle = self.handle();
         let done = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -343,7 +350,7 @@ impl Server {
         if !self.app.config.pin_threads || self.loops.len() < 2 {
             return Vec::new();
         }
-        match crate::sys::allowed_cpus() {
+        match crate::server::sys::allowed_cpus() {
             Ok(cpus) if cpus.len() == self.loops.len() => cpus,
             Ok(_) => Vec::new(),
             Err(e) => {
@@ -382,7 +389,7 @@ impl Server {
                 .name(format!("fasterapi-io-{i}"))
                 .spawn(move || {
                     if let Some(cpu) = cpu {
-                        if let Err(e) = crate::sys::pin_current_thread(cpu) {
+                        if let Err(e) = crate::server::sys::pin_current_thread(cpu) {
                             eprintln!("fasterapi: I/O thread {i} not pinned to CPU {cpu}: {e}");
                         }
                     }

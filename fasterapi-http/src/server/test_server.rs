@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use fasterapi_core::mpmc::Queue;
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use crate::app::later::Companion;
 use crate::app::{App, Config};
-use crate::conn::{Conn, Ctx, Phase, Verdict};
-use crate::date;
-use crate::executor::{Completion, Executor, Mailbox};
-use crate::later::Companion;
-use crate::transport::MemoryTransport;
+use crate::proto::h1::date;
+use crate::server::conn::{Conn, Ctx, Phase, Verdict};
+use crate::server::executor::{Completion, Executor, Mailbox};
+use crate::server::transport::MemoryTransport;
 
 const WAKER: Token = Token(0);
 const COMPANION: Token = Token(1);

@@ -1,16 +1,21 @@
 //! The application: routes, handlers and server settings.
 
+pub(crate) mod error;
+pub(crate) mod later;
+pub(crate) mod request;
+pub mod router;
+
 use std::io;
 use std::net::ToSocketAddrs;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::app::later::{Companion, CompanionFactory};
 pub use crate::config::Config;
-use crate::later::{Companion, CompanionFactory};
 
-use crate::request::Request;
-use crate::response::{IntoResponse, Response};
-use crate::router::{Method, Router};
+use crate::app::request::Request;
+use crate::app::router::{Method, Router};
+use crate::http::response::{IntoResponse, Response};
 use crate::server::Server;
 
 /// A route's handler, type-erased.
@@ -50,7 +55,7 @@ impl Route {
     pub(crate) fn call(&self, req: &Request<'_>) -> Response {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.handler)(req))) {
             Ok(response) => response,
-            Err(_) => crate::conn::detail(
+            Err(_) => crate::server::conn::detail(
                 crate::StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal Server Error",
             ),
@@ -177,7 +182,7 @@ impl App {
         self.companion = Some(Box::new(factory));
     }
 
-    /// Routes `method` requests for `pattern` (see [`crate::router`] for the syntax) to
+    /// Routes `method` requests for `pattern` (see [`crate::app::router`] for the syntax) to
     /// `handler`.
     ///
     /// The handler runs on the I/O thread that read the request, so it must not block. A

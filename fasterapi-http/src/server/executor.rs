@@ -15,12 +15,12 @@ use bytes::Bytes;
 use fasterapi_core::mpmc::Queue;
 use mio::Waker;
 
+use crate::app::request::Request;
+use crate::app::router::Params;
 use crate::app::App;
-use crate::conn::detail;
-use crate::parse::{self, Head, Limits};
-use crate::request::Request;
-use crate::response::{Persistence, Response, StatusCode};
-use crate::router::Params;
+use crate::http::response::{Persistence, Response, StatusCode};
+use crate::proto::h1::parse::{self, Head, Limits};
+use crate::server::conn::detail;
 
 /// A request handed to the worker pool.
 pub(crate) struct Job {

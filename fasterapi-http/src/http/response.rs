@@ -7,8 +7,8 @@ use std::fmt;
 use bytes::{BufMut, Bytes, BytesMut};
 use fasterapi_core::json::{self, Object};
 
-use crate::date;
-use crate::error::Error;
+use crate::app::error::Error;
+use crate::proto::h1::date;
 
 /// An HTTP status code.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -3,9 +3,9 @@
 use std::borrow::Cow;
 use std::str::FromStr;
 
-use crate::error::Error;
-use crate::later::{Later, Reply};
-use crate::router::{Method, Params};
+use crate::app::error::Error;
+use crate::app::later::{Later, Reply};
+use crate::app::router::{Method, Params};
 
 /// One parsed request, borrowed from the connection's buffer for the handler call.
 ///
@@ -38,7 +38,7 @@ impl<'a> Request<'a> {
     /// The request of a parsed head, its captured path parameters and its body.
     #[inline]
     pub(crate) fn from_parts(
-        meta: &crate::parse::Meta<'a>,
+        meta: &crate::proto::h1::parse::Meta<'a>,
         headers: &'a [httparse::Header<'a>],
         params: &'a Params<'a, 'a>,
         body: &'a [u8],

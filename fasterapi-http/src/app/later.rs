@@ -14,8 +14,8 @@ use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::executor::{Completion, Mailbox};
-use crate::response::{Persistence, Response, StatusCode};
+use crate::http::response::{Persistence, Response, StatusCode};
+use crate::server::executor::{Completion, Mailbox};
 
 /// What a connection is told when the client left before its deferred answer was sent.
 pub(crate) type Abandon = Box<dyn FnOnce()>;
@@ -76,7 +76,7 @@ impl Reply {
 impl Drop for Reply {
     fn drop(&mut self) {
         if !self.sent {
-            self.deliver(crate::conn::detail(
+            self.deliver(crate::server::conn::detail(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal Server Error",
             ));

@@ -8,15 +8,13 @@
 
 use std::mem::MaybeUninit;
 
-use crate::response::StatusCode;
-use crate::router::Method;
-use crate::scan;
-
-mod chunked;
+use crate::app::router::Method;
+use crate::http::response::StatusCode;
+use crate::proto::h1::scan;
 
 #[cfg(test)]
-pub(crate) use chunked::work as chunked_work;
-pub(crate) use chunked::{ChunkLimits, ChunkedDecoder};
+pub(crate) use crate::proto::h1::chunked::work as chunked_work;
+pub(crate) use crate::proto::h1::chunked::{ChunkLimits, ChunkedDecoder};
 
 /// Header fields one request may carry at most; more is answered 431.
 pub(crate) const MAX_HEADERS: usize = 100;

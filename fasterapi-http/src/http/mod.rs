@@ -1,0 +1,4 @@
+//! The protocol's vocabulary: methods, status codes, responses and their bodies. Imports
+//! nothing else of the crate; everything else imports it.
+
+pub(crate) mod response;

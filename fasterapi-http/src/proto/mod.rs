@@ -1,0 +1,3 @@
+//! Bytes to messages and back, without sockets and without the app.
+
+pub(crate) mod h1;
