@@ -5,7 +5,8 @@ use bytes::BytesMut;
 
 use crate::app::router::Lookup;
 use crate::app::App;
-use crate::http::response::{Output, Persistence, Response};
+use crate::http::response::Response;
+use crate::proto::h1::encode::{Output, Persistence};
 use crate::proto::h1::parse::{self, ChunkLimits, ChunkedDecoder, Head, Limits};
 
 /// Parses the request head at the start of `buf` with the default limits and looks up its

@@ -3,6 +3,8 @@
 use std::io;
 use std::time::Duration;
 
+use crate::proto::h1::parse::Limits;
+
 /// Server settings. `Config::default()` suits most uses; each limit is answered with its
 /// own status when exceeded.
 #[derive(Clone, Debug)]
@@ -187,6 +189,17 @@ impl Config {
 /// `Instant` cannot overflow.
 pub(crate) fn bounded(timeout: Duration) -> Duration {
     timeout.min(NO_TIMEOUT)
+}
+
+impl Limits {
+    pub(crate) fn from_config(c: &Config) -> Limits {
+        Limits {
+            max_head: c.max_head_bytes,
+            max_headers: c.max_headers,
+            max_target: c.max_target_bytes,
+            max_body: c.max_body_bytes,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use fasterapi_core::buf::BufPool;
 
 use crate::app::request::Request;
 use crate::app::App;
-use crate::http::response::{Output, Response};
+use crate::http::response::Response;
+use crate::proto::h1::encode::Output;
 use crate::proto::h1::parse::{ChunkLimits, ChunkedDecoder, Limits};
 use crate::server::conn::{serve_one, Ctx, Pending, Step};
 

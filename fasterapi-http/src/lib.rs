@@ -84,8 +84,8 @@ pub use app::later::{Companion, Reply};
 pub use app::request::Request;
 pub use app::router;
 pub use app::{App, Config, RouteMut};
+pub use http::method::Method;
 pub use http::response::{Body, IntoResponse, Response, StatusCode};
-pub use router::Method;
 pub use server::test_server::TestServer;
 pub use server::{RunningServer, Server, ShutdownHandle};
 

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::http::response::{Response, StatusCode};
+use crate::http::response::{IntoResponse, Response, StatusCode};
 
 /// An error a handler returns; it becomes an HTTP response with a JSON body
 /// `{"detail": "..."}` and the error's status.
@@ -91,7 +91,7 @@ impl Error {
                 });
             })
             .with_status(status),
-            Kind::Status { detail, .. } => crate::server::conn::detail(status, detail),
+            Kind::Status { detail, .. } => crate::http::response::detail(status, detail),
         }
     }
 }
@@ -118,3 +118,8 @@ impl fmt::Debug for Error {
 }
 
 impl std::error::Error for Error {}
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        Error::into_response(self)
+    }
+}

@@ -11,11 +11,73 @@
 
 use std::cell::{Cell, RefCell};
 use std::os::fd::RawFd;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::http::response::{Persistence, Response, StatusCode};
-use crate::server::executor::{Completion, Mailbox};
+use mio::Waker;
+
+use crate::http::response::{Response, StatusCode};
+use crate::proto::h1::encode::Persistence;
+
+/// A finished job on its way back to its I/O thread.
+pub(crate) struct Completion {
+    pub(crate) token: usize,
+    pub(crate) conn_id: u64,
+    pub(crate) response: Response,
+    pub(crate) head_only: bool,
+    pub(crate) persistence: Persistence,
+}
+
+/// The part of an I/O thread other threads reach: its waker and its completions.
+pub(crate) struct Mailbox {
+    pub(crate) waker: Waker,
+    completions: Mutex<Vec<Completion>>,
+    /// Set by the first completion after the thread last looked: later ones skip the
+    /// wake-up syscall.
+    wake_pending: AtomicBool,
+}
+
+impl Mailbox {
+    pub(crate) fn new(waker: Waker) -> Mailbox {
+        Mailbox {
+            waker,
+            completions: Mutex::new(Vec::new()),
+            wake_pending: AtomicBool::new(false),
+        }
+    }
+
+    /// Delivers a completion and wakes the thread unless a wake is already on its way.
+    pub(crate) fn deliver(&self, c: Completion) {
+        self.deliver_local(c);
+        self.wake();
+    }
+
+    /// Delivers a completion from the owning I/O thread itself, which takes it after the
+    /// current step of its loop: no wake-up needed.
+    pub(crate) fn deliver_local(&self, c: Completion) {
+        self.completions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(c);
+    }
+
+    /// Wakes the thread unless a wake is already on its way.
+    pub(crate) fn wake(&self) {
+        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            // A failed wake means the thread's poll is gone: it has ended already.
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// Takes every delivered completion (swapping in `spare` so neither side allocates).
+    pub(crate) fn take(&self, spare: &mut Vec<Completion>) {
+        // Clear the flag first: a completion delivered after this point wakes us again.
+        self.wake_pending.store(false, Ordering::Release);
+        let mut list = self.completions.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::swap(&mut *list, spare);
+    }
+}
 
 /// What a connection is told when the client left before its deferred answer was sent.
 pub(crate) type Abandon = Box<dyn FnOnce()>;
@@ -76,7 +138,7 @@ impl Reply {
 impl Drop for Reply {
     fn drop(&mut self) {
         if !self.sent {
-            self.deliver(crate::server::conn::detail(
+            self.deliver(crate::http::response::detail(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal Server Error",
             ));

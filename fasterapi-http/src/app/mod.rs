@@ -6,7 +6,6 @@ pub(crate) mod request;
 pub mod router;
 
 use std::io;
-use std::net::ToSocketAddrs;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -16,7 +15,6 @@ pub use crate::config::Config;
 use crate::app::request::Request;
 use crate::app::router::{Method, Router};
 use crate::http::response::{IntoResponse, Response};
-use crate::server::Server;
 
 /// A route's handler, type-erased.
 pub(crate) type Handler = Box<dyn Fn(&Request<'_>) -> Response + Send + Sync + 'static>;
@@ -55,7 +53,7 @@ impl Route {
     pub(crate) fn call(&self, req: &Request<'_>) -> Response {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.handler)(req))) {
             Ok(response) => response,
-            Err(_) => crate::server::conn::detail(
+            Err(_) => crate::http::response::detail(
                 crate::StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal Server Error",
             ),
@@ -255,13 +253,6 @@ impl App {
         self.route(Method::Delete, pattern, handler)
     }
 
-    /// Binds the listeners (one per I/O thread, `SO_REUSEPORT`) without serving yet.
-    /// Port 0 picks a free port, shared by all threads: see [`Server::local_addr`].
-    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Server> {
-        self.check()?;
-        Server::bind(self, addr)
-    }
-
     /// What [`App::bind`] refuses to serve: malformed or duplicate routes, a bad
     /// [`Config`] value.
     pub(crate) fn check(&self) -> io::Result<()> {
@@ -272,10 +263,5 @@ impl App {
             ));
         }
         self.config.validate()
-    }
-
-    /// Binds and serves until the server is shut down.
-    pub fn serve(self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        self.bind(addr)?.run()
     }
 }

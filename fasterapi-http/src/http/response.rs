@@ -1,18 +1,15 @@
-//! Responses: what handlers build, and how they are written into a connection's output.
+//! Responses: what handlers build and return (written out by `proto::h1::encode`).
 
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use fasterapi_core::json::{self, Object};
-
-use crate::app::error::Error;
-use crate::proto::h1::date;
 
 /// An HTTP status code.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StatusCode(u16);
+pub struct StatusCode(pub(crate) u16);
 
 macro_rules! status_codes {
     ($($name:ident = $code:literal, $reason:literal;)*) => {
@@ -31,7 +28,7 @@ macro_rules! status_codes {
             }
 
             /// The whole status line, `HTTP/1.1 200 OK\r\n`, for a known code.
-            fn status_line(self) -> Option<&'static str> {
+            pub(crate) fn status_line(self) -> Option<&'static str> {
                 match self.0 {
                     $($code => Some(concat!("HTTP/1.1 ", stringify!($code), " ", $reason, "\r\n")),)*
                     _ => None,
@@ -185,16 +182,16 @@ impl From<Bytes> for Body {
 /// assert_eq!(plain.status(), StatusCode::OK);
 /// ```
 pub struct Response {
-    status: StatusCode,
-    content_type: Option<MediaType>,
-    headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
-    body: Body,
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: Option<MediaType>,
+    pub(crate) headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    pub(crate) body: Body,
 }
 
 /// A response's `Content-Type`. The common ones carry their header line ready-made, so the
 /// usual response head is a few fixed-size copies.
 #[derive(Clone, Debug)]
-enum MediaType {
+pub(crate) enum MediaType {
     Text,
     Json,
     Html,
@@ -229,7 +226,7 @@ impl MediaType {
         }
     }
 
-    fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             MediaType::Text => Response::TEXT_PLAIN,
             MediaType::Json => Response::APPLICATION_JSON,
@@ -239,7 +236,7 @@ impl MediaType {
     }
 
     /// `Content-Type: <type>\r\nContent-Length: ` for the common types.
-    fn head_line(&self) -> Option<&'static [u8]> {
+    pub(crate) fn head_line(&self) -> Option<&'static [u8]> {
         macro_rules! line {
             ($t:expr) => {
                 concat!("Content-Type: ", $t, "\r\nContent-Length: ").as_bytes()
@@ -253,9 +250,6 @@ impl MediaType {
         }
     }
 }
-
-/// Bodies from this size go out by `writev` without being copied.
-const ZERO_COPY_MIN: usize = 16 * 1024;
 
 thread_local! {
     /// Spare buffers for JSON and copied bodies: a response takes one and gives it back
@@ -272,7 +266,7 @@ fn take_json_buffer() -> Vec<u8> {
         .unwrap_or_else(|| Vec::with_capacity(JSON_BUFFER_CAPACITY))
 }
 
-fn recycle_json_buffer(mut v: Vec<u8>) {
+pub(crate) fn recycle_json_buffer(mut v: Vec<u8>) {
     // Smaller buffers (a handler's own `Vec` or `String` body) are not kept: one taken for
     // JSON would only grow again.
     if (JSON_BUFFER_CAPACITY..=JSON_BUFFER_KEEP_MAX).contains(&v.capacity()) {
@@ -492,11 +486,6 @@ impl IntoResponse for StatusCode {
         Response::new(self)
     }
 }
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        Error::into_response(self)
-    }
-}
 impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
     fn into_response(self) -> Response {
         self.1.into_response().with_status(self.0)
@@ -512,282 +501,23 @@ impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
     }
 }
 
-/// What the `Connection` header of a response says.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Persistence {
-    /// HTTP/1.1 default: keep the connection, say nothing.
-    KeepAlive,
-    /// HTTP/1.0 client that asked for keep-alive: say `Connection: keep-alive`.
-    KeepAlive10,
-    /// The connection closes after this response: say `Connection: close`.
-    Close,
-}
-
-/// The bytes queued for one connection's next write: frozen segments (large bodies sent
-/// without a copy) followed by the buffer everything small is copied into.
-pub(crate) struct Output {
-    pub(crate) chunks: Vec<Bytes>,
-    pub(crate) buf: BytesMut,
-}
-
-impl Output {
-    pub(crate) fn new(buf: BytesMut) -> Output {
-        Output {
-            chunks: Vec::new(),
-            buf,
-        }
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.chunks.is_empty() && self.buf.is_empty()
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.chunks.iter().map(Bytes::len).sum::<usize>() + self.buf.len()
-    }
-
-    fn push_shared(&mut self, bytes: Bytes) {
-        if !self.buf.is_empty() {
-            self.chunks.push(self.buf.split().freeze());
-        }
-        self.chunks.push(bytes);
-    }
-}
-
-/// Appends `n` in decimal. Numbers under 10,000 (most bodies) are written as fixed-size
-/// copies, which compile to plain stores, rather than as itoa's variable-length output.
 #[inline]
-fn put_decimal(buf: &mut BytesMut, n: usize) {
-    let digit = |v: usize| b'0' + (v % 10) as u8;
-    match n {
-        0..=9 => buf.put_u8(digit(n)),
-        10..=99 => buf.put_slice(&[digit(n / 10), digit(n)]),
-        100..=999 => buf.put_slice(&[digit(n / 100), digit(n / 10), digit(n)]),
-        1000..=9999 => buf.put_slice(&[digit(n / 1000), digit(n / 100), digit(n / 10), digit(n)]),
-        _ => buf.put_slice(itoa::Buffer::new().format(n).as_bytes()),
-    }
-}
-
-#[inline]
-fn header_is_safe(s: &str) -> bool {
+pub(crate) fn header_is_safe(s: &str) -> bool {
     !s.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
 }
 
-impl Response {
-    /// Writes status line, headers and (unless `head_only` or the status forbids one) the
-    /// body into `out`.
-    #[inline]
-    pub(crate) fn write_to(self, out: &mut Output, head_only: bool, persistence: Persistence) {
-        let Response {
-            status,
-            content_type,
-            headers,
-            body,
-        } = self;
-        let buf = &mut out.buf;
-        date::with_head(|head| match status.status_line() {
-            Some(_) if status == StatusCode::OK => buf.put_slice(head),
-            Some(line) => {
-                buf.put_slice(line.as_bytes());
-                buf.put_slice(&head[date::STATUS_LINE_LEN..]);
-            }
-            None => {
-                buf.put_slice(b"HTTP/1.1 ");
-                buf.put_slice(itoa::Buffer::new().format(status.0).as_bytes());
-                buf.put_slice(b" \r\n");
-                buf.put_slice(&head[date::STATUS_LINE_LEN..]);
-            }
-        });
-        let body_allowed = !status.forbids_body();
-        // Lines are written as "\r\n" + field, so that the common response (type, length,
-        // keep-alive) ends in a single "\r\n\r\n": fewer, larger copies.
-        let body_bytes = body.as_bytes();
-        let mut mid_line = false;
-        if body_allowed {
-            match content_type.as_ref().map(|t| (t.head_line(), t)) {
-                Some((Some(line), _)) => buf.put_slice(line),
-                Some((None, t)) => {
-                    buf.put_slice(b"Content-Type: ");
-                    buf.put_slice(t.as_str().as_bytes());
-                    buf.put_slice(b"\r\nContent-Length: ");
-                }
-                None => buf.put_slice(b"Content-Length: "),
-            }
-            put_decimal(buf, body_bytes.len());
-            mid_line = true;
-        }
-        for (name, value) in &headers {
-            let reserved = [
-                "content-length",
-                "date",
-                "connection",
-                "transfer-encoding",
-                "content-type",
-            ]
-            .iter()
-            .any(|r| name.eq_ignore_ascii_case(r));
-            if reserved || name.is_empty() || !header_is_safe(name) || !header_is_safe(value) {
-                continue;
-            }
-            if mid_line {
-                buf.put_slice(b"\r\n");
-            }
-            buf.put_slice(name.as_bytes());
-            buf.put_slice(b": ");
-            buf.put_slice(value.as_bytes());
-            mid_line = true;
-        }
-        let connection: &[u8] = match persistence {
-            Persistence::KeepAlive => b"",
-            Persistence::KeepAlive10 => b"Connection: keep-alive",
-            Persistence::Close => b"Connection: close",
-        };
-        if !connection.is_empty() {
-            if mid_line {
-                buf.put_slice(b"\r\n");
-            }
-            buf.put_slice(connection);
-            mid_line = true;
-        }
-        buf.put_slice(if mid_line { b"\r\n\r\n" } else { b"\r\n" });
-        if body_allowed && !head_only {
-            match body {
-                Body::Bytes(b) if b.len() >= ZERO_COPY_MIN => out.push_shared(b),
-                Body::Static(s) if s.len() >= ZERO_COPY_MIN => {
-                    out.push_shared(Bytes::from_static(s))
-                }
-                Body::Owned(v) => {
-                    out.buf.put_slice(&v);
-                    recycle_json_buffer(v);
-                }
-                other => out.buf.put_slice(other.as_bytes()),
-            }
-        } else if let Body::Owned(v) = body {
-            recycle_json_buffer(v);
-        }
-    }
+/// A JSON `{"detail": text}` response with `status`.
+pub(crate) fn detail(status: StatusCode, text: &str) -> Response {
+    Response::json(|o| {
+        o.field("detail", text);
+    })
+    .with_status(status)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn put_decimal_matches_itoa() {
-        let mut values: Vec<usize> = (0..20_000).collect();
-        values.extend([99_999, 100_000, 1 << 40, usize::MAX]);
-        for n in values {
-            let mut buf = BytesMut::new();
-            put_decimal(&mut buf, n);
-            assert_eq!(&buf[..], itoa::Buffer::new().format(n).as_bytes(), "{n}");
-        }
-    }
-
-    #[test]
-    fn media_types_keep_their_text() {
-        for (resp, want) in [
-            (Response::text("a"), Response::TEXT_PLAIN),
-            (Response::html("a"), Response::TEXT_HTML),
-            (Response::json_bytes("1"), Response::APPLICATION_JSON),
-            (
-                Response::bytes("a", "text/plain; charset=utf-8"),
-                Response::TEXT_PLAIN,
-            ),
-            (Response::bytes("a", "image/png"), "image/png"),
-        ] {
-            assert_eq!(resp.content_type(), Some(want));
-            let text = written(resp, false, Persistence::KeepAlive);
-            assert!(
-                text.contains(&format!(
-                    "\r\nContent-Type: {want}\r\nContent-Length: 1\r\n\r\n"
-                )),
-                "{text}"
-            );
-        }
-    }
-
-    fn written(resp: Response, head_only: bool, p: Persistence) -> String {
-        let mut out = Output::new(BytesMut::new());
-        resp.write_to(&mut out, head_only, p);
-        let mut all = Vec::new();
-        for c in &out.chunks {
-            all.extend_from_slice(c);
-        }
-        all.extend_from_slice(&out.buf);
-        String::from_utf8(all)
-            .unwrap()
-            .replace(&format!("Date: {}\r\n", date::cached_date()), "Date: D\r\n")
-    }
-
-    #[test]
-    fn text_response_bytes() {
-        assert_eq!(
-            written(Response::text("Hello, World!"), false, Persistence::KeepAlive),
-            "HTTP/1.1 200 OK\r\nServer: fasterapi\r\nDate: D\r\nContent-Type: text/plain; charset=utf-8\r\n\
-             Content-Length: 13\r\n\r\nHello, World!"
-        );
-    }
-
-    #[test]
-    fn head_keeps_length_drops_body_and_connection_headers() {
-        let s = written(Response::text("abc"), true, Persistence::Close);
-        assert!(
-            s.ends_with("Content-Length: 3\r\nConnection: close\r\n\r\n"),
-            "{s}"
-        );
-        let s = written(Response::text("abc"), false, Persistence::KeepAlive10);
-        assert!(s.ends_with("Connection: keep-alive\r\n\r\nabc"), "{s}");
-    }
-
-    #[test]
-    fn no_body_statuses_have_no_length_or_body() {
-        let s = written(
-            Response::text("x").with_status(StatusCode::NO_CONTENT),
-            false,
-            Persistence::KeepAlive,
-        );
-        assert_eq!(
-            s,
-            "HTTP/1.1 204 No Content\r\nServer: fasterapi\r\nDate: D\r\n\r\n"
-        );
-        let s = written(
-            Response::new(StatusCode::NOT_MODIFIED),
-            false,
-            Persistence::KeepAlive,
-        );
-        assert!(!s.contains("Content-Length"), "{s}");
-    }
-
-    #[test]
-    fn unknown_status_and_unsafe_headers() {
-        let r = Response::new(StatusCode::from_u16(599).unwrap())
-            .with_header("X-Ok", "1")
-            .with_header("X-Bad", "a\r\nInjected: yes")
-            .with_header("Content-Length", "99");
-        let s = written(r, false, Persistence::KeepAlive);
-        assert!(s.starts_with("HTTP/1.1 599 \r\n"), "{s}");
-        assert!(s.contains("X-Ok: 1\r\n"));
-        assert!(!s.contains("Injected"));
-        assert!(
-            s.contains("Content-Length: 0\r\n") && !s.contains("Content-Length: 99"),
-            "{s}"
-        );
-    }
-
-    #[test]
-    fn large_bytes_body_is_not_copied() {
-        let big = Bytes::from(vec![b'x'; ZERO_COPY_MIN]);
-        let mut out = Output::new(BytesMut::new());
-        Response::bytes(big.clone(), "application/octet-stream").write_to(
-            &mut out,
-            false,
-            Persistence::KeepAlive,
-        );
-        assert_eq!(out.chunks.len(), 2, "head, then the shared body");
-        assert_eq!(out.chunks[1].as_ptr(), big.as_ptr());
-        assert!(out.buf.is_empty());
-        assert_eq!(out.len(), out.chunks[0].len() + big.len());
-    }
+    use crate::app::error::Error;
 
     #[test]
     fn json_and_error_bodies() {

@@ -12,12 +12,14 @@ use fasterapi_core::mpmc::Queue;
 use mio::net::TcpStream;
 
 use crate::app::later::{Abandon, Later};
+use crate::app::later::{Completion, Mailbox};
 use crate::app::request::Request;
 use crate::app::router::{Method, Miss, Params};
 use crate::app::App;
-use crate::http::response::{Output, Persistence, Response, StatusCode};
+use crate::http::response::{detail, Response, StatusCode};
+use crate::proto::h1::encode::{Output, Persistence};
 use crate::proto::h1::parse::{self, ChunkedDecoder, Framing, Head, Limits, Meta, Reject};
-use crate::server::executor::{self, Completion, Job, Mailbox};
+use crate::server::executor::{self, Job};
 use crate::server::transport::Transport;
 
 /// Where a connection is in its life.
@@ -1029,14 +1031,6 @@ fn resize_output(ctx: &mut Ctx, want: usize) {
     } else {
         ctx.out.buf.reserve(want);
     }
-}
-
-/// A JSON `{"detail": text}` response with `status`.
-pub(crate) fn detail(status: StatusCode, text: &str) -> Response {
-    Response::json(|o| {
-        o.field("detail", text);
-    })
-    .with_status(status)
 }
 
 /// The head is in but the body is not: answers `100 Continue` once if the client asked for

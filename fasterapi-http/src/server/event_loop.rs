@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::app::later::Completion;
 use crate::app::later::{self, Companion};
 use crate::app::App;
 use crate::proto::h1::date;
 use crate::server::conn::{Conn, Ctx, Deadlines, Timeouts, Verdict};
-use crate::server::executor::Completion;
 use crate::server::Shared;
 
 const COMPANION_TIMER: Token = Token(usize::MAX - 3);

@@ -6,21 +6,20 @@
 //! through its `mio::Waker` only if no wake is already pending for it.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use bytes::Bytes;
 use fasterapi_core::mpmc::Queue;
-use mio::Waker;
 
+use crate::app::later::{Completion, Mailbox};
 use crate::app::request::Request;
 use crate::app::router::Params;
 use crate::app::App;
-use crate::http::response::{Persistence, Response, StatusCode};
+use crate::http::response::{detail, Response, StatusCode};
+use crate::proto::h1::encode::Persistence;
 use crate::proto::h1::parse::{self, Head, Limits};
-use crate::server::conn::detail;
 
 /// A request handed to the worker pool.
 pub(crate) struct Job {
@@ -35,65 +34,6 @@ pub(crate) struct Job {
     pub(crate) head_only: bool,
     pub(crate) persistence: Persistence,
     pub(crate) enqueued: Instant,
-}
-
-/// A finished job on its way back to its I/O thread.
-pub(crate) struct Completion {
-    pub(crate) token: usize,
-    pub(crate) conn_id: u64,
-    pub(crate) response: Response,
-    pub(crate) head_only: bool,
-    pub(crate) persistence: Persistence,
-}
-
-/// The part of an I/O thread other threads reach: its waker and its completions.
-pub(crate) struct Mailbox {
-    pub(crate) waker: Waker,
-    completions: Mutex<Vec<Completion>>,
-    /// Set by the first completion after the thread last looked: later ones skip the
-    /// wake-up syscall.
-    wake_pending: AtomicBool,
-}
-
-impl Mailbox {
-    pub(crate) fn new(waker: Waker) -> Mailbox {
-        Mailbox {
-            waker,
-            completions: Mutex::new(Vec::new()),
-            wake_pending: AtomicBool::new(false),
-        }
-    }
-
-    /// Delivers a completion and wakes the thread unless a wake is already on its way.
-    pub(crate) fn deliver(&self, c: Completion) {
-        self.deliver_local(c);
-        self.wake();
-    }
-
-    /// Delivers a completion from the owning I/O thread itself, which takes it after the
-    /// current step of its loop: no wake-up needed.
-    pub(crate) fn deliver_local(&self, c: Completion) {
-        self.completions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(c);
-    }
-
-    /// Wakes the thread unless a wake is already on its way.
-    pub(crate) fn wake(&self) {
-        if !self.wake_pending.swap(true, Ordering::AcqRel) {
-            // A failed wake means the thread's poll is gone: it has ended already.
-            let _ = self.waker.wake();
-        }
-    }
-
-    /// Takes every delivered completion (swapping in `spare` so neither side allocates).
-    pub(crate) fn take(&self, spare: &mut Vec<Completion>) {
-        // Clear the flag first: a completion delivered after this point wakes us again.
-        self.wake_pending.store(false, Ordering::Release);
-        let mut list = self.completions.lock().unwrap_or_else(|e| e.into_inner());
-        std::mem::swap(&mut *list, spare);
-    }
 }
 
 /// The running worker pool.

@@ -18,9 +18,10 @@ use fasterapi_core::mpmc::Queue;
 use mio::{Poll, Waker};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::app::later::Mailbox;
 use crate::app::App;
 use crate::server::event_loop::{EventLoop, WAKER};
-use crate::server::executor::{Executor, Job, Mailbox};
+use crate::server::executor::{Executor, Job};
 
 /// State the I/O threads, the workers and shutdown handles share.
 pub(crate) struct Shared {
@@ -76,6 +77,20 @@ impl Drop for IoThreadEnd {
             self.shared.shutdown();
         }
         self.shared.listener_closed(self.index);
+    }
+}
+
+impl App {
+    /// Binds the listeners (one per I/O thread, `SO_REUSEPORT`) without serving yet.
+    /// Port 0 picks a free port, shared by all threads: see [`Server::local_addr`].
+    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Server> {
+        self.check()?;
+        Server::bind(self, addr)
+    }
+
+    /// Binds and serves until the server is shut down.
+    pub fn serve(self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        self.bind(addr)?.run()
     }
 }
 

@@ -9,10 +9,11 @@ use fasterapi_core::mpmc::Queue;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::app::later::Companion;
+use crate::app::later::{Completion, Mailbox};
 use crate::app::{App, Config};
 use crate::proto::h1::date;
 use crate::server::conn::{Conn, Ctx, Phase, Verdict};
-use crate::server::executor::{Completion, Executor, Mailbox};
+use crate::server::executor::Executor;
 use crate::server::transport::MemoryTransport;
 
 const WAKER: Token = Token(0);

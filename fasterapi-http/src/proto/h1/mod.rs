@@ -4,6 +4,7 @@
 
 pub(crate) mod chunked;
 pub(crate) mod date;
+pub(crate) mod encode;
 pub(crate) mod parse;
 pub(crate) mod scan;
 #[cfg(test)]

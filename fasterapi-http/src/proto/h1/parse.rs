@@ -8,7 +8,7 @@
 
 use std::mem::MaybeUninit;
 
-use crate::app::router::Method;
+use crate::http::method::Method;
 use crate::http::response::StatusCode;
 use crate::proto::h1::scan;
 
@@ -29,15 +29,6 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
-    pub(crate) fn from_config(c: &crate::app::Config) -> Limits {
-        Limits {
-            max_head: c.max_head_bytes,
-            max_headers: c.max_headers,
-            max_target: c.max_target_bytes,
-            max_body: c.max_body_bytes,
-        }
-    }
-
     /// The caps of a chunked body: `max_body` decoded bytes, and a trailer section held to
     /// the head's limits.
     #[inline]
