@@ -8,8 +8,8 @@ use std::io::Write;
 
 use bytes::{BufMut, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use fasterapi::bench_support::{chunked, parse_and_route, write_response, ChunkedBody};
 use fasterapi::{App, Error, Request, Response};
+use fasterapi_http::bench_support::{chunked, parse_and_route, write_response, ChunkedBody};
 use serde::Serialize;
 
 const GET: &[u8] = b"GET /users/42?verbose=1 HTTP/1.1\r\n\

@@ -1,5 +1,5 @@
 //! Entry points for the criterion benches in `benches/`: the hot path's pieces, callable
-//! without a socket. Not a public API.
+//! without a socket. Not a public API: compiled with the `harness` feature only.
 
 use bytes::BytesMut;
 

@@ -1,4 +1,5 @@
-//! Entry points for the fuzz targets under `fuzz/`. Not a public API.
+//! Entry points for the fuzz targets under `fuzz/`. Not a public API: compiled with the
+//! `harness` feature only.
 
 use std::sync::{Arc, OnceLock};
 

@@ -70,9 +70,11 @@
 compile_error!("fasterapi-http runs on Linux only (epoll, SO_REUSEPORT, timerfd, MSG_NOSIGNAL)");
 
 mod app;
+#[cfg(any(test, feature = "harness"))]
 #[doc(hidden)]
 pub mod bench_support;
 mod config;
+#[cfg(any(test, feature = "harness"))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;

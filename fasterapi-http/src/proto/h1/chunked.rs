@@ -170,6 +170,7 @@ impl ChunkedDecoder {
     }
 
     /// Bytes of body decoded so far.
+    #[cfg(any(test, feature = "harness"))]
     pub(crate) fn decoded(&self) -> usize {
         self.decoded
     }

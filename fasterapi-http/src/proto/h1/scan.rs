@@ -262,8 +262,10 @@ fn ascii(bytes: &[u8]) -> &str {
 }
 
 /// A head as owned values, to compare the two parsers' answers.
+#[cfg(any(test, feature = "harness"))]
 type Parsed = (usize, String, String, u8, Vec<(String, Vec<u8>)>);
 
+#[cfg(any(test, feature = "harness"))]
 fn scan_owned(buf: &[u8]) -> Option<Parsed> {
     let mut slots = [const { MaybeUninit::<Header<'_>>::uninit() }; 16];
     let s = scan(buf, &mut slots)?;
@@ -288,6 +290,7 @@ fn scan_owned(buf: &[u8]) -> Option<Parsed> {
     ))
 }
 
+#[cfg(any(test, feature = "harness"))]
 fn httparse_owned(buf: &[u8]) -> Option<Parsed> {
     let mut headers = [httparse::EMPTY_HEADER; 16];
     let mut req = httparse::Request::new(&mut headers);
@@ -308,6 +311,7 @@ fn httparse_owned(buf: &[u8]) -> Option<Parsed> {
 
 /// Whether `buf` took the fast path; panics if the scanner's answer differs from
 /// httparse's (for the differential tests and the `parse_head` fuzz target).
+#[cfg(any(test, feature = "harness"))]
 pub(crate) fn check_against_httparse(buf: &[u8]) -> bool {
     let Some(ours) = scan_owned(buf) else {
         return false;
