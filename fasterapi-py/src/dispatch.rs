@@ -17,6 +17,7 @@ use pyo3::types::{PyBytes, PyDict, PyString, PyType};
 use crate::aio;
 use crate::json::write_value;
 use crate::plan::{Incoming, ParamSpec, Plan};
+use crate::testing::Unhandled;
 
 /// The Python package's classes and helpers, registered once by `_setup`.
 pub(crate) struct Runtime {
@@ -101,6 +102,9 @@ pub(crate) struct PyRoute {
     pub(crate) blocking: Option<bool>,
     /// For a `def` handler without `blocking=`: where it runs, learnt from its calls.
     pub(crate) adaptive: Option<Adaptive>,
+    /// Where the exceptions answered 500 go instead of the log: the test client's, which
+    /// raises them in the test (`raise_server_exceptions`). `None` when serving.
+    pub(crate) unhandled: Option<Arc<Unhandled>>,
 }
 
 /// Where a `def` handler without `blocking=` runs, learnt from timing its calls.
@@ -247,9 +251,7 @@ impl RouteSpec {
 impl PyRoute {
     /// Compiles a [`RouteSpec`] (checked when it was made) into a route to serve: its
     /// method, its path and the route.
-    pub(crate) fn from_spec(
-        spec: &Bound<'_, RouteSpec>,
-    ) -> PyResult<(Method, String, Arc<PyRoute>)> {
+    pub(crate) fn from_spec(spec: &Bound<'_, RouteSpec>) -> PyResult<(Method, String, PyRoute)> {
         let py = spec.py();
         let spec = spec.get();
         // Invariants: `RouteSpec::new` checked the method and the status.
@@ -266,8 +268,9 @@ impl PyRoute {
             label: format!("{} {}", spec.method, spec.path),
             blocking: spec.blocking,
             adaptive: (!spec.is_async && spec.blocking.is_none()).then(Adaptive::new),
+            unhandled: None,
         };
-        Ok((method, spec.path.clone(), Arc::new(route)))
+        Ok((method, spec.path.clone(), route))
     }
 
     /// Answers `req`: runs on the thread that serves the request, attaching to the
@@ -413,10 +416,15 @@ impl PyRoute {
         self.internal_error(py, e)
     }
 
-    /// Logs the traceback and answers 500.
+    /// Logs the traceback (or hands the exception to the test client) and answers 500.
     fn internal_error(&self, py: Python<'_>, e: PyErr) -> Response {
-        crate::serve::log_line(&format!("exception in handler of {}:", self.label));
-        e.display(py);
+        match &self.unhandled {
+            Some(unhandled) => unhandled.push(e),
+            None => {
+                crate::serve::log_line(&format!("exception in handler of {}:", self.label));
+                e.display(py);
+            }
+        }
         Response::text("Internal Server Error").with_status(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }

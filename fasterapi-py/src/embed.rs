@@ -245,7 +245,7 @@ impl MountPython for App {
                 .and_then(|m| m.getattr(attr))
                 .map_err(fail)?;
             let routes = app.getattr("routes").map_err(fail)?;
-            crate::serve::add_routes(self, &routes, all_defs_on_pool).map_err(fail)
+            crate::serve::add_routes(self, &routes, all_defs_on_pool, None).map_err(fail)
         })
     }
 }

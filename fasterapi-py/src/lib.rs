@@ -67,6 +67,7 @@ mod json;
 mod plan;
 mod request;
 mod serve;
+mod testing;
 
 use pyo3::prelude::*;
 
@@ -80,6 +81,7 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<plan::Conv>()?;
     m.add_class::<plan::ParamSpec>()?;
     m.add_class::<dispatch::RouteSpec>()?;
+    m.add_class::<testing::PyTestServer>()?;
     m.add_function(wrap_pyfunction!(dispatch::setup, m)?)?;
     m.add_function(wrap_pyfunction!(json::dumps, m)?)?;
     m.add_function(wrap_pyfunction!(serve::serve, m)?)?;

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fasterapi_http::{App, Request, Response, ShutdownHandle};
+use fasterapi_http::{App, Config, Request, Response, ShutdownHandle};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -14,15 +14,58 @@ use crate::aio::PyLoop;
 use crate::dispatch::{PyRoute, RouteSpec};
 use crate::plan::Incoming;
 use crate::request::PyRequest;
+use crate::testing::Unhandled;
+
+/// The settings of a worker process, given to `serve` by `FasterAPI.run`.
+pub(crate) struct WorkerOptions {
+    /// Threads of the pool for `def` handlers.
+    pub(crate) blocking_threads: usize,
+    /// `def` requests waiting for a pool thread, at most.
+    pub(crate) max_queued: usize,
+    /// Seconds a graceful shutdown gives requests in flight.
+    pub(crate) shutdown_timeout: f64,
+}
+
+/// The app a worker process serves: the routes of a `FasterAPI.routes` list (see
+/// [`add_routes`]) on one I/O thread with `options`. `serve` binds it; the test client
+/// serves it in process (`testing.rs`), with `unhandled` collecting the exceptions that
+/// the server would log.
+pub(crate) fn worker_app(
+    routes: &Bound<'_, PyAny>,
+    options: &WorkerOptions,
+    unhandled: Option<&Arc<Unhandled>>,
+) -> PyResult<App> {
+    let mut app = App::with_config(worker_config(options)?);
+    add_routes(&mut app, routes, false, unhandled)?;
+    Ok(app)
+}
+
+fn worker_config(options: &WorkerOptions) -> PyResult<Config> {
+    let mut config = Config::default();
+    // One I/O thread per process: threads of one process would contend for the GIL, and
+    // an I/O thread waiting for it stalls all its connections. Scale with processes.
+    config.threads = 1;
+    config.workers = options.blocking_threads;
+    config.queue_capacity = options.max_queued;
+    // A def handler may legitimately take seconds; FastAPI queues for a thread without a
+    // limit. 30 s bounds the wait without shedding ordinary slow handlers.
+    config.queue_timeout = Duration::from_secs(30);
+    config.shutdown_timeout = Duration::try_from_secs_f64(options.shutdown_timeout)
+        .map_err(|e| PyValueError::new_err(format!("shutdown_timeout: {e}")))?;
+    Ok(config)
+}
 
 /// Adds the routes of a `FasterAPI.routes` list (of [`RouteSpec`]s) to `app`, and gives each I/O thread its
 /// asyncio loop. `async def` handlers run on the I/O thread and its loop; `def` handlers
 /// run where `blocking=` says, or where their timed calls say (see `Adaptive`), or all
-/// on the worker pool when `all_defs_on_pool`. Returns how many routes were added.
+/// on the worker pool when `all_defs_on_pool`. A handler's exception that would be
+/// logged and answered 500 goes to `unhandled` instead of the log when given (the test
+/// client's). Returns how many routes were added.
 pub(crate) fn add_routes(
     app: &mut App,
     routes: &Bound<'_, PyAny>,
     all_defs_on_pool: bool,
+    unhandled: Option<&Arc<Unhandled>>,
 ) -> PyResult<usize> {
     let mut n = 0;
     for entry in routes.try_iter()? {
@@ -37,7 +80,9 @@ pub(crate) fn add_routes(
                     .unwrap_or_default()
             ))
         })?;
-        let (method, path, route) = PyRoute::from_spec(spec)?;
+        let (method, path, mut route) = PyRoute::from_spec(spec)?;
+        route.unhandled = unhandled.cloned();
+        let route = Arc::new(route);
         let (is_async, blocking) = (route.is_async, route.blocking);
         let switch = route.adaptive.as_ref().map(|a| a.on_pool.clone());
         let handler = move |req: &Request<'_>| -> Response { route.serve(req) };
@@ -92,19 +137,13 @@ pub(crate) fn serve(
     max_queued: usize,
     shutdown_timeout: f64,
 ) -> PyResult<()> {
-    let mut app = App::new();
-    // One I/O thread per process: threads of one process would contend for the GIL, and
-    // an I/O thread waiting for it stalls all its connections. Scale with processes.
-    app.config_mut().threads = 1;
-    app.config_mut().workers = blocking_threads;
-    app.config_mut().queue_capacity = max_queued;
-    // A def handler may legitimately take seconds; FastAPI queues for a thread without a
-    // limit. 30 s bounds the wait without shedding ordinary slow handlers.
-    app.config_mut().queue_timeout = Duration::from_secs(30);
-    app.config_mut().shutdown_timeout = Duration::try_from_secs_f64(shutdown_timeout)
-        .map_err(|e| PyValueError::new_err(format!("shutdown_timeout: {e}")))?;
+    let options = WorkerOptions {
+        blocking_threads,
+        max_queued,
+        shutdown_timeout,
+    };
+    let app = worker_app(routes, &options, None)?;
     crate::aio::set_max_suspended(max_suspended);
-    add_routes(&mut app, routes, false)?;
     let server = app.bind((host, port))?;
     py.detach(|| {
         // Blocked before any server thread exists, so that every thread inherits the
@@ -272,6 +311,7 @@ pub(crate) fn bench_dispatch(
     n: u64,
 ) -> PyResult<f64> {
     let (_, _, route) = PyRoute::from_spec(route)?;
+    let route = Arc::new(route);
     let req = BenchRequest {
         params: path_params
             .extract::<std::collections::HashMap<String, String>>()?

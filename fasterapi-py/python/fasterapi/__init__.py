@@ -18,8 +18,9 @@ Change the import of a small FastAPI app and it runs on fasterapi's Rust server:
 The modules follow FastAPI's, so ``from fastapi.X import Y`` becomes ``from fasterapi.X
 import Y``: ``applications`` (``FastAPI``, ``FasterAPI``), ``routing``, ``params`` and
 ``param_functions``, ``responses``, ``exceptions``, ``requests``, ``encoders``
-(``jsonable_encoder``), ``status``, ``datastructures``. A FastAPI name fasterapi does not
-implement yet raises ``ImportError`` naming it.
+(``jsonable_encoder``), ``status``, ``datastructures``, ``testclient`` (``TestClient``,
+which serves the app in process; it needs ``httpx``: ``pip install 'fasterapi[test]'``).
+A FastAPI name fasterapi does not implement yet raises ``ImportError`` naming it.
 
 Semantics follow FastAPI where a user would notice:
 
