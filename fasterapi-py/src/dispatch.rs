@@ -523,9 +523,44 @@ pub(crate) fn keep_thread_state() {
     // every later `PyGILState_Ensure`/`PyGILState_Release` pair (those pyo3 makes).
     unsafe {
         if ffi::PyGILState_Check() == 0 {
+            let made = ffi::PyGILState_GetThisThreadState().is_null();
             ffi::PyGILState_Ensure();
             ffi::PyEval_SaveThread();
+            MADE.with(|m| m.set(made));
         }
+    }
+}
+
+thread_local! {
+    /// [`keep_thread_state`] made this thread's state (it had none: a thread Rust started).
+    static MADE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Deletes the thread state that [`keep_thread_state`] made for this thread (one that had
+/// none: a thread Rust started), which is about to end and is done with Python: the test
+/// server's thread, which starts and stops with each test client and would leak its state
+/// each time. Does nothing on a thread whose state Python made. Call it detached, outside
+/// `Python::attach`.
+pub(crate) fn release_thread_state() {
+    if !MADE.with(Cell::get) {
+        return;
+    }
+    MADE.with(|m| m.set(false));
+    KEPT.with(|k| k.set(false));
+    // SAFETY: `keep_thread_state` made this thread's state with `PyGILState_Ensure` on a
+    // thread without one, so nothing else owns it, and the thread is detached (the
+    // caller's contract), so the state is not current. `PyEval_RestoreThread` makes it
+    // current and takes the GIL; `PyThreadState_Clear` and `PyThreadState_DeleteCurrent`
+    // free it (also unlinking it from the GILState key) and release the GIL. A later
+    // `Python::attach` on this thread would make a new state.
+    unsafe {
+        let state = ffi::PyGILState_GetThisThreadState();
+        if state.is_null() {
+            return;
+        }
+        ffi::PyEval_RestoreThread(state);
+        ffi::PyThreadState_Clear(state);
+        ffi::PyThreadState_DeleteCurrent();
     }
 }
 

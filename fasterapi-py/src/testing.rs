@@ -114,6 +114,9 @@ impl PyTestServer {
                         let answer = server.exchange(&job.request);
                         let _ = job.answer.send((answer, unhandled.take()));
                     }
+                    // Stops the loop and the pool, attaching to close the loop.
+                    drop(server);
+                    crate::dispatch::release_thread_state();
                 })?;
             match start.recv() {
                 Ok(Ok(())) => Ok(thread),
