@@ -8,10 +8,9 @@ import pytest
 
 import fasterapi
 import fasterapi.responses
-from conftest import get, module_server
+from app_main import app as main_app
 from fasterapi import FastAPI, FasterAPI
-
-server = module_server("app_main.py")
+from fasterapi.testclient import TestClient
 
 
 MODULES = ["fasterapi", "fasterapi.datastructures", "fasterapi.exceptions", "fasterapi.param_functions",
@@ -173,8 +172,9 @@ def test_a_fastapi_marker_as_default_is_refused_not_taken_for_a_value():
             return user
 
 
-def test_a_mutable_default_is_copied_for_each_request(server):
+def test_a_mutable_default_is_copied_for_each_request():
+    client = TestClient(main_app)
     for _ in range(3):
-        assert get(server, "/mutable_default").json() == {"tags": ["seen"]}
-    assert get(server, "/mutable_default?tags=a").json() == {"tags": ["a", "seen"]}
+        assert client.get("/mutable_default").json() == {"tags": ["seen"]}
+    assert client.get("/mutable_default?tags=a").json() == {"tags": ["a", "seen"]}
 

@@ -1,6 +1,6 @@
 """fasterapi.encoders.jsonable_encoder against FastAPI's results (the expectations are what
 FastAPI 0.165's own jsonable_encoder returns for the same values), and handler return
-values encoded the same way by the server."""
+values encoded the same way by the server's dispatch (through the TestClient)."""
 
 import collections
 import dataclasses
@@ -16,10 +16,9 @@ from typing import Optional
 import pytest
 from pydantic import AnyUrl, BaseModel, Field, SecretStr
 
-from conftest import get, module_server
+from app_main import app
 from fasterapi.encoders import jsonable_encoder
-
-server = module_server("app_main.py")
+from fasterapi.testclient import TestClient
 
 
 class Color(enum.Enum):
@@ -94,8 +93,8 @@ def test_jsonable_encoder_refuses_what_it_cannot_read():
         jsonable_encoder(object())
 
 
-def test_returned_values_are_encoded_as_fastapi_encodes_them(server):
-    assert get(server, "/ret/encoded").json() == {
+def test_returned_values_are_encoded_as_fastapi_encodes_them():
+    assert TestClient(app).get("/ret/encoded").json() == {
         "decimal": 1.5, "whole": 2, "seconds": 90.5, "model": {"Name": "pen", "count": 2},
         "set": [1], "path": "/tmp/x", "obj": {"k": 1},
     }

@@ -1,21 +1,19 @@
-"""Parameter markers (Query, Path, Header, Cookie, Body, Annotated) against a real server
-in a subprocess (app_params.py); 422 bodies are compared with FastAPI's shape and with
-pydantic's own wording."""
+"""Parameter markers (Query, Path, Header, Cookie, Body, Annotated), served in process by
+the TestClient (app_params.py, through the router and dispatch of a server); 422 bodies are
+compared with FastAPI's shape and with pydantic's own wording."""
 
-import http.client
 import math
 from typing import Annotated, List, Optional
-from urllib.parse import urlsplit
 
 import pytest
 from pydantic import Field, TypeAdapter, ValidationError
 
-from conftest import get, module_server, post
-
+from app_params import app
 from fasterapi import Body, Cookie, FasterAPI, Header, Path, Query
+from fasterapi.testclient import TestClient
 
 
-server = module_server("app_params.py")
+client = TestClient(app)
 
 
 def detail(r):
@@ -43,14 +41,14 @@ def missing(*loc):
 # --- Query --------------------------------------------------------------------------------
 
 
-def test_query_defaults_and_values(server):
-    assert get(server, "/query").json() == {"q": None, "limit": 10}
-    assert get(server, "/query?q=hi&limit=1").json() == {"q": "hi", "limit": 1}
-    assert get(server, "/query?limit=100").json() == {"q": None, "limit": 100}
+def test_query_defaults_and_values():
+    assert client.get("/query").json() == {"q": None, "limit": 10}
+    assert client.get("/query?q=hi&limit=1").json() == {"q": "hi", "limit": 1}
+    assert client.get("/query?limit=100").json() == {"q": None, "limit": 100}
 
 
-def test_query_bounds_violated_is_422_in_fastapi_shape(server):
-    assert detail(get(server, "/query?limit=0")) == [
+def test_query_bounds_violated_is_422_in_fastapi_shape():
+    assert detail(client.get("/query?limit=0")) == [
         {
             "type": "greater_than_equal",
             "loc": ["query", "limit"],
@@ -59,7 +57,7 @@ def test_query_bounds_violated_is_422_in_fastapi_shape(server):
             "ctx": {"ge": 1},
         }
     ]
-    assert detail(get(server, "/query?limit=101")) == [
+    assert detail(client.get("/query?limit=101")) == [
         {
             "type": "less_than_equal",
             "loc": ["query", "limit"],
@@ -69,34 +67,34 @@ def test_query_bounds_violated_is_422_in_fastapi_shape(server):
         }
     ]
     # A value that is no integer fails conversion; its bounds are not checked.
-    (d,) = detail(get(server, "/query?limit=ten"))
+    (d,) = detail(client.get("/query?limit=ten"))
     assert (d["type"], d["loc"], d["input"]) == ("int_parsing", ["query", "limit"], "ten")
 
 
-def test_required_query_markers(server):
-    assert get(server, "/query/required?q=a&n=2").json() == {"q": "a", "n": 2}
-    assert detail(get(server, "/query/required")) == [missing("query", "q"), missing("query", "n")]
-    assert detail(get(server, "/query/required?q=a")) == [missing("query", "n")]
+def test_required_query_markers():
+    assert client.get("/query/required?q=a&n=2").json() == {"q": "a", "n": 2}
+    assert detail(client.get("/query/required")) == [missing("query", "q"), missing("query", "n")]
+    assert detail(client.get("/query/required?q=a")) == [missing("query", "n")]
 
 
-def test_query_alias(server):
-    assert get(server, "/query/alias?item-query=x%20y").json() == {"item_query": "x y"}
+def test_query_alias():
+    assert client.get("/query/alias?item-query=x%20y").json() == {"item_query": "x y"}
     # The Python name is not the query's name.
-    assert get(server, "/query/alias?item_query=x").json() == {"item_query": None}
-    assert detail(get(server, "/query/alias_required?item_query=x")) == [missing("query", "item-query")]
-    assert get(server, "/query/alias_required?item-query=1").json() == {"item_query": "1"}
+    assert client.get("/query/alias?item_query=x").json() == {"item_query": None}
+    assert detail(client.get("/query/alias_required?item_query=x")) == [missing("query", "item-query")]
+    assert client.get("/query/alias_required?item-query=1").json() == {"item_query": "1"}
 
 
-def test_string_constraints(server):
+def test_string_constraints():
     ann = Annotated[str, Field(min_length=2, max_length=5, pattern="^[a-zé]+$")]
-    assert get(server, "/query/str?s=ab").json() == {"s": "ab"}
+    assert client.get("/query/str?s=ab").json() == {"s": "ab"}
     # Lengths count characters, not bytes.
-    assert get(server, "/query/str?s=%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9").json() == {"s": "ééééé"}
+    assert client.get("/query/str?s=%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9").json() == {"s": "ééééé"}
     for value, kind in [("a", "string_too_short"), ("éééééé", "string_too_long"), ("abC", "string_pattern_mismatch")]:
-        (d,) = detail(get(server, "/query/str", params={"s": value}))
+        (d,) = detail(client.get("/query/str", params={"s": value}))
         assert d["type"] == kind
         assert d == pydantic_error(ann, value, ["query", "s"])
-    (d,) = detail(get(server, "/query/str?s=A"))
+    (d,) = detail(client.get("/query/str?s=A"))
     assert d == {
         "type": "string_too_short",
         "loc": ["query", "s"],
@@ -104,23 +102,23 @@ def test_string_constraints(server):
         "input": "A",
         "ctx": {"min_length": 2},
     }
-    (d,) = detail(get(server, "/query/str?s=ab1"))
+    (d,) = detail(client.get("/query/str?s=ab1"))
     assert d["msg"] == "String should match pattern '^[a-zé]+$'"
     assert d["ctx"] == {"pattern": "^[a-zé]+$"}
 
 
-def test_pattern_is_searched_and_regex_is_its_old_name(server):
-    assert get(server, "/query/regex").json() == {"code": "ab1", "one": None}
-    assert get(server, "/query/regex?code=x9").json()["code"] == "x9"
-    (d,) = detail(get(server, "/query/regex?code=9x"))
+def test_pattern_is_searched_and_regex_is_its_old_name():
+    assert client.get("/query/regex").json() == {"code": "ab1", "one": None}
+    assert client.get("/query/regex?code=x9").json()["code"] == "x9"
+    (d,) = detail(client.get("/query/regex?code=9x"))
     assert d == pydantic_error(Annotated[str, Field(pattern=r"\d$")], "9x", ["query", "code"])
-    (d,) = detail(get(server, "/query/regex?one=ab"))
+    (d,) = detail(client.get("/query/regex?one=ab"))
     assert d["msg"] == "String should have at most 1 character"
     assert d == pydantic_error(Annotated[str, Field(max_length=1)], "ab", ["query", "one"])
 
 
-def test_number_constraints_match_pydantic(server):
-    assert get(server, "/query/numbers?f=1.25&i=-5&big=5").json() == {"f": 1.25, "i": -5, "big": 5}
+def test_number_constraints_match_pydantic():
+    assert client.get("/query/numbers?f=1.25&i=-5&big=5").json() == {"f": 1.25, "i": -5, "big": 5}
     cases = [
         ("f", "0", Annotated[float, Field(gt=0, lt=1.5)]),
         ("f", "1.5", Annotated[float, Field(gt=0, lt=1.5)]),
@@ -130,31 +128,31 @@ def test_number_constraints_match_pydantic(server):
     ]
     for name, value, ann in cases:
         params = {"f": "1", name: value}
-        (d,) = detail(get(server, "/query/numbers", params=params))
+        (d,) = detail(client.get("/query/numbers", params=params))
         assert d == pydantic_error(ann, value, ["query", name]), (name, value)
     # Several failures: one item each.
-    assert [d["loc"] for d in detail(get(server, "/query/numbers?f=2&i=9"))] == [["query", "f"], ["query", "i"]]
+    assert [d["loc"] for d in detail(client.get("/query/numbers?f=2&i=9"))] == [["query", "f"], ["query", "i"]]
 
 
-def test_float_bounds_are_shown_as_pydantic_shows_them(server):
-    (d,) = detail(get(server, "/query/float_bounds?x=0"))
+def test_float_bounds_are_shown_as_pydantic_shows_them():
+    (d,) = detail(client.get("/query/float_bounds?x=0"))
     assert d["msg"] == "Input should be greater than or equal to 0.0000001"
     assert d == pydantic_error(Annotated[float, Field(ge=1e-7, le=1e20)], "0", ["query", "x"])
-    (d,) = detail(get(server, "/query/float_bounds?x=1e21"))
+    (d,) = detail(client.get("/query/float_bounds?x=1e21"))
     assert d["msg"] == "Input should be less than or equal to 100000000000000000000"
     assert d == pydantic_error(Annotated[float, Field(ge=1e-7, le=1e20)], "1e21", ["query", "x"])
-    (d,) = detail(get(server, "/query/float_bounds?y=0.25"))
+    (d,) = detail(client.get("/query/float_bounds?y=0.25"))
     assert d == pydantic_error(Annotated[float, Field(gt=0.25)], "0.25", ["query", "y"])
     # NaN passes no bound.
-    (d,) = detail(get(server, "/query/float_bounds?y=nan"))
+    (d,) = detail(client.get("/query/float_bounds?y=nan"))
     assert (d["type"], d["input"]) == ("greater_than", "nan")
     assert math.isclose(d["ctx"]["gt"], 0.25)
 
 
-def test_query_lists_take_every_value(server):
-    assert get(server, "/query/list").json() == {"tags": [], "ids": None}
-    assert get(server, "/query/list?tags=a&ids=3&tags=b&ids=-1").json() == {"tags": ["a", "b"], "ids": [3, -1]}
-    assert detail(get(server, "/query/list?ids=1&ids=x&ids=2&ids=y")) == [
+def test_query_lists_take_every_value():
+    assert client.get("/query/list").json() == {"tags": [], "ids": None}
+    assert client.get("/query/list?tags=a&ids=3&tags=b&ids=-1").json() == {"tags": ["a", "b"], "ids": [3, -1]}
+    assert detail(client.get("/query/list?ids=1&ids=x&ids=2&ids=y")) == [
         {
             "type": "int_parsing",
             "loc": ["query", "ids", 1],
@@ -168,14 +166,14 @@ def test_query_lists_take_every_value(server):
             "input": "y",
         },
     ]
-    assert detail(get(server, "/query/list_required")) == [missing("query", "ids")]
-    assert get(server, "/query/list_required?ids=7").json() == {"ids": [7]}
+    assert detail(client.get("/query/list_required")) == [missing("query", "ids")]
+    assert client.get("/query/list_required?ids=7").json() == {"ids": [7]}
 
 
-def test_constraints_pydantic_checks(server):
+def test_constraints_pydantic_checks():
     u = "12345678-1234-5678-1234-567812345678"
-    assert get(server, f"/query/pydantic?n=6&uid={u}&short=a&short=b").json() == {"n": 6, "uid": u, "short": ["a", "b"]}
-    errors = detail(get(server, "/query/pydantic?n=4&uid=nope&short=a&short=b&short=c"))
+    assert client.get(f"/query/pydantic?n=6&uid={u}&short=a&short=b").json() == {"n": 6, "uid": u, "short": ["a", "b"]}
+    errors = detail(client.get("/query/pydantic?n=4&uid=nope&short=a&short=b&short=c"))
     assert errors[0] == pydantic_error(Annotated[int, Field(multiple_of=3)], "4", ["query", "n"])
     assert errors[1]["loc"] == ["query", "uid"]
     assert errors[1]["type"] == "uuid_parsing"
@@ -185,153 +183,147 @@ def test_constraints_pydantic_checks(server):
 # --- Path ---------------------------------------------------------------------------------
 
 
-def test_path_marker(server):
-    assert get(server, "/items/3?q=x").json() == {"item_id": 3, "q": "x"}
-    assert detail(get(server, "/items/0")) == [
+def test_path_marker():
+    assert client.get("/items/3?q=x").json() == {"item_id": 3, "q": "x"}
+    assert detail(client.get("/items/0")) == [
         {"type": "greater_than", "loc": ["path", "item_id"], "msg": "Input should be greater than 0", "input": "0", "ctx": {"gt": 0}}
     ]
-    (d,) = detail(get(server, "/items/-4"))
+    (d,) = detail(client.get("/items/-4"))
     assert d["input"] == "-4"
-    assert get(server, "/names/%C3%A9t%C3%A9s").json() == {"name": "étés"}
-    (d,) = detail(get(server, "/names/abcde"))
+    assert client.get("/names/%C3%A9t%C3%A9s").json() == {"name": "étés"}
+    (d,) = detail(client.get("/names/abcde"))
     assert d == pydantic_error(Annotated[str, Field(max_length=4)], "abcde", ["path", "name"])
 
 
 # --- Header -------------------------------------------------------------------------------
 
 
-def test_header_underscores_become_hyphens_and_case_is_ignored(server):
-    r = get(server, "/header", headers={"X-Token": "secret", "User-Agent": "tests/1"})
+def test_header_underscores_become_hyphens_and_case_is_ignored():
+    r = client.get("/header", headers={"X-Token": "secret", "User-Agent": "tests/1"})
     assert r.json() == {"x_token": "secret", "user_agent": "tests/1"}
-    assert get(server, "/header", headers={"x-TOKEN": "s2"}).json()["x_token"] == "s2"
-    assert detail(get(server, "/header")) == [missing("header", "x-token")]
+    assert client.get("/header", headers={"x-TOKEN": "s2"}).json()["x_token"] == "s2"
+    assert detail(client.get("/header")) == [missing("header", "x-token")]
     # The parameter's own name with underscores is not the header.
-    assert detail(get(server, "/header", headers={"x_token": "v"})) == [missing("header", "x-token")]
+    assert detail(client.get("/header", headers={"x_token": "v"})) == [missing("header", "x-token")]
 
 
-def test_header_convert_underscores_false(server):
-    assert get(server, "/header/underscores", headers={"x_token": "v"}).json() == {"x_token": "v"}
-    assert get(server, "/header/underscores", headers={"X-Token": "v"}).json() == {"x_token": None}
+def test_header_convert_underscores_false():
+    assert client.get("/header/underscores", headers={"x_token": "v"}).json() == {"x_token": "v"}
+    assert client.get("/header/underscores", headers={"X-Token": "v"}).json() == {"x_token": None}
 
 
-def test_header_alias(server):
-    assert get(server, "/header/alias", headers={"x-api-key": "k"}).json() == {"token": "k"}
-    assert detail(get(server, "/header/alias", headers={"token": "k"})) == [missing("header", "X-Api-Key")]
+def test_header_alias():
+    assert client.get("/header/alias", headers={"x-api-key": "k"}).json() == {"token": "k"}
+    assert detail(client.get("/header/alias", headers={"token": "k"})) == [missing("header", "X-Api-Key")]
 
 
-def test_header_conversion_and_constraints(server):
-    assert get(server, "/header/int").json() == {"x_count": 0}
-    assert get(server, "/header/int", headers={"X-Count": "7"}).json() == {"x_count": 7}
-    (d,) = detail(get(server, "/header/int", headers={"X-Count": "11"}))
+def test_header_conversion_and_constraints():
+    assert client.get("/header/int").json() == {"x_count": 0}
+    assert client.get("/header/int", headers={"X-Count": "7"}).json() == {"x_count": 7}
+    (d,) = detail(client.get("/header/int", headers={"X-Count": "11"}))
     assert d == pydantic_error(Annotated[int, Field(ge=0, le=10)], "11", ["header", "x-count"])
-    (d,) = detail(get(server, "/header/int", headers={"X-Count": "many"}))
+    (d,) = detail(client.get("/header/int", headers={"X-Count": "many"}))
     assert (d["type"], d["loc"]) == ("int_parsing", ["header", "x-count"])
 
 
-def test_header_values_are_latin1(server):
-    r = get(server, "/header", headers={"X-Token": "caf\xe9".encode("latin-1")})
+def test_header_values_are_latin1():
+    r = client.get("/header", headers={"X-Token": "caf\xe9".encode("latin-1")})
     assert r.json()["x_token"] == "café"
 
 
-def raw_get(server, path, headers):
-    """GET with repeated header lines (requests folds a dict)."""
-    u = urlsplit(server.url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-    try:
-        conn.putrequest("GET", path)
-        for name, value in headers:
-            conn.putheader(name, value)
-        conn.endheaders()
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
+def raw_get(path, headers):
+    """GET with repeated header lines (a dict folds them) and no User-Agent."""
+    request = client.build_request("GET", path, headers=headers)
+    del request.headers["user-agent"]
+    r = client.send(request)
+    return r.status_code, r.content
 
 
-def test_repeated_headers_fill_a_list_and_a_scalar_takes_the_first(server):
-    status, body = raw_get(server, "/header/list", [("X-Tag", "a"), ("x-tag", "b"), ("Other", "c")])
+def test_repeated_headers_fill_a_list_and_a_scalar_takes_the_first():
+    status, body = raw_get("/header/list", [("X-Tag", "a"), ("x-tag", "b"), ("Other", "c")])
     assert (status, body) == (200, b'{"x_tag":["a","b"]}')
-    assert get(server, "/header/list").json() == {"x_tag": []}
-    status, body = raw_get(server, "/header", [("X-Token", "first"), ("X-Token", "second")])
+    assert client.get("/header/list").json() == {"x_tag": []}
+    status, body = raw_get("/header", [("X-Token", "first"), ("X-Token", "second")])
     assert (status, body) == (200, b'{"x_token":"first","user_agent":null}')
 
 
 # --- Cookie -------------------------------------------------------------------------------
 
 
-def test_cookie(server):
-    assert get(server, "/cookie", cookies={"session": "abc", "visits": "2"}).json() == {"session": "abc", "visits": 2}
-    assert get(server, "/cookie", headers={"Cookie": "visits=0"}).json() == {"session": None, "visits": 0}
+def test_cookie():
+    with_cookies = TestClient(app, cookies={"session": "abc", "visits": "2"})
+    assert with_cookies.get("/cookie").json() == {"session": "abc", "visits": 2}
+    assert client.get("/cookie", headers={"Cookie": "visits=0"}).json() == {"session": None, "visits": 0}
     # Starlette's parsing: pairs trimmed, the last of a name wins, quoted values unquoted.
-    r = get(server, "/cookie", headers={"Cookie": 'other=1;  visits = 5 ; session="a\\"b\\054c"; visits=6'})
+    r = client.get("/cookie", headers={"Cookie": 'other=1;  visits = 5 ; session="a\\"b\\054c"; visits=6'})
     assert r.json() == {"session": 'a"b,c', "visits": 6}
-    assert detail(get(server, "/cookie", headers={"Cookie": "session=x"})) == [missing("cookie", "visits")]
-    (d,) = detail(get(server, "/cookie", headers={"Cookie": "visits=-1"}))
+    assert detail(client.get("/cookie", headers={"Cookie": "session=x"})) == [missing("cookie", "visits")]
+    (d,) = detail(client.get("/cookie", headers={"Cookie": "visits=-1"}))
     assert d == pydantic_error(Annotated[int, Field(ge=0)], "-1", ["cookie", "visits"])
 
 
 # --- Body ---------------------------------------------------------------------------------
 
 
-def test_body_marker_takes_the_whole_body(server):
-    assert post(server, "/body", json={"a": [1]}).json() == {"payload": {"a": [1]}}
-    assert detail(post(server, "/body")) == [missing("body")]
-    (d,) = detail(post(server, "/body", json=[1]))
+def test_body_marker_takes_the_whole_body():
+    assert client.post("/body", json={"a": [1]}).json() == {"payload": {"a": [1]}}
+    assert detail(client.post("/body")) == [missing("body")]
+    (d,) = detail(client.post("/body", json=[1]))
     assert (d["type"], d["loc"]) == ("dict_type", ["body"])
     # JSON null is no value: the default, or missing.
-    assert post(server, "/body/optional", data=b"null").json() == {"payload": None}
-    assert post(server, "/body/optional", json={"k": 1}).json() == {"payload": {"k": 1}}
-    assert detail(post(server, "/body", data=b"null")) == [missing("body")]
+    assert client.post("/body/optional", content=b"null").json() == {"payload": None}
+    assert client.post("/body/optional", json={"k": 1}).json() == {"payload": {"k": 1}}
+    assert detail(client.post("/body", content=b"null")) == [missing("body")]
 
 
-def test_body_embed(server):
-    assert post(server, "/body/embed", json={"name": "pen"}).json() == {"name": "pen"}
-    assert detail(post(server, "/body/embed", json={"other": 1})) == [missing("body", "name")]
-    assert detail(post(server, "/body/embed", json="pen")) == [missing("body", "name")]
-    assert detail(post(server, "/body/embed")) == [missing("body", "name")]
-    (d,) = detail(post(server, "/body/embed", json={"name": 5}))
+def test_body_embed():
+    assert client.post("/body/embed", json={"name": "pen"}).json() == {"name": "pen"}
+    assert detail(client.post("/body/embed", json={"other": 1})) == [missing("body", "name")]
+    assert detail(client.post("/body/embed", json="pen")) == [missing("body", "name")]
+    assert detail(client.post("/body/embed")) == [missing("body", "name")]
+    (d,) = detail(client.post("/body/embed", json={"name": 5}))
     assert d == pydantic_error(str, 5, ["body", "name"])
 
 
-def test_scalar_body_values_with_constraints(server):
-    r = post(server, "/body/scalars", json={"name": "ab", "qty": "3", "price": 2})
+def test_scalar_body_values_with_constraints():
+    r = client.post("/body/scalars", json={"name": "ab", "qty": "3", "price": 2})
     assert r.json() == {"name": "ab", "qty": 3, "price": 2.0}
-    assert post(server, "/body/scalars", json={"name": "ab"}).json() == {"name": "ab", "qty": 1, "price": None}
-    assert detail(post(server, "/body/scalars", json={"name": "a", "qty": 0})) == [
+    assert client.post("/body/scalars", json={"name": "ab"}).json() == {"name": "ab", "qty": 1, "price": None}
+    assert detail(client.post("/body/scalars", json={"name": "a", "qty": 0})) == [
         pydantic_error(Annotated[str, Field(min_length=2)], "a", ["body", "name"]),
         {"type": "greater_than", "loc": ["body", "qty"], "msg": "Input should be greater than 0", "input": 0, "ctx": {"gt": 0}},
     ]
-    assert detail(post(server, "/body/scalars", json={"qty": 2})) == [missing("body", "name")]
+    assert detail(client.post("/body/scalars", json={"qty": 2})) == [missing("body", "name")]
 
 
-def test_single_scalar_body_is_the_whole_body(server):
-    assert post(server, "/body/int", data=b"5").json() == {"importance": 5}
-    (d,) = detail(post(server, "/body/int", data=b'"x"'))
+def test_single_scalar_body_is_the_whole_body():
+    assert client.post("/body/int", content=b"5").json() == {"importance": 5}
+    (d,) = detail(client.post("/body/int", content=b'"x"'))
     assert d == pydantic_error(int, "x", ["body"])
 
 
-def test_body_alias_and_list_constraints(server):
-    assert post(server, "/body/alias", json={"count": 4}).json() == {"n": 4}
-    assert detail(post(server, "/body/alias", json={"n": 4})) == [missing("body", "count")]
-    assert post(server, "/body/list", json={"values": [1, "2"]}).json() == {"values": [1, 2]}
-    (d,) = detail(post(server, "/body/list", json={"values": []}))
+def test_body_alias_and_list_constraints():
+    assert client.post("/body/alias", json={"count": 4}).json() == {"n": 4}
+    assert detail(client.post("/body/alias", json={"n": 4})) == [missing("body", "count")]
+    assert client.post("/body/list", json={"values": [1, "2"]}).json() == {"values": [1, 2]}
+    (d,) = detail(client.post("/body/list", json={"values": []}))
     assert d == pydantic_error(Annotated[List[int], Field(min_length=1)], [], ["body", "values"])
 
 
 # --- Annotated ----------------------------------------------------------------------------
 
 
-def test_annotated_markers(server):
-    r = get(server, "/annotated/3?limit=2&q=abc&page-size=7&plain=4", headers={"X-Token": "t"})
+def test_annotated_markers():
+    r = client.get("/annotated/3?limit=2&q=abc&page-size=7&plain=4", headers={"X-Token": "t"})
     assert r.json() == {"item_id": 3, "x_token": "t", "limit": 2, "q": "abc", "size": 7, "plain": 4}
-    r = get(server, "/annotated/3", headers={"X-Token": "t"})
+    r = client.get("/annotated/3", headers={"X-Token": "t"})
     assert r.json() == {"item_id": 3, "x_token": "t", "limit": 5, "q": None, "size": 20, "plain": 1}
 
 
-def test_annotated_violations_in_fastapi_order(server):
+def test_annotated_violations_in_fastapi_order():
     # Errors come grouped as FastAPI reports them: path, query, header (the signature
     # has the header second).
-    assert detail(get(server, "/annotated/0?limit=11&q=abcd&page-size=x")) == [
+    assert detail(client.get("/annotated/0?limit=11&q=abcd&page-size=x")) == [
         {
             "type": "greater_than_equal",
             "loc": ["path", "item_id"],
@@ -363,18 +355,18 @@ def test_annotated_violations_in_fastapi_order(server):
     ]
 
 
-def test_annotated_pydantic_field(server):
-    assert get(server, "/annotated_field?n=1&m=5").json() == {"n": 1, "m": 5}
-    assert detail(get(server, "/annotated_field?n=0&m=6")) == [
+def test_annotated_pydantic_field():
+    assert client.get("/annotated_field?n=1&m=5").json() == {"n": 1, "m": 5}
+    assert detail(client.get("/annotated_field?n=0&m=6")) == [
         pydantic_error(Annotated[int, Field(gt=0)], "0", ["query", "n"]),
         pydantic_error(Annotated[int, Field(le=5)], "6", ["query", "m"]),
     ]
-    assert detail(get(server, "/annotated_field")) == [missing("query", "n")]
+    assert detail(client.get("/annotated_field")) == [missing("query", "n")]
 
 
-def test_annotated_body_in_async_handler(server):
-    assert post(server, "/annotated_body", json={"name": "abc"}).json() == {"name": "abc"}
-    (d,) = detail(post(server, "/annotated_body", json={"name": "abcd"}))
+def test_annotated_body_in_async_handler():
+    assert client.post("/annotated_body", json={"name": "abc"}).json() == {"name": "abc"}
+    (d,) = detail(client.post("/annotated_body", json={"name": "abcd"}))
     assert d == pydantic_error(Annotated[str, Field(max_length=3)], "abcd", ["body", "name"])
 
 
