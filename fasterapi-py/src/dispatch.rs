@@ -12,7 +12,7 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyString, PyType};
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple, PyType};
 
 use crate::aio;
 use crate::json::write_value;
@@ -38,6 +38,11 @@ pub(crate) struct Runtime {
     pub(crate) turn: Py<PyAny>,
     /// `_close_loop(loop, timeout)`.
     pub(crate) close_loop: Py<PyAny>,
+    /// `_temporal_response()`: the `response: Response` a handler receives.
+    pub(crate) temporal_response: Py<PyAny>,
+    /// `_response_validation_error(exc, body)`: FastAPI's `ResponseValidationError` for
+    /// pydantic's `ValidationError` of a returned value.
+    response_validation_error: Py<PyAny>,
 }
 
 static RUNTIME: PyOnceLock<Runtime> = PyOnceLock::new();
@@ -84,6 +89,8 @@ pub(crate) fn setup(py: Python<'_>, helpers: Option<&Bound<'_, PyDict>>) -> PyRe
         start: get("start")?.unbind(),
         turn: get("turn")?.unbind(),
         close_loop: get("close_loop")?.unbind(),
+        temporal_response: get("temporal_response")?.unbind(),
+        response_validation_error: get("response_validation_error")?.unbind(),
     };
     // A second import of the package (a reload) keeps the first registration.
     let _ = RUNTIME.set(py, rt);
@@ -96,6 +103,8 @@ pub(crate) struct PyRoute {
     pub(crate) is_async: bool,
     plan: Plan,
     status: StatusCode,
+    /// How what the handler returns becomes the response.
+    output: Output,
     /// `METHOD /pattern`, for logs.
     label: String,
     /// `blocking=True` (the pool), `False` (inline) or unset (see [`Adaptive`]).
@@ -105,6 +114,25 @@ pub(crate) struct PyRoute {
     /// Where the exceptions answered 500 go instead of the log: the test client's, which
     /// raises them in the test (`raise_server_exceptions`). `None` when serving.
     pub(crate) unhandled: Option<Arc<Unhandled>>,
+}
+
+/// How a route turns what its handler returns (other than a `Response` object, sent as
+/// it is) into a response.
+enum Output {
+    /// No response model, the default response class: a dict or a list walked into JSON,
+    /// other values converted as FastAPI's `jsonable_encoder` first.
+    Plain,
+    /// A response model with the default response class: `validate(value)` (pydantic's
+    /// `validate_python` with `from_attributes=True`; a `ValidationError` is FastAPI's
+    /// `ResponseValidationError`, a 500), then `serialize(model)`, pydantic's JSON bytes
+    /// (`to_json` with the route's `by_alias`, `include`, `exclude`, `exclude_*`).
+    Model {
+        validate: Py<PyAny>,
+        serialize: Py<PyAny>,
+    },
+    /// Another response class: `render(value, status)` makes the `Response` object
+    /// (`status` is the temporal response's, or `None`).
+    Render(Py<PyAny>),
 }
 
 /// Where a `def` handler without `blocking=` runs, learnt from timing its calls.
@@ -201,12 +229,23 @@ pub(crate) struct RouteSpec {
     blocking: Option<bool>,
     /// The status of a successful answer.
     status_code: u16,
+    /// With a response model and the default response class: pydantic's validation of
+    /// the returned value (`validate(value) -> model`).
+    validate: Option<Py<PyAny>>,
+    /// With `validate`: the model's JSON (`serialize(model) -> bytes`).
+    serialize: Option<Py<PyAny>>,
+    /// With another response class: `render(value, status) -> Response`.
+    render: Option<Py<PyAny>>,
 }
 
 #[pymethods]
 impl RouteSpec {
     #[new]
-    #[pyo3(signature = (*, method, path, endpoint, is_async, plan, blocking = None, status_code = 200))]
+    #[pyo3(signature = (
+        *, method, path, endpoint, is_async, plan, blocking = None, status_code = 200,
+        validate = None, serialize = None, render = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         method: String,
         path: String,
@@ -215,7 +254,15 @@ impl RouteSpec {
         plan: Vec<Py<ParamSpec>>,
         blocking: Option<bool>,
         status_code: u16,
+        validate: Option<Py<PyAny>>,
+        serialize: Option<Py<PyAny>>,
+        render: Option<Py<PyAny>>,
     ) -> PyResult<RouteSpec> {
+        if validate.is_some() != serialize.is_some() || (validate.is_some() && render.is_some()) {
+            return Err(PyValueError::new_err(format!(
+                "{method} {path}: give validate and serialize together, or render alone"
+            )));
+        }
         if Method::from_bytes(method.as_bytes()).is_none() {
             return Err(PyValueError::new_err(format!(
                 "{method} {path}: unsupported method {method}"
@@ -240,6 +287,9 @@ impl RouteSpec {
             plan,
             blocking,
             status_code,
+            validate,
+            serialize,
+            render,
         })
     }
 
@@ -265,6 +315,14 @@ impl PyRoute {
             is_async: spec.is_async,
             plan: Plan::from_specs(py, &spec.plan)?,
             status,
+            output: match (&spec.validate, &spec.serialize, &spec.render) {
+                (Some(validate), Some(serialize), _) => Output::Model {
+                    validate: validate.clone_ref(py),
+                    serialize: serialize.clone_ref(py),
+                },
+                (_, _, Some(render)) => Output::Render(render.clone_ref(py)),
+                _ => Output::Plain,
+            },
             label: format!("{} {}", spec.method, spec.path),
             blocking: spec.blocking,
             adaptive: (!spec.is_async && spec.blocking.is_none()).then(Adaptive::new),
@@ -305,11 +363,13 @@ impl PyRoute {
                         .with_status(StatusCode::UNPROCESSABLE_ENTITY))
                 }
                 Ok(args) if self.is_async => {
+                    let temporal = self.temporal(&args)?;
                     let coro = self.handler.bind(py).call1(args)?;
-                    self.run_coroutine(py, rt, coro, req)
+                    self.run_coroutine(py, rt, coro, req, temporal)
                 }
                 Ok(args) => {
                     aio::unmark_running(py, rt)?;
+                    let temporal = self.temporal(&args)?;
                     let out = match &self.adaptive {
                         Some(adaptive) => {
                             let start = Instant::now();
@@ -319,7 +379,7 @@ impl PyRoute {
                         }
                         None => self.handler.bind(py).call1(args)?,
                     };
-                    self.to_response(py, rt, &out)
+                    self.to_response(py, rt, &out, temporal.as_ref())
                 }
             });
         match result {
@@ -340,6 +400,7 @@ impl PyRoute {
         rt: &Runtime,
         coro: Bound<'_, PyAny>,
         req: &impl Incoming,
+        temporal: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Response> {
         aio::with_loop(py, rt, |lp| {
             aio::mark_running(py, rt, lp.event_loop.bind(py))?;
@@ -347,7 +408,7 @@ impl PyRoute {
             if task.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
                 lp.note_work(py)?;
                 let out = task.call_method0(pyo3::intern!(py, "result"))?;
-                return self.to_response(py, rt, &out);
+                return self.to_response(py, rt, &out, temporal.as_ref());
             }
             if lp.driven {
                 let target = task.clone().unbind();
@@ -363,6 +424,7 @@ impl PyRoute {
                     let resume = Resume {
                         route: self.clone(),
                         reply: Mutex::new(Some((reply, aio::Suspended::new()))),
+                        temporal: temporal.as_ref().map(|t| t.clone().unbind()),
                     };
                     task.call_method1(
                         pyo3::intern!(py, "add_done_callback"),
@@ -379,30 +441,101 @@ impl PyRoute {
                 .event_loop
                 .bind(py)
                 .call_method1(pyo3::intern!(py, "run_until_complete"), (task,))?;
-            self.to_response(py, rt, &out)
+            self.to_response(py, rt, &out, temporal.as_ref())
         })
     }
 
-    /// What a handler's return value is answered with.
+    /// The temporal `Response` among a handler's arguments, if it takes one.
+    fn temporal<'py>(&self, args: &Bound<'py, PyTuple>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.plan
+            .response_param
+            .map(|i| args.get_item(i))
+            .transpose()
+    }
+
+    /// What a handler's return value is answered with; `temporal` is the `response:
+    /// Response` it was given, if any.
     fn to_response(
         &self,
         py: Python<'_>,
         rt: &Runtime,
         out: &Bound<'_, PyAny>,
+        temporal: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Response> {
+        if temporal.is_none() {
+            if let Output::Plain = self.output {
+                return self.plain_response(py, rt, out, self.status);
+            }
+        }
+        // As FastAPI: a returned `Response` is sent as it is, the temporal one ignored.
+        if out.is_instance(rt.response.bind(py))? {
+            return response_object(out);
+        }
+        let temporal_status = match temporal {
+            Some(t) => t.getattr(pyo3::intern!(py, "status_code"))?,
+            None => py.None().into_bound(py),
+        };
+        let status = if temporal_status.is_none() {
+            self.status
+        } else {
+            let code: u16 = temporal_status.extract()?;
+            StatusCode::from_u16(code)
+                .ok_or_else(|| PyValueError::new_err(format!("bad status_code {code}")))?
+        };
+        let mut resp = match &self.output {
+            Output::Plain => self.plain_response(py, rt, out, status)?,
+            Output::Model {
+                validate,
+                serialize,
+            } => {
+                let model = match validate.bind(py).call1((out,)) {
+                    Ok(model) => model,
+                    Err(e) => return Err(response_validation_error(py, rt, e, out)),
+                };
+                let body = serialize.bind(py).call1((&model,))?;
+                let body = body.cast::<PyBytes>().map_err(|_| {
+                    PyTypeError::new_err("a response model's serializer must return bytes")
+                })?;
+                Response::json_bytes(body.as_bytes().to_vec()).with_status(status)
+            }
+            Output::Render(render) => {
+                let obj = render.bind(py).call1((out, temporal_status))?;
+                response_object(&obj)?
+            }
+        };
+        // FastAPI's `is_body_allowed_for_status_code`.
+        let code = resp.status().as_u16();
+        if code < 200 || matches!(code, 204 | 205 | 304) {
+            resp = resp.with_body(Vec::new());
+        }
+        if let Some(t) = temporal {
+            let raw = t.getattr(pyo3::intern!(py, "raw_headers"))?;
+            resp = add_raw_headers(resp, &raw)?;
+        }
+        Ok(resp)
+    }
+
+    /// What a route without a response model answers for `out`, today's fast path.
+    fn plain_response(
+        &self,
+        py: Python<'_>,
+        rt: &Runtime,
+        out: &Bound<'_, PyAny>,
+        status: StatusCode,
     ) -> PyResult<Response> {
         // The common case first: a plain dict or list.
         if out.cast_exact::<PyDict>().is_ok() || out.cast_exact::<pyo3::types::PyList>().is_ok() {
-            return Ok(json_response(py, rt, out)?.with_status(self.status));
+            return Ok(json_response(py, rt, out)?.with_status(status));
         }
         if let Ok(b) = out.cast_exact::<PyBytes>() {
-            return Ok(Response::new(self.status)
+            return Ok(Response::new(status)
                 .with_content_type("application/octet-stream")
                 .with_body_copied(b.as_bytes()));
         }
         if out.is_instance(rt.response.bind(py))? {
             return response_object(out);
         }
-        Ok(json_response(py, rt, out)?.with_status(self.status))
+        Ok(json_response(py, rt, out)?.with_status(status))
     }
 
     /// What an exception raised while answering is answered with.
@@ -463,29 +596,77 @@ fn response_object(obj: &Bound<'_, PyAny>) -> PyResult<Response> {
     let body = body
         .cast::<PyBytes>()
         .map_err(|_| PyTypeError::new_err("Response.body must be bytes"))?;
-    let mut resp = Response::new(status).with_body_copied(body.as_bytes());
-    let media_type = obj.getattr(pyo3::intern!(py, "media_type"))?;
-    if let Ok(mt) = media_type.cast::<PyString>() {
-        resp = resp.with_content_type(content_type(mt.to_str()?));
+    let resp = Response::new(status).with_body_copied(body.as_bytes());
+    let raw = obj.getattr(pyo3::intern!(py, "raw_headers"))?;
+    add_raw_headers(resp, &raw)
+}
+
+/// FastAPI's `ResponseValidationError` for the `ValidationError` of a returned value
+/// (`body`); any other error as it is.
+fn response_validation_error(
+    py: Python<'_>,
+    rt: &Runtime,
+    e: PyErr,
+    body: &Bound<'_, PyAny>,
+) -> PyErr {
+    let is_validation = match &rt.validation_error {
+        Some(t) => e.is_instance(py, t.bind(py)),
+        None => false,
+    };
+    if !is_validation {
+        return e;
     }
-    let headers = obj.getattr(pyo3::intern!(py, "headers"))?;
-    if !headers.is_none() {
-        resp = add_headers(resp, &headers)?;
+    match rt
+        .response_validation_error
+        .bind(py)
+        .call1((e.value(py), body))
+    {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(e2) => e2,
+    }
+}
+
+/// Adds a Starlette `raw_headers` list (`(name, value)` byte pairs, names lower-case):
+/// `content-type` as the content type, every other but `content-length` (the server
+/// frames the body) as it is, in order (several `set-cookie` stay several).
+fn add_raw_headers(mut resp: Response, raw: &Bound<'_, PyAny>) -> PyResult<Response> {
+    let raw = raw
+        .cast::<PyList>()
+        .map_err(|_| PyTypeError::new_err("Response.raw_headers must be a list"))?;
+    for item in raw.iter() {
+        let pair = item.cast::<PyTuple>().map_err(|_| {
+            PyTypeError::new_err("Response.raw_headers must hold (name, value) byte pairs")
+        })?;
+        let (name, value): (Bound<'_, PyBytes>, Bound<'_, PyBytes>) = pair.extract()?;
+        let (name, value) = (name.as_bytes(), value.as_bytes());
+        if name.eq_ignore_ascii_case(b"content-length") {
+            continue;
+        }
+        let value = latin1(value);
+        if name.eq_ignore_ascii_case(b"content-type") {
+            resp = resp.with_content_type(content_type_cow(value));
+        } else {
+            resp = resp.with_header(latin1(name).into_owned(), value.into_owned());
+        }
     }
     Ok(resp)
 }
 
-/// The `Content-Type` for a `Response.media_type`: `text/*` gets `; charset=utf-8` unless
-/// it names a charset. The classes' own types need no allocation.
-fn content_type(media_type: &str) -> Cow<'static, str> {
-    match media_type {
-        "text/plain" => Cow::Borrowed(Response::TEXT_PLAIN),
-        "text/html" => Cow::Borrowed(Response::TEXT_HTML),
-        "application/json" => Cow::Borrowed(Response::APPLICATION_JSON),
-        t if t.starts_with("text/") && !t.contains("charset") => {
-            Cow::Owned(format!("{t}; charset=utf-8"))
-        }
-        t => Cow::Owned(t.to_owned()),
+/// Header bytes as text: HTTP's Latin-1.
+fn latin1(v: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(v) {
+        Ok(s) if v.is_ascii() => Cow::Borrowed(s),
+        _ => Cow::Owned(v.iter().map(|&b| char::from(b)).collect()),
+    }
+}
+
+/// The classes' own content types without an allocation.
+fn content_type_cow(t: Cow<'_, str>) -> Cow<'static, str> {
+    match t.as_ref() {
+        Response::TEXT_PLAIN => Cow::Borrowed(Response::TEXT_PLAIN),
+        Response::TEXT_HTML => Cow::Borrowed(Response::TEXT_HTML),
+        Response::APPLICATION_JSON => Cow::Borrowed(Response::APPLICATION_JSON),
+        _ => Cow::Owned(t.into_owned()),
     }
 }
 
@@ -582,6 +763,8 @@ struct Resume {
     route: Arc<PyRoute>,
     /// Taken by the one call; dropped unsent with the task, it answers 500.
     reply: Mutex<Option<(Reply, aio::Suspended)>>,
+    /// The temporal `Response` the handler was given, if any.
+    temporal: Option<Py<PyAny>>,
 }
 
 #[pymethods]
@@ -603,7 +786,7 @@ impl Resume {
             Err(e) => route.internal_error(py, e),
             Ok(rt) => match task.call_method0(pyo3::intern!(py, "result")) {
                 Ok(out) => route
-                    .to_response(py, rt, &out)
+                    .to_response(py, rt, &out, self.temporal.as_ref().map(|t| t.bind(py)))
                     .unwrap_or_else(|e| route.error_response(py, rt, e)),
                 Err(e) => route.error_response(py, rt, e),
             },

@@ -25,6 +25,30 @@ pub(crate) fn write_value(
     obj: &Bound<'_, PyAny>,
     depth: u32,
 ) -> PyResult<()> {
+    walk::<false>(py, rt, out, obj, depth)
+}
+
+/// Appends `obj` as JSON to `out` as Starlette's `JSONResponse.render` encodes it
+/// (`json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))`): the
+/// values [`write_value`] writes itself, a NaN or an infinity is a `ValueError` and any
+/// other object a `TypeError`, as `json.dumps` raises them.
+pub(crate) fn write_json_dumps(
+    py: Python<'_>,
+    rt: &Runtime,
+    out: &mut Vec<u8>,
+    obj: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    walk::<true>(py, rt, out, obj, 0)
+}
+
+/// The walk of [`write_value`] (`STRICT` false) and [`write_json_dumps`] (true).
+fn walk<const STRICT: bool>(
+    py: Python<'_>,
+    rt: &Runtime,
+    out: &mut Vec<u8>,
+    obj: &Bound<'_, PyAny>,
+    depth: u32,
+) -> PyResult<()> {
     if depth > MAX_DEPTH {
         return Err(PyValueError::new_err(
             "JSON value nested too deeply (a reference cycle?)",
@@ -39,7 +63,13 @@ pub(crate) fn write_value(
     } else if let Ok(i) = obj.cast::<PyInt>() {
         write_int(out, i)?;
     } else if let Ok(f) = obj.cast::<PyFloat>() {
-        f.value().write_json(out);
+        let v = f.value();
+        if STRICT && !v.is_finite() {
+            return Err(PyValueError::new_err(
+                "Out of range float values are not JSON compliant",
+            ));
+        }
+        v.write_json(out);
     } else if let Ok(d) = obj.cast::<PyDict>() {
         out.push(b'{');
         let mut first = true;
@@ -50,7 +80,7 @@ pub(crate) fn write_value(
             first = false;
             write_key(out, &k)?;
             out.push(b':');
-            write_value(py, rt, out, &v, depth + 1)?;
+            walk::<STRICT>(py, rt, out, &v, depth + 1)?;
         }
         out.push(b'}');
     } else if let Ok(l) = obj.cast::<PyList>() {
@@ -59,7 +89,7 @@ pub(crate) fn write_value(
             if i > 0 {
                 out.push(b',');
             }
-            write_value(py, rt, out, &v, depth + 1)?;
+            walk::<STRICT>(py, rt, out, &v, depth + 1)?;
         }
         out.push(b']');
     } else if let Ok(t) = obj.cast::<PyTuple>() {
@@ -68,14 +98,19 @@ pub(crate) fn write_value(
             if i > 0 {
                 out.push(b',');
             }
-            write_value(py, rt, out, &v, depth + 1)?;
+            walk::<STRICT>(py, rt, out, &v, depth + 1)?;
         }
         out.push(b']');
     } else if let Ok(s) = obj.cast::<PyString>() {
         json::write_str(out, s.to_str()?);
+    } else if STRICT {
+        return Err(PyTypeError::new_err(format!(
+            "Object of type {} is not JSON serializable",
+            obj.get_type().name()?
+        )));
     } else {
         let plain = rt.jsonable.bind(py).call1((obj,))?;
-        write_value(py, rt, out, &plain, depth + 1)?;
+        walk::<STRICT>(py, rt, out, &plain, depth + 1)?;
     }
     Ok(())
 }
@@ -133,5 +168,18 @@ pub(crate) fn dumps<'py>(
     let rt = Runtime::get(py)?;
     let mut out = Vec::with_capacity(128);
     write_value(py, rt, &mut out, obj, 0)?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// `render_json(obj) -> bytes`: `obj` as Starlette's `JSONResponse.render` encodes it
+/// (see [`write_json_dumps`]), for `fasterapi.responses.JSONResponse`.
+#[pyfunction]
+pub(crate) fn render_json<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let rt = Runtime::get(py)?;
+    let mut out = Vec::with_capacity(128);
+    write_json_dumps(py, rt, &mut out, obj)?;
     Ok(PyBytes::new(py, &out))
 }

@@ -170,6 +170,9 @@ pub(crate) enum Source {
     Header,
     /// A cookie of the `Cookie` header.
     Cookie,
+    /// FastAPI's temporal `Response` (a `response: Response` parameter): a fresh one per
+    /// request, whose status, headers and cookies go into the response sent.
+    Response,
 }
 
 impl Source {
@@ -180,7 +183,7 @@ impl Source {
             Source::Query => "query",
             Source::Header => "header",
             Source::Cookie => "cookie",
-            Source::Body | Source::BodyField | Source::Request => "body",
+            Source::Body | Source::BodyField | Source::Request | Source::Response => "body",
         }
     }
 }
@@ -469,6 +472,9 @@ impl Constraints {
 pub(crate) struct Plan {
     params: Vec<Param>,
     reads_body: bool,
+    /// The position among the arguments of the temporal `Response`, if the handler takes
+    /// one.
+    pub(crate) response_param: Option<usize>,
 }
 
 /// The 422 `detail` list, created at the first error.
@@ -512,7 +518,12 @@ impl Plan {
         let reads_body = params
             .iter()
             .any(|p| matches!(p.source, Source::Body | Source::BodyField));
-        Ok(Plan { params, reads_body })
+        let response_param = params.iter().position(|p| p.source == Source::Response);
+        Ok(Plan {
+            params,
+            reads_body,
+            response_param,
+        })
     }
 
     /// The handler's arguments for `req`, or the 422 `detail` list of every parameter
@@ -558,6 +569,7 @@ impl Plan {
         for p in &self.params {
             let value = match p.source {
                 Source::Request => Some(Bound::new(py, req.to_py(in_async))?.into_any()),
+                Source::Response => Some(rt.temporal_response.bind(py).call0()?),
                 Source::Body | Source::BodyField => {
                     let field_loc = ["body", p.key_str.as_str()];
                     let loc: &[&str] = if p.source == Source::Body {

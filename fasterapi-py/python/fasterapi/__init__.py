@@ -76,9 +76,20 @@ Semantics follow FastAPI where a user would notice:
   (pydantic models, by alias, dataclasses, enums, dates, ``Decimal``, ``timedelta``,
   UUIDs, sets...) are converted first as FastAPI's ``jsonable_encoder`` converts them
   (:func:`fasterapi.encoders.jsonable_encoder`); ``bytes`` are sent as
-  ``application/octet-stream``; a :class:`Response` (or ``JSONResponse``,
-  ``PlainTextResponse``, ``HTMLResponse``) is sent as it is, with its status code,
-  headers and media type.
+  ``application/octet-stream``; a :class:`Response` (``JSONResponse``,
+  ``PlainTextResponse``, ``HTMLResponse``, ``RedirectResponse``, ``ORJSONResponse`` or a
+  subclass of your own) is sent as it is, with its status code, headers and cookies.
+- Response models, as FastAPI's: ``response_model=`` on the decorator, or else the
+  handler's return annotation (``-> UserOut``, ``-> list[Item]``, ``-> dict[str,
+  float]``, unions; not a ``Response`` class; ``response_model=None`` turns it off). What
+  the handler returns is validated through the model (``from_attributes``: ORM objects
+  too) and only the model's fields are sent, encoded by pydantic's own JSON serializer;
+  ``response_model_include``/``_exclude``/``_by_alias``/``_exclude_unset``/
+  ``_exclude_defaults``/``_exclude_none`` apply. A value that does not validate is a
+  server error (``ResponseValidationError``, ``500``). ``status_code=`` sets the success
+  status, ``response_class=`` (or the app's ``default_response_class``) the class a
+  returned value is wrapped in. A ``response: Response`` parameter receives FastAPI's
+  temporal response: the status, headers and cookies set on it go into the response.
 - ``raise HTTPException(status_code, detail)`` answers ``{"detail": detail}`` with that
   status (and the exception's ``headers``). Any other exception answers ``500
   Internal Server Error`` in plain text, its traceback is printed to stderr, and the
@@ -118,7 +129,8 @@ from .encoders import _jsonable
 from .exceptions import HTTPException
 from .param_functions import Body, Cookie, Header, Path, Query
 from .requests import Request
-from .responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from .routing import _response_validation_error
+from .responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, _temporal_response
 
 __all__ = [
     "Body",
@@ -151,6 +163,8 @@ _fasterapi._setup(
     turn=_turn,
     close_loop=_close_loop,
     headers=Headers,
+    temporal_response=_temporal_response,
+    response_validation_error=_response_validation_error,
 )
 
 #: FastAPI's top-level names that fasterapi does not implement yet.

@@ -6,7 +6,15 @@ import signal
 
 from . import _fasterapi
 from ._supervisor import _supervise
-from .routing import _ROUTE_DOC_OPTIONS, _ROUTE_INERT_DEFAULTS, _check_options, compile_route
+from .responses import JSONResponse
+from .routing import (
+    _ROUTE_DOC_OPTIONS,
+    _ROUTE_INERT_DEFAULTS,
+    _ROUTE_RESPONSE_OPTIONS,
+    Default,
+    _check_options,
+    compile_route,
+)
 
 
 #: Application options that only document the app.
@@ -21,7 +29,6 @@ _APP_INERT_DEFAULTS = {
     "debug": False,
     "routes": None,
     "dependencies": None,
-    "default_response_class": None,
     "middleware": None,
     "exception_handlers": None,
     "on_startup": None,
@@ -49,42 +56,50 @@ class FasterAPI:
     does not implement yet (``dependencies``, ``lifespan``, ``middleware``, ``docs_url``,
     ...) raises ``NotImplementedError`` naming it, unless given FastAPI's inert value."""
 
-    def __init__(self, **options):
+    def __init__(self, *, default_response_class=Default(JSONResponse), **options):
         self.options = _check_options("FasterAPI()", options, _APP_DOC_OPTIONS, _APP_INERT_DEFAULTS)
+        #: The response class of routes that do not name one (FastAPI's option; left
+        #: unset, ``Default(JSONResponse)``: a response model is then sent as pydantic's
+        #: JSON, as FastAPI does only for the class it defaults to).
+        self.default_response_class = default_response_class
         #: The registered routes (``fasterapi._fasterapi.RouteSpec``: ``method``,
         #: ``path``, ``endpoint``, ``is_async``, ``plan``, ``blocking``, ``status_code``).
         self.routes: list = []
         #: The documentation options of each route, by ``(methods, path)``.
         self.route_docs: dict = {}
 
-    def add_route(self, method: str, path: str, func, *, status_code: int = 200, blocking: bool | None = None):
+    def add_route(self, method: str, path: str, func, *, status_code: int | None = None, blocking: bool | None = None, **response_options):
         """Registers ``func`` for ``method`` requests to ``path`` (``{name}`` captures a
         segment, ``{*name}`` the rest of the path).
 
         ``blocking`` places a ``def`` handler: ``True`` on the thread pool, ``False`` on
         the I/O thread, ``None`` (the default) where its timed calls say (see the module
         docs). ``async def`` handlers run on the worker's event loop; ``blocking=True``
-        is refused for them."""
-        self.routes.append(compile_route(method, path, func, status_code=status_code, blocking=blocking))
+        is refused for them. ``response_options``: FastAPI's ``response_model``,
+        ``response_class`` (the app's ``default_response_class`` if not given) and
+        ``response_model_*`` (see :func:`fasterapi.routing.compile_route`)."""
+        response_options.setdefault("response_class", self.default_response_class)
+        self.routes.append(compile_route(method, path, func, status_code=status_code, blocking=blocking, **response_options))
         return func
 
     def api_route(self, path: str, *, methods=("GET",), status_code: int | None = None, blocking: bool | None = None, **options):
-        """A decorator registering the handler for each of ``methods``. FastAPI's
-        documentation options (``tags``, ``summary``, ``description``, ``deprecated``,
-        ``operation_id``, ``include_in_schema``, ...) are kept with the route; options
-        fasterapi does not implement yet (``response_model``, ``dependencies``,
-        ``response_class``, ...) raise ``NotImplementedError`` naming them."""
+        """A decorator registering the handler for each of ``methods``, with FastAPI's
+        ``status_code``, ``response_model``, ``response_class`` and ``response_model_*``
+        options. Its documentation options (``tags``, ``summary``, ``description``,
+        ``deprecated``, ``operation_id``, ``include_in_schema``, ...) are kept with the
+        route; options fasterapi does not implement yet (``dependencies``, ...) raise
+        ``NotImplementedError`` naming them."""
         where = f"{'/'.join(methods)} {path}"
+        response_options = {k: options.pop(k) for k in list(options) if k in _ROUTE_RESPONSE_OPTIONS}
         docs = _check_options(where, options, _ROUTE_DOC_OPTIONS, _ROUTE_INERT_DEFAULTS)
 
         def decorator(func):
             for m in methods:
-                self.add_route(m, path, func, status_code=200 if status_code is None else status_code, blocking=blocking)
+                self.add_route(m, path, func, status_code=status_code, blocking=blocking, **response_options)
             self.route_docs[(tuple(methods), path)] = docs
             return func
 
         return decorator
-
 
     def get(self, path: str, **kw):
         """Decorator: a ``GET`` (and ``HEAD``) route. Options: ``status_code``, ``blocking``."""

@@ -1,18 +1,40 @@
-"""Responses a handler returns: ``fasterapi.responses`` as ``fastapi.responses``."""
+"""Responses a handler returns: ``fasterapi.responses`` as ``fastapi.responses``.
+
+The classes behave as Starlette's (which FastAPI re-exports): the same constructor
+arguments, ``render()``, ``raw_headers`` and ``headers`` (:class:`MutableHeaders`),
+``set_cookie``/``delete_cookie`` with the same ``Set-Cookie`` text, ``charset`` appended
+to ``text/*`` media types, ``content-length`` computed. The server frames the body
+itself, so a ``content-length`` header in ``raw_headers`` is not sent as given.
+"""
 
 from __future__ import annotations
 
+import http.cookies
+import importlib
 import typing
+import warnings
+from datetime import datetime
+from email.utils import format_datetime
+from urllib.parse import quote
 
 from . import _fasterapi, _not_yet
+from .datastructures import MutableHeaders
+from .exceptions import FastAPIDeprecationWarning
+
+try:
+    orjson = importlib.import_module("orjson")
+except ImportError:
+    orjson = None
+try:
+    ujson = importlib.import_module("ujson")
+except ImportError:
+    ujson = None
 
 
 class Response:
-    """A response sent as it is: ``content`` (bytes or str), status, headers, media type.
-
-    ``media_type`` defaults to the class's (none for the base class); ``text/*`` types
-    get ``; charset=utf-8``.
-    """
+    """A response sent as it is: ``content`` rendered to bytes by :meth:`render`,
+    ``status_code``, ``headers`` and ``media_type`` (the class's by default; ``text/*``
+    types get ``; charset=utf-8``)."""
 
     media_type: str | None = None
     charset = "utf-8"
@@ -23,39 +45,124 @@ class Response:
         status_code: int = 200,
         headers: typing.Mapping[str, str] | None = None,
         media_type: str | None = None,
-    ):
+        background: typing.Any = None,
+    ) -> None:
+        if background is not None:
+            raise NotImplementedError(
+                "Response(background=...) is not implemented by fasterapi yet (background "
+                "tasks would not run, so they are refused rather than ignored)"
+            )
         self.status_code = status_code
         if media_type is not None:
             self.media_type = media_type
-        self.headers = dict(headers) if headers else None
+        self.background = None
         self.body = self.render(content)
+        self.init_headers(headers)
 
-    def render(self, content: typing.Any) -> bytes:
-        """The body's bytes for ``content``."""
-        if type(content) is str:  # the common case first
-            return content.encode(self.charset)
+    def render(self, content: typing.Any) -> bytes | memoryview:
+        """The body's bytes for ``content``: ``None`` is empty, ``bytes`` as they are,
+        ``str`` encoded with :attr:`charset`."""
         if content is None:
             return b""
+        if isinstance(content, memoryview):
+            return content.cast("B") if content.c_contiguous else content.tobytes()
         if isinstance(content, bytes):
             return content
-        if isinstance(content, (bytearray, memoryview)):
-            return bytes(content)
-        return str(content).encode(self.charset)
+        return content.encode(self.charset)
 
+    def init_headers(self, headers: typing.Mapping[str, str] | None = None) -> None:
+        """``raw_headers`` from ``headers``, plus ``content-length`` and ``content-type``
+        unless given (as Starlette)."""
+        if headers is None:
+            raw_headers: list = []
+            populate_content_length = True
+            populate_content_type = True
+        else:
+            raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+            keys = [h[0] for h in raw_headers]
+            populate_content_length = b"content-length" not in keys
+            populate_content_type = b"content-type" not in keys
+        body = getattr(self, "body", None)
+        if (
+            body is not None
+            and populate_content_length
+            and not (self.status_code < 200 or self.status_code in (204, 304))
+        ):
+            raw_headers.append((b"content-length", str(len(body)).encode("latin-1")))
+        content_type = self.media_type
+        if content_type is not None and populate_content_type:
+            if content_type.startswith("text/") and "charset=" not in content_type.lower():
+                content_type += "; charset=" + self.charset
+            raw_headers.append((b"content-type", content_type.encode("latin-1")))
+        self.raw_headers = raw_headers
 
-class JSONResponse(Response):
-    """``content`` encoded as JSON (by the same Rust encoder as plain return values)."""
+    @property
+    def headers(self) -> MutableHeaders:
+        """The headers, a case-insensitive view of ``raw_headers`` that changes them."""
+        try:
+            return self._headers
+        except AttributeError:
+            self._headers = MutableHeaders(raw=self.raw_headers)
+            return self._headers
 
-    media_type = "application/json"
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: int | None = None,
+        expires: datetime | str | int | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: typing.Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Adds a ``Set-Cookie`` header, formatted as Starlette formats it."""
+        cookie: http.cookies.BaseCookie = http.cookies.SimpleCookie()
+        cookie[key] = value
+        if max_age is not None:
+            cookie[key]["max-age"] = max_age
+        if expires is not None:
+            if isinstance(expires, datetime):
+                cookie[key]["expires"] = format_datetime(expires, usegmt=True)
+            else:
+                cookie[key]["expires"] = expires
+        if path is not None:
+            cookie[key]["path"] = path
+        if domain is not None:
+            cookie[key]["domain"] = domain
+        if secure:
+            cookie[key]["secure"] = True
+        if httponly:
+            cookie[key]["httponly"] = True
+        if samesite is not None:
+            assert samesite.lower() in ["strict", "lax", "none"], (
+                "samesite must be either 'strict', 'lax' or 'none'"
+            )
+            cookie[key]["samesite"] = samesite
+        if partitioned:
+            if "partitioned" not in http.cookies.Morsel._reserved:  # Python < 3.14
+                raise ValueError("Partitioned cookies are only supported in Python 3.14 and above.")
+            cookie[key]["partitioned"] = True
+        cookie_val = cookie.output(header="").strip()
+        self.raw_headers.append((b"set-cookie", cookie_val.encode("latin-1")))
 
-    def render(self, content: typing.Any) -> bytes:
-        return _fasterapi.dumps(content)
-
-
-class PlainTextResponse(Response):
-    """A ``text/plain; charset=utf-8`` response."""
-
-    media_type = "text/plain"
+    def delete_cookie(
+        self,
+        key: str,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: typing.Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Adds a ``Set-Cookie`` header that expires the cookie ``key``."""
+        self.set_cookie(
+            key, max_age=0, expires=0, path=path, domain=domain, secure=secure,
+            httponly=httponly, samesite=samesite, partitioned=partitioned,
+        )
 
 
 class HTMLResponse(Response):
@@ -64,5 +171,95 @@ class HTMLResponse(Response):
     media_type = "text/html"
 
 
-_NOT_YET = frozenset({'EventSourceResponse', 'FileResponse', 'ORJSONResponse', 'RedirectResponse', 'StreamingResponse', 'UJSONResponse'})
+class PlainTextResponse(Response):
+    """A ``text/plain; charset=utf-8`` response."""
+
+    media_type = "text/plain"
+
+
+class JSONResponse(Response):
+    """``content`` as JSON, encoded as Starlette's ``json.dumps(content,
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"))`` (by the server's Rust
+    JSON writer: the same bytes, the same ``TypeError`` for what ``json.dumps`` cannot
+    encode and ``ValueError`` for NaN and infinities)."""
+
+    media_type = "application/json"
+
+    def __init__(
+        self,
+        content: typing.Any,
+        status_code: int = 200,
+        headers: typing.Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: typing.Any = None,
+    ) -> None:
+        super().__init__(content, status_code, headers, media_type, background)
+
+    def render(self, content: typing.Any) -> bytes:
+        return _fasterapi.render_json(content)
+
+
+class RedirectResponse(Response):
+    """A redirect to ``url`` (``307 Temporary Redirect`` by default), its ``location``
+    quoted as Starlette quotes it."""
+
+    def __init__(
+        self,
+        url: typing.Any,
+        status_code: int = 307,
+        headers: typing.Mapping[str, str] | None = None,
+        background: typing.Any = None,
+    ) -> None:
+        super().__init__(content=b"", status_code=status_code, headers=headers, background=background)
+        self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
+
+
+_DEPRECATED_JSON_CLASS = (
+    "{} is deprecated, FastAPI now serializes data directly to JSON bytes via Pydantic "
+    "when a return type or response model is set, which is faster and doesn't need a "
+    "custom response class."
+)
+
+
+class UJSONResponse(JSONResponse):
+    """JSON encoded by ``ujson`` (which must be installed). Deprecated, as in FastAPI."""
+
+    def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None:
+        warnings.warn(_DEPRECATED_JSON_CLASS.format("UJSONResponse"), FastAPIDeprecationWarning, stacklevel=2)
+        super().__init__(*args, **kwargs)
+
+    def render(self, content: typing.Any) -> bytes:
+        if ujson is None:
+            raise ImportError("ujson must be installed to use UJSONResponse (pip install ujson)")
+        return ujson.dumps(content, ensure_ascii=False).encode("utf-8")
+
+
+class ORJSONResponse(JSONResponse):
+    """JSON encoded by ``orjson`` (which must be installed) with ``OPT_NON_STR_KEYS`` and
+    ``OPT_SERIALIZE_NUMPY``. Deprecated, as in FastAPI: a response model's JSON is
+    encoded by pydantic without it."""
+
+    def __init__(self, *args: typing.Any, **kwargs: typing.Any) -> None:
+        warnings.warn(_DEPRECATED_JSON_CLASS.format("ORJSONResponse"), FastAPIDeprecationWarning, stacklevel=2)
+        super().__init__(*args, **kwargs)
+
+    def render(self, content: typing.Any) -> bytes:
+        if orjson is None:
+            raise ImportError("orjson must be installed to use ORJSONResponse (pip install orjson)")
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _temporal_response() -> Response:
+    """The ``response: Response`` a handler (or dependency) receives, as FastAPI makes
+    it: no status (``None``: the route's stays), no headers; what is set on it is merged
+    into the response the route sends."""
+    response = Response.__new__(Response)
+    response.status_code = None
+    response.background = None
+    response.body = b""
+    response.raw_headers = []
+    return response
+
+
+_NOT_YET = frozenset({'EventSourceResponse', 'FileResponse', 'StreamingResponse'})
 __getattr__ = _not_yet.refuse('fasterapi.responses', _NOT_YET)

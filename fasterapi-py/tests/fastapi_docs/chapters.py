@@ -62,6 +62,15 @@ CHAPTERS = [
     Chapter("app_testing", "Testing", "app_testing", "test_testing"),
     Chapter("dependency_testing", "Testing Dependencies with Overrides", "dependency_testing",
             "test_testing_dependencies"),
+    # The advanced guide's chapters on responses (issue 14 point 5).
+    Chapter("response_directly", "Return a Response Directly", "response_directly",
+            "test_response_directly"),
+    Chapter("custom_response", "Custom Response - HTML, Stream, File, others", "custom_response",
+            "test_custom_response"),
+    Chapter("response_cookies", "Response Cookies", "response_cookies", "test_response_cookies"),
+    Chapter("response_headers", "Response Headers", "response_headers", "test_response_headers"),
+    Chapter("response_change_status_code", "Response - Change Status Code",
+            "response_change_status_code", "test_response_change_status_code"),
 ]
 
 BY_NAME = {c.name: c for c in CHAPTERS}

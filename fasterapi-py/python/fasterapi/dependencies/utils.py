@@ -16,6 +16,7 @@ import typing
 from .._fasterapi import Conv, ParamSpec, Source
 from ..params import _NUMBER_CONSTRAINTS, _STRING_CONSTRAINTS, Param
 from ..requests import Request
+from ..responses import Response
 
 
 _PATH_PARAM = re.compile(r"\{\*?([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -253,6 +254,13 @@ def _compile(func, path: str) -> list:
             if marker is not None:
                 raise TypeError(f"{qualname}: parameter {name!r}: a Request takes no {type(marker).__name__}()")
             plan.append(dict(name=name, source=Source.REQUEST, conv=Conv.ANY, key=name, required=False))
+            continue
+        if isinstance(inner, type) and issubclass(inner, Response):
+            # FastAPI's temporal response: its status, headers and cookies are merged
+            # into the response the route sends.
+            if marker is not None:
+                raise TypeError(f"{qualname}: parameter {name!r}: a Response takes no {type(marker).__name__}()")
+            plan.append(dict(name=name, source=Source.RESPONSE, conv=Conv.ANY, key=name, required=False))
             continue
         location = marker.location if marker is not None else None
         if name in path_names and location not in (None, "path"):

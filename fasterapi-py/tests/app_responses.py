@@ -1,0 +1,295 @@
+"""Routes for test_responses.py: response models, status codes, response classes, the
+temporal `response: Response`, cookies and redirects.
+
+    python app_responses.py PORT WORKERS [html]
+
+With `html`, the app is built with `default_response_class=HTMLResponse`."""
+
+import datetime
+import sys
+from typing import Any, Optional, Union
+
+from pydantic import BaseModel, Field
+
+from fasterapi import FastAPI, Response, status
+from fasterapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    ORJSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+)
+
+HTML = len(sys.argv) > 3 and sys.argv[3] == "html"
+app = FastAPI(default_response_class=HTMLResponse) if HTML else FastAPI()
+
+
+class UserIn(BaseModel):
+    username: str
+    password: str
+    email: str
+    full_name: Optional[str] = None
+
+
+class UserOut(BaseModel):
+    username: str
+    email: str
+    full_name: Optional[str] = None
+
+
+class UserInDB(BaseModel):
+    username: str
+    hashed_password: str
+    email: str
+    full_name: Optional[str] = None
+
+
+class Item(BaseModel):
+    name: str
+    description: Optional[str] = None
+    price: float
+    tax: float = 10.5
+    tags: list = []
+
+
+class Aliased(BaseModel):
+    item_name: str = Field(alias="itemName")
+
+
+class CarItem(BaseModel):
+    description: str
+    type: str = "car"
+
+
+class PlaneItem(BaseModel):
+    description: str
+    type: str = "plane"
+    size: int
+
+
+class Row:
+    """An ORM-like object: attributes, not a mapping."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+ITEMS = {
+    "foo": {"name": "Foo", "price": 50.2},
+    "bar": {"name": "Bar", "description": "The bartenders", "price": 62, "tax": 20.2},
+    "baz": {"name": "Baz", "description": None, "price": 50.2, "tax": 10.5, "tags": []},
+}
+
+if HTML:
+
+    @app.get("/page")
+    def page():
+        return "<h1>Items</h1>"
+
+    @app.get("/page-model", response_model=Item)
+    def page_model():
+        return ITEMS["foo"]
+
+    @app.get("/page-json", response_class=JSONResponse)
+    def page_json():
+        return {"a": 1}
+
+else:
+
+    @app.post("/user", response_model=UserOut)
+    def create_user(user: UserIn):
+        return UserInDB(**user.model_dump(exclude={"password"}), hashed_password="hash:" + user.password)
+
+    @app.post("/user-annotated")
+    async def create_user_annotated(user: UserIn) -> UserOut:
+        return user
+
+    @app.get("/user-row", response_model=UserOut)
+    def user_row():
+        return Row(username="ann", email="ann@example.com", hashed_password="secret-hash", full_name=None)
+
+    @app.get("/user-dict", response_model=UserOut)
+    def user_dict():
+        return {"username": "bob", "email": "bob@example.com", "password": "plain-secret"}
+
+    @app.get("/items-list")
+    def items_list() -> list[Item]:
+        return [Item(name="Portal Gun", price=42.0), {"name": "Plumbus", "price": "32"}]
+
+    @app.get("/weights", response_model=dict[str, float])
+    def weights():
+        return {"foo": 2, "bar": "3.5"}
+
+    @app.get("/union/{item_id}", response_model=Union[PlaneItem, CarItem])
+    def union(item_id: str):
+        return {
+            "car": {"description": "low rider", "type": "car"},
+            "plane": {"description": "aeroplane", "type": "plane", "size": 5},
+        }[item_id]
+
+    @app.get("/unset/{item_id}", response_model=Item, response_model_exclude_unset=True)
+    def unset(item_id: str):
+        return ITEMS[item_id]
+
+    @app.get("/nones/{item_id}", response_model=Item, response_model_exclude_none=True)
+    def nones(item_id: str):
+        return ITEMS[item_id]
+
+    @app.get("/defaults/{item_id}", response_model=Item, response_model_exclude_defaults=True)
+    def defaults(item_id: str):
+        return ITEMS[item_id]
+
+    @app.get("/include/{item_id}", response_model=Item, response_model_include={"name", "description"})
+    def include(item_id: str):
+        return ITEMS[item_id]
+
+    @app.get("/exclude/{item_id}", response_model=Item, response_model_exclude=["tax"])
+    def exclude(item_id: str):
+        return ITEMS[item_id]
+
+    @app.get("/alias", response_model=Aliased)
+    def alias():
+        return {"itemName": "x"}
+
+    @app.get("/alias-off", response_model=Aliased, response_model_by_alias=False)
+    def alias_off():
+        return {"itemName": "x"}
+
+    @app.get("/invalid", response_model=Item)
+    def invalid():
+        return {"name": "no price"}
+
+    @app.get("/invalid-async")
+    async def invalid_async() -> Item:
+        return {"price": "not a number"}
+
+    @app.get("/any")
+    def any_route() -> Any:
+        return {"when": datetime.date(2024, 1, 2)}
+
+    @app.get("/no-model", response_model=None)
+    def no_model(teleport: bool = False) -> Union[Response, dict]:
+        if teleport:
+            return RedirectResponse(url="https://example.com/a b?x=1&y=é")
+        return {"message": "portal"}
+
+    @app.get("/annotated-response")
+    def annotated_response() -> RedirectResponse:
+        return RedirectResponse("/elsewhere", status_code=302)
+
+    @app.post("/created", status_code=201)
+    def created(name: str):
+        return {"name": name}
+
+    @app.post("/created-enum", status_code=status.HTTP_202_ACCEPTED)
+    def created_enum():
+        return {"ok": True}
+
+    @app.delete("/gone", status_code=204)
+    def gone():
+        return {"ignored": True}
+
+    @app.get("/html", response_class=HTMLResponse)
+    def html():
+        return "<p>héllo</p>"
+
+    @app.get("/text", response_class=PlainTextResponse, status_code=203)
+    def text():
+        return "plain"
+
+    @app.get("/text-model", response_class=PlainTextResponse, response_model=str)
+    def text_model():
+        return "model text"
+
+    @app.get("/redirect-class", response_class=RedirectResponse)
+    async def redirect_class():
+        return "https://fastapi.tiangolo.com"
+
+    @app.get("/redirect-302", response_class=RedirectResponse, status_code=302)
+    async def redirect_302():
+        return "https://docs.pydantic.dev/"
+
+    class XMLResponse(Response):
+        media_type = "application/xml"
+
+        def render(self, content: Any) -> bytes:
+            return f"<v>{content['v']}</v>".encode()
+
+    @app.get("/custom-class", response_class=XMLResponse)
+    def custom_class():
+        return {"v": 7}
+
+    @app.get("/orjson", response_class=ORJSONResponse)
+    def orjson_route():
+        return {"b": [1, 2], 3: "non-str key"}
+
+    @app.get("/json-response")
+    def json_response():
+        return JSONResponse({"é": [1.5, None, True]}, status_code=202, headers={"X-A": "b"})
+
+    @app.get("/json-nan")
+    def json_nan():
+        return JSONResponse({"x": float("nan")})
+
+    @app.get("/json-object")
+    def json_object():
+        return JSONResponse({"x": object()})
+
+    @app.get("/legacy")
+    def legacy():
+        return Response(content="<a/>", media_type="application/xml", headers={"X-Legacy": "1"})
+
+    @app.get("/text-charset")
+    def text_charset():
+        return Response("hi", media_type="text/csv")
+
+    @app.post("/cookie")
+    def cookie():
+        response = JSONResponse(content={"message": "cookies"})
+        response.set_cookie(key="fakesession", value="fake-cookie-session-value")
+        return response
+
+    @app.post("/cookie-and-object")
+    def cookie_and_object(response: Response):
+        response.set_cookie(key="fakesession", value="fake-cookie-session-value")
+        response.set_cookie(
+            "full", "a b", max_age=60, path="/p", domain="example.com", secure=True,
+            httponly=True, samesite="strict",
+            expires=datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+        )
+        response.delete_cookie("old")
+        return {"message": "Come to the dark side, we have cookies"}
+
+    @app.get("/headers-and-object")
+    async def headers_and_object(response: Response):
+        response.headers["X-Cat-Dog"] = "alone in the world"
+        return {"message": "Hello World"}
+
+    TASKS = {"foo": "Listen to the Bar Fighters"}
+
+    @app.put("/get-or-create-task/{task_id}", status_code=200)
+    def get_or_create_task(task_id: str, response: Response):
+        if task_id not in TASKS:
+            TASKS[task_id] = "This didn't exist before"
+            response.status_code = status.HTTP_201_CREATED
+        return TASKS[task_id]
+
+    @app.get("/temporal-ignored")
+    def temporal_ignored(response: Response):
+        # As FastAPI: a returned Response is sent as it is.
+        response.headers["X-Lost"] = "1"
+        response.status_code = 500
+        return PlainTextResponse("own", status_code=200)
+
+    @app.get("/temporal-with-model", response_model=UserOut)
+    async def temporal_with_model(response: Response):
+        import asyncio
+
+        await asyncio.sleep(0)  # suspends: answered through the deferred reply
+        response.headers["X-Model"] = "yes"
+        response.status_code = 202
+        return {"username": "u", "email": "e", "password": "p"}
+
+
+if __name__ == "__main__":
+    app.run(host="127.0.0.1", port=int(sys.argv[1]), workers=int(sys.argv[2]))

@@ -1,0 +1,281 @@
+"""Responses (issue 14 point 5) against a real server: response models and return
+annotations, status codes, response classes, the temporal `response: Response`, cookies,
+redirects. The expected answers are FastAPI 0.141.1's for the same app (app_responses.py
+run on FastAPI with its imports changed back)."""
+
+import pytest
+import requests
+from pydantic import BaseModel
+
+from conftest import Server, get, module_server, post
+from fasterapi import FastAPI, Response
+from fasterapi.exceptions import FastAPIError, ResponseValidationError
+from fasterapi.responses import JSONResponse, ORJSONResponse, RedirectResponse
+
+server = module_server("app_responses.py")
+
+USER = {"username": "foo", "password": "fighter", "email": "foo@example.com", "full_name": "G"}
+
+
+def request(server, method, path, **kw):
+    return requests.request(method, server.url + path, timeout=10, allow_redirects=False, **kw)
+
+
+# --- response models: what is sent is the model's fields only ---------------------------
+
+
+def test_a_model_with_a_password_hash_is_filtered_through_the_response_model(server):
+    r = post(server, "/user", json=USER)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {"username": "foo", "email": "foo@example.com", "full_name": "G"}
+    assert b"hash" not in r.content and b"fighter" not in r.content
+
+
+def test_the_return_annotation_is_the_response_model(server):
+    # The handler returns its UserIn (a password field) annotated `-> UserOut`.
+    r = post(server, "/user-annotated", json=USER)
+    assert r.json() == {"username": "foo", "email": "foo@example.com", "full_name": "G"}
+    assert b"fighter" not in r.content
+
+
+def test_objects_with_attributes_are_read_from_their_attributes(server):
+    r = get(server, "/user-row")
+    assert r.content == b'{"username":"ann","email":"ann@example.com","full_name":null}'
+
+
+def test_extra_dict_keys_are_dropped(server):
+    r = get(server, "/user-dict")
+    assert r.json() == {"username": "bob", "email": "bob@example.com", "full_name": None}
+
+
+def test_lists_dicts_and_unions_of_models(server):
+    assert get(server, "/items-list").json() == [
+        {"name": "Portal Gun", "description": None, "price": 42.0, "tax": 10.5, "tags": []},
+        {"name": "Plumbus", "description": None, "price": 32.0, "tax": 10.5, "tags": []},
+    ]
+    assert get(server, "/weights").content == b'{"foo":2.0,"bar":3.5}'
+    assert get(server, "/union/car").json() == {"description": "low rider", "type": "car"}
+    assert get(server, "/union/plane").json() == {"description": "aeroplane", "type": "plane", "size": 5}
+
+
+def test_exclude_unset_none_defaults_include_exclude(server):
+    assert get(server, "/unset/foo").json() == {"name": "Foo", "price": 50.2}
+    assert get(server, "/unset/bar").json() == {
+        "name": "Bar", "description": "The bartenders", "price": 62.0, "tax": 20.2,
+    }
+    assert get(server, "/unset/baz").json() == {
+        "name": "Baz", "description": None, "price": 50.2, "tax": 10.5, "tags": [],
+    }
+    assert get(server, "/nones/baz").json() == {"name": "Baz", "price": 50.2, "tax": 10.5, "tags": []}
+    assert get(server, "/defaults/baz").json() == {"name": "Baz", "price": 50.2}
+    assert get(server, "/defaults/bar").json() == {
+        "name": "Bar", "description": "The bartenders", "price": 62.0, "tax": 20.2,
+    }
+    assert get(server, "/include/bar").json() == {"name": "Bar", "description": "The bartenders"}
+    assert get(server, "/exclude/bar").json() == {
+        "name": "Bar", "description": "The bartenders", "price": 62.0, "tags": [],
+    }
+
+
+def test_by_alias(server):
+    assert get(server, "/alias").json() == {"itemName": "x"}
+    assert get(server, "/alias-off").json() == {"item_name": "x"}
+
+
+@pytest.mark.parametrize("path", ["/invalid", "/invalid-async"])
+def test_a_returned_value_that_does_not_validate_is_a_500(server, path):
+    r = get(server, path)
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+    assert r.text == "Internal Server Error"
+    server.wait_for(r"ResponseValidationError")
+
+
+def test_any_and_no_model(server):
+    # `-> Any` is a model too: pydantic serializes the date.
+    assert get(server, "/any").json() == {"when": "2024-01-02"}
+    assert get(server, "/no-model").json() == {"message": "portal"}
+    r = get(server, "/no-model?teleport=1", allow_redirects=False)
+    assert r.status_code == 307
+    assert r.headers["location"] == "https://example.com/a%20b?x=1&y=%C3%A9"
+    assert r.content == b""
+    r = get(server, "/annotated-response", allow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (302, "/elsewhere")
+
+
+# --- status codes -----------------------------------------------------------------------
+
+
+def test_status_code_on_the_decorator(server):
+    r = post(server, "/created?name=x")
+    assert (r.status_code, r.json()) == (201, {"name": "x"})
+    assert post(server, "/created-enum").status_code == 202
+    r = request(server, "DELETE", "/gone")
+    assert (r.status_code, r.content) == (204, b"")
+
+
+# --- response classes -------------------------------------------------------------------
+
+
+def test_response_classes(server):
+    r = get(server, "/html")
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert r.content == "<p>héllo</p>".encode()
+    r = get(server, "/text")
+    assert (r.status_code, r.headers["content-type"], r.text) == (203, "text/plain; charset=utf-8", "plain")
+    assert get(server, "/text-model").text == "model text"
+    r = get(server, "/redirect-class", allow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (307, "https://fastapi.tiangolo.com")
+    r = get(server, "/redirect-302", allow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (302, "https://docs.pydantic.dev/")
+    r = get(server, "/custom-class")
+    assert (r.headers["content-type"], r.content) == ("application/xml", b"<v>7</v>")
+    r = get(server, "/orjson")
+    assert (r.headers["content-type"], r.content) == ("application/json", b'{"b":[1,2],"3":"non-str key"}')
+
+
+def test_json_response_renders_as_starlette(server):
+    r = get(server, "/json-response")
+    assert r.status_code == 202
+    assert r.headers["x-a"] == "b"
+    assert r.content == '{"é":[1.5,null,true]}'.encode()
+    # json.dumps(allow_nan=False) and a type it cannot encode: server errors.
+    assert get(server, "/json-nan").status_code == 500
+    server.wait_for(r"ValueError: Out of range float values are not JSON compliant")
+    assert get(server, "/json-object").status_code == 500
+    server.wait_for(r"TypeError: Object of type object is not JSON serializable")
+
+
+def test_response_with_media_type(server):
+    r = get(server, "/legacy")
+    assert (r.headers["content-type"], r.headers["x-legacy"], r.content) == ("application/xml", "1", b"<a/>")
+    assert get(server, "/text-charset").headers["content-type"] == "text/csv; charset=utf-8"
+
+
+# --- the temporal response, cookies -----------------------------------------------------
+
+
+def test_set_cookie_on_a_returned_response(server):
+    r = post(server, "/cookie")
+    assert r.headers["set-cookie"] == "fakesession=fake-cookie-session-value; Path=/; SameSite=lax"
+    assert r.cookies["fakesession"] == "fake-cookie-session-value"
+
+
+def test_cookies_on_the_temporal_response_each_in_its_own_header(server):
+    r = post(server, "/cookie-and-object")
+    assert r.json() == {"message": "Come to the dark side, we have cookies"}
+    cookies = r.raw.headers.getlist("set-cookie")
+    assert cookies[:2] == [
+        "fakesession=fake-cookie-session-value; Path=/; SameSite=lax",
+        'full="a b"; Domain=example.com; expires=Wed, 02 Jan 2030 03:04:05 GMT; HttpOnly; '
+        "Max-Age=60; Path=/p; SameSite=strict; Secure",
+    ]
+    assert cookies[2].startswith('old=""; expires=')
+    assert cookies[2].endswith(" GMT; Max-Age=0; Path=/; SameSite=lax")
+    assert len(cookies) == 3
+
+
+def test_headers_and_status_of_the_temporal_response(server):
+    r = get(server, "/headers-and-object")
+    assert (r.headers["x-cat-dog"], r.json()) == ("alone in the world", {"message": "Hello World"})
+    r = request(server, "PUT", "/get-or-create-task/foo")
+    assert (r.status_code, r.json()) == (200, "Listen to the Bar Fighters")
+    r = request(server, "PUT", "/get-or-create-task/bar")
+    assert (r.status_code, r.json()) == (201, "This didn't exist before")
+    # A returned Response is sent as it is: the temporal one is ignored, as in FastAPI.
+    r = get(server, "/temporal-ignored")
+    assert (r.status_code, r.text, "x-lost" in r.headers) == (200, "own", False)
+    # An async handler that suspends, with a response model.
+    r = get(server, "/temporal-with-model")
+    assert (r.status_code, r.headers["x-model"]) == (202, "yes")
+    assert r.json() == {"username": "u", "email": "e", "full_name": None}
+
+
+def test_default_response_class(spawn_server):
+    s = spawn_server("app_responses.py", 1, ["html"])
+    r = get(s, "/page")
+    assert (r.headers["content-type"], r.text) == ("text/html; charset=utf-8", "<h1>Items</h1>")
+    # As FastAPI: a dict through HTMLResponse cannot render, a server error.
+    assert get(s, "/page-model").status_code == 500
+    assert get(s, "/page-json").json() == {"a": 1}
+
+
+# --- registration -----------------------------------------------------------------------
+
+
+def test_a_return_annotation_that_is_no_model_is_refused_unless_response_model_none():
+    app = FastAPI()
+    with pytest.raises(FastAPIError, match="response_model=None"):
+        @app.get("/x")
+        def x() -> Response | dict:
+            return {}
+
+    @app.get("/y", response_model=None)
+    def y() -> Response | dict:
+        return {}
+
+
+def test_bad_options_are_refused():
+    app = FastAPI()
+    with pytest.raises(TypeError, match="response_class"):
+        app.get("/x", response_class=dict)(lambda: 1)
+    with pytest.raises(AssertionError, match="204 must not have a response body"):
+        app.get("/x", response_model=dict, status_code=204)(lambda: 1)
+    with pytest.raises(NotImplementedError, match="generator"):
+        @app.get("/gen")
+        def gen():
+            yield 1
+    with pytest.raises(NotImplementedError, match="background"):
+        Response("x", background=object())
+
+
+# --- the classes themselves -------------------------------------------------------------
+
+
+def test_response_headers_as_starlette():
+    r = Response("hi", media_type="text/csv", headers={"X-A": "1"})
+    assert r.raw_headers == [(b"x-a", b"1"), (b"content-length", b"2"), (b"content-type", b"text/csv; charset=utf-8")]
+    r.headers["X-A"] = "2"
+    r.headers.append("x-a", "3")
+    assert r.headers.getlist("x-a") == ["2", "3"]
+    del r.headers["x-a"]
+    assert "x-a" not in r.headers and r.headers["Content-Length"] == "2"
+    assert Response(status_code=204).raw_headers == []
+    redirect = RedirectResponse("/a b?q=é")
+    assert (redirect.status_code, redirect.headers["location"]) == (307, "/a%20b?q=%C3%A9")
+
+
+def test_json_response_bytes_match_starlette():
+    import json
+
+    for content in [{"a": [1, 2.5, None, True, "é\n"]}, [], {"k": {"n": -3}}, "s", 10**20]:
+        expected = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+        assert JSONResponse(content).body == expected
+    with pytest.raises(ValueError):
+        JSONResponse(float("inf"))
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        JSONResponse({1, 2})
+
+
+def test_orjson_response_warns_as_fastapi_deprecates_it():
+    from fasterapi.exceptions import FastAPIDeprecationWarning
+
+    with pytest.warns(FastAPIDeprecationWarning):
+        assert ORJSONResponse({"a": 1}).body == b'{"a":1}'
+
+
+def test_response_validation_error_has_fastapis_errors():
+    from fasterapi.routing import _response_validation_error
+    from pydantic import ValidationError
+
+    class M(BaseModel):
+        price: float
+
+    try:
+        M.model_validate({})
+    except ValidationError as exc:
+        err = _response_validation_error(exc, {})
+    assert isinstance(err, ResponseValidationError)
+    assert [(e["type"], e["loc"]) for e in err.errors()] == [("missing", ("response", "price"))]
+    assert err.body == {}
