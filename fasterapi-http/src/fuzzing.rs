@@ -56,7 +56,7 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
         rbuf: BytesMut::new(),
         queue: None,
         home: 0,
-        mailboxes: None,
+        later: None,
         now: std::time::Instant::now(),
         stopping: false,
     };

@@ -163,22 +163,65 @@ pub(crate) fn take_local_delivery() -> bool {
     LOCAL_DELIVERY.with(|d| d.replace(false))
 }
 
-/// Where a request being served inline could be answered later from: built by the
-/// connection for each handler call, consulted by [`Request::defer`](crate::Request::defer).
-pub(crate) struct Later<'a> {
-    pub(crate) mailboxes: &'a Arc<[Mailbox]>,
-    pub(crate) home: usize,
-    pub(crate) token: usize,
-    pub(crate) conn_id: u64,
-    pub(crate) head_only: bool,
-    pub(crate) persistence: Persistence,
+/// Where a request being served inline could be answered later from, consulted by
+/// [`Request::defer`](crate::Request::defer). One per I/O thread, kept in the context its
+/// connections share and aimed at each request before its handler runs: a few stores per
+/// request rather than a new value, and one flag to look at after the handler.
+pub(crate) struct Later {
+    mailboxes: Arc<[Mailbox]>,
+    home: usize,
+    /// The request being served: its connection's slot and id, whether it is a `HEAD`,
+    /// and what its answer says of the connection.
+    token: Cell<usize>,
+    conn_id: Cell<u64>,
+    head_only: Cell<bool>,
+    persistence: Cell<Persistence>,
     /// Set by `defer`: the connection waits for the reply.
-    pub(crate) deferred: Cell<bool>,
+    deferred: Cell<bool>,
     /// What to run if the connection closes before the reply arrives.
-    pub(crate) abandon: RefCell<Option<Abandon>>,
+    abandon: RefCell<Option<Abandon>>,
 }
 
-impl Later<'_> {
+impl Later {
+    /// The slot of I/O thread `home`, whose replies go to `mailboxes[home]`.
+    pub(crate) fn new(mailboxes: Arc<[Mailbox]>, home: usize) -> Later {
+        Later {
+            mailboxes,
+            home,
+            token: Cell::new(0),
+            conn_id: Cell::new(0),
+            head_only: Cell::new(false),
+            persistence: Cell::new(Persistence::Close),
+            deferred: Cell::new(false),
+            abandon: RefCell::new(None),
+        }
+    }
+
+    /// The mailboxes of every I/O thread.
+    pub(crate) fn mailboxes(&self) -> &Arc<[Mailbox]> {
+        &self.mailboxes
+    }
+
+    /// Points the slot at the request about to be handled.
+    #[inline]
+    pub(crate) fn aim(&self, (token, conn_id): (usize, u64), head_only: bool, p: Persistence) {
+        self.token.set(token);
+        self.conn_id.set(conn_id);
+        self.head_only.set(head_only);
+        self.persistence.set(p);
+    }
+
+    /// After a handler: `Some` (with its abandon hook) if it deferred, and the slot is
+    /// ready for the next request.
+    #[inline]
+    pub(crate) fn take_deferral(&self) -> Option<Option<Abandon>> {
+        if !self.deferred.get() {
+            return None;
+        }
+        self.deferred.set(false);
+        Some(self.abandon.take())
+    }
+
     pub(crate) fn defer(&self, abandon: Option<Abandon>) -> Option<Reply> {
         if self.deferred.replace(true) {
             return None;
@@ -187,10 +230,10 @@ impl Later<'_> {
         Some(Reply {
             mailboxes: self.mailboxes.clone(),
             home: self.home,
-            token: self.token,
-            conn_id: self.conn_id,
-            head_only: self.head_only,
-            persistence: self.persistence,
+            token: self.token.get(),
+            conn_id: self.conn_id.get(),
+            head_only: self.head_only.get(),
+            persistence: self.persistence.get(),
             sent: false,
         })
     }

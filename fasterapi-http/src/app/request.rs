@@ -31,7 +31,7 @@ pub struct Request<'a> {
     pub(crate) params: &'a Params<'a, 'a>,
     pub(crate) body: &'a [u8],
     /// Set when the request is served by a connection that can wait for a [`Reply`].
-    pub(crate) later: Option<&'a Later<'a>>,
+    pub(crate) later: Option<&'a Later>,
 }
 
 impl<'a> Request<'a> {
@@ -42,7 +42,7 @@ impl<'a> Request<'a> {
         headers: &'a [httparse::Header<'a>],
         params: &'a Params<'a, 'a>,
         body: &'a [u8],
-        later: Option<&'a Later<'a>>,
+        later: Option<&'a Later>,
     ) -> Request<'a> {
         Request {
             method: meta.method,

@@ -1,6 +1,5 @@
 //! One connection: read buffer -> parse -> dispatch -> output, as a small state machine.
 
-use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::sync::Arc;
@@ -107,9 +106,9 @@ pub(crate) struct Ctx {
     pub(crate) queue: Option<Arc<Queue<Job>>>,
     /// This event loop's index, for jobs to find their way back.
     pub(crate) home: usize,
-    /// Every I/O thread's mailbox, for replies to deferred requests (`None` where nothing
-    /// can wait, as in the fuzz harness).
-    pub(crate) mailboxes: Option<Arc<[Mailbox]>>,
+    /// Where a request can be answered later from: replies go to the I/O threads'
+    /// mailboxes (`None` where nothing can wait, as in the fuzz harness).
+    pub(crate) later: Option<Later>,
     /// The time as of this loop turn.
     pub(crate) now: Instant,
     /// The server is shutting down: every response closes its connection.
@@ -134,7 +133,7 @@ impl Ctx {
             rbuf: BytesMut::new(),
             queue,
             home,
-            mailboxes,
+            later: mailboxes.map(|m| Later::new(m, home)),
             now: Instant::now(),
             stopping: false,
             app,
@@ -880,16 +879,9 @@ fn serve_complete(
     let head_only = meta.method == Method::Head;
     // Where an inline handler could answer later from. Whether it deferred is asked after
     // the match, so that the responses of its arms land in one place, with no copy.
-    let later = ctx.mailboxes.as_ref().map(|mailboxes| Later {
-        mailboxes,
-        home: ctx.home,
-        token: conn.0,
-        conn_id: conn.1,
-        head_only,
-        persistence,
-        deferred: Cell::new(false),
-        abandon: RefCell::new(None),
-    });
+    if let Some(later) = &ctx.later {
+        later.aim(conn, head_only, persistence);
+    }
     let mut params = Params::new();
     let response = match ctx.app.router.find(meta.method, meta.path, &mut params) {
         Ok(route) if route.on_pool() => {
@@ -914,15 +906,14 @@ fn serve_complete(
                 headers,
                 &params,
                 body,
-                later.as_ref(),
+                ctx.later.as_ref(),
             ))
         }
         Err(miss) => miss_response(miss),
     };
-    if let Some(later) = later.filter(|l| l.deferred.get()) {
+    if let Some(abandon) = ctx.later.as_ref().and_then(Later::take_deferral) {
         // Deferred: the reply is the answer, not the response returned.
         drop(response);
-        let abandon = later.abandon.into_inner();
         pending.reset(ctx);
         return Step::Later { consumed, abandon };
     }
@@ -1071,7 +1062,7 @@ mod tests {
             rbuf: BytesMut::new(),
             queue,
             home: 0,
-            mailboxes: None,
+            later: None,
             now: Instant::now(),
             stopping: false,
         }

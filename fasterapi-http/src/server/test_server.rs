@@ -239,8 +239,8 @@ impl TestServer {
     /// Moves delivered answers here and returns the one for connection `id`; answers for
     /// earlier connections (which gave up on them) are dropped.
     fn take_answer(&mut self, id: u64) -> Option<Completion> {
-        if let Some(mailboxes) = &self.ctx.mailboxes {
-            mailboxes[0].take(&mut self.spare);
+        if let Some(later) = &self.ctx.later {
+            later.mailboxes()[0].take(&mut self.spare);
             self.completions.extend(self.spare.drain(..));
         }
         while let Some(answer) = self.completions.pop_front() {

@@ -235,7 +235,7 @@ fn connection_close_shuts_our_side_and_discards_input_until_the_peer_closes() {
 /// Answers taken from the context's mailbox, as the event loop takes them.
 fn answers(ctx: &Ctx) -> Vec<Completion> {
     let mut taken = Vec::new();
-    ctx.mailboxes.as_ref().unwrap()[0].take(&mut taken);
+    ctx.later.as_ref().unwrap().mailboxes()[0].take(&mut taken);
     taken
 }
 
