@@ -798,10 +798,13 @@ pub(crate) fn serve_one(
         return serve_resumed(buf, ctx, pending, conn);
     }
     let mut slots = parse::header_slots();
-    let (head_len, headers, meta) = match parse::parse_head(buf, &mut slots, &ctx.limits) {
-        Ok(Head::Complete { len, headers, meta }) => (len, headers, meta),
+    let head = parse::parse_head(buf, &mut slots, &ctx.limits);
+    // Matched by reference: the head stays where parse_head wrote it (moving its `Meta`
+    // out measured a dozen instructions of copies per request).
+    let (head_len, headers, meta) = match &head {
+        Ok(Head::Complete { len, headers, meta }) => (*len, *headers, meta),
         Ok(Head::Partial) => return Step::Incomplete { keep: buf.len() },
-        Err(reject) => return refuse(reject, pending, ctx),
+        Err(reject) => return refuse(*reject, pending, ctx),
     };
     // Routed as soon as the head is in: a request no route takes is answered now, without
     // waiting for its body or reading it (no `100 Continue` either), and the connection
@@ -821,20 +824,12 @@ pub(crate) fn serve_one(
     }
     let consumed = match meta.framing {
         Framing::Length(n) if buf.len() - head_len >= n => head_len + n,
-        _ => match first_body(buf, head_len, &meta, pending, ctx) {
+        _ => match first_body(buf, head_len, meta, pending, ctx) {
             Ok(consumed) => consumed,
             Err(step) => return step,
         },
     };
-    serve_complete(
-        buf,
-        ctx,
-        pending,
-        conn,
-        (head_len, consumed),
-        headers,
-        &meta,
-    )
+    serve_complete(buf, ctx, pending, conn, (head_len, consumed), headers, meta)
 }
 
 /// [`serve_one`] for a request whose head came in an earlier pass: only the body's new
