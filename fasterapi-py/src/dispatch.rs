@@ -364,7 +364,7 @@ impl PyRoute {
                 }
                 Ok(args) if self.is_async => {
                     let temporal = self.temporal(&args)?;
-                    let coro = self.handler.bind(py).call1(args)?;
+                    let coro = self.plan.call(self.handler.bind(py), args)?;
                     self.run_coroutine(py, rt, coro, req, temporal)
                 }
                 Ok(args) => {
@@ -373,11 +373,11 @@ impl PyRoute {
                     let out = match &self.adaptive {
                         Some(adaptive) => {
                             let start = Instant::now();
-                            let out = self.handler.bind(py).call1(args);
+                            let out = self.plan.call(self.handler.bind(py), args);
                             adaptive.observe(start.elapsed(), aio::on_io_thread(), &self.label);
                             out?
                         }
-                        None => self.handler.bind(py).call1(args)?,
+                        None => self.plan.call(self.handler.bind(py), args)?,
                     };
                     self.to_response(py, rt, &out, temporal.as_ref())
                 }

@@ -219,7 +219,7 @@ pub(crate) enum Conv {
 
 /// One parameter of a handler as the Python package's signature compiler describes it:
 /// `fasterapi._fasterapi.ParamSpec(name=, source=, conv=, key=, required=, default=,
-/// validator=, multi=, constraints=)`, built once per route and read by
+/// validator=, multi=, constraints=, keyword=)`, built once per route and read by
 /// [`Plan::from_specs`] at registration (never per request).
 #[pyclass(frozen, get_all, module = "fasterapi._fasterapi")]
 pub(crate) struct ParamSpec {
@@ -244,6 +244,9 @@ pub(crate) struct ParamSpec {
     /// `min_length`, `max_length`: ints; `pattern`: `(text, re.Pattern.search)`), or
     /// `None`.
     constraints: Option<Py<PyDict>>,
+    /// Passed by keyword, under `name` (a keyword-only parameter, after `*`); the
+    /// others are passed by position, in order, before it.
+    keyword: bool,
 }
 
 #[pymethods]
@@ -251,7 +254,7 @@ impl ParamSpec {
     #[new]
     #[pyo3(signature = (
         *, name, source, conv, key, required, default = None, validator = None,
-        multi = false, constraints = None
+        multi = false, constraints = None, keyword = false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -265,6 +268,7 @@ impl ParamSpec {
         validator: Option<Py<PyAny>>,
         multi: bool,
         constraints: Option<Py<PyDict>>,
+        keyword: bool,
     ) -> PyResult<ParamSpec> {
         if conv == Conv::Validator && validator.is_none() {
             return Err(PyValueError::new_err(format!(
@@ -286,6 +290,7 @@ impl ParamSpec {
             validator,
             multi,
             constraints,
+            keyword,
         })
     }
 
@@ -475,6 +480,15 @@ pub(crate) struct Plan {
     /// The position among the arguments of the temporal `Response`, if the handler takes
     /// one.
     pub(crate) response_param: Option<usize>,
+    /// The handler's keyword-only parameters; `None` when every argument is passed by
+    /// position (the common case, called without a keyword dict).
+    keywords: Option<Keywords>,
+}
+
+/// The arguments past `positional` are passed by keyword, under `names`.
+struct Keywords {
+    positional: usize,
+    names: Vec<Py<PyString>>,
 }
 
 /// The 422 `detail` list, created at the first error.
@@ -491,8 +505,25 @@ impl Plan {
     /// Reads the [`ParamSpec`]s the Python package compiled for a handler.
     pub(crate) fn from_specs(py: Python<'_>, specs: &[Py<ParamSpec>]) -> PyResult<Plan> {
         let mut params = Vec::with_capacity(specs.len());
-        for spec in specs {
+        let mut keywords: Option<Keywords> = None;
+        for (i, spec) in specs.iter().enumerate() {
             let spec = spec.get();
+            match (&mut keywords, spec.keyword) {
+                (None, false) => {}
+                (None, true) => {
+                    keywords = Some(Keywords {
+                        positional: i,
+                        names: vec![PyString::intern(py, &spec.name).unbind()],
+                    })
+                }
+                (Some(kw), true) => kw.names.push(PyString::intern(py, &spec.name).unbind()),
+                (Some(_), false) => {
+                    return Err(PyValueError::new_err(format!(
+                        "parameter {:?} is passed by position after one passed by keyword",
+                        spec.name
+                    )))
+                }
+            }
             let conv = spec.conv;
             let constraints = match &spec.constraints {
                 Some(d) if !d.bind(py).is_empty() => {
@@ -523,7 +554,27 @@ impl Plan {
             params,
             reads_body,
             response_param,
+            keywords,
         })
+    }
+
+    /// Calls `handler` with the `args` [`Plan::arguments`] made: by position, but for
+    /// keyword-only parameters.
+    #[inline]
+    pub(crate) fn call<'py>(
+        &self,
+        handler: &Bound<'py, PyAny>,
+        args: Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let Some(kw) = &self.keywords else {
+            return handler.call1(args);
+        };
+        let py = handler.py();
+        let kwargs = PyDict::new(py);
+        for (name, value) in kw.names.iter().zip(args.iter().skip(kw.positional)) {
+            kwargs.set_item(name.bind(py), value)?;
+        }
+        handler.call(args.get_slice(0, kw.positional), Some(&kwargs))
     }
 
     /// The handler's arguments for `req`, or the 422 `detail` list of every parameter

@@ -205,7 +205,7 @@ def _compile(func, path: str) -> list:
     defines its fields: ``key`` is the name looked up, an alias or a header name;
     ``multi`` takes every value of a repeated query parameter or header as a list;
     ``constraints`` is ``None`` or a dict of the bounds, lengths and pattern Rust
-    checks)."""
+    checks; ``keyword`` passes a keyword-only parameter by name)."""
     qualname = getattr(func, "__qualname__", repr(func))
     sig = inspect.signature(func)
     try:
@@ -253,7 +253,8 @@ def _compile(func, path: str) -> list:
         if isinstance(inner, type) and issubclass(inner, Request):
             if marker is not None:
                 raise TypeError(f"{qualname}: parameter {name!r}: a Request takes no {type(marker).__name__}()")
-            plan.append(dict(name=name, source=Source.REQUEST, conv=Conv.ANY, key=name, required=False))
+            plan.append(dict(name=name, source=Source.REQUEST, conv=Conv.ANY, key=name, required=False,
+                             keyword=p.kind is p.KEYWORD_ONLY))
             continue
         if isinstance(inner, type) and issubclass(inner, Response):
             # FastAPI's temporal response: its status, headers and cookies are merged
@@ -296,6 +297,8 @@ def _compile(func, path: str) -> list:
                 required, default = True, None
             entry = dict(name=name, source=source, conv=conv, key=key, required=required, default=default,
                          validator=validator, multi=multi, constraints=constraints)
+        # Keyword-only parameters (after `*`) are passed by name, the others by position.
+        entry["keyword"] = p.kind is p.KEYWORD_ONLY
         plan.append(entry)
     missing = path_names - {e["key"] for e in plan if e["source"] == Source.PATH}
     if missing:
