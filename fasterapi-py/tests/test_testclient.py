@@ -109,6 +109,11 @@ def text():
     return PlainTextResponse("héllo", headers={"X-Multi": "one"})
 
 
+@app.get("/big")
+def big():
+    return Response(content=b"x" * (5 << 20), headers={"X-Big": "y" * 40_000})
+
+
 client = TestClient(app)
 
 
@@ -163,6 +168,13 @@ def test_text_and_head():
     r = client.head("/text")
     assert r.status_code == 200 and r.content == b""
     assert r.headers["content-length"] == str(len("héllo".encode()))
+
+
+def test_large_heads_and_bodies_are_read_whole():
+    r = client.get("/big")
+    assert r.status_code == 200
+    assert r.content == b"x" * (5 << 20)
+    assert r.headers["x-big"] == "y" * 40_000
 
 
 def test_async_handlers_run_on_the_servers_loop_not_the_tests_thread():

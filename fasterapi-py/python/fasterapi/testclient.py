@@ -56,6 +56,8 @@ from . import _fasterapi
 __all__ = ["TestClient"]
 
 _STARLETTE_CLIENT = ("testclient", 50000)
+#: The largest response head the client parses (the server's max_head_bytes is for requests).
+_MAX_HEAD = 1 << 20
 
 #: Test servers not closed yet: closed at exit, while their threads can still attach to
 #: the interpreter to stop their event loops.
@@ -100,7 +102,8 @@ class _TestServerTransport(httpx.BaseTransport):
         self._current_server()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        conn = h11.Connection(our_role=h11.CLIENT)
+        # h11's 16 KiB bound on a head is for reading from a peer; this one is the server.
+        conn = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=_MAX_HEAD)
         raw = _encode(conn, request)
         answer, exceptions = self._current_server().exchange(raw)
         if exceptions and self.raise_server_exceptions:
