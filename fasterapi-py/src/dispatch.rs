@@ -21,7 +21,7 @@ use crate::testing::Unhandled;
 
 /// The Python package's classes and helpers, registered once by `_setup`.
 pub(crate) struct Runtime {
-    http_exception: Py<PyType>,
+    pub(crate) http_exception: Py<PyType>,
     response: Py<PyType>,
     pub(crate) validation_error: Option<Py<PyType>>,
     pub(crate) jsonable: Py<PyAny>,

@@ -590,32 +590,7 @@ impl Plan {
         let mut errors: Errors<'py> = None;
         let mut body: Option<Result<Bound<'py, PyAny>, ()>> = None;
         if self.reads_body && !req.body_bytes().is_empty() {
-            body = Some(
-                match rt
-                    .json_loads
-                    .bind(py)
-                    .call1((pyo3::types::PyBytes::new(py, req.body_bytes()),))
-                {
-                    Ok(v) => Ok(v),
-                    Err(e) => {
-                        let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-                        let ctx = PyDict::new(py);
-                        ctx.set_item("error", msg)?;
-                        push_error(
-                            &mut errors,
-                            detail(
-                                py,
-                                "json_invalid",
-                                loc(py, &["body"])?,
-                                "JSON decode error",
-                                py.None().bind(py),
-                                Some(&ctx),
-                            )?,
-                        )?;
-                        Err(())
-                    }
-                },
-            );
+            body = Some(read_body(py, rt, req, &mut errors)?);
         }
         for p in &self.params {
             let value = match p.source {
@@ -898,6 +873,86 @@ fn json_scalar<'py>(
     })
 }
 
+/// The body as FastAPI reads it for body parameters: parsed by `json.loads` (looked up
+/// per request, as Starlette's `Request.json` does) when its `Content-Type` is JSON (see
+/// [`is_json`]), else the raw `bytes` (which a model or dict parameter refuses with
+/// pydantic's error). Invalid JSON is `Err(())` with FastAPI's `json_invalid` item in
+/// `errors`; any other exception while parsing (bytes that are not UTF-8, nesting past
+/// the recursion limit) is FastAPI's `HTTPException(400, "There was an error parsing the
+/// body")`.
+fn read_body<'py>(
+    py: Python<'py>,
+    rt: &Runtime,
+    req: &impl Incoming,
+    errors: &mut Errors<'py>,
+) -> PyResult<Result<Bound<'py, PyAny>, ()>> {
+    let bytes = pyo3::types::PyBytes::new(py, req.body_bytes());
+    if !is_json(req.header("content-type").as_deref()) {
+        return Ok(Ok(bytes.into_any()));
+    }
+    let json = json_module(py)?;
+    let parsed = json
+        .getattr(pyo3::intern!(py, "loads"))
+        .and_then(|loads| loads.call1((bytes,)));
+    let e = match parsed {
+        Ok(v) => return Ok(Ok(v)),
+        Err(e) => e,
+    };
+    if e.is_instance(py, &json.getattr(pyo3::intern!(py, "JSONDecodeError"))?) {
+        let exc = e.value(py);
+        let at = PyList::new(py, ["body"])?;
+        at.append(exc.getattr(pyo3::intern!(py, "pos"))?)?;
+        let ctx = PyDict::new(py);
+        ctx.set_item("error", exc.getattr(pyo3::intern!(py, "msg"))?)?;
+        let item = detail(
+            py,
+            "json_invalid",
+            at,
+            "JSON decode error",
+            PyDict::new(py).as_any(),
+            Some(&ctx),
+        )?;
+        push_error(errors, item)?;
+        return Ok(Err(()));
+    }
+    let bad = rt
+        .http_exception
+        .bind(py)
+        .call1((400, "There was an error parsing the body"))?;
+    let err = PyErr::from_value(bad);
+    err.set_cause(py, Some(e));
+    Err(err)
+}
+
+/// Whether a `Content-Type` makes the body JSON, as FastAPI decides with
+/// `email.message`: the media type (before any `;`, stripped) has exactly one `/`, its
+/// type is `application` and its subtype `json` or `...+json`, any case. A body without
+/// a `Content-Type` is not JSON (FastAPI's default `strict_content_type=True`).
+fn is_json(content_type: Option<&str>) -> bool {
+    let Some(value) = content_type else {
+        return false;
+    };
+    let media = value.split(';').next().unwrap_or("").trim();
+    let Some((main, sub)) = media.split_once('/') else {
+        return false;
+    };
+    if sub.contains('/') || !main.eq_ignore_ascii_case("application") {
+        return false;
+    }
+    let n = sub.len();
+    sub.eq_ignore_ascii_case("json")
+        || (n >= 5 && sub.is_char_boundary(n - 5) && sub[n - 5..].eq_ignore_ascii_case("+json"))
+}
+
+/// Python's `json` module, imported once.
+fn json_module(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static JSON: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+    JSON.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("json")?.into_any().unbind())
+    })
+    .map(|m| m.bind(py))
+}
+
 /// Booleans as FastAPI (pydantic) reads them, any case.
 fn parse_bool(s: &str) -> Option<bool> {
     const TRUE: [&str; 6] = ["1", "on", "t", "true", "y", "yes"];
@@ -1043,7 +1098,34 @@ fn deepcopy(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{cookie_value, latin1, parse_bool};
+    use super::{cookie_value, is_json, latin1, parse_bool};
+
+    #[test]
+    fn json_content_types_as_fastapi_reads_them() {
+        for ct in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/geo+json",
+            " application/vnd.api+JSON ;x=y",
+        ] {
+            assert!(is_json(Some(ct)), "{ct}");
+        }
+        for ct in [
+            "text/plain",
+            "application/geo+json-seq",
+            "application/not-really-json",
+            "application / json",
+            "application/json/x",
+            "json",
+            "",
+        ] {
+            assert!(!is_json(Some(ct)), "{ct}");
+        }
+        assert!(
+            !is_json(None),
+            "no Content-Type: not JSON (strict_content_type)"
+        );
+    }
 
     #[test]
     fn bools_read_like_fastapi() {

@@ -58,3 +58,64 @@ def test_keyword_only_path_query_and_body_parameters():
     r = client.put("/items/5?q=bar", json={"name": "Foo"})
     assert r.status_code == 200, r.text
     assert r.json() == {"item_id": 5, "item": {"name": "Foo"}, "q": "bar"}
+
+
+# --- reading the body -------------------------------------------------------------------
+
+
+def body_app():
+    from pydantic import BaseModel
+
+    class Item(BaseModel):
+        name: str
+        price: float
+
+    app = FastAPI()
+
+    @app.post("/items/")
+    def create(item: Item):
+        return item
+
+    return client_for(app)
+
+
+MODEL_NOT_OBJECT = {
+    "type": "model_attributes_type",
+    "loc": ["body"],
+    "msg": "Input should be a valid dictionary or object to extract fields from",
+}
+
+
+def test_body_is_json_only_when_its_content_type_says_so():
+    client = body_app()
+    data = '{"name": "Foo", "price": 50.5}'
+    for ct in ["application/json", "application/geo+json", "Application/JSON; charset=utf-8"]:
+        r = client.post("/items/", content=data, headers={"content-type": ct})
+        assert r.status_code == 200, (ct, r.text)
+        assert r.json() == {"name": "Foo", "price": 50.5}
+    for headers in [{}, {"content-type": "text/plain"}, {"content-type": "application/geo+json-seq"}]:
+        r = client.post("/items/", content=data, headers=headers)
+        assert r.status_code == 422, headers
+        assert r.json() == {"detail": [{**MODEL_NOT_OBJECT, "input": data}]}
+    r = client.post("/items/", json=[1])
+    assert r.json() == {"detail": [{**MODEL_NOT_OBJECT, "input": [1]}]}
+
+
+def test_broken_json_is_fastapis_json_invalid_and_unreadable_bytes_a_400():
+    client = body_app()
+    r = client.post("/items/", content="{some broken json}", headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json() == {
+        "detail": [
+            {
+                "type": "json_invalid",
+                "loc": ["body", 1],
+                "msg": "JSON decode error",
+                "input": {},
+                "ctx": {"error": "Expecting property name enclosed in double quotes"},
+            }
+        ]
+    }
+    r = client.post("/items/", content=b'{"name": "\xff"}', headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert r.json() == {"detail": "There was an error parsing the body"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections.abc
 import enum
+import functools
 import inspect
 import operator
 import re
@@ -29,6 +30,12 @@ try:  # pydantic is optional: models and typed containers are validated when ins
 except ImportError:  # tests/app_no_pydantic.py runs this way
     _pydantic = None
     _ValidationError = None
+
+
+def _validate(adapter):
+    """``adapter.validate_python`` with ``from_attributes=True``, as FastAPI validates
+    request values (a model's error for a non-object is ``model_attributes_type``)."""
+    return functools.partial(adapter.validate_python, from_attributes=True)
 
 
 def _unwrap_optional(ann):
@@ -61,7 +68,7 @@ def _scalar_conv(name: str, ann):
     if _pydantic is not None:
         # Enums, Literal, UUID, dates, constrained types: pydantic converts the string.
         try:
-            return Conv.VALIDATOR, _pydantic.TypeAdapter(ann).validate_python
+            return Conv.VALIDATOR, _validate(_pydantic.TypeAdapter(ann))
         except Exception as e:
             raise TypeError(f"parameter {name!r}: unsupported type {ann!r}: {e}") from e
     if isinstance(ann, type) and issubclass(ann, enum.Enum):
@@ -74,7 +81,7 @@ def _scalar_conv(name: str, ann):
 def _body_conv(ann):
     """``(conv, validator)`` for a body parameter, or ``None`` if ``ann`` is no body type."""
     if _is_model(ann):
-        return Conv.VALIDATOR, ann.model_validate
+        return Conv.VALIDATOR, _validate(_pydantic.TypeAdapter(ann))
     origin = typing.get_origin(ann) or ann
     if origin not in (dict, list):
         return None
@@ -82,7 +89,7 @@ def _body_conv(ann):
     if plain or _pydantic is None:
         return (Conv.DICT if origin is dict else Conv.LIST), None
     # Typed containers (List[int], Dict[str, Model]) are validated by pydantic.
-    return Conv.VALIDATOR, _pydantic.TypeAdapter(ann).validate_python
+    return Conv.VALIDATOR, _validate(_pydantic.TypeAdapter(ann))
 
 
 def _split_annotated(ann):
@@ -110,7 +117,7 @@ def _pydantic_validator(name: str, ann, constraints: dict, metadata: list):
         adapter = _pydantic.TypeAdapter(typing.Annotated[(ann, *metadata)] if metadata else ann)
     except Exception as e:
         raise TypeError(f"parameter {name!r}: unsupported type or constraints {ann!r} {constraints}: {e}") from e
-    return adapter.validate_python
+    return _validate(adapter)
 
 
 def _native_constraints(name: str, ann, constraints: dict):
