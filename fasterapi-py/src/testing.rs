@@ -165,24 +165,34 @@ impl PyTestServer {
     }
 
     /// Stops the server and waits for its thread (its loop's tasks and the pool's jobs
-    /// get `shutdown_timeout` to finish). Closing twice does nothing.
+    /// get `shutdown_timeout` to finish). Closing twice does nothing; closing from a
+    /// handler of this server does not wait (its thread ends after that request).
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        drop(lock(&self.jobs).take());
-        let thread = lock(&self.thread).take();
-        if let Some(thread) = thread {
-            py.detach(|| thread.join())
-                .map_err(|_| PyRuntimeError::new_err("the test server's thread panicked"))?;
+        match self.stop() {
+            Some(thread) => py
+                .detach(|| thread.join())
+                .map_err(|_| PyRuntimeError::new_err("the test server's thread panicked")),
+            None => Ok(()),
         }
-        Ok(())
+    }
+}
+
+impl PyTestServer {
+    /// Closes the queue of exchanges, which ends the server thread after the exchanges
+    /// under way; the thread to wait for, unless it is this one (a handler closing its
+    /// own server: joining would wait for itself) or was waited for already.
+    fn stop(&self) -> Option<JoinHandle<()>> {
+        drop(lock(&self.jobs).take());
+        let thread = lock(&self.thread).take()?;
+        (thread.thread().id() != std::thread::current().id()).then_some(thread)
     }
 }
 
 impl Drop for PyTestServer {
     fn drop(&mut self) {
-        let thread = lock(&self.thread).take();
-        let Some(thread) = thread else {
-            return;
-        };
+        if lock(&self.thread).is_none() {
+            return; // closed
+        }
         Python::attach(|py| {
             let finalizing = py
                 .import("sys")
@@ -193,11 +203,12 @@ impl Drop for PyTestServer {
                 // Its thread could not attach to stop the loop: leave it waiting for a
                 // job (the test client closes its servers at exit, before this).
                 std::mem::forget(lock(&self.jobs).take());
-                std::mem::forget(thread);
+                std::mem::forget(lock(&self.thread).take());
                 return;
             }
-            drop(lock(&self.jobs).take());
-            let _ = py.detach(|| thread.join());
+            if let Some(thread) = self.stop() {
+                let _ = py.detach(|| thread.join());
+            }
         });
     }
 }

@@ -278,6 +278,22 @@ def test_with_block_starts_and_stops_the_server_and_the_client_stays_usable():
         assert c.get("/where").status_code == 200
 
 
+def test_a_handler_may_close_its_own_client():
+    own = FastAPI()
+    clients = []
+
+    @own.get("/close")
+    async def close():
+        clients[0].close()  # from the server's own thread: it must not wait for itself
+        return "closed"
+
+    c = TestClient(own)
+    clients.append(c)
+    assert c.get("/close").json() == "closed"
+    with pytest.raises(RuntimeError, match="client has been closed"):  # httpx's refusal
+        c.get("/close")
+
+
 def test_options_fasterapi_cannot_honour_are_refused_by_name():
     for kwargs, name in [
         ({"root_path": "/api"}, "root_path"),
