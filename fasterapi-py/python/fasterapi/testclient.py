@@ -52,6 +52,7 @@ except ModuleNotFoundError as e:  # pragma: no cover - depends on the environmen
     ) from e
 
 from . import _fasterapi
+from .exceptions import FastAPIDeprecationWarning
 
 __all__ = ["TestClient"]
 
@@ -272,7 +273,8 @@ class TestClient(httpx.Client):
             warnings.warn(
                 "You should not use the 'timeout' argument with the TestClient. "
                 "See https://github.com/Kludex/starlette/issues/1108 for more information.",
-                DeprecationWarning,
+                # A UserWarning, shown by default, as Starlette's StarletteDeprecationWarning.
+                FastAPIDeprecationWarning,
                 stacklevel=2,
             )
         return super().request(
