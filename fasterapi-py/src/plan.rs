@@ -23,10 +23,16 @@ use crate::request::PyRequest;
 pub(crate) trait Incoming {
     /// The path parameter `name`, percent-decoded.
     fn path_param(&self, name: &str) -> Option<Cow<'_, str>>;
-    /// The first query parameter `name`, decoded.
+    /// The query parameter `name`, decoded: its last value if it is repeated, as
+    /// Starlette's `QueryParams.get` gives.
     fn query_param(&self, name: &str) -> Option<Cow<'_, str>>;
     /// Every query parameter `name`, decoded, in order.
     fn query_all(&self, name: &str) -> Vec<Cow<'_, str>>;
+    /// Every query parameter as `(name, value)`, decoded, in order.
+    fn query_items(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)>;
+    /// Every header as `(name, value)`, the name lower-cased and the value decoded as
+    /// Latin-1 (Starlette's `Headers.items()`), in order.
+    fn header_items(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)>;
     /// The first header `name` (compared ignoring case), decoded as Latin-1.
     fn header(&self, name: &str) -> Option<Cow<'_, str>>;
     /// Every header `name`, decoded as Latin-1, in order.
@@ -37,6 +43,15 @@ pub(crate) trait Incoming {
         match self.header("cookie")? {
             Cow::Borrowed(h) => cookie_value(h, name),
             Cow::Owned(h) => cookie_value(&h, name).map(|v| Cow::Owned(v.into_owned())),
+        }
+    }
+    /// Every cookie of the first `Cookie` header as `(name, value)`, as Starlette's
+    /// `Request.cookies` has them: each name once, in the order first seen, with its
+    /// last value.
+    fn cookie_items(&self) -> Vec<(String, String)> {
+        match self.header("cookie") {
+            Some(h) => cookie_items(&h),
+            None => Vec::new(),
         }
     }
     /// The body.
@@ -63,7 +78,25 @@ impl Incoming for Request<'_> {
         }
     }
     fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.query_str(name)
+        self.query_pairs()
+            .filter(|(k, _)| k == name)
+            .last()
+            .map(|(_, v)| v)
+    }
+    fn query_items(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+        self.query_pairs().collect()
+    }
+    fn header_items(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+        self.headers()
+            .map(|(n, v)| {
+                let name = if n.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(n.to_ascii_lowercase())
+                } else {
+                    Cow::Borrowed(n)
+                };
+                (name, latin1(v))
+            })
+            .collect()
     }
     fn query_all(&self, name: &str) -> Vec<Cow<'_, str>> {
         self.query_pairs()
@@ -108,6 +141,26 @@ fn cookie_value<'h>(header: &'h str, name: &str) -> Option<Cow<'h, str>> {
         }
     }
     found.map(unquote_cookie)
+}
+
+/// Every cookie of a `Cookie` header, as Starlette's `cookie_parser` makes its dict:
+/// [`cookie_value`]'s parsing, pairs with an empty name and value skipped, each name
+/// once (where first seen) with its last value.
+fn cookie_items(header: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for chunk in header.split(';') {
+        let (k, v) = chunk.split_once('=').unwrap_or(("", chunk));
+        let (k, v) = (k.trim(), v.trim());
+        if k.is_empty() && v.is_empty() {
+            continue;
+        }
+        let v = unquote_cookie(v).into_owned();
+        match out.iter_mut().find(|(name, _)| name == k) {
+            Some(slot) => slot.1 = v,
+            None => out.push((k.to_owned(), v)),
+        }
+    }
+    out
 }
 
 /// Python's `http.cookies._unquote`: `"..."` loses its quotes, `\ooo` (octal) and
@@ -247,6 +300,13 @@ pub(crate) struct ParamSpec {
     /// Passed by keyword, under `name` (a keyword-only parameter, after `*`); the
     /// others are passed by position, in order, before it.
     keyword: bool,
+    /// For a pydantic model read as a group of query parameters, headers or cookies
+    /// (FastAPI's parameter models, `filters: Filters = Query()`): one spec per field
+    /// of the model (`name` the model's key, `key` the name looked up, `multi` for a
+    /// sequence, `required`, `default`). The values found, and every other parameter
+    /// of that source under its own name, go to `validator` in one dict; its errors'
+    /// `loc` starts with the source alone. `None` for any other parameter.
+    fields: Option<Vec<Py<ParamSpec>>>,
 }
 
 #[pymethods]
@@ -254,7 +314,7 @@ impl ParamSpec {
     #[new]
     #[pyo3(signature = (
         *, name, source, conv, key, required, default = None, validator = None,
-        multi = false, constraints = None, keyword = false
+        multi = false, constraints = None, keyword = false, fields = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -269,7 +329,22 @@ impl ParamSpec {
         multi: bool,
         constraints: Option<Py<PyDict>>,
         keyword: bool,
+        fields: Option<Vec<Py<ParamSpec>>>,
     ) -> PyResult<ParamSpec> {
+        if fields.is_some() {
+            if !matches!(source, Source::Query | Source::Header | Source::Cookie) {
+                return Err(PyValueError::new_err(format!(
+                    "parameter {name:?}: only query parameters, headers and cookies are \
+                     read as a model's fields"
+                )));
+            }
+            if conv != Conv::Validator || multi {
+                return Err(PyValueError::new_err(format!(
+                    "parameter {name:?}: a model's fields are validated by its validator, \
+                     as one value"
+                )));
+            }
+        }
         if conv == Conv::Validator && validator.is_none() {
             return Err(PyValueError::new_err(format!(
                 "parameter {name:?} has no validator"
@@ -291,6 +366,7 @@ impl ParamSpec {
             multi,
             constraints,
             keyword,
+            fields,
         })
     }
 
@@ -323,6 +399,37 @@ pub(crate) struct Param {
     multi: bool,
     /// Checked after conversion; `None` for a parameter without constraints.
     constraints: Option<Box<Constraints>>,
+    /// The fields of a model read as a group of parameters (see [`ParamSpec`]).
+    fields: Option<Box<[GroupField]>>,
+}
+
+/// A field of a model read as a group of query parameters, headers or cookies.
+struct GroupField {
+    /// The name looked up (compared ignoring case for a header).
+    lookup: String,
+    /// The model's key for the value (the field's validation alias or name).
+    key: Py<PyString>,
+    key_str: String,
+    /// A sequence field: every value, as a list.
+    multi: bool,
+    /// What an absent optional field is given, as FastAPI puts it into the dict (a
+    /// deep copy when mutable); `None` for a required field, or a default of `None`,
+    /// left to the model.
+    default: Option<(Py<PyAny>, bool)>,
+}
+
+impl GroupField {
+    fn new(py: Python<'_>, f: &ParamSpec) -> GroupField {
+        let default = f.default.bind(py);
+        GroupField {
+            lookup: f.key.clone(),
+            key: PyString::intern(py, &f.name).unbind(),
+            key_str: f.name.clone(),
+            multi: f.multi,
+            default: (!f.required && !default.is_none())
+                .then(|| (default.clone().unbind(), !is_immutable(default))),
+        }
+    }
 }
 
 /// A broken constraint's 422 `type`, `msg` and `ctx`, built at registration.
@@ -533,6 +640,10 @@ impl Plan {
             };
             let default = spec.default.clone_ref(py);
             let copy_default = !is_immutable(default.bind(py));
+            let fields = spec
+                .fields
+                .as_ref()
+                .map(|specs| specs.iter().map(|f| GroupField::new(py, f.get())).collect());
             params.push(Param {
                 key: PyString::intern(py, &spec.key).unbind(),
                 key_str: spec.key.clone(),
@@ -544,6 +655,7 @@ impl Plan {
                 validator: spec.validator.as_ref().map(|v| v.clone_ref(py)),
                 multi: spec.multi,
                 constraints,
+                fields,
             });
         }
         let reads_body = params
@@ -626,6 +738,7 @@ impl Plan {
                     }
                 }
                 _ if p.multi => self.values(py, rt, p, req, &mut errors)?,
+                _ if p.fields.is_some() => self.group(py, rt, p, req, &mut errors)?,
                 Source::Path | Source::Query | Source::Header | Source::Cookie => {
                     let raw: Option<Cow<'_, str>> = match p.source {
                         Source::Path => req.path_param(&p.key_str),
@@ -675,6 +788,91 @@ impl Plan {
             Some(errors) => Ok(Err(in_fastapi_order(errors)?)),
             None => Ok(Ok(PyTuple::new(py, args)?)),
         }
+    }
+
+    /// A model read as a group of query parameters, headers or cookies, as FastAPI's
+    /// `request_params_to_args` reads one: a dict of each field's value (looked up by
+    /// its name, or given its default) and of every other parameter of that source
+    /// (a list if repeated), validated by the model.
+    fn group<'py>(
+        &self,
+        py: Python<'py>,
+        rt: &Runtime,
+        p: &Param,
+        req: &impl Incoming,
+        errors: &mut Errors<'py>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(fields) = &p.fields else {
+            return Ok(None);
+        };
+        let is_header = p.source == Source::Header;
+        // Starlette's multidicts: every (name, value) received, in order.
+        let items: Vec<(Cow<'_, str>, Cow<'_, str>)> = match p.source {
+            Source::Query => req.query_items(),
+            Source::Header => req.header_items(),
+            _ => req
+                .cookie_items()
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
+                .collect(),
+        };
+        let matches = |name: &str, lookup: &str| {
+            if is_header {
+                name.eq_ignore_ascii_case(lookup)
+            } else {
+                name == lookup
+            }
+        };
+        let values = PyDict::new(py);
+        for f in fields.iter() {
+            let mut found = items.iter().filter(|(k, _)| matches(k, &f.lookup));
+            let value = if f.multi {
+                let all: Vec<&str> = found.map(|(_, v)| v.as_ref()).collect();
+                (!all.is_empty())
+                    .then(|| PyList::new(py, all))
+                    .transpose()?
+                    .map(Bound::into_any)
+            } else {
+                // Query parameters and cookies: the last value; headers: the first.
+                let one = if is_header {
+                    found.next()
+                } else {
+                    found.next_back()
+                };
+                one.map(|(_, v)| PyString::new(py, v).into_any())
+            };
+            let value = match (value, &f.default) {
+                (Some(v), _) => Some(v),
+                (None, Some((default, true))) => Some(deepcopy(py)?.call1((default.bind(py),))?),
+                (None, Some((default, false))) => Some(default.bind(py).clone()),
+                (None, None) => None,
+            };
+            if let Some(v) = value {
+                values.set_item(f.key.bind(py), v)?;
+            }
+        }
+        // The other parameters of the source, for the model to take or refuse
+        // (`extra="forbid"`); a field's lookup name and key are its own.
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, _) in &items {
+            let name = name.as_ref();
+            if seen.contains(&name) || fields.iter().any(|f| f.lookup == name || f.key_str == name)
+            {
+                continue;
+            }
+            seen.push(name);
+            let all: Vec<&str> = items
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.as_ref())
+                .collect();
+            let value = match all.as_slice() {
+                [only] => PyString::new(py, only).into_any(),
+                _ => PyList::new(py, all)?.into_any(),
+            };
+            values.set_item(name, value)?;
+        }
+        self.check(py, rt, p, values.into_any(), &[p.source.loc()], errors)
     }
 
     /// Every value of a repeated query parameter or header, converted, as a list.
@@ -1098,7 +1296,22 @@ fn deepcopy(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{cookie_value, is_json, latin1, parse_bool};
+    use super::{cookie_items, cookie_value, is_json, latin1, parse_bool};
+
+    #[test]
+    fn cookie_items_as_starlettes_dict() {
+        let h = r#"a=1; b = two ;c="q\"x\054y";flag; a=3; =v; ;="#;
+        let items = cookie_items(h);
+        let pairs: Vec<(&str, &str)> = items
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [("a", "3"), ("b", "two"), ("c", "q\"x,y"), ("", "v")],
+            "a pair without `=` has the empty name; the last of a name wins where first seen"
+        );
+    }
 
     #[test]
     fn json_content_types_as_fastapi_reads_them() {

@@ -282,6 +282,15 @@ impl Incoming for BenchRequest {
             .map(|(_, v)| Cow::Borrowed(v.as_str()))
             .collect()
     }
+    fn query_items(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+        self.query
+            .iter()
+            .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+            .collect()
+    }
+    fn header_items(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+        Vec::new()
+    }
     fn header(&self, _name: &str) -> Option<Cow<'_, str>> {
         None
     }

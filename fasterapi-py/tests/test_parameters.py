@@ -119,3 +119,152 @@ def test_broken_json_is_fastapis_json_invalid_and_unreadable_bytes_a_400():
     r = client.post("/items/", content=b'{"name": "\xff"}', headers={"content-type": "application/json"})
     assert r.status_code == 400
     assert r.json() == {"detail": "There was an error parsing the body"}
+
+
+# --- pydantic models as Query()/Header()/Cookie() parameter groups --------------------
+
+
+def group_client():
+    from typing import List, Literal
+
+    from pydantic import BaseModel, Field
+
+    class Filters(BaseModel):
+        model_config = {"extra": "forbid"}
+        limit: int = Field(100, gt=0, le=100)
+        order_by: Literal["created_at", "updated_at"] = "created_at"
+        tags: List[str] = []
+        item_query: str = Field("d", alias="item-query")
+
+    class Loose(BaseModel):
+        a: int
+        counts: dict = {"n": 0}
+
+    class Headers(BaseModel):
+        model_config = {"extra": "forbid"}
+        host: str
+        save_data: bool
+        x_tag: List[str] = []
+
+    class RawHeaders(BaseModel):
+        save_data: str
+
+    class Cookies(BaseModel):
+        model_config = {"extra": "forbid"}
+        session_id: str
+        tracker: Optional[str] = None
+
+    app = FastAPI()
+
+    @app.get("/query")
+    def query(filters: Filters = Query()):
+        return filters
+
+    @app.get("/loose")
+    def loose(params: Annotated[Loose, Query()]):
+        params.counts["n"] += 1  # a default mutated here is not seen by the next request
+        return params
+
+    @app.get("/headers")
+    async def headers(h: Headers = Header()):
+        return h
+
+    @app.get("/raw-headers")
+    def raw_headers(h: RawHeaders = Header(convert_underscores=False)):
+        return h
+
+    @app.get("/cookies")
+    def cookies(c: Cookies = Cookie()):
+        return c
+
+    client = client_for(app)
+    client.headers.clear()
+    return client
+
+
+def test_query_model_reads_its_fields_from_the_query():
+    client = group_client()
+    assert client.get("/query").json() == {"limit": 100, "order_by": "created_at", "tags": [], "item-query": "d"}
+    r = client.get("/query?limit=5&order_by=updated_at&tags=a&tags=b&item-query=z")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"limit": 5, "order_by": "updated_at", "tags": ["a", "b"], "item-query": "z"}
+    # A repeated scalar takes its last value, as Starlette's QueryParams.get.
+    assert client.get("/query?limit=0&limit=7").json()["limit"] == 7
+    for _ in range(2):
+        assert client.get("/loose?a=1").json() == {"a": 1, "counts": {"n": 1}}
+
+
+def test_query_model_errors_and_extra_forbid_in_fastapis_shape():
+    client = group_client()
+    r = client.get("/query?limit=150&order_by=x")
+    assert r.status_code == 422
+    assert r.json() == {
+        "detail": [
+            {"type": "less_than_equal", "loc": ["query", "limit"], "msg": "Input should be less than or equal to 100",
+             "input": "150", "ctx": {"le": 100}},
+            {"type": "literal_error", "loc": ["query", "order_by"], "msg": "Input should be 'created_at' or 'updated_at'",
+             "input": "x", "ctx": {"expected": "'created_at' or 'updated_at'"}},
+        ]
+    }
+    r = client.get("/query?tool=plumbus&multi=1&multi=2")
+    assert r.json() == {
+        "detail": [
+            {"type": "extra_forbidden", "loc": ["query", "tool"], "msg": "Extra inputs are not permitted", "input": "plumbus"},
+            {"type": "extra_forbidden", "loc": ["query", "multi"], "msg": "Extra inputs are not permitted", "input": ["1", "2"]},
+        ]
+    }
+    # The input of a missing field is the dict the model was given.
+    r = client.get("/loose?b=2")
+    assert r.json() == {
+        "detail": [{"type": "missing", "loc": ["query", "a"], "msg": "Field required", "input": {"counts": {"n": 0}, "b": "2"}}]
+    }
+
+
+def test_header_model_converts_underscores_and_forbids_extra_headers():
+    client = group_client()
+    r = client.get("/headers", headers=[("Save-Data", "yes"), ("x-tag", "1"), ("X-Tag", "2")])
+    assert r.status_code == 200, r.text
+    assert r.json() == {"host": "testserver", "save_data": True, "x_tag": ["1", "2"]}
+    r = client.get("/headers")
+    assert r.json() == {
+        "detail": [{"type": "missing", "loc": ["header", "save_data"], "msg": "Field required",
+                    "input": {"host": "testserver", "x_tag": []}}]
+    }
+    r = client.get("/headers", headers={"save-data": "1", "tool": "plumbus"})
+    assert r.json() == {
+        "detail": [{"type": "extra_forbidden", "loc": ["header", "tool"], "msg": "Extra inputs are not permitted",
+                    "input": "plumbus"}]
+    }
+    assert client.get("/raw-headers", headers={"save_data": "x"}).json() == {"save_data": "x"}
+    assert client.get("/raw-headers", headers={"save-data": "x"}).status_code == 422
+
+
+def test_cookie_model_reads_the_cookies():
+    client = group_client()
+    r = client.get("/cookies", headers={"cookie": 'session_id=1; tracker="a b"; session_id=2'})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"session_id": "2", "tracker": "a b"}
+    r = client.get("/cookies", headers={"cookie": "session_id=1; extra=track-me"})
+    assert r.json() == {
+        "detail": [{"type": "extra_forbidden", "loc": ["cookie", "extra"], "msg": "Extra inputs are not permitted",
+                    "input": "track-me"}]
+    }
+    r = client.get("/cookies")
+    assert r.json() == {"detail": [{"type": "missing", "loc": ["cookie", "session_id"], "msg": "Field required", "input": {}}]}
+
+
+def test_a_query_model_beside_other_query_parameters_is_refused_at_registration():
+    from pydantic import BaseModel
+
+    class Filters(BaseModel):
+        limit: int = 10
+
+    app = FastAPI()
+    with pytest.raises(TypeError, match="'filters' is a model of query parameters beside other query parameters \\('q'\\)"):
+        @app.get("/items")
+        def items(filters: Filters = Query(), q: Optional[str] = None):
+            return filters
+    with pytest.raises(TypeError, match="takes no constraints"):
+        @app.get("/items2")
+        def items2(filters: Filters = Query(max_length=3)):
+            return filters

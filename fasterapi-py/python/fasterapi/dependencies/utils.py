@@ -295,6 +295,8 @@ def _compile(func, path: str) -> list:
             entry = dict(name=name, source=Source.BODY, conv=conv, key=key, required=required, default=default,
                          validator=validator, constraints=constraints)
             body_params.append(entry)
+        elif location in ("query", "header", "cookie") and _is_model(ann):
+            entry = _model_group(qualname, name, ann, marker, metadata)
         else:
             conv, validator, constraints, multi = _value_conv(name, inner, marker, metadata)
             source = {"path": Source.PATH, "query": Source.QUERY, "header": Source.HEADER, "cookie": Source.COOKIE}[location]
@@ -310,10 +312,77 @@ def _compile(func, path: str) -> list:
     missing = path_names - {e["key"] for e in plan if e["source"] == Source.PATH}
     if missing:
         raise TypeError(f"{qualname}: path parameters {sorted(missing)} are not in the signature")
+    _check_model_groups(qualname, plan)
     if len(body_params) > 1 or embed:
         for entry in body_params:
             entry["source"] = Source.BODY_FIELD
     return [ParamSpec(**e) for e in plan]
+
+
+_GROUP_SOURCES = {"query": Source.QUERY, "header": Source.HEADER, "cookie": Source.COOKIE}
+
+
+def _is_sequence(ann) -> bool:
+    """Whether FastAPI reads every value of a repeated parameter for a field annotated
+    ``ann`` (its ``field_annotation_is_sequence``): a list, tuple, set, frozenset, deque
+    or ``Sequence``, also inside ``Optional``/``Union``/``Annotated``."""
+    origin = typing.get_origin(ann)
+    if origin is typing.Annotated:
+        return _is_sequence(typing.get_args(ann)[0])
+    if origin is typing.Union or (hasattr(types, "UnionType") and origin is types.UnionType):
+        return any(_is_sequence(a) for a in typing.get_args(ann))
+    kinds = (list, tuple, set, frozenset, collections.deque, collections.abc.Sequence)
+    for t in (ann, origin):
+        if isinstance(t, type) and issubclass(t, kinds) and not issubclass(t, (str, bytes)):
+            return True
+    return False
+
+
+def _model_group(qualname: str, name: str, model, marker, metadata: list) -> dict:
+    """The plan entry of a pydantic model read as a group of query parameters, headers
+    or cookies (``filters: Filters = Query()``, FastAPI's parameter models): each field
+    is looked up under its validation alias or name (for headers with
+    ``convert_underscores``, a name's ``_`` as ``-``), every value for a sequence field;
+    the values and every other parameter of that source are validated by the model
+    together, so ``extra="forbid"`` refuses unknown ones."""
+    kind = type(marker).__name__
+    if marker.constraints or metadata:
+        raise TypeError(
+            f"{qualname}: parameter {name!r}: {kind}() with a model takes no constraints; "
+            "declare them on the model's fields"
+        )
+    source = _GROUP_SOURCES[marker.location]
+    convert = source == Source.HEADER and marker.convert_underscores
+    fields = []
+    for field_name, info in model.model_fields.items():
+        va = info.validation_alias
+        key = va if isinstance(va, str) and va else (info.alias or field_name)
+        lookup = key.replace("_", "-") if convert and key == field_name else key
+        required = info.is_required()
+        # A default_factory is left to the model; FastAPI calls it itself, to the same value.
+        default = None if required or info.default_factory is not None else info.default
+        fields.append(ParamSpec(
+            name=key, source=source, conv=Conv.ANY, key=lookup, required=required, default=default,
+            multi=source != Source.COOKIE and _is_sequence(info.annotation),
+        ))
+    return dict(name=name, source=source, conv=Conv.VALIDATOR, key=name, required=True,
+                validator=_validate(_pydantic.TypeAdapter(model)), fields=fields)
+
+
+def _check_model_groups(qualname: str, plan: list) -> None:
+    """FastAPI reads a model as a group of parameters only when it is its handler's sole
+    parameter of that source; beside others it would be looked up as one value under its
+    own name, which no request can fill: refused."""
+    for location, source in _GROUP_SOURCES.items():
+        entries = [e for e in plan if e["source"] == source]
+        groups = [e["name"] for e in entries if e.get("fields") is not None]
+        if groups and len(entries) > 1:
+            others = [e["name"] for e in entries if e["name"] not in groups]
+            raise TypeError(
+                f"{qualname}: parameter {groups[0]!r} is a model of {location} parameters beside "
+                f"other {location} parameters ({', '.join(repr(o) for o in others or groups[1:])}); "
+                "FastAPI reads a model's fields only when it is the sole one: put them in the model"
+            )
 
 
 def _foreign_marker(default) -> bool:
