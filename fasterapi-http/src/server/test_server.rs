@@ -37,8 +37,8 @@ const COMPANION: Token = Token(1);
 /// own), so a `TestServer` is not `Send`: make it on the thread that will call `exchange`.
 /// A worker pool is started when the app has blocking routes; its workers answer through
 /// the test server's mailbox, as they answer an I/O thread. A caller holding a lock that
-/// handlers take (a Python caller and the GIL) must release it around `exchange`, or
-/// the worker pool's handlers wait for it forever.
+/// handlers take (a Python caller and the GIL) must release it around `exchange`, or the
+/// worker pool's handlers wait for it until the exchange times out.
 ///
 /// ```
 /// use fasterapi_http::{App, Config, Request, Response, TestServer};
