@@ -78,9 +78,15 @@ fn send(
     body: &str,
 ) -> Result<TcpStream, Box<dyn Error>> {
     let mut conn = TcpStream::connect(addr)?;
+    // The bodies sent are JSON, read as JSON only with their Content-Type (as FastAPI).
+    let content_type = if body.is_empty() {
+        ""
+    } else {
+        "Content-Type: application/json\r\n"
+    };
     write!(
         conn,
-        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{content_type}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
     Ok(conn)
