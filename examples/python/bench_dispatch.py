@@ -75,8 +75,8 @@ def main() -> None:
         ("two query params (int, bool)", "/query", {}, {"limit": "5", "verbose": "yes"}),
     ]
     for label, path, params, query in cases:
-        _fasterapi._bench_dispatch(routes[path], params, query, b"", n // 10)  # warm up
-        ns = min(_fasterapi._bench_dispatch(routes[path], params, query, b"", n) for _ in range(3))
+        _fasterapi._bench_dispatch(routes[path].specs[0], params, query, b"", n // 10)  # warm up
+        ns = min(_fasterapi._bench_dispatch(routes[path].specs[0], params, query, b"", n) for _ in range(3))
         print(f"{label:40s} {ns:8.0f} ns/request")
     direct = min(timeit.repeat(empty, number=n, repeat=3)) / n * 1e9
     print(f"{'direct Python call of empty()':40s} {direct:8.0f} ns/call")

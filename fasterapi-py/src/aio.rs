@@ -56,6 +56,32 @@ thread_local! {
     /// When the loop's earliest timer is due, as of its last turn or a handler's step
     /// since (`None`: no timer).
     static NEXT_TIMER: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// A loop of an I/O thread that nobody drives, for [`run_to_end`].
+    static ASIDE: RefCell<Option<Py<PyAny>>> = const { RefCell::new(None) };
+}
+
+/// Runs `coro` to its end, on a loop of this thread's that its server loop does not drive
+/// (made on first use): for a coroutine whose request cannot wait for a later answer on
+/// the driven loop (an answer made from a request's head alone), so that this thread
+/// waits for it, as for a `def` handler's call.
+pub(crate) fn run_to_end<'py>(
+    py: Python<'py>,
+    rt: &Runtime,
+    coro: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    unmark_running(py, rt)?;
+    let event_loop = ASIDE.with(|a| -> PyResult<Py<PyAny>> {
+        if let Some(l) = a.borrow().as_ref() {
+            return Ok(l.clone_ref(py));
+        }
+        let (event_loop, _fd): (Py<PyAny>, RawFd) =
+            rt.new_loop.bind(py).call1((false,))?.extract()?;
+        *a.borrow_mut() = Some(event_loop.clone_ref(py));
+        Ok(event_loop)
+    })?;
+    event_loop
+        .bind(py)
+        .call_method1(pyo3::intern!(py, "run_until_complete"), (coro,))
 }
 
 /// Coroutines of this process waiting on a loop for their answer.

@@ -15,14 +15,17 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple, PyType};
 
 use crate::aio;
+use crate::errors::AppErrors;
 use crate::json::write_value;
 use crate::plan::{Incoming, ParamSpec, Plan};
+use crate::request::PyRequest;
 use crate::testing::Unhandled;
 
 /// The Python package's classes and helpers, registered once by `_setup`.
 pub(crate) struct Runtime {
+    /// `StarletteHTTPException`, the base of every `HTTPException`.
     pub(crate) http_exception: Py<PyType>,
-    response: Py<PyType>,
+    pub(crate) response: Py<PyType>,
     pub(crate) validation_error: Option<Py<PyType>>,
     pub(crate) jsonable: Py<PyAny>,
     pub(crate) validation_detail: Py<PyAny>,
@@ -33,7 +36,7 @@ pub(crate) struct Runtime {
     /// `_new_loop(driven) -> (loop, fd)`.
     pub(crate) new_loop: Py<PyAny>,
     /// `_start(coro, loop) -> task`: a task that has taken its first step.
-    start: Py<PyAny>,
+    pub(crate) start: Py<PyAny>,
     /// `_turn(loop) -> seconds | None`: one iteration of the loop, and when it is next due.
     pub(crate) turn: Py<PyAny>,
     /// `_close_loop(loop, timeout)`.
@@ -106,7 +109,7 @@ pub(crate) struct PyRoute {
     /// How what the handler returns becomes the response.
     output: Output,
     /// `METHOD /pattern`, for logs.
-    label: String,
+    pub(crate) label: String,
     /// `blocking=True` (the pool), `False` (inline) or unset (see [`Adaptive`]).
     pub(crate) blocking: Option<bool>,
     /// For a `def` handler without `blocking=`: where it runs, learnt from its calls.
@@ -114,6 +117,18 @@ pub(crate) struct PyRoute {
     /// Where the exceptions answered 500 go instead of the log: the test client's, which
     /// raises them in the test (`raise_server_exceptions`). `None` when serving.
     pub(crate) unhandled: Option<Arc<Unhandled>>,
+    /// The app's exception handlers (see `errors.rs`).
+    pub(crate) errors: Arc<AppErrors>,
+}
+
+/// What a coroutine run for a request is: the route's handler, or an exception
+/// handler answering what the route's handler raised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Its value is answered as a handler's; its exception goes to the exception handlers.
+    Endpoint,
+    /// Its value must be a `Response`; its exception answers 500.
+    ExceptionHandler,
 }
 
 /// How a route turns what its handler returns (other than a `Response` object, sent as
@@ -298,10 +313,91 @@ impl RouteSpec {
     }
 }
 
+/// An app as the Python package gives it to the server:
+/// `fasterapi._fasterapi.AppSpec(routes=, redirect_slashes=, exception_handlers=)`, made
+/// by `FasterAPI._spec()`.
+#[pyclass(frozen, get_all, module = "fasterapi._fasterapi")]
+pub(crate) struct AppSpec {
+    /// The routes, one per method and path.
+    routes: Vec<Py<RouteSpec>>,
+    /// Whether a request for `/items/` is redirected to `/items` when only that is
+    /// routed, and the reverse (see `App::redirect_slashes`).
+    redirect_slashes: bool,
+    /// The app's exception handlers: the package's `_ExceptionHandlers`.
+    exception_handlers: Py<PyAny>,
+}
+
+#[pymethods]
+impl AppSpec {
+    #[new]
+    #[pyo3(signature = (*, routes, exception_handlers, redirect_slashes = true))]
+    fn new(
+        routes: Vec<Py<RouteSpec>>,
+        exception_handlers: Py<PyAny>,
+        redirect_slashes: bool,
+    ) -> AppSpec {
+        AppSpec {
+            routes,
+            redirect_slashes,
+            exception_handlers,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("AppSpec({} routes)", self.routes.len())
+    }
+}
+
+impl AppSpec {
+    /// The routes, each compiled to serve, with the app's exception handlers.
+    /// `unhandled` (the test client's) takes the exceptions a server would log.
+    pub(crate) fn compile(
+        &self,
+        py: Python<'_>,
+        unhandled: Option<&Arc<Unhandled>>,
+    ) -> PyResult<CompiledApp> {
+        let errors = Arc::new(AppErrors::from_py(self.exception_handlers.bind(py))?);
+        let routes = self
+            .routes
+            .iter()
+            .map(|spec| {
+                let (method, path, mut route) = PyRoute::from_spec(spec.bind(py), &errors)?;
+                route.unhandled = unhandled.cloned();
+                Ok((method, path, Arc::new(route)))
+            })
+            .collect::<PyResult<_>>()?;
+        let misses = if errors.custom_misses {
+            let mut route = PyRoute::for_misses(py, errors.clone())?;
+            route.unhandled = unhandled.cloned();
+            Some(Arc::new(route))
+        } else {
+            None
+        };
+        Ok(CompiledApp {
+            routes,
+            redirect_slashes: self.redirect_slashes,
+            misses,
+        })
+    }
+}
+
+/// An [`AppSpec`] compiled to serve.
+pub(crate) struct CompiledApp {
+    /// Each route's method, path and route.
+    pub(crate) routes: Vec<(Method, String, Arc<PyRoute>)>,
+    pub(crate) redirect_slashes: bool,
+    /// Answers the requests no route takes, when the app's exception handlers handle
+    /// the router's 404 and 405; `None`: the server's own answers are FastAPI's.
+    pub(crate) misses: Option<Arc<PyRoute>>,
+}
+
 impl PyRoute {
     /// Compiles a [`RouteSpec`] (checked when it was made) into a route to serve: its
     /// method, its path and the route.
-    pub(crate) fn from_spec(spec: &Bound<'_, RouteSpec>) -> PyResult<(Method, String, PyRoute)> {
+    pub(crate) fn from_spec(
+        spec: &Bound<'_, RouteSpec>,
+        errors: &Arc<AppErrors>,
+    ) -> PyResult<(Method, String, PyRoute)> {
         let py = spec.py();
         let spec = spec.get();
         // Invariants: `RouteSpec::new` checked the method and the status.
@@ -327,8 +423,26 @@ impl PyRoute {
             blocking: spec.blocking,
             adaptive: (!spec.is_async && spec.blocking.is_none()).then(Adaptive::new),
             unhandled: None,
+            errors: errors.clone(),
         };
         Ok((method, spec.path.clone(), route))
+    }
+
+    /// A route with no handler of its own, for the error path alone (the answers to
+    /// requests no route takes): `label` names it in logs.
+    pub(crate) fn bare(py: Python<'_>, label: String, errors: Arc<AppErrors>) -> PyResult<PyRoute> {
+        Ok(PyRoute {
+            handler: py.None(),
+            is_async: false,
+            plan: Plan::from_specs(py, &[])?,
+            status: StatusCode::NOT_FOUND,
+            output: Output::Plain,
+            label,
+            blocking: Some(false),
+            adaptive: None,
+            unhandled: None,
+            errors,
+        })
     }
 
     /// Answers `req`: runs on the thread that serves the request, attaching to the
@@ -352,39 +466,42 @@ impl PyRoute {
         if self.is_async && aio::at_capacity() && aio::on_io_thread() {
             return overloaded();
         }
-        let result = self
-            .plan
-            .arguments(py, rt, req, self.is_async)
-            .and_then(|args| match args {
-                Err(errors) => {
-                    let body = PyDict::new(py);
-                    body.set_item("detail", errors)?;
-                    Ok(json_response(py, rt, body.as_any())?
-                        .with_status(StatusCode::UNPROCESSABLE_ENTITY))
-                }
-                Ok(args) if self.is_async => {
-                    let temporal = self.temporal(&args)?;
-                    let coro = self.plan.call(self.handler.bind(py), args)?;
-                    self.run_coroutine(py, rt, coro, req, temporal)
-                }
-                Ok(args) => {
-                    aio::unmark_running(py, rt)?;
-                    let temporal = self.temporal(&args)?;
-                    let out = match &self.adaptive {
-                        Some(adaptive) => {
-                            let start = Instant::now();
-                            let out = self.plan.call(self.handler.bind(py), args);
-                            adaptive.observe(start.elapsed(), aio::on_io_thread(), &self.label);
-                            out?
-                        }
-                        None => self.plan.call(self.handler.bind(py), args)?,
-                    };
-                    self.to_response(py, rt, &out, temporal.as_ref())
-                }
-            });
+        let result =
+            self.plan
+                .arguments(py, rt, req, self.is_async)
+                .and_then(|args| match args {
+                    Err(errors) if self.errors.custom_validation => Err(self
+                        .errors
+                        .validation_error(py, errors, req, self.plan.reads_body())),
+                    Err(errors) => {
+                        let body = PyDict::new(py);
+                        body.set_item("detail", errors)?;
+                        Ok(json_response(py, rt, body.as_any())?
+                            .with_status(StatusCode::UNPROCESSABLE_ENTITY))
+                    }
+                    Ok(args) if self.is_async => {
+                        let temporal = self.temporal(&args)?;
+                        let coro = self.plan.call(self.handler.bind(py), args)?;
+                        self.run_coroutine(py, rt, coro, req, temporal, Stage::Endpoint)
+                    }
+                    Ok(args) => {
+                        aio::unmark_running(py, rt)?;
+                        let temporal = self.temporal(&args)?;
+                        let out = match &self.adaptive {
+                            Some(adaptive) => {
+                                let start = Instant::now();
+                                let out = self.plan.call(self.handler.bind(py), args);
+                                adaptive.observe(start.elapsed(), aio::on_io_thread(), &self.label);
+                                out?
+                            }
+                            None => self.plan.call(self.handler.bind(py), args)?,
+                        };
+                        self.to_response(py, rt, &out, temporal.as_ref())
+                    }
+                });
         match result {
             Ok(resp) => resp,
-            Err(e) => self.error_response(py, rt, e),
+            Err(e) => self.error_response(py, rt, e, req),
         }
     }
 
@@ -393,22 +510,28 @@ impl PyRoute {
     /// request in a context of its own). A coroutine that finishes there is answered
     /// inline. One that suspends goes on as that task on the loop the I/O thread drives,
     /// and answers through a [`Reply`] when it ends; the connection closing first cancels
-    /// the task.
-    fn run_coroutine(
+    /// the task. `stage` says how its value is answered; `temporal` is the `response:
+    /// Response` the handler was given, if any.
+    pub(crate) fn run_coroutine(
         self: &Arc<Self>,
         py: Python<'_>,
         rt: &Runtime,
         coro: Bound<'_, PyAny>,
         req: &impl Incoming,
         temporal: Option<Bound<'_, PyAny>>,
+        stage: Stage,
     ) -> PyResult<Response> {
         aio::with_loop(py, rt, |lp| {
+            if stage == Stage::ExceptionHandler && lp.driven && !req.can_defer() {
+                let out = aio::run_to_end(py, rt, coro)?;
+                return self.handler_response(py, rt, &out);
+            }
             aio::mark_running(py, rt, lp.event_loop.bind(py))?;
             let task = rt.start.bind(py).call1((coro, lp.event_loop.bind(py)))?;
             if task.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
                 lp.note_work(py)?;
                 let out = task.call_method0(pyo3::intern!(py, "result"))?;
-                return self.to_response(py, rt, &out, temporal.as_ref());
+                return self.answer(py, rt, &out, temporal.as_ref(), stage);
             }
             if lp.driven {
                 let target = task.clone().unbind();
@@ -421,8 +544,12 @@ impl PyRoute {
                     aio::request_turn();
                 });
                 if let Some(reply) = req.defer(on_abandon) {
+                    // The app's own exception handlers get the request if it raises later.
+                    let keep_request = stage == Stage::Endpoint && self.errors.custom;
                     let resume = Resume {
                         route: self.clone(),
+                        stage,
+                        request: keep_request.then(|| req.to_py(true)),
                         reply: Mutex::new(Some((reply, aio::Suspended::new()))),
                         temporal: temporal.as_ref().map(|t| t.clone().unbind()),
                     };
@@ -441,8 +568,23 @@ impl PyRoute {
                 .event_loop
                 .bind(py)
                 .call_method1(pyo3::intern!(py, "run_until_complete"), (task,))?;
-            self.to_response(py, rt, &out, temporal.as_ref())
+            self.answer(py, rt, &out, temporal.as_ref(), stage)
         })
+    }
+
+    /// What the value of a coroutine of `stage` is answered with.
+    fn answer(
+        &self,
+        py: Python<'_>,
+        rt: &Runtime,
+        out: &Bound<'_, PyAny>,
+        temporal: Option<&Bound<'_, PyAny>>,
+        stage: Stage,
+    ) -> PyResult<Response> {
+        match stage {
+            Stage::Endpoint => self.to_response(py, rt, out, temporal),
+            Stage::ExceptionHandler => self.handler_response(py, rt, out),
+        }
     }
 
     /// The temporal `Response` among a handler's arguments, if it takes one.
@@ -455,7 +597,7 @@ impl PyRoute {
 
     /// What a handler's return value is answered with; `temporal` is the `response:
     /// Response` it was given, if any.
-    fn to_response(
+    pub(crate) fn to_response(
         &self,
         py: Python<'_>,
         rt: &Runtime,
@@ -538,19 +680,15 @@ impl PyRoute {
         Ok(json_response(py, rt, out)?.with_status(status))
     }
 
-    /// What an exception raised while answering is answered with.
-    fn error_response(&self, py: Python<'_>, rt: &Runtime, e: PyErr) -> Response {
-        if e.is_instance(py, rt.http_exception.bind(py)) {
-            match http_exception(py, rt, e.value(py)) {
-                Ok(resp) => return resp,
-                Err(e2) => return self.internal_error(py, e2),
-            }
-        }
-        self.internal_error(py, e)
+    /// Logs the traceback (or hands the exception to the test client) and answers 500.
+    pub(crate) fn internal_error(&self, py: Python<'_>, e: PyErr) -> Response {
+        self.report(py, e);
+        Response::text("Internal Server Error").with_status(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
-    /// Logs the traceback (or hands the exception to the test client) and answers 500.
-    fn internal_error(&self, py: Python<'_>, e: PyErr) -> Response {
+    /// Logs an exception nothing handled, with its traceback, or hands it to the test
+    /// client, which raises it in the test.
+    pub(crate) fn report(&self, py: Python<'_>, e: PyErr) {
         match &self.unhandled {
             Some(unhandled) => unhandled.push(e),
             None => {
@@ -558,7 +696,6 @@ impl PyRoute {
                 e.display(py);
             }
         }
-        Response::text("Internal Server Error").with_status(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
@@ -568,7 +705,7 @@ fn json_response(py: Python<'_>, rt: &Runtime, obj: &Bound<'_, PyAny>) -> PyResu
 }
 
 /// `{"detail": ...}` with the status and headers of an `HTTPException`.
-fn http_exception(
+pub(crate) fn http_exception(
     py: Python<'_>,
     rt: &Runtime,
     exc: &Bound<'_, pyo3::exceptions::PyBaseException>,
@@ -587,7 +724,7 @@ fn http_exception(
 }
 
 /// A `fasterapi.Response` (or subclass) as it is.
-fn response_object(obj: &Bound<'_, PyAny>) -> PyResult<Response> {
+pub(crate) fn response_object(obj: &Bound<'_, PyAny>) -> PyResult<Response> {
     let py = obj.py();
     let status: u16 = obj.getattr(pyo3::intern!(py, "status_code"))?.extract()?;
     let status = StatusCode::from_u16(status)
@@ -757,20 +894,24 @@ fn overloaded() -> Response {
     .with_header("Retry-After", "1")
 }
 
-/// The done-callback of a suspended handler's task: answers its request.
+/// The done-callback of a suspended coroutine's task: answers its request.
 #[pyclass(frozen)]
-struct Resume {
-    route: Arc<PyRoute>,
+pub(crate) struct Resume {
+    pub(crate) route: Arc<PyRoute>,
+    pub(crate) stage: Stage,
+    /// A copy of the request for the app's exception handlers, kept when the app has
+    /// handlers of its own (see `AppErrors::custom`).
+    pub(crate) request: Option<PyRequest>,
     /// Taken by the one call; dropped unsent with the task, it answers 500.
-    reply: Mutex<Option<(Reply, aio::Suspended)>>,
+    pub(crate) reply: Mutex<Option<(Reply, aio::Suspended)>>,
     /// The temporal `Response` the handler was given, if any.
-    temporal: Option<Py<PyAny>>,
+    pub(crate) temporal: Option<Py<PyAny>>,
 }
 
 #[pymethods]
 impl Resume {
     fn __call__(&self, py: Python<'_>, task: &Bound<'_, PyAny>) {
-        let Some((reply, _suspended)) = self.reply.lock().unwrap_or_else(|e| e.into_inner()).take()
+        let Some((reply, suspended)) = self.reply.lock().unwrap_or_else(|e| e.into_inner()).take()
         else {
             return;
         };
@@ -782,16 +923,26 @@ impl Resume {
             return;
         }
         let route = &self.route;
-        let response = match Runtime::get(py) {
-            Err(e) => route.internal_error(py, e),
-            Ok(rt) => match task.call_method0(pyo3::intern!(py, "result")) {
-                Ok(out) => route
-                    .to_response(py, rt, &out, self.temporal.as_ref().map(|t| t.bind(py)))
-                    .unwrap_or_else(|e| route.error_response(py, rt, e)),
-                Err(e) => route.error_response(py, rt, e),
-            },
+        let rt = match Runtime::get(py) {
+            Ok(rt) => rt,
+            Err(e) => return reply.send(route.internal_error(py, e)),
         };
-        reply.send(response);
+        let out = task.call_method0(pyo3::intern!(py, "result"));
+        match self.stage {
+            Stage::Endpoint => {
+                let temporal = self.temporal.as_ref().map(|t| t.bind(py));
+                match out.and_then(|out| route.to_response(py, rt, &out, temporal)) {
+                    Ok(response) => reply.send(response),
+                    Err(e) => {
+                        route.error_later(py, rt, e, self.request.as_ref(), (reply, suspended))
+                    }
+                }
+            }
+            Stage::ExceptionHandler => {
+                let answer = out.and_then(|out| route.handler_response(py, rt, &out));
+                reply.send(answer.unwrap_or_else(|e| route.internal_error(py, e)));
+            }
+        }
     }
 }
 

@@ -244,8 +244,8 @@ impl MountPython for App {
             let app = load(py, module)
                 .and_then(|m| m.getattr(attr))
                 .map_err(fail)?;
-            let routes = app.getattr("routes").map_err(fail)?;
-            crate::serve::add_routes(self, &routes, all_defs_on_pool, None).map_err(fail)
+            let spec = app.call_method0("_spec").map_err(fail)?;
+            crate::serve::add_routes(self, &spec, all_defs_on_pool).map_err(fail)
         })
     }
 }

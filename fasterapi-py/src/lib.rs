@@ -63,6 +63,7 @@
 mod aio;
 mod dispatch;
 mod embed;
+mod errors;
 mod json;
 mod plan;
 mod request;
@@ -82,6 +83,7 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<plan::ParamSpec>()?;
     m.add_class::<dispatch::RouteSpec>()?;
     m.add_class::<testing::PyTestServer>()?;
+    m.add_class::<dispatch::AppSpec>()?;
     m.add_function(wrap_pyfunction!(dispatch::setup, m)?)?;
     m.add_function(wrap_pyfunction!(json::dumps, m)?)?;
     m.add_function(wrap_pyfunction!(json::render_json, m)?)?;

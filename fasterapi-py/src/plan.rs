@@ -63,11 +63,18 @@ pub(crate) trait Incoming {
     fn defer(&self, _on_abandon: Box<dyn FnOnce()>) -> Option<Reply> {
         None
     }
+    /// Whether [`Incoming::defer`] would give a reply.
+    fn can_defer(&self) -> bool {
+        false
+    }
 }
 
 impl Incoming for Request<'_> {
     fn defer(&self, on_abandon: Box<dyn FnOnce()>) -> Option<Reply> {
         self.defer_with_abandon(on_abandon)
+    }
+    fn can_defer(&self) -> bool {
+        Request::can_defer(self)
     }
     fn path_param(&self, name: &str) -> Option<Cow<'_, str>> {
         let raw = self.param_str(name)?;
@@ -609,6 +616,11 @@ fn push_error<'py>(errors: &mut Errors<'py>, item: Bound<'py, PyDict>) -> PyResu
 }
 
 impl Plan {
+    /// Whether the handler reads the request body.
+    pub(crate) fn reads_body(&self) -> bool {
+        self.reads_body
+    }
+
     /// Reads the [`ParamSpec`]s the Python package compiled for a handler.
     pub(crate) fn from_specs(py: Python<'_>, specs: &[Py<ParamSpec>]) -> PyResult<Plan> {
         let mut params = Vec::with_capacity(specs.len());

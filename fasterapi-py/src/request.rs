@@ -12,6 +12,7 @@ use crate::dispatch::Runtime;
 /// server's view borrows the connection buffer, which a Python object may outlive), and
 /// makes Python objects only when an attribute is read.
 #[pyclass(frozen, module = "fasterapi._fasterapi", name = "Request")]
+#[derive(Clone)]
 pub(crate) struct PyRequest {
     method: &'static str,
     path: String,
@@ -65,6 +66,14 @@ impl PyRequest {
             query_params: Vec::new(),
             body: body.to_vec(),
             in_async,
+        }
+    }
+
+    /// A copy for a handler that is (`in_async`) or is not an `async def`.
+    pub(crate) fn with_async(&self, in_async: bool) -> PyRequest {
+        PyRequest {
+            in_async,
+            ..self.clone()
         }
     }
 

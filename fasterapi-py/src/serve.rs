@@ -11,7 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::aio::PyLoop;
-use crate::dispatch::{PyRoute, RouteSpec};
+use crate::dispatch::{AppSpec, PyRoute, RouteSpec};
+use crate::errors::AppErrors;
 use crate::plan::Incoming;
 use crate::request::PyRequest;
 use crate::testing::Unhandled;
@@ -26,17 +27,16 @@ pub(crate) struct WorkerOptions {
     pub(crate) shutdown_timeout: f64,
 }
 
-/// The app a worker process serves: the routes of a `FasterAPI.routes` list (see
-/// [`add_routes`]) on one I/O thread with `options`. `serve` binds it; the test client
-/// serves it in process (`testing.rs`), with `unhandled` collecting the exceptions that
-/// the server would log.
+/// The app a worker process serves: the app an [`AppSpec`] describes (see [`add_app`]) on
+/// one I/O thread with `options`. `serve` binds it; the test client serves it in process
+/// (`testing.rs`), with `unhandled` collecting the exceptions that the server would log.
 pub(crate) fn worker_app(
-    routes: &Bound<'_, PyAny>,
+    spec: &Bound<'_, PyAny>,
     options: &WorkerOptions,
     unhandled: Option<&Arc<Unhandled>>,
 ) -> PyResult<App> {
     let mut app = App::with_config(worker_config(options)?);
-    add_routes(&mut app, routes, false, unhandled)?;
+    add_app(&mut app, spec, false, true, unhandled)?;
     Ok(app)
 }
 
@@ -55,34 +55,44 @@ fn worker_config(options: &WorkerOptions) -> PyResult<Config> {
     Ok(config)
 }
 
-/// Adds the routes of a `FasterAPI.routes` list (of [`RouteSpec`]s) to `app`, and gives each I/O thread its
-/// asyncio loop. `async def` handlers run on the I/O thread and its loop; `def` handlers
-/// run where `blocking=` says, or where their timed calls say (see `Adaptive`), or all
-/// on the worker pool when `all_defs_on_pool`. A handler's exception that would be
-/// logged and answered 500 goes to `unhandled` instead of the log when given (the test
-/// client's). Returns how many routes were added.
+/// Adds the routes of the app an [`AppSpec`] describes to a Rust `app` it is mounted
+/// into (see [`add_app`]): the requests no route takes stay the Rust app's.
 pub(crate) fn add_routes(
     app: &mut App,
-    routes: &Bound<'_, PyAny>,
+    spec: &Bound<'_, PyAny>,
     all_defs_on_pool: bool,
+) -> PyResult<usize> {
+    add_app(app, spec, all_defs_on_pool, false, None)
+}
+
+/// Adds the app an [`AppSpec`] describes (`FasterAPI._spec()`) to `app`: its routes and,
+/// when it is the `whole_app` served, its `redirect_slashes` and, if its exception
+/// handlers answer the router's 404 and 405, a handler of the requests no route takes;
+/// and gives each I/O thread its asyncio loop. `async def` handlers run on the I/O thread
+/// and its loop; `def` handlers run where `blocking=` says, or where their timed calls
+/// say (see `Adaptive`), or all on the worker pool when `all_defs_on_pool`. A handler's
+/// exception that would be logged goes to `unhandled` instead of the log when given (the
+/// test client's). Returns how many routes were added.
+pub(crate) fn add_app(
+    app: &mut App,
+    spec: &Bound<'_, PyAny>,
+    all_defs_on_pool: bool,
+    whole_app: bool,
     unhandled: Option<&Arc<Unhandled>>,
 ) -> PyResult<usize> {
-    let mut n = 0;
-    for entry in routes.try_iter()? {
-        let entry = entry?;
-        let spec = entry.cast::<RouteSpec>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "routes must hold fasterapi._fasterapi.RouteSpec objects, not {}",
-                entry
-                    .get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
-            ))
-        })?;
-        let (method, path, mut route) = PyRoute::from_spec(spec)?;
-        route.unhandled = unhandled.cloned();
-        let route = Arc::new(route);
+    let py = spec.py();
+    let spec = spec.cast::<AppSpec>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "the server serves a fasterapi._fasterapi.AppSpec (FasterAPI._spec()), not {}",
+            spec.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    let compiled = spec.get().compile(py, unhandled)?;
+    let n = compiled.routes.len();
+    for (method, path, route) in compiled.routes {
         let (is_async, blocking) = (route.is_async, route.blocking);
         let switch = route.adaptive.as_ref().map(|a| a.on_pool.clone());
         let handler = move |req: &Request<'_>| -> Response { route.serve(req) };
@@ -98,15 +108,20 @@ pub(crate) fn add_routes(
                 _ => {}
             }
         }
-        n += 1;
+    }
+    if whole_app {
+        app.redirect_slashes(compiled.redirect_slashes);
+        if let Some(misses) = compiled.misses {
+            app.no_route(move |req, why| misses.answer_miss(req, why));
+        }
     }
     let stop_timeout = app.config_mut().shutdown_timeout;
     app.companion(move |_thread| PyLoop::start(stop_timeout));
     Ok(n)
 }
 
-/// `serve(routes, host, port, *, blocking_threads=40, supervised=False,
-/// max_suspended=10000, max_queued=1024, shutdown_timeout=10.0)`: serves `routes` on one
+/// `serve(spec, host, port, *, blocking_threads=40, supervised=False,
+/// max_suspended=10000, max_queued=1024, shutdown_timeout=10.0)`: serves `spec` (an `AppSpec`) on one
 /// I/O thread until told to stop, then shuts down gracefully and returns (the options are
 /// those of `FasterAPI.run`).
 ///
@@ -122,13 +137,13 @@ pub(crate) fn add_routes(
 /// serving: the I/O thread attaches for each handler call.
 #[pyfunction]
 #[pyo3(signature = (
-    routes, host, port, *, blocking_threads = 40, supervised = false, max_suspended = 10_000,
+    spec, host, port, *, blocking_threads = 40, supervised = false, max_suspended = 10_000,
     max_queued = 1024, shutdown_timeout = 10.0
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn serve(
     py: Python<'_>,
-    routes: &Bound<'_, PyAny>,
+    spec: &Bound<'_, PyAny>,
     host: &str,
     port: u16,
     blocking_threads: usize,
@@ -142,7 +157,7 @@ pub(crate) fn serve(
         max_queued,
         shutdown_timeout,
     };
-    let app = worker_app(routes, &options, None)?;
+    let app = worker_app(spec, &options, None)?;
     crate::aio::set_max_suspended(max_suspended);
     let server = app.bind((host, port))?;
     py.detach(|| {
@@ -319,7 +334,8 @@ pub(crate) fn bench_dispatch(
     body: Vec<u8>,
     n: u64,
 ) -> PyResult<f64> {
-    let (_, _, route) = PyRoute::from_spec(route)?;
+    let errors = Arc::new(AppErrors::defaults(py)?);
+    let (_, _, route) = PyRoute::from_spec(route, &errors)?;
     let route = Arc::new(route);
     let req = BenchRequest {
         params: path_params

@@ -57,9 +57,9 @@ struct Job {
     answer: mpsc::Sender<Answer>,
 }
 
-/// `TestServer(routes, *, blocking_threads=40, max_queued=1024, shutdown_timeout=10.0)`:
-/// the routes of a `FasterAPI.routes` list served in process as one worker of
-/// `FasterAPI.run` serves them (the options are `run`'s), on a thread of its own.
+/// `TestServer(spec, *, blocking_threads=40, max_queued=1024, shutdown_timeout=10.0)`:
+/// the app an `AppSpec` describes (`FasterAPI._spec()`) served in process as one worker
+/// of `FasterAPI.run` serves it (the options are `run`'s), on a thread of its own.
 ///
 /// `exchange(request) -> (answer, exceptions)` sends raw HTTP/1.1 bytes on a new
 /// in-memory connection, half-closes it, and returns every byte the server wrote, with
@@ -78,10 +78,10 @@ pub(crate) struct PyTestServer {
 #[pymethods]
 impl PyTestServer {
     #[new]
-    #[pyo3(signature = (routes, *, blocking_threads = 40, max_queued = 1024, shutdown_timeout = 10.0))]
+    #[pyo3(signature = (spec, *, blocking_threads = 40, max_queued = 1024, shutdown_timeout = 10.0))]
     fn new(
         py: Python<'_>,
-        routes: &Bound<'_, PyAny>,
+        spec: &Bound<'_, PyAny>,
         blocking_threads: usize,
         max_queued: usize,
         shutdown_timeout: f64,
@@ -92,7 +92,7 @@ impl PyTestServer {
             shutdown_timeout,
         };
         let unhandled = Arc::new(Unhandled::default());
-        let mut app = worker_app(routes, &options, Some(&unhandled))?;
+        let mut app = worker_app(spec, &options, Some(&unhandled))?;
         let config = app.config_mut().clone();
         let (jobs, queue) = mpsc::channel::<Job>();
         let (started, start) = mpsc::sync_channel::<io::Result<()>>(1);

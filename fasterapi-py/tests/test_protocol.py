@@ -23,7 +23,7 @@ def test_routes_are_route_specs_with_named_fields():
                tags: List[str] = Query([]), x_token: Annotated[str, Header()] = "t"):
         return item
 
-    (route,) = app.routes
+    (route,) = app.routes[0].specs
     assert isinstance(route, RouteSpec)
     assert (route.method, route.path, route.endpoint, route.is_async, route.blocking, route.status_code) == (
         "POST", "/items/{item_id}", create, False, True, 201)
@@ -49,7 +49,7 @@ def test_several_body_parameters_read_body_fields():
     def two(a: dict, b: int = Body(...)):
         return a
 
-    assert [p.source for p in app.routes[0].plan] == [Source.BODY_FIELD, Source.BODY_FIELD]
+    assert [p.source for p in app.routes[0].specs[0].plan] == [Source.BODY_FIELD, Source.BODY_FIELD]
 
 
 def test_bad_specs_are_refused_when_made():
@@ -71,8 +71,10 @@ def test_bad_specs_are_refused_when_made():
         app.get("/x", status_code=99)(lambda: None)
 
 
-def test_serve_refuses_routes_that_are_not_route_specs():
+def test_serve_refuses_what_is_not_an_app_spec():
     from fasterapi import _fasterapi
 
-    with pytest.raises(TypeError, match="RouteSpec"):
+    with pytest.raises(TypeError, match="AppSpec"):
         _fasterapi.serve([("GET", "/", print, False, [], None, 200)], "127.0.0.1", 0)
+    with pytest.raises(TypeError):
+        _fasterapi.AppSpec(routes=[("GET", "/")], exception_handlers=None)

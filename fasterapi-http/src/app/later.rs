@@ -222,6 +222,11 @@ impl Later {
         Some(self.abandon.take())
     }
 
+    /// Whether the request it is aimed at has deferred already.
+    pub(crate) fn is_deferred(&self) -> bool {
+        self.deferred.get()
+    }
+
     pub(crate) fn defer(&self, abandon: Option<Abandon>) -> Option<Reply> {
         if self.deferred.replace(true) {
             return None;

@@ -61,6 +61,19 @@ impl Route {
     }
 }
 
+/// Why no route takes a request: what [`App::no_route`]'s handler is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoRoute<'a> {
+    /// No route has the request's path.
+    NotFound,
+    /// Routes have the path, under other methods: the `Allow` header's value.
+    MethodNotAllowed(&'a str),
+}
+
+/// The handler of requests no route takes.
+pub(crate) type NoRouteHandler =
+    Box<dyn Fn(&Request<'_>, NoRoute<'_>) -> Response + Send + Sync + 'static>;
+
 /// A route just added, to adjust: see [`RouteMut::blocking`].
 pub struct RouteMut<'a> {
     route: Option<&'a mut Route>,
@@ -123,6 +136,10 @@ pub struct App {
     pub(crate) config: Config,
     pub(crate) companion: Option<CompanionFactory>,
     route_errors: Vec<String>,
+    /// See [`App::no_route`].
+    pub(crate) no_route: Option<NoRouteHandler>,
+    /// See [`App::redirect_slashes`].
+    pub(crate) redirect_slashes: bool,
 }
 
 impl std::fmt::Debug for App {
@@ -131,6 +148,8 @@ impl std::fmt::Debug for App {
             .field("routes", &self.router.values().count())
             .field("config", &self.config)
             .field("companion", &self.companion.is_some())
+            .field("no_route", &self.no_route.is_some())
+            .field("redirect_slashes", &self.redirect_slashes)
             .finish_non_exhaustive()
     }
 }
@@ -154,6 +173,8 @@ impl App {
             config,
             companion: None,
             route_errors: Vec::new(),
+            no_route: None,
+            redirect_slashes: false,
         }
     }
 
@@ -251,6 +272,31 @@ impl App {
         R: IntoResponse,
     {
         self.route(Method::Delete, pattern, handler)
+    }
+
+    /// Answers the requests no route takes with `handler`, told why
+    /// ([`NoRoute`]), instead of `404 {"detail":"Not Found"}` or
+    /// `405 {"detail":"Method Not Allowed"}` with `Allow`.
+    ///
+    /// It runs on the I/O thread. A request with a body is answered when its head is
+    /// in, as the defaults are: its body is not read (the handler sees it empty, and it
+    /// cannot [defer](Request::defer)), and the connection closes after the answer.
+    /// Matched routes do not pay for it.
+    pub fn no_route<H>(&mut self, handler: H)
+    where
+        H: Fn(&Request<'_>, NoRoute<'_>) -> Response + Send + Sync + 'static,
+    {
+        self.no_route = Some(Box::new(handler));
+    }
+
+    /// With `true`, a request no route takes whose path, with its trailing slash
+    /// removed or one added, is routed (under any method) is answered
+    /// `307 Temporary Redirect` to that path, its query string kept, as Starlette's
+    /// `redirect_slashes` does: `/items/` to `/items` when only `/items` is routed, and
+    /// the reverse. The `Location` is absolute (`http://` and the `Host` header) when the
+    /// request names its host. Off by default.
+    pub fn redirect_slashes(&mut self, on: bool) {
+        self.redirect_slashes = on;
     }
 
     /// What [`App::bind`] refuses to serve: malformed or duplicate routes, a bad

@@ -86,6 +86,13 @@ impl<'a> Request<'a> {
         self.later?.defer(Some(Box::new(on_abandon)))
     }
 
+    /// Whether [`Request::defer`] would give a reply: false on the worker pool, for a
+    /// request deferred already, and for the answers made from a request's head alone
+    /// (see [`App::no_route`](crate::App::no_route)).
+    pub fn can_defer(&self) -> bool {
+        self.later.is_some_and(|l| !l.is_deferred())
+    }
+
     /// The request method.
     #[inline]
     pub fn method(&self) -> Method {

@@ -1,5 +1,6 @@
 //! One connection: read buffer -> parse -> dispatch -> output, as a small state machine.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use crate::app::later::{Abandon, Later};
 use crate::app::later::{Completion, Mailbox};
 use crate::app::request::Request;
 use crate::app::router::{Method, Miss, Params};
-use crate::app::App;
+use crate::app::{App, NoRoute};
 use crate::http::response::{detail, Response, StatusCode};
 use crate::proto::h1::encode::{Output, Persistence};
 use crate::proto::h1::parse::{self, ChunkedDecoder, Framing, Head, Limits, Meta, Reject};
@@ -812,7 +813,11 @@ pub(crate) fn serve_one(
     if meta.framing != Framing::Length(0) {
         let mut probe = Params::new();
         let miss = match ctx.app.router.find(meta.method, meta.path, &mut probe) {
-            Err(miss) => Some(miss_response(miss)),
+            Err(miss) => {
+                let no_params = Params::new();
+                let req = Request::from_parts(meta, headers, &no_params, &[], None);
+                Some(answer_miss(&ctx.app, &req, miss))
+            }
             Ok(_) => None,
         };
         if let Some(answer) = miss {
@@ -904,7 +909,12 @@ fn serve_complete(
                 ctx.later.as_ref(),
             ))
         }
-        Err(miss) => miss_response(miss),
+        Err(miss) => {
+            let no_params = Params::new();
+            let body = &buf[head_len..consumed];
+            let req = Request::from_parts(meta, headers, &no_params, body, ctx.later.as_ref());
+            answer_miss(&ctx.app, &req, miss)
+        }
     };
     if let Some(abandon) = ctx.later.as_ref().and_then(Later::take_deferral) {
         // Deferred: the reply is the answer, not the response returned.
@@ -987,7 +997,68 @@ fn kept(buf: &[u8], head_len: usize, framing: Framing) -> usize {
     }
 }
 
-/// The answer to a request no route takes: 404, or 405 with `Allow`.
+/// The answer to a request no route takes: a redirect to the other form of its path
+/// when the app redirects slashes and that form is routed, else the answer of the app's
+/// `no_route` handler, else [`miss_response`]. Out of line: routed requests never come
+/// here.
+#[cold]
+#[inline(never)]
+fn answer_miss(app: &App, req: &Request<'_>, miss: Miss<'_>) -> Response {
+    if app.redirect_slashes && matches!(miss, Miss::NotFound) {
+        if let Some(redirect) = slash_redirect(app, req) {
+            return redirect;
+        }
+    }
+    let Some(handler) = &app.no_route else {
+        return miss_response(miss);
+    };
+    let why = match miss {
+        Miss::NotFound => NoRoute::NotFound,
+        Miss::MethodNotAllowed(allow) => NoRoute::MethodNotAllowed(allow),
+    };
+    // A panic answers 500 for this request only, as in a route's handler.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(req, why)))
+        .unwrap_or_else(|_| detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"))
+}
+
+/// `307` to the request's path with its trailing slashes removed, or one added, if that
+/// path is routed under any method (Starlette's `redirect_slashes`), its query kept.
+fn slash_redirect(app: &App, req: &Request<'_>) -> Option<Response> {
+    let path = req.path();
+    if path == "/" {
+        return None;
+    }
+    let other = match path.strip_suffix('/') {
+        Some(_) => Cow::Borrowed(path.trim_end_matches('/')),
+        None => Cow::Owned(format!("{path}/")),
+    };
+    let mut params = Params::new();
+    if other.is_empty()
+        || matches!(
+            app.router.find(req.method(), &other, &mut params),
+            Err(Miss::NotFound)
+        )
+    {
+        return None;
+    }
+    let mut location = String::with_capacity(other.len() + 64);
+    let host = req
+        .header_bytes("host")
+        .filter(|h| !h.is_empty() && h.iter().all(u8::is_ascii_graphic))
+        .and_then(|h| std::str::from_utf8(h).ok());
+    if let Some(host) = host {
+        location.push_str("http://");
+        location.push_str(host);
+    }
+    location.push_str(&other);
+    if let Some(query) = req.query_string().filter(|q| !q.is_empty()) {
+        location.push('?');
+        location.push_str(query);
+    }
+    Some(Response::new(StatusCode::TEMPORARY_REDIRECT).with_header("Location", location))
+}
+
+/// The default answer to a request no route takes: 404, or 405 with `Allow`.
 fn miss_response(miss: Miss<'_>) -> Response {
     match miss {
         Miss::MethodNotAllowed(allow) => {

@@ -17,8 +17,8 @@ Change the import of a small FastAPI app and it runs on fasterapi's Rust server:
 
 The modules follow FastAPI's, so ``from fastapi.X import Y`` becomes ``from fasterapi.X
 import Y``: ``applications`` (``FastAPI``, ``FasterAPI``), ``routing``, ``params`` and
-``param_functions``, ``responses``, ``exceptions``, ``requests``, ``encoders``
-(``jsonable_encoder``), ``status``, ``datastructures``, ``testclient`` (``TestClient``,
+``param_functions``, ``responses``, ``exceptions``, ``exception_handlers``, ``requests``,
+``encoders`` (``jsonable_encoder``), ``status``, ``datastructures``, ``testclient`` (``TestClient``,
 which serves the app in process; it needs ``httpx``: ``pip install 'fasterapi[test]'``).
 A FastAPI name fasterapi does not implement yet raises ``ImportError`` naming it.
 
@@ -91,9 +91,20 @@ Semantics follow FastAPI where a user would notice:
   returned value is wrapped in. A ``response: Response`` parameter receives FastAPI's
   temporal response: the status, headers and cookies set on it go into the response.
 - ``raise HTTPException(status_code, detail)`` answers ``{"detail": detail}`` with that
-  status (and the exception's ``headers``). Any other exception answers ``500
-  Internal Server Error`` in plain text, its traceback is printed to stderr, and the
-  server goes on serving.
+  status (and the exception's ``headers``). Exception handlers (``@app.exception_handler(
+  UnicornException)``, by class or status code, ``def`` or ``async def``) answer the
+  exceptions they are registered for, as in Starlette; one for
+  ``RequestValidationError`` answers the requests that fail validation, instead of the
+  422. Any other exception answers ``500 Internal Server Error`` in plain text (or the
+  handler of ``500``/``Exception``), its traceback is printed to stderr, and the server
+  goes on serving. A request no route takes is answered ``404 {"detail": "Not Found"}``
+  or ``405 {"detail": "Method Not Allowed"}`` with ``Allow``; with ``redirect_slashes``
+  (the default) ``/items/`` is redirected (307) to ``/items`` when only that is routed,
+  and the reverse.
+- Routes can be grouped in :class:`APIRouter` objects and included in the app (or in
+  other routers) under a prefix, with tags, dependencies and responses, as FastAPI's
+  bigger applications are; each route has a ``name`` and ``app.url_path_for(name,
+  **params)`` gives its path.
 - ``async def`` handlers run on the worker's asyncio event loop, which the worker's I/O
   thread drives itself between its socket events (no thread hand-off). Each request's
   coroutine starts at once inside its own task (its own contextvars context, as under
@@ -126,13 +137,14 @@ from .applications import FastAPI, FasterAPI
 from .datastructures import Headers
 from .dependencies.utils import _validation_detail, _ValidationError
 from .encoders import _jsonable
-from .exceptions import HTTPException
+from .exceptions import HTTPException, StarletteHTTPException
 from .param_functions import Body, Cookie, Header, Path, Query
 from .requests import Request
-from .routing import _response_validation_error
 from .responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, _temporal_response
+from .routing import APIRouter, _response_validation_error
 
 __all__ = [
+    "APIRouter",
     "Body",
     "Cookie",
     "FastAPI",
@@ -152,7 +164,7 @@ __all__ = [
 
 
 _fasterapi._setup(
-    HTTPException=HTTPException,
+    HTTPException=StarletteHTTPException,
     Response=Response,
     ValidationError=_ValidationError,
     jsonable=_jsonable,
@@ -169,7 +181,7 @@ _fasterapi._setup(
 
 #: FastAPI's top-level names that fasterapi does not implement yet.
 _NOT_YET = frozenset({
-    "APIRouter", "BackgroundTasks", "Depends", "File", "Form", "Security", "UploadFile",
+    "BackgroundTasks", "Depends", "File", "Form", "Security", "UploadFile",
     "WebSocket", "WebSocketDisconnect", "WebSocketException",
 })
 __getattr__ = _not_yet.refuse("fasterapi", _NOT_YET)

@@ -6,34 +6,35 @@ import signal
 
 from . import _fasterapi
 from ._supervisor import _supervise
-from .responses import JSONResponse
-from .routing import (
-    _ROUTE_DOC_OPTIONS,
-    _ROUTE_INERT_DEFAULTS,
-    _ROUTE_RESPONSE_OPTIONS,
-    Default,
-    _check_options,
-    compile_route,
+from .exception_handlers import (
+    _check_key,
+    _ExceptionHandlers,
+    _key,
+    http_exception_handler,
+    request_validation_exception_handler,
 )
+from .exceptions import RequestValidationError, StarletteHTTPException
+from .routing import APIRouter, _check_options
 
 
-#: Application options that only document the app.
+#: Application options that only document the app, kept as attributes of the same
+#: name (with FastAPI's defaults) for the OpenAPI schema to come.
 _APP_DOC_OPTIONS = {
-    "title", "summary", "description", "version", "openapi_tags", "servers",
-    "terms_of_service", "contact", "license_info", "responses", "callbacks", "webhooks",
-    "deprecated", "include_in_schema", "swagger_ui_parameters", "swagger_ui_init_oauth",
-    "generate_unique_id_function", "separate_input_output_schemas",
+    "title": "FastAPI", "summary": None, "description": "", "version": "0.1.0",
+    "openapi_tags": None, "servers": None, "terms_of_service": None, "contact": None,
+    "license_info": None, "webhooks": None, "swagger_ui_parameters": None,
+    "swagger_ui_init_oauth": None, "separate_input_output_schemas": True,
+}
+#: Application options given to the app's router (``app.router``), as FastAPI does.
+_APP_ROUTER_OPTIONS = {
+    "routes", "dependencies", "default_response_class", "redirect_slashes", "responses",
+    "callbacks", "deprecated", "include_in_schema", "generate_unique_id_function",
+    "on_startup", "on_shutdown", "lifespan",
 }
 #: Application options with the value that matches what fasterapi does.
 _APP_INERT_DEFAULTS = {
     "debug": False,
-    "routes": None,
-    "dependencies": None,
     "middleware": None,
-    "exception_handlers": None,
-    "on_startup": None,
-    "on_shutdown": None,
-    "lifespan": None,
     "openapi_prefix": "",
     "root_path": "",
     "root_path_in_servers": True,
@@ -42,84 +43,159 @@ _APP_INERT_DEFAULTS = {
     "docs_url": None,
     "redoc_url": None,
     "swagger_ui_oauth2_redirect_url": None,
-    # fasterapi does not redirect between /items and /items/ yet.
-    "redirect_slashes": False,
 }
 
 
 class FasterAPI:
     """An application: routes registered with the ``get``/``post``/``put``/``patch``/
-    ``delete`` decorators, served by :meth:`run`.
+    ``delete``/``options``/``head``/``trace``/``api_route`` decorators (or
+    :meth:`add_api_route`, or routers by :meth:`include_router`), served by :meth:`run`.
+
+    As in FastAPI, the routes live in :attr:`router`, an :class:`APIRouter` made with
+    the app's ``dependencies``, ``default_response_class``, ``redirect_slashes``,
+    ``responses``, ``deprecated`` and ``include_in_schema``; :attr:`routes` lists them
+    (``APIRoute`` objects: ``path``, ``methods``, ``name``, ``endpoint``...), and
+    :meth:`url_path_for` finds one by name.
+
+    ``redirect_slashes`` (default ``True``): a request for ``/items/`` when only
+    ``/items`` is routed (or the reverse) is answered ``307 Temporary Redirect`` to the
+    other form, with its query string, as Starlette does.
+
+    ``exception_handlers`` (or :meth:`exception_handler`, :meth:`add_exception_handler`)
+    maps exception classes and HTTP status codes to handlers ``(request, exc) ->
+    Response`` (``def`` or ``async def``), looked up as Starlette does (see
+    :mod:`fasterapi.exception_handlers`).
 
     FastAPI's documentation options (``title``, ``version``, ``description``, ...) are
-    kept in :attr:`options`; an option that would change behaviour and that fasterapi
-    does not implement yet (``dependencies``, ``lifespan``, ``middleware``, ``docs_url``,
-    ...) raises ``NotImplementedError`` naming it, unless given FastAPI's inert value."""
+    kept as attributes of the same name; an option that would change behaviour and that fasterapi
+    does not implement yet (``lifespan``, ``middleware``, ``docs_url``, ...) raises
+    ``NotImplementedError`` naming it, unless given FastAPI's inert value."""
 
-    def __init__(self, *, default_response_class=Default(JSONResponse), **options):
-        self.options = _check_options("FasterAPI()", options, _APP_DOC_OPTIONS, _APP_INERT_DEFAULTS)
-        #: The response class of routes that do not name one (FastAPI's option; left
-        #: unset, ``Default(JSONResponse)``: a response model is then sent as pydantic's
-        #: JSON, as FastAPI does only for the class it defaults to).
-        self.default_response_class = default_response_class
-        #: The registered routes (``fasterapi._fasterapi.RouteSpec``: ``method``,
-        #: ``path``, ``endpoint``, ``is_async``, ``plan``, ``blocking``, ``status_code``).
-        self.routes: list = []
-        #: The documentation options of each route, by ``(methods, path)``.
-        self.route_docs: dict = {}
+    def __init__(self, *, exception_handlers=None, **options):
+        router_options = {k: options.pop(k) for k in list(options) if k in _APP_ROUTER_OPTIONS}
+        docs = _check_options("FasterAPI()", options, set(_APP_DOC_OPTIONS), _APP_INERT_DEFAULTS)
+        for key, default in _APP_DOC_OPTIONS.items():
+            setattr(self, key, docs.get(key, default))
+        #: The app's routes, as FastAPI's ``app.router``.
+        self.router = APIRouter(**router_options)
+        #: The exception handlers by exception class or status code, FastAPI's defaults
+        #: for ``HTTPException`` and ``RequestValidationError`` included.
+        self.exception_handlers: dict = {}
+        for key, handler in (exception_handlers or {}).items():
+            self.add_exception_handler(key, handler)
+        self.exception_handlers.setdefault(StarletteHTTPException, http_exception_handler)
+        self.exception_handlers.setdefault(RequestValidationError, request_validation_exception_handler)
+
+    @property
+    def routes(self) -> list:
+        """Every route the app serves (``APIRoute`` objects), included routers' with
+        their prefixes, in the order they were added."""
+        return self.router.routes
+
+    def _spec(self):
+        """What the server reads: every route's ``RouteSpec``s (the first of a method
+        and path wins, as Starlette matches routes in order), ``redirect_slashes`` and
+        the exception handlers."""
+        seen = set()
+        specs = []
+        for route in self.router.routes:
+            for spec in route.specs:
+                key = (spec.method, spec.path)
+                if key not in seen:
+                    seen.add(key)
+                    specs.append(spec)
+        return _fasterapi.AppSpec(
+            routes=specs,
+            redirect_slashes=self.router.redirect_slashes,
+            exception_handlers=_ExceptionHandlers(self.exception_handlers),
+        )
+
+    # -- routes ------------------------------------------------------------------------
+
+    def add_api_route(self, path: str, endpoint, **options) -> None:
+        """Adds a route serving ``endpoint`` (see :meth:`api_route` for the options)."""
+        self.router.add_api_route(path, endpoint, **options)
+
+    def api_route(self, path: str, *, methods=None, **options):
+        """A decorator adding a route for ``methods`` (default ``["GET"]``).
+
+        Options: ``name`` (default: the endpoint's ``__name__``), ``status_code``,
+        ``blocking`` (fasterapi's: ``True`` runs a ``def`` handler on the thread pool,
+        ``False`` on the I/O thread, ``None``, the default, where its timed calls say;
+        refused for ``async def`` handlers, which run on the event loop), and FastAPI's
+        response options (``response_model``, ``response_class``, ``response_model_*``)
+        and documentation options (``tags``, ``summary``, ``description``,
+        ``responses``, ``deprecated``, ``operation_id``, ``include_in_schema``, ...),
+        kept on the route. Options fasterapi does not implement yet (``dependencies``,
+        ...) raise ``NotImplementedError`` naming them."""
+        return self.router.api_route(path, methods=methods, **options)
 
     def add_route(self, method: str, path: str, func, *, status_code: int | None = None, blocking: bool | None = None, **response_options):
         """Registers ``func`` for ``method`` requests to ``path`` (``{name}`` captures a
-        segment, ``{*name}`` the rest of the path).
-
-        ``blocking`` places a ``def`` handler: ``True`` on the thread pool, ``False`` on
-        the I/O thread, ``None`` (the default) where its timed calls say (see the module
-        docs). ``async def`` handlers run on the worker's event loop; ``blocking=True``
-        is refused for them. ``response_options``: FastAPI's ``response_model``,
-        ``response_class`` (the app's ``default_response_class`` if not given) and
-        ``response_model_*`` (see :func:`fasterapi.routing.compile_route`)."""
-        response_options.setdefault("response_class", self.default_response_class)
-        self.routes.append(compile_route(method, path, func, status_code=status_code, blocking=blocking, **response_options))
+        segment, ``{*name}`` the rest of the path); the options as in :meth:`api_route`."""
+        self.router.add_api_route(path, func, methods=[method], status_code=status_code, blocking=blocking, **options)
         return func
 
-    def api_route(self, path: str, *, methods=("GET",), status_code: int | None = None, blocking: bool | None = None, **options):
-        """A decorator registering the handler for each of ``methods``, with FastAPI's
-        ``status_code``, ``response_model``, ``response_class`` and ``response_model_*``
-        options. Its documentation options (``tags``, ``summary``, ``description``,
-        ``deprecated``, ``operation_id``, ``include_in_schema``, ...) are kept with the
-        route; options fasterapi does not implement yet (``dependencies``, ...) raise
-        ``NotImplementedError`` naming them."""
-        where = f"{'/'.join(methods)} {path}"
-        response_options = {k: options.pop(k) for k in list(options) if k in _ROUTE_RESPONSE_OPTIONS}
-        docs = _check_options(where, options, _ROUTE_DOC_OPTIONS, _ROUTE_INERT_DEFAULTS)
+    def get(self, path: str, **options):
+        """Decorator: a ``GET`` route (the server answers ``HEAD`` with it too)."""
+        return self.router.get(path, **options)
+
+    def put(self, path: str, **options):
+        """Decorator: a ``PUT`` route."""
+        return self.router.put(path, **options)
+
+    def post(self, path: str, **options):
+        """Decorator: a ``POST`` route."""
+        return self.router.post(path, **options)
+
+    def delete(self, path: str, **options):
+        """Decorator: a ``DELETE`` route."""
+        return self.router.delete(path, **options)
+
+    def options(self, path: str, **options):
+        """Decorator: an ``OPTIONS`` route."""
+        return self.router.options(path, **options)
+
+    def head(self, path: str, **options):
+        """Decorator: a ``HEAD`` route."""
+        return self.router.head(path, **options)
+
+    def patch(self, path: str, **options):
+        """Decorator: a ``PATCH`` route."""
+        return self.router.patch(path, **options)
+
+    def trace(self, path: str, **options):
+        """Decorator: a ``TRACE`` route."""
+        return self.router.trace(path, **options)
+
+    def include_router(self, router, **options) -> None:
+        """Serves ``router``'s routes (see :meth:`APIRouter.include_router`)."""
+        self.router.include_router(router, **options)
+
+    def url_path_for(self, name: str, /, **path_params):
+        """The path of the route named ``name`` with ``path_params`` filled in;
+        ``fasterapi.routing.NoMatchFound`` if no route has that name and those
+        parameters."""
+        return self.router.url_path_for(name, **path_params)
+
+    # -- errors ------------------------------------------------------------------------
+
+    def add_exception_handler(self, exc_class_or_status_code, handler) -> None:
+        """Answers the exceptions of a class (and its subclasses), or the HTTP
+        exceptions of a status code, with ``handler(request, exc)``, a ``def`` or
+        ``async def`` returning a ``Response``. ``500`` or ``Exception`` names the
+        handler of any exception nothing else handles (the exception is still logged)."""
+        _check_key(exc_class_or_status_code)
+        self.exception_handlers[_key(exc_class_or_status_code)] = handler
+
+    def exception_handler(self, exc_class_or_status_code):
+        """Decorator: :meth:`add_exception_handler` for the decorated function."""
 
         def decorator(func):
-            for m in methods:
-                self.add_route(m, path, func, status_code=status_code, blocking=blocking, **response_options)
-            self.route_docs[(tuple(methods), path)] = docs
+            self.add_exception_handler(exc_class_or_status_code, func)
             return func
 
         return decorator
-
-    def get(self, path: str, **kw):
-        """Decorator: a ``GET`` (and ``HEAD``) route. Options: ``status_code``, ``blocking``."""
-        return self.api_route(path, methods=("GET",), **kw)
-
-    def post(self, path: str, **kw):
-        """Decorator: a ``POST`` route."""
-        return self.api_route(path, methods=("POST",), **kw)
-
-    def put(self, path: str, **kw):
-        """Decorator: a ``PUT`` route."""
-        return self.api_route(path, methods=("PUT",), **kw)
-
-    def patch(self, path: str, **kw):
-        """Decorator: a ``PATCH`` route."""
-        return self.api_route(path, methods=("PATCH",), **kw)
-
-    def delete(self, path: str, **kw):
-        """Decorator: a ``DELETE`` route."""
-        return self.api_route(path, methods=("DELETE",), **kw)
 
     def run(
         self,
@@ -178,13 +254,13 @@ class FasterAPI:
             # default handlers when done; give Python's back afterwards.
             saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
             try:
-                _fasterapi.serve(self.routes, host, int(port), **options)
+                _fasterapi.serve(self._spec(), host, int(port), **options)
             finally:
                 for sig, handler in saved.items():
                     if handler is not None:
                         signal.signal(sig, handler)
         else:
-            _supervise(self.routes, host, int(port), int(workers), options)
+            _supervise(self._spec(), host, int(port), int(workers), options)
 
 
 def _not_yet(name):
@@ -200,10 +276,8 @@ def _not_yet(name):
 
 
 for _name in (
-    "include_router", "middleware", "add_middleware", "exception_handler",
-    "add_exception_handler", "on_event", "mount", "websocket", "websocket_route",
-    "add_api_route", "add_api_websocket_route", "options", "head", "trace", "openapi",
-    "url_path_for",
+    "middleware", "add_middleware", "on_event", "mount", "websocket", "websocket_route",
+    "add_api_websocket_route", "openapi",
 ):
     setattr(FasterAPI, _name, _not_yet(_name))
 FasterAPI.dependency_overrides = property(

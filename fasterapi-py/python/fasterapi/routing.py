@@ -1,13 +1,30 @@
-"""Route registration: ``fasterapi.routing`` as ``fastapi.routing``.
+"""Routes and routers: ``fasterapi.routing`` as ``fastapi.routing``.
 
-FastAPI's ``APIRouter`` belongs here; fasterapi does not implement it yet (importing it
-raises ``ImportError`` naming it, see ``_NOT_YET``)."""
+:class:`APIRoute` is a registered route (FastAPI's: ``path``, ``methods``, ``name``,
+``endpoint`` and the route's options), its handler compiled once, at registration, into
+the plan the server reads per request. :class:`APIRouter` groups routes under a prefix,
+tags, dependencies and responses, and includes other routers, as FastAPI's::
+
+    router = APIRouter(prefix="/items", tags=["items"])
+
+    @router.get("/{item_id}")
+    async def read_item(item_id: str): ...
+
+    app.include_router(router, prefix="/v1", tags=["v1"])   # GET /v1/items/{item_id}
+
+An included router is included by reference, as in FastAPI: routes added to it later are
+served too. Its routes get the prefixes of every include above them joined (each prefix
+must start with ``/`` and not end with ``/``), the tags and dependencies of the includes
+and routers above them first, their responses merged (the route's own win).
+"""
 
 from __future__ import annotations
 
 import functools
 import inspect
+import re
 import typing
+from enum import Enum
 
 from . import _not_yet
 from ._fasterapi import RouteSpec
@@ -51,15 +68,15 @@ def Default(value: typing.Any) -> typing.Any:  # noqa: N802 (FastAPI's name)
 
 #: Route options that only document the route (kept for the OpenAPI schema to come).
 _ROUTE_DOC_OPTIONS = {
-    "tags", "summary", "description", "response_description", "responses", "deprecated",
-    "operation_id", "include_in_schema", "name", "callbacks", "openapi_extra",
+    "summary", "description", "response_description", "operation_id", "openapi_extra",
     "generate_unique_id_function",
 }
 #: Route options that change behaviour, with the value that changes nothing (FastAPI's
 #: default): any other value is refused until fasterapi implements the option.
-_ROUTE_INERT_DEFAULTS = {
-    "dependencies": None,
-}
+_ROUTE_INERT_DEFAULTS: dict = {}
+
+#: The methods a route may have (those the server routes).
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"})
 #: The response options a route takes (see :func:`compile_route`), with their defaults.
 _ROUTE_RESPONSE_OPTIONS = {
     "response_model": Default(None),
@@ -90,6 +107,20 @@ def _check_options(where: str, given: dict, documentation: set, inert: dict) -> 
         else:
             raise TypeError(f"{where}: unknown option {key!r}")
     return kept
+
+
+def _refuse(where: str, key: str, value, why: str = "") -> None:
+    raise NotImplementedError(
+        f"{where}: {key}={value!r} is not implemented by fasterapi yet{why} (it would change "
+        "what the app does, so it is refused rather than ignored)"
+    )
+
+
+def _check_dependencies(where: str, dependencies) -> None:
+    """The one place dependencies (a route's, its routers', the app's, an
+    ``include_router``'s) are checked: refused until fasterapi runs them."""
+    if dependencies:
+        _refuse(where, "dependencies", list(dependencies))
 
 
 def _body_allowed(status_code: int | None) -> bool:
@@ -251,5 +282,528 @@ def compile_route(
     )
 
 
-_NOT_YET = frozenset({'APIRoute', 'APIRouter', 'APIWebSocketRoute'})
+class NoMatchFound(Exception):
+    """Raised by ``url_path_for(name, **path_params)`` when no route has that name and
+    exactly those path parameters (Starlette's ``NoMatchFound``)."""
+
+    def __init__(self, name: str, path_params: dict) -> None:
+        params = ", ".join(list(path_params.keys()))
+        super().__init__(f'No route exists for name "{name}" and params "{params}".')
+
+
+class URLPath(str):
+    """A path ``url_path_for`` made (Starlette's ``URLPath``: a ``str``)."""
+
+    def __new__(cls, path: str, protocol: str = "", host: str = "") -> "URLPath":
+        path = path.replace("\\", "%5C")
+        if path.startswith("//"):
+            # A leading `//` would be read as the authority.
+            path = "/%2F" + path[2:]
+        return str.__new__(cls, path)
+
+    def __init__(self, path: str, protocol: str = "", host: str = "") -> None:
+        self.protocol = protocol
+        self.host = host
+
+
+# `{name}`, `{name:convertor}` (FastAPI's) and `{*name}` (fasterapi's catch-all).
+_PARAM = re.compile(r"\{(\*?)([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?\}")
+
+
+def _path_format(path: str) -> tuple[str, dict]:
+    """``(format, params)``: the path with each parameter as ``{name}``, and each
+    parameter's kind: ``"path"`` for one that may hold slashes, else its convertor."""
+    params = {}
+
+    def replace(m: re.Match) -> str:
+        star, name, conv = m.groups()
+        if name in params:
+            raise ValueError(f"Duplicated param name {name} at path {path}")
+        params[name] = "path" if star else (conv or "str")
+        return "{" + name + "}"
+
+    return _PARAM.sub(replace, path), params
+
+
+def _param_to_string(name: str, kind: str, value) -> str:
+    if kind == "path":
+        return str(value)
+    if kind == "int":
+        value = int(value)
+        if value < 0:
+            raise AssertionError("Negative integers are not supported")
+        return str(value)
+    if kind == "float":
+        value = float(value)
+        if value < 0:
+            raise AssertionError("Negative floats are not supported")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise AssertionError("NaN and infinite values are not supported")
+        return ("%0.20f" % value).rstrip("0").rstrip(".")
+    value = str(value)
+    if "/" in value:
+        raise AssertionError("May not contain path separators")
+    if not value:
+        raise AssertionError("Must not be empty")
+    return value
+
+
+def get_name(endpoint) -> str:
+    """A route's default name: its endpoint's ``__name__`` (Starlette's ``get_name``)."""
+    return getattr(endpoint, "__name__", type(endpoint).__name__)
+
+
+class APIRoute:
+    """A route: ``endpoint`` answers ``methods`` requests to ``path`` (FastAPI's
+    ``APIRoute``).
+
+    Attributes as FastAPI's: ``path``, ``endpoint``, ``methods`` (a set), ``name`` (the
+    endpoint's ``__name__`` unless given), ``status_code``, ``tags``, ``dependencies``,
+    ``responses``, ``deprecated``, ``include_in_schema``, ``response_class``,
+    ``response_model``, ``summary``, ``description``, ``response_description``,
+    ``operation_id``, ``openapi_extra``, ``path_format``. ``specs`` holds what the server reads, one
+    ``RouteSpec`` per method, compiled when the route is made, so that a handler's
+    signature that fasterapi cannot serve fails at registration."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint,
+        *,
+        methods=None,
+        name: str | None = None,
+        status_code: int | None = None,
+        blocking: bool | None = None,
+        dependencies=None,
+        tags=None,
+        responses=None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        response_class=Default(JSONResponse),
+        callbacks=None,
+        **options,
+    ):
+        if not isinstance(path, str):
+            raise TypeError(f"a route's path is a str, not {path!r}")
+        methods = ["GET"] if methods is None else methods
+        if isinstance(methods, str):
+            raise TypeError(f"{path}: methods is a collection of method names, not the str {methods!r}")
+        self.methods = {m.upper() for m in methods}
+        where = f"{'/'.join(sorted(self.methods)) or '(no method)'} {path}"
+        unknown = self.methods - _METHODS
+        if unknown:
+            raise ValueError(f"{where}: unsupported method{'s' if len(unknown) > 1 else ''} {', '.join(sorted(unknown))}")
+        if not self.methods:
+            raise ValueError(f"{path}: a route needs at least one method")
+        if callbacks:
+            _refuse(where, "callbacks", callbacks, " (OpenAPI callbacks)")
+        if isinstance(status_code, Enum):  # http.HTTPStatus
+            status_code = int(status_code)
+        self.path = path
+        self.endpoint = endpoint
+        self.name = get_name(endpoint) if name is None else name
+        self.status_code = status_code
+        self.blocking = blocking
+        self.tags = list(tags or [])
+        self.dependencies = list(dependencies or [])
+        self.responses = dict(responses or {})
+        self.deprecated = deprecated
+        self.include_in_schema = include_in_schema
+        self.response_class = response_class
+        self.callbacks = callbacks
+        #: The options this route was made with beyond those above (FastAPI's other
+        #: keywords), passed on to the routes an ``include_router`` makes of it.
+        self._options = dict(options)
+        self._response_options = {k: options.pop(k) for k in list(options) if k in _ROUTE_RESPONSE_OPTIONS}
+        self._response_options["response_class"] = response_class
+        self.response_model = self._response_options.get("response_model", Default(None))
+        docs = _check_options(where, options, _ROUTE_DOC_OPTIONS, _ROUTE_INERT_DEFAULTS)
+        self.summary = docs.get("summary")
+        self.description = docs.get("description") or inspect.cleandoc(getattr(endpoint, "__doc__", None) or "").split("\f")[0].strip()
+        self.response_description = docs.get("response_description", "Successful Response")
+        self.operation_id = docs.get("operation_id")
+        self.openapi_extra = docs.get("openapi_extra")
+        self.generate_unique_id_function = docs.get("generate_unique_id_function")
+        self.path_format, self._params = _path_format(path)
+        self.param_convertors = dict(self._params)
+        self.specs = self._compile(where)
+
+    def _compile(self, where: str) -> list:
+        """The route's ``RouteSpec``s, one per method."""
+        _check_dependencies(where, self.dependencies)
+        return [
+            compile_route(m, self.path, self.endpoint, status_code=self.status_code, blocking=self.blocking,
+                          **self._response_options)
+            for m in sorted(self.methods)
+        ]
+
+    def url_path_for(self, name: str, /, **path_params) -> URLPath:
+        """This route's path with ``path_params`` filled in, if it is named ``name`` and
+        has exactly those parameters; else :class:`NoMatchFound`."""
+        if name != self.name or set(path_params) != set(self._params):
+            raise NoMatchFound(name, path_params)
+        path = self.path_format
+        for key, value in path_params.items():
+            path = path.replace("{" + key + "}", _param_to_string(key, self._params[key], value))
+        return URLPath(path=path, protocol="http")
+
+    def __repr__(self) -> str:
+        return f"APIRoute(path={self.path!r}, name={self.name!r}, methods={sorted(self.methods)!r})"
+
+
+def _first_set(*values):
+    """The first value that is not ``None``."""
+    for v in values:
+        if v is not None:
+            return v
+    return None
+
+
+def _value_or_default(first, *others):
+    """The first value that is not a ``Default(...)``, else ``first`` (FastAPI's
+    ``get_value_or_default``)."""
+    for v in (first, *others):
+        if not isinstance(v, _DefaultPlaceholder):
+            return v
+    return first
+
+
+class _IncludeContext:
+    """What an ``include_router`` gives the routes of the included router: FastAPI's
+    ``_RouterIncludeContext``."""
+
+    def __init__(self, prefix="", tags=(), dependencies=(), default_response_class=Default(JSONResponse),
+                 responses=None, deprecated=None, include_in_schema=True,
+                 generate_unique_id_function=None):
+        self.prefix = prefix
+        self.tags = list(tags)
+        self.dependencies = list(dependencies)
+        self.default_response_class = default_response_class
+        self.responses = dict(responses or {})
+        self.deprecated = deprecated
+        self.include_in_schema = include_in_schema
+        self.generate_unique_id_function = generate_unique_id_function
+
+    def combine(self, child: "_IncludeContext") -> "_IncludeContext":
+        """This context, then ``child``'s below it."""
+        return _IncludeContext(
+            prefix=self.prefix + child.prefix,
+            tags=[*self.tags, *child.tags],
+            dependencies=[*self.dependencies, *child.dependencies],
+            default_response_class=_value_or_default(child.default_response_class, self.default_response_class),
+            responses={**self.responses, **child.responses},
+            deprecated=self.deprecated or child.deprecated,
+            include_in_schema=self.include_in_schema and child.include_in_schema,
+            generate_unique_id_function=_first_set(child.generate_unique_id_function, self.generate_unique_id_function),
+        )
+
+    def route(self, route: APIRoute, holder: "APIRouter") -> APIRoute:
+        """The route ``route`` of router ``holder`` as served under this context."""
+        path = self.prefix + route.path
+        if not path.startswith("/"):
+            raise AssertionError(f"Routed paths must start with '/' (path operation: {route.name}, path {path!r})")
+        return APIRoute(
+            path,
+            route.endpoint,
+            methods=route.methods,
+            name=route.name,
+            status_code=route.status_code,
+            blocking=route.blocking,
+            dependencies=[*self.dependencies, *route.dependencies],
+            tags=[*self.tags, *route.tags],
+            responses={**self.responses, **route.responses},
+            deprecated=route.deprecated or self.deprecated,
+            include_in_schema=route.include_in_schema and self.include_in_schema,
+            response_class=_value_or_default(route.response_class, holder.default_response_class, self.default_response_class),
+            **route._options,
+        )
+
+
+class _IncludedRouter:
+    """An ``include_router`` entry of a router's routes: the router, by reference, and
+    the context of the include."""
+
+    def __init__(self, router: "APIRouter", context: _IncludeContext):
+        self.router = router
+        self.context = context
+
+
+#: The keywords of :meth:`APIRouter.add_api_route` beyond the route options it passes on.
+_ADD_API_ROUTE_KEYWORDS = {
+    "name", "status_code", "blocking", "dependencies", "tags", "responses", "deprecated",
+    "include_in_schema", "callbacks", "route_class_override",
+}
+
+
+class APIRouter:
+    """A group of routes, to include in an app or another router (FastAPI's
+    ``APIRouter``), with the same route decorators as the app.
+
+    ``prefix`` is joined before the path of each route added to the router; ``tags``,
+    ``dependencies``, ``responses``, ``deprecated`` and ``include_in_schema`` apply to
+    each of them, and ``default_response_class`` to those that name no
+    ``response_class``. ``redirect_slashes`` (default ``True``) only matters to a
+    router served on its own, as in FastAPI: an app's routes are redirected as the
+    app's own ``redirect_slashes`` says. FastAPI's ``routes``, ``default``,
+    ``route_class``, ``callbacks``, ``on_startup``, ``on_shutdown`` and ``lifespan`` are
+    refused unless given their default."""
+
+    def __init__(
+        self,
+        *,
+        prefix: str = "",
+        tags=None,
+        dependencies=None,
+        default_response_class=Default(JSONResponse),
+        responses=None,
+        callbacks=None,
+        routes=None,
+        redirect_slashes: bool = True,
+        default=None,
+        dependency_overrides_provider=None,
+        route_class=APIRoute,
+        on_startup=None,
+        on_shutdown=None,
+        lifespan=None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        generate_unique_id_function=None,
+        strict_content_type: bool = True,
+    ):
+        where = "APIRouter()"
+        for key, value in (("routes", routes), ("callbacks", callbacks), ("on_startup", on_startup),
+                           ("on_shutdown", on_shutdown)):
+            if value:
+                _refuse(where, key, value)
+        for key, value in (("default", default), ("lifespan", lifespan)):
+            if value is not None:
+                _refuse(where, key, value)
+        if route_class is not APIRoute:
+            _refuse(where, "route_class", route_class, " (a custom route class)")
+        if strict_content_type is not True:
+            _refuse(where, "strict_content_type", strict_content_type)
+        _check_prefix(prefix)
+        _check_dependencies(where, dependencies)
+        self.prefix = prefix
+        self.tags = list(tags or [])
+        self.dependencies = list(dependencies or [])
+        self.default_response_class = default_response_class
+        self.responses = dict(responses or {})
+        self.callbacks = []
+        self.redirect_slashes = bool(redirect_slashes)
+        self.dependency_overrides_provider = dependency_overrides_provider
+        self.route_class = route_class
+        self.deprecated = deprecated
+        self.include_in_schema = include_in_schema
+        self.generate_unique_id_function = generate_unique_id_function
+        self.strict_content_type = strict_content_type
+        # Routes and included routers, in the order they were added.
+        self._entries: list = []
+        self._changes = 0
+        self._flat: tuple | None = None
+
+    # -- what is served ----------------------------------------------------------------
+
+    @property
+    def routes(self) -> list:
+        """Every route this router serves, included routers' as served here (with their
+        prefixes, tags, dependencies, ...), in the order they were added."""
+        version = self._version()
+        if self._flat is None or self._flat[0] != version:
+            self._flat = (version, list(self._flatten(None)))
+        return self._flat[1]
+
+    def _version(self) -> int:
+        return self._changes + sum(e.router._version() for e in self._entries if isinstance(e, _IncludedRouter))
+
+    def _flatten(self, context: _IncludeContext | None):
+        for entry in self._entries:
+            if isinstance(entry, _IncludedRouter):
+                child = entry.context if context is None else context.combine(entry.context)
+                yield from entry.router._flatten(child)
+            elif context is None:
+                yield entry
+            else:
+                yield context.route(entry, self)
+
+    def _contains_router(self, router: "APIRouter") -> bool:
+        return any(
+            isinstance(e, _IncludedRouter) and (e.router is router or e.router._contains_router(router))
+            for e in self._entries
+        )
+
+    def url_path_for(self, name: str, /, **path_params) -> URLPath:
+        """The path of the route named ``name`` with ``path_params`` filled in (the first
+        route of that name with exactly those parameters); :class:`NoMatchFound` if none."""
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
+
+    # -- registration ------------------------------------------------------------------
+
+    def add_api_route(
+        self,
+        path: str,
+        endpoint,
+        *,
+        methods=None,
+        name: str | None = None,
+        status_code: int | None = None,
+        blocking: bool | None = None,
+        dependencies=None,
+        tags=None,
+        responses=None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        response_class=Default(JSONResponse),
+        callbacks=None,
+        route_class_override=None,
+        **options,
+    ) -> None:
+        """Adds a route serving ``endpoint`` (see :meth:`api_route` for the options)."""
+        if route_class_override is not None and route_class_override is not APIRoute:
+            _refuse(f"{path}", "route_class_override", route_class_override, " (a custom route class)")
+        if callbacks:
+            _refuse(path, "callbacks", callbacks, " (OpenAPI callbacks)")
+        route = APIRoute(
+            self.prefix + path,
+            endpoint,
+            methods=methods,
+            name=name,
+            status_code=status_code,
+            blocking=blocking,
+            dependencies=[*self.dependencies, *(dependencies or [])],
+            tags=[*self.tags, *(tags or [])],
+            responses={**self.responses, **(responses or {})},
+            deprecated=deprecated or self.deprecated,
+            include_in_schema=include_in_schema and self.include_in_schema,
+            response_class=_value_or_default(response_class, self.default_response_class),
+            **options,
+        )
+        self._entries.append(route)
+        self._changes += 1
+
+    def api_route(self, path: str, *, methods=None, **options):
+        """A decorator adding a route for ``methods`` (default ``["GET"]``).
+
+        Options: ``name`` (default: the endpoint's ``__name__``), ``status_code``,
+        ``dependencies``, ``blocking`` (fasterapi's: where a ``def`` handler runs), and
+        FastAPI's documentation options (``tags``, ``summary``, ``description``,
+        ``responses``, ``deprecated``, ``operation_id``, ``include_in_schema``, ...),
+        kept on the route. Options fasterapi does not implement yet raise
+        ``NotImplementedError`` naming them."""
+
+        # Options are checked now, as FastAPI's are, not when the handler comes.
+        where = f"{'/'.join(methods or ['GET'])} {path}"
+        _check_dependencies(where, options.get("dependencies"))
+        if options.get("callbacks"):
+            _refuse(where, "callbacks", options["callbacks"], " (OpenAPI callbacks)")
+        _check_options(where, {k: v for k, v in options.items() if k not in _ADD_API_ROUTE_KEYWORDS and k not in _ROUTE_RESPONSE_OPTIONS},
+                       _ROUTE_DOC_OPTIONS, _ROUTE_INERT_DEFAULTS)
+
+        def decorator(func):
+            self.add_api_route(path, func, methods=methods, **options)
+            return func
+
+        return decorator
+
+    def get(self, path: str, **options):
+        """Decorator: a ``GET`` route (the server answers ``HEAD`` with it too)."""
+        return self.api_route(path, methods=["GET"], **options)
+
+    def put(self, path: str, **options):
+        """Decorator: a ``PUT`` route."""
+        return self.api_route(path, methods=["PUT"], **options)
+
+    def post(self, path: str, **options):
+        """Decorator: a ``POST`` route."""
+        return self.api_route(path, methods=["POST"], **options)
+
+    def delete(self, path: str, **options):
+        """Decorator: a ``DELETE`` route."""
+        return self.api_route(path, methods=["DELETE"], **options)
+
+    def options(self, path: str, **options):
+        """Decorator: an ``OPTIONS`` route."""
+        return self.api_route(path, methods=["OPTIONS"], **options)
+
+    def head(self, path: str, **options):
+        """Decorator: a ``HEAD`` route."""
+        return self.api_route(path, methods=["HEAD"], **options)
+
+    def patch(self, path: str, **options):
+        """Decorator: a ``PATCH`` route."""
+        return self.api_route(path, methods=["PATCH"], **options)
+
+    def trace(self, path: str, **options):
+        """Decorator: a ``TRACE`` route."""
+        return self.api_route(path, methods=["TRACE"], **options)
+
+    def include_router(
+        self,
+        router: "APIRouter",
+        *,
+        prefix: str = "",
+        tags=None,
+        dependencies=None,
+        default_response_class=Default(JSONResponse),
+        responses=None,
+        callbacks=None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        generate_unique_id_function=None,
+    ) -> None:
+        """Serves ``router``'s routes here, under ``prefix`` (which must start with
+        ``/`` and not end with ``/``), with ``tags``, ``dependencies`` and ``responses``
+        added to theirs (before them; a route's own responses win) and
+        ``default_response_class`` for those that name none. The router is included by
+        reference: routes added to it later are served too."""
+        if not isinstance(router, APIRouter):
+            raise TypeError(f"include_router takes an APIRouter, not {router!r}")
+        if router is self:
+            raise AssertionError(
+                "Cannot include the same APIRouter instance into itself. Did you mean to "
+                "include a different router?"
+            )
+        if router._contains_router(self):
+            raise AssertionError(
+                "Cannot include an APIRouter instance that already includes this router. "
+                "Did you mean to include a different router?"
+            )
+        if callbacks:
+            _refuse("include_router()", "callbacks", callbacks, " (OpenAPI callbacks)")
+        _check_prefix(prefix)
+        _check_dependencies("include_router()", dependencies)
+        if not prefix:
+            for route in router.routes:
+                if not route.path:
+                    raise FastAPIError(f"Prefix and path cannot be both empty (path operation: {route.name})")
+        context = _IncludeContext(
+            prefix=self.prefix + prefix,
+            tags=[*self.tags, *(tags or [])],
+            dependencies=[*self.dependencies, *(dependencies or [])],
+            default_response_class=_value_or_default(default_response_class, self.default_response_class),
+            responses={**self.responses, **(responses or {})},
+            deprecated=deprecated or self.deprecated,
+            include_in_schema=self.include_in_schema and include_in_schema,
+            generate_unique_id_function=_first_set(generate_unique_id_function, self.generate_unique_id_function),
+        )
+        self._entries.append(_IncludedRouter(router, context))
+        self._changes += 1
+
+
+def _check_prefix(prefix: str) -> None:
+    if not isinstance(prefix, str):
+        raise TypeError(f"a path prefix is a str, not {prefix!r}")
+    if prefix:
+        if not prefix.startswith("/"):
+            raise AssertionError("A path prefix must start with '/'")
+        if prefix.endswith("/"):
+            raise AssertionError("A path prefix must not end with '/', as the routes will start with '/'")
+
+
+_NOT_YET = frozenset({'APIWebSocketRoute'})
 __getattr__ = _not_yet.refuse('fasterapi.routing', _NOT_YET)

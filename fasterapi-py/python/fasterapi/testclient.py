@@ -86,13 +86,16 @@ class _TestServerTransport(httpx.BaseTransport):
         self._lock = threading.Lock()
 
     def _current_server(self):
-        routes = list(self.app.routes)
+        # Remade when the routes or the exception handlers changed.
+        routes = (list(self.app.routes), dict(self.app.exception_handlers))
         with self._lock:
-            if self._server is None or not _same(routes, self._routes):
+            if self._server is None or self._routes is None or not (
+                _same(routes[0], self._routes[0]) and routes[1] == self._routes[1]
+            ):
                 if self._server is not None:
                     self._server.close()
                     self._server = None
-                self._server = _fasterapi.TestServer(routes)
+                self._server = _fasterapi.TestServer(self.app._spec())
                 self._routes = routes
                 _OPEN.add(self)
             return self._server
