@@ -104,6 +104,11 @@ def redirect():
     return Response(status_code=307, headers={"Location": "/items/7?q=moved"})
 
 
+@app.post("/post-redirect")
+def post_redirect():
+    return Response(status_code=307, headers={"Location": "/json"})
+
+
 @app.get("/text")
 def text():
     return PlainTextResponse("héllo", headers={"X-Multi": "one"})
@@ -256,6 +261,9 @@ def test_redirects_are_followed_unless_told_not_to():
     assert r.is_redirect
     r = TestClient(app, follow_redirects=False).get("/redirect")
     assert r.status_code == 307
+    # A 307 keeps the method and the body, as FastAPI's redirect_slashes relies on.
+    r = client.post("/post-redirect", json={"kept": True})
+    assert (r.status_code, r.json()) == (200, {"kept": True})
 
 
 def test_routes_added_after_the_client_are_served():
