@@ -730,6 +730,17 @@ impl Plan {
                     match &body {
                         Some(Err(())) => None,
                         None => self.missing(py, p, loc, &mut errors)?,
+                        // A JSON body that is no object has no fields: each one is
+                        // missing, even an optional one, as FastAPI reports (a body that
+                        // is not JSON has none either, and optional ones their default).
+                        Some(Ok(whole))
+                            if p.source == Source::BodyField
+                                && whole.cast::<PyDict>().is_err()
+                                && whole.cast::<pyo3::types::PyBytes>().is_err() =>
+                        {
+                            push_error(&mut errors, missing_error(py, loc)?)?;
+                            None
+                        }
                         Some(Ok(whole)) => {
                             let value = if p.source == Source::Body {
                                 Some(whole.clone())
@@ -941,17 +952,7 @@ impl Plan {
             }
             return Ok(Some(default.clone()));
         }
-        push_error(
-            errors,
-            detail(
-                py,
-                "missing",
-                loc(py, at)?,
-                "Field required",
-                py.None().bind(py),
-                None,
-            )?,
-        )?;
+        push_error(errors, missing_error(py, at)?)?;
         Ok(None)
     }
 
@@ -1163,6 +1164,52 @@ fn json_module(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     .map(|m| m.bind(py))
 }
 
+/// The text of an integer as pydantic reads one beyond what `i64::from_str` takes: a
+/// sign, then digits with single `_` between them (as Python's `int()`), optionally
+/// followed by `.` and zeros (`"1.0"`); the sign and digits alone, or `None`.
+fn int_text(s: &str) -> Option<Cow<'_, str>> {
+    let s = match s.split_once('.') {
+        Some((whole, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => whole,
+        Some(_) => return None,
+        None => s,
+    };
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+        return None;
+    }
+    if s.contains('_') {
+        without_underscores(s)
+    } else {
+        Some(Cow::Borrowed(s))
+    }
+}
+
+/// `s` without its `_`, if each of them stands between two ASCII digits (Python's rule
+/// for numbers in text, which pydantic follows); `None` otherwise.
+fn without_underscores(s: &str) -> Option<Cow<'_, str>> {
+    if !s.contains('_') {
+        return None;
+    }
+    let b = s.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'_'
+            && !(i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        {
+            return None;
+        }
+    }
+    Some(Cow::Owned(s.replace('_', "")))
+}
+
+/// `s` without its `_` as pydantic reads a float: none first or last, never two in a
+/// row (laxer than Python's `float()`: `"1_e1"` is 10.0); `None` otherwise.
+fn float_without_underscores(s: &str) -> Option<String> {
+    if !s.contains('_') || s.starts_with('_') || s.ends_with('_') || s.contains("__") {
+        return None;
+    }
+    Some(s.replace('_', ""))
+}
+
 /// Booleans as FastAPI (pydantic) reads them, any case.
 fn parse_bool(s: &str) -> Option<bool> {
     const TRUE: [&str; 6] = ["1", "on", "t", "true", "y", "yes"];
@@ -1193,28 +1240,36 @@ fn convert<'py>(
             match s.parse::<i64>() {
                 Ok(v) => v.into_pyobject(py)?.into_any(),
                 Err(_) => {
-                    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
-                    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-                        // Beyond 64 bits: Python's int() reads any length.
-                        py.get_type::<pyo3::types::PyInt>().call1((s,))?
-                    } else {
-                        return Ok(Err((
+                    match int_text(s) {
+                        Some(text) => match text.parse::<i64>() {
+                            Ok(v) => v.into_pyobject(py)?.into_any(),
+                            // Beyond 64 bits: Python's int() reads any length.
+                            Err(_) => py.get_type::<pyo3::types::PyInt>().call1((&*text,))?,
+                        },
+                        None => return Ok(Err((
                             "int_parsing",
                             "Input should be a valid integer, unable to parse string as an integer",
-                        )));
+                        ))),
                     }
                 }
             }
         }
-        Conv::Float => match raw.trim().parse::<f64>() {
-            Ok(v) => v.into_pyobject(py)?.into_any(),
-            Err(_) => {
-                return Ok(Err((
-                    "float_parsing",
-                    "Input should be a valid number, unable to parse string as a number",
-                )))
+        Conv::Float => {
+            let s = raw.trim();
+            match s
+                .parse::<f64>()
+                .ok()
+                .or_else(|| float_without_underscores(s)?.parse::<f64>().ok())
+            {
+                Some(v) => v.into_pyobject(py)?.into_any(),
+                None => {
+                    return Ok(Err((
+                        "float_parsing",
+                        "Input should be a valid number, unable to parse string as a number",
+                    )))
+                }
             }
-        },
+        }
         Conv::Bool => match parse_bool(raw) {
             Some(v) => pyo3::types::PyBool::new(py, v).to_owned().into_any(),
             None => {
@@ -1247,6 +1302,18 @@ fn in_fastapi_order(errors: Bound<'_, PyList>) -> PyResult<Bound<'_, PyList>> {
     }
     items.sort_by_key(|(rank, _)| *rank); // stable: each group keeps its order
     PyList::new(errors.py(), items.into_iter().map(|(_, item)| item))
+}
+
+/// FastAPI's `missing` item for the value at `at`.
+fn missing_error<'py>(py: Python<'py>, at: &[&str]) -> PyResult<Bound<'py, PyDict>> {
+    detail(
+        py,
+        "missing",
+        loc(py, at)?,
+        "Field required",
+        py.None().bind(py),
+        None,
+    )
 }
 
 /// A 422 `loc` list.
@@ -1308,7 +1375,25 @@ fn deepcopy(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{cookie_items, cookie_value, is_json, latin1, parse_bool};
+    use super::{cookie_items, cookie_value, int_text, is_json, latin1, parse_bool};
+
+    #[test]
+    fn integers_in_text_as_pydantic_reads_them() {
+        for (s, want) in [
+            ("1_000", "1000"),
+            ("-1.0", "-1"),
+            ("00.000", "00"),
+            ("+1_2_3", "+123"),
+            ("7", "7"),
+        ] {
+            assert_eq!(int_text(s).as_deref(), Some(want), "{s}");
+        }
+        for s in [
+            "1__0", "_1", "1_", "1.5", "1.", "1.0_0", "0x10", "", "-", "1e3", "1_.0",
+        ] {
+            assert_eq!(int_text(s), None, "{s}");
+        }
+    }
 
     #[test]
     fn cookie_items_as_starlettes_dict() {

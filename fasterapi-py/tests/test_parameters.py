@@ -268,3 +268,109 @@ def test_a_query_model_beside_other_query_parameters_is_refused_at_registration(
         @app.get("/items2")
         def items2(filters: Filters = Query(max_length=3)):
             return filters
+
+
+# --- values, bodies and their 422s as FastAPI's -----------------------------------------
+
+
+def test_numbers_in_text_as_pydantic_reads_them():
+    app = FastAPI()
+
+    @app.get("/n")
+    def n(i: Optional[int] = None, f: Optional[float] = None):
+        return {"i": i, "f": f}
+
+    client = client_for(app)
+    assert client.get("/n?i=1_000&f=1_0.5").json() == {"i": 1000, "f": 10.5}
+    assert client.get("/n?i=-3.00&f=1_e1").json() == {"i": -3, "f": 10.0}
+    assert client.get("/n?i=%2012345678901234567890.0%20").json()["i"] == 12345678901234567890
+    r = client.get("/n?i=1__0&f=_1")
+    assert [(d["type"], d["input"]) for d in r.json()["detail"]] == [("int_parsing", "1__0"), ("float_parsing", "_1")]
+    assert client.get("/n?i=1.5").json()["detail"][0]["type"] == "int_parsing"
+
+
+def test_unmarked_complex_types_are_read_from_the_body():
+    import dataclasses
+    from typing import Dict, List, Set, Tuple, Union
+
+    from pydantic import BaseModel
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        y: int = 0
+
+    class Cat(BaseModel):
+        meow: str
+
+    class Dog(BaseModel):
+        woof: str
+
+    app = FastAPI()
+
+    @app.post("/many")
+    def many(s: Set[int], d: Dict[str, int], t: Tuple[int, str], p: Point, q: Optional[int] = None):
+        return {"s": sorted(s), "d": d, "t": t, "p": p, "q": q}
+
+    @app.post("/pet")
+    def pet(pet: Union[Cat, Dog]):
+        return pet
+
+    client = client_for(app)
+    r = client.post("/many?q=1", json={"s": [2, 1, 2], "d": {"a": "3"}, "t": ["4", "x"], "p": {"x": 5}})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"s": [1, 2], "d": {"a": 3}, "t": [4, "x"], "p": {"x": 5, "y": 0}, "q": 1}
+    assert client.post("/pet", json={"woof": "w"}).json() == {"woof": "w"}
+    assert client.post("/pet", json={"x": 1}).json() == {
+        "detail": [
+            {"type": "missing", "loc": ["body", "Cat", "meow"], "msg": "Field required", "input": {"x": 1}},
+            {"type": "missing", "loc": ["body", "Dog", "woof"], "msg": "Field required", "input": {"x": 1}},
+        ]
+    }
+
+
+def test_a_json_body_that_is_no_object_has_every_embedded_field_missing():
+    app = FastAPI()
+
+    @app.post("/embedded")
+    def embedded(name: str = Body(), n: int = Body(5)):
+        return {"name": name, "n": n}
+
+    client = client_for(app)
+    assert client.post("/embedded", json={"name": "x"}).json() == {"name": "x", "n": 5}
+    missing = [
+        {"type": "missing", "loc": ["body", "name"], "msg": "Field required", "input": None},
+        {"type": "missing", "loc": ["body", "n"], "msg": "Field required", "input": None},
+    ]
+    assert client.post("/embedded", json=[1]).json() == {"detail": missing}
+    # A body that is not JSON: no fields either, the optional one takes its default.
+    assert client.post("/embedded", content=b"name=x").json() == {"detail": missing[:1]}
+
+
+def test_error_contexts_are_encoded_as_fastapi_encodes_them():
+    import decimal
+
+    from pydantic import AfterValidator
+
+    def known(v: str) -> str:
+        if not v.startswith("isbn-"):
+            raise ValueError('Invalid ID format, it must start with "isbn-"')
+        return v
+
+    app = FastAPI()
+
+    @app.get("/items")
+    def items(id: Annotated[Optional[str], AfterValidator(known)] = None,
+              amount: Annotated[decimal.Decimal, Query(gt=0)] = decimal.Decimal(1)):
+        return {"id": id, "amount": amount}
+
+    client = client_for(app)
+    assert client.get("/items?id=isbn-1&amount=2.50").json() == {"id": "isbn-1", "amount": 2.5}
+    assert client.get("/items?id=wtf&amount=0").json() == {
+        "detail": [
+            {"type": "value_error", "loc": ["query", "id"], "msg": 'Value error, Invalid ID format, it must start with "isbn-"',
+             "input": "wtf", "ctx": {"error": {}}},
+            {"type": "greater_than", "loc": ["query", "amount"], "msg": "Input should be greater than 0", "input": "0",
+             "ctx": {"gt": 0}},
+        ]
+    }

@@ -6,6 +6,7 @@ defines and exports."""
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import enum
 import functools
 import inspect
@@ -78,17 +79,44 @@ def _scalar_conv(name: str, ann):
     raise TypeError(f"parameter {name!r}: unsupported type {ann!r} for a path or query parameter")
 
 
+def _is_complex(ann) -> bool:
+    """Whether FastAPI reads an unmarked parameter annotated ``ann`` from the body (its
+    ``field_annotation_is_complex``): a model, a mapping, a sequence (not ``str`` or
+    ``bytes``), a dataclass, a type with its own pydantic schema, or a union holding
+    one of them."""
+    origin = typing.get_origin(ann)
+    if origin is typing.Union or (hasattr(types, "UnionType") and origin is types.UnionType):
+        return any(_is_complex(a) for a in typing.get_args(ann))
+    if origin is typing.Annotated:
+        return _is_complex(typing.get_args(ann)[0])
+
+    def complex_class(t) -> bool:
+        if dataclasses.is_dataclass(t):
+            return True
+        if not isinstance(t, type) or issubclass(t, (str, bytes)):
+            return False
+        kinds = (collections.abc.Mapping, list, tuple, set, frozenset, collections.deque, collections.abc.Sequence)
+        return issubclass(t, kinds) or _is_model(t)
+
+    return (
+        complex_class(ann)
+        or complex_class(origin)
+        or hasattr(origin, "__pydantic_core_schema__")
+        or hasattr(origin, "__get_pydantic_core_schema__")
+    )
+
+
 def _body_conv(ann):
-    """``(conv, validator)`` for a body parameter, or ``None`` if ``ann`` is no body type."""
+    """``(conv, validator)`` for a body parameter, or ``None`` if ``ann`` is no body type
+    (see :func:`_is_complex`). A plain ``dict`` or ``list`` is checked in Rust; other
+    types are validated by pydantic (typed containers, sets, unions of models...)."""
     if _is_model(ann):
         return Conv.VALIDATOR, _validate(_pydantic.TypeAdapter(ann))
     origin = typing.get_origin(ann) or ann
-    if origin not in (dict, list):
-        return None
-    plain = ann in (dict, list, typing.Dict, typing.List) or not typing.get_args(ann)
-    if plain or _pydantic is None:
+    if origin in (dict, list) and (_pydantic is None or not typing.get_args(ann)):
         return (Conv.DICT if origin is dict else Conv.LIST), None
-    # Typed containers (List[int], Dict[str, Model]) are validated by pydantic.
+    if _pydantic is None or not _is_complex(ann):
+        return None
     return Conv.VALIDATOR, _validate(_pydantic.TypeAdapter(ann))
 
 
@@ -403,6 +431,8 @@ def _validation_detail(exc, loc_prefix):
             "input": err.get("input"),
         }
         if err.get("ctx"):
-            item["ctx"] = {k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v)) for k, v in err["ctx"].items()}
+            # As pydantic gives it (an exception, a Decimal bound): the JSON writer encodes
+            # it as FastAPI's jsonable_encoder does (an exception is {}, a Decimal a number).
+            item["ctx"] = err["ctx"]
         out.append(item)
     return out
