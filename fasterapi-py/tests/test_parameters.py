@@ -374,3 +374,30 @@ def test_error_contexts_are_encoded_as_fastapi_encodes_them():
              "ctx": {"gt": 0}},
         ]
     }
+
+
+def test_path_convertors_str_and_path_and_the_others_refused():
+    app = FastAPI()
+
+    @app.get("/files/{file_path:path}")
+    def read_file(file_path: str):
+        return {"file_path": file_path}
+
+    @app.get("/users/{name:str}")
+    def user(name: str):
+        return {"name": name}
+
+    client = client_for(app)
+    assert client.get("/files/home/johndoe/myfile.txt").json() == {"file_path": "home/johndoe/myfile.txt"}
+    assert client.get("/files//home/x").json() == {"file_path": "/home/x"}
+    assert client.get("/users/ann").json() == {"name": "ann"}
+    assert client.get("/users/ann/x").status_code == 404
+    assert app.url_path_for("read_file", file_path="a/b") == "/files/a/b"
+    with pytest.raises(NotImplementedError, match=r"the path convertor \{item_id:int\} is not supported"):
+        @app.get("/items/{item_id:int}")
+        def item(item_id: int):
+            return item_id
+    with pytest.raises(NotImplementedError, match=r"\{rest:path\} parameter before the end of the path"):
+        @app.get("/files/{rest:path}/edit")
+        def edit(rest: str):
+            return rest

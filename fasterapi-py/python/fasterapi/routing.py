@@ -265,6 +265,7 @@ def compile_route(
     ``response_class``, ``response_model_include``/``_exclude``/``_by_alias``/
     ``_exclude_unset``/``_exclude_defaults``/``_exclude_none``."""
     where = f"{method.upper()} {path}"
+    path = _router_path(where, path)
     plan = _compile(func, path)
     response = _response_plan(where, func, status_code, response_options)
     is_async = inspect.iscoroutinefunction(func)
@@ -280,6 +281,36 @@ def compile_route(
         method=method.upper(), path=path, endpoint=func, is_async=is_async, plan=plan,
         blocking=blocking, **response,
     )
+
+
+_CONVERTOR = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*):([a-zA-Z_][a-zA-Z0-9_]*)\}")
+
+
+def _router_path(where: str, path: str) -> str:
+    """``path`` in the router's syntax: Starlette's convertors ``{name:str}`` as
+    ``{name}`` and ``{name:path}`` (last in the path: the rest of it, slashes included)
+    as the catch-all ``{*name}``. The convertors that also match and convert by pattern
+    (``int``, ``float``, ``uuid``: a path that does not fit is not routed) are refused,
+    not matched as any segment."""
+
+    def replace(m: re.Match) -> str:
+        name, kind = m.groups()
+        if kind == "str":
+            return "{" + name + "}"
+        if kind == "path":
+            if m.end() != len(path):
+                raise NotImplementedError(
+                    f"{where}: a {{{name}:path}} parameter before the end of the path is not "
+                    "supported by fasterapi; it must be last"
+                )
+            return "{*" + name + "}"
+        raise NotImplementedError(
+            f"{where}: the path convertor {{{name}:{kind}}} is not supported by fasterapi "
+            "(only :str and :path); annotate the parameter instead "
+            f"({name}: {kind if kind in ('int', 'float') else 'uuid.UUID'})"
+        )
+
+    return _CONVERTOR.sub(replace, path)
 
 
 class NoMatchFound(Exception):
