@@ -13,7 +13,8 @@ from fasterapi import FastAPI, FasterAPI
 from fasterapi.testclient import TestClient
 
 
-MODULES = ["fasterapi", "fasterapi.datastructures", "fasterapi.exceptions", "fasterapi.param_functions",
+MODULES = ["fasterapi", "fasterapi.datastructures", "fasterapi.exceptions", "fasterapi.exception_handlers",
+           "fasterapi.param_functions",
            "fasterapi.params", "fasterapi.requests", "fasterapi.responses", "fasterapi.routing"]
 
 
@@ -32,7 +33,8 @@ def test_other_missing_names_are_attribute_errors():
 
 @pytest.mark.parametrize("module, names", [
     ("applications", ["FastAPI"]),
-    ("routing", []),
+    ("routing", ["APIRouter", "APIRoute"]),
+    ("exception_handlers", ["http_exception_handler", "request_validation_exception_handler"]),
     ("params", ["Body", "Cookie", "Header", "Param", "Path", "Query"]),
     ("param_functions", ["Body", "Cookie", "Header", "Path", "Query"]),
     ("responses", ["HTMLResponse", "JSONResponse", "PlainTextResponse", "Response"]),

@@ -244,6 +244,9 @@ def test_what_routers_do_not_implement_is_refused():
         FasterAPI().add_exception_handler("404", print)
     with pytest.raises(ValueError, match="unsupported method BREW"):
         FasterAPI().api_route("/x", methods=["BREW"])(print)
+    for method in ("websocket", "mount", "on_event"):
+        with pytest.raises(NotImplementedError, match=f"APIRouter.{method}"):
+            getattr(APIRouter(), method)("/x")
 
 
 def test_the_first_route_of_a_method_and_path_wins():
@@ -259,3 +262,160 @@ def test_the_first_route_of_a_method_and_path_wins():
 
     (spec,) = app._spec().routes
     assert spec.endpoint is first
+
+
+# --- handler semantics, through the in-process TestClient ---------------------------------
+
+from fasterapi import HTTPException, Request  # noqa: E402
+from fasterapi.responses import JSONResponse, PlainTextResponse  # noqa: E402
+from fasterapi.testclient import TestClient  # noqa: E402
+
+
+def test_starlette_routes_get_the_request():
+    app = FasterAPI()
+
+    def plain(request):
+        return PlainTextResponse(f"{request.method} {request.query_params['name']}")
+
+    app.add_route("/plain", plain, methods=["GET", "POST"])
+
+    @app.route("/async", name="async_route")
+    async def async_route(request):
+        return JSONResponse({"path": request.path})
+
+    client = TestClient(app)
+    assert client.get("/plain?name=x").text == "GET x"
+    assert client.post("/plain?name=y").text == "POST y"
+    assert client.get("/async").json() == {"path": "/async"}
+    assert [r.name for r in app.routes] == ["plain", "async_route"]
+    assert app.url_path_for("plain") == "/plain"
+
+    class Endpoint:
+        pass
+
+    with pytest.raises(NotImplementedError, match="endpoint class"):
+        app.add_route("/cls", Endpoint)
+
+
+def test_starlettes_http_exception_class_as_key_and_when_raised():
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    app = FasterAPI()
+
+    @app.get("/raise_starlette")
+    def raise_starlette():
+        raise StarletteHTTPException(status_code=409, detail="conflict", headers={"X-A": "b"})
+
+    @app.get("/raise")
+    def raise_ours():
+        raise HTTPException(status_code=403)
+
+    client = TestClient(app)
+    # Without a handler of the app's own: FastAPI's answer, for Starlette's class too.
+    r = client.get("/raise_starlette")
+    assert (r.status_code, r.json(), r.headers["x-a"]) == (409, {"detail": "conflict"}, "b")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def text(request, exc):
+        return PlainTextResponse(f"{type(exc).__name__} {exc.status_code} {exc.detail}", status_code=exc.status_code)
+
+    # Registered after the client was made: served too. Starlette's key handles every
+    # HTTP exception: Starlette's, fasterapi's, and the router's own 404.
+    assert client.get("/raise_starlette").text == "HTTPException 409 conflict"
+    assert client.get("/raise").text == "HTTPException 403 Forbidden"
+    r = client.get("/nowhere")
+    assert (r.status_code, r.text) == (404, "StarletteHTTPException 404 Not Found")
+
+
+def test_a_handler_for_fasterapis_http_exception_leaves_the_routers_404_alone():
+    app = FasterAPI()
+
+    @app.exception_handler(HTTPException)
+    def mine(request, exc):
+        return PlainTextResponse("mine", status_code=exc.status_code)
+
+    @app.get("/raise")
+    def raise_ours():
+        raise HTTPException(status_code=400)
+
+    client = TestClient(app)
+    assert client.get("/raise").text == "mine"
+    assert client.get("/nowhere").json() == {"detail": "Not Found"}
+
+
+def test_a_handler_that_returns_no_response_or_raises_is_a_server_error():
+    app = FasterAPI()
+
+    class Odd(Exception):
+        pass
+
+    class Worse(Exception):
+        pass
+
+    @app.exception_handler(Odd)
+    def returns_a_dict(request, exc):
+        return {"not": "a response"}
+
+    @app.exception_handler(Worse)
+    async def raises(request, exc):
+        raise RuntimeError("handler failed")
+
+    @app.get("/odd")
+    def odd():
+        raise Odd()
+
+    @app.get("/worse")
+    async def worse():
+        raise Worse()
+
+    with pytest.raises(TypeError, match="returned dict, not a Response"):
+        TestClient(app).get("/odd")
+    with pytest.raises(RuntimeError, match="handler failed"):
+        TestClient(app).get("/worse")
+    client = TestClient(app, raise_server_exceptions=False)
+    assert (client.get("/odd").status_code, client.get("/odd").text) == (500, "Internal Server Error")
+    assert client.get("/worse").status_code == 500
+
+
+def test_a_500_handler_answers_and_the_exception_still_reaches_the_test():
+    app = FasterAPI()
+
+    @app.exception_handler(Exception)
+    async def last_resort(request, exc):
+        return PlainTextResponse(f"sorry: {exc}", status_code=500)
+
+    @app.get("/boom")
+    def boom():
+        raise ValueError("boom")
+
+    # As Starlette's ServerErrorMiddleware: the handler answers, the exception is re-raised.
+    with pytest.raises(ValueError, match="boom"):
+        TestClient(app).get("/boom")
+    r = TestClient(app, raise_server_exceptions=False).get("/boom")
+    assert (r.status_code, r.text) == (500, "sorry: boom")
+
+
+def test_the_test_client_follows_redirect_slashes():
+    app = FasterAPI()
+
+    @app.post("/items/")
+    def create(item: dict):
+        return item
+
+    client = TestClient(app)
+    r = client.post("/items?x=1", json={"a": 1})
+    assert (r.status_code, r.json(), str(r.url)) == (200, {"a": 1}, "http://testserver/items/?x=1")
+    r = client.post("/items", json={"a": 1}, follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (307, "http://testserver/items/")
+
+
+def test_url_path_for_convertors():
+    app = FasterAPI()
+    app.add_api_route("/files/{*path}", lambda path: path, name="file")
+    app.add_api_route("/n/{n}", lambda n: n, name="n")
+    assert app.url_path_for("file", path="a/b c") == "/files/a/b c"
+    assert app.url_path_for("n", n=3) == "/n/3"
+    with pytest.raises(AssertionError, match="path separators"):
+        app.url_path_for("n", n="a/b")
+    with pytest.raises(NoMatchFound):
+        app.url_path_for("n")

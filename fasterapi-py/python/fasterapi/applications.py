@@ -130,11 +130,14 @@ class FasterAPI:
         ...) raise ``NotImplementedError`` naming them."""
         return self.router.api_route(path, methods=methods, **options)
 
-    def add_route(self, method: str, path: str, func, *, status_code: int | None = None, blocking: bool | None = None, **response_options):
-        """Registers ``func`` for ``method`` requests to ``path`` (``{name}`` captures a
-        segment, ``{*name}`` the rest of the path); the options as in :meth:`api_route`."""
-        self.router.add_api_route(path, func, methods=[method], status_code=status_code, blocking=blocking, **options)
-        return func
+    def add_route(self, path: str, route, methods=None, name: str | None = None, include_in_schema: bool = True) -> None:
+        """Starlette's route: ``route(request)`` returns a ``Response`` (see
+        :meth:`APIRouter.add_route`)."""
+        self.router.add_route(path, route, methods=methods, name=name, include_in_schema=include_in_schema)
+
+    def route(self, path: str, methods=None, name: str | None = None, include_in_schema: bool = True):
+        """Decorator: :meth:`add_route` for the decorated function."""
+        return self.router.route(path, methods=methods, name=name, include_in_schema=include_in_schema)
 
     def get(self, path: str, **options):
         """Decorator: a ``GET`` route (the server answers ``HEAD`` with it too)."""

@@ -20,6 +20,7 @@ import functools
 import inspect
 import json
 
+from . import _not_yet
 from .encoders import jsonable_encoder
 from .exceptions import (
     RequestValidationError,
@@ -175,3 +176,7 @@ class _ExceptionHandlers:
         """The exception the router raises for a request no route takes: 404, or 405
         with the ``Allow`` header."""
         return StarletteHTTPException(status_code, headers={"Allow": allow} if allow else None)
+
+
+_NOT_YET = frozenset({"websocket_request_validation_exception_handler"})
+__getattr__ = _not_yet.refuse("fasterapi.exception_handlers", _NOT_YET)

@@ -258,7 +258,7 @@ def compile_route(
 ) -> RouteSpec:
     """The route that serves ``method`` requests to ``path`` with ``func``, its signature
     compiled into the plan the server reads per request (see
-    :meth:`fasterapi.FasterAPI.add_route` for ``blocking``).
+    :meth:`fasterapi.FasterAPI.api_route` for ``blocking``).
 
     ``response_options`` are FastAPI's: ``response_model`` (unset: the return
     annotation, unless it is a ``Response`` class; ``None``: no model),
@@ -824,6 +824,83 @@ class APIRouter:
         )
         self._entries.append(_IncludedRouter(router, context))
         self._changes += 1
+
+
+    # -- Starlette's routes ------------------------------------------------------------
+
+    def add_route(self, path: str, endpoint, methods=None, name: str | None = None, include_in_schema: bool = True) -> None:
+        """Starlette's route: ``endpoint(request)`` (a ``def`` or ``async def``) gets the
+        :class:`Request` and returns a ``Response``; ``methods`` defaults to ``["GET"]``
+        (``HEAD`` is answered by the ``GET`` route). An ASGI app or endpoint class is
+        refused."""
+        handler = _request_endpoint(path, endpoint)
+        route = APIRoute(
+            self.prefix + path, handler, methods=methods, name=get_name(endpoint) if name is None else name,
+            include_in_schema=include_in_schema, response_class=Response,
+        )
+        self._entries.append(route)
+        self._changes += 1
+
+    def route(self, path: str, methods=None, name: str | None = None, include_in_schema: bool = True):
+        """Decorator: :meth:`add_route` for the decorated function."""
+
+        def decorator(func):
+            self.add_route(path, func, methods=methods, name=name, include_in_schema=include_in_schema)
+            return func
+
+        return decorator
+
+
+def _request_endpoint(path: str, endpoint):
+    """The handler of a Starlette route: the endpoint called with the request."""
+    from .requests import Request
+
+    inner = endpoint
+    while isinstance(inner, functools.partial):
+        inner = inner.func
+    if not (inspect.isfunction(inner) or inspect.ismethod(inner)):
+        raise NotImplementedError(
+            f"{path}: a Starlette route to {endpoint!r} (an ASGI app or an endpoint class) is "
+            "not implemented by fasterapi yet; a function taking the request is"
+        )
+    if inspect.iscoroutinefunction(inner):
+
+        async def handler(request: Request):
+            return await endpoint(request)
+
+    else:
+
+        def handler(request: Request):
+            return endpoint(request)
+
+    # The annotation itself, not the name this module's `from __future__` would leave.
+    handler.__annotations__ = {"request": Request}
+    # Named as the endpoint, for logs (not functools.wraps: the signature read must be
+    # the handler's own).
+    handler.__name__ = getattr(endpoint, "__name__", handler.__name__)
+    handler.__qualname__ = getattr(endpoint, "__qualname__", handler.__qualname__)
+    handler.__doc__ = getattr(endpoint, "__doc__", None)
+    return handler
+
+
+def _router_not_yet(name: str):
+    def method(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"APIRouter.{name} is not implemented by fasterapi yet (FastAPI has it; an app "
+            "that uses it cannot run on fasterapi today)"
+        )
+
+    method.__name__ = name
+    method.__doc__ = f"FastAPI's ``{name}``: not implemented yet; raises NotImplementedError."
+    return method
+
+
+for _name in (
+    "websocket", "add_api_websocket_route", "websocket_route", "add_websocket_route", "mount",
+    "host", "frontend", "on_event", "add_event_handler",
+):
+    setattr(APIRouter, _name, _router_not_yet(_name))
+del _name
 
 
 def _check_prefix(prefix: str) -> None:
