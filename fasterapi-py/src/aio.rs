@@ -58,6 +58,9 @@ thread_local! {
     static NEXT_TIMER: Cell<Option<Instant>> = const { Cell::new(None) };
     /// A loop of an I/O thread that nobody drives, for [`run_to_end`].
     static ASIDE: RefCell<Option<Py<PyAny>>> = const { RefCell::new(None) };
+    /// The exit code of dependencies with `yield` of the requests this thread answered,
+    /// to run once their responses are out (see [`after_response`]).
+    static AFTER_RESPONSE: RefCell<Vec<Py<PyAny>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `coro` to its end, on a loop of this thread's that its server loop does not drive
@@ -82,6 +85,54 @@ pub(crate) fn run_to_end<'py>(
     event_loop
         .bind(py)
         .call_method1(pyo3::intern!(py, "run_until_complete"), (coro,))
+}
+
+/// `_after_response(f)`: runs `f()` (a coroutine function: the exit code of a route's
+/// dependencies with `yield`) after the response of the request being answered on this
+/// thread has been handed to its connection.
+///
+/// On an I/O thread the loop's next turn runs it: a response answered inline is written
+/// in the connection's pass, before the turn; one answered through a [`Reply`] from a
+/// turn is written after that turn, and `f` waits for the turn after. Elsewhere (the
+/// worker pool, the dispatch bench) the route runs it once its response is made.
+///
+/// [`Reply`]: fasterapi_http::Reply
+#[pyfunction]
+#[pyo3(name = "_after_response")]
+pub(crate) fn after_response(f: Py<PyAny>) {
+    AFTER_RESPONSE.with(|a| a.borrow_mut().push(f));
+    request_turn();
+}
+
+/// Whether exit code waits to run after a response on this thread.
+pub(crate) fn after_response_pending() -> bool {
+    AFTER_RESPONSE.with(|a| !a.borrow().is_empty())
+}
+
+/// Runs the pending exit code to its end (threads whose loop nobody drives).
+pub(crate) fn run_after_response_now(py: Python<'_>, rt: &Runtime) -> PyResult<()> {
+    let pending = AFTER_RESPONSE.with(|a| std::mem::take(&mut *a.borrow_mut()));
+    for f in pending {
+        let coro = f.bind(py).call0()?;
+        with_loop(py, rt, |lp| {
+            lp.event_loop
+                .bind(py)
+                .call_method1(pyo3::intern!(py, "run_until_complete"), (coro,))
+                .map(drop)
+        })?;
+    }
+    Ok(())
+}
+
+/// Starts the pending exit code as tasks of this I/O thread's loop.
+/// Starts the pending exit code as tasks of this I/O thread's loop.
+fn start_after_response(py: Python<'_>, rt: &Runtime, lp: &Bound<'_, PyAny>) -> PyResult<()> {
+    let pending = AFTER_RESPONSE.with(|a| std::mem::take(&mut *a.borrow_mut()));
+    for f in pending {
+        let coro = f.bind(py).call0()?;
+        rt.start.bind(py).call1((coro, lp))?;
+    }
+    Ok(())
 }
 
 /// Coroutines of this process waiting on a loop for their answer.
@@ -263,6 +314,10 @@ impl Companion for PyLoop {
                 let rt = Runtime::get(py)?;
                 let lp = self.event_loop.bind(py);
                 mark_running(py, rt, lp)?;
+                // Before the turn: what was queued during the last one waits for this.
+                if after_response_pending() {
+                    start_after_response(py, rt, lp)?;
+                }
                 let delay: Option<f64> = rt.turn.bind(py).call1((lp,))?.extract()?;
                 Ok(delay)
             })();

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,7 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PyList, PyTuple, PyType};
 
 use crate::aio;
 use crate::errors::AppErrors;
@@ -102,9 +102,10 @@ pub(crate) fn setup(py: Python<'_>, helpers: Option<&Bound<'_, PyDict>>) -> PyRe
 
 /// A Python route, ready to serve.
 pub(crate) struct PyRoute {
-    handler: Py<PyAny>,
+    /// What the route calls, and with what.
+    target: Target,
+    /// The route runs on the event loop (as registered: placed by the server so).
     pub(crate) is_async: bool,
-    plan: Plan,
     status: StatusCode,
     /// How what the handler returns becomes the response.
     output: Output,
@@ -119,6 +120,8 @@ pub(crate) struct PyRoute {
     pub(crate) unhandled: Option<Arc<Unhandled>>,
     /// The app's exception handlers (see `errors.rs`).
     pub(crate) errors: Arc<AppErrors>,
+    /// For a route with dependencies: its recompilation when dependency overrides change.
+    overridable: Option<Overridable>,
 }
 
 /// What a coroutine run for a request is: the route's handler, or an exception
@@ -224,7 +227,8 @@ impl Adaptive {
     }
 }
 
-/// A route as the Python package registers it: `fasterapi._fasterapi.RouteSpec(method=,
+/// A route as the Python package registers it (its fields for a route with dependencies:
+/// `solver=, on_invalid=, rebuild=, overrides_version=`): `fasterapi._fasterapi.RouteSpec(method=,
 /// path=, endpoint=, is_async=, plan=, blocking=, status_code=)`, the entries of
 /// `FasterAPI.routes`, checked when made and compiled into a [`PyRoute`] per server.
 #[pyclass(frozen, get_all, module = "fasterapi._fasterapi")]
@@ -251,6 +255,23 @@ pub(crate) struct RouteSpec {
     serialize: Option<Py<PyAny>>,
     /// With another response class: `render(value, status) -> Response`.
     render: Option<Py<PyAny>>,
+    /// For a route with dependencies: the function generated at registration
+    /// (`dependencies/graph.py`) that takes the plan's values, calls the dependencies in
+    /// order and then the handler, and returns what the handler returns. `None`: the
+    /// handler itself takes the plan's values.
+    solver: Option<Py<PyAny>>,
+    /// For a route with dependencies: what the server calls instead of `solver` when some
+    /// values failed validation, with the `RequestValidationError`, the set of the failed
+    /// values' indices and the values (`None` for those): it runs the dependencies whose
+    /// values are valid, as FastAPI does (one may answer first, a 401 say), then raises
+    /// the error (their exit code sees it).
+    on_invalid: Option<Py<PyAny>>,
+    /// For a route with dependencies: recompiles it with the app's current
+    /// `dependency_overrides`, returning `(plan, solver, is_async, on_invalid)`; called
+    /// when the overrides changed since `overrides_version` (see `_overrides_changed`).
+    rebuild: Option<Py<PyAny>>,
+    /// The version of the dependency overrides the plan and solver were compiled with.
+    overrides_version: u64,
 }
 
 #[pymethods]
@@ -258,7 +279,8 @@ impl RouteSpec {
     #[new]
     #[pyo3(signature = (
         *, method, path, endpoint, is_async, plan, blocking = None, status_code = 200,
-        validate = None, serialize = None, render = None
+        validate = None, serialize = None, render = None, solver = None, on_invalid = None,
+        rebuild = None, overrides_version = 0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -272,6 +294,10 @@ impl RouteSpec {
         validate: Option<Py<PyAny>>,
         serialize: Option<Py<PyAny>>,
         render: Option<Py<PyAny>>,
+        solver: Option<Py<PyAny>>,
+        on_invalid: Option<Py<PyAny>>,
+        rebuild: Option<Py<PyAny>>,
+        overrides_version: u64,
     ) -> PyResult<RouteSpec> {
         if validate.is_some() != serialize.is_some() || (validate.is_some() && render.is_some()) {
             return Err(PyValueError::new_err(format!(
@@ -305,6 +331,10 @@ impl RouteSpec {
             validate,
             serialize,
             render,
+            solver,
+            on_invalid,
+            rebuild,
+            overrides_version,
         })
     }
 
@@ -391,6 +421,94 @@ pub(crate) struct CompiledApp {
     pub(crate) misses: Option<Arc<PyRoute>>,
 }
 
+/// Bumped by the Python package each time an app's `dependency_overrides` change.
+static OVERRIDES_VERSION: AtomicU64 = AtomicU64::new(0);
+
+/// `_overrides_changed() -> int`: records a change of some app's
+/// `dependency_overrides`; routes with dependencies recompile at their next request.
+#[pyfunction]
+#[pyo3(name = "_overrides_changed")]
+pub(crate) fn overrides_changed() -> u64 {
+    OVERRIDES_VERSION.fetch_add(1, Ordering::AcqRel) + 1
+}
+
+/// `_overrides_version() -> int`: the version a route compiled now is compiled at.
+#[pyfunction]
+#[pyo3(name = "_overrides_version")]
+pub(crate) fn overrides_version() -> u64 {
+    OVERRIDES_VERSION.load(Ordering::Acquire)
+}
+
+/// How a route with dependencies follows `app.dependency_overrides`, which tests change
+/// after registration and between requests: the version its plan was compiled at, read
+/// against [`OVERRIDES_VERSION`] per request (one atomic load: the route's own plan and
+/// solver serve while nothing changed), and the route recompiled for a later version.
+struct Overridable {
+    rebuild: Py<PyAny>,
+    compiled_at: u64,
+    /// The recompiled route, with the version it was compiled at.
+    rebuilt: Mutex<Option<(u64, Arc<Target>)>>,
+}
+
+/// What a route calls (its handler, or the solver of its dependencies), and with what.
+struct Target {
+    handler: Py<PyAny>,
+    /// The values `handler` takes.
+    plan: Plan,
+    /// `handler` is a coroutine function.
+    is_async: bool,
+    /// For a route with dependencies: what is called instead of `handler` when some
+    /// values failed validation (those dependencies whose values are valid run first,
+    /// as in FastAPI, before the 422).
+    on_invalid: Option<Py<PyAny>>,
+}
+
+impl Target {
+    fn from_parts(
+        py: Python<'_>,
+        handler: Py<PyAny>,
+        plan: &[Py<ParamSpec>],
+        is_async: bool,
+        on_invalid: Option<Py<PyAny>>,
+    ) -> PyResult<Target> {
+        Ok(Target {
+            handler,
+            plan: Plan::from_specs(py, plan)?,
+            is_async,
+            on_invalid,
+        })
+    }
+}
+
+impl Overridable {
+    /// The route compiled for the current overrides (`version`).
+    fn current(&self, py: Python<'_>, version: u64) -> PyResult<Arc<Target>> {
+        if let Some((at, target)) = lock(&self.rebuilt).as_ref() {
+            if *at == version {
+                return Ok(target.clone());
+            }
+        }
+        // Compiled without holding the lock: the rebuild runs Python code.
+        let (plan, solver, is_async, on_invalid): (Vec<Py<ParamSpec>>, Py<PyAny>, bool, Py<PyAny>) =
+            self.rebuild.bind(py).call0()?.extract()?;
+        let target = Arc::new(Target::from_parts(
+            py,
+            solver,
+            &plan,
+            is_async,
+            Some(on_invalid),
+        )?);
+        *lock(&self.rebuilt) = Some((version, target.clone()));
+        Ok(target)
+    }
+}
+
+/// Locks `m`, whether or not a thread panicked holding it (the data stays consistent:
+/// each write replaces it whole).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl PyRoute {
     /// Compiles a [`RouteSpec`] (checked when it was made) into a route to serve: its
     /// method, its path and the route.
@@ -407,9 +525,14 @@ impl PyRoute {
             PyValueError::new_err(format!("bad status_code {}", spec.status_code))
         })?;
         let route = PyRoute {
-            handler: spec.endpoint.clone_ref(py),
+            target: Target::from_parts(
+                py,
+                spec.solver.as_ref().unwrap_or(&spec.endpoint).clone_ref(py),
+                &spec.plan,
+                spec.is_async,
+                spec.on_invalid.as_ref().map(|f| f.clone_ref(py)),
+            )?,
             is_async: spec.is_async,
-            plan: Plan::from_specs(py, &spec.plan)?,
             status,
             output: match (&spec.validate, &spec.serialize, &spec.render) {
                 (Some(validate), Some(serialize), _) => Output::Model {
@@ -424,6 +547,11 @@ impl PyRoute {
             adaptive: (!spec.is_async && spec.blocking.is_none()).then(Adaptive::new),
             unhandled: None,
             errors: errors.clone(),
+            overridable: spec.rebuild.as_ref().map(|rebuild| Overridable {
+                rebuild: rebuild.clone_ref(py),
+                compiled_at: spec.overrides_version,
+                rebuilt: Mutex::new(None),
+            }),
         };
         Ok((method, spec.path.clone(), route))
     }
@@ -432,9 +560,8 @@ impl PyRoute {
     /// requests no route takes): `label` names it in logs.
     pub(crate) fn bare(py: Python<'_>, label: String, errors: Arc<AppErrors>) -> PyResult<PyRoute> {
         Ok(PyRoute {
-            handler: py.None(),
+            target: Target::from_parts(py, py.None(), &[], false, None)?,
             is_async: false,
-            plan: Plan::from_specs(py, &[])?,
             status: StatusCode::NOT_FOUND,
             output: Output::Plain,
             label,
@@ -442,6 +569,7 @@ impl PyRoute {
             adaptive: None,
             unhandled: None,
             errors,
+            overridable: None,
         })
     }
 
@@ -463,46 +591,97 @@ impl PyRoute {
             Ok(rt) => rt,
             Err(e) => return self.internal_error(py, e),
         };
-        if self.is_async && aio::at_capacity() && aio::on_io_thread() {
+        if let Some(overridable) = &self.overridable {
+            let version = OVERRIDES_VERSION.load(Ordering::Acquire);
+            if version != overridable.compiled_at {
+                return match overridable.current(py, version) {
+                    Ok(target) => self.answer_request(py, rt, req, &target),
+                    Err(e) => self.internal_error(py, e),
+                };
+            }
+        }
+        self.answer_request(py, rt, req, &self.target)
+    }
+
+    /// Answers `req` with `target`'s handler called with the values its plan reads.
+    fn answer_request(
+        self: &Arc<Self>,
+        py: Python<'_>,
+        rt: &Runtime,
+        req: &impl Incoming,
+        target: &Target,
+    ) -> Response {
+        let (handler, plan, is_async) = (target.handler.bind(py), &target.plan, target.is_async);
+        if is_async && aio::at_capacity() && aio::on_io_thread() {
             return overloaded();
         }
-        let result =
-            self.plan
-                .arguments(py, rt, req, self.is_async)
-                .and_then(|args| match args {
-                    Err(errors) if self.errors.custom_validation => Err(self
+        let result = plan
+            .arguments(py, rt, req, is_async)
+            .and_then(|args| match args {
+                // A route with dependencies runs those whose values are valid first, as
+                // FastAPI does (one may answer 401 before the 422).
+                Err(invalid) if target.on_invalid.is_some() && !invalid.body_not_json => {
+                    let exc =
+                        self.errors
+                            .validation_error(py, invalid.errors, req, plan.reads_body());
+                    let mut args = Vec::with_capacity(invalid.values.len() + 2);
+                    args.push(exc.into_value(py).into_bound(py).into_any());
+                    args.push(PyFrozenSet::new(py, &invalid.failed)?.into_any());
+                    args.extend(invalid.values);
+                    // Invariant: checked by the guard.
+                    let on_invalid = target.on_invalid.as_ref().map(|f| f.bind(py));
+                    let out = on_invalid
+                        .expect("on_invalid is set")
+                        .call1(PyTuple::new(py, args)?)?;
+                    if is_async {
+                        self.run_coroutine(py, rt, out, req, None, Stage::Endpoint)
+                    } else {
+                        self.to_response(py, rt, &out, None)
+                    }
+                }
+                Err(invalid) if self.errors.custom_validation => {
+                    Err(self
                         .errors
-                        .validation_error(py, errors, req, self.plan.reads_body())),
-                    Err(errors) => {
-                        let body = PyDict::new(py);
-                        body.set_item("detail", errors)?;
-                        Ok(json_response(py, rt, body.as_any())?
-                            .with_status(StatusCode::UNPROCESSABLE_ENTITY))
-                    }
-                    Ok(args) if self.is_async => {
-                        let temporal = self.temporal(&args)?;
-                        let coro = self.plan.call(self.handler.bind(py), args)?;
-                        self.run_coroutine(py, rt, coro, req, temporal, Stage::Endpoint)
-                    }
-                    Ok(args) => {
-                        aio::unmark_running(py, rt)?;
-                        let temporal = self.temporal(&args)?;
-                        let out = match &self.adaptive {
-                            Some(adaptive) => {
-                                let start = Instant::now();
-                                let out = self.plan.call(self.handler.bind(py), args);
-                                adaptive.observe(start.elapsed(), aio::on_io_thread(), &self.label);
-                                out?
-                            }
-                            None => self.plan.call(self.handler.bind(py), args)?,
-                        };
-                        self.to_response(py, rt, &out, temporal.as_ref())
-                    }
-                });
-        match result {
+                        .validation_error(py, invalid.errors, req, plan.reads_body()))
+                }
+                Err(invalid) => {
+                    let body = PyDict::new(py);
+                    body.set_item("detail", invalid.errors)?;
+                    Ok(json_response(py, rt, body.as_any())?
+                        .with_status(StatusCode::UNPROCESSABLE_ENTITY))
+                }
+                Ok(args) if is_async => {
+                    let temporal = self.temporal(plan, &args)?;
+                    let coro = plan.call(handler, args)?;
+                    self.run_coroutine(py, rt, coro, req, temporal, Stage::Endpoint)
+                }
+                Ok(args) => {
+                    aio::unmark_running(py, rt)?;
+                    let temporal = self.temporal(plan, &args)?;
+                    let out = match &self.adaptive {
+                        Some(adaptive) => {
+                            let start = Instant::now();
+                            let out = plan.call(handler, args);
+                            adaptive.observe(start.elapsed(), aio::on_io_thread(), &self.label);
+                            out?
+                        }
+                        None => plan.call(handler, args)?,
+                    };
+                    self.to_response(py, rt, &out, temporal.as_ref())
+                }
+            });
+        let response = match result {
             Ok(resp) => resp,
             Err(e) => self.error_response(py, rt, e, req),
+        };
+        // Exit code of dependencies to run after the response, on a thread whose loop
+        // the server does not drive (the worker pool, the dispatch bench): now.
+        if aio::after_response_pending() && !aio::on_io_thread() {
+            if let Err(e) = aio::run_after_response_now(py, rt) {
+                self.internal_error(py, e);
+            }
         }
+        response
     }
 
     /// Runs a handler's coroutine: its first step at once, inside a task of this thread's
@@ -588,11 +767,12 @@ impl PyRoute {
     }
 
     /// The temporal `Response` among a handler's arguments, if it takes one.
-    fn temporal<'py>(&self, args: &Bound<'py, PyTuple>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.plan
-            .response_param
-            .map(|i| args.get_item(i))
-            .transpose()
+    fn temporal<'py>(
+        &self,
+        plan: &Plan,
+        args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        plan.response_param.map(|i| args.get_item(i)).transpose()
     }
 
     /// What a handler's return value is answered with; `temporal` is the `response:

@@ -85,6 +85,9 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<testing::PyTestServer>()?;
     m.add_class::<dispatch::AppSpec>()?;
     m.add_function(wrap_pyfunction!(dispatch::setup, m)?)?;
+    m.add_function(wrap_pyfunction!(dispatch::overrides_changed, m)?)?;
+    m.add_function(wrap_pyfunction!(dispatch::overrides_version, m)?)?;
+    m.add_function(wrap_pyfunction!(aio::after_response, m)?)?;
     m.add_function(wrap_pyfunction!(json::dumps, m)?)?;
     m.add_function(wrap_pyfunction!(json::render_json, m)?)?;
     m.add_function(wrap_pyfunction!(serve::serve, m)?)?;

@@ -233,6 +233,8 @@ pub(crate) enum Source {
     /// FastAPI's temporal `Response` (a `response: Response` parameter): a fresh one per
     /// request, whose status, headers and cookies go into the response sent.
     Response,
+    /// A field of an `application/x-www-form-urlencoded` body (`Form()`).
+    Form,
 }
 
 impl Source {
@@ -243,7 +245,27 @@ impl Source {
             Source::Query => "query",
             Source::Header => "header",
             Source::Cookie => "cookie",
-            Source::Body | Source::BodyField | Source::Request | Source::Response => "body",
+            Source::Body
+            | Source::BodyField
+            | Source::Form
+            | Source::Request
+            | Source::Response => "body",
+        }
+    }
+
+    /// Where FastAPI puts this source's errors among one dependency's: path, query,
+    /// header, cookie, then body.
+    fn rank(self) -> u8 {
+        match self {
+            Source::Path => 0,
+            Source::Query => 1,
+            Source::Header => 2,
+            Source::Cookie => 3,
+            Source::Body
+            | Source::BodyField
+            | Source::Form
+            | Source::Request
+            | Source::Response => 4,
         }
     }
 }
@@ -279,7 +301,7 @@ pub(crate) enum Conv {
 
 /// One parameter of a handler as the Python package's signature compiler describes it:
 /// `fasterapi._fasterapi.ParamSpec(name=, source=, conv=, key=, required=, default=,
-/// validator=, multi=, constraints=, keyword=)`, built once per route and read by
+/// validator=, multi=, constraints=, keyword=, group=)`, built once per route and read by
 /// [`Plan::from_specs`] at registration (never per request).
 #[pyclass(frozen, get_all, module = "fasterapi._fasterapi")]
 pub(crate) struct ParamSpec {
@@ -314,6 +336,11 @@ pub(crate) struct ParamSpec {
     /// of that source under its own name, go to `validator` in one dict; its errors'
     /// `loc` starts with the source alone. `None` for any other parameter.
     fields: Option<Vec<Py<ParamSpec>>>,
+    /// The dependency that reads this parameter, numbered in the order FastAPI reports
+    /// their errors (each dependency's after those of its own dependencies; the handler's
+    /// last): the 422 items are ordered by group, then path, query, header, cookie, body.
+    /// 0 for every parameter of a handler without dependencies.
+    group: u32,
 }
 
 #[pymethods]
@@ -321,7 +348,7 @@ impl ParamSpec {
     #[new]
     #[pyo3(signature = (
         *, name, source, conv, key, required, default = None, validator = None,
-        multi = false, constraints = None, keyword = false, fields = None
+        multi = false, constraints = None, keyword = false, fields = None, group = 0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -337,6 +364,7 @@ impl ParamSpec {
         constraints: Option<Py<PyDict>>,
         keyword: bool,
         fields: Option<Vec<Py<ParamSpec>>>,
+        group: u32,
     ) -> PyResult<ParamSpec> {
         if fields.is_some() {
             if !matches!(source, Source::Query | Source::Header | Source::Cookie) {
@@ -357,9 +385,10 @@ impl ParamSpec {
                 "parameter {name:?} has no validator"
             )));
         }
-        if multi && !matches!(source, Source::Query | Source::Header) {
+        if multi && !matches!(source, Source::Query | Source::Header | Source::Form) {
             return Err(PyValueError::new_err(format!(
-                "parameter {name:?}: only query parameters and headers take several values"
+                "parameter {name:?}: only query parameters, headers and form fields take \
+                 several values"
             )));
         }
         Ok(ParamSpec {
@@ -374,6 +403,7 @@ impl ParamSpec {
             constraints,
             keyword,
             fields,
+            group,
         })
     }
 
@@ -408,6 +438,8 @@ pub(crate) struct Param {
     constraints: Option<Box<Constraints>>,
     /// The fields of a model read as a group of parameters (see [`ParamSpec`]).
     fields: Option<Box<[GroupField]>>,
+    /// Orders its 422 items among other dependencies' (see [`ParamSpec`]).
+    group: u32,
 }
 
 /// A field of a model read as a group of query parameters, headers or cookies.
@@ -605,6 +637,106 @@ struct Keywords {
     names: Vec<Py<PyString>>,
 }
 
+/// A request whose values failed validation.
+pub(crate) struct Invalid<'py> {
+    /// The 422 `detail` list, in FastAPI's order.
+    pub(crate) errors: Bound<'py, PyList>,
+    /// Every value of the plan, `None` for those that failed.
+    pub(crate) values: Vec<Bound<'py, PyAny>>,
+    /// The indices of the values that failed.
+    pub(crate) failed: Vec<usize>,
+    /// The body was not JSON: FastAPI answers that at once, before any dependency runs.
+    pub(crate) body_not_json: bool,
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body, parsed at the first
+/// [`Source::Form`] parameter of a request.
+enum Form {
+    /// The body is another content type: no fields.
+    Fields(Vec<(String, String)>),
+    /// The body is `multipart/form-data`, which fasterapi does not read yet.
+    Multipart,
+}
+
+impl Form {
+    /// Reads the form fields of `req`'s body, as Starlette does: only for the
+    /// url-encoded content type; other types have no fields.
+    fn of(req: &impl Incoming) -> Form {
+        let content_type = req.header("content-type");
+        let media_type = content_type
+            .as_deref()
+            .and_then(|t| t.split(';').next())
+            .map(str::trim)
+            .unwrap_or("");
+        if media_type.eq_ignore_ascii_case("multipart/form-data") {
+            return Form::Multipart;
+        }
+        if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            return Form::Fields(Vec::new());
+        }
+        let fields = req
+            .body_bytes()
+            .split(|&b| b == b'&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (k, v) = match pair.iter().position(|&b| b == b'=') {
+                    Some(i) => (&pair[..i], &pair[i + 1..]),
+                    None => (pair, &[][..]),
+                };
+                (form_decode(k), form_decode(v))
+            })
+            .collect();
+        Form::Fields(fields)
+    }
+
+    /// The values of field `name` that count: FastAPI takes an empty value as absent.
+    fn values<'f>(&'f self, name: &str) -> impl Iterator<Item = &'f str> + 'f {
+        let fields = match self {
+            Form::Fields(fields) => fields.as_slice(),
+            Form::Multipart => &[],
+        };
+        let name = name.to_owned();
+        fields
+            .iter()
+            .filter(move |(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A key or value of a url-encoded form as Starlette decodes it
+/// (`unquote_plus(raw.decode("latin-1"))`): `+` is a space, runs of `%XX` escapes are
+/// UTF-8 (invalid sequences become U+FFFD), other bytes are Latin-1, a `%` that starts no
+/// escape stays.
+fn form_decode(raw: &[u8]) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = String::with_capacity(raw.len());
+    let mut escaped = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' && i + 2 < raw.len() {
+            if let (Some(h), Some(l)) = (hex(raw[i + 1]), hex(raw[i + 2])) {
+                escaped.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        if !escaped.is_empty() {
+            out.push_str(&String::from_utf8_lossy(&escaped));
+            escaped.clear();
+        }
+        out.push(if raw[i] == b'+' {
+            ' '
+        } else {
+            char::from(raw[i])
+        });
+        i += 1;
+    }
+    if !escaped.is_empty() {
+        out.push_str(&String::from_utf8_lossy(&escaped));
+    }
+    out
+}
+
 /// The 422 `detail` list, created at the first error.
 type Errors<'py> = Option<Bound<'py, PyList>>;
 
@@ -668,6 +800,7 @@ impl Plan {
                 multi: spec.multi,
                 constraints,
                 fields,
+                group: spec.group,
             });
         }
         let reads_body = params
@@ -701,25 +834,42 @@ impl Plan {
         handler.call(args.get_slice(0, kw.positional), Some(&kwargs))
     }
 
-    /// The handler's arguments for `req`, or the 422 `detail` list of every parameter
-    /// that is missing or failed to convert.
+    /// The handler's arguments for `req`, or what failed: the 422 `detail` list of every
+    /// parameter that is missing or failed to convert, and the values that did not.
     pub(crate) fn arguments<'py>(
         &self,
         py: Python<'py>,
         rt: &Runtime,
         req: &impl Incoming,
         in_async: bool,
-    ) -> PyResult<Result<Bound<'py, PyTuple>, Bound<'py, PyList>>> {
+    ) -> PyResult<Result<Bound<'py, PyTuple>, Invalid<'py>>> {
         let mut args: Vec<Bound<'py, PyAny>> = Vec::with_capacity(self.params.len());
         let mut errors: Errors<'py> = None;
+        // `(group, source rank, items)` of each parameter that failed, for the 422's order.
+        let mut failed: Vec<(u32, u8, usize)> = Vec::new();
+        let mut failed_at: Vec<usize> = Vec::new();
+        let mut form: Option<Form> = None;
         let mut body: Option<Result<Bound<'py, PyAny>, ()>> = None;
         if self.reads_body && !req.body_bytes().is_empty() {
             body = Some(read_body(py, rt, req, &mut errors)?);
         }
         for p in &self.params {
+            let errors_before = errors.as_ref().map_or(0, |e| e.len());
             let value = match p.source {
                 Source::Request => Some(Bound::new(py, req.to_py(in_async))?.into_any()),
                 Source::Response => Some(rt.temporal_response.bind(py).call0()?),
+                Source::Form => {
+                    let form = form.get_or_insert_with(|| Form::of(req));
+                    if matches!(form, Form::Multipart) {
+                        let refusal = rt.http_exception.bind(py).call1((
+                            415,
+                            "multipart/form-data bodies are not supported by fasterapi yet: \
+                             send the form as application/x-www-form-urlencoded",
+                        ))?;
+                        return Err(PyErr::from_value(refusal));
+                    }
+                    self.form_value(py, rt, p, form, &mut errors)?
+                }
                 Source::Body | Source::BodyField => {
                     let field_loc = ["body", p.key_str.as_str()];
                     let loc: &[&str] = if p.source == Source::Body {
@@ -771,44 +921,28 @@ impl Plan {
                     };
                     let loc = [p.source.loc(), p.key_str.as_str()];
                     match raw {
-                        Some(raw) if p.conv == Conv::Validator => {
-                            let value = PyString::new(py, &raw).into_any();
-                            self.check(py, rt, p, value, &loc, &mut errors)?
-                        }
-                        Some(raw) => match convert(py, p.conv, &raw)? {
-                            Ok(v) => match &p.constraints {
-                                None => Some(v),
-                                Some(c) => match c.violated(py, &v, Some(&raw))? {
-                                    None => Some(v),
-                                    Some(violation) => {
-                                        let input = PyString::new(py, &raw).into_any();
-                                        push_error(
-                                            &mut errors,
-                                            violation.detail(py, &loc, &input)?,
-                                        )?;
-                                        None
-                                    }
-                                },
-                            },
-                            Err((ty, msg)) => {
-                                let input = PyString::new(py, &raw).into_any();
-                                push_error(
-                                    &mut errors,
-                                    detail(py, ty, self::loc(py, &loc)?, msg, &input, None)?,
-                                )?;
-                                None
-                            }
-                        },
+                        Some(raw) => self.convert_one(py, rt, p, &raw, &loc, &mut errors)?,
                         None => self.missing(py, p, &loc, &mut errors)?,
                     }
                 }
             };
-            if let Some(v) = value {
-                args.push(v);
+            match value {
+                Some(v) => args.push(v),
+                None => {
+                    let after = errors.as_ref().map_or(0, |e| e.len());
+                    failed.push((p.group, p.source.rank(), after - errors_before));
+                    failed_at.push(args.len());
+                    args.push(py.None().into_bound(py));
+                }
             }
         }
         match errors {
-            Some(errors) => Ok(Err(in_fastapi_order(errors)?)),
+            Some(errors) => Ok(Err(Invalid {
+                errors: in_fastapi_order(errors, &failed)?,
+                values: args,
+                failed: failed_at,
+                body_not_json: matches!(body, Some(Err(()))),
+            })),
             None => Ok(Ok(PyTuple::new(py, args)?)),
         }
     }
@@ -898,6 +1032,63 @@ impl Plan {
         self.check(py, rt, p, values.into_any(), &[p.source.loc()], errors)
     }
 
+    /// The value of a form field, converted and checked as a query parameter is.
+    fn form_value<'py>(
+        &self,
+        py: Python<'py>,
+        rt: &Runtime,
+        p: &Param,
+        form: &Form,
+        errors: &mut Errors<'py>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let loc = [p.source.loc(), p.key_str.as_str()];
+        if p.multi {
+            let raws: Vec<Cow<'_, str>> = form.values(&p.key_str).map(Cow::Borrowed).collect();
+            return self.convert_all(py, rt, p, raws, &loc, errors);
+        }
+        match form.values(&p.key_str).next().filter(|v| !v.is_empty()) {
+            Some(raw) => self.convert_one(py, rt, p, raw, &loc, errors),
+            None => self.missing(py, p, &loc, errors),
+        }
+    }
+
+    /// One raw value (path, query, header, cookie, form) converted and checked.
+    fn convert_one<'py>(
+        &self,
+        py: Python<'py>,
+        rt: &Runtime,
+        p: &Param,
+        raw: &str,
+        loc: &[&str],
+        errors: &mut Errors<'py>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if p.conv == Conv::Validator {
+            let value = PyString::new(py, raw).into_any();
+            return self.check(py, rt, p, value, loc, errors);
+        }
+        match convert(py, p.conv, raw)? {
+            Ok(v) => match &p.constraints {
+                None => Ok(Some(v)),
+                Some(c) => match c.violated(py, &v, Some(raw))? {
+                    None => Ok(Some(v)),
+                    Some(violation) => {
+                        let input = PyString::new(py, raw).into_any();
+                        push_error(errors, violation.detail(py, loc, &input)?)?;
+                        Ok(None)
+                    }
+                },
+            },
+            Err((ty, msg)) => {
+                let input = PyString::new(py, raw).into_any();
+                push_error(
+                    errors,
+                    detail(py, ty, self::loc(py, loc)?, msg, &input, None)?,
+                )?;
+                Ok(None)
+            }
+        }
+    }
+
     /// Every value of a repeated query parameter or header, converted, as a list.
     fn values<'py>(
         &self,
@@ -913,12 +1104,25 @@ impl Plan {
             req.query_all(&p.key_str)
         };
         let loc = [p.source.loc(), p.key_str.as_str()];
+        self.convert_all(py, rt, p, raws, &loc, errors)
+    }
+
+    /// Several raw values converted, as a list (the default if there are none).
+    fn convert_all<'py>(
+        &self,
+        py: Python<'py>,
+        rt: &Runtime,
+        p: &Param,
+        raws: Vec<Cow<'_, str>>,
+        loc: &[&str],
+        errors: &mut Errors<'py>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         if raws.is_empty() {
-            return self.missing(py, p, &loc, errors);
+            return self.missing(py, p, loc, errors);
         }
         if p.conv == Conv::Validator {
             let list = PyList::new(py, raws.iter().map(|r| r.as_ref()))?;
-            return self.check(py, rt, p, list.into_any(), &loc, errors);
+            return self.check(py, rt, p, list.into_any(), loc, errors);
         }
         let list = PyList::empty(py);
         let mut ok = true;
@@ -927,7 +1131,7 @@ impl Plan {
                 Ok(v) => list.append(v)?,
                 Err((ty, msg)) => {
                     ok = false;
-                    let at = self::loc(py, &loc)?;
+                    let at = self::loc(py, loc)?;
                     at.append(i)?;
                     let input = PyString::new(py, raw).into_any();
                     push_error(errors, detail(py, ty, at, msg, &input, None)?)?;
@@ -1282,26 +1486,31 @@ fn convert<'py>(
     }))
 }
 
-/// The 422 `detail` items in FastAPI's order: path, query, header, cookie, then body
-/// errors, each group in the signature's order.
-fn in_fastapi_order(errors: Bound<'_, PyList>) -> PyResult<Bound<'_, PyList>> {
+/// The 422 `detail` items in FastAPI's order: dependency by dependency (see
+/// [`ParamSpec`]'s `group`), and within one its path, query, header, cookie, then body
+/// errors, each in the signature's order. `failed` holds `(group, rank, items)` of each
+/// parameter that failed, in plan order (a body that is not JSON adds one item first).
+fn in_fastapi_order<'py>(
+    errors: Bound<'py, PyList>,
+    failed: &[(u32, u8, usize)],
+) -> PyResult<Bound<'py, PyList>> {
     if errors.len() < 2 {
         return Ok(errors);
     }
-    let mut items = Vec::with_capacity(errors.len());
-    for item in errors.iter() {
-        let first = item.get_item("loc")?.get_item(0)?;
-        let rank = match first.extract::<&str>()? {
-            "path" => 0,
-            "query" => 1,
-            "header" => 2,
-            "cookie" => 3,
-            _ => 4,
-        };
-        items.push((rank, item));
+    let counted: usize = failed.iter().map(|&(_, _, n)| n).sum();
+    let mut keyed = Vec::with_capacity(errors.len());
+    let mut items = errors.iter();
+    // Items no parameter accounts for (the JSON decode error) are body errors.
+    for item in items.by_ref().take(errors.len().saturating_sub(counted)) {
+        keyed.push(((0, Source::Body.rank()), item));
     }
-    items.sort_by_key(|(rank, _)| *rank); // stable: each group keeps its order
-    PyList::new(errors.py(), items.into_iter().map(|(_, item)| item))
+    for &(group, rank, n) in failed {
+        for item in items.by_ref().take(n) {
+            keyed.push(((group, rank), item));
+        }
+    }
+    keyed.sort_by_key(|(key, _)| *key); // stable: each group keeps its order
+    PyList::new(errors.py(), keyed.into_iter().map(|(_, item)| item))
 }
 
 /// FastAPI's `missing` item for the value at `at`.
@@ -1375,7 +1584,7 @@ fn deepcopy(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{cookie_items, cookie_value, int_text, is_json, latin1, parse_bool};
+    use super::{cookie_items, cookie_value, form_decode, int_text, is_json, latin1, parse_bool};
 
     #[test]
     fn integers_in_text_as_pydantic_reads_them() {
@@ -1435,6 +1644,18 @@ mod tests {
             !is_json(None),
             "no Content-Type: not JSON (strict_content_type)"
         );
+    }
+
+    #[test]
+    fn form_fields_decode_like_starlette() {
+        assert_eq!(form_decode(b"a+b%20c"), "a b c");
+        assert_eq!(form_decode(b"caf%C3%A9"), "caf\u{e9}");
+        // A raw byte is Latin-1; an escape that is not UTF-8 is U+FFFD.
+        assert_eq!(form_decode(b"caf\xe9%FF"), "caf\u{e9}\u{fffd}");
+        // A `%` that starts no escape stays, at the end too.
+        assert_eq!(form_decode(b"100%+%zz%4"), "100% %zz%4");
+        assert_eq!(form_decode(b"%41%42"), "AB");
+        assert_eq!(form_decode(b""), "");
     }
 
     #[test]

@@ -111,7 +111,6 @@ def test_documentation_options_are_kept_and_inert_values_accepted():
 
 @pytest.mark.parametrize("option", [
     {"lifespan": lambda app: None},
-    {"dependencies": [object()]},
     {"middleware": [object()]},
     {"docs_url": "/docs"},
     {"on_startup": [print]},
@@ -130,23 +129,11 @@ def test_unknown_options_are_errors():
         app.get("/x", colour="blue")
 
 
-@pytest.mark.parametrize("option", [
-    {"dependencies": [object()]},
-])
-def test_route_options_that_would_change_behaviour_are_refused(option):
-    (key,) = option
-    app = FastAPI()
-    with pytest.raises(NotImplementedError, match=key):
-        app.get("/x", **option)
-
-
 @pytest.mark.parametrize("method", ["middleware", "mount", "on_event", "websocket"])
 def test_application_methods_not_implemented_yet_raise_naming_themselves(method):
     app = FastAPI()
     with pytest.raises(NotImplementedError, match=method):
         getattr(app, method)(None)
-    with pytest.raises(NotImplementedError, match="dependency_overrides"):
-        app.dependency_overrides[print] = print
 
 
 def test_a_fastapi_marker_as_default_is_refused_not_taken_for_a_value():

@@ -138,7 +138,7 @@ from .datastructures import Headers
 from .dependencies.utils import _validation_detail, _ValidationError
 from .encoders import _jsonable
 from .exceptions import HTTPException, StarletteHTTPException
-from .param_functions import Body, Cookie, Header, Path, Query
+from .param_functions import Body, Cookie, Depends, Form, Header, Path, Query, Security
 from .requests import Request
 from .responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, _temporal_response
 from .routing import APIRouter, _response_validation_error
@@ -147,8 +147,10 @@ __all__ = [
     "APIRouter",
     "Body",
     "Cookie",
+    "Depends",
     "FastAPI",
     "FasterAPI",
+    "Form",
     "Header",
     "Headers",
     "HTTPException",
@@ -159,6 +161,7 @@ __all__ = [
     "Query",
     "Request",
     "Response",
+    "Security",
     "status",
 ]
 
@@ -181,7 +184,7 @@ _fasterapi._setup(
 
 #: FastAPI's top-level names that fasterapi does not implement yet.
 _NOT_YET = frozenset({
-    "BackgroundTasks", "Depends", "File", "Form", "Security", "UploadFile",
+    "BackgroundTasks", "File", "UploadFile",
     "WebSocket", "WebSocketDisconnect", "WebSocketException",
 })
 __getattr__ = _not_yet.refuse("fasterapi", _NOT_YET)

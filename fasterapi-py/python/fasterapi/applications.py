@@ -69,15 +69,22 @@ class FasterAPI:
     FastAPI's documentation options (``title``, ``version``, ``description``, ...) are
     kept as attributes of the same name; an option that would change behaviour and that fasterapi
     does not implement yet (``lifespan``, ``middleware``, ``docs_url``, ...) raises
-    ``NotImplementedError`` naming it, unless given FastAPI's inert value."""
+    ``NotImplementedError`` naming it, unless given FastAPI's inert value.
+
+    ``dependencies=[Depends(...), ...]`` run before every route's own dependencies (their
+    values unused), as FastAPI's global dependencies. :attr:`dependency_overrides` maps a
+    dependency to the callable that replaces it in every route, as in FastAPI: tests set
+    and clear it between requests; each route with dependencies recompiles its plan at
+    its first request after a change (routes without dependencies are never affected)."""
 
     def __init__(self, *, exception_handlers=None, **options):
         router_options = {k: options.pop(k) for k in list(options) if k in _APP_ROUTER_OPTIONS}
         docs = _check_options("FasterAPI()", options, set(_APP_DOC_OPTIONS), _APP_INERT_DEFAULTS)
         for key, default in _APP_DOC_OPTIONS.items():
             setattr(self, key, docs.get(key, default))
+        self._dependency_overrides = DependencyOverrides()
         #: The app's routes, as FastAPI's ``app.router``.
-        self.router = APIRouter(**router_options)
+        self.router = APIRouter(dependency_overrides_provider=self, **router_options)
         #: The exception handlers by exception class or status code, FastAPI's defaults
         #: for ``HTTPException`` and ``RequestValidationError`` included.
         self.exception_handlers: dict = {}
@@ -85,6 +92,18 @@ class FasterAPI:
             self.add_exception_handler(key, handler)
         self.exception_handlers.setdefault(StarletteHTTPException, http_exception_handler)
         self.exception_handlers.setdefault(RequestValidationError, request_validation_exception_handler)
+
+    @property
+    def dependency_overrides(self) -> dict:
+        """FastAPI's ``dependency_overrides``: ``{dependency: replacement}``, applied to
+        every route's dependencies (not to handlers). Assigning a dict replaces the
+        contents (``app.dependency_overrides = {}`` or ``= None`` clears them)."""
+        return self._dependency_overrides
+
+    @dependency_overrides.setter
+    def dependency_overrides(self, value) -> None:
+        if value is not self._dependency_overrides:
+            self._dependency_overrides.replace(value)
 
     @property
     def routes(self) -> list:
@@ -126,8 +145,9 @@ class FasterAPI:
         response options (``response_model``, ``response_class``, ``response_model_*``)
         and documentation options (``tags``, ``summary``, ``description``,
         ``responses``, ``deprecated``, ``operation_id``, ``include_in_schema``, ...),
-        kept on the route. Options fasterapi does not implement yet (``dependencies``,
-        ...) raise ``NotImplementedError`` naming them."""
+        kept on the route, and ``dependencies`` (``Depends(...)`` run before the handler's
+        own, after the app's). Options fasterapi does not implement yet raise
+        ``NotImplementedError`` naming them."""
         return self.router.api_route(path, methods=methods, **options)
 
     def add_route(self, path: str, route, methods=None, name: str | None = None, include_in_schema: bool = True) -> None:
@@ -283,11 +303,62 @@ for _name in (
     "add_api_websocket_route", "openapi",
 ):
     setattr(FasterAPI, _name, _not_yet(_name))
-FasterAPI.dependency_overrides = property(
-    _not_yet("dependency_overrides"),
-    doc="FastAPI's dependency overrides: not implemented yet (raises NotImplementedError).",
-)
 del _name
+
+
+class DependencyOverrides(dict):
+    """``app.dependency_overrides``: a dict that tells the server when it changes, so
+    that routes with dependencies recompile with it (a version checked per request of
+    those routes, one atomic load)."""
+
+    __slots__ = ()
+
+    def _changed(self):
+        _fasterapi._overrides_changed()
+
+    def replace(self, value) -> None:
+        dict.clear(self)
+        dict.update(self, value or {})
+        self._changed()
+
+    def __setitem__(self, key, value):
+        dict.__setitem__(self, key, value)
+        self._changed()
+
+    def __delitem__(self, key):
+        dict.__delitem__(self, key)
+        self._changed()
+
+    def clear(self):
+        dict.clear(self)
+        self._changed()
+
+    def pop(self, *args):
+        try:
+            return dict.pop(self, *args)
+        finally:
+            self._changed()
+
+    def popitem(self):
+        try:
+            return dict.popitem(self)
+        finally:
+            self._changed()
+
+    def setdefault(self, key, default=None):
+        try:
+            return dict.setdefault(self, key, default)
+        finally:
+            self._changed()
+
+    def update(self, *args, **kwargs):
+        dict.update(self, *args, **kwargs)
+        self._changed()
+
+    def __ior__(self, other):
+        dict.update(self, other)
+        self._changed()
+        return self
 
 #: FastAPI's name for the application class, so that ``from fastapi import FastAPI``
 #: becomes ``from fasterapi import FastAPI`` with nothing else changed.

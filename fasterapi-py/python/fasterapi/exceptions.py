@@ -53,7 +53,13 @@ class HTTPException(StarletteHTTPException):
 class FastAPIError(RuntimeError):
     """A generic, FastAPI-specific error (an app that FastAPI would refuse, say a return
     annotation that is no valid response model, or a router included with an empty
-    prefix where a route has an empty path)."""
+    prefix where a route has an empty path; a dependency with ``yield`` that swallowed
+    the handler's exception, so that no response exists)."""
+
+
+class DependencyScopeError(FastAPIError):
+    """A dependency declared that it depends on another dependency with an invalid
+    (narrower) scope: one with ``scope="request"`` on one with ``scope="function"``."""
 
 
 class FastAPIDeprecationWarning(UserWarning):
@@ -117,5 +123,5 @@ def _is_starlette_http_exception(cls) -> bool:
     )
 
 
-_NOT_YET = frozenset({'DependencyScopeError', 'WebSocketException', 'WebSocketRequestValidationError'})
+_NOT_YET = frozenset({'WebSocketException', 'WebSocketRequestValidationError'})
 __getattr__ = _not_yet.refuse('fasterapi.exceptions', _NOT_YET)

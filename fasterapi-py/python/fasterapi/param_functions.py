@@ -72,5 +72,56 @@ def Body(default: typing.Any = ..., *, embed: bool | None = None, **kwargs: typi
     return params.Body(default, embed=embed, **kwargs)
 
 
-_NOT_YET = frozenset({"Depends", "File", "Form", "Security"})
+def Form(default: typing.Any = ..., **kwargs: typing.Any) -> typing.Any:  # noqa: N802
+    """Marks a field of an ``application/x-www-form-urlencoded`` body, as FastAPI's
+    ``Form`` (``username: str = Form()``): the value of that key (or ``alias``) in the
+    form, converted and checked as a query parameter is; an empty value counts as
+    absent, as in FastAPI; a list type takes every value of a repeated key. A body of
+    another content type has no form fields (so required ones are missing: 422); a
+    ``multipart/form-data`` body is answered ``415``, fasterapi does not read multipart
+    yet. Same keywords as :func:`Query`."""
+    return params.Form(default, **kwargs)
+
+
+def Depends(  # noqa: N802
+    dependency: typing.Optional[typing.Callable[..., typing.Any]] = None,
+    *,
+    use_cache: bool = True,
+    scope: typing.Optional[typing.Literal["function", "request"]] = None,
+) -> typing.Any:
+    """Declares a dependency, as FastAPI's ``Depends``: the parameter receives what
+    ``dependency`` returns (or yields), called with its own parameters read from the
+    request (query, path, headers, cookies, body, other dependencies...).
+
+        def common(q: str | None = None, limit: int = 100):
+            return {"q": q, "limit": limit}
+
+        @app.get("/items")
+        def items(commons: dict = Depends(common)): ...
+
+    ``dependency`` may be a function (``def``/``async def``), a generator with one
+    ``yield`` (its code after the ``yield`` runs after the response is sent, or, with
+    ``scope="function"``, before it), a class (its instance) or a callable instance.
+    Without it the parameter's annotation is the dependency (``x: Cls = Depends()``).
+    Within one request a dependency is called once and its value shared, unless
+    ``use_cache=False``. The graph of a route is resolved once, at registration.
+    """
+    if scope not in (None, "function", "request"):
+        raise ValueError(f"Depends(scope={scope!r}): scope is 'function', 'request' or None")
+    return params.Depends(dependency=dependency, use_cache=use_cache, scope=scope)
+
+
+def Security(  # noqa: N802
+    dependency: typing.Optional[typing.Callable[..., typing.Any]] = None,
+    *,
+    scopes: typing.Optional[typing.Sequence[str]] = None,
+    use_cache: bool = True,
+) -> typing.Any:
+    """A dependency with OAuth2 ``scopes``, as FastAPI's ``Security``: the scopes of a
+    dependency and of its parents reach a ``SecurityScopes`` parameter of it or of its
+    sub-dependencies."""
+    return params.Security(dependency=dependency, scopes=scopes, use_cache=use_cache)
+
+
+_NOT_YET = frozenset({"File"})
 __getattr__ = _not_yet.refuse("fasterapi.param_functions", _NOT_YET)

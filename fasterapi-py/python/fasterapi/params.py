@@ -6,6 +6,7 @@ Handlers use the functions of :mod:`fasterapi.param_functions` (``fasterapi.Quer
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 
 from . import _not_yet
@@ -129,5 +130,37 @@ class Body(Param):
         self.embed = embed
 
 
-_NOT_YET = frozenset({"Depends", "File", "Form", "ParamTypes", "Security"})
+class Form(Body):
+    """A field of an ``application/x-www-form-urlencoded`` body: what
+    :func:`fasterapi.Form` returns."""
+
+    location = "form"
+
+    def __init__(self, default: typing.Any = ..., *, media_type: str = "application/x-www-form-urlencoded", **kwargs: typing.Any):
+        if media_type != "application/x-www-form-urlencoded":
+            raise NotImplementedError(
+                f"Form(media_type={media_type!r}): fasterapi reads form bodies as "
+                "application/x-www-form-urlencoded only (multipart/form-data is not implemented yet)"
+            )
+        super().__init__(default, **kwargs)
+
+
+@dataclasses.dataclass(frozen=True)
+class Depends:
+    """A dependency: what :func:`fasterapi.Depends` returns, as FastAPI's
+    ``params.Depends``. ``dependency`` ``None`` means the parameter's annotation (a class)."""
+
+    dependency: typing.Optional[typing.Callable[..., typing.Any]] = None
+    use_cache: bool = True
+    scope: typing.Optional[typing.Literal["function", "request"]] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Security(Depends):
+    """A dependency with OAuth2 scopes: what :func:`fasterapi.Security` returns."""
+
+    scopes: typing.Optional[typing.Sequence[str]] = None
+
+
+_NOT_YET = frozenset({"File", "ParamTypes"})
 __getattr__ = _not_yet.refuse("fasterapi.params", _NOT_YET)

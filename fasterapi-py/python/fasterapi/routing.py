@@ -26,8 +26,9 @@ import re
 import typing
 from enum import Enum
 
-from . import _not_yet
+from . import _fasterapi, _not_yet
 from ._fasterapi import RouteSpec
+from .dependencies.graph import compile_graph
 from .dependencies.utils import _compile
 from .encoders import jsonable_encoder
 from .exceptions import FastAPIError, ResponseValidationError
@@ -118,9 +119,16 @@ def _refuse(where: str, key: str, value, why: str = "") -> None:
 
 def _check_dependencies(where: str, dependencies) -> None:
     """The one place dependencies (a route's, its routers', the app's, an
-    ``include_router``'s) are checked: refused until fasterapi runs them."""
-    if dependencies:
-        _refuse(where, "dependencies", list(dependencies))
+    ``include_router``'s) are checked: a collection of ``Depends(...)``."""
+    from .params import Depends
+
+    if dependencies is None:
+        return
+    if isinstance(dependencies, (str, bytes)) or not isinstance(dependencies, (list, tuple)):
+        raise TypeError(f"{where}: dependencies must be a list of Depends(...), not {dependencies!r}")
+    for d in dependencies:
+        if not isinstance(d, Depends):
+            raise TypeError(f"{where}: dependencies must be Depends(...) objects, not {d!r}")
 
 
 def _body_allowed(status_code: int | None) -> bool:
@@ -254,11 +262,17 @@ def _response_plan(where: str, func, status_code, options: dict) -> dict:
 
 def compile_route(
     method: str, path: str, func, *, status_code: int | None = None, blocking: bool | None = None,
-    **response_options: typing.Any,
+    dependencies=(), overrides_provider=None, **response_options: typing.Any,
 ) -> RouteSpec:
     """The route that serves ``method`` requests to ``path`` with ``func``, its signature
     compiled into the plan the server reads per request (see
     :meth:`fasterapi.FasterAPI.api_route` for ``blocking``).
+
+    ``dependencies``: the ``Depends(...)`` that run before the handler's own, their
+    values unused (FastAPI's ``dependencies=[...]``): the app's, then each enclosing
+    router's, then the route's, in that order. ``overrides_provider``: the object whose
+    ``dependency_overrides`` replace dependencies (the app), read now and again whenever
+    they change.
 
     ``response_options`` are FastAPI's: ``response_model`` (unset: the return
     annotation, unless it is a ``Response`` class; ``None``: no model),
@@ -266,11 +280,17 @@ def compile_route(
     ``_exclude_unset``/``_exclude_defaults``/``_exclude_none``."""
     where = f"{method.upper()} {path}"
     path = _router_path(where, path)
-    plan = _compile(func, path)
-    response = _response_plan(where, func, status_code, response_options)
-    is_async = inspect.iscoroutinefunction(func)
     if blocking is not None and not isinstance(blocking, bool):
         raise TypeError(f"{method} {path}: blocking must be True, False or None, not {blocking!r}")
+    dependencies = list(dependencies or ())
+    plan = None if dependencies else _compile(func, path)
+    response = _response_plan(where, func, status_code, response_options)
+    if plan is None:
+        return _compile_with_dependencies(
+            method, path, func, blocking=blocking, dependencies=dependencies,
+            overrides_provider=overrides_provider, where=where, response=response,
+        )
+    is_async = inspect.iscoroutinefunction(func)
     if is_async and blocking:
         raise ValueError(
             f"{method.upper()} {path}: blocking=True is for def handlers; an async def "
@@ -280,6 +300,33 @@ def compile_route(
     return RouteSpec(
         method=method.upper(), path=path, endpoint=func, is_async=is_async, plan=plan,
         blocking=blocking, **response,
+    )
+
+
+def _compile_with_dependencies(method, path, func, *, blocking, dependencies, overrides_provider, where, response):
+    """A route whose plan and solver come from its dependency graph
+    (``dependencies/graph.py``), recompiled when the overrides change."""
+
+    def overrides():
+        return getattr(overrides_provider, "dependency_overrides", None) or {}
+
+    version = _fasterapi._overrides_version()
+    compiled = compile_graph(func, path, dependencies, overrides(), where)
+    if compiled.is_async and blocking:
+        raise NotImplementedError(
+            f"{where}: blocking=True puts a def handler on the thread pool; this route's "
+            "dependencies are async or use yield, so the route runs on the event loop, and "
+            "fasterapi does not yet move its def parts to the pool"
+        )
+
+    def rebuild():
+        fresh = compile_graph(func, path, dependencies, overrides(), where)
+        return fresh.plan, fresh.solver, fresh.is_async, fresh.on_invalid
+
+    return RouteSpec(
+        method=method.upper(), path=path, endpoint=func, is_async=compiled.is_async,
+        plan=compiled.plan, blocking=blocking, solver=compiled.solver, on_invalid=compiled.on_invalid,
+        rebuild=rebuild, overrides_version=version, **response,
     )
 
 
@@ -412,6 +459,7 @@ class APIRoute:
         include_in_schema: bool = True,
         response_class=Default(JSONResponse),
         callbacks=None,
+        dependency_overrides_provider=None,
         **options,
     ):
         if not isinstance(path, str):
@@ -442,6 +490,8 @@ class APIRoute:
         self.include_in_schema = include_in_schema
         self.response_class = response_class
         self.callbacks = callbacks
+        #: Whose ``dependency_overrides`` apply (the app serving the route).
+        self.dependency_overrides_provider = dependency_overrides_provider
         #: The options this route was made with beyond those above (FastAPI's other
         #: keywords), passed on to the routes an ``include_router`` makes of it.
         self._options = dict(options)
@@ -464,6 +514,7 @@ class APIRoute:
         _check_dependencies(where, self.dependencies)
         return [
             compile_route(m, self.path, self.endpoint, status_code=self.status_code, blocking=self.blocking,
+                          dependencies=self.dependencies, overrides_provider=self.dependency_overrides_provider,
                           **self._response_options)
             for m in sorted(self.methods)
         ]
@@ -528,8 +579,9 @@ class _IncludeContext:
             generate_unique_id_function=_first_set(child.generate_unique_id_function, self.generate_unique_id_function),
         )
 
-    def route(self, route: APIRoute, holder: "APIRouter") -> APIRoute:
-        """The route ``route`` of router ``holder`` as served under this context."""
+    def route(self, route: APIRoute, holder: "APIRouter", provider=None) -> APIRoute:
+        """The route ``route`` of router ``holder`` as served under this context (by a
+        router whose ``dependency_overrides_provider`` is ``provider``)."""
         path = self.prefix + route.path
         if not path.startswith("/"):
             raise AssertionError(f"Routed paths must start with '/' (path operation: {route.name}, path {path!r})")
@@ -546,6 +598,7 @@ class _IncludeContext:
             deprecated=route.deprecated or self.deprecated,
             include_in_schema=route.include_in_schema and self.include_in_schema,
             response_class=_value_or_default(route.response_class, holder.default_response_class, self.default_response_class),
+            dependency_overrides_provider=provider,
             **route._options,
         )
 
@@ -641,21 +694,21 @@ class APIRouter:
         prefixes, tags, dependencies, ...), in the order they were added."""
         version = self._version()
         if self._flat is None or self._flat[0] != version:
-            self._flat = (version, list(self._flatten(None)))
+            self._flat = (version, list(self._flatten(None, self.dependency_overrides_provider)))
         return self._flat[1]
 
     def _version(self) -> int:
         return self._changes + sum(e.router._version() for e in self._entries if isinstance(e, _IncludedRouter))
 
-    def _flatten(self, context: _IncludeContext | None):
+    def _flatten(self, context: _IncludeContext | None, provider):
         for entry in self._entries:
             if isinstance(entry, _IncludedRouter):
                 child = entry.context if context is None else context.combine(entry.context)
-                yield from entry.router._flatten(child)
+                yield from entry.router._flatten(child, provider)
             elif context is None:
                 yield entry
             else:
-                yield context.route(entry, self)
+                yield context.route(entry, self, provider)
 
     def _contains_router(self, router: "APIRouter") -> bool:
         return any(
@@ -712,6 +765,7 @@ class APIRouter:
             deprecated=deprecated or self.deprecated,
             include_in_schema=include_in_schema and self.include_in_schema,
             response_class=_value_or_default(response_class, self.default_response_class),
+            dependency_overrides_provider=self.dependency_overrides_provider,
             **options,
         )
         self._entries.append(route)

@@ -16,7 +16,7 @@ import types
 import typing
 
 from .._fasterapi import Conv, ParamSpec, Source
-from ..params import _NUMBER_CONSTRAINTS, _STRING_CONSTRAINTS, Param
+from ..params import _NUMBER_CONSTRAINTS, _STRING_CONSTRAINTS, Depends, Param
 from ..requests import Request
 from ..responses import Response
 
@@ -126,10 +126,11 @@ def _split_annotated(ann):
     if typing.get_origin(ann) is not typing.Annotated:
         return ann, None, []
     base, *meta = typing.get_args(ann)
-    markers = [m for m in meta if isinstance(m, Param)]
+    # The last of FastAPI's markers wins, as in FastAPI.
+    markers = [m for m in meta if isinstance(m, (Param, Depends))]
     # Plain strings document; other metadata (pydantic's Field, annotated_types' Gt,
     # validators) is for pydantic.
-    others = [m for m in meta if not isinstance(m, (Param, str))]
+    others = [m for m in meta if not isinstance(m, (Param, Depends, str))]
     return base, (markers[-1] if markers else None), others
 
 
@@ -190,8 +191,8 @@ def _value_conv(name: str, ann, marker, metadata: list):
     constraints = marker.constraints if marker is not None else {}
     origin = typing.get_origin(ann) or ann
     if origin in (list, set, frozenset, tuple, collections.abc.Sequence):
-        if marker is None or marker.location not in ("query", "header"):
-            raise TypeError(f"parameter {name!r}: a list type is read from the body, or from the query or headers with Query()/Header()")
+        if marker is None or marker.location not in ("query", "header", "form"):
+            raise TypeError(f"parameter {name!r}: a list type is read from the body, or from the query, headers or a form with Query()/Header()/Form()")
         args = typing.get_args(ann)
         item = args[0] if args else str
         if origin in (list, collections.abc.Sequence) and item in _SCALARS and not constraints and not metadata:
@@ -235,41 +236,88 @@ def _marked_body_conv(name: str, ann, marker, metadata: list):
     return conv, validator, native or None
 
 
-def _compile(func, path: str) -> list:
-    """The plan of ``func``: one ``ParamSpec`` per parameter (fasterapi-py/src/plan.rs
-    defines its fields: ``key`` is the name looked up, an alias or a header name;
-    ``multi`` takes every value of a repeated query parameter or header as a list;
-    ``constraints`` is ``None`` or a dict of the bounds, lengths and pattern Rust
-    checks; ``keyword`` passes a keyword-only parameter by name)."""
-    qualname = getattr(func, "__qualname__", repr(func))
-    sig = inspect.signature(func)
+class SubDependency(typing.NamedTuple):
+    """A parameter whose value a dependency gives (``x = Depends(f)``)."""
+
+    #: The marker, its ``dependency`` filled in from the annotation when it had none.
+    depends: Depends
+
+
+#: A parameter annotated ``SecurityScopes``: the scopes of its dependency and parents.
+SECURITY_SCOPES = object()
+
+
+def _signature(call):
+    """``(signature, type hints)`` of any callable a route or dependency may be: a
+    function, a class (its ``__init__``), an instance with ``__call__``, a partial."""
     try:
-        hints = typing.get_type_hints(func, include_extras=True)
+        sig = inspect.signature(call)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{call!r} is not a callable whose signature can be read: {e}") from e
+    target = call
+    while isinstance(target, functools.partial):
+        target = target.func
+    if inspect.isclass(target):
+        target = target.__init__
+    elif not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
+        target = type(target).__call__
+    try:
+        hints = typing.get_type_hints(target, include_extras=True)
     except Exception:
-        hints = {}
-    path_names = set(_PATH_PARAM.findall(path))
-    plan = []
-    body_params = []
-    embed = False
+        try:
+            evaluated = inspect.signature(call, eval_str=True)
+            hints = {n: p.annotation for n, p in evaluated.parameters.items()}
+        except Exception:
+            hints = {}
+    return sig, hints
+
+
+def _qualname(call) -> str:
+    return getattr(call, "__qualname__", None) or getattr(type(call), "__qualname__", repr(call))
+
+
+def _analyze(call, path_names: set, path: str) -> list:
+    """Each parameter of ``call`` as ``(name, kind, item)``: ``kind`` is the
+    ``inspect.Parameter`` kind (keyword-only parameters are passed by name); ``item``
+    is the ``dict`` of a ``ParamSpec`` (a body one with ``source`` ``Source.BODY``, to be
+    settled by the caller), a :class:`SubDependency`, or :data:`SECURITY_SCOPES`."""
+    from ..security.oauth2 import SecurityScopes
+
+    qualname = _qualname(call)
+    sig, hints = _signature(call)
+    items = []
     for name, p in sig.parameters.items():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             raise TypeError(f"{qualname}: *args and **kwargs are not supported")
-        ann, marker, metadata = _split_annotated(hints.get(name, p.annotation))
+        full = hints.get(name, p.annotation)
+        ann, marker, metadata = _split_annotated(full)
         default = p.default
         if _foreign_marker(default):
             raise NotImplementedError(
                 f"{qualname}: parameter {name!r} defaults to {type(default).__module__}."
                 f"{type(default).__qualname__}, which fasterapi does not implement yet; it "
-                "would otherwise be taken for a plain default value (for Depends, a query "
-                "parameter a client could set)"
+                "would otherwise be taken for a plain default value (for fastapi.Depends, a "
+                "query parameter a client could set: import Depends from fasterapi)"
             )
-        for item in getattr(hints.get(name), "__metadata__", ()):
+        for item in getattr(full, "__metadata__", ()):
             if _foreign_marker(item):
                 raise NotImplementedError(
                     f"{qualname}: parameter {name!r} is annotated with "
                     f"{type(item).__module__}.{type(item).__qualname__}, which fasterapi "
                     "does not implement yet"
                 )
+        if isinstance(default, Depends) or isinstance(marker, Depends):
+            if isinstance(default, Depends) and marker is not None:
+                raise TypeError(f"{qualname}: parameter {name!r} has a marker both in Annotated and as its default")
+            depends = default if isinstance(default, Depends) else marker
+            if depends.dependency is None:
+                if ann is inspect.Parameter.empty:
+                    raise TypeError(f"{qualname}: parameter {name!r}: Depends() without a dependency needs an annotation (a class)")
+                depends = dataclasses.replace(depends, dependency=ann)
+            if not callable(depends.dependency):
+                raise TypeError(f"{qualname}: parameter {name!r}: the dependency {depends.dependency!r} is not callable")
+            items.append((name, p.kind, SubDependency(depends)))
+            continue
         if isinstance(default, Param):
             if marker is not None:
                 raise TypeError(f"{qualname}: parameter {name!r} has a marker both in Annotated and as its default")
@@ -288,15 +336,19 @@ def _compile(func, path: str) -> list:
         if isinstance(inner, type) and issubclass(inner, Request):
             if marker is not None:
                 raise TypeError(f"{qualname}: parameter {name!r}: a Request takes no {type(marker).__name__}()")
-            plan.append(dict(name=name, source=Source.REQUEST, conv=Conv.ANY, key=name, required=False,
-                             keyword=p.kind is p.KEYWORD_ONLY))
+            items.append((name, p.kind, dict(name=name, source=Source.REQUEST, conv=Conv.ANY, key=name, required=False)))
             continue
         if isinstance(inner, type) and issubclass(inner, Response):
             # FastAPI's temporal response: its status, headers and cookies are merged
             # into the response the route sends.
             if marker is not None:
                 raise TypeError(f"{qualname}: parameter {name!r}: a Response takes no {type(marker).__name__}()")
-            plan.append(dict(name=name, source=Source.RESPONSE, conv=Conv.ANY, key=name, required=False))
+            items.append((name, p.kind, dict(name=name, source=Source.RESPONSE, conv=Conv.ANY, key=name, required=False)))
+            continue
+        if isinstance(inner, type) and issubclass(inner, SecurityScopes):
+            if marker is not None:
+                raise TypeError(f"{qualname}: parameter {name!r}: SecurityScopes takes no {type(marker).__name__}()")
+            items.append((name, p.kind, SECURITY_SCOPES))
             continue
         location = marker.location if marker is not None else None
         if name in path_names and location not in (None, "path"):
@@ -312,6 +364,7 @@ def _compile(func, path: str) -> list:
         if location == "header" and not marker.alias and marker.convert_underscores:
             key = name.replace("_", "-")
         if location == "body":
+            embed = False
             if marker is None:
                 conv, validator = _body_conv(inner)
                 constraints = None
@@ -319,32 +372,99 @@ def _compile(func, path: str) -> list:
                     conv, validator = Conv.VALIDATOR, _pydantic_validator(name, inner, {}, metadata)
             else:
                 conv, validator, constraints = _marked_body_conv(name, inner, marker, metadata)
-                embed = embed or bool(marker.embed)
+                embed = bool(marker.embed)
             entry = dict(name=name, source=Source.BODY, conv=conv, key=key, required=required, default=default,
                          validator=validator, constraints=constraints)
-            body_params.append(entry)
-        elif location in ("query", "header", "cookie") and _is_model(ann):
-            entry = _model_group(qualname, name, ann, marker, metadata)
+            if embed:
+                entry["embed"] = True
         else:
+            if location == "form" and _is_model(inner):
+                raise NotImplementedError(
+                    f"{qualname}: parameter {name!r}: a pydantic model read from a form "
+                    "(form models) is not implemented by fasterapi yet"
+                )
+            if location in ("query", "header", "cookie") and _is_model(ann):
+                items.append((name, p.kind, _model_group(qualname, name, ann, marker, metadata)))
+                continue
             conv, validator, constraints, multi = _value_conv(name, inner, marker, metadata)
-            source = {"path": Source.PATH, "query": Source.QUERY, "header": Source.HEADER, "cookie": Source.COOKIE}[location]
+            source = {"path": Source.PATH, "query": Source.QUERY, "header": Source.HEADER,
+                      "cookie": Source.COOKIE, "form": Source.FORM}[location]
             if source == Source.PATH:
                 if key not in path_names:
                     raise TypeError(f"{qualname}: path parameter {key!r} is not in the path {path!r}")
                 required, default = True, None
             entry = dict(name=name, source=source, conv=conv, key=key, required=required, default=default,
                          validator=validator, multi=multi, constraints=constraints)
+        items.append((name, p.kind, entry))
+    _check_model_groups(qualname, [item for _, _, item in items if isinstance(item, dict)])
+    return items
+
+
+def settle_body(entries: list, where: str) -> None:
+    """Sets the source of the body entries of one route (its handler's and its
+    dependencies'): the whole body for a single one, the body's key of each name when
+    there are several names or one is ``Body(embed=True)``, as FastAPI embeds. Form
+    fields are always read by key; form and JSON fields in one route are refused."""
+    body = [e for e in entries if e["source"] in (Source.BODY, Source.BODY_FIELD)]
+    form = [e for e in entries if e["source"] == Source.FORM]
+    if body and form:
+        raise NotImplementedError(
+            f"{where}: JSON body parameters ({', '.join(sorted({e['name'] for e in body}))}) and "
+            f"form fields ({', '.join(sorted({e['name'] for e in form}))}) in one route: FastAPI "
+            "then reads the body parameters from the form, which fasterapi does not implement"
+        )
+    embed = len({e["name"] for e in body}) > 1 or any(e.get("embed") for e in body)
+    for e in body:
+        e.pop("embed", None)
+        if embed:
+            e["source"] = Source.BODY_FIELD
+
+
+def _compile(func, path: str) -> list | None:
+    """The plan of a handler without dependencies: one ``ParamSpec`` per parameter
+    (fasterapi-py/src/plan.rs defines its fields: ``key`` is the name looked up, an alias
+    or a header name; ``multi`` takes every value of a repeated query parameter, header
+    or form field as a list; ``constraints`` is ``None`` or a dict of the bounds, lengths
+    and pattern Rust checks; ``keyword`` passes a keyword-only parameter by name).
+    ``None`` when the handler has dependencies (or a ``SecurityScopes`` parameter): its
+    plan is a dependency graph's (``dependencies/graph.py``)."""
+    path_names = set(_PATH_PARAM.findall(path))
+    items = _analyze(func, path_names, path)
+    if any(not isinstance(item, dict) for _, _, item in items):
+        return None
+    plan = []
+    for _, kind, item in items:
         # Keyword-only parameters (after `*`) are passed by name, the others by position.
-        entry["keyword"] = p.kind is p.KEYWORD_ONLY
-        plan.append(entry)
+        item["keyword"] = kind is inspect.Parameter.KEYWORD_ONLY
+        plan.append(item)
     missing = path_names - {e["key"] for e in plan if e["source"] == Source.PATH}
     if missing:
-        raise TypeError(f"{qualname}: path parameters {sorted(missing)} are not in the signature")
-    _check_model_groups(qualname, plan)
-    if len(body_params) > 1 or embed:
-        for entry in body_params:
-            entry["source"] = Source.BODY_FIELD
+        raise TypeError(f"{_qualname(func)}: path parameters {sorted(missing)} are not in the signature")
+    settle_body(plan, _qualname(func))
     return [ParamSpec(**e) for e in plan]
+
+
+def _foreign_marker(default) -> bool:
+    """Whether a parameter default is an object of FastAPI's or Starlette's own (a
+    ``fastapi.Depends``, say), which fasterapi would otherwise take for a plain default."""
+    module = getattr(type(default), "__module__", "") or ""
+    return module.split(".", 1)[0] in ("fastapi", "starlette")
+
+
+def _validation_detail(exc, loc_prefix):
+    """FastAPI's 422 ``detail`` list for a pydantic ``ValidationError``."""
+    out = []
+    for err in exc.errors(include_url=False):
+        item = {
+            "type": err.get("type"),
+            "loc": list(loc_prefix) + list(err.get("loc", ())),
+            "msg": err.get("msg"),
+            "input": err.get("input"),
+        }
+        if err.get("ctx"):
+            item["ctx"] = {k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v)) for k, v in err["ctx"].items()}
+        out.append(item)
+    return out
 
 
 _GROUP_SOURCES = {"query": Source.QUERY, "header": Source.HEADER, "cookie": Source.COOKIE}
