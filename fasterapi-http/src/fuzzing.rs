@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::http::response::Response;
 use crate::proto::h1::encode::Output;
 use crate::proto::h1::parse::{ChunkLimits, ChunkedDecoder, Limits};
-use crate::server::conn::{serve_one, Ctx, Pending, Step};
+use crate::server::conn::{serve_one, Ctx, Origin, Pending, Step};
 
 fn app() -> Arc<App> {
     static APP: OnceLock<Arc<App>> = OnceLock::new();
@@ -36,6 +36,13 @@ fn app() -> Arc<App> {
     })
     .clone()
 }
+
+/// Where the fuzzed requests come from.
+const ORIGIN: Origin = Origin {
+    token: 0,
+    id: 0,
+    peer: crate::TestServer::PEER_ADDR,
+};
 
 /// Feeds `data` to a connection as if it arrived in pieces of the given sizes, answering
 /// every complete request, and checks that the output is a sequence of well-formed
@@ -72,7 +79,7 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
         rbuf.extend_from_slice(&data[fed..fed + n]);
         fed += n;
         while !rbuf.is_empty() {
-            match serve_one(&rbuf, &mut ctx, &mut pending, (0, 0)) {
+            match serve_one(&rbuf, &mut ctx, &mut pending, &ORIGIN) {
                 Step::Incomplete { keep } => {
                     // As the connection does: consumed bytes of a partial request go.
                     assert!(keep <= rbuf.len(), "keep {keep} of {}", rbuf.len());

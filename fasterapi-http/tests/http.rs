@@ -406,3 +406,29 @@ fn curl_smoke() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "chunky");
     server.shutdown().unwrap();
 }
+
+#[test]
+fn handlers_inline_and_on_the_pool_see_the_address_of_their_own_client() {
+    let mut app = fasterapi_http::App::new();
+    app.config_mut().threads = 1;
+    let peer =
+        |req: &fasterapi_http::Request| fasterapi_http::Response::text(req.peer_addr().to_string());
+    app.get("/peer", peer);
+    app.get("/pool/peer", peer).blocking();
+    let server = app.bind("127.0.0.1:0").unwrap().spawn().unwrap();
+    // Two connections open at once, each asking twice: every answer names the port of
+    // the connection it came on.
+    let clients: Vec<_> = (0..2).map(|_| connect(server.local_addr())).collect();
+    for s in &clients {
+        let mine = s.local_addr().unwrap().to_string();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        for path in ["/peer", "/pool/peer", "/peer"] {
+            w.write_all(&get(path)).unwrap();
+            let resp = read_response(&mut r, false);
+            assert_eq!(resp.status, 200, "{path}");
+            assert_eq!(resp.text(), mine, "{path}");
+        }
+    }
+    server.shutdown().unwrap();
+}

@@ -142,6 +142,23 @@ fn blocking_routes_run_on_the_worker_pool() {
     );
 }
 
+#[test]
+fn requests_come_from_the_test_peer_address_inline_and_on_the_pool() {
+    let mut app = App::new();
+    let peer = |r: &Request| Response::text(r.peer_addr().to_string());
+    app.get("/peer", peer);
+    app.get("/pool/peer", peer).blocking();
+    let mut server = TestServer::new(app, Config::default()).unwrap();
+    let got = responses(
+        &server
+            .exchange(format!("{}{}", get("/peer"), get("/pool/peer")).as_bytes())
+            .unwrap(),
+    );
+    let want = TestServer::PEER_ADDR.to_string();
+    assert_eq!(want, "0.0.0.0:50000");
+    assert_eq!(got, vec![(200, want.clone()), (200, want)]);
+}
+
 thread_local! {
     /// Replies the companion of this thread sends on its next run.
     static WAITING: RefCell<Vec<(Reply, String)>> = const { RefCell::new(Vec::new()) };

@@ -1,6 +1,7 @@
 //! The request a handler sees: a zero-copy view into the connection's read buffer.
 
 use std::borrow::Cow;
+use std::net::SocketAddr;
 use std::str::FromStr;
 
 use crate::app::error::Error;
@@ -32,6 +33,8 @@ pub struct Request<'a> {
     pub(crate) body: &'a [u8],
     /// Set when the request is served by a connection that can wait for a [`Reply`].
     pub(crate) later: Option<&'a Later>,
+    /// The client's address, kept by the connection since it was accepted.
+    pub(crate) peer: &'a SocketAddr,
 }
 
 impl<'a> Request<'a> {
@@ -43,6 +46,7 @@ impl<'a> Request<'a> {
         params: &'a Params<'a, 'a>,
         body: &'a [u8],
         later: Option<&'a Later>,
+        peer: &'a SocketAddr,
     ) -> Request<'a> {
         Request {
             method: meta.method,
@@ -53,6 +57,7 @@ impl<'a> Request<'a> {
             params,
             body,
             later,
+            peer,
         }
     }
 
@@ -116,6 +121,14 @@ impl<'a> Request<'a> {
     #[inline]
     pub fn query_string(&self) -> Option<&'a str> {
         self.query
+    }
+
+    /// The address of the client, as the connection was accepted from (a proxy's, behind
+    /// one). Requests of a [`TestServer`](crate::TestServer) come from
+    /// [`TestServer::PEER_ADDR`](crate::TestServer::PEER_ADDR).
+    #[inline]
+    pub fn peer_addr(&self) -> SocketAddr {
+        *self.peer
     }
 
     /// `1` for HTTP/1.1, `0` for HTTP/1.0.
@@ -303,6 +316,7 @@ mod tests {
             params: &NO_PARAMS,
             body: b"",
             later: None,
+            peer: &crate::TestServer::PEER_ADDR,
         }
     }
 

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -142,16 +143,25 @@ impl Ctx {
     }
 }
 
+/// Where the requests of a connection come from: its slot and id in its event loop (for
+/// a reply to find it) and the client's address. [`serve_one`] takes it by reference:
+/// one pointer per request, whatever it holds.
+pub(crate) struct Origin {
+    /// The connection's slot in its event loop.
+    pub(crate) token: usize,
+    /// Unique within the event loop, so stale timers and completions for a reused slot
+    /// are recognised.
+    pub(crate) id: u64,
+    /// The client's address, from `accept`.
+    pub(crate) peer: SocketAddr,
+}
+
 /// A connection over `S`: a TCP socket when serving, an in-memory transport in tests and
 /// [`TestServer`](crate::TestServer).
 pub(crate) struct Conn<S = TcpStream> {
     stream: S,
     state: State,
-    /// The connection's slot in its event loop.
-    token: usize,
-    /// Unique within the event loop, so stale timers and completions for a reused slot
-    /// are recognised.
-    pub(crate) id: u64,
+    origin: Origin,
     /// Unparsed input. Held only while a request is partly received; idle connections
     /// give their buffer back to the pool.
     rbuf: Option<BytesMut>,
@@ -306,12 +316,11 @@ pub(crate) enum Step {
 }
 
 impl<S: Transport> Conn<S> {
-    pub(crate) fn new(stream: S, token: usize, id: u64) -> Conn<S> {
+    pub(crate) fn new(stream: S, token: usize, id: u64, peer: SocketAddr) -> Conn<S> {
         Conn {
             stream,
             state: State::Open,
-            token,
-            id,
+            origin: Origin { token, id, peer },
             rbuf: None,
             backlog: VecDeque::new(),
             pending: Pending::default(),
@@ -322,6 +331,12 @@ impl<S: Transport> Conn<S> {
             deadline: None,
             armed: None,
         }
+    }
+
+    /// Unique within the event loop, so stale timers and completions for a reused slot
+    /// are recognised.
+    pub(crate) fn id(&self) -> u64 {
+        self.origin.id
     }
 
     pub(crate) fn stream_mut(&mut self) -> &mut S {
@@ -582,7 +597,7 @@ impl<S: Transport> Conn<S> {
         let mut pos = 0;
         let mut keep = true;
         while pos < buf.len() && !self.deferred && !self.more {
-            match serve_one(&buf[pos..], ctx, &mut self.pending, (self.token, self.id)) {
+            match serve_one(&buf[pos..], ctx, &mut self.pending, &self.origin) {
                 Step::Incomplete { keep } => {
                     // What was consumed of a partial request goes: the next read appends
                     // right after what is kept.
@@ -617,16 +632,17 @@ impl<S: Transport> Conn<S> {
                     let body = chunked_body.unwrap_or_else(|| request.slice(head_len..));
                     let job = Job {
                         home: ctx.home,
-                        token: self.token,
-                        conn_id: self.id,
+                        token: self.origin.token,
+                        conn_id: self.origin.id,
+                        peer: self.origin.peer,
                         head: request.slice(..head_len),
                         body,
                         head_only,
                         persistence,
                         enqueued: ctx.now,
                     };
-                    match ctx.queue.as_ref().map(|q| q.try_push(job)) {
-                        Some(Ok(())) => self.deferred = true,
+                    match ctx.queue.as_ref().map(|q| q.try_push(job).is_ok()) {
+                        Some(true) => self.deferred = true,
                         // Full: shed at once rather than queue without bound.
                         _ => executor::overloaded().write_to(&mut ctx.out, head_only, persistence),
                     }
@@ -787,14 +803,9 @@ pub(crate) const PASS_OUTPUT: usize = 256 * 1024;
 /// Parses the request at the start of `buf` and, if it is complete, answers it into
 /// `ctx.out` (or says it is for the worker pool, or that its handler will answer later).
 /// `pending` is what earlier passes learnt of this request; it is reset once the request
-/// is answered or refused. `conn` is the connection's token and id, for a reply to find it.
+/// is answered or refused. `conn` is where the request comes from.
 #[inline]
-pub(crate) fn serve_one(
-    buf: &[u8],
-    ctx: &mut Ctx,
-    pending: &mut Pending,
-    conn: (usize, u64),
-) -> Step {
+pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, pending: &mut Pending, conn: &Origin) -> Step {
     if pending.head.is_some() {
         return serve_resumed(buf, ctx, pending, conn);
     }
@@ -815,7 +826,7 @@ pub(crate) fn serve_one(
         let miss = match ctx.app.router.find(meta.method, meta.path, &mut probe) {
             Err(miss) => {
                 let no_params = Params::new();
-                let req = Request::from_parts(meta, headers, &no_params, &[], None);
+                let req = Request::from_parts(meta, headers, &no_params, &[], None, &conn.peer);
                 Some(answer_miss(&ctx.app, &req, miss))
             }
             Ok(_) => None,
@@ -841,7 +852,7 @@ pub(crate) fn serve_one(
 /// bytes are looked at until it is complete, then the head is parsed again (the parsed
 /// head borrows the buffer, so it is not kept) and the request served.
 #[inline(never)]
-fn serve_resumed(buf: &[u8], ctx: &mut Ctx, pending: &mut Pending, conn: (usize, u64)) -> Step {
+fn serve_resumed(buf: &[u8], ctx: &mut Ctx, pending: &mut Pending, conn: &Origin) -> Step {
     let consumed = match resume(buf, pending, ctx) {
         Ok(consumed) => consumed,
         Err(step) => return step,
@@ -864,7 +875,7 @@ fn serve_complete(
     buf: &[u8],
     ctx: &mut Ctx,
     pending: &mut Pending,
-    conn: (usize, u64),
+    conn: &Origin,
     (head_len, consumed): (usize, usize),
     headers: &[httparse::Header<'_>],
     meta: &Meta<'_>,
@@ -880,7 +891,7 @@ fn serve_complete(
     // Where an inline handler could answer later from. Whether it deferred is asked after
     // the match, so that the responses of its arms land in one place, with no copy.
     if let Some(later) = &ctx.later {
-        later.aim(conn, head_only, persistence);
+        later.aim((conn.token, conn.id), head_only, persistence);
     }
     let mut params = Params::new();
     let response = match ctx.app.router.find(meta.method, meta.path, &mut params) {
@@ -907,12 +918,20 @@ fn serve_complete(
                 &params,
                 body,
                 ctx.later.as_ref(),
+                &conn.peer,
             ))
         }
         Err(miss) => {
             let no_params = Params::new();
             let body = &buf[head_len..consumed];
-            let req = Request::from_parts(meta, headers, &no_params, body, ctx.later.as_ref());
+            let req = Request::from_parts(
+                meta,
+                headers,
+                &no_params,
+                body,
+                ctx.later.as_ref(),
+                &conn.peer,
+            );
             answer_miss(&ctx.app, &req, miss)
         }
     };
@@ -1114,6 +1133,14 @@ mod tests {
     use crate::bench_support::chunked;
     use crate::proto::h1::parse::{chunked_work, HEAD_PARSES};
     use crate::server::transport::MemoryTransport;
+    use crate::TestServer;
+
+    /// The origin of the requests served without a connection.
+    const ORIGIN: Origin = Origin {
+        token: 0,
+        id: 0,
+        peer: TestServer::PEER_ADDR,
+    };
 
     /// A thread context as an event loop makes it, with bodies up to `max_body`.
     fn ctx(app: App, max_body: usize, queue: Option<Arc<Queue<Job>>>) -> Ctx {
@@ -1136,7 +1163,7 @@ mod tests {
 
     /// A connection over the in-memory transport.
     fn memory_conn() -> Conn<MemoryTransport> {
-        Conn::new(MemoryTransport::new(), 0, 0)
+        Conn::new(MemoryTransport::new(), 0, 0, TestServer::PEER_ADDR)
     }
 
     fn checksum(body: &[u8]) -> u64 {
@@ -1239,7 +1266,7 @@ mod tests {
         let request = b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\
             3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nT: 1\r\n\r\nGET /after HTTP/1.1\r\nHost: t\r\n\r\n";
         let first = request.len() - 32;
-        let Step::Served { consumed, .. } = serve_one(request, &mut ctx, &mut pending, (0, 0))
+        let Step::Served { consumed, .. } = serve_one(request, &mut ctx, &mut pending, &ORIGIN)
         else {
             panic!("not served");
         };
@@ -1249,7 +1276,7 @@ mod tests {
             "the thread keeps its buffer"
         );
         let Step::Served { consumed, .. } =
-            serve_one(&request[first..], &mut ctx, &mut pending, (0, 0))
+            serve_one(&request[first..], &mut ctx, &mut pending, &ORIGIN)
         else {
             panic!("not served");
         };
@@ -1276,13 +1303,13 @@ mod tests {
             let mut pending = Pending::default();
             let partial = [&head[..], b"1\r\na\r\n"].concat();
             assert!(matches!(
-                serve_one(&partial, &mut ctx, &mut pending, (0, 0)),
+                serve_one(&partial, &mut ctx, &mut pending, &ORIGIN),
                 Step::Incomplete { keep } if keep == head.len()
             ));
             assert!(pending.head.is_some());
             let rest = [&head[..], body].concat();
             assert!(matches!(
-                serve_one(&rest, &mut ctx, &mut pending, (0, 0)),
+                serve_one(&rest, &mut ctx, &mut pending, &ORIGIN),
                 Step::Rejected
             ));
             assert!(pending.head.is_none() && pending.decoder.raw() == 0);

@@ -208,7 +208,7 @@ impl EventLoop {
         for &(i, id) in &again {
             let Some(conn) = self.conns[i]
                 .as_mut()
-                .filter(|c| c.id == id && c.wants_another_pass())
+                .filter(|c| c.id() == id && c.wants_another_pass())
             else {
                 continue;
             };
@@ -278,13 +278,13 @@ impl EventLoop {
             return;
         }
         if conn.wants_another_pass() {
-            self.again.push((i, conn.id));
+            self.again.push((i, conn.id()));
         }
         conn.update_deadline(&self.deadlines);
         if let Some(deadline) = conn.deadline {
             if conn.armed.is_none_or(|armed| deadline < armed) {
                 conn.armed = Some(deadline);
-                self.timers.push(Reverse((deadline, i, conn.id)));
+                self.timers.push(Reverse((deadline, i, conn.id())));
             }
         }
     }
@@ -298,7 +298,7 @@ impl EventLoop {
             self.timers.pop();
             let Some(conn) = self.conns[i]
                 .as_mut()
-                .filter(|c| c.id == id && c.armed == Some(when))
+                .filter(|c| c.id() == id && c.armed == Some(when))
             else {
                 continue; // closed, or re-armed earlier: a stale entry
             };
@@ -327,7 +327,7 @@ impl EventLoop {
                 .conns
                 .get_mut(i)
                 .and_then(Option::as_mut)
-                .filter(|conn| conn.id == c.conn_id)
+                .filter(|conn| conn.id() == c.conn_id)
             else {
                 continue; // the client left while its request was on the pool
             };
@@ -373,7 +373,7 @@ impl EventLoop {
                 return;
             }
             match listener.accept() {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     self.accept_failing = false;
                     // Responses are written whole, so Nagle would only add latency.
                     let _ = stream.set_nodelay(true);
@@ -382,7 +382,7 @@ impl EventLoop {
                         self.conns.len() - 1
                     });
                     self.next_id += 1;
-                    let mut conn = Conn::new(stream, i, self.next_id);
+                    let mut conn = Conn::new(stream, i, self.next_id, peer);
                     // Both interests once, edge-triggered: no re-registration per write.
                     let registered = self.poll.registry().register(
                         conn.stream_mut(),

@@ -6,6 +6,7 @@
 //! through its `mio::Waker` only if no wake is already pending for it.
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -28,6 +29,8 @@ pub(crate) struct Job {
     /// The connection: slot and the id that tells a reused slot apart.
     pub(crate) token: usize,
     pub(crate) conn_id: u64,
+    /// The client's address.
+    pub(crate) peer: SocketAddr,
     /// The request head, and the body (de-chunked when it came chunked).
     pub(crate) head: Bytes,
     pub(crate) body: Bytes,
@@ -136,7 +139,7 @@ fn run(app: &App, job: &Job, limits: &Limits) -> Response {
     let mut params = Params::new();
     match app.router.find(meta.method, meta.path, &mut params) {
         Ok(route) => route.call(&Request::from_parts(
-            &meta, headers, &params, &job.body, None,
+            &meta, headers, &params, &job.body, None, &job.peer,
         )),
         Err(_) => detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     }

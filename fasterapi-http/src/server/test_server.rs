@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -100,6 +101,14 @@ impl std::fmt::Debug for TestServer {
 }
 
 impl TestServer {
+    /// The address every connection of a test server comes from
+    /// ([`Request::peer_addr`](crate::Request::peer_addr)): port 50000 of the unspecified
+    /// address `0.0.0.0`, which no TCP client has, so that it cannot be mistaken for a
+    /// real one. (Starlette's TestClient reports `("testclient", 50000)`, which fasterapi's
+    /// Python `Request.client` shows for this address.)
+    pub const PEER_ADDR: SocketAddr =
+        SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 50_000));
+
     /// Freezes `app` as [`App::bind`] would, with `config` as its settings: malformed or
     /// duplicate routes and bad `config` values are refused with the same errors. Makes
     /// the app's [`Companion`](crate::Companion) (with thread index 0) on the calling
@@ -165,7 +174,7 @@ impl TestServer {
         transport.push_input(request);
         transport.close_input();
         self.last_id += 1;
-        let mut conn = Conn::new(transport, 0, self.last_id);
+        let mut conn = Conn::new(transport, 0, self.last_id, Self::PEER_ADDR);
         self.turn();
         let mut verdict = conn.ready(true, true, &mut self.ctx);
         let result = loop {
@@ -181,7 +190,7 @@ impl TestServer {
                 // Closed on our side or idle: nothing more will be written.
                 break Ok(());
             }
-            match self.wait_for_answer(conn.id, give_up) {
+            match self.wait_for_answer(conn.id(), give_up) {
                 Ok(answer) => {
                     self.turn();
                     verdict = conn.complete(answer, &mut self.ctx);

@@ -33,7 +33,7 @@ fn hello_app() -> App {
 }
 
 fn conn() -> Conn<MemoryTransport> {
-    Conn::new(MemoryTransport::new(), 0, 1)
+    Conn::new(MemoryTransport::new(), 0, 1, crate::TestServer::PEER_ADDR)
 }
 
 /// The responses in `out`: status and body (by Content-Length).
