@@ -124,6 +124,46 @@ fn idle_keep_alive_connections_are_closed_quietly() {
     server.shutdown().unwrap();
 }
 
+/// A client whose last requests and half-close arrive in one segment: the server answers
+/// and closes at once. (It used to take the short read of the requests for "nothing more
+/// for now" and hold the connection until the idle timeout.) The idle timeout is far
+/// longer than the client waits, so the end of the answer can only come from the server
+/// seeing the end of input.
+#[test]
+fn requests_and_the_half_close_in_one_segment_are_answered_then_closed() {
+    let mut app = test_app(1);
+    app.config_mut().idle_timeout = Duration::from_secs(3600);
+    let server = serve(app);
+    let send_and_half_close = |raw: &[u8]| {
+        let s = TcpStream::connect(server.local_addr()).unwrap();
+        // Past this the test fails, where the bug would have held it for an hour.
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        // Corked: the bytes wait in the send queue, and the half-close sends them with the
+        // FIN in one segment, so they reach the server together whatever the scheduling.
+        socket2::SockRef::from(&s).set_tcp_cork(true).unwrap();
+        let mut w = s.try_clone().unwrap();
+        w.write_all(raw).unwrap();
+        w.shutdown(std::net::Shutdown::Write).unwrap();
+        BufReader::new(s)
+    };
+    let until_eof = |r: &mut BufReader<TcpStream>| {
+        let mut rest = Vec::new();
+        match r.read_to_end(&mut rest) {
+            Ok(_) => rest,
+            Err(e) => panic!("no end of the answers: {e}; read {rest:?}"),
+        }
+    };
+    // Two pipelined keep-alive requests: both answered, then the end.
+    let mut r = send_and_half_close(&[get("/plaintext"), get("/json")].concat());
+    assert_eq!(read_response(&mut r, false).text(), "Hello, World!");
+    assert_eq!(read_response(&mut r, false).status, 200);
+    assert_eq!(until_eof(&mut r), b"");
+    // A request cut short by the half-close: no answer, just the end.
+    let mut r = send_and_half_close(&get("/plaintext")[..20]);
+    assert_eq!(until_eof(&mut r), b"");
+    server.shutdown().unwrap();
+}
+
 #[test]
 fn slow_reader_is_dropped_after_the_write_timeout() {
     let mut c = config(1);

@@ -175,6 +175,7 @@ impl EventLoop {
                         let Some(conn) = self.conns.get_mut(i).and_then(Option::as_mut) else {
                             continue;
                         };
+                        conn.note_read_closed(event.is_read_closed());
                         let verdict = conn.ready(readable, writable, &mut self.ctx);
                         self.settle(i, verdict);
                     }

@@ -176,6 +176,8 @@ impl TestServer {
         self.last_id += 1;
         let mut conn = Conn::new(transport, 0, self.last_id, Self::PEER_ADDR);
         self.turn();
+        // The request and the half-close arrive together: epoll would report read-closed.
+        conn.note_read_closed(true);
         let mut verdict = conn.ready(true, true, &mut self.ctx);
         let result = loop {
             if verdict == Verdict::Drop {

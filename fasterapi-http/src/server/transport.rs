@@ -129,7 +129,10 @@ impl MemoryTransport {
         self.input.push_back(Input::Block);
     }
 
-    /// The peer half-closes: once the queued input is read, reads return `Ok(0)`.
+    /// The peer half-closes: once the queued input is read, reads return `Ok(0)`. With
+    /// input still queued this is data and end of input arriving together, which a
+    /// socket's readiness event reports as read-closed: a test says so with
+    /// `Conn::note_read_closed`, as the event loop does.
     pub(crate) fn close_input(&mut self) {
         self.input_closed = true;
     }

@@ -210,6 +210,51 @@ fn a_half_close_ends_the_connection_once_the_answers_are_out() {
     );
 }
 
+/// Requests and the half-close behind them in one readiness event (epoll reports it
+/// read-closed): the pass reads on past the short read of the requests to the end of
+/// input, so the connection is answered and closed at once, where it used to wait for an
+/// event that never comes, until the idle timeout.
+#[test]
+fn requests_and_the_half_close_in_one_event_are_answered_and_closed_in_one_pass() {
+    let (mut ctx, _poll) = setup(hello_app());
+    let mut conn = conn();
+    conn.stream_mut().push_input(&HELLO.repeat(2));
+    conn.stream_mut().close_input();
+    conn.note_read_closed(true);
+    assert_eq!(conn.ready(true, false, &mut ctx), Verdict::Drop);
+    assert_eq!(
+        responses(&conn.stream_mut().written),
+        vec![ok(b"Hello, World!"); 2]
+    );
+    // The requests, then the end of input: no read spent beyond it.
+    assert_eq!(conn.stream_mut().reads, 2);
+    assert!(!conn.stream_mut().write_closed, "closed, not shut down");
+    // A partial request before the end: not answered, and closed all the same.
+    let mut conn = self::conn();
+    conn.stream_mut().push_input(&HELLO[..20]);
+    conn.stream_mut().close_input();
+    conn.note_read_closed(true);
+    assert_eq!(conn.ready(true, false, &mut ctx), Verdict::Drop);
+    assert!(conn.stream_mut().written.is_empty());
+    // A pass stopped at its cap reads on to the end when served again.
+    let mut conn = self::conn();
+    let first = PASS_REQUESTS as usize + 1;
+    conn.stream_mut().push_input(&HELLO.repeat(first));
+    conn.stream_mut().push_input(&HELLO.repeat(3));
+    conn.stream_mut().close_input();
+    conn.note_read_closed(true);
+    assert_eq!(conn.ready(true, false, &mut ctx), Verdict::Keep);
+    assert!(conn.wants_another_pass());
+    assert_eq!(conn.serve_again(&mut ctx), Verdict::Drop);
+    assert_eq!(responses(&conn.stream_mut().written).len(), first + 3);
+    // Without the read-closed flag the short read still ends the pass (a later event
+    // brings the rest): no read is spent on what would be `WouldBlock`.
+    let mut conn = self::conn();
+    conn.stream_mut().push_input(HELLO);
+    assert_eq!(conn.ready(true, false, &mut ctx), Verdict::Keep);
+    assert_eq!(conn.stream_mut().reads, 1);
+}
+
 #[test]
 fn connection_close_shuts_our_side_and_discards_input_until_the_peer_closes() {
     let (mut ctx, _poll) = setup(hello_app());
