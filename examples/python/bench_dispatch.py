@@ -8,13 +8,20 @@ thread does it (attach to the interpreter, build the arguments from the compiled
 call the handler, turn the result into a response with the Rust JSON walker), and
 prints nanoseconds per request. "empty" is the dispatch overhead itself: a handler that
 returns None. The direct-call line is what calling the same Python function in a loop
-costs, for reference. Build in release mode first (`maturin develop --release`).
+costs, for reference. The model cases compare a 10-field dict route with the same
+dict or a model instance through a pydantic response model, and the stored-user route of
+benches/peers/py/realistic_app.py with and without its UserOut. Build in release mode
+first (`maturin develop --release`).
 """
 
 import sys
 import timeit
 
-from fasterapi import FasterAPI, PlainTextResponse, _fasterapi
+from typing import Optional
+
+from pydantic import BaseModel
+
+from fasterapi import FasterAPI, PlainTextResponse, Response, _fasterapi
 
 app = FasterAPI()
 
@@ -62,6 +69,85 @@ def empty_blocking():
     return None
 
 
+class User(BaseModel):
+    """Ten fields: the response model of the model cases."""
+
+    id: int
+    name: str
+    email: str
+    age: int
+    score: float
+    active: bool
+    tags: list
+    city: str
+    country: str
+    note: Optional[str] = None
+
+
+USER = dict(id=1, name="ann", email="ann@example.com", age=33, score=4.5, active=True,
+            tags=["a", "b"], city="Paris", country="FR", note=None)
+USER_MODEL = User(**USER)
+
+
+@app.get("/bare_user")
+def bare_user():
+    return USER
+
+
+@app.get("/model_from_dict", response_model=User)
+def model_from_dict():
+    return USER
+
+
+@app.get("/model_from_instance")
+def model_from_instance() -> User:
+    return USER_MODEL
+
+
+@app.get("/model_no_response_model")
+def model_no_response_model():
+    return USER_MODEL
+
+
+@app.get("/annotated_dict")
+def annotated_dict() -> dict:
+    return USER
+
+
+class UserOut(BaseModel):
+    """The response model of benches/peers/py/realistic_app.py."""
+
+    id: int
+    name: str
+    email: str
+    roles: list
+
+
+STORED_USER = {"id": 7, "name": "user7", "email": "user7@example.com", "roles": ["reader"],
+               "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"}
+
+
+@app.get("/stored_user", response_model=UserOut)
+def stored_user():
+    return STORED_USER
+
+
+@app.get("/stored_user_bare")
+def stored_user_bare():
+    return STORED_USER
+
+
+@app.get("/temporal_untouched")
+def temporal_untouched(response: Response):
+    return USER
+
+
+@app.get("/temporal")
+def temporal(response: Response):
+    response.headers["x-a"] = "1"
+    return USER
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
     routes = {r.path: r for r in app.routes}
@@ -73,6 +159,15 @@ def main() -> None:
         ("the same object, built once", "/const", {}, {}),
         ("/users/{uid} int path param", "/users/{uid}", {"uid": "42"}, {}),
         ("two query params (int, bool)", "/query", {}, {"limit": "5", "verbose": "yes"}),
+        ("10-field dict, no response model", "/bare_user", {}, {}),
+        ("the dict through response_model=User", "/model_from_dict", {}, {}),
+        ("a User instance, -> User", "/model_from_instance", {}, {}),
+        ("a User instance, no response model", "/model_no_response_model", {}, {}),
+        ("the dict, -> dict", "/annotated_dict", {}, {}),
+        ("the dict, response: Response header", "/temporal", {}, {}),
+        ("the dict, response: Response unused", "/temporal_untouched", {}, {}),
+        ("stored user dict, no response model", "/stored_user_bare", {}, {}),
+        ("stored user dict through UserOut", "/stored_user", {}, {}),
     ]
     for label, path, params, query in cases:
         _fasterapi._bench_dispatch(routes[path].specs[0], params, query, b"", n // 10)  # warm up

@@ -12,11 +12,11 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PyList, PyTuple, PyType};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFrozenSet, PyList, PyTuple, PyType};
 
 use crate::aio;
 use crate::errors::AppErrors;
-use crate::json::write_value;
+use crate::json::{write_shaped, write_value, Shape};
 use crate::plan::{Incoming, ParamSpec, Plan};
 use crate::request::PyRequest;
 use crate::testing::Unhandled;
@@ -46,6 +46,56 @@ pub(crate) struct Runtime {
     /// `_response_validation_error(exc, body)`: FastAPI's `ResponseValidationError` for
     /// pydantic's `ValidationError` of a returned value.
     response_validation_error: Py<PyAny>,
+    /// pydantic's `BaseModel`, if pydantic is installed.
+    pub(crate) base_model: Option<Py<PyType>>,
+    /// `("by_alias",)`.
+    by_alias_kwnames: Py<PyTuple>,
+}
+
+impl Runtime {
+    /// The JSON of a pydantic model as FastAPI's `jsonable_encoder` makes it
+    /// (`model_dump(mode="json", by_alias=True)`), written by pydantic's own serializer
+    /// (`__pydantic_serializer__.to_json(model, by_alias=True)`: the same values, in one
+    /// pass); `None` if `obj` is no model.
+    pub(crate) fn model_json<'py>(
+        &self,
+        obj: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let py = obj.py();
+        let Some(base) = &self.base_model else {
+            return Ok(None);
+        };
+        if !obj.is_instance(base.bind(py))? {
+            return Ok(None);
+        }
+        let serializer = obj.getattr(pyo3::intern!(py, "__pydantic_serializer__"))?;
+        let to_json = serializer.getattr(pyo3::intern!(py, "to_json"))?;
+        let json = call_with_keyword(&to_json, obj, self.by_alias_kwnames.bind(py), true)?;
+        Ok(Some(json.cast_into::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err("__pydantic_serializer__.to_json must return bytes")
+        })?))
+    }
+}
+
+/// `func(arg, <keyword>=flag)`, the one keyword named by `kwnames` given in the vector
+/// call itself: a kwargs dict per call costs more than the rest of the call.
+pub(crate) fn call_with_keyword<'py>(
+    func: &Bound<'py, PyAny>,
+    arg: &Bound<'py, PyAny>,
+    kwnames: &Bound<'py, PyTuple>,
+    flag: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = func.py();
+    let flag = PyBool::new(py, flag);
+    let args = [arg.as_ptr(), flag.as_ptr()];
+    // SAFETY: `args` holds the one positional argument and the value of the one keyword
+    // `kwnames` names (the caller passes a tuple of one str), as borrowed references that
+    // outlive the call. `PyObject_Vectorcall` returns a new reference, or NULL with an
+    // exception set, which `from_owned_ptr_or_err` takes over.
+    unsafe {
+        let result = ffi::PyObject_Vectorcall(func.as_ptr(), args.as_ptr(), 1, kwnames.as_ptr());
+        Bound::from_owned_ptr_or_err(py, result)
+    }
 }
 
 static RUNTIME: PyOnceLock<Runtime> = PyOnceLock::new();
@@ -94,6 +144,15 @@ pub(crate) fn setup(py: Python<'_>, helpers: Option<&Bound<'_, PyDict>>) -> PyRe
         close_loop: get("close_loop")?.unbind(),
         temporal_response: get("temporal_response")?.unbind(),
         response_validation_error: get("response_validation_error")?.unbind(),
+        base_model: {
+            let base = get("BaseModel")?;
+            if base.is_none() {
+                None
+            } else {
+                Some(base.cast_into::<PyType>()?.unbind())
+            }
+        },
+        by_alias_kwnames: PyTuple::new(py, ["by_alias"])?.unbind(),
     };
     // A second import of the package (a reload) keeps the first registration.
     let _ = RUNTIME.set(py, rt);
@@ -140,17 +199,97 @@ enum Output {
     /// No response model, the default response class: a dict or a list walked into JSON,
     /// other values converted as FastAPI's `jsonable_encoder` first.
     Plain,
-    /// A response model with the default response class: `validate(value)` (pydantic's
-    /// `validate_python` with `from_attributes=True`; a `ValidationError` is FastAPI's
-    /// `ResponseValidationError`, a 500), then `serialize(model)`, pydantic's JSON bytes
-    /// (`to_json` with the route's `by_alias`, `include`, `exclude`, `exclude_*`).
-    Model {
-        validate: Py<PyAny>,
-        serialize: Py<PyAny>,
-    },
+    /// A response model with the default response class: see [`ModelOutput`].
+    Model(Box<ModelOutput>),
     /// Another response class: `render(value, status)` makes the `Response` object
     /// (`status` is the temporal response's, or `None`).
     Render(Py<PyAny>),
+}
+
+/// A response model's validation and JSON, as FastAPI's: pydantic's
+/// `validate_python(value, from_attributes=True)` (a `ValidationError` is FastAPI's
+/// `ResponseValidationError`, a 500), then pydantic's JSON of the validated value
+/// (`to_json` with the route's `by_alias`, `include`, `exclude`, `exclude_*`).
+///
+/// Two shortcuts give the same bytes for less work: a model whose JSON is its fields'
+/// native values (its [`Shape`]) is written by the Rust walker from the validated
+/// model's `__dict__`; and a plain `dict`, `list` or `Any` model (`-> dict`) takes a
+/// value of that exact type as it is, without pydantic's copy. A value either shortcut
+/// cannot write (a `Decimal` in an `Any` field, a NaN...) goes through pydantic.
+struct ModelOutput {
+    /// The model's `SchemaValidator.validate_python` (or `TypeAdapter`'s).
+    validate: Py<PyAny>,
+    /// `("from_attributes",)`: the keyword of the validation call.
+    validate_kwnames: Py<PyTuple>,
+    /// `to_json` with the route's options bound: `serialize(model) -> bytes`.
+    serialize: Py<PyAny>,
+    /// The model's shape, if the walker writes its JSON.
+    shape: Option<Shape>,
+    /// For a `dict`, `list` or `Any` model, the type a value passes as it is.
+    passthrough: Option<Passthrough>,
+}
+
+/// The values a plain container model takes unvalidated (pydantic would only copy them).
+#[derive(Clone, Copy)]
+enum Passthrough {
+    /// `dict`: an exact `dict`.
+    Dict,
+    /// `list`: an exact `list`.
+    List,
+    /// `Any`: any value.
+    Any,
+}
+
+impl Passthrough {
+    fn takes(self, value: &Bound<'_, PyAny>) -> bool {
+        match self {
+            Passthrough::Dict => value.is_exact_instance_of::<PyDict>(),
+            Passthrough::List => value.is_exact_instance_of::<PyList>(),
+            Passthrough::Any => true,
+        }
+    }
+}
+
+impl ModelOutput {
+    /// The JSON body of `value`, or the error to answer with.
+    fn json(&self, py: Python<'_>, rt: &Runtime, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+        let mut buf = Vec::with_capacity(256);
+        if let Some(kind) = self.passthrough {
+            if kind.takes(value) && write_shaped(py, rt, &mut buf, value, &Shape::Value, 0).is_ok()
+            {
+                return Ok(buf);
+            }
+            buf.clear();
+        }
+        let model = match self.validate_from_attributes(value) {
+            Ok(model) => model,
+            Err(e) => return Err(response_validation_error(py, rt, e, value)),
+        };
+        if let Some(shape) = &self.shape {
+            if write_shaped(py, rt, &mut buf, &model, shape, 0).is_ok() {
+                return Ok(buf);
+            }
+        }
+        let body = self.serialize.bind(py).call1((&model,))?;
+        let body = body
+            .cast::<PyBytes>()
+            .map_err(|_| PyTypeError::new_err("a response model's serializer must return bytes"))?;
+        Ok(body.as_bytes().to_vec())
+    }
+
+    /// `validate(value, from_attributes=True)`.
+    fn validate_from_attributes<'py>(
+        &self,
+        value: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = value.py();
+        call_with_keyword(
+            self.validate.bind(py),
+            value,
+            self.validate_kwnames.bind(py),
+            true,
+        )
+    }
 }
 
 /// Where a `def` handler without `blocking=` runs, learnt from timing its calls.
@@ -253,6 +392,12 @@ pub(crate) struct RouteSpec {
     validate: Option<Py<PyAny>>,
     /// With `validate`: the model's JSON (`serialize(model) -> bytes`).
     serialize: Option<Py<PyAny>>,
+    /// With `validate`: the model's shape, if the Rust walker writes its JSON: `("value",)`,
+    /// `("model", [(attr, key, shape), ...])`, `("list", shape)`, `("nullable", shape)`.
+    shape: Option<Py<PyAny>>,
+    /// With `validate`: `"dict"`, `"list"` or `"any"` for a plain container model, whose
+    /// values of that exact type are sent as they are.
+    passthrough: Option<String>,
     /// With another response class: `render(value, status) -> Response`.
     render: Option<Py<PyAny>>,
     /// For a route with dependencies: the function generated at registration
@@ -279,8 +424,8 @@ impl RouteSpec {
     #[new]
     #[pyo3(signature = (
         *, method, path, endpoint, is_async, plan, blocking = None, status_code = 200,
-        validate = None, serialize = None, render = None, solver = None, on_invalid = None,
-        rebuild = None, overrides_version = 0
+        validate = None, serialize = None, shape = None, passthrough = None, render = None,
+        solver = None, on_invalid = None, rebuild = None, overrides_version = 0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -293,6 +438,8 @@ impl RouteSpec {
         status_code: u16,
         validate: Option<Py<PyAny>>,
         serialize: Option<Py<PyAny>>,
+        shape: Option<Py<PyAny>>,
+        passthrough: Option<String>,
         render: Option<Py<PyAny>>,
         solver: Option<Py<PyAny>>,
         on_invalid: Option<Py<PyAny>>,
@@ -330,6 +477,8 @@ impl RouteSpec {
             status_code,
             validate,
             serialize,
+            shape,
+            passthrough,
             render,
             solver,
             on_invalid,
@@ -535,10 +684,27 @@ impl PyRoute {
             is_async: spec.is_async,
             status,
             output: match (&spec.validate, &spec.serialize, &spec.render) {
-                (Some(validate), Some(serialize), _) => Output::Model {
+                (Some(validate), Some(serialize), _) => Output::Model(Box::new(ModelOutput {
                     validate: validate.clone_ref(py),
+                    validate_kwnames: PyTuple::new(py, ["from_attributes"])?.unbind(),
                     serialize: serialize.clone_ref(py),
-                },
+                    shape: spec
+                        .shape
+                        .as_ref()
+                        .map(|s| Shape::from_py(s.bind(py)))
+                        .transpose()?,
+                    passthrough: match spec.passthrough.as_deref() {
+                        None => None,
+                        Some("dict") => Some(Passthrough::Dict),
+                        Some("list") => Some(Passthrough::List),
+                        Some("any") => Some(Passthrough::Any),
+                        Some(other) => {
+                            return Err(PyValueError::new_err(format!(
+                                "unknown passthrough {other:?}"
+                            )))
+                        }
+                    },
+                })),
                 (_, _, Some(render)) => Output::Render(render.clone_ref(py)),
                 _ => Output::Plain,
             },
@@ -806,19 +972,8 @@ impl PyRoute {
         };
         let mut resp = match &self.output {
             Output::Plain => self.plain_response(py, rt, out, status)?,
-            Output::Model {
-                validate,
-                serialize,
-            } => {
-                let model = match validate.bind(py).call1((out,)) {
-                    Ok(model) => model,
-                    Err(e) => return Err(response_validation_error(py, rt, e, out)),
-                };
-                let body = serialize.bind(py).call1((&model,))?;
-                let body = body.cast::<PyBytes>().map_err(|_| {
-                    PyTypeError::new_err("a response model's serializer must return bytes")
-                })?;
-                Response::json_bytes(body.as_bytes().to_vec()).with_status(status)
+            Output::Model(model) => {
+                Response::json_bytes(model.json(py, rt, out)?).with_status(status)
             }
             Output::Render(render) => {
                 let obj = render.bind(py).call1((out, temporal_status))?;

@@ -6,10 +6,11 @@ temporal `response: Response`, cookies and redirects.
 With `html`, the app is built with `default_response_class=HTMLResponse`."""
 
 import datetime
+import decimal
 import sys
 from typing import Any, Optional, Union
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_serializer
 
 from fasterapi import FastAPI, Response, status
 from fasterapi.responses import (
@@ -65,6 +66,38 @@ class PlaneItem(BaseModel):
     description: str
     type: str = "plane"
     size: int
+
+
+class Line(BaseModel):
+    sku: str
+    qty: int
+    price: float
+
+
+class Order(BaseModel):
+    id: int
+    lines: list[Line]
+    note: Optional[Line] = None
+    extra: Any = None
+    ratio: float = 1.0
+
+
+class Custom(BaseModel):
+    """What the server's own walk leaves to pydantic: a computed field, a field
+    serializer, an alias generator, extra fields."""
+
+    model_config = ConfigDict(alias_generator=lambda n: n.upper(), extra="allow", populate_by_name=True)
+    price: float
+    when: datetime.date
+
+    @computed_field
+    @property
+    def doubled(self) -> float:
+        return self.price * 2
+
+    @field_serializer("price")
+    def _price(self, v: float) -> str:
+        return f"{v:.2f}"
 
 
 class Row:
@@ -166,6 +199,44 @@ else:
     @app.get("/any")
     def any_route() -> Any:
         return {"when": datetime.date(2024, 1, 2)}
+
+    # The server's own JSON walk of validated models, and its fallbacks to pydantic.
+    @app.get("/orders", response_model=list[Order])
+    def orders():
+        return [
+            {"id": 1, "lines": [{"sku": "a", "qty": "2", "price": 1.5}], "note": None},
+            Order(id=2, lines=[Line(sku="b", qty=1, price=2)], note=Line(sku="n", qty=0, price=0)),
+        ]
+
+    @app.get("/order-fallbacks/{kind}", response_model=Order)
+    def order_fallbacks(kind: str):
+        extra = {"decimal": decimal.Decimal("1.50"), "int-keys": {1: "a"}, "date": datetime.date(2020, 1, 1),
+                 "nested": {"k": [1, {"z": None}]}}[kind]
+        return {"id": 3, "lines": [], "extra": extra, "ratio": float("nan") if kind == "decimal" else 2}
+
+    @app.get("/dict-fallbacks/{kind}")
+    def dict_fallbacks(kind: str) -> dict:
+        return {"plain": {"a": [1, 2.5, None, "é"]}, "decimal": {"d": decimal.Decimal("1.50")},
+                "int-keys": {1: "a", "b": {2: 3}}, "nan": {"x": float("inf")}}[kind]
+
+    @app.get("/list-any")
+    def list_any() -> list:
+        return [1, "a", {"b": None}]
+
+    @app.get("/subclass-instance")
+    def subclass_instance() -> UserOut:
+        class UserWithSecret(UserOut):
+            password: str
+
+        return UserWithSecret(username="s", email="s@example.com", password="secret")
+
+    @app.get("/model-no-response-model")
+    def model_no_response_model():
+        return {"order": Order(id=4, lines=[], extra=decimal.Decimal("2.5")), "alias": Aliased(itemName="y")}
+
+    @app.get("/custom")
+    def custom() -> Custom:
+        return {"PRICE": 3, "WHEN": "2021-02-03", "other": "kept"}
 
     @app.get("/no-model", response_model=None)
     def no_model(teleport: bool = False) -> Union[Response, dict]:

@@ -3,9 +3,11 @@ annotations, status codes, response classes, the temporal `response: Response`, 
 redirects. The expected answers are FastAPI 0.141.1's for the same app (app_responses.py
 run on FastAPI with its imports changed back)."""
 
+import datetime
+
 import pytest
 import requests
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from conftest import Server, get, module_server, post
 from fasterapi import FastAPI, Response
@@ -279,3 +281,83 @@ def test_response_validation_error_has_fastapis_errors():
     assert isinstance(err, ResponseValidationError)
     assert [(e["type"], e["loc"]) for e in err.errors()] == [("missing", ("response", "price"))]
     assert err.body == {}
+
+
+# --- the server's own JSON walk of validated models, and its fallbacks -----------------
+# (byte for byte what FastAPI sends, pydantic's to_json)
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/orders", b'[{"id":1,"lines":[{"sku":"a","qty":2,"price":1.5}],"note":null,"extra":null,"ratio":1.0},'
+                b'{"id":2,"lines":[{"sku":"b","qty":1,"price":2.0}],"note":{"sku":"n","qty":0,"price":0.0},'
+                b'"extra":null,"ratio":1.0}]'),
+    # Values the walk does not write as pydantic does: pydantic writes the whole answer.
+    ("/order-fallbacks/decimal", b'{"id":3,"lines":[],"note":null,"extra":"1.50","ratio":null}'),
+    ("/order-fallbacks/int-keys", b'{"id":3,"lines":[],"note":null,"extra":{"1":"a"},"ratio":2.0}'),
+    ("/order-fallbacks/date", b'{"id":3,"lines":[],"note":null,"extra":"2020-01-01","ratio":2.0}'),
+    ("/order-fallbacks/nested", b'{"id":3,"lines":[],"note":null,"extra":{"k":[1,{"z":null}]},"ratio":2.0}'),
+    ("/dict-fallbacks/plain", '{"a":[1,2.5,null,"é"]}'.encode()),
+    ("/dict-fallbacks/decimal", b'{"d":"1.50"}'),
+    ("/dict-fallbacks/int-keys", b'{"1":"a","b":{"2":3}}'),
+    ("/dict-fallbacks/nan", b'{"x":null}'),
+    ("/list-any", b'[1,"a",{"b":null}]'),
+    # A subclass instance returned through its base: the base's fields only.
+    ("/subclass-instance", b'{"username":"s","email":"s@example.com","full_name":null}'),
+    # No response model: models inside are encoded as jsonable_encoder encodes them.
+    ("/model-no-response-model", b'{"order":{"id":4,"lines":[],"note":null,"extra":"2.5","ratio":1.0},'
+                                 b'"alias":{"itemName":"y"}}'),
+    # A computed field, a field serializer, an alias generator, extra fields: pydantic's.
+    ("/custom", b'{"PRICE":"3.00","WHEN":"2021-02-03","other":"kept","DOUBLED":6.0}'),
+])
+def test_model_json_is_pydantics(server, path, body):
+    r = get(server, path)
+    assert (r.status_code, r.headers["content-type"], r.content) == (200, "application/json", body)
+
+
+def test_shapes_the_walk_takes_and_leaves():
+    from typing import Any, Optional
+
+    from pydantic import TypeAdapter, computed_field, field_serializer
+
+    from fasterapi.routing import _serialization_shape
+
+    class Inner(BaseModel):
+        a: int
+
+    class Outer(BaseModel):
+        x: str = Field(alias="X")
+        inner: Optional[Inner] = None
+        items: list[Inner] = []
+        free: Any = None
+
+    shape = _serialization_shape(TypeAdapter(list[Outer]).core_schema, True)
+    inner = ("model", [("a", "a", ("value",))])
+    assert shape == ("list", ("model", [
+        ("x", "X", ("value",)), ("inner", "inner", ("nullable", inner)), ("items", "items", ("list", inner)),
+        ("free", "free", ("value",)),
+    ]))
+    assert _serialization_shape(TypeAdapter(Outer).core_schema, False)[1][0] == ("x", "x", ("value",))
+
+    class Computed(BaseModel):
+        a: int
+
+        @computed_field
+        @property
+        def b(self) -> int:
+            return 1
+
+    class Serialized(BaseModel):
+        a: int
+
+        @field_serializer("a")
+        def _a(self, v):
+            return v
+
+    class WithDate(BaseModel):
+        when: datetime.date
+
+    class Tree(BaseModel):
+        children: list["Tree"] = []
+
+    for model in (Computed, Serialized, WithDate, set[int], Tree):
+        assert _serialization_shape(TypeAdapter(model).core_schema, True) is None, model

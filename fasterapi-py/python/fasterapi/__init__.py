@@ -135,7 +135,7 @@ from . import _fasterapi, _not_yet, status
 from ._loop import _close_loop, _new_loop, _Ready, _start, _turn
 from .applications import FastAPI, FasterAPI
 from .datastructures import Headers
-from .dependencies.utils import _validation_detail, _ValidationError
+from .dependencies.utils import _pydantic, _validation_detail, _ValidationError
 from .encoders import _jsonable
 from .exceptions import HTTPException, StarletteHTTPException
 from .param_functions import Body, Cookie, Depends, Form, Header, Path, Query, Security
@@ -170,6 +170,7 @@ _fasterapi._setup(
     HTTPException=StarletteHTTPException,
     Response=Response,
     ValidationError=_ValidationError,
+    BaseModel=getattr(_pydantic, "BaseModel", None),
     jsonable=_jsonable,
     validation_detail=_validation_detail,
     ready=_Ready,

@@ -171,6 +171,71 @@ def _response_field(where: str, model):
         ) from None
 
 
+#: The container models whose values of that exact type pydantic would only copy.
+_PASSTHROUGH = {dict: "dict", typing.Dict: "dict", list: "list", typing.List: "list", typing.Any: "any"}
+#: Core schema types of values the server's JSON walker writes as pydantic does.
+_NATIVE_SCHEMAS = {"str", "int", "float", "bool", "none", "any", "literal"}
+#: Core schema types that only wrap another for validation.
+_WRAPPERS = {"default", "function-after", "function-before"}
+
+
+def _serialization_shape(schema: dict, by_alias: bool, depth: int = 0, defs: dict | None = None):
+    """The layout of a value of this core schema for the server's JSON walker
+    (``fasterapi-py/src/json.rs``, ``Shape``), or ``None`` if pydantic must serialize it:
+    models whose fields hold native JSON values (``str``, ``int``, ``float``, ``bool``,
+    ``None``, enums and literals of those, ``Any``, lists and dicts of them), such models
+    nested, lists of them; no custom serializers, computed fields, extra fields or
+    excluded-if fields. The walker falls back to pydantic for a value that is not what
+    the schema says, so the shape only has to be right for validated values."""
+    if depth > 32 or not isinstance(schema, dict) or "serialization" in schema:
+        return None  # 32 levels: a recursive model, most likely
+    kind = schema.get("type")
+    if kind == "definitions":  # models used more than once are referenced
+        defs = {**(defs or {}), **{d.get("ref"): d for d in schema.get("definitions", ())}}
+        return _serialization_shape(schema.get("schema"), by_alias, depth + 1, defs)
+    if kind == "definition-ref":
+        return _serialization_shape((defs or {}).get(schema.get("schema_ref")), by_alias, depth + 1, defs)
+    if kind in _WRAPPERS:
+        return _serialization_shape(schema.get("schema"), by_alias, depth + 1, defs)
+    if kind in _NATIVE_SCHEMAS or (kind == "enum" and schema.get("sub_type") in ("str", "int", "float")):
+        return ("value",)
+    if kind == "nullable":
+        inner = _serialization_shape(schema.get("schema"), by_alias, depth + 1, defs)
+        return None if inner is None else (("value",) if inner == ("value",) else ("nullable", inner))
+    if kind == "list":
+        items = schema.get("items_schema", {"type": "any"})
+        inner = _serialization_shape(items, by_alias, depth + 1, defs)
+        return None if inner is None else (("value",) if inner == ("value",) else ("list", inner))
+    if kind == "dict":
+        keys = schema.get("keys_schema", {"type": "any"})
+        values = schema.get("values_schema", {"type": "any"})
+        if keys.get("type") in ("str", "any") and "serialization" not in keys and \
+                _serialization_shape(values, by_alias, depth + 1, defs) == ("value",):
+            return ("value",)
+        return None
+    if kind == "model":
+        fields_schema = schema.get("schema", {})
+        config = schema.get("config", {})
+        if (schema.get("root_model") or fields_schema.get("type") != "model-fields"
+                or fields_schema.get("computed_fields") or fields_schema.get("extras_schema")
+                or "serialization" in fields_schema
+                or config.get("extra_fields_behavior") == "allow"):
+            return None
+        fields = []
+        for name, field in fields_schema.get("fields", {}).items():
+            if field.get("serialization_exclude_if") is not None or "serialization" in field:
+                return None
+            if field.get("serialization_exclude"):
+                continue
+            shape = _serialization_shape(field.get("schema"), by_alias, depth + 1, defs)
+            if shape is None:
+                return None
+            key = field.get("serialization_alias") if by_alias else None
+            fields.append((name, key if isinstance(key, str) else name, shape))
+        return ("model", fields)
+    return None
+
+
 def _response_validation_error(exc, body) -> ResponseValidationError:
     """FastAPI's ``ResponseValidationError`` for pydantic's ``ValidationError`` of what a
     handler returned: its errors with ``loc`` starting at ``"response"``."""
@@ -231,14 +296,20 @@ def _response_plan(where: str, func, status_code, options: dict) -> dict:
             return plan
         validator, serializer = field.validator, field.serializer
         if isinstance(validator, _pydantic_core.SchemaValidator):
-            validate = functools.partial(validator.validate_python, from_attributes=True)
+            validate = validator.validate_python
         else:  # a plugin's validator, or one deferred
-            validate = functools.partial(field.validate_python, from_attributes=True)
+            validate = field.validate_python
+        # Pydantic's defaults left out: a call with fewer keywords costs less.
+        given = {k: v for k, v in dump_options.items() if v not in (None, False)}
         if isinstance(serializer, _pydantic_core.SchemaSerializer):
-            serialize = functools.partial(serializer.to_json, **dump_options)
+            serialize = functools.partial(serializer.to_json, **given)
         else:
-            serialize = functools.partial(field.dump_json, **dump_options)
-        return {**plan, "validate": validate, "serialize": serialize}
+            serialize = functools.partial(field.dump_json, **given)
+        out = {**plan, "validate": validate, "serialize": serialize}
+        if not any(dump_options[k] for k in ("include", "exclude", "exclude_unset", "exclude_defaults", "exclude_none")):
+            out["shape"] = _serialization_shape(field.core_schema, dump_options["by_alias"])
+            out["passthrough"] = _PASSTHROUGH.get(response_model)
+        return out
 
     route_status = None if status_code is None else int(status_code)
 
