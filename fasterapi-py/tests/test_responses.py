@@ -241,6 +241,10 @@ def test_response_headers_as_starlette():
     r.headers["X-A"] = "2"
     r.headers.append("x-a", "3")
     assert r.headers.getlist("x-a") == ["2", "3"]
+    r.headers.append("X-B", "1")
+    r.headers["x-a"] = "4"  # replaces every x-a, in the first one's place
+    assert r.raw_headers[0] == (b"x-a", b"4") and r.headers.getlist("x-a") == ["4"]
+    assert r.headers.getlist("x-b") == ["1"]
     del r.headers["x-a"]
     assert "x-a" not in r.headers and r.headers["Content-Length"] == "2"
     assert Response(status_code=204).raw_headers == []

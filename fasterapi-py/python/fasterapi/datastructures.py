@@ -88,13 +88,21 @@ class MutableHeaders(Mapping):
     def __setitem__(self, key: str, value: str) -> None:
         name = key.lower().encode("latin-1")
         pair = (name, value.encode("latin-1"))
-        found = [i for i, (k, _) in enumerate(self._list) if k == name]
-        for i in reversed(found[1:]):
-            del self._list[i]
-        if found:
-            self._list[found[0]] = pair
+        raw = self._list
+        first = -1
+        i = 0
+        while i < len(raw):  # a plain loop: this runs per request in handlers
+            if raw[i][0] == name:
+                if first < 0:
+                    first = i
+                else:
+                    del raw[i]
+                    continue
+            i += 1
+        if first < 0:
+            raw.append(pair)
         else:
-            self._list.append(pair)
+            raw[first] = pair
 
     def __delitem__(self, key: str) -> None:
         name = key.lower().encode("latin-1")

@@ -96,14 +96,15 @@ class Response:
             raw_headers.append((b"content-type", content_type.encode("latin-1")))
         self.raw_headers = raw_headers
 
+    _headers: MutableHeaders | None = None
+
     @property
     def headers(self) -> MutableHeaders:
         """The headers, a case-insensitive view of ``raw_headers`` that changes them."""
-        try:
-            return self._headers
-        except AttributeError:
-            self._headers = MutableHeaders(raw=self.raw_headers)
-            return self._headers
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = MutableHeaders(raw=self.raw_headers)
+        return headers
 
     def set_cookie(
         self,
