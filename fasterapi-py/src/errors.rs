@@ -87,6 +87,8 @@ impl AppErrors {
     }
 
     /// The `RequestValidationError` of a request whose parameters failed with `errors`.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn validation_error(
         &self,
         py: Python<'_>,
@@ -110,7 +112,9 @@ impl PyRoute {
     /// What the exception `e`, raised while answering `req`, is answered with: an
     /// `HTTPException` in Rust unless the app has HTTP handlers of its own, else the
     /// app's handler for it (an `async def` one run as a handler's coroutine is), else
-    /// 500.
+    /// 500. Out of line: the error path stays out of the handler's code.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn error_response(
         self: &Arc<Self>,
         py: Python<'_>,
@@ -222,6 +226,8 @@ impl PyRoute {
     }
 
     /// What an exception handler's return value is answered with: a `Response`.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn handler_response(
         &self,
         py: Python<'_>,
