@@ -419,3 +419,30 @@ def test_url_path_for_convertors():
         app.url_path_for("n", n="a/b")
     with pytest.raises(NoMatchFound):
         app.url_path_for("n")
+
+
+def test_exception_handlers_given_to_the_app_and_a_404_handler():
+    from fasterapi.responses import HTMLResponse
+
+    def not_found(request, exc):
+        return HTMLResponse(f"<p>nothing at {request.path}: {exc.detail}</p>", status_code=404)
+
+    app = FasterAPI(exception_handlers={404: not_found})
+
+    @app.get("/gone")
+    def gone():
+        raise HTTPException(status_code=404, detail="gone")
+
+    @app.get("/moved")
+    def moved():
+        raise HTTPException(status_code=304)
+
+    client = TestClient(app)
+    r = client.get("/nowhere")
+    assert (r.status_code, r.text, r.headers["content-type"]) == (
+        404, "<p>nothing at /nowhere: Not Found</p>", "text/html; charset=utf-8")
+    assert client.get("/gone").text == "<p>nothing at /gone: gone</p>"
+    # Another status, with a handler of the app's own registered: FastAPI's default
+    # handler, here in Python (no body for a 304).
+    r = client.get("/moved")
+    assert (r.status_code, r.content) == (304, b"")
