@@ -10,8 +10,9 @@ prints nanoseconds per request. "empty" is the dispatch overhead itself: a handl
 returns None. The direct-call line is what calling the same Python function in a loop
 costs, for reference. The model cases compare a 10-field dict route with the same
 dict or a model instance through a pydantic response model, and the stored-user route of
-benches/peers/py/realistic_app.py with and without its UserOut. Build in release mode
-first (`maturin develop --release`).
+benches/peers/py/realistic_app.py with and without its UserOut. The `request: Request`
+cases come with the five headers an HTTP client sends. Build in release mode first
+(`maturin develop --release`).
 """
 
 import sys
@@ -21,7 +22,7 @@ from typing import Optional
 
 from pydantic import BaseModel
 
-from fasterapi import Depends, FasterAPI, HTTPException, PlainTextResponse, Response, _fasterapi
+from fasterapi import Depends, FasterAPI, HTTPException, PlainTextResponse, Request, Response, _fasterapi
 
 app = FasterAPI()
 
@@ -62,6 +63,31 @@ def query(limit: int = 10, verbose: bool = False):
 @app.get("/async")
 async def async_empty():
     return None
+
+
+@app.get("/request")
+def request_unread(request: Request):
+    return None
+
+
+@app.get("/request/url")
+def request_url(request: Request):
+    return request.url.path
+
+
+@app.get("/request/header")
+def request_header(request: Request):
+    return request.headers["user-agent"]
+
+
+# What a client such as httpx or curl sends.
+HEADERS = [
+    ("Host", "127.0.0.1:8000"),
+    ("User-Agent", "python-httpx/0.28.1"),
+    ("Accept", "*/*"),
+    ("Accept-Encoding", "gzip, deflate"),
+    ("Connection", "keep-alive"),
+]
 
 
 @app.get("/empty_blocking", blocking=True)
@@ -194,10 +220,15 @@ def main() -> None:
         ("stored user dict through UserOut", "/stored_user", {}, {}),
         ("2-level Depends chain, no response model", "/me_profile_bare", {}, {}),
         ("2-level Depends chain through UserOut", "/me_profile", {}, {}),
+        ("request: Request, nothing read", "/request", {}, {}),
+        ("request.url.path", "/request/url", {}, {}),
+        ('request.headers["user-agent"]', "/request/header", {}, {}),
     ]
     for label, path, params, query in cases:
-        _fasterapi._bench_dispatch(routes[path].specs[0], params, query, b"", n // 10)  # warm up
-        ns = min(_fasterapi._bench_dispatch(routes[path].specs[0], params, query, b"", n) for _ in range(3))
+        spec = routes[path].specs[0]
+        headers = HEADERS if path.startswith("/request") else []
+        _fasterapi._bench_dispatch(spec, params, query, b"", n // 10, headers)  # warm up
+        ns = min(_fasterapi._bench_dispatch(spec, params, query, b"", n, headers) for _ in range(3))
         print(f"{label:40s} {ns:8.0f} ns/request")
     direct = min(timeit.repeat(empty, number=n, repeat=3)) / n * 1e9
     print(f"{'direct Python call of empty()':40s} {direct:8.0f} ns/call")

@@ -18,7 +18,7 @@ use crate::aio;
 use crate::errors::AppErrors;
 use crate::json::{write_shaped, write_value, Shape};
 use crate::plan::{Incoming, ParamSpec, Plan};
-use crate::request::PyRequest;
+use crate::request::RequestCell;
 use crate::testing::Unhandled;
 
 /// The Python package's classes and helpers, registered once by `_setup`.
@@ -29,8 +29,6 @@ pub(crate) struct Runtime {
     pub(crate) validation_error: Option<Py<PyType>>,
     pub(crate) jsonable: Py<PyAny>,
     pub(crate) validation_detail: Py<PyAny>,
-    pub(crate) ready: Py<PyAny>,
-    pub(crate) headers: Py<PyAny>,
     pub(crate) json_loads: Py<PyAny>,
     pub(crate) set_running_loop: Py<PyAny>,
     /// `_new_loop(driven) -> (loop, fd)`.
@@ -131,8 +129,6 @@ pub(crate) fn setup(py: Python<'_>, helpers: Option<&Bound<'_, PyDict>>) -> PyRe
         },
         jsonable: get("jsonable")?.unbind(),
         validation_detail: get("validation_detail")?.unbind(),
-        ready: get("ready")?.unbind(),
-        headers: get("headers")?.unbind(),
         json_loads: py.import("json")?.getattr("loads")?.unbind(),
         set_running_loop: asyncio
             .getattr("events")?
@@ -177,6 +173,8 @@ pub(crate) struct PyRoute {
     /// Where the exceptions answered 500 go instead of the log: the test client's, which
     /// raises them in the test (`raise_server_exceptions`). `None` when serving.
     pub(crate) unhandled: Option<Arc<Unhandled>>,
+    /// The application object (`request.app`); `None` in the dispatch micro bench.
+    pub(crate) app: Option<Py<PyAny>>,
     /// The app's exception handlers (see `errors.rs`).
     pub(crate) errors: Arc<AppErrors>,
     /// For a route with dependencies: its recompilation when dependency overrides change.
@@ -493,7 +491,7 @@ impl RouteSpec {
 }
 
 /// An app as the Python package gives it to the server:
-/// `fasterapi._fasterapi.AppSpec(routes=, redirect_slashes=, exception_handlers=)`, made
+/// `fasterapi._fasterapi.AppSpec(routes=, redirect_slashes=, exception_handlers=, app=)`, made
 /// by `FasterAPI._spec()`.
 #[pyclass(frozen, get_all, module = "fasterapi._fasterapi")]
 pub(crate) struct AppSpec {
@@ -504,21 +502,25 @@ pub(crate) struct AppSpec {
     redirect_slashes: bool,
     /// The app's exception handlers: the package's `_ExceptionHandlers`.
     exception_handlers: Py<PyAny>,
+    /// The application object, which handlers see as `request.app`.
+    app: Option<Py<PyAny>>,
 }
 
 #[pymethods]
 impl AppSpec {
     #[new]
-    #[pyo3(signature = (*, routes, exception_handlers, redirect_slashes = true))]
+    #[pyo3(signature = (*, routes, exception_handlers, redirect_slashes = true, app = None))]
     fn new(
         routes: Vec<Py<RouteSpec>>,
         exception_handlers: Py<PyAny>,
         redirect_slashes: bool,
+        app: Option<Py<PyAny>>,
     ) -> AppSpec {
         AppSpec {
             routes,
             redirect_slashes,
             exception_handlers,
+            app,
         }
     }
 
@@ -542,12 +544,14 @@ impl AppSpec {
             .map(|spec| {
                 let (method, path, mut route) = PyRoute::from_spec(spec.bind(py), &errors)?;
                 route.unhandled = unhandled.cloned();
+                route.app = self.app.as_ref().map(|a| a.clone_ref(py));
                 Ok((method, path, Arc::new(route)))
             })
             .collect::<PyResult<_>>()?;
         let misses = if errors.custom_misses {
             let mut route = PyRoute::for_misses(py, errors.clone())?;
             route.unhandled = unhandled.cloned();
+            route.app = self.app.as_ref().map(|a| a.clone_ref(py));
             Some(Arc::new(route))
         } else {
             None
@@ -712,6 +716,7 @@ impl PyRoute {
             blocking: spec.blocking,
             adaptive: (!spec.is_async && spec.blocking.is_none()).then(Adaptive::new),
             unhandled: None,
+            app: None,
             errors: errors.clone(),
             overridable: spec.rebuild.as_ref().map(|rebuild| Overridable {
                 rebuild: rebuild.clone_ref(py),
@@ -734,6 +739,7 @@ impl PyRoute {
             blocking: Some(false),
             adaptive: None,
             unhandled: None,
+            app: None,
             errors,
             overridable: None,
         })
@@ -781,8 +787,9 @@ impl PyRoute {
         if is_async && aio::at_capacity() && aio::on_io_thread() {
             return overloaded();
         }
+        let mut request = RequestCell::new(self.app.as_ref());
         let result = plan
-            .arguments(py, rt, req, is_async)
+            .arguments(py, rt, req, &mut request)
             .and_then(|args| match args {
                 // A route with dependencies runs those whose values are valid first, as
                 // FastAPI does (one may answer 401 before the 422).
@@ -800,7 +807,7 @@ impl PyRoute {
                         .expect("on_invalid is set")
                         .call1(PyTuple::new(py, args)?)?;
                     if is_async {
-                        self.run_coroutine(py, rt, out, req, None, Stage::Endpoint)
+                        self.run_coroutine(py, rt, out, req, &mut request, None, Stage::Endpoint)
                     } else {
                         self.to_response(py, rt, &out, None)
                     }
@@ -819,7 +826,8 @@ impl PyRoute {
                 Ok(args) if is_async => {
                     let temporal = self.temporal(plan, &args)?;
                     let coro = plan.call(handler, args)?;
-                    self.run_coroutine(py, rt, coro, req, temporal, Stage::Endpoint)
+                    let stage = Stage::Endpoint;
+                    self.run_coroutine(py, rt, coro, req, &mut request, temporal, stage)
                 }
                 Ok(args) => {
                     aio::unmark_running(py, rt)?;
@@ -838,7 +846,7 @@ impl PyRoute {
             });
         let response = match result {
             Ok(resp) => resp,
-            Err(e) => self.error_response(py, rt, e, req),
+            Err(e) => self.error_response(py, rt, e, req, &mut request),
         };
         // Exit code of dependencies to run after the response, on a thread whose loop
         // the server does not drive (the worker pool, the dispatch bench): now.
@@ -856,14 +864,17 @@ impl PyRoute {
     /// inline. One that suspends goes on as that task on the loop the I/O thread drives,
     /// and answers through a [`Reply`] when it ends; the connection closing first cancels
     /// the task. `stage` says how its value is answered; `temporal` is the `response:
-    /// Response` the handler was given, if any.
-    pub(crate) fn run_coroutine(
+    /// Response` the handler was given, if any; `request` holds the request's object,
+    /// kept for the app's exception handlers if the coroutine suspends.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn run_coroutine<'py>(
         self: &Arc<Self>,
-        py: Python<'_>,
+        py: Python<'py>,
         rt: &Runtime,
-        coro: Bound<'_, PyAny>,
+        coro: Bound<'py, PyAny>,
         req: &impl Incoming,
-        temporal: Option<Bound<'_, PyAny>>,
+        request: &mut RequestCell<'py, '_>,
+        temporal: Option<Bound<'py, PyAny>>,
         stage: Stage,
     ) -> PyResult<Response> {
         aio::with_loop(py, rt, |lp| {
@@ -891,10 +902,14 @@ impl PyRoute {
                 if let Some(reply) = req.defer(on_abandon) {
                     // The app's own exception handlers get the request if it raises later.
                     let keep_request = stage == Stage::Endpoint && self.errors.custom;
+                    let request = match keep_request {
+                        true => Some(request.get(py, req)?.unbind()),
+                        false => None,
+                    };
                     let resume = Resume {
                         route: self.clone(),
                         stage,
-                        request: keep_request.then(|| req.to_py(true)),
+                        request,
                         reply: Mutex::new(Some((reply, aio::Suspended::new()))),
                         temporal: temporal.as_ref().map(|t| t.clone().unbind()),
                     };
@@ -1234,9 +1249,9 @@ fn overloaded() -> Response {
 pub(crate) struct Resume {
     pub(crate) route: Arc<PyRoute>,
     pub(crate) stage: Stage,
-    /// A copy of the request for the app's exception handlers, kept when the app has
+    /// The request's object for the app's exception handlers, kept when the app has
     /// handlers of its own (see `AppErrors::custom`).
-    pub(crate) request: Option<PyRequest>,
+    pub(crate) request: Option<Py<PyAny>>,
     /// Taken by the one call; dropped unsent with the task, it answers 500.
     pub(crate) reply: Mutex<Option<(Reply, aio::Suspended)>>,
     /// The temporal `Response` the handler was given, if any.
@@ -1269,7 +1284,8 @@ impl Resume {
                 match out.and_then(|out| route.to_response(py, rt, &out, temporal)) {
                     Ok(response) => reply.send(response),
                     Err(e) => {
-                        route.error_later(py, rt, e, self.request.as_ref(), (reply, suspended))
+                        let request = self.request.as_ref().map(|r| r.bind(py));
+                        route.error_later(py, rt, e, request, (reply, suspended))
                     }
                 }
             }

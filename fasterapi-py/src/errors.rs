@@ -17,7 +17,7 @@ use pyo3::types::PyList;
 use crate::aio;
 use crate::dispatch::{http_exception, response_object, PyRoute, Resume, Runtime, Stage};
 use crate::plan::Incoming;
-use crate::request::PyRequest;
+use crate::request::RequestCell;
 
 /// An app's exception handlers (the package's `_ExceptionHandlers`) and what the server
 /// reads of them once, when it starts.
@@ -115,12 +115,13 @@ impl PyRoute {
     /// 500. Out of line: the error path stays out of the handler's code.
     #[cold]
     #[inline(never)]
-    pub(crate) fn error_response(
+    pub(crate) fn error_response<'py>(
         self: &Arc<Self>,
-        py: Python<'_>,
+        py: Python<'py>,
         rt: &Runtime,
         e: PyErr,
         req: &impl Incoming,
+        request: &mut RequestCell<'py, '_>,
     ) -> Response {
         if !self.errors.custom_http && e.is_instance(py, rt.http_exception.bind(py)) {
             return http_exception(py, rt, e.value(py))
@@ -135,11 +136,13 @@ impl PyRoute {
         if found.server_error {
             self.report(py, e.clone_ref(py));
         }
-        let answer = Bound::new(py, req.to_py(found.is_async))
+        let answer = request
+            .get(py, req)
             .and_then(|request| found.handler.call1((request, &exc)))
             .and_then(|out| {
                 if found.is_async {
-                    self.run_coroutine(py, rt, out, req, None, Stage::ExceptionHandler)
+                    let stage = Stage::ExceptionHandler;
+                    self.run_coroutine(py, rt, out, req, request, None, stage)
                 } else {
                     self.handler_response(py, rt, &out)
                 }
@@ -156,7 +159,7 @@ impl PyRoute {
         py: Python<'_>,
         rt: &Runtime,
         e: PyErr,
-        request: Option<&PyRequest>,
+        request: Option<&Bound<'_, PyAny>>,
         reply: (Reply, aio::Suspended),
     ) {
         if !self.errors.custom_http && e.is_instance(py, rt.http_exception.bind(py)) {
@@ -175,10 +178,10 @@ impl PyRoute {
             self.report(py, e.clone_ref(py));
         }
         let request = match request {
-            Some(r) => Bound::new(py, r.with_async(found.is_async)).map(Bound::into_any),
-            None => Ok(py.None().into_bound(py)),
+            Some(r) => r.clone(),
+            None => py.None().into_bound(py),
         };
-        let out = match request.and_then(|request| found.handler.call1((request, &exc))) {
+        let out = match found.handler.call1((request, &exc)) {
             Ok(out) => out,
             Err(e2) => return reply.0.send(self.internal_error(py, e2)),
         };
@@ -272,7 +275,8 @@ impl PyRoute {
                 Ok(exc) => PyErr::from_value(exc),
                 Err(e) => e,
             };
-            self.error_response(py, rt, e, req)
+            let mut request = RequestCell::new(self.app.as_ref());
+            self.error_response(py, rt, e, req, &mut request)
         })
     }
 }

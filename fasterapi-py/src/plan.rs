@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::dispatch::Runtime;
-use crate::request::PyRequest;
+use crate::request::{PyRequest, RequestCell};
 
 /// What the plan reads from a request: implemented by the server's [`Request`] and by
 /// the in-memory requests of the dispatch micro bench.
@@ -56,8 +56,8 @@ pub(crate) trait Incoming {
     }
     /// The body.
     fn body_bytes(&self) -> &[u8];
-    /// The Python `Request` object.
-    fn to_py(&self, in_async: bool) -> PyRequest;
+    /// The Python `Request` object, for the application `app`.
+    fn to_py(&self, py: Python<'_>, app: Option<&Py<PyAny>>) -> PyRequest;
     /// A reply to answer this request with later, `on_abandon` running if its client
     /// leaves first; `None` where the request cannot wait (see `Request::defer`).
     fn defer(&self, _on_abandon: Box<dyn FnOnce()>) -> Option<Reply> {
@@ -123,8 +123,8 @@ impl Incoming for Request<'_> {
     fn body_bytes(&self) -> &[u8] {
         self.body()
     }
-    fn to_py(&self, in_async: bool) -> PyRequest {
-        PyRequest::new(self, in_async)
+    fn to_py(&self, py: Python<'_>, app: Option<&Py<PyAny>>) -> PyRequest {
+        PyRequest::new(self, app, py)
     }
 }
 
@@ -834,14 +834,15 @@ impl Plan {
         handler.call(args.get_slice(0, kw.positional), Some(&kwargs))
     }
 
-    /// The handler's arguments for `req`, or what failed: the 422 `detail` list of every
-    /// parameter that is missing or failed to convert, and the values that did not.
+    /// The handler's arguments for `req` (its `Request` object from `request`), or what
+    /// failed: the 422 `detail` list of every parameter that is missing or failed to
+    /// convert, and the values that did not.
     pub(crate) fn arguments<'py>(
         &self,
         py: Python<'py>,
         rt: &Runtime,
         req: &impl Incoming,
-        in_async: bool,
+        request: &mut RequestCell<'py, '_>,
     ) -> PyResult<Result<Bound<'py, PyTuple>, Invalid<'py>>> {
         let mut args: Vec<Bound<'py, PyAny>> = Vec::with_capacity(self.params.len());
         let mut errors: Errors<'py> = None;
@@ -856,7 +857,7 @@ impl Plan {
         for p in &self.params {
             let errors_before = errors.as_ref().map_or(0, |e| e.len());
             let value = match p.source {
-                Source::Request => Some(Bound::new(py, req.to_py(in_async))?.into_any()),
+                Source::Request => Some(request.get(py, req)?),
                 Source::Response => Some(rt.temporal_response.bind(py).call0()?),
                 Source::Form => {
                     let form = form.get_or_insert_with(|| Form::of(req));

@@ -274,6 +274,9 @@ pub(crate) fn log_line(msg: &str) {
 struct BenchRequest {
     params: Vec<(String, String)>,
     query: Vec<(String, String)>,
+    /// The query string of `query`.
+    query_string: String,
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
@@ -304,28 +307,48 @@ impl Incoming for BenchRequest {
             .collect()
     }
     fn header_items(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
-        Vec::new()
+        self.headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    Cow::Owned(k.to_ascii_lowercase()),
+                    Cow::Borrowed(v.as_str()),
+                )
+            })
+            .collect()
     }
-    fn header(&self, _name: &str) -> Option<Cow<'_, str>> {
-        None
+    fn header(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| Cow::Borrowed(v.as_str()))
     }
-    fn header_all(&self, _name: &str) -> Vec<Cow<'_, str>> {
-        Vec::new()
+    fn header_all(&self, name: &str) -> Vec<Cow<'_, str>> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| Cow::Borrowed(v.as_str()))
+            .collect()
     }
     fn body_bytes(&self) -> &[u8] {
         &self.body
     }
-    fn to_py(&self, in_async: bool) -> PyRequest {
-        PyRequest::from_parts("/", None, &self.body, in_async)
+    fn to_py(&self, _py: Python<'_>, _app: Option<&Py<PyAny>>) -> PyRequest {
+        let query = (!self.query.is_empty()).then_some(self.query_string.as_str());
+        PyRequest::from_parts("/", query, &self.headers, &self.params, &self.body)
     }
 }
 
-/// `_bench_dispatch(route, path_params, query_params, body, n) -> float`: nanoseconds
-/// per request to answer an in-memory request through one entry of `FasterAPI.routes`,
-/// exactly as the I/O thread does (plan, call, result to response), minus HTTP parsing
-/// and socket I/O. For `benches/` and examples/python/bench_dispatch.py.
+/// `_bench_dispatch(route, path_params, query_params, body, n, headers=[]) -> float`:
+/// nanoseconds per request to answer an in-memory request (with `headers`, a list of
+/// `(name, value)`) through one entry of `FasterAPI.routes`, exactly as the I/O thread
+/// does (plan, call, result to response), minus HTTP parsing and socket I/O. For
+/// `benches/` and examples/python/bench_dispatch.py.
 #[pyfunction]
-#[pyo3(name = "_bench_dispatch")]
+#[pyo3(
+    name = "_bench_dispatch",
+    signature = (route, path_params, query_params, body, n, headers = Vec::new())
+)]
 pub(crate) fn bench_dispatch(
     py: Python<'_>,
     route: &Bound<'_, RouteSpec>,
@@ -333,19 +356,28 @@ pub(crate) fn bench_dispatch(
     query_params: &Bound<'_, PyDict>,
     body: Vec<u8>,
     n: u64,
+    headers: Vec<(String, String)>,
 ) -> PyResult<f64> {
     let errors = Arc::new(AppErrors::defaults(py)?);
     let (_, _, route) = PyRoute::from_spec(route, &errors)?;
     let route = Arc::new(route);
+    let query: Vec<(String, String)> = query_params
+        .extract::<std::collections::HashMap<String, String>>()?
+        .into_iter()
+        .collect();
+    let query_string = query
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
     let req = BenchRequest {
         params: path_params
             .extract::<std::collections::HashMap<String, String>>()?
             .into_iter()
             .collect(),
-        query: query_params
-            .extract::<std::collections::HashMap<String, String>>()?
-            .into_iter()
-            .collect(),
+        query,
+        query_string,
+        headers,
         body,
     };
     let n = n.max(1);

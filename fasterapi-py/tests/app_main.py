@@ -123,18 +123,18 @@ def delete_item(item_id: int):
 
 
 @app.get("/request/{part}")
-def with_request(part: str, request: Request):
+async def with_request(part: str, request: Request):
     return {
         "part": part,
         "method": request.method,
         "path": request.path,
-        "url": request.url,
-        "query_params": request.query_params,
+        "url": str(request.url),
+        "query_params": dict(request.query_params),
         "path_params": request.path_params,
         "x_test": request.headers.get("x-test"),
         "x_test_any_case": request.headers["X-TEST"],
         "has_x_test": "X-Test" in request.headers,
-        "body": request.body().decode(),
+        "body": (await request.body()).decode(),
     }
 
 

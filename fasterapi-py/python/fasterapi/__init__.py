@@ -132,7 +132,7 @@ A full pool queue answers ``503`` with ``Retry-After``.
 from __future__ import annotations
 
 from . import _fasterapi, _not_yet, status
-from ._loop import _close_loop, _new_loop, _Ready, _start, _turn
+from ._loop import _close_loop, _new_loop, _start, _turn
 from .applications import FastAPI, FasterAPI
 from .datastructures import Headers
 from .dependencies.utils import _pydantic, _validation_detail, _ValidationError
@@ -173,12 +173,10 @@ _fasterapi._setup(
     BaseModel=getattr(_pydantic, "BaseModel", None),
     jsonable=_jsonable,
     validation_detail=_validation_detail,
-    ready=_Ready,
     new_loop=_new_loop,
     start=_start,
     turn=_turn,
     close_loop=_close_loop,
-    headers=Headers,
     temporal_response=_temporal_response,
     response_validation_error=_response_validation_error,
 )

@@ -96,30 +96,3 @@ def _close_loop(loop, timeout):
     finally:
         loop.close()
 
-
-class Headers(dict):
-    """Request headers: a dict with lower-case names whose look-ups ignore case."""
-
-    __slots__ = ()
-
-    def __getitem__(self, name):
-        return dict.__getitem__(self, name.lower())
-
-    def __contains__(self, name):
-        return isinstance(name, str) and dict.__contains__(self, name.lower())
-
-    def get(self, name, default=None):
-        return dict.get(self, name.lower(), default)
-
-
-class _Ready:
-    """An awaitable that is already done: ``await _Ready(v)`` is ``v``."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-    def __await__(self):
-        return self.value
-        yield  # noqa: unreachable - makes this a generator

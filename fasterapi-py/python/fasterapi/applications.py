@@ -127,6 +127,7 @@ class FasterAPI:
             routes=specs,
             redirect_slashes=self.router.redirect_slashes,
             exception_handlers=_ExceptionHandlers(self.exception_handlers),
+            app=self,
         )
 
     # -- routes ------------------------------------------------------------------------

@@ -2,28 +2,414 @@
 
 from __future__ import annotations
 
+import ipaddress
 import typing
-from collections.abc import Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
+from operator import itemgetter
+from typing import Any, NamedTuple
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 from . import _not_yet
 
 
-class Headers(dict):
-    """Request headers: a dict with lower-case names whose look-ups ignore case."""
+class Address(NamedTuple):
+    """A client's address (``request.client``): ``host`` and ``port``."""
 
-    __slots__ = ()
-
-    def __getitem__(self, name):
-        return dict.__getitem__(self, name.lower())
-
-    def __contains__(self, name):
-        return isinstance(name, str) and dict.__contains__(self, name.lower())
-
-    def get(self, name, default=None):
-        return dict.get(self, name.lower(), default)
+    host: str
+    port: int
 
 
-class MutableHeaders(Mapping):
+class URL:
+    """A URL, as Starlette's: ``scheme``, ``netloc``, ``path``, ``query``, ``fragment``,
+    ``username``, ``password``, ``hostname``, ``port``, ``is_secure``, ``str(url)``, and
+    new URLs from it with :meth:`replace`, :meth:`include_query_params`,
+    :meth:`replace_query_params`, :meth:`remove_query_params`."""
+
+    def __init__(self, url: str = "", scope: Any = None, **components: Any) -> None:
+        if scope is not None:
+            raise TypeError("URL(scope=...) is not supported by fasterapi: use request.url")
+        if components:
+            if url:
+                raise TypeError('URL: give "url" or components, not both')
+            url = URL("").replace(**components).components.geturl()
+        self._url = url
+
+    #: ``(scheme, netloc, path, query)`` when known without parsing ``_url``: set for
+    #: a request's URL, whose parts the server knows.
+    _parts: tuple | None = None
+
+    @property
+    def components(self) -> SplitResult:
+        try:
+            return self._components
+        except AttributeError:
+            parts = self._parts
+            self._components = urlsplit(self._url) if parts is None else SplitResult(*parts, "")
+            return self._components
+
+    @property
+    def scheme(self) -> str:
+        parts = self._parts
+        return self.components.scheme if parts is None else parts[0]
+
+    @property
+    def netloc(self) -> str:
+        parts = self._parts
+        return self.components.netloc if parts is None else parts[1]
+
+    @property
+    def path(self) -> str:
+        parts = self._parts
+        return self.components.path if parts is None else parts[2]
+
+    @property
+    def query(self) -> str:
+        parts = self._parts
+        return self.components.query if parts is None else parts[3]
+
+    @property
+    def fragment(self) -> str:
+        return self.components.fragment
+
+    @property
+    def username(self) -> str | None:
+        return self.components.username
+
+    @property
+    def password(self) -> str | None:
+        return self.components.password
+
+    @property
+    def hostname(self) -> str | None:
+        return self.components.hostname
+
+    @property
+    def port(self) -> int | None:
+        return self.components.port
+
+    @property
+    def is_secure(self) -> bool:
+        return self.scheme in ("https", "wss")
+
+    def replace(self, **kwargs: Any) -> URL:
+        """This URL with the parts named changed (``scheme``, ``netloc``, ``path``,
+        ``query``, ``fragment``, or ``username``, ``password``, ``hostname``, ``port``)."""
+        if "username" in kwargs or "password" in kwargs or "hostname" in kwargs or "port" in kwargs:
+            hostname = kwargs.pop("hostname", None)
+            port = kwargs.pop("port", self.port)
+            username = kwargs.pop("username", self.username)
+            password = kwargs.pop("password", self.password)
+            if hostname is None:
+                netloc = self.netloc
+                _, _, hostname = netloc.rpartition("@")
+                if hostname and hostname[-1] != "]":
+                    hostname = hostname.rsplit(":", 1)[0]
+            elif ":" in hostname and not hostname.startswith("["):
+                try:
+                    ipaddress.IPv6Address(hostname)
+                except ValueError:
+                    pass
+                else:
+                    hostname = f"[{hostname}]"
+            netloc = hostname
+            if port is not None:
+                netloc += f":{port}"
+            if username is not None:
+                userpass = username
+                if password is not None:
+                    userpass += f":{password}"
+                netloc = f"{userpass}@{netloc}"
+            kwargs["netloc"] = netloc
+        components = self.components._replace(**kwargs)
+        return self.__class__(components.geturl())
+
+    def include_query_params(self, **kwargs: Any) -> URL:
+        params = MultiDict(parse_qsl(self.query, keep_blank_values=True))
+        params.update({str(key): str(value) for key, value in kwargs.items()})
+        return self.replace(query=urlencode(params.multi_items()))
+
+    def replace_query_params(self, **kwargs: Any) -> URL:
+        return self.replace(query=urlencode([(str(key), str(value)) for key, value in kwargs.items()]))
+
+    def remove_query_params(self, keys: str | Sequence[str]) -> URL:
+        if isinstance(keys, str):
+            keys = [keys]
+        params = MultiDict(parse_qsl(self.query, keep_blank_values=True))
+        for key in keys:
+            params.pop(key, None)
+        return self.replace(query=urlencode(params.multi_items()))
+
+    def __eq__(self, other: Any) -> bool:
+        return str(self) == str(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        return self._url
+
+    def __repr__(self) -> str:
+        url = str(self)
+        if self.password:
+            url = str(self.replace(password="********"))
+        return f"{self.__class__.__name__}({url!r})"
+
+
+class ImmutableMultiDict(Mapping):
+    """A mapping whose keys may have several values: ``d[k]`` is the last value of
+    ``k``, ``d.getlist(k)`` every one in order, ``d.multi_items()`` every pair."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if len(args) > 1:
+            raise TypeError("Too many arguments.")
+        value: Any = args[0] if args else []
+        if kwargs:
+            value = ImmutableMultiDict(value).multi_items() + ImmutableMultiDict(kwargs).multi_items()
+        if not value:
+            items: list = []
+        elif hasattr(value, "multi_items"):
+            items = list(value.multi_items())
+        elif hasattr(value, "items"):
+            items = list(value.items())
+        else:
+            items = list(value)
+        self._dict = {k: v for k, v in items}
+        self._list = items
+
+    def getlist(self, key: Any) -> list:
+        return [v for k, v in self._list if k == key]
+
+    def keys(self) -> KeysView:
+        return self._dict.keys()
+
+    def values(self) -> ValuesView:
+        return self._dict.values()
+
+    def items(self) -> ItemsView:
+        return self._dict.items()
+
+    def multi_items(self) -> list:
+        return list(self._list)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._dict[key]
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._dict
+
+    def __iter__(self) -> Iterator:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, self.__class__):
+            return False
+        return sorted(self._list, key=itemgetter(0)) == sorted(other._list, key=itemgetter(0))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.multi_items()!r})"
+
+
+class MultiDict(ImmutableMultiDict):
+    """A mutable :class:`ImmutableMultiDict`."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.setlist(key, [value])
+
+    def __delitem__(self, key: Any) -> None:
+        self._list = [(k, v) for k, v in self._list if k != key]
+        del self._dict[key]
+
+    def pop(self, key: Any, default: Any = None) -> Any:
+        self._list = [(k, v) for k, v in self._list if k != key]
+        return self._dict.pop(key, default)
+
+    def popitem(self) -> tuple:
+        key, value = self._dict.popitem()
+        self._list = [(k, v) for k, v in self._list if k != key]
+        return key, value
+
+    def poplist(self, key: Any) -> list:
+        values = [v for k, v in self._list if k == key]
+        self.pop(key)
+        return values
+
+    def clear(self) -> None:
+        self._dict.clear()
+        self._list.clear()
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self._dict[key] = default
+            self._list.append((key, default))
+        return self[key]
+
+    def setlist(self, key: Any, values: list) -> None:
+        if not values:
+            self.pop(key, None)
+        else:
+            self._list = [(k, v) for k, v in self._list if k != key] + [(key, v) for v in values]
+            self._dict[key] = values[-1]
+
+    def append(self, key: Any, value: Any) -> None:
+        self._list.append((key, value))
+        self._dict[key] = value
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        value = MultiDict(*args, **kwargs)
+        self._list = [(k, v) for k, v in self._list if k not in value.keys()] + value.multi_items()
+        self._dict.update(value)
+
+
+class QueryParams(ImmutableMultiDict):
+    """Query parameters (``request.query_params``): an immutable multi-dict of strings,
+    made from a query string (``str`` or ``bytes``), a mapping or pairs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if len(args) > 1:
+            raise TypeError("Too many arguments.")
+        value = args[0] if args else []
+        if isinstance(value, str):
+            super().__init__(parse_qsl(value, keep_blank_values=True), **kwargs)
+        elif isinstance(value, bytes):
+            super().__init__(parse_qsl(value.decode("latin-1"), keep_blank_values=True), **kwargs)
+        else:
+            super().__init__(*args, **kwargs)
+        self._list = [(str(k), str(v)) for k, v in self._list]
+        self._dict = {str(k): str(v) for k, v in self._dict.items()}
+
+    def __str__(self) -> str:
+        return urlencode(self._list)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({str(self)!r})"
+
+
+class FormData(ImmutableMultiDict):
+    """Form fields (``await request.form()``): an immutable multi-dict."""
+
+    async def close(self) -> None:
+        for _, value in self.multi_items():
+            close = getattr(value, "close", None)
+            if close is not None:
+                await close()
+
+
+class Headers(Mapping):
+    """Request headers (``request.headers``), as Starlette's: an immutable multi-dict over
+    ``(name, value)`` byte pairs (``raw``; names lower-case, Latin-1) whose look-ups ignore
+    case: ``headers[name]`` is the first value, ``headers.getlist(name)`` every one;
+    ``keys()``, ``values()`` and ``items()`` list every pair."""
+
+    def __init__(
+        self,
+        headers: Mapping[str, str] | None = None,
+        raw: list | None = None,
+        scope: MutableMapping[str, Any] | None = None,
+    ) -> None:
+        self._list: list = []
+        if headers is not None:
+            if raw is not None or scope is not None:
+                raise TypeError('Headers: give one of "headers", "raw" or "scope"')
+            self._list = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        elif raw is not None:
+            if scope is not None:
+                raise TypeError('Headers: give one of "headers", "raw" or "scope"')
+            self._list = raw
+        elif scope is not None:
+            self._list = scope["headers"] = list(scope["headers"])
+
+    @property
+    def raw(self) -> list:
+        return list(self._list)
+
+    def keys(self) -> list:  # type: ignore[override]
+        return [key.decode("latin-1") for key, _ in self._list]
+
+    def values(self) -> list:  # type: ignore[override]
+        return [value.decode("latin-1") for _, value in self._list]
+
+    def items(self) -> list:  # type: ignore[override]
+        return [(key.decode("latin-1"), value.decode("latin-1")) for key, value in self._list]
+
+    def getlist(self, key: str) -> list:
+        want = key.lower().encode("latin-1")
+        return [v.decode("latin-1") for k, v in self._list if k == want]
+
+    def __getitem__(self, key: str) -> str:
+        want = key.lower().encode("latin-1")
+        for k, v in self._list:
+            if k == want:
+                return v.decode("latin-1")
+        raise KeyError(key)
+
+    def __contains__(self, key: Any) -> bool:
+        if not isinstance(key, str):
+            return False
+        want = key.lower().encode("latin-1")
+        return any(k == want for k, _ in self._list)
+
+    def __iter__(self) -> Iterator:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self._list)
+
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, Headers):
+            return False
+        return sorted(self._list) == sorted(other._list)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        as_dict = dict(self.items())
+        if len(as_dict) == len(self):
+            return f"{self.__class__.__name__}({as_dict!r})"
+        return f"{self.__class__.__name__}(raw={self.raw!r})"
+
+
+class State:
+    """Attributes of one's own (``request.state``): ``state.x = 1`` then ``state.x``;
+    a missing one is an ``AttributeError``."""
+
+    _state: dict
+
+    def __init__(self, state: dict | None = None):
+        super().__setattr__("_state", {} if state is None else state)
+
+    def __setattr__(self, key: Any, value: Any) -> None:
+        self._state[key] = value
+
+    def __getattr__(self, key: Any) -> Any:
+        try:
+            return self._state[key]
+        except KeyError:
+            raise AttributeError(f"'{self.__class__.__name__}' object has no attribute '{key}'") from None
+
+    def __delattr__(self, key: Any) -> None:
+        del self._state[key]
+
+    def __getitem__(self, key: str) -> Any:
+        return self._state[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._state[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state)
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+
+class MutableHeaders(Headers):
     """Response headers as Starlette's ``MutableHeaders``: a case-insensitive view of a
     list of ``(name, value)`` byte pairs (``raw``, names lower-case, Latin-1), which a
     name may appear in several times (``Set-Cookie``). ``headers[name] = value``
@@ -148,5 +534,5 @@ class MutableHeaders(Mapping):
         return f"{type(self).__name__}(raw={self._list!r})"
 
 
-_NOT_YET = frozenset({'Address', 'Default', 'DefaultPlaceholder', 'FormData', 'QueryParams', 'State', 'URL', 'UploadFile'})
+_NOT_YET = frozenset({'Default', 'DefaultPlaceholder', 'UploadFile'})
 __getattr__ = _not_yet.refuse('fasterapi.datastructures', _NOT_YET)

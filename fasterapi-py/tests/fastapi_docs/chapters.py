@@ -71,6 +71,9 @@ CHAPTERS = [
     Chapter("response_headers", "Response Headers", "response_headers", "test_response_headers"),
     Chapter("response_change_status_code", "Response - Change Status Code",
             "response_change_status_code", "test_response_change_status_code"),
+    # The advanced guide's chapter on the request object (issue 14 point 6).
+    Chapter("using_request_directly", "Using the Request Directly", "using_request_directly",
+            "test_using_request_directly"),
 ]
 
 BY_NAME = {c.name: c for c in CHAPTERS}
