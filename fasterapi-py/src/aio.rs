@@ -61,6 +61,9 @@ thread_local! {
     /// The exit code of dependencies with `yield` of the requests this thread answered,
     /// to run once their responses are out (see [`after_response`]).
     static AFTER_RESPONSE: RefCell<Vec<Py<PyAny>>> = const { RefCell::new(Vec::new()) };
+    /// The tasks of exit code started from [`AFTER_RESPONSE`] that had not finished on
+    /// their first step (pruned at each start), for [`settle_after_response`].
+    static EXITS_RUNNING: RefCell<Vec<Py<PyAny>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `coro` to its end, on a loop of this thread's that its server loop does not drive
@@ -87,21 +90,22 @@ pub(crate) fn run_to_end<'py>(
         .call_method1(pyo3::intern!(py, "run_until_complete"), (coro,))
 }
 
-/// `_after_response(f)`: runs `f()` (a coroutine function: the exit code of a route's
-/// dependencies with `yield`) after the response of the request being answered on this
-/// thread has been handed to its connection.
+/// `_after_response(f)`: runs `f()` (the exit code of a route's dependencies with
+/// `yield`: a function, or a coroutine function, run as a task) after the response of
+/// the request being answered on this thread has been handed to its connection.
 ///
 /// On an I/O thread the loop's next turn runs it: a response answered inline is written
 /// in the connection's pass, before the turn; one answered through a [`Reply`] from a
 /// turn is written after that turn, and `f` waits for the turn after. Elsewhere (the
-/// worker pool, the dispatch bench) the route runs it once its response is made.
+/// worker pool, the dispatch bench) the route runs it once its response is made, before
+/// the I/O thread writes it: a pool thread has no later moment of its own.
 ///
 /// [`Reply`]: fasterapi_http::Reply
 #[pyfunction]
 #[pyo3(name = "_after_response")]
 pub(crate) fn after_response(f: Py<PyAny>) {
+    // `PyLoop::due` sees it: the loop's next run comes at the end of this pass.
     AFTER_RESPONSE.with(|a| a.borrow_mut().push(f));
-    request_turn();
 }
 
 /// Whether exit code waits to run after a response on this thread.
@@ -113,25 +117,68 @@ pub(crate) fn after_response_pending() -> bool {
 pub(crate) fn run_after_response_now(py: Python<'_>, rt: &Runtime) -> PyResult<()> {
     let pending = AFTER_RESPONSE.with(|a| std::mem::take(&mut *a.borrow_mut()));
     for f in pending {
-        let coro = f.bind(py).call0()?;
-        with_loop(py, rt, |lp| {
-            lp.event_loop
-                .bind(py)
-                .call_method1(pyo3::intern!(py, "run_until_complete"), (coro,))
-                .map(drop)
-        })?;
+        let out = f.bind(py).call0()?;
+        if !out.is_none() {
+            run_to_end(py, rt, out)?;
+        }
     }
     Ok(())
 }
 
 /// Starts the pending exit code as tasks of this I/O thread's loop.
-/// Starts the pending exit code as tasks of this I/O thread's loop.
-fn start_after_response(py: Python<'_>, rt: &Runtime, lp: &Bound<'_, PyAny>) -> PyResult<()> {
+/// Runs the pending exit code, as tasks of this I/O thread's loop where it is async;
+/// whether it started any task.
+fn start_after_response(py: Python<'_>, rt: &Runtime, lp: &Bound<'_, PyAny>) -> PyResult<bool> {
     let pending = AFTER_RESPONSE.with(|a| std::mem::take(&mut *a.borrow_mut()));
+    let done = |t: &Bound<'_, PyAny>| -> bool {
+        t.call_method0(pyo3::intern!(py, "done"))
+            .and_then(|d| d.is_truthy())
+            .unwrap_or(true)
+    };
+    EXITS_RUNNING.with(|r| r.borrow_mut().retain(|t| !done(t.bind(py))));
+    let mut started = false;
     for f in pending {
-        let coro = f.bind(py).call0()?;
-        rt.start.bind(py).call1((coro, lp))?;
+        let out = f.bind(py).call0()?;
+        if !out.is_none() {
+            started = true;
+            let task = rt.start.bind(py).call1((out, lp))?;
+            if !done(&task) {
+                EXITS_RUNNING.with(|r| r.borrow_mut().push(task.unbind()));
+            }
+        }
     }
+    Ok(started)
+}
+
+/// Runs the exit code of the requests this thread answered to its end, turning its
+/// driven loop: for the test server between two exchanges, so that a test sees what a
+/// dependency's exit code did once its request returns, as with Starlette's TestClient
+/// (whose call returns when the app has finished). Gives up after `timeout`.
+pub(crate) fn settle_after_response(py: Python<'_>, timeout: Duration) -> PyResult<()> {
+    let idle = !after_response_pending() && EXITS_RUNNING.with(|r| r.borrow().is_empty());
+    if idle {
+        return Ok(());
+    }
+    let rt = Runtime::get(py)?;
+    let event_loop = LOOP.with(|l| {
+        l.borrow()
+            .as_ref()
+            .filter(|l| l.driven)
+            .map(|l| l.event_loop.clone_ref(py))
+    });
+    let Some(event_loop) = event_loop else {
+        return run_after_response_now(py, rt);
+    };
+    let lp = event_loop.bind(py);
+    mark_running(py, rt, lp)?;
+    start_after_response(py, rt, lp)?;
+    let tasks = EXITS_RUNNING.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    py.import("fasterapi._loop")?
+        .getattr("_settle")?
+        .call1((lp, tasks, timeout.as_secs_f64()))?;
     Ok(())
 }
 
@@ -295,37 +342,67 @@ impl PyLoop {
     }
 }
 
+impl PyLoop {
+    /// Whether the loop has something to run: ready callbacks, timers (one may have
+    /// been added, or be due), or I/O on its selector's descriptor.
+    fn has_work(&self, lp: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let py = lp.py();
+        if lp.getattr(pyo3::intern!(py, "_ready"))?.len()? > 0
+            || lp.getattr(pyo3::intern!(py, "_scheduled"))?.len()? > 0
+        {
+            return Ok(true);
+        }
+        let mut poll = libc::pollfd {
+            fd: self.fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `poll` is a valid pollfd for the duration of the call, the count is 1,
+        // and a zero timeout returns at once; `self.fd` is the loop's selector descriptor,
+        // open while the loop lives.
+        let ready = unsafe { libc::poll(&mut poll, 1, 0) };
+        Ok(ready != 0)
+    }
+}
+
 impl Companion for PyLoop {
     fn fd(&self) -> Option<RawFd> {
         Some(self.fd)
     }
 
     fn due(&self) -> Option<Instant> {
-        if NEEDS_TURN.with(Cell::get) {
+        if NEEDS_TURN.with(Cell::get) || after_response_pending() {
             return Some(self.epoch);
         }
         NEXT_TIMER.with(Cell::get)
     }
 
     fn run(&mut self) {
-        NEEDS_TURN.with(|t| t.set(false));
+        let asked = NEEDS_TURN.with(|t| t.replace(false));
         Python::attach(|py| {
-            let result = (|| -> PyResult<Option<f64>> {
+            // `None`: no turn was taken, the next timer stays.
+            let result = (|| -> PyResult<Option<Option<f64>>> {
                 let rt = Runtime::get(py)?;
                 let lp = self.event_loop.bind(py);
                 mark_running(py, rt, lp)?;
                 // Before the turn: what was queued during the last one waits for this.
                 if after_response_pending() {
-                    start_after_response(py, rt, lp)?;
+                    let started = start_after_response(py, rt, lp)?;
+                    // Only exit code without `await`s was due, and it ran: a turn of the
+                    // loop (a selector poll and its Python) only if the loop has work.
+                    if !asked && !started && !self.has_work(lp)? {
+                        return Ok(None);
+                    }
                 }
                 let delay: Option<f64> = rt.turn.bind(py).call1((lp,))?.extract()?;
-                Ok(delay)
+                Ok(Some(delay))
             })();
             let next = match result {
-                Ok(Some(delay)) => {
+                Ok(None) => return,
+                Ok(Some(Some(delay))) => {
                     Some(Instant::now() + Duration::from_secs_f64(delay.clamp(0.0, 86_400.0)))
                 }
-                Ok(None) => None,
+                Ok(Some(None)) => None,
                 Err(e) => {
                     crate::serve::log_line("error in the event loop:");
                     e.display(py);

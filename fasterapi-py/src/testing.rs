@@ -94,6 +94,7 @@ impl PyTestServer {
         let unhandled = Arc::new(Unhandled::default());
         let mut app = worker_app(spec, &options, Some(&unhandled))?;
         let config = app.config_mut().clone();
+        let shutdown_timeout = config.shutdown_timeout;
         let (jobs, queue) = mpsc::channel::<Job>();
         let (started, start) = mpsc::sync_channel::<io::Result<()>>(1);
         // Detached: the server thread attaches to make its event loop.
@@ -112,6 +113,14 @@ impl PyTestServer {
                     let _ = started.send(Ok(()));
                     for job in queue {
                         let answer = server.exchange(&job.request);
+                        // As Starlette's TestClient, which returns when the app is done:
+                        // the exit code of dependencies with `yield` has run.
+                        let settled = Python::attach(|py| {
+                            crate::aio::settle_after_response(py, shutdown_timeout)
+                        });
+                        if let Err(e) = settled {
+                            unhandled.push(e);
+                        }
                         let _ = job.answer.send((answer, unhandled.take()));
                     }
                     // Stops the loop and the pool, attaching to close the loop.

@@ -363,7 +363,7 @@ def test_a_route_s_graph_is_flattened_into_one_plan_at_registration():
 
 
 @fasterapi_only
-def test_a_def_graph_gets_a_def_solver_and_yield_or_async_an_async_one():
+def test_a_def_graph_gets_a_def_solver_and_an_async_one_an_async_one():
     from fasterapi import Depends, FastAPI
 
     app = FastAPI()
@@ -386,7 +386,14 @@ def test_a_def_graph_gets_a_def_solver_and_yield_or_async_an_async_one():
     def request_scope(x=Depends(gen)):
         return x
 
-    assert [s.is_async for r in app.routes for s in r.specs] == [False, False, True]
+    async def agen():
+        yield 1
+
+    @app.get("/async_generator")
+    def async_generator(x=Depends(agen)):
+        return x
+
+    assert [s.is_async for r in app.routes for s in r.specs] == [False, False, False, True]
 
 
 @fasterapi_only
@@ -425,3 +432,43 @@ def test_bad_dependencies_are_refused_at_registration():
         @app.get("/w", blocking=True)
         def w(v=Depends(async_dep)):
             return v
+
+
+@fasterapi_only
+def test_the_test_client_returns_once_the_exit_code_ran():
+    # As Starlette's TestClient, which returns when the app has finished: the exit code
+    # that runs after the response (sync, async, one that waits on a timer) is done.
+    import asyncio
+
+    from fasterapi import Depends, FastAPI
+    from fasterapi.testclient import TestClient
+
+    app = FastAPI()
+    state = []
+
+    def sync_dep():
+        yield 1
+        state.append("sync exit")
+
+    async def async_dep():
+        yield 1
+        await asyncio.sleep(0.001)
+        state.append("async exit")
+
+    @app.get("/sync")
+    def sync_route(x=Depends(sync_dep)):
+        return x
+
+    @app.get("/async")
+    async def async_route(x=Depends(async_dep)):
+        return x
+
+    with TestClient(app) as client:
+        # 40 calls: the def route moves from the pool to the I/O thread after 32.
+        for _ in range(40):
+            state.clear()
+            assert client.get("/sync").json() == 1
+            assert state == ["sync exit"]
+        state.clear()
+        assert client.get("/async").json() == 1
+        assert state == ["async exit"]

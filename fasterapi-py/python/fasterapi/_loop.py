@@ -82,6 +82,21 @@ def _turn(loop, rounds=16):
     return None
 
 
+def _settle(loop, tasks, timeout):
+    """Runs ``loop`` (driven by this thread, which is free: the test server between two
+    exchanges) until ``tasks`` are done, waiting in its selector for their timers and
+    I/O; ``TimeoutError`` past ``timeout`` seconds."""
+    deadline = loop.time() + timeout
+    wake = loop.call_at(deadline, lambda: None)  # the selector waits no longer
+    try:
+        while not all(t.done() for t in tasks):
+            if loop.time() >= deadline:
+                raise TimeoutError(f"the exit code of dependencies did not finish within {timeout} s")
+            loop._run_once()
+    finally:
+        wake.cancel()
+
+
 def _close_loop(loop, timeout):
     """At shutdown: cancels the tasks still pending, gives them ``timeout`` seconds to
     finish, closes async generators, closes the loop."""

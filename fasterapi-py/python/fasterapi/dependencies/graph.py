@@ -19,32 +19,33 @@ and ``get_token(authorization: str = Header())`` the solver reads::
         d1 = get_user(d0)
         return me(d1)
 
-The solver is a ``def`` when the whole graph is: the route is then placed like a ``def``
-handler (the worker pool, or inline once its calls prove fast). It is an ``async def``
-when any dependency or the handler is async, or a dependency ``yield``s with the default
-``scope="request"`` (its exit code runs after the response, on the event loop); ``def``
-dependencies and a ``def`` handler in it are called on the event loop's thread.
+The solver is a ``def`` when the whole graph is (sync generators included): the route is
+then placed like a ``def`` handler (the worker pool, or inline once its calls prove fast).
+It is an ``async def`` when any dependency or the handler is async (an async generator
+included); ``def`` dependencies and a ``def`` handler in it are called on the event
+loop's thread.
 
-Dependencies with ``yield`` are entered through ``contextlib``'s context managers, as
-FastAPI does: an exception raised by the handler or a later dependency reaches their
-``except``/``finally``; an exit that swallows it answers 500 with FastAPI's error.
+Dependencies with ``yield`` are entered and exited with the semantics of FastAPI's
+``contextlib`` context managers on an exit stack (``exits.py``): an exception raised by
+the handler or a later dependency reaches their ``except``/``finally``; an exit that
+swallows it answers 500 with FastAPI's error.
 ``scope="function"`` exits run before the response; the others after it (see
-``_fasterapi._after_response``).
+``_fasterapi._after_response``): on the I/O thread, at the loop turn that follows the
+write; a route on the worker pool runs them once its response is made.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import sys
-import traceback
 import typing
 
 from .. import _fasterapi
 from .._fasterapi import ParamSpec, Source
 from ..exceptions import DependencyScopeError, FastAPIError
 from ..params import Depends, Security
+from .exits import Exits
 from .utils import _PATH_PARAM, SECURITY_SCOPES, SubDependency, _analyze, _qualname, settle_body
 
 #: FastAPI's message when a dependency with ``yield`` swallowed the handler's exception.
@@ -136,6 +137,9 @@ class _Builder:
         self.is_async = False
         self.request_exits = False
         self.function_exits = False
+        #: Which exit stacks hold an async context manager (an async generator): those
+        #: are AsyncExitStacks, the others ExitStacks, closed without a coroutine.
+        self.async_stack = {"_fst": False, "_rst": False}
 
     def const(self, obj, prefix: str) -> str:
         name = f"_{prefix}{len(self.env)}"
@@ -237,12 +241,11 @@ class _Builder:
             else:
                 self.request_exits = True
             if kind == _GEN:
-                cm = self.const(contextlib.contextmanager(call), "cm")
-                self.lines.append((guard, f"{value} = {stack}.enter_context({cm}({argtext}))"))
+                self.lines.append((guard, f"{value} = {stack}.enter({callee}({argtext}))"))
             else:
                 self.is_async = True
-                cm = self.const(contextlib.asynccontextmanager(call), "cm")
-                self.lines.append((guard, f"{value} = await {stack}.enter_async_context({cm}({argtext}))"))
+                self.async_stack[stack] = True
+                self.lines.append((guard, f"{value} = await {stack}.aenter({callee}({argtext}))"))
         self.cache.setdefault(key, (value, needs))
         return value, uses_scopes, needs
 
@@ -254,8 +257,7 @@ class _Builder:
         stacks (their exit code sees it) and out to the exception handlers (the 422). It
         takes that exception and the set of the failed values' indices before the values
         (a failed one ``None``)."""
-        # Exit code after the response runs on the event loop: the solver is async.
-        is_async = self.is_async or self.request_exits
+        is_async = self.is_async
         params = ", ".join(f"a{i}" for i in range(len(self.entries)))
         if invalid:
             params = "_exc, _failed" + (", " + params if params else "")
@@ -276,13 +278,13 @@ class _Builder:
                 body[-1] = "return " + body[-1].removeprefix("_out = ")
             header = f"{'async ' if is_async else ''}def _solve({params}):"
             return "\n".join([header] + ["    " + line for line in body]), is_async
-        if is_async:
-            stack_class, exit_call, close = "_AsyncExitStack", "await {}.__aexit__", "await {}.aclose()"
-        else:
-            stack_class, exit_call, close = "_ExitStack", "{}.__exit__", "{}.close()"
         for stack, used in (("_fst", self.function_exits), ("_rst", self.request_exits)):
             if not used:
                 continue
+            if self.async_stack[stack]:
+                exit_call, close = "await {}.aexit", "await {}.aclose()"
+            else:
+                exit_call, close = "{}.exit", "{}.close()"
             # try: <body> except: exits see the exception (re-raised, replaced, or
             # swallowed: FastAPI's error); no exception: function-scope exits now.
             wrapped = ["try:"] + ["    " + line for line in body] + [
@@ -293,10 +295,10 @@ class _Builder:
             ]
             if stack == "_fst":
                 wrapped.append(close.format(stack))
-            body = [f"{stack} = {stack_class}()"] + wrapped
+            body = [f"{stack} = _Exits(_label)"] + wrapped
         if not invalid:
             if self.request_exits:
-                body.append("_after_response(_partial(_exit_after_response, _rst, _label))")
+                body.append("_after_response(_rst.after_response)")
             body.append("return _out")
         header = f"{'async ' if is_async else ''}def _solve({params}):"
         return "\n".join([header] + ["    " + line for line in body]), is_async
@@ -308,16 +310,6 @@ def _hashable(obj) -> bool:
     except TypeError:
         return False
     return True
-
-
-async def _exit_after_response(stack, label: str) -> None:
-    """Runs the exit code of a request's dependencies after its response; an exception
-    there is logged (the response is gone), as uvicorn logs FastAPI's."""
-    try:
-        await stack.aclose()
-    except BaseException:
-        sys.stderr.write(f"fasterapi: exception in the exit code of a dependency of {label}, after its response:\n")
-        traceback.print_exc()
 
 
 def compile_graph(endpoint, path: str, dependencies, overrides, label: str) -> Compiled:
@@ -342,14 +334,11 @@ def compile_graph(endpoint, path: str, dependencies, overrides, label: str) -> C
         raise TypeError(f"{label}: path parameters {sorted(missing)} are not in the signature of the handler or its dependencies")
     settle_body(entries, label)
     namespace = dict(
-        _ExitStack=contextlib.ExitStack,
-        _AsyncExitStack=contextlib.AsyncExitStack,
+        _Exits=Exits,
         _exc_info=sys.exc_info,
         _FastAPIError=FastAPIError,
         _SWALLOWED=SWALLOWED,
         _after_response=_fasterapi._after_response,
-        _partial=functools.partial,
-        _exit_after_response=_exit_after_response,
         _label=label,
     )
     functions = []

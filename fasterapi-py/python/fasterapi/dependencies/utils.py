@@ -444,29 +444,6 @@ def _compile(func, path: str) -> list | None:
     return [ParamSpec(**e) for e in plan]
 
 
-def _foreign_marker(default) -> bool:
-    """Whether a parameter default is an object of FastAPI's or Starlette's own (a
-    ``fastapi.Depends``, say), which fasterapi would otherwise take for a plain default."""
-    module = getattr(type(default), "__module__", "") or ""
-    return module.split(".", 1)[0] in ("fastapi", "starlette")
-
-
-def _validation_detail(exc, loc_prefix):
-    """FastAPI's 422 ``detail`` list for a pydantic ``ValidationError``."""
-    out = []
-    for err in exc.errors(include_url=False):
-        item = {
-            "type": err.get("type"),
-            "loc": list(loc_prefix) + list(err.get("loc", ())),
-            "msg": err.get("msg"),
-            "input": err.get("input"),
-        }
-        if err.get("ctx"):
-            item["ctx"] = {k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v)) for k, v in err["ctx"].items()}
-        out.append(item)
-    return out
-
-
 _GROUP_SOURCES = {"query": Source.QUERY, "header": Source.HEADER, "cookie": Source.COOKIE}
 
 
