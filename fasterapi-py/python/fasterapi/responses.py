@@ -38,6 +38,14 @@ class Response:
 
     media_type: str | None = None
     charset = "utf-8"
+    background = None
+    #: The class renders and makes its headers as this one does (set per subclass):
+    #: ``__init__`` then does both inline, saving two calls per response.
+    _inline_init = True
+
+    def __init_subclass__(cls, **kwargs: typing.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._inline_init = cls.render is Response.render and cls.init_headers is Response.init_headers
 
     def __init__(
         self,
@@ -55,7 +63,20 @@ class Response:
         self.status_code = status_code
         if media_type is not None:
             self.media_type = media_type
-        self.background = None
+        if headers is None and self._inline_init and type(content) is str:
+            # render() and init_headers() as below, inline: the common case, per request.
+            body = self.body = content.encode(self.charset)
+            raw_headers = []
+            if not (status_code < 200 or status_code == 204 or status_code == 304):
+                raw_headers.append((b"content-length", str(len(body)).encode("latin-1")))
+            media_type = self.media_type
+            if media_type is not None:
+                header = _CONTENT_TYPE_HEADERS.get((media_type, self.charset))
+                if header is None:
+                    header = _content_type_header(media_type, self.charset)
+                raw_headers.append(header)
+            self.raw_headers = raw_headers
+            return
         self.body = self.render(content)
         self.init_headers(headers)
 
@@ -83,17 +104,12 @@ class Response:
             populate_content_length = b"content-length" not in keys
             populate_content_type = b"content-type" not in keys
         body = getattr(self, "body", None)
-        if (
-            body is not None
-            and populate_content_length
-            and not (self.status_code < 200 or self.status_code in (204, 304))
-        ):
+        status = self.status_code
+        if body is not None and populate_content_length and not (status < 200 or status == 204 or status == 304):
             raw_headers.append((b"content-length", str(len(body)).encode("latin-1")))
-        content_type = self.media_type
-        if content_type is not None and populate_content_type:
-            if content_type.startswith("text/") and "charset=" not in content_type.lower():
-                content_type += "; charset=" + self.charset
-            raw_headers.append((b"content-type", content_type.encode("latin-1")))
+        media_type = self.media_type
+        if media_type is not None and populate_content_type:
+            raw_headers.append(_content_type_header(media_type, self.charset))
         self.raw_headers = raw_headers
 
     _headers: MutableHeaders | None = None
@@ -164,6 +180,22 @@ class Response:
             key, max_age=0, expires=0, path=path, domain=domain, secure=secure,
             httponly=httponly, samesite=samesite, partitioned=partitioned,
         )
+
+
+#: ``(media_type, charset)`` -> its ``(b"content-type", value)`` header.
+_CONTENT_TYPE_HEADERS: dict = {}
+
+
+def _content_type_header(media_type: str, charset: str) -> tuple:
+    """The ``content-type`` header of a media type: ``text/*`` gets the charset (kept:
+    responses are made per request, with a few media types)."""
+    value = media_type
+    if value.startswith("text/") and "charset=" not in value.lower():
+        value += "; charset=" + charset
+    header = (b"content-type", value.encode("latin-1"))
+    if len(_CONTENT_TYPE_HEADERS) < 256:
+        _CONTENT_TYPE_HEADERS[(media_type, charset)] = header
+    return header
 
 
 class HTMLResponse(Response):
