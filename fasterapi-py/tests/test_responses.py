@@ -365,3 +365,29 @@ def test_shapes_the_walk_takes_and_leaves():
 
     for model in (Computed, Serialized, WithDate, set[int], Tree):
         assert _serialization_shape(TypeAdapter(model).core_schema, True) is None, model
+
+
+def test_the_test_client_raises_the_response_validation_error_as_fastapis():
+    from fasterapi.testclient import TestClient
+
+    class M(BaseModel):
+        price: float
+
+    app = FastAPI()
+
+    @app.get("/x", response_model=M)
+    def x():
+        return {"nope": 1}
+
+    @app.get("/y")
+    async def y() -> M:
+        return {"price": "bad"}
+
+    client = TestClient(app)
+    for path, body in [("/x", {"nope": 1}), ("/y", {"price": "bad"})]:
+        with pytest.raises(ResponseValidationError) as info:
+            client.get(path)
+        assert info.value.errors()[0]["loc"] == ("response", "price")
+        assert info.value.body == body
+    r = TestClient(app, raise_server_exceptions=False).get("/x")
+    assert (r.status_code, r.text) == (500, "Internal Server Error")
