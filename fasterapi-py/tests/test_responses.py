@@ -391,3 +391,60 @@ def test_the_test_client_raises_the_response_validation_error_as_fastapis():
         assert info.value.body == body
     r = TestClient(app, raise_server_exceptions=False).get("/x")
     assert (r.status_code, r.text) == (500, "Internal Server Error")
+
+
+def test_the_walk_writes_pydantics_bytes_for_models_of_many_kinds():
+    # Each model through a route `-> Model` (the server's walk where it takes the model)
+    # against pydantic's own TypeAdapter.dump_json(by_alias=True), which FastAPI sends.
+    import enum
+    from typing import Any, Literal, Optional, Union
+
+    from pydantic import AliasGenerator, ConfigDict, TypeAdapter
+
+    from fasterapi.testclient import TestClient
+
+    class Colour(str, enum.Enum):
+        red = "red"
+
+    class Level(enum.IntEnum):
+        high = 3
+
+    class Leaf(BaseModel):
+        v: Union[int, str]
+        hidden: str = Field("h", exclude=True)
+
+    class Mixed(BaseModel):
+        model_config = ConfigDict(alias_generator=AliasGenerator(serialization_alias=lambda n: n + "_"))
+        colour: Colour
+        level: Level
+        kind: Literal["a", "b"]
+        leaf: Leaf
+        leaves: list[Leaf]
+        maybe: Optional[Leaf] = None
+        table: dict[str, list[float]] = {}
+        free: Any = None
+        big: int = 2**70
+        text: str = 'quote " backslash \\ newline \n é \u2028'
+        tiny: float = 1e-7
+        huge: float = 1e300
+
+    values = [
+        Mixed(colour="red", level=3, kind="a", leaf={"v": 1}, leaves=[{"v": "x"}, {"v": 2}],
+              table={"k": [1, 2.5]}, free={"a": [None, True]}),
+        Mixed(colour=Colour.red, level=Level.high, kind="b", leaf=Leaf(v="y", hidden="no"), leaves=[],
+              maybe={"v": 0}, free=[1, "2"]),
+    ]
+    from fasterapi.routing import _serialization_shape
+
+    assert _serialization_shape(TypeAdapter(Mixed).core_schema, True) is not None
+    app = FastAPI()
+    routes = []
+    for i, value in enumerate(values):
+        def handler(value=value) -> Mixed:
+            return value
+        app.get(f"/m{i}")(handler)
+        routes.append((f"/m{i}", value))
+    client = TestClient(app)
+    adapter = TypeAdapter(Mixed)
+    for path, value in routes:
+        assert client.get(path).content == adapter.dump_json(value, by_alias=True), path

@@ -199,6 +199,11 @@ def _serialization_shape(schema: dict, by_alias: bool, depth: int = 0, defs: dic
         return _serialization_shape(schema.get("schema"), by_alias, depth + 1, defs)
     if kind in _NATIVE_SCHEMAS or (kind == "enum" and schema.get("sub_type") in ("str", "int", "float")):
         return ("value",)
+    if kind == "union":
+        choices = [c[0] if isinstance(c, tuple) else c for c in schema.get("choices", ())]
+        if choices and all(_serialization_shape(c, by_alias, depth + 1, defs) == ("value",) for c in choices):
+            return ("value",)
+        return None
     if kind == "nullable":
         inner = _serialization_shape(schema.get("schema"), by_alias, depth + 1, defs)
         return None if inner is None else (("value",) if inner == ("value",) else ("nullable", inner))
