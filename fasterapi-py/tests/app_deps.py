@@ -8,6 +8,7 @@ DEPS_BASE_URL=http://127.0.0.1:8000, is how the tests' expectations were checked
 import asyncio
 import os
 import sys
+import threading
 from typing import Annotated, List, Optional
 
 if os.environ.get("DEPS_ON_FASTAPI"):  # pragma: no cover - checking the expectations on FastAPI
@@ -356,6 +357,34 @@ def login(form: Annotated[OAuth2PasswordRequestForm, Depends()]):
 @app.post("/form")
 def form(name: str = Form(), n: int = Form(3), tags: List[str] = Form([])):
     return {"name": name, "n": n, "tags": tags}
+
+
+# --- the def parts of an async route do not hold up the event loop ----------------------------
+
+ENTERED = threading.Event()
+RELEASED = threading.Event()
+
+
+async def async_value() -> int:
+    return 1
+
+
+@app.get("/blocking_def")
+def blocking_def(x: int = Depends(async_value)):
+    # A def handler in an async graph: it blocks here until /release_def, which the
+    # server can only serve meanwhile if this does not run on its event loop's thread.
+    ENTERED.set()
+    released = RELEASED.wait(timeout=20)
+    ENTERED.clear()
+    RELEASED.clear()
+    return {"released": released, "x": x}
+
+
+@app.post("/release_def")
+async def release_def():
+    entered = await asyncio.get_running_loop().run_in_executor(None, ENTERED.wait, 20)
+    RELEASED.set()
+    return {"entered": entered}
 
 
 # --- routers ------------------------------------------------------------------------------------

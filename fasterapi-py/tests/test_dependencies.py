@@ -209,6 +209,22 @@ def test_nested_yield_dependencies_exit_in_reverse_order(http):
     assert log(http) == ["outer enter", "inner enter", "handler", "inner exit", "outer exit"]
 
 
+def test_a_def_handler_with_async_dependencies_does_not_hold_up_the_loop(http, server):
+    # /blocking_def's def handler (async dependency: an async route) blocks until
+    # /release_def has seen it enter; served on the loop's thread, /release_def would wait
+    # behind it and it would answer released=False after 20 s.
+    import threading
+
+    answer = {}
+    worker = threading.Thread(
+        target=lambda: answer.update(r=requests.get(server.url + "/blocking_def", timeout=30)))
+    worker.start()
+    r = post(http, "/release_def")
+    worker.join(timeout=30)
+    assert r.json() == {"entered": True}
+    assert answer["r"].json() == {"released": True, "x": 1}
+
+
 # --- overrides --------------------------------------------------------------------------------
 
 
@@ -427,11 +443,20 @@ def test_bad_dependencies_are_refused_at_registration():
     async def async_dep():
         return 1
 
-    with pytest.raises(NotImplementedError, match="blocking=True"):
+    with pytest.raises(ValueError, match="blocking=True is for def handlers"):
 
         @app.get("/w", blocking=True)
-        def w(v=Depends(async_dep)):
+        async def w(v=Depends(async_dep)):
             return v
+
+    # A def handler with async dependencies: the route is async, blocking=True keeps
+    # its def parts on the thread pool.
+    @app.get("/v", blocking=True)
+    def v(v=Depends(async_dep)):
+        return v
+
+    (spec,) = app.routes[-1].specs
+    assert spec.is_async and "await _place" in spec.solver.__fasterapi_source__
 
 
 @fasterapi_only
@@ -472,3 +497,31 @@ def test_the_test_client_returns_once_the_exit_code_ran():
         state.clear()
         assert client.get("/async").json() == 1
         assert state == ["async exit"]
+
+
+@fasterapi_only
+def test_the_def_parts_of_an_async_route_move_as_a_def_route_does():
+    from fasterapi.dependencies.placement import FAST, PROMOTE_AFTER, SLOW, Placement
+
+    p = Placement(None, "GET /x")
+    assert not p.inline, "starts on the pool"
+    for _ in range(PROMOTE_AFTER - 1):
+        p.observe(FAST / 10, inline=False)
+    p.observe(FAST, inline=False)  # a slow one restarts the count
+    for _ in range(PROMOTE_AFTER - 1):
+        p.observe(FAST / 10, inline=False)
+    assert not p.inline
+    p.observe(FAST / 10, inline=False)
+    assert p.inline, f"on the loop's thread after {PROMOTE_AFTER} fast calls in a row"
+    p.observe(SLOW / 2, inline=True)
+    assert p.inline
+    p.observe(SLOW, inline=True)
+    assert not p.inline, "back on the pool after a slow call on the loop's thread"
+    for _ in range(PROMOTE_AFTER * 2):
+        p.observe(FAST / 10, inline=False)
+    assert not p.inline, "for good"
+    assert Placement(True, "GET /x").inline is False and Placement(False, "GET /x").inline is True
+    pinned = Placement(True, "GET /x")
+    for _ in range(PROMOTE_AFTER * 2):
+        pinned.observe(0.0, inline=False)
+    assert not pinned.inline, "blocking=True stays on the pool"

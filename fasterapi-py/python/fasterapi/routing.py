@@ -387,22 +387,23 @@ def _compile_with_dependencies(method, path, func, *, blocking, dependencies, ov
         return getattr(overrides_provider, "dependency_overrides", None) or {}
 
     version = _fasterapi._overrides_version()
-    compiled = compile_graph(func, path, dependencies, overrides(), where)
-    if compiled.is_async and blocking:
-        raise NotImplementedError(
-            f"{where}: blocking=True puts a def handler on the thread pool; this route's "
-            "dependencies are async or use yield, so the route runs on the event loop, and "
-            "fasterapi does not yet move its def parts to the pool"
+    compiled = compile_graph(func, path, dependencies, overrides(), where, blocking)
+    if compiled.is_async and blocking and inspect.iscoroutinefunction(func):
+        raise ValueError(
+            f"{where}: blocking=True is for def handlers; an async def handler runs on the "
+            "event loop"
         )
 
     def rebuild():
-        fresh = compile_graph(func, path, dependencies, overrides(), where)
+        fresh = compile_graph(func, path, dependencies, overrides(), where, blocking)
         return fresh.plan, fresh.solver, fresh.is_async, fresh.on_invalid
 
+    # An async graph runs on the event loop; `blocking` places its def parts
+    # (dependencies/placement.py).
     return RouteSpec(
         method=method.upper(), path=path, endpoint=func, is_async=compiled.is_async,
-        plan=compiled.plan, blocking=blocking, solver=compiled.solver, on_invalid=compiled.on_invalid,
-        rebuild=rebuild, overrides_version=version, **response,
+        plan=compiled.plan, blocking=None if compiled.is_async else blocking, solver=compiled.solver,
+        on_invalid=compiled.on_invalid, rebuild=rebuild, overrides_version=version, **response,
     )
 
 

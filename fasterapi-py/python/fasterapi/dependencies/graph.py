@@ -22,8 +22,9 @@ and ``get_token(authorization: str = Header())`` the solver reads::
 The solver is a ``def`` when the whole graph is (sync generators included): the route is
 then placed like a ``def`` handler (the worker pool, or inline once its calls prove fast).
 It is an ``async def`` when any dependency or the handler is async (an async generator
-included); ``def`` dependencies and a ``def`` handler in it are called on the event
-loop's thread.
+included); ``def`` dependencies, ``def`` generators' entries and a ``def`` handler in it
+run where ``placement.py`` puts them: on a thread pool, or on the loop's thread once
+their calls prove fast.
 
 Dependencies with ``yield`` are entered and exited with the semantics of FastAPI's
 ``contextlib`` context managers on an exit stack (``exits.py``): an exception raised by
@@ -46,6 +47,7 @@ from .._fasterapi import ParamSpec, Source
 from ..exceptions import DependencyScopeError, FastAPIError
 from ..params import Depends, Security
 from .exits import Exits
+from .placement import Placement
 from .utils import _PATH_PARAM, SECURITY_SCOPES, SubDependency, _analyze, _qualname, settle_body
 
 #: FastAPI's message when a dependency with ``yield`` swallowed the handler's exception.
@@ -121,12 +123,18 @@ def _scopes_union(parent: list, own) -> list:
 class _Builder:
     """Walks one route's graph, collecting plan entries and the solver's lines."""
 
-    def __init__(self, path: str, label: str, overrides):
+    def __init__(self, path: str, label: str, overrides, blocking=None):
         self.path = path
+        #: The route's ``blocking=``: where the def parts of an async graph run.
+        self.blocking = blocking
         self.path_names = set(_PATH_PARAM.findall(path))
         self.label = label
         self.overrides = overrides or {}
         self.entries: list = []
+        #: The calls, in order: ``(guard, target, form, callee, argtext)``, ``guard`` the
+        #: plan entries a dependency needs (``None`` for the handler), ``form`` how it is
+        #: called: ``call`` (a def), ``await`` (an async def), ``enter``/``aenter`` (a
+        #: generator, into the exit stack ``callee`` names after a ``:``).
         self.lines: list = []
         self.env: dict = {}
         self.cache: dict = {}
@@ -218,9 +226,9 @@ class _Builder:
                 raise TypeError(f"{self.label}: the handler {_qualname(call)} is a generator; FastAPI needs it to return")
             if kind == _ASYNC:
                 self.is_async = True
-                self.lines.append((None, f"_out = await {callee}({argtext})"))
+                self.lines.append((None, "_out", "await", callee, argtext))
             else:
-                self.lines.append((None, f"_out = {callee}({argtext})"))
+                self.lines.append((None, "_out", "call", callee, argtext))
             return "_out", uses_scopes, needs
         if use_cache and key in self.cache:
             value, first_needs = self.cache[key]
@@ -230,10 +238,10 @@ class _Builder:
         callee = self.const(call, "dep")
         guard = frozenset(needs)
         if kind == _SYNC:
-            self.lines.append((guard, f"{value} = {callee}({argtext})"))
+            self.lines.append((guard, value, "call", callee, argtext))
         elif kind == _ASYNC:
             self.is_async = True
-            self.lines.append((guard, f"{value} = await {callee}({argtext})"))
+            self.lines.append((guard, value, "await", callee, argtext))
         else:
             stack = "_fst" if computed_scope == "function" else "_rst"
             if stack == "_fst":
@@ -241,13 +249,34 @@ class _Builder:
             else:
                 self.request_exits = True
             if kind == _GEN:
-                self.lines.append((guard, f"{value} = {stack}.enter({callee}({argtext}))"))
+                self.lines.append((guard, value, "enter", f"{stack}:{callee}", argtext))
             else:
                 self.is_async = True
                 self.async_stack[stack] = True
-                self.lines.append((guard, f"{value} = await {stack}.aenter({callee}({argtext}))"))
+                self.lines.append((guard, value, "aenter", f"{stack}:{callee}", argtext))
         self.cache.setdefault(key, (value, needs))
         return value, uses_scopes, needs
+
+    def render(self, is_async: bool, target: str, form: str, callee: str, argtext: str) -> str:
+        """One call of the solver: in an async one, a def callable (or a generator's
+        entry) runs where its :class:`Placement` says, on the pool or the loop's thread."""
+        if form == "await":
+            return f"{target} = await {callee}({argtext})"
+        if form == "aenter":
+            stack, callee = callee.split(":")
+            return f"{target} = await {stack}.aenter({callee}({argtext}))"
+        if form == "enter":
+            stack, callee = callee.split(":")
+            function, argtext = f"{stack}.enter", f"{callee}({argtext})"
+        else:
+            function = callee
+        if not is_async:
+            return f"{target} = {function}({argtext})"
+        place = self.const(Placement(self.blocking, self.label), "place")
+        return (
+            f"{target} = {place}.call({function}, {argtext}) if {place}.inline "
+            f"else await {place}.offload({function}, {argtext})"
+        )
 
     def solver(self, invalid: bool = False) -> tuple:
         """``(source, is_async)`` of the solver, or with ``invalid`` of the function that
@@ -262,20 +291,20 @@ class _Builder:
         if invalid:
             params = "_exc, _failed" + (", " + params if params else "")
             body = []
-            for guard, line in self.lines:
+            for guard, *call in self.lines:
                 if guard is None:  # the handler: never called
                     continue
+                line = self.render(is_async, *call)
                 if guard:
                     body += [f"if _failed.isdisjoint({self.const(guard, 'needs')}):", "    " + line]
                 else:
                     body.append(line)
             body.append("raise _exc")
         else:
-            body = [line for _, line in self.lines]
+            body = [self.render(is_async, *call) for _, *call in self.lines]
         if not (self.function_exits or self.request_exits):
             if not invalid:
-                # The handler's call is the last line: return what it returns.
-                body[-1] = "return " + body[-1].removeprefix("_out = ")
+                body.append("return _out")
             header = f"{'async ' if is_async else ''}def _solve({params}):"
             return "\n".join([header] + ["    " + line for line in body]), is_async
         for stack, used in (("_fst", self.function_exits), ("_rst", self.request_exits)):
@@ -312,12 +341,13 @@ def _hashable(obj) -> bool:
     return True
 
 
-def compile_graph(endpoint, path: str, dependencies, overrides, label: str) -> Compiled:
+def compile_graph(endpoint, path: str, dependencies, overrides, label: str, blocking=None) -> Compiled:
     """Compiles the route serving ``path`` with ``endpoint``: ``dependencies`` (the
     ``Depends`` of the app, its routers and the route, in that order) run first, then the
     handler's; ``overrides`` (``app.dependency_overrides``) replace dependencies by
-    others, their own parameters read instead."""
-    builder = _Builder(path, label, overrides)
+    others, their own parameters read instead. ``blocking``: the route's, for the def
+    parts of an async graph (``placement.py``)."""
+    builder = _Builder(path, label, overrides, blocking)
     for depends in dependencies:
         if not isinstance(depends, Depends):
             raise TypeError(f"{label}: dependencies must be Depends(...) objects, not {depends!r}")
