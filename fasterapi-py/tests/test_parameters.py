@@ -3,7 +3,7 @@ handler parameters, pydantic models as Query/Header/Cookie parameter groups, bod
 parameters, extra data types, and FastAPI's 422 shapes for each (the expected bodies are
 FastAPI 0.141's answers to the same requests)."""
 
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import pytest
 
@@ -125,7 +125,7 @@ def test_broken_json_is_fastapis_json_invalid_and_unreadable_bytes_a_400():
 
 
 def group_client():
-    from typing import List, Literal
+    from typing import Literal
 
     from pydantic import BaseModel, Field
 
@@ -291,7 +291,7 @@ def test_numbers_in_text_as_pydantic_reads_them():
 
 def test_unmarked_complex_types_are_read_from_the_body():
     import dataclasses
-    from typing import Dict, List, Set, Tuple, Union
+    from typing import Dict, Set, Tuple, Union
 
     from pydantic import BaseModel
 
@@ -401,3 +401,40 @@ def test_path_convertors_str_and_path_and_the_others_refused():
         @app.get("/files/{rest:path}/edit")
         def edit(rest: str):
             return rest
+
+
+# --- the plan protocol for these features ----------------------------------------------
+
+
+def test_plan_marks_keyword_only_parameters_and_model_fields():
+    from pydantic import BaseModel
+
+    from fasterapi._fasterapi import Conv, ParamSpec, RouteSpec, Source, _bench_dispatch
+
+    class Filters(BaseModel):
+        limit: int = 10
+        tags: List[str] = []
+
+    app = FastAPI()
+
+    @app.get("/items")
+    def items(request: Request, *, f: Filters = Query()):
+        return f
+
+    (spec,) = app.routes[0].specs
+    req, f = spec.plan
+    assert (req.keyword, f.keyword) == (False, True)
+    assert (f.source, f.conv) == (Source.QUERY, Conv.VALIDATOR)
+    assert [(x.name, x.key, x.multi, x.required, x.default) for x in f.fields] == [
+        ("limit", "limit", False, False, 10),
+        ("tags", "tags", True, False, []),
+    ]
+    # Refused when made: fields on a path parameter, a positional after a keyword one.
+    with pytest.raises(ValueError, match="read as a model's fields"):
+        ParamSpec(name="p", source=Source.PATH, conv=Conv.VALIDATOR, key="p", required=True,
+                  validator=Filters.model_validate, fields=[])
+    kw = ParamSpec(name="a", source=Source.QUERY, conv=Conv.STR, key="a", required=False, keyword=True)
+    pos = ParamSpec(name="b", source=Source.QUERY, conv=Conv.STR, key="b", required=False)
+    route = RouteSpec(method="GET", path="/x", endpoint=lambda b, *, a: None, is_async=False, plan=[kw, pos])
+    with pytest.raises(ValueError, match='parameter "b" is passed by position after one passed by keyword'):
+        _bench_dispatch(route, {}, {}, b"", 1)
