@@ -17,12 +17,11 @@ cases come with the five headers an HTTP client sends. Build in release mode fir
 
 import sys
 import timeit
-
 from typing import Optional
 
 from pydantic import BaseModel
 
-from fasterapi import Depends, FasterAPI, HTTPException, PlainTextResponse, Request, Response, _fasterapi
+from fasterapi import Depends, FasterAPI, HTTPException, PlainTextResponse, Query, Request, Response, _fasterapi
 
 app = FasterAPI()
 
@@ -88,6 +87,31 @@ HEADERS = [
     ("Accept-Encoding", "gzip, deflate"),
     ("Connection", "keep-alive"),
 ]
+
+
+@app.get("/kwonly")
+def kwonly(*, limit: int = 10, verbose: bool = False):
+    return {"limit": limit, "verbose": verbose}
+
+
+class Item(BaseModel):
+    name: str
+    price: float
+
+
+@app.post("/model")
+def model(item: Item):
+    return {"name": item.name}
+
+
+class Filters(BaseModel):
+    limit: int = 10
+    q: Optional[str] = None
+
+
+@app.get("/filters")
+def filters(f: Filters = Query()):
+    return {"limit": f.limit}
 
 
 @app.get("/empty_blocking", blocking=True)
@@ -223,12 +247,18 @@ def main() -> None:
         ("request: Request, nothing read", "/request", {}, {}),
         ("request.url.path", "/request/url", {}, {}),
         ('request.headers["user-agent"]', "/request/header", {}, {}),
+        ("two query params, keyword-only", "/kwonly", {}, {"limit": "5", "verbose": "yes"}),
+        ("a query parameter model (2 fields)", "/filters", {}, {"limit": "5", "q": "x"}),
+        ("a pydantic model body", "/model", {}, {}, b'{"name": "pen", "price": 1.5}'),
     ]
-    for label, path, params, query in cases:
+    for label, path, params, query, *body in cases:
         spec = routes[path].specs[0]
+        body = body[0] if body else b""
         headers = HEADERS if path.startswith("/request") else []
-        _fasterapi._bench_dispatch(spec, params, query, b"", n // 10, headers)  # warm up
-        ns = min(_fasterapi._bench_dispatch(spec, params, query, b"", n, headers) for _ in range(3))
+        if body:
+            headers = [("Content-Type", "application/json")]
+        _fasterapi._bench_dispatch(spec, params, query, body, n // 10, headers)  # warm up
+        ns = min(_fasterapi._bench_dispatch(spec, params, query, body, n, headers) for _ in range(3))
         print(f"{label:40s} {ns:8.0f} ns/request")
     direct = min(timeit.repeat(empty, number=n, repeat=3)) / n * 1e9
     print(f"{'direct Python call of empty()':40s} {direct:8.0f} ns/call")

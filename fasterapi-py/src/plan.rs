@@ -634,7 +634,44 @@ pub(crate) struct Plan {
 /// The arguments past `positional` are passed by keyword, under `names`.
 struct Keywords {
     positional: usize,
-    names: Vec<Py<PyString>>,
+    /// A tuple of `str`.
+    names: Py<PyTuple>,
+}
+
+impl Keywords {
+    /// Calls `handler` with `args`, those past `positional` by keyword: one vectorcall
+    /// with the names made at registration (no dict, no tuple of the positional ones).
+    #[inline(never)]
+    fn call<'py>(
+        &self,
+        handler: &Bound<'py, PyAny>,
+        args: Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = handler.py();
+        let names = self.names.bind(py);
+        if args.len() != self.positional + names.len() {
+            return Err(PyValueError::new_err(
+                "the arguments do not match the plan's keyword parameters",
+            ));
+        }
+        // SAFETY: `args` is a tuple (not the limited API: its items are one array) of
+        // `positional + names.len()` items, checked above, alive for the call as it is
+        // borrowed; `names` is a tuple of str, the keyword names for the last
+        // `names.len()` of them, as `PyObject_Vectorcall` takes them. The new reference
+        // it returns (or NULL with an exception set) is owned by the `Bound`.
+        unsafe {
+            let items = (*args.as_ptr().cast::<pyo3::ffi::PyTupleObject>())
+                .ob_item
+                .as_ptr();
+            let out = pyo3::ffi::PyObject_Vectorcall(
+                handler.as_ptr(),
+                items,
+                self.positional,
+                names.as_ptr(),
+            );
+            Bound::from_owned_ptr_or_err(py, out)
+        }
+    }
 }
 
 /// A request whose values failed validation.
@@ -756,18 +793,14 @@ impl Plan {
     /// Reads the [`ParamSpec`]s the Python package compiled for a handler.
     pub(crate) fn from_specs(py: Python<'_>, specs: &[Py<ParamSpec>]) -> PyResult<Plan> {
         let mut params = Vec::with_capacity(specs.len());
-        let mut keywords: Option<Keywords> = None;
+        // The keyword-only parameters: `(position of the first, names)`.
+        let mut keyword_names: Option<(usize, Vec<Bound<'_, PyString>>)> = None;
         for (i, spec) in specs.iter().enumerate() {
             let spec = spec.get();
-            match (&mut keywords, spec.keyword) {
+            match (&mut keyword_names, spec.keyword) {
                 (None, false) => {}
-                (None, true) => {
-                    keywords = Some(Keywords {
-                        positional: i,
-                        names: vec![PyString::intern(py, &spec.name).unbind()],
-                    })
-                }
-                (Some(kw), true) => kw.names.push(PyString::intern(py, &spec.name).unbind()),
+                (None, true) => keyword_names = Some((i, vec![PyString::intern(py, &spec.name)])),
+                (Some((_, names)), true) => names.push(PyString::intern(py, &spec.name)),
                 (Some(_), false) => {
                     return Err(PyValueError::new_err(format!(
                         "parameter {:?} is passed by position after one passed by keyword",
@@ -807,6 +840,13 @@ impl Plan {
             .iter()
             .any(|p| matches!(p.source, Source::Body | Source::BodyField));
         let response_param = params.iter().position(|p| p.source == Source::Response);
+        let keywords = match keyword_names {
+            Some((positional, names)) => Some(Keywords {
+                positional,
+                names: PyTuple::new(py, names)?.unbind(),
+            }),
+            None => None,
+        };
         Ok(Plan {
             params,
             reads_body,
@@ -817,21 +857,16 @@ impl Plan {
 
     /// Calls `handler` with the `args` [`Plan::arguments`] made: by position, but for
     /// keyword-only parameters.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn call<'py>(
         &self,
         handler: &Bound<'py, PyAny>,
         args: Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let Some(kw) = &self.keywords else {
-            return handler.call1(args);
-        };
-        let py = handler.py();
-        let kwargs = PyDict::new(py);
-        for (name, value) in kw.names.iter().zip(args.iter().skip(kw.positional)) {
-            kwargs.set_item(name.bind(py), value)?;
+        match &self.keywords {
+            None => handler.call1(args),
+            Some(kw) => kw.call(handler, args),
         }
-        handler.call(args.get_slice(0, kw.positional), Some(&kwargs))
     }
 
     /// The handler's arguments for `req` (its `Request` object from `request`), or what
@@ -872,44 +907,7 @@ impl Plan {
                     self.form_value(py, rt, p, form, &mut errors)?
                 }
                 Source::Body | Source::BodyField => {
-                    let field_loc = ["body", p.key_str.as_str()];
-                    let loc: &[&str] = if p.source == Source::Body {
-                        &field_loc[..1]
-                    } else {
-                        &field_loc
-                    };
-                    match &body {
-                        Some(Err(())) => None,
-                        None => self.missing(py, p, loc, &mut errors)?,
-                        // A JSON body that is no object has no fields: each one is
-                        // missing, even an optional one, as FastAPI reports (a body that
-                        // is not JSON has none either, and optional ones their default).
-                        Some(Ok(whole))
-                            if p.source == Source::BodyField
-                                && whole.cast::<PyDict>().is_err()
-                                && whole.cast::<pyo3::types::PyBytes>().is_err() =>
-                        {
-                            push_error(&mut errors, missing_error(py, loc)?)?;
-                            None
-                        }
-                        Some(Ok(whole)) => {
-                            let value = if p.source == Source::Body {
-                                Some(whole.clone())
-                            } else {
-                                match whole.cast::<PyDict>() {
-                                    Ok(d) => d.get_item(p.key.bind(py))?,
-                                    Err(_) => None,
-                                }
-                            };
-                            match value {
-                                // JSON `null` is no value, as in FastAPI.
-                                Some(v) if !v.is_none() => {
-                                    self.check(py, rt, p, v, loc, &mut errors)?
-                                }
-                                _ => self.missing(py, p, loc, &mut errors)?,
-                            }
-                        }
-                    }
+                    self.body_value(py, rt, p, body.as_ref(), &mut errors)?
                 }
                 _ if p.multi => self.values(py, rt, p, req, &mut errors)?,
                 _ if p.fields.is_some() => self.group(py, rt, p, req, &mut errors)?,
@@ -948,10 +946,60 @@ impl Plan {
         }
     }
 
+    /// The value of a body parameter, from the `body` [`read_body`] read (`None`: the
+    /// request has no body). Out of line: plain routes' [`Plan::arguments`] stays small.
+    #[inline(never)]
+    fn body_value<'py>(
+        &self,
+        py: Python<'py>,
+        rt: &Runtime,
+        p: &Param,
+        body: Option<&Result<Bound<'py, PyAny>, ()>>,
+        errors: &mut Errors<'py>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let field_loc = ["body", p.key_str.as_str()];
+        let loc: &[&str] = if p.source == Source::Body {
+            &field_loc[..1]
+        } else {
+            &field_loc
+        };
+        Ok(match body {
+            Some(Err(())) => None,
+            None => self.missing(py, p, loc, errors)?,
+            // A JSON body that is no object has no fields: each one is
+            // missing, even an optional one, as FastAPI reports (a body that
+            // is not JSON has none either, and optional ones their default).
+            Some(Ok(whole))
+                if p.source == Source::BodyField
+                    && whole.cast::<PyDict>().is_err()
+                    && whole.cast::<pyo3::types::PyBytes>().is_err() =>
+            {
+                push_error(errors, missing_error(py, loc)?)?;
+                None
+            }
+            Some(Ok(whole)) => {
+                let value = if p.source == Source::Body {
+                    Some(whole.clone())
+                } else {
+                    match whole.cast::<PyDict>() {
+                        Ok(d) => d.get_item(p.key.bind(py))?,
+                        Err(_) => None,
+                    }
+                };
+                match value {
+                    // JSON `null` is no value, as in FastAPI.
+                    Some(v) if !v.is_none() => self.check(py, rt, p, v, loc, errors)?,
+                    _ => self.missing(py, p, loc, errors)?,
+                }
+            }
+        })
+    }
+
     /// A model read as a group of query parameters, headers or cookies, as FastAPI's
     /// `request_params_to_args` reads one: a dict of each field's value (looked up by
     /// its name, or given its default) and of every other parameter of that source
     /// (a list if repeated), validated by the model.
+    #[inline(never)]
     fn group<'py>(
         &self,
         py: Python<'py>,
@@ -1091,6 +1139,7 @@ impl Plan {
     }
 
     /// Every value of a repeated query parameter or header, converted, as a list.
+    #[inline(never)]
     fn values<'py>(
         &self,
         py: Python<'py>,
@@ -1205,6 +1254,17 @@ impl Plan {
                     Ok(model) => Ok(Some(model)),
                     Err(e) => match rt.validation_error.as_ref() {
                         Some(ve) if e.is_instance(py, ve.bind(py)) => {
+                            // FastAPI validates with `from_attributes=True`. Request values
+                            // (JSON, text, bytes) have no attributes, so the same ones pass
+                            // either way, but its errors differ (a model given a
+                            // non-object says `model_attributes_type`): asked only now,
+                            // the keyword costs nothing to the values that pass.
+                            let e = match validator.call((&v,), Some(from_attributes(py)?)) {
+                                Ok(model) => return Ok(Some(model)),
+                                Err(again) if again.is_instance(py, ve.bind(py)) => again,
+                                // A validator without the keyword.
+                                Err(_) => e,
+                            };
                             let prefix = PyList::new(py, at)?;
                             let list =
                                 rt.validation_detail.bind(py).call1((e.value(py), prefix))?;
@@ -1296,6 +1356,7 @@ fn json_scalar<'py>(
 /// `errors`; any other exception while parsing (bytes that are not UTF-8, nesting past
 /// the recursion limit) is FastAPI's `HTTPException(400, "There was an error parsing the
 /// body")`.
+#[inline(never)]
 fn read_body<'py>(
     py: Python<'py>,
     rt: &Runtime,
@@ -1571,6 +1632,18 @@ fn is_immutable(v: &Bound<'_, PyAny>) -> bool {
         return s.iter().all(|item| is_immutable(&item));
     }
     false
+}
+
+/// `{"from_attributes": True}`, made once.
+fn from_attributes(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
+    static KWARGS: pyo3::sync::PyOnceLock<Py<PyDict>> = pyo3::sync::PyOnceLock::new();
+    KWARGS
+        .get_or_try_init(py, || {
+            let d = PyDict::new(py);
+            d.set_item("from_attributes", true)?;
+            Ok::<_, PyErr>(d.unbind())
+        })
+        .map(|d| d.bind(py))
 }
 
 /// `copy.deepcopy`, looked up once.

@@ -34,9 +34,10 @@ except ImportError:  # tests/app_no_pydantic.py runs this way
 
 
 def _validate(adapter):
-    """``adapter.validate_python`` with ``from_attributes=True``, as FastAPI validates
-    request values (a model's error for a non-object is ``model_attributes_type``)."""
-    return functools.partial(adapter.validate_python, from_attributes=True)
+    """``adapter.validate_python``: the server calls it with a value, and again with
+    ``from_attributes=True`` when it fails, for FastAPI's errors (FastAPI validates so;
+    request values have no attributes, so the same ones pass either way)."""
+    return adapter.validate_python
 
 
 def _unwrap_optional(ann):
