@@ -438,3 +438,18 @@ def test_plan_marks_keyword_only_parameters_and_model_fields():
     route = RouteSpec(method="GET", path="/x", endpoint=lambda b, *, a: None, is_async=False, plan=[kw, pos])
     with pytest.raises(ValueError, match='parameter "b" is passed by position after one passed by keyword'):
         _bench_dispatch(route, {}, {}, b"", 1)
+
+
+def test_repeated_values_as_starlette_gives_them():
+    app = FastAPI()
+
+    @app.get("/r")
+    def r(n: Optional[int] = None, x_a: Optional[str] = Header(None), c: Optional[str] = Cookie(None)):
+        return {"n": n, "x_a": x_a, "c": c}
+
+    client = client_for(app)
+    # Query: the last value (QueryParams.get); header: the first; cookie: the last.
+    r = client.get("/r?n=z&n=1", headers=[("x-a", "1"), ("x-a", "2"), ("cookie", "c=1; c=2")])
+    assert r.status_code == 200, r.text
+    assert r.json() == {"n": 1, "x_a": "1", "c": "2"}
+    assert client.get("/r?n=1&n=z").json()["detail"][0]["input"] == "z"
