@@ -453,3 +453,48 @@ def test_repeated_values_as_starlette_gives_them():
     assert r.status_code == 200, r.text
     assert r.json() == {"n": 1, "x_a": "1", "c": "2"}
     assert client.get("/r?n=1&n=z").json()["detail"][0]["input"] == "z"
+
+
+def test_extra_data_types_as_path_query_and_body_values():
+    import datetime
+    import decimal
+    import enum
+    import uuid
+    from typing import FrozenSet
+
+    class Model(str, enum.Enum):
+        alexnet = "alexnet"
+        resnet = "resnet"
+
+    app = FastAPI()
+
+    @app.get("/models/{name}")
+    def model(name: Model):
+        return {"name": name, "is_alexnet": name is Model.alexnet}
+
+    @app.put("/items/{item_id}")
+    def put(item_id: uuid.UUID, start: datetime.datetime = Body(), after: datetime.timedelta = Body(),
+            at: Optional[datetime.time] = Body(None), amount: decimal.Decimal = Body(decimal.Decimal("1.5")),
+            raw: Optional[bytes] = Body(None), ids: FrozenSet[int] = Body(frozenset()), day: Optional[datetime.date] = None):
+        return {"item_id": item_id, "end": start + after, "at": at, "amount": amount, "raw": raw,
+                "ids": sorted(ids), "day": day, "types": [type(v).__name__ for v in (item_id, amount, raw)]}
+
+    client = client_for(app)
+    assert client.get("/models/alexnet").json() == {"name": "alexnet", "is_alexnet": True}
+    assert client.get("/models/vgg").json() == {
+        "detail": [{"type": "enum", "loc": ["path", "name"], "msg": "Input should be 'alexnet' or 'resnet'",
+                    "input": "vgg", "ctx": {"expected": "'alexnet' or 'resnet'"}}]
+    }
+    u = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+    r = client.put(f"/items/{u}?day=2024-01-02", json={"start": "2018-12-22T14:00:00+00:00", "after": 3600,
+                                                      "at": "15:30:00", "amount": "2.50", "raw": "hi", "ids": [2, 1, 2]})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"item_id": u, "end": "2018-12-22T15:00:00+00:00", "at": "15:30:00", "amount": 2.5, "raw": "hi",
+                        "ids": [1, 2], "day": "2024-01-02", "types": ["UUID", "Decimal", "bytes"]}
+    r = client.put("/items/nope?day=2024-13-01", json={"start": "x", "after": "P1X"})
+    assert [(d["type"], d["loc"]) for d in r.json()["detail"]] == [
+        ("uuid_parsing", ["path", "item_id"]),
+        ("date_from_datetime_parsing", ["query", "day"]),
+        ("datetime_from_date_parsing", ["body", "start"]),
+        ("time_delta_parsing", ["body", "after"]),
+    ]
