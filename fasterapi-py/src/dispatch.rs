@@ -16,7 +16,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyFrozenSet, PyList, PyTuple, PyType}
 
 use crate::aio;
 use crate::errors::AppErrors;
-use crate::json::{write_shaped, write_value, Shape};
+use crate::json::{write_fields, write_shaped, write_value, Shape};
 use crate::plan::{Incoming, ParamSpec, Plan};
 use crate::request::RequestCell;
 use crate::testing::Unhandled;
@@ -223,6 +223,10 @@ struct ModelOutput {
     serialize: Py<PyAny>,
     /// The model's shape, if the walker writes its JSON.
     shape: Option<Shape>,
+    /// With a model shape: the `validate_python` of the model's fields alone (its
+    /// `model-fields` core schema), for a `dict` value: the field values pydantic checks
+    /// for the model, without the model object, which only the walk would read.
+    validate_fields: Option<Py<PyAny>>,
     /// For a `dict`, `list` or `Any` model, the type a value passes as it is.
     passthrough: Option<Passthrough>,
 }
@@ -258,6 +262,32 @@ impl ModelOutput {
                 return Ok(buf);
             }
             buf.clear();
+        }
+        if let (Some(validate_fields), Some(Shape::Model(fields))) =
+            (&self.validate_fields, &self.shape)
+        {
+            if value.is_exact_instance_of::<PyDict>() {
+                // `(fields, extra, fields_set)`; an error is the model's own.
+                let validated = match call_with_keyword(
+                    validate_fields.bind(py),
+                    value,
+                    self.validate_kwnames.bind(py),
+                    true,
+                ) {
+                    Ok(validated) => validated,
+                    Err(e) => return Err(response_validation_error(py, rt, e, value)),
+                };
+                let written = validated
+                    .cast::<PyTuple>()
+                    .map_err(PyErr::from)
+                    .and_then(|t| Ok(t.get_item(0)?.cast_into::<PyDict>()?))
+                    .and_then(|values| write_fields(py, rt, &mut buf, &values, fields, 0));
+                if written.is_ok() {
+                    return Ok(buf);
+                }
+                // A value the walk does not write as pydantic does: the model, serialized.
+                buf.clear();
+            }
         }
         let model = match self.validate_from_attributes(value) {
             Ok(model) => model,
@@ -393,6 +423,9 @@ pub(crate) struct RouteSpec {
     /// With `validate`: the model's shape, if the Rust walker writes its JSON: `("value",)`,
     /// `("model", [(attr, key, shape), ...])`, `("list", shape)`, `("nullable", shape)`.
     shape: Option<Py<PyAny>>,
+    /// With a model `shape`: `validate_python` of the model's `model-fields` core schema
+    /// (see [`ModelOutput`]).
+    validate_fields: Option<Py<PyAny>>,
     /// With `validate`: `"dict"`, `"list"` or `"any"` for a plain container model, whose
     /// values of that exact type are sent as they are.
     passthrough: Option<String>,
@@ -422,7 +455,8 @@ impl RouteSpec {
     #[new]
     #[pyo3(signature = (
         *, method, path, endpoint, is_async, plan, blocking = None, status_code = 200,
-        validate = None, serialize = None, shape = None, passthrough = None, render = None,
+        validate = None, serialize = None, shape = None, validate_fields = None,
+        passthrough = None, render = None,
         solver = None, on_invalid = None, rebuild = None, overrides_version = 0
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -437,6 +471,7 @@ impl RouteSpec {
         validate: Option<Py<PyAny>>,
         serialize: Option<Py<PyAny>>,
         shape: Option<Py<PyAny>>,
+        validate_fields: Option<Py<PyAny>>,
         passthrough: Option<String>,
         render: Option<Py<PyAny>>,
         solver: Option<Py<PyAny>>,
@@ -476,6 +511,7 @@ impl RouteSpec {
             validate,
             serialize,
             shape,
+            validate_fields,
             passthrough,
             render,
             solver,
@@ -697,6 +733,7 @@ impl PyRoute {
                         .as_ref()
                         .map(|s| Shape::from_py(s.bind(py)))
                         .transpose()?,
+                    validate_fields: spec.validate_fields.as_ref().map(|v| v.clone_ref(py)),
                     passthrough: match spec.passthrough.as_deref() {
                         None => None,
                         Some("dict") => Some(Passthrough::Dict),

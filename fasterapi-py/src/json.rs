@@ -286,20 +286,33 @@ pub(crate) fn write_shaped(
         }
         Shape::Model(fields) => {
             let dict = obj.getattr(pyo3::intern!(py, "__dict__"))?;
-            let dict = dict.cast_exact::<PyDict>()?;
-            out.push(b'{');
-            for (i, (attr, prefix, shape)) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(prefix);
-                let value = dict
-                    .get_item(attr.bind(py))?
-                    .ok_or_else(|| PyKeyError::new_err(attr.clone_ref(py)))?;
-                write_shaped(py, rt, out, &value, shape, depth + 1)?;
-            }
-            out.push(b'}');
+            write_fields(py, rt, out, dict.cast_exact::<PyDict>()?, fields, depth)?;
         }
     }
+    Ok(())
+}
+
+/// Appends a model's fields, its values read from `values` (its `__dict__`, or the field
+/// values pydantic validated for it), as [`write_shaped`] does.
+pub(crate) fn write_fields(
+    py: Python<'_>,
+    rt: &Runtime,
+    out: &mut Vec<u8>,
+    values: &Bound<'_, PyDict>,
+    fields: &[(Py<PyString>, Vec<u8>, Shape)],
+    depth: u32,
+) -> PyResult<()> {
+    out.push(b'{');
+    for (i, (attr, prefix, shape)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(prefix);
+        let value = values
+            .get_item(attr.bind(py))?
+            .ok_or_else(|| PyKeyError::new_err(attr.clone_ref(py)))?;
+        write_shaped(py, rt, out, &value, shape, depth + 1)?;
+    }
+    out.push(b'}');
     Ok(())
 }

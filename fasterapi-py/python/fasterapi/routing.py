@@ -241,6 +241,32 @@ def _serialization_shape(schema: dict, by_alias: bool, depth: int = 0, defs: dic
     return None
 
 
+def _fields_validator(schema: dict):
+    """``validate_python`` of a model's ``model-fields`` core schema: what pydantic checks
+    for a model made from a dict, without making the model (its ``(fields, extra,
+    fields_set)``; ``mode="before"`` model validators run on the way in), or ``None`` where
+    making the model does more: validators around the model (``mode="after"``/``"wrap"``),
+    a custom ``__init__``, ``model_post_init`` (private attributes), a root model."""
+    definitions = None
+    if schema.get("type") == "definitions":
+        definitions = schema.get("definitions")
+        schema = schema.get("schema", {})
+    if (schema.get("type") != "model" or schema.get("custom_init") or schema.get("post_init")
+            or schema.get("root_model") or "serialization" in schema):
+        return None
+    fields = inner = schema.get("schema")
+    while isinstance(inner, dict) and inner.get("type") == "function-before":  # before-validators
+        inner = inner.get("schema")
+    if not isinstance(inner, dict) or inner.get("type") != "model-fields":
+        return None
+    if definitions:
+        fields = {"type": "definitions", "schema": fields, "definitions": definitions}
+    try:
+        return _pydantic_core.SchemaValidator(fields, schema.get("config")).validate_python
+    except Exception:  # a schema pydantic-core takes only inside its model: make the model
+        return None
+
+
 def _response_validation_error(exc, body) -> ResponseValidationError:
     """FastAPI's ``ResponseValidationError`` for pydantic's ``ValidationError`` of what a
     handler returned: its errors with ``loc`` starting at ``"response"``."""
@@ -314,6 +340,8 @@ def _response_plan(where: str, func, status_code, options: dict) -> dict:
         if not any(dump_options[k] for k in ("include", "exclude", "exclude_unset", "exclude_defaults", "exclude_none")):
             out["shape"] = _serialization_shape(field.core_schema, dump_options["by_alias"])
             out["passthrough"] = _PASSTHROUGH.get(response_model)
+            if out["shape"] is not None and out["shape"][0] == "model":
+                out["validate_fields"] = _fields_validator(field.core_schema)
         return out
 
     route_status = None if status_code is None else int(status_code)
