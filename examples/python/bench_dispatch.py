@@ -211,6 +211,16 @@ def my_profile_bare(user: dict = Depends(get_current_user)):
     return user
 
 
+@app.get("/stored_users", response_model=list[UserOut])
+def stored_users():
+    return [STORED_USER] * 10
+
+
+@app.get("/stored_users_bare")
+def stored_users_bare():
+    return [STORED_USER] * 10
+
+
 @app.get("/temporal_untouched")
 def temporal_untouched(response: Response):
     return USER
@@ -242,6 +252,8 @@ def main() -> None:
         ("the dict, response: Response unused", "/temporal_untouched", {}, {}),
         ("stored user dict, no response model", "/stored_user_bare", {}, {}),
         ("stored user dict through UserOut", "/stored_user", {}, {}),
+        ("10 stored user dicts, no response model", "/stored_users_bare", {}, {}),
+        ("10 stored user dicts through list[UserOut]", "/stored_users", {}, {}),
         ("2-level Depends chain, no response model", "/me_profile_bare", {}, {}),
         ("2-level Depends chain through UserOut", "/me_profile", {}, {}),
         ("request: Request, nothing read", "/request", {}, {}),

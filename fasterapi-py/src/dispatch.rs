@@ -12,7 +12,7 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFrozenSet, PyList, PyTuple, PyType};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFrozenSet, PyList, PyString, PyTuple, PyType};
 
 use crate::aio;
 use crate::errors::AppErrors;
@@ -223,9 +223,10 @@ struct ModelOutput {
     serialize: Py<PyAny>,
     /// The model's shape, if the walker writes its JSON.
     shape: Option<Shape>,
-    /// With a model shape: the `validate_python` of the model's fields alone (its
-    /// `model-fields` core schema), for a `dict` value: the field values pydantic checks
-    /// for the model, without the model object, which only the walk would read.
+    /// With a model shape (or a list of models): the `validate_python` of the model's
+    /// fields alone (its `model-fields` core schema), for a `dict` value (or each `dict` of
+    /// a list): the field values pydantic checks for the model, without the model object,
+    /// which only the walk would read.
     validate_fields: Option<Py<PyAny>>,
     /// For a `dict`, `list` or `Any` model, the type a value passes as it is.
     passthrough: Option<Passthrough>,
@@ -263,30 +264,30 @@ impl ModelOutput {
             }
             buf.clear();
         }
-        if let (Some(validate_fields), Some(Shape::Model(fields))) =
-            (&self.validate_fields, &self.shape)
-        {
-            if value.is_exact_instance_of::<PyDict>() {
-                // `(fields, extra, fields_set)`; an error is the model's own.
-                let validated = match call_with_keyword(
-                    validate_fields.bind(py),
-                    value,
-                    self.validate_kwnames.bind(py),
-                    true,
-                ) {
-                    Ok(validated) => validated,
-                    Err(e) => return Err(response_validation_error(py, rt, e, value)),
-                };
-                let written = validated
-                    .cast::<PyTuple>()
-                    .map_err(PyErr::from)
-                    .and_then(|t| Ok(t.get_item(0)?.cast_into::<PyDict>()?))
-                    .and_then(|values| write_fields(py, rt, &mut buf, &values, fields, 0));
-                if written.is_ok() {
-                    return Ok(buf);
+        if let (Some(validate_fields), Some(shape)) = (&self.validate_fields, &self.shape) {
+            let validate_fields = validate_fields.bind(py);
+            match shape {
+                Shape::Model(fields) if value.is_exact_instance_of::<PyDict>() => {
+                    // An error is the model's own: answered as it is.
+                    match self.write_dict(py, rt, &mut buf, validate_fields, value, fields) {
+                        Ok(true) => return Ok(buf),
+                        Ok(false) => buf.clear(),
+                        Err(e) => return Err(response_validation_error(py, rt, e, value)),
+                    }
                 }
-                // A value the walk does not write as pydantic does: the model, serialized.
-                buf.clear();
+                Shape::List(items) if value.is_exact_instance_of::<PyList>() => {
+                    if let Shape::Model(fields) = items.as_ref() {
+                        // An error here has no index in its loc: the list is validated
+                        // whole below, which raises FastAPI's.
+                        if let Ok(true) =
+                            self.write_dicts(py, rt, &mut buf, validate_fields, value, fields)
+                        {
+                            return Ok(buf);
+                        }
+                        buf.clear();
+                    }
+                }
+                _ => {}
             }
         }
         let model = match self.validate_from_attributes(value) {
@@ -303,6 +304,56 @@ impl ModelOutput {
             .cast::<PyBytes>()
             .map_err(|_| PyTypeError::new_err("a response model's serializer must return bytes"))?;
         Ok(body.as_bytes().to_vec())
+    }
+
+    /// Validates the dict `value` as a model's fields and writes them: `Ok(false)` if the
+    /// walk cannot write them as pydantic would (the caller then makes the model).
+    fn write_dict(
+        &self,
+        py: Python<'_>,
+        rt: &Runtime,
+        buf: &mut Vec<u8>,
+        validate_fields: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+        fields: &[(Py<PyString>, Vec<u8>, Shape)],
+    ) -> PyResult<bool> {
+        // `(fields, extra, fields_set)`.
+        let validated =
+            call_with_keyword(validate_fields, value, self.validate_kwnames.bind(py), true)?;
+        Ok(validated
+            .cast::<PyTuple>()
+            .map_err(PyErr::from)
+            .and_then(|t| Ok(t.get_item(0)?.cast_into::<PyDict>()?))
+            .and_then(|values| write_fields(py, rt, buf, &values, fields, 0))
+            .is_ok())
+    }
+
+    /// [`ModelOutput::write_dict`] for each item of the list `value`, as a JSON array:
+    /// `Ok(false)` if an item is no dict or the walk cannot write it, an error if one does
+    /// not validate.
+    fn write_dicts(
+        &self,
+        py: Python<'_>,
+        rt: &Runtime,
+        buf: &mut Vec<u8>,
+        validate_fields: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+        fields: &[(Py<PyString>, Vec<u8>, Shape)],
+    ) -> PyResult<bool> {
+        let list = value.cast::<PyList>()?;
+        buf.push(b'[');
+        for (i, item) in list.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            if !item.is_exact_instance_of::<PyDict>()
+                || !self.write_dict(py, rt, buf, validate_fields, &item, fields)?
+            {
+                return Ok(false);
+            }
+        }
+        buf.push(b']');
+        Ok(true)
     }
 
     /// `validate(value, from_attributes=True)`.

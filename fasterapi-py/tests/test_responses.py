@@ -508,3 +508,36 @@ def test_dicts_through_models_with_validators_come_out_as_pydantics():
     assert [(e["type"], e["loc"], e["input"]) for e in info.value.errors()] == [
         ("int_parsing", ("response", "n"), "many"),
     ]
+
+
+def test_lists_of_dicts_through_a_list_of_models():
+    from pydantic import TypeAdapter
+
+    from fasterapi.testclient import TestClient
+
+    class Line(BaseModel):
+        sku: str
+        qty: int = 1
+
+    class Item(BaseModel):
+        name: str
+        lines: list[Line] = []
+
+    good = [{"name": "a", "lines": [{"sku": "x", "qty": "2"}], "secret": 1}, {"name": "b"}]
+    mixed = [Item(name="c"), {"name": "d", "lines": [Line(sku="y")]}]
+    bad = [{"name": "e"}, {"name": "f", "lines": [{"qty": 3}]}]
+    app = FastAPI()
+    for path, value in [("/good", good), ("/mixed", mixed), ("/bad", bad)]:
+        def handler(value=value) -> list[Item]:
+            return value
+        app.get(path + "2")(handler)
+    client = TestClient(app)
+    adapter = TypeAdapter(list[Item])
+    for path, value in [("/good2", good), ("/mixed2", mixed)]:
+        assert client.get(path).content == adapter.dump_json(adapter.validate_python(value), by_alias=True)
+    assert client.get("/good2").json() == [
+        {"name": "a", "lines": [{"sku": "x", "qty": 2}]}, {"name": "b", "lines": []},
+    ]
+    with pytest.raises(ResponseValidationError) as info:
+        client.get("/bad2")
+    assert [(e["type"], e["loc"]) for e in info.value.errors()] == [("missing", ("response", 1, "lines", 0, "sku"))]

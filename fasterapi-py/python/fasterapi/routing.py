@@ -241,6 +241,15 @@ def _serialization_shape(schema: dict, by_alias: bool, depth: int = 0, defs: dic
     return None
 
 
+def _list_items_schema(schema: dict) -> dict:
+    """The items' core schema of a list core schema, with its definitions."""
+    if schema.get("type") == "definitions":
+        items = _list_items_schema(schema.get("schema", {}))
+        return {"type": "definitions", "schema": items, "definitions": schema.get("definitions", [])}
+    items = schema.get("items_schema", {})
+    return items
+
+
 def _fields_validator(schema: dict):
     """``validate_python`` of a model's ``model-fields`` core schema: what pydantic checks
     for a model made from a dict, without making the model (its ``(fields, extra,
@@ -251,6 +260,8 @@ def _fields_validator(schema: dict):
     if schema.get("type") == "definitions":
         definitions = schema.get("definitions")
         schema = schema.get("schema", {})
+    if schema.get("type") == "definition-ref":  # the model itself among the definitions
+        schema = next((d for d in definitions or () if d.get("ref") == schema.get("schema_ref")), {})
     if (schema.get("type") != "model" or schema.get("custom_init") or schema.get("post_init")
             or schema.get("root_model") or "serialization" in schema):
         return None
@@ -340,8 +351,11 @@ def _response_plan(where: str, func, status_code, options: dict) -> dict:
         if not any(dump_options[k] for k in ("include", "exclude", "exclude_unset", "exclude_defaults", "exclude_none")):
             out["shape"] = _serialization_shape(field.core_schema, dump_options["by_alias"])
             out["passthrough"] = _PASSTHROUGH.get(response_model)
-            if out["shape"] is not None and out["shape"][0] == "model":
+            shape = out["shape"]
+            if shape is not None and shape[0] == "model":
                 out["validate_fields"] = _fields_validator(field.core_schema)
+            elif shape is not None and shape[0] == "list" and shape[1][0] == "model":
+                out["validate_fields"] = _fields_validator(_list_items_schema(field.core_schema))
         return out
 
     route_status = None if status_code is None else int(status_code)
