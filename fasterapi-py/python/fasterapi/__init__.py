@@ -18,7 +18,7 @@ Change the import of a small FastAPI app and it runs on fasterapi's Rust server:
 The modules follow FastAPI's, so ``from fastapi.X import Y`` becomes ``from fasterapi.X
 import Y``: ``applications`` (``FastAPI``, ``FasterAPI``), ``routing``, ``params`` and
 ``param_functions``, ``responses``, ``exceptions``, ``exception_handlers``, ``requests``,
-``encoders`` (``jsonable_encoder``), ``status``, ``datastructures``, ``testclient`` (``TestClient``,
+``encoders`` (``jsonable_encoder``), ``status``, ``datastructures``, ``security``, ``testclient`` (``TestClient``,
 which serves the app in process; it needs ``httpx``: ``pip install 'fasterapi[test]'``).
 A FastAPI name fasterapi does not implement yet raises ``ImportError`` naming it.
 
@@ -71,6 +71,23 @@ Semantics follow FastAPI where a user would notice:
       {"detail": [{"type": "greater_than_equal", "loc": ["query", "limit"],
                    "msg": "Input should be greater than or equal to 1", "input": "0",
                    "ctx": {"ge": 1}}]}
+- Dependencies, as FastAPI's: ``Depends(f)`` (a function, ``async`` or not, a class, a
+  callable instance; ``Depends()`` takes the annotation) gives the parameter what ``f``
+  returns, ``f``'s own parameters read from the request the same way (and its own
+  dependencies first). Within a request a dependency runs once (``use_cache=False``:
+  each time). A generator dependency gives what it yields; its code after ``yield`` runs
+  after the response (``Depends(f, scope="function")``: before it) and sees the
+  handler's exception in its ``except``/``finally``. ``dependencies=[Depends(...)]`` on a
+  route, a router or the app run first, their values unused; ``app.dependency_overrides``
+  replaces dependencies (tests set and clear it between requests). When values fail
+  validation, the dependencies whose own values are valid still run first, so a ``401``
+  comes before the ``422``. ``Security(f, scopes=[...])`` adds OAuth2 scopes that a
+  ``SecurityScopes`` parameter receives; :mod:`fasterapi.security` has FastAPI's schemes
+  (``OAuth2PasswordBearer``, ``HTTPBasic``, ``HTTPBearer``, ``APIKeyHeader``...) with its
+  ``401`` answers, and ``Form()`` reads url-encoded form fields (``OAuth2PasswordRequestForm``).
+  Each route's graph is compiled at registration into one plan read in Rust and a
+  generated function calling the dependencies (``dependencies/graph.py``): no signature is
+  inspected per request, and a route without dependencies keeps its plain path.
 - Return values: ``dict``, ``list``, ``str``, ``int``, ``float``, ``bool`` and ``None``
   are JSON-encoded (walked by the Rust JSON writer, no ``json.dumps``); other values
   (pydantic models, by alias, dataclasses, enums, dates, ``Decimal``, ``timedelta``,
