@@ -230,7 +230,9 @@ pub(crate) fn with_loop<R>(
 ) -> PyResult<R> {
     LOOP.with(|l| {
         if l.borrow().is_none() {
-            let (event_loop, _fd): (Py<PyAny>, RawFd) = rt.new_loop.bind(py).call0()?.extract()?;
+            // Not driven: `run_until_complete` finishes what suspends on it.
+            let (event_loop, _fd): (Py<PyAny>, RawFd) =
+                rt.new_loop.bind(py).call1((false,))?.extract()?;
             let private = ThreadLoop::new(py, event_loop, false)?;
             *l.borrow_mut() = Some(private);
         }

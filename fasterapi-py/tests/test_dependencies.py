@@ -4,6 +4,7 @@ against a real server in a subprocess (app_deps.py), over real sockets.
 The expected answers are FastAPI's: the same tests pass against app_deps.py served by
 FastAPI on uvicorn (DEPS_BASE_URL, see app_deps.py)."""
 
+import asyncio
 import base64
 import os
 
@@ -525,3 +526,54 @@ def test_the_def_parts_of_an_async_route_move_as_a_def_route_does():
     for _ in range(PROMOTE_AFTER * 2):
         pinned.observe(0.0, inline=False)
     assert not pinned.inline, "blocking=True stays on the pool"
+
+
+@fasterapi_only
+def test_an_override_may_make_a_def_route_async_or_add_exit_code():
+    # The route was compiled def (placed on the pool, then inline); an async override
+    # makes it async: its coroutine is finished where the route runs. Answers checked
+    # against FastAPI 0.141.1.
+    from fasterapi import Depends, FastAPI
+    from fasterapi.testclient import TestClient
+
+    app = FastAPI()
+    log = []
+
+    def dep(q: int = 1):
+        return q
+
+    async def async_dep(q: int = 2):
+        await asyncio.sleep(0)
+        return q * 10
+
+    def gen():
+        log.append("enter")
+        try:
+            yield 5
+        except Exception as e:
+            log.append(f"saw {type(e).__name__}")
+            raise
+        finally:
+            log.append("exit")
+
+    @app.get("/x")
+    def x(v=Depends(dep)):
+        return v
+
+    @app.get("/y")
+    async def y(g=Depends(gen), n: int = 0):
+        return [g, n]
+
+    client = TestClient(app)
+    assert client.get("/x?q=3").json() == 3
+    app.dependency_overrides[dep] = async_dep
+    assert client.get("/x?q=3").json() == 30
+    app.dependency_overrides[dep] = gen
+    assert client.get("/x").json() == 5
+    assert log == ["enter", "exit"]
+    app.dependency_overrides = {}
+    assert client.get("/x?q=4").json() == 4
+    log.clear()
+    # A yield dependency entered before the 422 sees the validation error.
+    assert client.get("/y?n=bad").status_code == 422
+    assert log == ["enter", "saw RequestValidationError", "exit"]
