@@ -94,11 +94,12 @@ pub(crate) fn run_to_end<'py>(
 /// `yield`: a function, or a coroutine function, run as a task) after the response of
 /// the request being answered on this thread has been handed to its connection.
 ///
-/// On an I/O thread the loop's next turn runs it: a response answered inline is written
-/// in the connection's pass, before the turn; one answered through a [`Reply`] from a
-/// turn is written after that turn, and `f` waits for the turn after. Elsewhere (the
-/// worker pool, the dispatch bench) the route runs it once its response is made, before
-/// the I/O thread writes it: a pool thread has no later moment of its own.
+/// On an I/O thread the loop's next run does: a response answered inline is written in
+/// the connection's pass, before that run. One answered from a turn of the loop (a
+/// suspended coroutine, through a [`Reply`]) has been handed to its connection when the
+/// turn ends, and its exit code runs then, before the connection's next request is read.
+/// Elsewhere (the worker pool, the dispatch bench) the route runs it once its response
+/// is made, before the I/O thread writes it: a pool thread has no later moment of its own.
 ///
 /// [`Reply`]: fasterapi_http::Reply
 #[pyfunction]
@@ -387,7 +388,8 @@ impl Companion for PyLoop {
                 let rt = Runtime::get(py)?;
                 let lp = self.event_loop.bind(py);
                 mark_running(py, rt, lp)?;
-                // Before the turn: what was queued during the last one waits for this.
+                // The exit code of the requests answered inline since the last run: their
+                // responses were written in their connections' passes.
                 if after_response_pending() {
                     let started = start_after_response(py, rt, lp)?;
                     // Only exit code without `await`s was due, and it ran: a turn of the
@@ -397,6 +399,14 @@ impl Companion for PyLoop {
                     }
                 }
                 let delay: Option<f64> = rt.turn.bind(py).call1((lp,))?.extract()?;
+                // The exit code of the requests the turn answered (their replies are sent),
+                // before their connections' next requests are read; a turn soon after if
+                // it left the loop work.
+                if after_response_pending()
+                    && (start_after_response(py, rt, lp)? || self.has_work(lp)?)
+                {
+                    request_turn();
+                }
                 Ok(Some(delay))
             })();
             let next = match result {
