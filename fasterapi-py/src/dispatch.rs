@@ -1089,7 +1089,12 @@ impl PyRoute {
             resp = resp.with_body(Vec::new());
         }
         if let Some(t) = temporal {
-            let raw = t.getattr(pyo3::intern!(py, "raw_headers"))?;
+            // The temporal response's list as it is (made with one), without the
+            // `raw_headers` property's call.
+            let mut raw = t.getattr(pyo3::intern!(py, "_raw_headers"))?;
+            if raw.is_none() {
+                raw = t.getattr(pyo3::intern!(py, "raw_headers"))?;
+            }
             resp = add_raw_headers(resp, &raw)?;
         }
         Ok(resp)
@@ -1172,8 +1177,46 @@ pub(crate) fn response_object(obj: &Bound<'_, PyAny>) -> PyResult<Response> {
         .cast::<PyBytes>()
         .map_err(|_| PyTypeError::new_err("Response.body must be bytes"))?;
     let resp = Response::new(status).with_body_copied(body.as_bytes());
-    let raw = obj.getattr(pyo3::intern!(py, "raw_headers"))?;
-    add_raw_headers(resp, &raw)
+    // `_raw_headers` is `None` while no one has read or changed the headers: then there
+    // are none but the content type, made here from `media_type` as Starlette would.
+    let raw = obj.getattr(pyo3::intern!(py, "_raw_headers"))?;
+    if !raw.is_none() {
+        return add_raw_headers(resp, &raw);
+    }
+    let media_type = obj.getattr(pyo3::intern!(py, "media_type"))?;
+    if media_type.is_none() {
+        return Ok(resp);
+    }
+    let media_type = media_type
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err("Response.media_type must be a str"))?
+        .to_cow()?;
+    Ok(resp.with_content_type(content_type_of(obj, media_type)?))
+}
+
+/// Starlette's `content-type` for a response's `media_type`: `text/*` types get `;
+/// charset=` and the response's `charset` unless they name one.
+fn content_type_of(
+    obj: &Bound<'_, PyAny>,
+    media_type: Cow<'_, str>,
+) -> PyResult<Cow<'static, str>> {
+    let names_charset = media_type
+        .as_bytes()
+        .windows(8)
+        .any(|w| w.eq_ignore_ascii_case(b"charset="));
+    if !media_type.starts_with("text/") || names_charset {
+        return Ok(content_type_cow(media_type));
+    }
+    let charset = obj.getattr(pyo3::intern!(obj.py(), "charset"))?;
+    let charset = charset
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err("Response.charset must be a str"))?
+        .to_cow()?;
+    Ok(match (media_type.as_ref(), charset.as_ref()) {
+        ("text/plain", "utf-8") => Cow::Borrowed(Response::TEXT_PLAIN),
+        ("text/html", "utf-8") => Cow::Borrowed(Response::TEXT_HTML),
+        _ => Cow::Owned(format!("{media_type}; charset={charset}")),
+    })
 }
 
 /// FastAPI's `ResponseValidationError` for the `ValidationError` of a returned value

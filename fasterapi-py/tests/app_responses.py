@@ -362,5 +362,55 @@ else:
         return {"username": "u", "email": "e", "password": "p"}
 
 
+
+def lazy_header_routes(app):
+    """Responses whose headers are read or changed after construction (made on first
+    read) and ones nobody touched (sent from status, media type and body)."""
+
+    class Latin1Text(PlainTextResponse):
+        charset = "latin-1"
+
+    @app.get("/lazy/untouched")
+    def lazy_untouched():
+        return PlainTextResponse("Hello, World!")
+
+    @app.get("/lazy/read")
+    def lazy_read():
+        r = PlainTextResponse("Hello, World!")
+        assert r.raw_headers == [(b"content-length", b"13"), (b"content-type", b"text/plain; charset=utf-8")]
+        assert dict(r.headers) == {"content-length": "13", "content-type": "text/plain; charset=utf-8"}
+        return r
+
+    @app.get("/lazy/mutated")
+    def lazy_mutated():
+        r = PlainTextResponse("Hello, World!")
+        r.headers["x"] = "y"
+        return r
+
+    @app.get("/lazy/cookie")
+    def lazy_cookie():
+        r = PlainTextResponse("Hello, World!")
+        r.set_cookie("a", "b")
+        return r
+
+    @app.get("/lazy/no-media-type")
+    def lazy_no_media_type():
+        return Response("raw")
+
+    @app.get("/lazy/csv")
+    def lazy_csv():
+        return Response("a,b", media_type="text/csv")
+
+    @app.get("/lazy/latin1")
+    def lazy_latin1():
+        return Latin1Text("caf\u00e9")
+
+    @app.get("/lazy/json")
+    def lazy_json():
+        return JSONResponse({"a": 1}, status_code=201)
+
+
+lazy_header_routes(app)
+
 if __name__ == "__main__":
     app.run(host="127.0.0.1", port=int(sys.argv[1]), workers=int(sys.argv[2]))

@@ -541,3 +541,62 @@ def test_lists_of_dicts_through_a_list_of_models():
     with pytest.raises(ResponseValidationError) as info:
         client.get("/bad2")
     assert [(e["type"], e["loc"]) for e in info.value.errors()] == [("missing", ("response", 1, "lines", 0, "sku"))]
+
+
+# --- headers made on first read: exact when read or changed, sent from the attributes
+# when untouched --------------------------------------------------------------------------
+
+LAZY_EXPECTED = {
+    "/lazy/untouched": (200, "text/plain; charset=utf-8", b"Hello, World!", {}),
+    "/lazy/read": (200, "text/plain; charset=utf-8", b"Hello, World!", {}),
+    "/lazy/mutated": (200, "text/plain; charset=utf-8", b"Hello, World!", {"x": "y"}),
+    "/lazy/cookie": (200, "text/plain; charset=utf-8", b"Hello, World!", {"set-cookie": "a=b; Path=/; SameSite=lax"}),
+    "/lazy/no-media-type": (200, None, b"raw", {}),
+    "/lazy/csv": (200, "text/csv; charset=utf-8", b"a,b", {}),
+    "/lazy/latin1": (200, "text/plain; charset=latin-1", "caf\u00e9".encode("latin-1"), {}),
+    "/lazy/json": (201, "application/json", b'{"a":1}', {}),
+}
+
+
+def _check_lazy(path, r):
+    status, content_type, body, extra = LAZY_EXPECTED[path]
+    assert r.status_code == status, path
+    assert r.headers.get("content-type") == content_type, path
+    assert r.content == body, path
+    assert r.headers["content-length"] == str(len(body)), path
+    for name, value in extra.items():
+        assert r.headers[name] == value, path
+    names = [k.lower() for k in r.headers.keys()]
+    assert names.count("content-type") == (content_type is not None) and names.count("content-length") == 1, path
+
+
+@pytest.mark.parametrize("path", list(LAZY_EXPECTED))
+def test_response_headers_read_changed_or_untouched_over_a_real_server(server, path):
+    _check_lazy(path, get(server, path))
+
+
+@pytest.mark.parametrize("path", list(LAZY_EXPECTED))
+def test_response_headers_read_changed_or_untouched_through_the_test_client(path):
+    from app_responses import lazy_header_routes
+    from fasterapi.testclient import TestClient
+
+    app = FastAPI()
+    lazy_header_routes(app)
+    _check_lazy(path, TestClient(app).get(path))
+
+
+def test_response_headers_are_starlettes_when_read_after_construction():
+    from fasterapi.responses import HTMLResponse, PlainTextResponse
+
+    r = PlainTextResponse("Hello, World!")
+    assert r.raw_headers == [(b"content-length", b"13"), (b"content-type", b"text/plain; charset=utf-8")]
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+    r.headers["x"] = "y"
+    r.set_cookie("a", "b")
+    assert r.raw_headers[2:] == [(b"x", b"y"), (b"set-cookie", b"a=b; Path=/; SameSite=lax")]
+    assert HTMLResponse("<p>", status_code=204).raw_headers == [(b"content-type", b"text/html; charset=utf-8")]
+    assert JSONResponse([1]).raw_headers == [(b"content-length", b"3"), (b"content-type", b"application/json")]
+    assert Response().raw_headers == [(b"content-length", b"0")]
+    r = Response("x")
+    r.raw_headers = [(b"x-own", b"1")]
+    assert r.raw_headers == [(b"x-own", b"1")] and r.headers["x-own"] == "1"

@@ -39,13 +39,19 @@ class Response:
     media_type: str | None = None
     charset = "utf-8"
     background = None
-    #: The class renders and makes its headers as this one does (set per subclass):
-    #: ``__init__`` then does both inline, saving two calls per response.
-    _inline_init = True
+    #: The class renders as this one does (set per subclass): ``__init__`` then encodes a
+    #: ``str`` inline, saving a call per response.
+    _inline_render = True
+    #: The class makes its headers as this one does (set per subclass): without
+    #: ``headers=``, ``__init__`` then leaves ``raw_headers`` to be made when first read;
+    #: the server writes the status, content type and body of an untouched response
+    #: itself, so the common response makes no header objects in Python.
+    _lazy_headers = True
 
     def __init_subclass__(cls, **kwargs: typing.Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._inline_init = cls.render is Response.render and cls.init_headers is Response.init_headers
+        cls._inline_render = cls.render is Response.render
+        cls._lazy_headers = cls.init_headers is Response.init_headers
 
     def __init__(
         self,
@@ -63,22 +69,12 @@ class Response:
         self.status_code = status_code
         if media_type is not None:
             self.media_type = media_type
-        if headers is None and self._inline_init and type(content) is str:
-            # render() and init_headers() as below, inline: the common case, per request.
-            body = self.body = content.encode(self.charset)
-            raw_headers = []
-            if not (status_code < 200 or status_code == 204 or status_code == 304):
-                raw_headers.append((b"content-length", str(len(body)).encode("latin-1")))
-            media_type = self.media_type
-            if media_type is not None:
-                header = _CONTENT_TYPE_HEADERS.get((media_type, self.charset))
-                if header is None:
-                    header = _content_type_header(media_type, self.charset)
-                raw_headers.append(header)
-            self.raw_headers = raw_headers
-            return
-        self.body = self.render(content)
-        self.init_headers(headers)
+        if type(content) is str and self._inline_render:
+            self.body = content.encode(self.charset)
+        else:
+            self.body = self.render(content)
+        if headers is not None or not self._lazy_headers:
+            self.init_headers(headers)
 
     def render(self, content: typing.Any) -> bytes | memoryview:
         """The body's bytes for ``content``: ``None`` is empty, ``bytes`` as they are,
@@ -109,8 +105,41 @@ class Response:
             raw_headers.append((b"content-length", str(len(body)).encode("latin-1")))
         media_type = self.media_type
         if media_type is not None and populate_content_type:
-            raw_headers.append(_content_type_header(media_type, self.charset))
+            header = _CONTENT_TYPE_HEADERS.get((media_type, self.charset))
+            if header is None:
+                header = _content_type_header(media_type, self.charset)
+            raw_headers.append(header)
         self.raw_headers = raw_headers
+
+    #: ``raw_headers`` once made; ``None`` until then (set by ``init_headers``, or on the
+    #: first read when ``__init__`` left them to be made). The server reads this: ``None``
+    #: means only the content type (from ``media_type``) and the body are to be sent.
+    _raw_headers: list | None = None
+
+    @property
+    def raw_headers(self) -> list:
+        """The headers as Starlette's ``(name, value)`` byte pairs, names lower-case:
+        ``content-length`` and ``content-type`` as ``init_headers`` makes them, made on
+        first read when the constructor had nothing but the content to go on."""
+        raw_headers = self._raw_headers
+        if raw_headers is None:
+            # Response.init_headers(None), inline.
+            raw_headers = self._raw_headers = []
+            body = getattr(self, "body", None)
+            status = self.status_code
+            if body is not None and not (status < 200 or status == 204 or status == 304):
+                raw_headers.append((b"content-length", str(len(body)).encode("latin-1")))
+            media_type = self.media_type
+            if media_type is not None:
+                header = _CONTENT_TYPE_HEADERS.get((media_type, self.charset))
+                if header is None:
+                    header = _content_type_header(media_type, self.charset)
+                raw_headers.append(header)
+        return raw_headers
+
+    @raw_headers.setter
+    def raw_headers(self, raw_headers: list) -> None:
+        self._raw_headers = raw_headers
 
     _headers: MutableHeaders | None = None
 
@@ -290,7 +319,7 @@ def _temporal_response() -> Response:
     response.status_code = None
     response.background = None
     response.body = b""
-    response.raw_headers = []
+    response._raw_headers = []
     return response
 
 
