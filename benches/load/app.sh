@@ -135,19 +135,6 @@ check_app() {
 [[ -f "$RESULTS" ]] && mv "$RESULTS" "$OUT/results-$(date +%Y%m%d-%H%M%S).tsv"
 printf 'server\trep\trun\tconns\treq_s\tp50_ms\tp99_ms\tnon2xx\tsock_errors\trequests\tserver_cpu_us_per_req\tbg_busy_pct\n' > "$RESULTS"
 
-parse_wrk() {  # wrk output -> "requests req_s p50_ms p99_ms non2xx sock_errors"
-    awk '
-        function ms(v,  n, u) { n = v; sub(/[a-z]+$/, "", n); u = v; sub(/^[0-9.]+/, "", u)
-            if (u == "us") n /= 1000; else if (u == "s") n *= 1000; return sprintf("%.3f", n) }
-        / requests in /             { req = $1 }
-        /^Requests\/sec:/           { rps = $2 }
-        /^ +50%/                    { p50 = ms($2) }
-        /^ +99%/                    { p99 = ms($2) }
-        /Non-2xx or 3xx responses:/ { bad = $NF }
-        /Socket errors:/            { s = $0; sub(/.*Socket errors: */, "", s); gsub(/, /, ";", s); gsub(/ /, "=", s); sock = s }
-        END { printf "%s %s %s %s %s %s\n", req ? req : "NA", rps ? rps : "NA", p50 ? p50 : "NA",
-                     p99 ? p99 : "NA", bad ? bad : 0, sock ? sock : "none" }' "$1"
-}
 CLK_TCK="$(getconf CLK_TCK)"
 wrk_args() {  # RUN -> WRK_ARGS
     if [[ "$1" == rotate ]]; then WRK_ARGS=(-s "$HERE/app.lua" "http://127.0.0.1:$PORT")

@@ -1,4 +1,4 @@
-# lib.sh — what the load scripts share (sourced by run.sh and wait.sh, which define
+# lib.sh — what the load scripts share (sourced by run.sh, wait.sh and app.sh, which define
 # log, die and PORT first): the one server under test at a time, its CPU ticks, wrk,
 # and how busy the machine is.
 
@@ -74,4 +74,20 @@ server_ticks() {  # utime+stime of every live process of the server's process gr
         fi
     done
     echo "$t"
+}
+
+# parse_wrk FILE: wrk --latency output -> "requests req_s p50_ms p99_ms non2xx sock_errors"
+parse_wrk() {
+    awk '
+        function ms(v,  n, u) { n = v; sub(/[a-z]+$/, "", n); u = v; sub(/^[0-9.]+/, "", u)
+            if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+            return sprintf("%.3f", n) }
+        / requests in /             { req = $1 }
+        /^Requests\/sec:/           { rps = $2 }
+        /^ +50%/                    { p50 = ms($2) }
+        /^ +99%/                    { p99 = ms($2) }
+        /Non-2xx or 3xx responses:/ { bad = $NF }
+        /Socket errors:/            { s = $0; sub(/.*Socket errors: */, "", s); gsub(/, /, ";", s); gsub(/ /, "=", s); sock = s }
+        END { printf "%s %s %s %s %s %s\n", req ? req : "NA", rps ? rps : "NA", p50 ? p50 : "NA",
+                     p99 ? p99 : "NA", bad ? bad : 0, sock ? sock : "none" }' "$1"
 }
