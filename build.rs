@@ -5,5 +5,5 @@
 fn main() {
     #[cfg(feature = "python")]
     pyo3_build_config::add_libpython_rpath_link_args();
-    println!("cargo:rerun-if-changed=fasterapi-py/facade-build.rs");
+    println!("cargo:rerun-if-changed=build.rs");
 }
