@@ -85,6 +85,7 @@ pub use app::error::Error;
 pub use app::later::{Companion, Reply};
 pub use app::request::Request;
 pub use app::router;
+pub use app::websocket;
 pub use app::{App, Config, NoRoute, RouteMut};
 pub use http::method::Method;
 pub use http::response::{Body, IntoResponse, Response, StatusCode};

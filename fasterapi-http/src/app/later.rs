@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use mio::Waker;
 
+use crate::app::websocket::Accepted;
 use crate::http::response::{Response, StatusCode};
 use crate::proto::h1::encode::Persistence;
 
@@ -27,12 +28,17 @@ pub(crate) struct Completion {
     pub(crate) response: Response,
     pub(crate) head_only: bool,
     pub(crate) persistence: Persistence,
+    /// A WebSocket handshake accepted: the connection switches protocols (the response
+    /// is not sent).
+    pub(crate) upgrade: Option<Box<Accepted>>,
 }
 
 /// The part of an I/O thread other threads reach: its waker and its completions.
 pub(crate) struct Mailbox {
     pub(crate) waker: Waker,
     completions: Mutex<Vec<Completion>>,
+    /// WebSocket connections with output queued by their senders, as `(token, conn id)`.
+    websockets: Mutex<Vec<(usize, u64)>>,
     /// Set by the first completion after the thread last looked: later ones skip the
     /// wake-up syscall.
     wake_pending: AtomicBool,
@@ -43,6 +49,7 @@ impl Mailbox {
         Mailbox {
             waker,
             completions: Mutex::new(Vec::new()),
+            websockets: Mutex::new(Vec::new()),
             wake_pending: AtomicBool::new(false),
         }
     }
@@ -76,6 +83,30 @@ impl Mailbox {
         self.wake_pending.store(false, Ordering::Release);
         let mut list = self.completions.lock().unwrap_or_else(|e| e.into_inner());
         std::mem::swap(&mut *list, spare);
+    }
+
+    /// Takes the WebSocket connections announced since the last call (after
+    /// [`Mailbox::take`], which clears the wake flag for both lists).
+    pub(crate) fn take_websockets(&self, spare: &mut Vec<(usize, u64)>) {
+        let mut list = self.websockets.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::swap(&mut *list, spare);
+    }
+}
+
+/// Tells I/O thread `home` that WebSocket connection `(token, conn_id)` has output
+/// queued: woken through its waker, unless called on that thread (whose loop looks after
+/// the current step) or a wake is on its way already.
+pub(crate) fn notify_ws(mailboxes: &[Mailbox], home: usize, token: usize, conn_id: u64) {
+    let mailbox = &mailboxes[home];
+    mailbox
+        .websockets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((token, conn_id));
+    if std::ptr::eq(ON_IO_THREAD.with(Cell::get), mailbox) {
+        LOCAL_DELIVERY.with(|d| d.set(true));
+    } else {
+        mailbox.wake();
     }
 }
 
@@ -117,7 +148,26 @@ impl Reply {
         self.deliver(response);
     }
 
+    /// Where the answer goes: the I/O threads' mailboxes, the thread's index, the
+    /// connection's slot and id.
+    pub(crate) fn target(&self) -> (Arc<[Mailbox]>, usize, usize, u64) {
+        (self.mailboxes.clone(), self.home, self.token, self.conn_id)
+    }
+
+    /// Answers with an accepted WebSocket handshake: the connection switches protocols.
+    pub(crate) fn upgrade(mut self, accepted: Accepted) {
+        self.sent = true;
+        self.deliver_with(
+            Response::new(StatusCode::SWITCHING_PROTOCOLS),
+            Some(accepted),
+        );
+    }
+
     fn deliver(&self, response: Response) {
+        self.deliver_with(response, None);
+    }
+
+    fn deliver_with(&self, response: Response, upgrade: Option<Accepted>) {
         let mailbox = &self.mailboxes[self.home];
         let completion = Completion {
             token: self.token,
@@ -125,6 +175,7 @@ impl Reply {
             response,
             head_only: self.head_only,
             persistence: self.persistence,
+            upgrade: upgrade.map(Box::new),
         };
         if std::ptr::eq(ON_IO_THREAD.with(Cell::get), mailbox) {
             mailbox.deliver_local(completion);

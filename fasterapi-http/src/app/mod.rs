@@ -4,6 +4,7 @@ pub(crate) mod error;
 pub(crate) mod later;
 pub(crate) mod request;
 pub mod router;
+pub mod websocket;
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,3 +1,4 @@
 //! Bytes to messages and back, without sockets and without the app.
 
 pub(crate) mod h1;
+pub(crate) mod ws;

@@ -33,6 +33,8 @@ enum State {
     /// Our side is shut down; discard input until the peer closes, so that unread input
     /// does not make the kernel reset the connection before the client read our answer.
     Draining,
+    /// Switched to WebSocket after a `101` (see `ws.rs`).
+    WebSocket,
 }
 
 /// What a connection is waiting for, which decides its timeout.
@@ -50,6 +52,8 @@ pub(crate) enum Phase {
     Writing,
     /// Half-closed, waiting for the client to close.
     Lingering,
+    /// A WebSocket connection (its idle timeout restarts with each event).
+    WebSocket,
 }
 
 /// What the event loop should do with the connection next.
@@ -71,6 +75,7 @@ pub(crate) struct Timeouts {
 /// The deadline each phase would get if it started now; computed once per loop turn.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Deadlines {
+    now: Instant,
     header: Instant,
     body: Instant,
     idle: Instant,
@@ -81,6 +86,7 @@ impl Deadlines {
     pub(crate) fn from(now: Instant, t: &Timeouts) -> Deadlines {
         use crate::config::bounded;
         Deadlines {
+            now,
             header: now + bounded(t.header),
             body: now + bounded(t.body),
             idle: now + bounded(t.idle),
@@ -186,6 +192,8 @@ pub(crate) struct Conn<S = TcpStream> {
     pub(crate) deadline: Option<Instant>,
     /// The deadline of this connection's entry in the timer heap, if it has one.
     pub(crate) armed: Option<Instant>,
+    /// The WebSocket side, once switched (see `ws.rs`).
+    ws: Option<Box<ws::WsConn>>,
 }
 
 /// A chunked body that grew a thread's `ctx.chunked_body` (or a connection's body buffer)
@@ -334,6 +342,7 @@ impl<S: Transport> Conn<S> {
             phase: Phase::Idle,
             deadline: None,
             armed: None,
+            ws: None,
         }
     }
 
@@ -358,6 +367,7 @@ impl<S: Transport> Conn<S> {
     pub(crate) fn phase(&self) -> Phase {
         match self.state {
             State::Draining => Phase::Lingering,
+            State::WebSocket => Phase::WebSocket,
             _ if !self.backlog.is_empty() => Phase::Writing,
             State::Closing => Phase::Writing,
             State::Open if self.deferred => Phase::Deferred,
@@ -377,7 +387,9 @@ impl<S: Transport> Conn<S> {
     /// Whether the last pass stopped at its cap and the connection could read on now
     /// (not waiting for the client to take output, nor for a deferred answer).
     pub(crate) fn wants_another_pass(&self) -> bool {
-        self.more && self.backlog.is_empty() && self.state == State::Open && !self.deferred
+        self.more
+            && self.backlog.is_empty()
+            && ((self.state == State::Open && !self.deferred) || self.state == State::WebSocket)
     }
 
     /// Serves a connection that [wants another pass](Conn::wants_another_pass): what
@@ -387,6 +399,9 @@ impl<S: Transport> Conn<S> {
     #[inline(never)]
     pub(crate) fn serve_again(&mut self, ctx: &mut Ctx) -> Verdict {
         debug_assert!(self.wants_another_pass());
+        if self.state == State::WebSocket {
+            return self.ws_serve(ctx);
+        }
         self.serve(ctx)
     }
 
@@ -410,7 +425,8 @@ impl<S: Transport> Conn<S> {
     #[inline]
     pub(crate) fn update_deadline(&mut self, d: &Deadlines) {
         let phase = self.phase();
-        let restart = phase != self.phase || matches!(phase, Phase::Idle | Phase::Writing);
+        let restart =
+            phase != self.phase || matches!(phase, Phase::Idle | Phase::Writing | Phase::WebSocket);
         self.phase = phase;
         if restart {
             self.deadline = match phase {
@@ -419,6 +435,7 @@ impl<S: Transport> Conn<S> {
                 Phase::Body => Some(d.body),
                 Phase::Writing | Phase::Lingering => Some(d.write),
                 Phase::Deferred => None,
+                Phase::WebSocket => self.ws_deadline(d.now),
             };
         }
     }
@@ -434,14 +451,17 @@ impl<S: Transport> Conn<S> {
                 write_reject(reject, &mut ctx.out);
                 self.finish(ctx, false)
             }
+            Phase::WebSocket => self.ws_time_out(ctx),
             _ => Verdict::Drop,
         }
     }
 
     /// Handles a readiness event.
     pub(crate) fn ready(&mut self, readable: bool, writable: bool, ctx: &mut Ctx) -> Verdict {
-        if self.state == State::Draining {
-            return self.drain();
+        match self.state {
+            State::Draining => return self.drain(),
+            State::WebSocket => return self.ws_ready(writable, ctx),
+            State::Open | State::Closing => {}
         }
         if writable && !self.backlog.is_empty() {
             match self.flush_backlog() {
@@ -487,6 +507,11 @@ impl<S: Transport> Conn<S> {
     pub(crate) fn complete(&mut self, c: Completion, ctx: &mut Ctx) -> Verdict {
         self.deferred = false;
         self.abandon = None;
+        if let Some(accepted) = c.upgrade {
+            if !ctx.stopping {
+                return self.switch_to_websocket(*accepted, ctx);
+            }
+        }
         let persistence = if ctx.stopping {
             Persistence::Close
         } else {
@@ -1138,6 +1163,7 @@ fn write_reject(reject: Reject, out: &mut Output) {
 
 #[cfg(test)]
 mod transport_tests;
+mod ws;
 
 #[cfg(test)]
 mod tests {

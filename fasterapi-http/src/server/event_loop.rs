@@ -47,6 +47,8 @@ pub(crate) struct EventLoop {
     /// Phase deadlines as of this loop turn.
     deadlines: Deadlines,
     completions: Vec<Completion>,
+    /// WebSocket connections whose senders queued output, as `(token, conn id)`.
+    websockets: Vec<(usize, u64)>,
     /// Connections whose pass stopped at its cap, as `(token, conn id)`: served again
     /// after the other ready connections of this turn.
     again: Vec<(usize, u64)>,
@@ -127,6 +129,7 @@ impl EventLoop {
             timeouts,
             deadlines: Deadlines::from(Instant::now(), &timeouts),
             completions: Vec::new(),
+            websockets: Vec::new(),
             again: Vec::new(),
             companion,
             companion_ready: false,
@@ -336,6 +339,21 @@ impl EventLoop {
             self.settle(i, verdict);
         }
         self.completions = completions;
+        self.shared.mailboxes[self.ctx.home].take_websockets(&mut self.websockets);
+        let mut websockets = std::mem::take(&mut self.websockets);
+        for (i, id) in websockets.drain(..) {
+            let Some(conn) = self
+                .conns
+                .get_mut(i)
+                .and_then(Option::as_mut)
+                .filter(|conn| conn.id() == id)
+            else {
+                continue;
+            };
+            let verdict = conn.ws_notified(&mut self.ctx);
+            self.settle(i, verdict);
+        }
+        self.websockets = websockets;
     }
 
     /// One step of shutdown; true once this loop is done.
@@ -359,6 +377,14 @@ impl EventLoop {
             .collect();
         for i in idle {
             self.close(i);
+        }
+        // WebSocket connections are told with a close frame (once), and closed when the
+        // client answers or at the deadline.
+        for i in 0..self.conns.len() {
+            if let Some(conn) = self.conns[i].as_mut() {
+                let verdict = conn.ws_going_away(&mut self.ctx);
+                self.settle(i, verdict);
+            }
         }
         self.open == 0
     }

@@ -115,6 +115,7 @@ fn work(app: &App, mailboxes: &[Mailbox], queue: &Queue<Job>, limits: &Limits) {
             response,
             head_only: job.head_only,
             persistence: job.persistence,
+            upgrade: None,
         });
     }
 }
