@@ -82,11 +82,14 @@ mod proto;
 mod server;
 
 pub use app::error::Error;
+pub use app::group::Group;
 pub use app::later::{Companion, Reply};
+pub use app::middleware;
+pub use app::middleware::{DefaultHeaders, Middleware, Next, RequestId};
 pub use app::request::Request;
 pub use app::router;
 pub use app::websocket;
-pub use app::{App, Config, NoRoute, RouteMut};
+pub use app::{App, Config, NoRoute, RouteMut, RouteTableError};
 pub use http::method::Method;
 pub use http::response::{Body, IntoResponse, Response, StatusCode};
 pub use server::test_server::TestServer;
@@ -94,5 +97,7 @@ pub use server::{RunningServer, Server, ShutdownHandle};
 
 /// The names most applications need: `use fasterapi_http::prelude::*;`.
 pub mod prelude {
-    pub use crate::{App, Error, IntoResponse, Method, Request, Response, StatusCode};
+    pub use crate::{
+        App, Error, Group, IntoResponse, Method, Middleware, Next, Request, Response, StatusCode,
+    };
 }

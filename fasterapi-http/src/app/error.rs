@@ -24,6 +24,8 @@ use crate::http::response::{IntoResponse, Response, StatusCode};
 /// ```
 pub struct Error {
     kind: Kind,
+    /// Headers the answer carries (`WWW-Authenticate` on a 401, `Retry-After` on a 503).
+    headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
 }
 
 enum Kind {
@@ -48,7 +50,34 @@ impl Error {
                 status,
                 detail: detail.into(),
             },
+            headers: Vec::new(),
         }
+    }
+
+    /// This error with the header `name: value` on its answer, as FastAPI's
+    /// `HTTPException(headers=...)`; the rules of [`Response::with_header`] apply.
+    ///
+    /// ```
+    /// use fasterapi_http::{Error, StatusCode};
+    ///
+    /// let err = Error::new(StatusCode::UNAUTHORIZED, "Not authenticated")
+    ///     .with_header("WWW-Authenticate", "Bearer");
+    /// let resp = err.into_response();
+    /// assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    /// assert_eq!(resp.header("www-authenticate"), Some("Bearer"));
+    /// ```
+    pub fn with_header(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Error {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The headers the answer carries.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(n, v)| (&**n, &**v))
     }
 
     /// A path or query parameter named `name` that could not be converted.
@@ -59,6 +88,7 @@ impl Error {
                 name: name.to_owned(),
                 reason: reason.to_string(),
             },
+            headers: Vec::new(),
         }
     }
 
@@ -73,7 +103,7 @@ impl Error {
     /// The response this error is answered with.
     pub fn into_response(self) -> Response {
         let status = self.status();
-        match &self.kind {
+        let mut response = match &self.kind {
             // FastAPI's shape: {"detail": [{"loc": ["path", "id"], "msg": "..."}]}
             Kind::Param {
                 source,
@@ -92,7 +122,9 @@ impl Error {
             })
             .with_status(status),
             Kind::Status { detail, .. } => crate::http::response::detail(status, detail),
-        }
+        };
+        response.headers.extend(self.headers);
+        response
     }
 }
 

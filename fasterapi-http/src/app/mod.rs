@@ -1,9 +1,12 @@
 //! The application: routes, handlers and server settings.
 
 pub(crate) mod error;
+pub(crate) mod group;
 pub(crate) mod later;
+pub mod middleware;
 pub(crate) mod request;
 pub mod router;
+pub(crate) mod state;
 pub mod websocket;
 
 use std::io;
@@ -13,8 +16,11 @@ use std::sync::Arc;
 use crate::app::later::{Companion, CompanionFactory};
 pub use crate::config::Config;
 
+use crate::app::group::Group;
+use crate::app::middleware::{After, Around, Before, Middleware, Next};
 use crate::app::request::Request;
-use crate::app::router::{Method, Router};
+use crate::app::router::{Method, RouteError, RouteErrorKind, Router};
+use crate::app::state::State;
 use crate::http::response::{IntoResponse, Response};
 
 /// A route's handler, type-erased.
@@ -35,6 +41,9 @@ pub(crate) enum Placement {
 pub(crate) struct Route {
     pub(crate) handler: Handler,
     pub(crate) placement: Placement,
+    /// The group the route was added in (an index into `App::groups`), whose middleware
+    /// wrap it when the app binds.
+    pub(crate) group: Option<usize>,
 }
 
 impl Route {
@@ -74,6 +83,61 @@ pub enum NoRoute<'a> {
 /// The handler of requests no route takes.
 pub(crate) type NoRouteHandler =
     Box<dyn Fn(&Request<'_>, NoRoute<'_>) -> Response + Send + Sync + 'static>;
+
+/// The routes [`App::bind`] refused: every malformed or duplicate pattern, in the order
+/// they were added. [`App::bind`] and [`App::serve`] return it inside their
+/// [`io::Error`] (kind `InvalidInput`); [`App::check_routes`] returns it as is.
+///
+/// ```
+/// use fasterapi_http::{App, Request, RouteTableError};
+/// use fasterapi_http::router::RouteErrorKind;
+///
+/// let mut app = App::new();
+/// app.get("/a", |_req: &Request| "a");
+/// app.get("/a", |_req: &Request| "again");
+/// app.get("b", |_req: &Request| "no slash");
+/// let err = app.bind("127.0.0.1:0").expect_err("refused");
+/// let table = err
+///     .get_ref()
+///     .and_then(|e| e.downcast_ref::<RouteTableError>())
+///     .expect("a route table error");
+/// let kinds: Vec<_> = table.errors().iter().map(|e| (e.pattern(), e.kind())).collect();
+/// assert_eq!(
+///     kinds,
+///     [("/a", RouteErrorKind::Duplicate), ("b", RouteErrorKind::NoLeadingSlash)]
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteTableError {
+    errors: Vec<RouteError>,
+}
+
+impl RouteTableError {
+    /// Each refused route, in the order it was added.
+    pub fn errors(&self) -> &[RouteError] {
+        &self.errors
+    }
+}
+
+impl std::fmt::Display for RouteTableError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RouteTableError {}
+
+/// The middleware of one route group and the group it sits in.
+pub(crate) struct GroupLayers {
+    pub(crate) parent: Option<usize>,
+    pub(crate) layers: Vec<Arc<dyn Middleware>>,
+}
 
 /// A route just added, to adjust: see [`RouteMut::blocking`].
 pub struct RouteMut<'a> {
@@ -136,11 +200,17 @@ pub struct App {
     pub(crate) router: Router<Route>,
     pub(crate) config: Config,
     pub(crate) companion: Option<CompanionFactory>,
-    route_errors: Vec<String>,
+    route_errors: Vec<RouteError>,
     /// See [`App::no_route`].
     pub(crate) no_route: Option<NoRouteHandler>,
     /// See [`App::redirect_slashes`].
     pub(crate) redirect_slashes: bool,
+    /// The app's middleware, outermost first (see [`App::middleware`]).
+    pub(crate) layers: Vec<Arc<dyn Middleware>>,
+    /// Each route group's middleware, by the index its routes hold.
+    pub(crate) groups: Vec<GroupLayers>,
+    /// See [`App::with_state`].
+    pub(crate) state: State,
 }
 
 impl std::fmt::Debug for App {
@@ -151,6 +221,9 @@ impl std::fmt::Debug for App {
             .field("companion", &self.companion.is_some())
             .field("no_route", &self.no_route.is_some())
             .field("redirect_slashes", &self.redirect_slashes)
+            .field("middleware", &self.layers.len())
+            .field("groups", &self.groups.len())
+            .field("state", &self.state)
             .finish_non_exhaustive()
     }
 }
@@ -176,7 +249,141 @@ impl App {
             route_errors: Vec::new(),
             no_route: None,
             redirect_slashes: false,
+            layers: Vec::new(),
+            groups: Vec::new(),
+            state: State::default(),
         }
+    }
+
+    /// This app with `state` added to its shared state: any handler (and middleware) gets
+    /// it by type with [`Request::state`]. See [`App::set_state`].
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use fasterapi_http::{App, Error, Request, Response};
+    ///
+    /// struct Hits(AtomicU64);
+    ///
+    /// let mut app = App::new().with_state(Hits(AtomicU64::new(0)));
+    /// app.get("/hit", |req: &Request| -> Result<Response, Error> {
+    ///     let hits = req.state::<Hits>()?;
+    ///     let n = hits.0.fetch_add(1, Ordering::Relaxed) + 1;
+    ///     Ok(Response::text(n.to_string()))
+    /// });
+    /// ```
+    pub fn with_state<T: Send + Sync + 'static>(mut self, state: T) -> App {
+        self.set_state(state);
+        self
+    }
+
+    /// Adds `state` to the app's shared state, replacing a value of the same type.
+    ///
+    /// Values are kept by type, one per type, for the server's life, and shared by every
+    /// I/O thread and worker: [`Request::state`] finds one by comparing type ids along a
+    /// short list, with no allocation and no lock. Mutable state needs its own
+    /// synchronisation (atomics, a `Mutex`, an `RwLock`): handlers run on several threads
+    /// at once.
+    pub fn set_state<T: Send + Sync + 'static>(&mut self, state: T) {
+        self.state.insert(state);
+    }
+
+    /// Runs `middleware` around every route's handler and around the answers to requests
+    /// no route takes: see [`middleware`](crate::middleware) for the order and the cost.
+    pub fn middleware(&mut self, middleware: impl Middleware) {
+        self.layers.push(Arc::new(middleware));
+    }
+
+    /// Runs `hook` before every handler: when it returns a response, that is the answer
+    /// and the handler (and any later middleware) does not run.
+    ///
+    /// ```
+    /// use fasterapi_http::{App, Error, IntoResponse, Request, StatusCode};
+    ///
+    /// let mut app = App::new();
+    /// app.before(|req: &Request| {
+    ///     (req.header("authorization") != Some("Bearer secret")).then(|| {
+    ///         Error::new(StatusCode::UNAUTHORIZED, "Not authenticated")
+    ///             .with_header("WWW-Authenticate", "Bearer")
+    ///             .into_response()
+    ///     })
+    /// });
+    /// ```
+    pub fn before<F>(&mut self, hook: F)
+    where
+        F: Fn(&Request<'_>) -> Option<Response> + Send + Sync + 'static,
+    {
+        self.middleware(Before(hook));
+    }
+
+    /// Runs `hook` on every response (the handler's, or an earlier middleware's
+    /// short-circuit) before it is sent, to change its status or headers.
+    ///
+    /// ```
+    /// use fasterapi_http::{App, Request};
+    ///
+    /// let mut app = App::new();
+    /// app.after(|req: &Request, resp| {
+    ///     if req.path().starts_with("/private") {
+    ///         resp.set_header("Cache-Control", "no-store");
+    ///     }
+    /// });
+    /// ```
+    pub fn after<F>(&mut self, hook: F)
+    where
+        F: Fn(&Request<'_>, &mut Response) + Send + Sync + 'static,
+    {
+        self.middleware(After(hook));
+    }
+
+    /// Runs `hook` around every handler: it calls [`Next::run`] to get the handler's
+    /// response (or does not, to answer itself).
+    ///
+    /// ```
+    /// use fasterapi_http::{App, Next, Request, Response};
+    ///
+    /// let mut app = App::new();
+    /// app.around(|req: &Request, next: Next| {
+    ///     let started = std::time::Instant::now();
+    ///     let resp = next.run(req);
+    ///     let micros = started.elapsed().as_micros().to_string();
+    ///     resp.with_header("Server-Timing", format!("app;dur={micros}"))
+    /// });
+    /// ```
+    pub fn around<F>(&mut self, hook: F)
+    where
+        F: Fn(&Request<'_>, Next<'_>) -> Response + Send + Sync + 'static,
+    {
+        self.middleware(Around(hook));
+    }
+
+    /// A route group: routes added through `build`'s [`Group`] have `prefix` in front of
+    /// their patterns and run inside the group's middleware (after the app's). Groups
+    /// nest. `prefix` is empty (a group for its middleware alone) or starts with `/` and
+    /// does not end with one; a bad prefix refuses the group's routes at bind
+    /// ([`RouteErrorKind::BadPrefix`]).
+    ///
+    /// ```
+    /// use fasterapi_http::{App, Request, Response};
+    ///
+    /// let mut app = App::new();
+    /// app.scope("/api/v1", |api| {
+    ///     api.after(|_req, resp| resp.set_header("x-api-version", "1"));
+    ///     api.get("/users/{id}", |req: &Request| req.param_str("id").unwrap_or("").to_owned());
+    ///     api.scope("/admin", |admin| {
+    ///         admin.before(|req: &Request| {
+    ///             req.header("x-admin").is_none().then(|| Response::text("no").with_status(
+    ///                 fasterapi_http::StatusCode::FORBIDDEN,
+    ///             ))
+    ///         });
+    ///         admin.delete("/users/{id}", |_req: &Request| "deleted");
+    ///     });
+    /// });
+    /// ```
+    pub fn scope<F>(&mut self, prefix: &str, build: F)
+    where
+        F: FnOnce(&mut Group<'_>),
+    {
+        Group::open(self, None, String::new(), prefix, build);
     }
 
     /// The settings, to change before serving.
@@ -213,21 +420,51 @@ impl App {
         H: Fn(&Request<'_>) -> R + Send + Sync + 'static,
         R: IntoResponse,
     {
-        let handler: Handler = Box::new(move |req| handler(req).into_response());
-        match self.router.insert(
-            method,
-            pattern,
-            Route {
-                handler,
-                placement: Placement::Inline,
-            },
-        ) {
+        self.add(None, Some(method), pattern, into_handler(handler))
+    }
+
+    /// Routes requests of every method for `pattern` to `handler`, but those of methods
+    /// routed on the same pattern by [`App::route`] (`HEAD` goes to `GET`'s handler when
+    /// there is one). Such a path never answers 405: the handler looks at
+    /// [`Request::method`] itself.
+    pub fn any<H, R>(&mut self, pattern: &str, handler: H) -> RouteMut<'_>
+    where
+        H: Fn(&Request<'_>) -> R + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        self.add(None, None, pattern, into_handler(handler))
+    }
+
+    /// Adds a route for `method` (`None`: any method) in `group`, or records why not.
+    pub(crate) fn add(
+        &mut self,
+        group: Option<usize>,
+        method: Option<Method>,
+        pattern: &str,
+        handler: Handler,
+    ) -> RouteMut<'_> {
+        let route = Route {
+            handler,
+            placement: Placement::Inline,
+            group,
+        };
+        let added = match method {
+            Some(method) => self.router.insert(method, pattern, route),
+            None => self.router.insert_any(pattern, route),
+        };
+        match added {
             Ok(route) => RouteMut { route: Some(route) },
             Err(e) => {
-                self.route_errors.push(e.to_string());
+                self.route_errors.push(e);
                 RouteMut { route: None }
             }
         }
+    }
+
+    /// Records a route refused before reaching the router (a group's bad prefix).
+    pub(crate) fn refuse(&mut self, pattern: String, kind: RouteErrorKind) -> RouteMut<'_> {
+        self.route_errors.push(RouteError::new(pattern, kind));
+        RouteMut { route: None }
     }
 
     /// Routes `GET` (and so `HEAD`) requests for `pattern`.
@@ -283,11 +520,12 @@ impl App {
     /// in, as the defaults are: its body is not read (the handler sees it empty, and it
     /// cannot [defer](Request::defer)), and the connection closes after the answer.
     /// Matched routes do not pay for it.
-    pub fn no_route<H>(&mut self, handler: H)
+    pub fn no_route<H, R>(&mut self, handler: H)
     where
-        H: Fn(&Request<'_>, NoRoute<'_>) -> Response + Send + Sync + 'static,
+        H: Fn(&Request<'_>, NoRoute<'_>) -> R + Send + Sync + 'static,
+        R: IntoResponse,
     {
-        self.no_route = Some(Box::new(handler));
+        self.no_route = Some(Box::new(move |req, why| handler(req, why).into_response()));
     }
 
     /// With `true`, a request no route takes whose path, with its trailing slash
@@ -300,15 +538,59 @@ impl App {
         self.redirect_slashes = on;
     }
 
+    /// The routes [`App::bind`] would refuse, if any.
+    pub fn check_routes(&self) -> Result<(), RouteTableError> {
+        if self.route_errors.is_empty() {
+            return Ok(());
+        }
+        Err(RouteTableError {
+            errors: self.route_errors.clone(),
+        })
+    }
+
     /// What [`App::bind`] refuses to serve: malformed or duplicate routes, a bad
     /// [`Config`] value.
     pub(crate) fn check(&self) -> io::Result<()> {
-        if !self.route_errors.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                self.route_errors.join("; "),
-            ));
-        }
+        self.check_routes()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         self.config.validate()
     }
+
+    /// Makes the app ready to serve, once, when it binds: wraps the handlers of routes
+    /// inside middleware in their chains (the app's, then their groups', outermost
+    /// first). Routes outside any keep their handlers untouched.
+    pub(crate) fn freeze(&mut self) {
+        let App {
+            router,
+            layers,
+            groups,
+            ..
+        } = self;
+        for route in router.values_mut() {
+            let mut chain: Vec<Arc<dyn Middleware>> = Vec::new();
+            let mut group = route.group;
+            while let Some(g) = group {
+                // Inner groups first here; reversed below with the app's in front.
+                chain.extend(groups[g].layers.iter().rev().cloned());
+                group = groups[g].parent;
+            }
+            chain.extend(layers.iter().rev().cloned());
+            if chain.is_empty() {
+                continue;
+            }
+            chain.reverse();
+            let chain: Box<[Arc<dyn Middleware>]> = chain.into();
+            let inner = std::mem::replace(&mut route.handler, Box::new(|_| unreachable!()));
+            route.handler = Box::new(move |req| middleware::run_chain(&chain, &*inner, req));
+        }
+    }
+}
+
+/// A handler returning anything [`IntoResponse`], type-erased.
+pub(crate) fn into_handler<H, R>(handler: H) -> Handler
+where
+    H: Fn(&Request<'_>) -> R + Send + Sync + 'static,
+    R: IntoResponse,
+{
+    Box::new(move |req| handler(req).into_response())
 }

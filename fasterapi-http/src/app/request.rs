@@ -7,6 +7,7 @@ use std::str::FromStr;
 use crate::app::error::Error;
 use crate::app::later::{Later, Reply};
 use crate::app::router::{Method, Params};
+use crate::app::state::State;
 
 /// One parsed request, borrowed from the connection's buffer for the handler call.
 ///
@@ -35,6 +36,8 @@ pub struct Request<'a> {
     pub(crate) later: Option<&'a Later>,
     /// The client's address, kept by the connection since it was accepted.
     pub(crate) peer: &'a SocketAddr,
+    /// The app's shared state.
+    pub(crate) state: &'a State,
 }
 
 impl<'a> Request<'a> {
@@ -47,6 +50,7 @@ impl<'a> Request<'a> {
         body: &'a [u8],
         later: Option<&'a Later>,
         peer: &'a SocketAddr,
+        state: &'a State,
     ) -> Request<'a> {
         Request {
             method: meta.method,
@@ -58,7 +62,18 @@ impl<'a> Request<'a> {
             body,
             later,
             peer,
+            state,
         }
+    }
+
+    /// The app's shared state of type `T` (see [`App::with_state`](crate::App::with_state)):
+    /// a reference into the app, found without allocating or locking.
+    ///
+    /// An app without a `T` is a programming error answered `500` (with `?`), naming the
+    /// type.
+    #[inline]
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<&'a T, Error> {
+        self.state.get::<T>().ok_or_else(|| missing_state::<T>())
     }
 
     /// Answers this request later, through the returned [`Reply`], from any thread.
@@ -226,6 +241,61 @@ impl<'a> Request<'a> {
     pub fn body(&self) -> &'a [u8] {
         self.body
     }
+
+    /// The value of the first cookie named `name` (case-sensitive, as cookie names are)
+    /// in the request's `Cookie` headers; see [`Request::cookies`].
+    ///
+    /// ```
+    /// use fasterapi_http::{Error, Request, Response, StatusCode};
+    ///
+    /// fn whoami(req: &Request) -> Result<Response, Error> {
+    ///     let session = req
+    ///         .cookie("session")
+    ///         .ok_or(Error::new(StatusCode::UNAUTHORIZED, "no session"))?;
+    ///     Ok(Response::text(format!("session {session}")))
+    /// }
+    /// ```
+    pub fn cookie(&self, name: &str) -> Option<&'a str> {
+        self.cookies().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Every cookie of the request's `Cookie` headers as `(name, value)`, in order,
+    /// parsed when asked for, borrowed from the request (nothing is allocated). Pairs are
+    /// split on `;` and the first `=`, with surrounding spaces trimmed and one pair of
+    /// double quotes around a value removed (RFC 6265 §4.2.1); values are not
+    /// percent-decoded. A pair without `=` or with an empty name, and a header that is not
+    /// UTF-8, are skipped.
+    pub fn cookies(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
+            .filter_map(|h| std::str::from_utf8(h.value).ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| {
+                let (name, value) = pair.split_once('=')?;
+                let name = name.trim_matches([' ', '\t']);
+                let value = value.trim_matches([' ', '\t']);
+                let value = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value);
+                (!name.is_empty()).then_some((name, value))
+            })
+    }
+}
+
+/// The error of [`Request::state`] for a type the app does not hold. Out of line: a
+/// working app never comes here.
+#[cold]
+#[inline(never)]
+fn missing_state<T>() -> Error {
+    Error::new(
+        crate::http::response::StatusCode::INTERNAL_SERVER_ERROR,
+        format!(
+            "the app has no state of type `{}` (App::with_state)",
+            std::any::type_name::<T>()
+        ),
+    )
 }
 
 impl std::fmt::Debug for Request<'_> {
@@ -317,8 +387,11 @@ mod tests {
             body: b"",
             later: None,
             peer: &crate::TestServer::PEER_ADDR,
+            state: &NO_STATE,
         }
     }
+
+    static NO_STATE: State = State::EMPTY;
 
     #[test]
     fn query_params_decode_and_convert() {
@@ -351,6 +424,43 @@ mod tests {
         assert_eq!(req.header("x-bin"), None);
         assert_eq!(req.header_bytes("x-bin"), Some(&b"\xff"[..]));
         assert_eq!(req.headers().count(), 2);
+    }
+
+    #[test]
+    fn cookies_split_trim_unquote_and_skip_malformed_pairs() {
+        let headers = [
+            httparse::Header {
+                name: "Cookie",
+                value: b"a=1; b = \"two\" ;junk; =x; c=",
+            },
+            httparse::Header {
+                name: "cookie",
+                value: b"a=later;d=e=f",
+            },
+        ];
+        let req = request(None, &headers);
+        let all: Vec<_> = req.cookies().collect();
+        assert_eq!(
+            all,
+            [
+                ("a", "1"),
+                ("b", "two"),
+                ("c", ""),
+                ("a", "later"),
+                ("d", "e=f")
+            ]
+        );
+        assert_eq!(req.cookie("a"), Some("1"));
+        assert_eq!(req.cookie("d"), Some("e=f"));
+        assert_eq!(req.cookie("A"), None);
+        assert_eq!(request(None, &[]).cookies().count(), 0);
+    }
+
+    #[test]
+    fn missing_state_is_a_500_naming_the_type() {
+        let err = request(None, &[]).state::<u32>().unwrap_err();
+        assert_eq!(err.status().as_u16(), 500);
+        assert!(err.to_string().contains("`u32`"), "{err}");
     }
 
     #[test]

@@ -47,12 +47,77 @@ pub const MAX_PARAMS: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteError {
     pattern: String,
-    reason: &'static str,
+    kind: RouteErrorKind,
+}
+
+/// What is wrong with a refused route: see [`RouteError::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RouteErrorKind {
+    /// The pattern does not start with `/` (or a group's prefix does not, or ends with one).
+    NoLeadingSlash,
+    /// A parameter name is empty or not made of `[A-Za-z0-9_]`.
+    BadParamName,
+    /// Braces that do not enclose a whole segment, as `/x{id}`.
+    BadBraces,
+    /// A catch-all `{*name}` that is not the last segment.
+    CatchAllNotLast,
+    /// More than [`MAX_PARAMS`] parameters.
+    TooManyParams,
+    /// A parameter (or catch-all) named differently from another route's at the same
+    /// position.
+    ParamNameConflict,
+    /// The same method (or any method) and pattern are routed already.
+    Duplicate,
+    /// A route group's prefix that is neither empty nor starts with `/` without ending
+    /// with one (the pattern reported is the route's own, without the prefix).
+    BadPrefix,
+}
+
+impl RouteErrorKind {
+    fn reason(self) -> &'static str {
+        match self {
+            RouteErrorKind::NoLeadingSlash => "a pattern must start with `/`",
+            RouteErrorKind::BadParamName => {
+                "a parameter name must be non-empty and made of [A-Za-z0-9_]"
+            }
+            RouteErrorKind::BadBraces => "braces must enclose a whole segment, as in `/users/{id}`",
+            RouteErrorKind::CatchAllNotLast => "a catch-all `{*name}` must be the last segment",
+            RouteErrorKind::TooManyParams => "too many path parameters",
+            RouteErrorKind::ParamNameConflict => {
+                "a parameter at this position already has another name"
+            }
+            RouteErrorKind::Duplicate => "this method and path are already routed",
+            RouteErrorKind::BadPrefix => {
+                "its group's prefix must be empty or start with `/` and not end with one"
+            }
+        }
+    }
+}
+
+impl RouteError {
+    /// A refusal of `pattern` for `kind`.
+    pub fn new(pattern: impl Into<String>, kind: RouteErrorKind) -> RouteError {
+        RouteError {
+            pattern: pattern.into(),
+            kind,
+        }
+    }
+
+    /// The refused pattern, as given (with its group's prefix).
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// What is wrong with it.
+    pub fn kind(&self) -> RouteErrorKind {
+        self.kind
+    }
 }
 
 impl fmt::Display for RouteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "route `{}`: {}", self.pattern, self.reason)
+        write!(f, "route `{}`: {}", self.pattern, self.kind.reason())
     }
 }
 
@@ -136,9 +201,11 @@ pub enum Lookup<'r, 'p, T> {
     NotFound,
 }
 
-/// Handlers of one path, one per method.
+/// Handlers of one path, one per method, and one for the methods without their own.
 struct Endpoints<T> {
     by_method: [Option<T>; METHODS.len()],
+    /// The handler of [`Router::insert_any`]: methods without their own handler.
+    any: Option<T>,
     /// The `Allow` header value, kept current by `insert` so a 405 costs nothing to build.
     allow: String,
 }
@@ -147,16 +214,37 @@ impl<T> Endpoints<T> {
     fn new() -> Self {
         Endpoints {
             by_method: std::array::from_fn(|_| None),
+            any: None,
             allow: String::new(),
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.by_method.iter().all(Option::is_none)
+        self.any.is_none() && self.by_method.iter().all(Option::is_none)
     }
 
-    /// Stores `value` for `method`; `None` when the method is taken already.
-    fn set(&mut self, method: Method, value: T) -> Option<&mut T> {
+    fn values(&self) -> impl Iterator<Item = &T> {
+        self.by_method
+            .iter()
+            .chain(std::iter::once(&self.any))
+            .flatten()
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.by_method
+            .iter_mut()
+            .chain(std::iter::once(&mut self.any))
+            .flatten()
+    }
+
+    /// Stores `value` for `method` (`None`: any method); `None` when it is taken already.
+    fn set(&mut self, method: Option<Method>, value: T) -> Option<&mut T> {
+        let Some(method) = method else {
+            if self.any.is_some() {
+                return None;
+            }
+            return Some(self.any.insert(value));
+        };
         if self.by_method[method.index()].is_some() {
             return None;
         }
@@ -176,8 +264,17 @@ impl<T> Endpoints<T> {
     fn get(&self, method: Method) -> Option<&T> {
         match &self.by_method[method.index()] {
             Some(v) => Some(v),
-            None if method == Method::Head => self.by_method[Method::Get.index()].as_ref(),
-            None => None,
+            None => self.fallback(method),
+        }
+    }
+
+    /// The handler of a method without its own: `GET`'s for `HEAD`, else the any-method
+    /// handler. Out of line, so that the common lookup stays short.
+    #[inline(never)]
+    fn fallback(&self, method: Method) -> Option<&T> {
+        match &self.by_method[Method::Get.index()] {
+            Some(get) if method == Method::Head => Some(get),
+            _ => self.any.as_ref(),
         }
     }
 }
@@ -223,7 +320,7 @@ enum Segment<'a> {
     CatchAll(&'a str),
 }
 
-fn classify(seg: &str) -> Result<Segment<'_>, &'static str> {
+fn classify(seg: &str) -> Result<Segment<'_>, RouteErrorKind> {
     match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
         Some(inner) => {
             let (catch_all, name) = match inner.strip_prefix('*') {
@@ -231,7 +328,7 @@ fn classify(seg: &str) -> Result<Segment<'_>, &'static str> {
                 None => (false, inner),
             };
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err("a parameter name must be non-empty and made of [A-Za-z0-9_]");
+                return Err(RouteErrorKind::BadParamName);
             }
             Ok(if catch_all {
                 Segment::CatchAll(name)
@@ -239,9 +336,7 @@ fn classify(seg: &str) -> Result<Segment<'_>, &'static str> {
                 Segment::Param(name)
             })
         }
-        None if seg.contains(['{', '}']) => {
-            Err("braces must enclose a whole segment, as in `/users/{id}`")
-        }
+        None if seg.contains(['{', '}']) => Err(RouteErrorKind::BadBraces),
         None => Ok(Segment::Static(seg)),
     }
 }
@@ -264,13 +359,26 @@ impl<T> Router<T> {
         pattern: &str,
         value: T,
     ) -> Result<&mut T, RouteError> {
-        let err = |reason| RouteError {
-            pattern: pattern.to_owned(),
-            reason,
-        };
+        self.insert_slot(Some(method), pattern, value)
+    }
+
+    /// Adds `value` on `pattern` for every method that has no value of its own there
+    /// (`HEAD` takes `GET`'s first): such a path never answers 405. Fails as
+    /// [`Router::insert`] does, and when the pattern has an any-method value already.
+    pub fn insert_any(&mut self, pattern: &str, value: T) -> Result<&mut T, RouteError> {
+        self.insert_slot(None, pattern, value)
+    }
+
+    fn insert_slot(
+        &mut self,
+        method: Option<Method>,
+        pattern: &str,
+        value: T,
+    ) -> Result<&mut T, RouteError> {
+        let err = |kind| RouteError::new(pattern, kind);
         let rest = pattern
             .strip_prefix('/')
-            .ok_or_else(|| err("a pattern must start with `/`"))?;
+            .ok_or_else(|| err(RouteErrorKind::NoLeadingSlash))?;
         let segments: Vec<&str> = rest.split('/').collect();
         let mut captures = 0;
         let mut node = &mut self.root;
@@ -292,43 +400,43 @@ impl<T> Router<T> {
                         .param
                         .get_or_insert_with(|| Box::new((name.into(), Node::new())));
                     if &*slot.0 != name {
-                        return Err(err("a parameter at this position already has another name"));
+                        return Err(err(RouteErrorKind::ParamNameConflict));
                     }
                     node = &mut slot.1;
                 }
                 Segment::CatchAll(name) => {
                     if i + 1 != segments.len() {
-                        return Err(err("a catch-all `{*name}` must be the last segment"));
+                        return Err(err(RouteErrorKind::CatchAllNotLast));
                     }
                     captures += 1;
                     if captures > MAX_PARAMS {
-                        return Err(err("too many path parameters"));
+                        return Err(err(RouteErrorKind::TooManyParams));
                     }
                     let slot = node
                         .catch_all
                         .get_or_insert_with(|| Box::new((name.into(), Endpoints::new())));
                     if &*slot.0 != name {
-                        return Err(err("a catch-all at this position already has another name"));
+                        return Err(err(RouteErrorKind::ParamNameConflict));
                     }
                     return slot
                         .1
                         .set(method, value)
-                        .ok_or_else(|| err("this method and path are already routed"));
+                        .ok_or_else(|| err(RouteErrorKind::Duplicate));
                 }
             }
         }
         if captures > MAX_PARAMS {
-            return Err(err("too many path parameters"));
+            return Err(err(RouteErrorKind::TooManyParams));
         }
         node.endpoints
             .set(method, value)
-            .ok_or_else(|| err("this method and path are already routed"))
+            .ok_or_else(|| err(RouteErrorKind::Duplicate))
     }
 
     /// Every stored value, in no particular order.
     pub fn values(&self) -> impl Iterator<Item = &T> {
         fn walk<'a, T>(node: &'a Node<T>, out: &mut Vec<&'a T>) {
-            out.extend(node.endpoints.by_method.iter().flatten());
+            out.extend(node.endpoints.values());
             for (_, child) in &node.statics {
                 walk(child, out);
             }
@@ -336,11 +444,30 @@ impl<T> Router<T> {
                 walk(&p.1, out);
             }
             if let Some(c) = &node.catch_all {
-                out.extend(c.1.by_method.iter().flatten());
+                out.extend(c.1.values());
             }
         }
         let mut out = Vec::new();
         walk(&self.root, &mut out);
+        out.into_iter()
+    }
+
+    /// Every stored value, mutably, in no particular order.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        fn walk<'a, T>(node: &'a mut Node<T>, out: &mut Vec<&'a mut T>) {
+            out.extend(node.endpoints.values_mut());
+            for (_, child) in &mut node.statics {
+                walk(child, out);
+            }
+            if let Some(p) = &mut node.param {
+                walk(&mut p.1, out);
+            }
+            if let Some(c) = &mut node.catch_all {
+                out.extend(c.1.values_mut());
+            }
+        }
+        let mut out = Vec::new();
+        walk(&mut self.root, &mut out);
         out.into_iter()
     }
 
@@ -379,7 +506,7 @@ impl<T> Router<T> {
 }
 
 /// Why [`Router::find`] found no route.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Miss<'r> {
     /// The path exists under other methods: answer 405 with this `Allow` value.
     MethodNotAllowed(&'r str),
@@ -573,6 +700,32 @@ mod tests {
     }
 
     #[test]
+    fn any_route_takes_methods_without_their_own_and_never_405s() {
+        use Method::*;
+        let mut r = router(&[(Get, "/r"), (Post, "/only-post")]);
+        r.insert_any("/r", "ANY /r".into()).unwrap();
+        r.insert_any("/files/{*path}", "ANY files".into()).unwrap();
+        assert_eq!(found(&r, Get, "/r").0, "GET /r");
+        assert_eq!(found(&r, Head, "/r").0, "GET /r");
+        assert_eq!(found(&r, Delete, "/r").0, "ANY /r");
+        assert_eq!(found(&r, Options, "/r").0, "ANY /r");
+        assert_eq!(
+            found(&r, Put, "/files/a/b").1,
+            vec![("path".into(), "a/b".into())]
+        );
+        assert!(matches!(
+            r.lookup(Get, "/only-post"),
+            Lookup::MethodNotAllowed("POST")
+        ));
+        let e = r.insert_any("/r", "again".into()).unwrap_err();
+        assert_eq!(e.kind(), RouteErrorKind::Duplicate);
+        let mut any_only = Router::new();
+        any_only.insert_any("/x", ()).unwrap();
+        assert!(matches!(any_only.lookup(Head, "/x"), Lookup::Found(..)));
+        assert_eq!(any_only.values().count(), 1);
+    }
+
+    #[test]
     fn explicit_head_route_wins_over_get() {
         use Method::*;
         let r = router(&[(Get, "/r"), (Head, "/r")]);
@@ -595,6 +748,10 @@ mod tests {
         r.insert(Method::Get, "/u/{id}", ()).unwrap();
         let e = r.insert(Method::Get, "/u/{name}/x", ()).unwrap_err();
         assert!(e.to_string().contains("another name"), "{e}");
+        assert_eq!(
+            (e.pattern(), e.kind()),
+            ("/u/{name}/x", RouteErrorKind::ParamNameConflict)
+        );
         let e = r.insert(Method::Get, "/u/{id}", ()).unwrap_err();
         assert!(e.to_string().contains("already routed"), "{e}");
         r.insert(Method::Post, "/u/{id}", ()).unwrap();

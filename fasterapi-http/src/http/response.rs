@@ -441,6 +441,41 @@ impl Response {
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
         self.headers.iter().map(|(n, v)| (&**n, &**v))
     }
+
+    /// The first extra header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| &**v)
+    }
+
+    /// Whether an extra header named `name` (case-insensitive) is set.
+    pub fn has_header(&self, name: &str) -> bool {
+        self.header(name).is_some()
+    }
+
+    /// Sets the status, in place (for middleware holding a `&mut Response`).
+    pub fn set_status(&mut self, status: StatusCode) {
+        self.status = status;
+    }
+
+    /// Sets the header `name` to `value` in place, replacing every header of that name
+    /// (case-insensitive); the rules of [`Response::with_header`] apply.
+    pub fn set_header(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) {
+        let name = name.into();
+        self.remove_header(&name);
+        self.headers.push((name, value.into()));
+    }
+
+    /// Removes every extra header named `name` (case-insensitive).
+    pub fn remove_header(&mut self, name: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
 }
 
 impl fmt::Debug for Response {
@@ -475,6 +510,24 @@ impl IntoResponse for &'static str {
 impl IntoResponse for String {
     fn into_response(self) -> Response {
         Response::text(self)
+    }
+}
+/// `200 OK` with no body.
+impl IntoResponse for () {
+    fn into_response(self) -> Response {
+        Response::new(StatusCode::OK)
+    }
+}
+/// `200 OK`, `application/octet-stream`.
+impl IntoResponse for Vec<u8> {
+    fn into_response(self) -> Response {
+        Response::bytes(self, "application/octet-stream")
+    }
+}
+/// `200 OK`, `application/octet-stream`.
+impl IntoResponse for &'static [u8] {
+    fn into_response(self) -> Response {
+        Response::bytes(self, "application/octet-stream")
     }
 }
 impl IntoResponse for Bytes {
@@ -541,5 +594,30 @@ mod tests {
         let r: Result<&'static str, Error> = Err(Error::new(StatusCode::CONFLICT, "taken"));
         assert_eq!(r.into_response().status(), StatusCode::CONFLICT);
         assert_eq!(String::from("s").into_response().body().as_bytes(), b"s");
+        let unit = ().into_response();
+        assert_eq!(
+            (unit.status(), unit.body().as_bytes()),
+            (StatusCode::OK, &b""[..])
+        );
+        let bytes = vec![1u8, 2].into_response();
+        assert_eq!(bytes.content_type(), Some("application/octet-stream"));
+        assert_eq!(bytes.body().as_bytes(), [1, 2]);
+        let made = (StatusCode::ACCEPTED, String::from("queued")).into_response();
+        assert_eq!(made.status(), StatusCode::ACCEPTED);
+        assert_eq!(made.content_type(), Some("text/plain; charset=utf-8"));
+    }
+
+    #[test]
+    fn headers_set_in_place_replace_case_insensitively() {
+        let mut r = Response::text("x")
+            .with_header("X-A", "1")
+            .with_header("x-a", "2");
+        assert_eq!(r.header("X-a"), Some("1"));
+        r.set_header("X-A", "3");
+        assert_eq!(r.headers().collect::<Vec<_>>(), [("X-A", "3")]);
+        r.set_status(StatusCode::CONFLICT);
+        assert_eq!(r.status().as_u16(), 409);
+        r.remove_header("x-A");
+        assert!(!r.has_header("x-a"));
     }
 }

@@ -14,6 +14,7 @@ use mio::net::TcpStream;
 
 use crate::app::later::{Abandon, Later};
 use crate::app::later::{Completion, Mailbox};
+use crate::app::middleware::run_chain;
 use crate::app::request::Request;
 use crate::app::router::{Method, Miss, Params};
 use crate::app::{App, NoRoute};
@@ -865,7 +866,15 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, pending: &mut Pending, conn: 
         let miss = match ctx.app.router.find(meta.method, meta.path, &mut probe) {
             Err(miss) => {
                 let no_params = Params::new();
-                let req = Request::from_parts(meta, headers, &no_params, &[], None, &conn.peer);
+                let req = Request::from_parts(
+                    meta,
+                    headers,
+                    &no_params,
+                    &[],
+                    None,
+                    &conn.peer,
+                    &ctx.app.state,
+                );
                 Some(answer_miss(&ctx.app, &req, miss))
             }
             Ok(_) => None,
@@ -958,6 +967,7 @@ fn serve_complete(
                 body,
                 ctx.later.as_ref(),
                 &conn.peer,
+                &ctx.app.state,
             ))
         }
         Err(miss) => {
@@ -970,6 +980,7 @@ fn serve_complete(
                 body,
                 ctx.later.as_ref(),
                 &conn.peer,
+                &ctx.app.state,
             );
             answer_miss(&ctx.app, &req, miss)
         }
@@ -1062,6 +1073,20 @@ fn kept(buf: &[u8], head_len: usize, framing: Framing) -> usize {
 #[cold]
 #[inline(never)]
 fn answer_miss(app: &App, req: &Request<'_>, miss: Miss<'_>) -> Response {
+    if app.layers.is_empty() {
+        return miss_answer(app, req, miss);
+    }
+    // The app's middleware wrap these answers too (a CORS preflight is a 405 here).
+    let inner = |req: &Request<'_>| miss_answer(app, req, miss);
+    // A panic in a middleware answers 500 for this request only, as in a route's.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_chain(&app.layers, &inner, req)
+    }))
+    .unwrap_or_else(|_| detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"))
+}
+
+/// [`answer_miss`] inside the app's middleware.
+fn miss_answer(app: &App, req: &Request<'_>, miss: Miss<'_>) -> Response {
     if app.redirect_slashes && matches!(miss, Miss::NotFound) {
         if let Some(redirect) = slash_redirect(app, req) {
             return redirect;

@@ -140,7 +140,7 @@ fn run(app: &App, job: &Job, limits: &Limits) -> Response {
     let mut params = Params::new();
     match app.router.find(meta.method, meta.path, &mut params) {
         Ok(route) => route.call(&Request::from_parts(
-            &meta, headers, &params, &job.body, None, &job.peer,
+            &meta, headers, &params, &job.body, None, &job.peer, &app.state,
         )),
         Err(_) => detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     }

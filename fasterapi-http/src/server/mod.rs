@@ -83,8 +83,9 @@ impl Drop for IoThreadEnd {
 impl App {
     /// Binds the listeners (one per I/O thread, `SO_REUSEPORT`) without serving yet.
     /// Port 0 picks a free port, shared by all threads: see [`Server::local_addr`].
-    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Server> {
+    pub fn bind(mut self, addr: impl ToSocketAddrs) -> io::Result<Server> {
         self.check()?;
+        self.freeze();
         Server::bind(self, addr)
     }
 
