@@ -15,6 +15,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFrozenSet, PyList, PyString, PyTuple, PyType};
 
 use crate::aio;
+use crate::built::BuiltRoute;
 use crate::errors::AppErrors;
 use crate::json::{write_fields, write_shaped, write_value, Shape};
 use crate::plan::{Incoming, ParamSpec, Plan};
@@ -591,23 +592,28 @@ pub(crate) struct AppSpec {
     exception_handlers: Py<PyAny>,
     /// The application object, which handlers see as `request.app`.
     app: Option<Py<PyAny>>,
+    /// `(path, content_type, builder)` of the `GET` routes answered with bytes built
+    /// once (`built.rs`): the OpenAPI document and the docs pages.
+    built: Vec<(String, String, Py<PyAny>)>,
 }
 
 #[pymethods]
 impl AppSpec {
     #[new]
-    #[pyo3(signature = (*, routes, exception_handlers, redirect_slashes = true, app = None))]
+    #[pyo3(signature = (*, routes, exception_handlers, redirect_slashes = true, app = None, built = Vec::new()))]
     fn new(
         routes: Vec<Py<RouteSpec>>,
         exception_handlers: Py<PyAny>,
         redirect_slashes: bool,
         app: Option<Py<PyAny>>,
+        built: Vec<(String, String, Py<PyAny>)>,
     ) -> AppSpec {
         AppSpec {
             routes,
             redirect_slashes,
             exception_handlers,
             app,
+            built,
         }
     }
 
@@ -643,10 +649,23 @@ impl AppSpec {
         } else {
             None
         };
+        let built = self
+            .built
+            .iter()
+            .map(|(path, content_type, builder)| {
+                Arc::new(BuiltRoute::new(
+                    path.clone(),
+                    content_type.clone(),
+                    builder.clone_ref(py),
+                    unhandled.cloned(),
+                ))
+            })
+            .collect();
         Ok(CompiledApp {
             routes,
             redirect_slashes: self.redirect_slashes,
             misses,
+            built,
         })
     }
 }
@@ -659,6 +678,8 @@ pub(crate) struct CompiledApp {
     /// Answers the requests no route takes, when the app's exception handlers handle
     /// the router's 404 and 405; `None`: the server's own answers are FastAPI's.
     pub(crate) misses: Option<Arc<PyRoute>>,
+    /// The `GET` routes answered with bytes built once.
+    pub(crate) built: Vec<Arc<BuiltRoute>>,
 }
 
 /// Bumped by the Python package each time an app's `dependency_overrides` change.

@@ -61,6 +61,7 @@
 )]
 
 mod aio;
+mod built;
 mod dispatch;
 mod embed;
 mod errors;

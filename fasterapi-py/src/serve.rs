@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fasterapi_http::{App, Config, Request, Response, ShutdownHandle};
+use fasterapi_http::{App, Config, Method, Request, Response, ShutdownHandle};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -91,7 +91,13 @@ pub(crate) fn add_app(
         ))
     })?;
     let compiled = spec.get().compile(py, unhandled)?;
-    let n = compiled.routes.len();
+    let n = compiled.routes.len() + compiled.built.len();
+    for built in compiled.built {
+        let path = built.path().to_owned();
+        app.route(Method::Get, &path, move |req: &Request<'_>| {
+            built.answer(req)
+        });
+    }
     for (method, path, route) in compiled.routes {
         let (is_async, blocking) = (route.is_async, route.blocking);
         let switch = route.adaptive.as_ref().map(|a| a.on_pool.clone());

@@ -112,7 +112,6 @@ def test_documentation_options_are_kept_and_inert_values_accepted():
 @pytest.mark.parametrize("option", [
     {"lifespan": lambda app: None},
     {"middleware": [object()]},
-    {"docs_url": "/docs"},
     {"on_startup": [print]},
 ])
 def test_app_options_that_would_change_behaviour_are_refused(option):

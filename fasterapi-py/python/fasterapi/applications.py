@@ -18,12 +18,15 @@ from .routing import APIRouter, _check_options
 
 
 #: Application options that only document the app, kept as attributes of the same
-#: name (with FastAPI's defaults) for the OpenAPI schema to come.
+#: name (with FastAPI's defaults) for the OpenAPI document and the docs pages.
 _APP_DOC_OPTIONS = {
     "title": "FastAPI", "summary": None, "description": "", "version": "0.1.0",
     "openapi_tags": None, "servers": None, "terms_of_service": None, "contact": None,
     "license_info": None, "webhooks": None, "swagger_ui_parameters": None,
     "swagger_ui_init_oauth": None, "separate_input_output_schemas": True,
+    "openapi_url": "/openapi.json", "docs_url": "/docs", "redoc_url": "/redoc",
+    "swagger_ui_oauth2_redirect_url": "/docs/oauth2-redirect", "openapi_external_docs": None,
+    "root_path_in_servers": True,
 }
 #: Application options given to the app's router (``app.router``), as FastAPI does.
 _APP_ROUTER_OPTIONS = {
@@ -37,12 +40,6 @@ _APP_INERT_DEFAULTS = {
     "middleware": None,
     "openapi_prefix": "",
     "root_path": "",
-    "root_path_in_servers": True,
-    # fasterapi serves no OpenAPI schema or docs pages yet: only "none" matches.
-    "openapi_url": None,
-    "docs_url": None,
-    "redoc_url": None,
-    "swagger_ui_oauth2_redirect_url": None,
 }
 
 
@@ -82,6 +79,17 @@ class FasterAPI:
         docs = _check_options("FasterAPI()", options, set(_APP_DOC_OPTIONS), _APP_INERT_DEFAULTS)
         for key, default in _APP_DOC_OPTIONS.items():
             setattr(self, key, docs.get(key, default))
+        self.servers = self.servers or []
+        if self.webhooks is None:
+            self.webhooks = APIRouter()
+        #: The OpenAPI version the document states (FastAPI's attribute, not an option).
+        self.openapi_version = "3.1.0"
+        #: The OpenAPI document once :meth:`openapi` made it.
+        self.openapi_schema: dict | None = None
+        self._openapi_routes_version = None
+        if self.openapi_url:
+            assert self.title, "A title must be provided for OpenAPI, e.g.: 'My API'"
+            assert self.version, "A version must be provided for OpenAPI, e.g.: '2.1.0'"
         self._dependency_overrides = DependencyOverrides()
         #: The app's routes, as FastAPI's ``app.router``.
         self.router = APIRouter(dependency_overrides_provider=self, **router_options)
@@ -111,11 +119,54 @@ class FasterAPI:
         their prefixes, in the order they were added."""
         return self.router.routes
 
+    # -- OpenAPI -------------------------------------------------------------------------
+
+    def openapi(self) -> dict:
+        """The app's OpenAPI document (a dict), made by
+        :func:`fasterapi.openapi.utils.get_openapi` the first time and kept in
+        :attr:`openapi_schema` (made again if routes were added since), as FastAPI's.
+
+        The server answers ``openapi_url`` with this document as JSON, built at the first
+        request and then served as bytes without entering Python; so an override (FastAPI's
+        "Extending OpenAPI": ``app.openapi = custom_openapi``) is called once per server."""
+        from .openapi.utils import get_openapi
+
+        routes_version = self.router._version()
+        if not self.openapi_schema or self._openapi_routes_version != routes_version:
+            self.openapi_schema = get_openapi(
+                title=self.title,
+                version=self.version,
+                openapi_version=self.openapi_version,
+                summary=self.summary,
+                description=self.description,
+                terms_of_service=self.terms_of_service,
+                contact=self.contact,
+                license_info=self.license_info,
+                routes=self.routes,
+                webhooks=self.webhooks.routes,
+                tags=self.openapi_tags,
+                servers=self.servers,
+                separate_input_output_schemas=self.separate_input_output_schemas,
+                external_docs=self.openapi_external_docs,
+            )
+            self._openapi_routes_version = routes_version
+        return self.openapi_schema
+
+    def _built_routes(self, root_path: str = "") -> list:
+        """``(path, content_type, builder)`` of the routes the server answers with bytes
+        built once (``fasterapi-py/src/built.rs``): the OpenAPI document, the docs pages
+        and their assets (``openapi/_pages.py``). ``root_path``: where the app is mounted."""
+        from .openapi._pages import built_routes
+
+        return built_routes(self, root_path)
+
     def _spec(self):
         """What the server reads: every route's ``RouteSpec``s (the first of a method
-        and path wins, as Starlette matches routes in order), ``redirect_slashes`` and
-        the exception handlers."""
-        seen = set()
+        and path wins, as Starlette matches routes in order; the OpenAPI and docs routes,
+        added first by FastAPI, come first), ``redirect_slashes`` and the exception
+        handlers."""
+        built = self._built_routes()
+        seen = {("GET", path) for path, _, _ in built} | {("HEAD", path) for path, _, _ in built}
         specs = []
         for route in self.router.routes:
             for spec in route.specs:
@@ -128,6 +179,7 @@ class FasterAPI:
             redirect_slashes=self.router.redirect_slashes,
             exception_handlers=_ExceptionHandlers(self.exception_handlers),
             app=self,
+            built=built,
         )
 
     # -- routes ------------------------------------------------------------------------
@@ -301,7 +353,7 @@ def _not_yet(name):
 
 for _name in (
     "middleware", "add_middleware", "on_event", "mount", "websocket", "websocket_route",
-    "add_api_websocket_route", "openapi",
+    "add_api_websocket_route",
 ):
     setattr(FasterAPI, _name, _not_yet(_name))
 del _name

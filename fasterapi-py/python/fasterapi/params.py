@@ -12,8 +12,7 @@ import typing
 from . import _not_yet
 
 
-# Keywords that only document a parameter (FastAPI puts them into the OpenAPI schema):
-# accepted and ignored.
+# Keywords that only document a parameter: kept in ``given`` for the OpenAPI schema.
 _DOC_KEYWORDS = frozenset(
     {
         "title",
@@ -62,6 +61,11 @@ class Param:
     ):
         if default_factory is not None:
             raise TypeError(f"{type(self).__name__}(default_factory=...) is not supported; give a default")
+        #: The keywords given, as given: the OpenAPI schema is made of them (openapi/_route.py).
+        self.given = {k: v for k, v in dict(
+            alias=alias, validation_alias=validation_alias, gt=gt, ge=ge, lt=lt, le=le,
+            min_length=min_length, max_length=max_length, pattern=pattern, regex=regex, **extra,
+        ).items() if v is not None}
         if pattern is not None and regex is not None:
             raise TypeError(f"{type(self).__name__}: give pattern= or its old name regex=, not both")
         self.default = default

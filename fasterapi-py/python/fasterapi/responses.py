@@ -311,6 +311,12 @@ class ORJSONResponse(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
 
 
+# Their signature is JSONResponse's (FastAPI's deprecated classes keep it: the OpenAPI
+# document reads the default status_code from it).
+UJSONResponse.__init__.__wrapped__ = JSONResponse.__init__
+ORJSONResponse.__init__.__wrapped__ = JSONResponse.__init__
+
+
 def _temporal_response() -> Response:
     """The ``response: Response`` a handler (or dependency) receives, as FastAPI makes
     it: no status (``None``: the route's stays), no headers; what is set on it is merged

@@ -619,7 +619,7 @@ class APIRoute:
         self.response_model = self._response_options.get("response_model", Default(None))
         docs = _check_options(where, options, _ROUTE_DOC_OPTIONS, _ROUTE_INERT_DEFAULTS)
         self.summary = docs.get("summary")
-        self.description = docs.get("description") or inspect.cleandoc(getattr(endpoint, "__doc__", None) or "").split("\f")[0].strip()
+        self.description = (docs.get("description") or inspect.cleandoc(getattr(endpoint, "__doc__", None) or "")).split("\f")[0].strip()
         self.response_description = docs.get("response_description", "Successful Response")
         self.operation_id = docs.get("operation_id")
         self.openapi_extra = docs.get("openapi_extra")
@@ -718,7 +718,13 @@ class _IncludeContext:
             include_in_schema=route.include_in_schema and self.include_in_schema,
             response_class=_value_or_default(route.response_class, holder.default_response_class, self.default_response_class),
             dependency_overrides_provider=provider,
-            **route._options,
+            **{
+                **route._options,
+                "generate_unique_id_function": _first_set(
+                    route._options.get("generate_unique_id_function"), holder.generate_unique_id_function,
+                    self.generate_unique_id_function,
+                ),
+            },
         )
 
 
@@ -871,6 +877,8 @@ class APIRouter:
             _refuse(f"{path}", "route_class_override", route_class_override, " (a custom route class)")
         if callbacks:
             _refuse(path, "callbacks", callbacks, " (OpenAPI callbacks)")
+        if options.get("generate_unique_id_function") is None and self.generate_unique_id_function is not None:
+            options["generate_unique_id_function"] = self.generate_unique_id_function
         route = APIRoute(
             self.prefix + path,
             endpoint,
@@ -1053,6 +1061,8 @@ def _request_endpoint(path: str, endpoint):
     handler.__name__ = getattr(endpoint, "__name__", handler.__name__)
     handler.__qualname__ = getattr(endpoint, "__qualname__", handler.__qualname__)
     handler.__doc__ = getattr(endpoint, "__doc__", None)
+    # A Starlette route: not an operation of the OpenAPI document, as in FastAPI.
+    handler.__fasterapi_starlette_route__ = True
     return handler
 
 

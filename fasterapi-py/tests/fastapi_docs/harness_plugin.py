@@ -1,5 +1,5 @@
 """pytest plugin of the FastAPI-docs harness, copied as conftest.py to the root of the run's
-temporary tree (run.py). It skips the OpenAPI schema tests, records every test's outcome and
+temporary tree (run.py). It records every test's outcome and
 every module that failed to import, and writes them as JSON to $FASTAPI_DOCS_RESULTS."""
 
 import json
@@ -41,6 +41,10 @@ def crash_message(report):
 
 
 def pytest_collection_modifyitems(items):
+    # The OpenAPI schema tests (`test_openapi*`) were skipped until fasterapi generated the
+    # document; with `FASTAPI_DOCS_SKIP_OPENAPI=1` they still are (counted as "openapi").
+    if os.environ.get("FASTAPI_DOCS_SKIP_OPENAPI") != "1":
+        return
     for item in items:
         name = getattr(item, "originalname", None) or item.name.split("[")[0]
         if name.startswith("test_openapi"):

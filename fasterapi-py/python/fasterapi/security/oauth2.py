@@ -22,10 +22,10 @@ class OAuth2PasswordRequestForm:
         *,
         grant_type: typing.Annotated[typing.Union[str, None], Form(pattern="^password$")] = None,
         username: typing.Annotated[str, Form()],
-        password: typing.Annotated[str, Form()],
+        password: typing.Annotated[str, Form(json_schema_extra={"format": "password"})],
         scope: typing.Annotated[str, Form()] = "",
         client_id: typing.Annotated[typing.Union[str, None], Form()] = None,
-        client_secret: typing.Annotated[typing.Union[str, None], Form()] = None,
+        client_secret: typing.Annotated[typing.Union[str, None], Form(json_schema_extra={"format": "password"})] = None,
     ):
         self.grant_type = grant_type
         self.username = username
@@ -42,10 +42,10 @@ class OAuth2PasswordRequestFormStrict(OAuth2PasswordRequestForm):
         self,
         grant_type: typing.Annotated[str, Form(pattern="^password$")],
         username: typing.Annotated[str, Form()],
-        password: typing.Annotated[str, Form()],
+        password: typing.Annotated[str, Form(json_schema_extra={"format": "password"})],
         scope: typing.Annotated[str, Form()] = "",
         client_id: typing.Annotated[typing.Union[str, None], Form()] = None,
-        client_secret: typing.Annotated[typing.Union[str, None], Form()] = None,
+        client_secret: typing.Annotated[typing.Union[str, None], Form(json_schema_extra={"format": "password"})] = None,
     ):
         super().__init__(
             grant_type=grant_type, username=username, password=password, scope=scope,
