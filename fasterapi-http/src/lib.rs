@@ -82,6 +82,7 @@ mod proto;
 mod server;
 
 pub use app::error::Error;
+pub use app::files::{self, Conditions, FileResponse};
 pub use app::group::Group;
 pub use app::later::{Companion, Reply};
 pub use app::middleware;
@@ -91,7 +92,8 @@ pub use app::router;
 pub use app::websocket;
 pub use app::{App, Config, NoRoute, RouteMut, RouteTableError};
 pub use http::method::Method;
-pub use http::response::{Body, IntoResponse, Response, StatusCode};
+pub use http::response::{Body, FileRegion, IntoResponse, Response, StatusCode};
+pub use server::static_dir::StaticDir;
 pub use server::test_server::TestServer;
 pub use server::{RunningServer, Server, ShutdownHandle};
 

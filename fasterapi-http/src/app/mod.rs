@@ -1,6 +1,7 @@
 //! The application: routes, handlers and server settings.
 
 pub(crate) mod error;
+pub mod files;
 pub(crate) mod group;
 pub(crate) mod later;
 pub mod middleware;

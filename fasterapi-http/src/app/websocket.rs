@@ -301,7 +301,7 @@ impl WsSender {
     }
 
     /// Moves the queued frames to `into` (the I/O thread, when its socket can take them).
-    pub(crate) fn take(&self, into: &mut VecDeque<Bytes>) -> Taken {
+    pub(crate) fn take(&self, into: &mut impl Extend<Bytes>) -> Taken {
         let mut outbox = self.outbox();
         into.extend(outbox.frames.drain(..));
         outbox.bytes = 0;

@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
+use std::fs::File;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use fasterapi_core::json::{self, Object};
@@ -104,7 +106,8 @@ impl fmt::Debug for StatusCode {
 ///
 /// Small bodies are copied into the connection's output buffer next to the headers, so
 /// one `write` sends both. A large [`Bytes`] body (from 16 KiB) is not copied: it is
-/// sent by `writev` straight from its own memory.
+/// sent by `writev` straight from its own memory. A [`Body::File`] is sent from the page
+/// cache with `sendfile(2)`, after its head.
 #[derive(Clone)]
 pub enum Body {
     /// No body.
@@ -115,6 +118,49 @@ pub enum Body {
     Bytes(Bytes),
     /// An owned buffer.
     Owned(Vec<u8>),
+    /// A region of an open file, sent with `sendfile(2)`: no copy through user space.
+    File(FileRegion),
+}
+
+/// A region of an open file: `len` bytes from `offset`, the body of a
+/// [`Body::File`]. The file is shared (`Arc`), so one open file can answer many requests.
+///
+/// The length is promised in `Content-Length` when the head is written: a file that
+/// shrinks under the server ends the connection early (the client sees a short body),
+/// one that grows sends only `len` bytes.
+#[derive(Clone, Debug)]
+pub struct FileRegion {
+    pub(crate) file: Arc<File>,
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+}
+
+impl FileRegion {
+    /// `len` bytes of `file` from `offset`. Nothing is checked against the file's size
+    /// here: see [`crate::FileResponse`] for a file answered whole or by range.
+    pub fn new(file: Arc<File>, offset: u64, len: u64) -> FileRegion {
+        FileRegion { file, offset, len }
+    }
+
+    /// The file.
+    pub fn file(&self) -> &Arc<File> {
+        &self.file
+    }
+
+    /// Where the region starts in the file.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The region's length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the region is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 impl fmt::Debug for Body {
@@ -124,20 +170,35 @@ impl fmt::Debug for Body {
             Body::Static(_) => "Static",
             Body::Bytes(_) => "Bytes",
             Body::Owned(_) => "Owned",
+            Body::File(_) => "File",
         };
-        write!(f, "Body::{kind}({} bytes)", self.as_bytes().len())
+        write!(f, "Body::{kind}({} bytes)", self.len())
     }
 }
 
 impl Body {
-    /// The body's bytes.
+    /// The body's bytes in memory: empty for a [`Body::File`], whose bytes stay in the
+    /// file (see [`Body::len`]).
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            Body::Empty => b"",
+            Body::Empty | Body::File(_) => b"",
             Body::Static(s) => s,
             Body::Bytes(b) => b,
             Body::Owned(v) => v,
         }
+    }
+
+    /// The body's length in bytes, what `Content-Length` says.
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::File(region) => region.len,
+            other => other.as_bytes().len() as u64,
+        }
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -164,6 +225,11 @@ impl From<Vec<u8>> for Body {
 impl From<Bytes> for Body {
     fn from(b: Bytes) -> Body {
         Body::Bytes(b)
+    }
+}
+impl From<FileRegion> for Body {
+    fn from(region: FileRegion) -> Body {
+        Body::File(region)
     }
 }
 
@@ -484,7 +550,7 @@ impl fmt::Debug for Response {
             .field("status", &self.status)
             .field("content_type", &self.content_type)
             .field("headers", &self.headers)
-            .field("body_len", &self.body.as_bytes().len())
+            .field("body_len", &self.body.len())
             .finish()
     }
 }

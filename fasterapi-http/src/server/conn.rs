@@ -18,7 +18,7 @@ use crate::app::middleware::run_chain;
 use crate::app::request::Request;
 use crate::app::router::{Method, Miss, Params};
 use crate::app::{App, NoRoute};
-use crate::http::response::{detail, Response, StatusCode};
+use crate::http::response::{detail, FileRegion, Response, StatusCode};
 use crate::proto::h1::encode::{Output, Persistence};
 use crate::proto::h1::parse::{self, ChunkedDecoder, Framing, Head, Limits, Meta, Reject};
 use crate::server::executor::{self, Job};
@@ -172,8 +172,8 @@ pub(crate) struct Conn<S = TcpStream> {
     /// Unparsed input. Held only while a request is partly received; idle connections
     /// give their buffer back to the pool.
     rbuf: Option<BytesMut>,
-    /// Output the socket did not take yet. While non-empty, reading pauses.
-    backlog: VecDeque<Bytes>,
+    /// Output the socket did not take yet, in order. While non-empty, reading pauses.
+    backlog: Backlog,
     /// What is known of the request being received.
     pending: Pending,
     /// A request is on the worker pool or waits for a `Reply`: later pipelined requests
@@ -196,6 +196,42 @@ pub(crate) struct Conn<S = TcpStream> {
     /// The WebSocket side, once switched (see `ws.rs`).
     ws: Option<Box<ws::WsConn>>,
 }
+
+/// Output a connection's socket did not take yet, in order: bytes and file regions.
+#[derive(Debug, Default)]
+pub(crate) struct Backlog(VecDeque<Outgoing>);
+
+impl Backlog {
+    /// Queues `bytes`.
+    pub(crate) fn push_back(&mut self, bytes: Bytes) {
+        self.0.push_back(Outgoing::Bytes(bytes));
+    }
+
+    /// Whether nothing waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Extend<Bytes> for Backlog {
+    fn extend<I: IntoIterator<Item = Bytes>>(&mut self, iter: I) {
+        self.0.extend(iter.into_iter().map(Outgoing::Bytes));
+    }
+}
+
+/// A piece of output waiting in a connection's backlog.
+#[derive(Debug)]
+enum Outgoing {
+    /// Bytes, sent by `writev`.
+    Bytes(Bytes),
+    /// A file region, sent by `sendfile(2)`.
+    File(FileRegion),
+}
+
+/// Bytes of a file body one connection sends in one readiness pass: past it, the thread's
+/// other connections get their turn first (a client that drains as fast as a loopback
+/// socket would otherwise hold the thread for a whole large file).
+pub(crate) const PASS_FILE_BYTES: usize = 1024 * 1024;
 
 /// A chunked body that grew a thread's `ctx.chunked_body` (or a connection's body buffer)
 /// beyond this does not keep the allocation for the next request.
@@ -334,7 +370,7 @@ impl<S: Transport> Conn<S> {
             state: State::Open,
             origin: Origin { token, id, peer },
             rbuf: None,
-            backlog: VecDeque::new(),
+            backlog: Backlog::default(),
             pending: Pending::default(),
             deferred: false,
             more: false,
@@ -391,6 +427,13 @@ impl<S: Transport> Conn<S> {
         self.more
             && self.backlog.is_empty()
             && ((self.state == State::Open && !self.deferred) || self.state == State::WebSocket)
+            || self.more && self.sending_file()
+    }
+
+    /// Whether the backlog is a file being sent (the bytes before it are out), which a
+    /// pass stopped at [`PASS_FILE_BYTES`].
+    fn sending_file(&self) -> bool {
+        matches!(self.backlog.0.front(), Some(Outgoing::File(_)))
     }
 
     /// Serves a connection that [wants another pass](Conn::wants_another_pass): what
@@ -402,6 +445,9 @@ impl<S: Transport> Conn<S> {
         debug_assert!(self.wants_another_pass());
         if self.state == State::WebSocket {
             return self.ws_serve(ctx);
+        }
+        if self.sending_file() {
+            return self.write_backlog(ctx);
         }
         self.serve(ctx)
     }
@@ -465,14 +511,7 @@ impl<S: Transport> Conn<S> {
             State::Open | State::Closing => {}
         }
         if writable && !self.backlog.is_empty() {
-            match self.flush_backlog() {
-                Err(_) => return Verdict::Drop,
-                Ok(false) => return Verdict::Keep,
-                Ok(true) if self.state == State::Closing => return self.half_close(),
-                // Reading paused while the backlog was full: input may be waiting, and with
-                // edge-triggered readiness no new event will say so.
-                Ok(true) => return self.serve(ctx),
-            }
+            return self.write_backlog(ctx);
         }
         if readable && self.backlog.is_empty() && self.state == State::Open {
             if self.deferred {
@@ -481,6 +520,18 @@ impl<S: Transport> Conn<S> {
             return self.serve(ctx);
         }
         Verdict::Keep
+    }
+
+    /// Sends the backlog; once it is out, closes or serves on.
+    fn write_backlog(&mut self, ctx: &mut Ctx) -> Verdict {
+        match self.flush_backlog() {
+            Err(_) => Verdict::Drop,
+            Ok(false) => Verdict::Keep,
+            Ok(true) if self.state == State::Closing => self.half_close(),
+            // Reading paused while the backlog was full: input may be waiting, and with
+            // edge-triggered readiness no new event will say so.
+            Ok(true) => self.serve(ctx),
+        }
     }
 
     /// While an answer is pending: a client that closed its side has left (as uvicorn
@@ -636,6 +687,11 @@ impl<S: Transport> Conn<S> {
         // a fully consumed buffer keeps its whole capacity, with no compaction.
         let mut pos = 0;
         let mut keep = true;
+        if ctx.out.file.is_some() {
+            // A file answer (a deferred one, just completed) ends the pass: what follows it
+            // is answered once it is sent.
+            self.more = true;
+        }
         while pos < buf.len() && !self.deferred && !self.more {
             match serve_one(&buf[pos..], ctx, &mut self.pending, &self.origin) {
                 Step::Incomplete { keep } => {
@@ -654,7 +710,10 @@ impl<S: Transport> Conn<S> {
                         break;
                     }
                     *answered += 1;
-                    if *answered >= PASS_REQUESTS || ctx.out.len() >= PASS_OUTPUT {
+                    if *answered >= PASS_REQUESTS
+                        || ctx.out.len() >= PASS_OUTPUT
+                        || ctx.out.file.is_some()
+                    {
                         self.more = true;
                     }
                 }
@@ -710,9 +769,14 @@ impl<S: Transport> Conn<S> {
         keep
     }
 
-    /// Writes `ctx.out` with one `write`/`writev`; what the socket does not take goes to
-    /// the backlog, to be sent on writable readiness.
+    /// Writes `ctx.out` with one `write`/`writev` (then its file region, if any, with
+    /// `sendfile`); what the socket does not take goes to the backlog, to be sent on
+    /// writable readiness. Behind a backlog, the output joins it, in order.
     fn write_output(&mut self, ctx: &mut Ctx) -> io::Result<()> {
+        if !self.backlog.is_empty() {
+            self.queue_output(ctx, 0);
+            return self.flush_backlog().map(|_| ());
+        }
         let out = &mut ctx.out;
         let result = if out.chunks.is_empty() {
             loop {
@@ -744,30 +808,47 @@ impl<S: Transport> Conn<S> {
                 return Err(e);
             }
         };
-        if written < ctx.out.len() {
-            let mut skip = written;
-            for mut c in ctx.out.chunks.drain(..) {
-                if skip >= c.len() {
-                    skip -= c.len();
-                    continue;
-                }
-                c.advance(skip);
-                skip = 0;
-                self.backlog.push_back(c);
+        if written < ctx.out.len() || ctx.out.file.is_some() {
+            self.queue_output(ctx, written);
+            if !self.sending_file() {
+                // The socket took less than offered: it is full.
+                return Ok(());
             }
-            if skip < ctx.out.buf.len() {
-                self.backlog
-                    .push_back(Bytes::copy_from_slice(&ctx.out.buf[skip..]));
-            }
+            return self.flush_backlog().map(|_| ());
         }
         self.clear_output(ctx);
         Ok(())
+    }
+
+    /// Moves what of `ctx.out` is left after its first `written` bytes to the backlog.
+    #[cold]
+    #[inline(never)]
+    fn queue_output(&mut self, ctx: &mut Ctx, written: usize) {
+        let mut skip = written;
+        for mut c in ctx.out.chunks.drain(..) {
+            if skip >= c.len() {
+                skip -= c.len();
+                continue;
+            }
+            c.advance(skip);
+            skip = 0;
+            self.backlog.push_back(c);
+        }
+        if skip < ctx.out.buf.len() {
+            self.backlog
+                .push_back(Bytes::copy_from_slice(&ctx.out.buf[skip..]));
+        }
+        if let Some(region) = ctx.out.file.take() {
+            self.backlog.0.push_back(Outgoing::File(region));
+        }
+        self.clear_output(ctx);
     }
 
     #[inline]
     fn clear_output(&mut self, ctx: &mut Ctx) {
         ctx.out.chunks.clear();
         ctx.out.buf.clear();
+        ctx.out.file = None;
         let want = ctx.pool.buf_size();
         let capacity = ctx.out.buf.capacity();
         if capacity > 2 * want || capacity < want {
@@ -775,13 +856,48 @@ impl<S: Transport> Conn<S> {
         }
     }
 
-    /// Sends the backlog; `Ok(true)` once it is all out.
+    /// Sends the backlog; `Ok(true)` once it is all out. A file region in it is sent with
+    /// `sendfile`, at most [`PASS_FILE_BYTES`] per call: past that the pass stops with
+    /// `more` set, for the event loop to come back.
     fn flush_backlog(&mut self) -> io::Result<bool> {
-        while !self.backlog.is_empty() {
+        let mut file_budget = PASS_FILE_BYTES;
+        while let Some(front) = self.backlog.0.front_mut() {
+            if let Outgoing::File(region) = front {
+                if region.len == 0 {
+                    self.backlog.0.pop_front();
+                    continue;
+                }
+                if file_budget == 0 {
+                    self.more = true;
+                    return Ok(false);
+                }
+                let want = region.len.min(file_budget as u64) as usize;
+                match self.stream.send_file(&region.file, region.offset, want) {
+                    // The file ended before the length its head promised: the response
+                    // cannot be completed.
+                    Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                    Ok(n) => {
+                        region.offset += n as u64;
+                        region.len -= n as u64;
+                        file_budget -= n;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.more = false;
+                        return Ok(false);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
             let mut slices = [IoSlice::new(&[]); 64];
-            let n = self.backlog.len().min(slices.len());
-            for (slot, c) in slices.iter_mut().zip(self.backlog.iter()) {
-                *slot = IoSlice::new(c);
+            let mut n = 0;
+            for c in self.backlog.0.iter().take(slices.len()) {
+                match c {
+                    Outgoing::Bytes(b) => slices[n] = IoSlice::new(b),
+                    Outgoing::File(_) => break,
+                }
+                n += 1;
             }
             let mut written = match self.stream.send_vectored(&slices[..n]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -791,14 +907,14 @@ impl<S: Transport> Conn<S> {
                 Err(e) => return Err(e),
             };
             while written > 0 {
-                // The kernel never reports more than it was given, so the front exists.
-                let front = self
-                    .backlog
-                    .front_mut()
-                    .expect("written bytes come from the backlog");
+                // The kernel never reports more than it was given, so the front exists
+                // and is bytes.
+                let Some(Outgoing::Bytes(front)) = self.backlog.0.front_mut() else {
+                    unreachable!("written bytes come from the backlog's bytes");
+                };
                 if written >= front.len() {
                     written -= front.len();
-                    self.backlog.pop_front();
+                    self.backlog.0.pop_front();
                 } else {
                     front.advance(written);
                     written = 0;

@@ -3,6 +3,7 @@
 pub(crate) mod conn;
 pub(crate) mod event_loop;
 pub(crate) mod executor;
+pub(crate) mod static_dir;
 pub(crate) mod sys;
 pub(crate) mod test_server;
 pub(crate) mod transport;

@@ -9,6 +9,7 @@
 //! (the client's half-close), short writes, writes that would block, write errors.
 
 use std::collections::VecDeque;
+use std::fs::File;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
 
@@ -31,6 +32,9 @@ pub(crate) trait Transport {
     fn send(&mut self, buf: &[u8]) -> io::Result<usize>;
     /// Writes `bufs` in order, as one gathered write; returns how much was taken.
     fn send_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+    /// Writes up to `count` bytes of `file` from `offset`; returns how much was taken
+    /// (`Ok(0)` at the end of the file).
+    fn send_file(&mut self, file: &File, offset: u64, count: usize) -> io::Result<usize>;
     /// Whether the peer has closed its side: looks at input without taking it; `Ok(false)`
     /// when input is waiting, `WouldBlock` when there is none yet.
     fn peek_eof(&mut self) -> io::Result<bool>;
@@ -57,6 +61,11 @@ impl Transport for TcpStream {
     #[inline(always)]
     fn send_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         sys::send_vectored(self, bufs)
+    }
+
+    #[inline(always)]
+    fn send_file(&mut self, file: &File, offset: u64, count: usize) -> io::Result<usize> {
+        sys::sendfile(self, file, offset, count)
     }
 
     #[inline(always)]
@@ -243,6 +252,17 @@ impl Transport for MemoryTransport {
             n -= part;
         }
         Ok(taken)
+    }
+
+    fn send_file(&mut self, file: &File, offset: u64, count: usize) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        // As sendfile(2): what the file has from `offset`, at most `count`, within what a
+        // write may take; read here with pread.
+        let mut chunk = vec![0u8; count.min(256 * 1024)];
+        let available = file.read_at(&mut chunk, offset)?;
+        let n = self.writable(available)?;
+        self.written.extend_from_slice(&chunk[..n]);
+        Ok(n)
     }
 
     fn peek_eof(&mut self) -> io::Result<bool> {

@@ -2,7 +2,9 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::http::response::{header_is_safe, recycle_json_buffer, Body, Response, StatusCode};
+use crate::http::response::{
+    header_is_safe, recycle_json_buffer, Body, FileRegion, Response, StatusCode,
+};
 use crate::proto::h1::date;
 
 /// Bodies from this size go out by `writev` without being copied.
@@ -20,10 +22,14 @@ pub(crate) enum Persistence {
 }
 
 /// The bytes queued for one connection's next write: frozen segments (large bodies sent
-/// without a copy) followed by the buffer everything small is copied into.
+/// without a copy) followed by the buffer everything small is copied into, then at most
+/// one file region, sent with `sendfile(2)` once the bytes before it are out. A response
+/// with a file body is the last of its pass: the connection answers what was pipelined
+/// behind it once the file is sent.
 pub(crate) struct Output {
     pub(crate) chunks: Vec<Bytes>,
     pub(crate) buf: BytesMut,
+    pub(crate) file: Option<FileRegion>,
 }
 
 impl Output {
@@ -31,11 +37,13 @@ impl Output {
         Output {
             chunks: Vec::new(),
             buf,
+            file: None,
         }
     }
 
+    /// Whether nothing is queued.
     pub(crate) fn is_empty(&self) -> bool {
-        self.chunks.is_empty() && self.buf.is_empty()
+        self.chunks.is_empty() && self.buf.is_empty() && self.file.is_none()
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -92,7 +100,7 @@ impl Response {
         let body_allowed = !status.forbids_body();
         // Lines are written as "\r\n" + field, so that the common response (type, length,
         // keep-alive) ends in a single "\r\n\r\n": fewer, larger copies.
-        let body_bytes = body.as_bytes();
+        let body_len = body.len();
         let mut mid_line = false;
         if body_allowed {
             match content_type.as_ref().map(|t| (t.head_line(), t)) {
@@ -104,7 +112,10 @@ impl Response {
                 }
                 None => buf.put_slice(b"Content-Length: "),
             }
-            put_decimal(buf, body_bytes.len());
+            match usize::try_from(body_len) {
+                Ok(n) => put_decimal(buf, n),
+                Err(_) => buf.put_slice(itoa::Buffer::new().format(body_len).as_bytes()),
+            }
             mid_line = true;
         }
         for (name, value) in &headers {
@@ -151,6 +162,8 @@ impl Response {
                     out.buf.put_slice(&v);
                     recycle_json_buffer(v);
                 }
+                Body::File(region) if region.is_empty() => {}
+                Body::File(region) => out.file = Some(region),
                 other => out.buf.put_slice(other.as_bytes()),
             }
         } else if let Body::Owned(v) = body {

@@ -460,3 +460,109 @@ fn a_capped_pass_waiting_for_the_client_to_read_is_not_served_again() {
         PASS_REQUESTS as usize + 1
     );
 }
+
+/// A temporary file of `len` patterned bytes, removed when the test process's temp dir
+/// is; returns its path and contents.
+fn temp_file(name: &str, len: usize) -> (std::path::PathBuf, Vec<u8>) {
+    let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+    let path = std::env::temp_dir().join(format!("fasterapi-conn-{name}-{}", std::process::id()));
+    std::fs::write(&path, &data).unwrap();
+    (path, data)
+}
+
+fn file_app(path: std::path::PathBuf) -> App {
+    let mut app = hello_app();
+    app.get("/file", move |r: &Request| {
+        crate::FileResponse::open(&path).unwrap().respond(r)
+    });
+    app
+}
+
+/// A file body meets a full socket, short writes, and the pass cap, and the request
+/// pipelined behind it is answered after its last byte.
+#[test]
+fn a_file_body_goes_out_through_full_sockets_and_pass_caps_before_what_follows() {
+    let len = 3 * PASS_FILE_BYTES + 12_345;
+    let (path, data) = temp_file("caps", len);
+    let (mut ctx, _poll) = setup(file_app(path.clone()));
+    let mut conn = conn();
+    // The client takes 100 bytes (part of the head), then nothing until writable.
+    conn.stream_mut().allow_writes(Some(100));
+    conn.stream_mut()
+        .push_input(&[&b"GET /file HTTP/1.1\r\nHost: t\r\n\r\n"[..], HELLO].concat());
+    assert_eq!(conn.ready(true, false, &mut ctx), Verdict::Keep);
+    assert_eq!(conn.stream_mut().written.len(), 100);
+    assert_eq!(conn.phase(), Phase::Writing);
+    assert!(!conn.wants_another_pass(), "waits for writable readiness");
+    // Writable, 64 KiB per write: each pass sends at most PASS_FILE_BYTES of the file.
+    conn.stream_mut().allow_writes(None);
+    conn.stream_mut().cap_writes(64 * 1024);
+    let mut before = conn.stream_mut().written.len();
+    assert_eq!(conn.ready(false, true, &mut ctx), Verdict::Keep);
+    let mut passes = 1;
+    while conn.wants_another_pass() {
+        let sent = conn.stream_mut().written.len() - before;
+        assert!(sent <= PASS_FILE_BYTES + 200, "{sent} bytes in one pass");
+        before = conn.stream_mut().written.len();
+        assert_eq!(conn.serve_again(&mut ctx), Verdict::Keep);
+        passes += 1;
+    }
+    assert!(passes >= 4, "{passes} passes");
+    let got = responses(&conn.stream_mut().take_written());
+    assert_eq!(got.len(), 2);
+    assert!(
+        got[0].0 == 200 && got[0].1 == data,
+        "the file's bytes differ"
+    );
+    assert_eq!(got[1], ok(b"Hello, World!"));
+    assert_eq!(conn.phase(), Phase::Idle);
+    std::fs::remove_file(path).unwrap();
+}
+
+/// A file that shrank below the length its head promised ends the connection.
+#[test]
+fn a_file_shorter_than_promised_drops_the_connection() {
+    let (path, _) = temp_file("shrink", 10_000);
+    let mut app = hello_app();
+    let p = path.clone();
+    app.get("/file", move |r: &Request| {
+        let resp = crate::FileResponse::open(&p).unwrap().respond(r);
+        std::fs::write(&p, b"short").unwrap();
+        resp
+    });
+    let (mut ctx, _poll) = setup(app);
+    let mut conn = conn();
+    conn.stream_mut()
+        .push_input(b"GET /file HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(conn.ready(true, false, &mut ctx), Verdict::Drop);
+    assert!(ctx.out.is_empty());
+    std::fs::remove_file(path).unwrap();
+}
+
+/// A deferred answer that completes while earlier output still waits in the backlog goes
+/// out after it, in request order.
+#[test]
+fn a_deferred_answer_joins_the_backlog_behind_earlier_output() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let abandoned = Arc::new(AtomicBool::new(false));
+    let (mut ctx, _poll) = setup(deferring_app(calls, abandoned));
+    let mut conn = conn();
+    conn.stream_mut().allow_writes(Some(10));
+    conn.stream_mut().push_input(
+        &[
+            &b"GET /big/5000 HTTP/1.1\r\nHost: t\r\n\r\n"[..],
+            b"GET /later HTTP/1.1\r\nHost: t\r\n\r\n",
+        ]
+        .concat(),
+    );
+    assert_eq!(conn.ready(true, false, &mut ctx), Verdict::Keep);
+    let reply = REPLIES.with(|q| q.borrow_mut().pop()).unwrap();
+    reply.send(Response::text("later"));
+    // The socket could take more by now, before its writable event is handled.
+    conn.stream_mut().allow_writes(None);
+    let mut taken = answers(&ctx);
+    assert_eq!(conn.complete(taken.remove(0), &mut ctx), Verdict::Keep);
+    assert_eq!(conn.ready(false, true, &mut ctx), Verdict::Keep);
+    let got = responses(&conn.stream_mut().take_written());
+    assert_eq!(got, vec![ok(&[b'x'; 5000]), ok(b"later")]);
+}

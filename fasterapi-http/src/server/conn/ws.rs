@@ -9,13 +9,12 @@
 //! only when it is empty, so a slow client holds at most about twice
 //! [`WsOptions::max_queued`](crate::websocket::WsOptions::max_queued) of output.
 
-use std::collections::VecDeque;
 use std::io;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
-use super::{Conn, Ctx, State, Verdict};
+use super::{Backlog, Conn, Ctx, State, Verdict};
 use crate::app::websocket::{Accepted, EventHandler, Message, WsEvent, WsOptions, WsSender};
 use crate::proto::ws::frame::{self, Decoder, Incoming};
 use crate::server::transport::Transport;
@@ -54,7 +53,7 @@ impl WsConn {
 
     /// Calls the handler; a panic in it fails the connection with 1011 (its message
     /// was printed by the panic hook).
-    fn call(&mut self, event: WsEvent, backlog: &mut VecDeque<Bytes>) {
+    fn call(&mut self, event: WsEvent, backlog: &mut Backlog) {
         let WsConn {
             handler, sender, ..
         } = self;
@@ -65,7 +64,7 @@ impl WsConn {
     }
 
     /// Says [`WsEvent::Closed`] once, and stops the senders.
-    fn end(&mut self, code: u16, reason: &str, backlog: &mut VecDeque<Bytes>) {
+    fn end(&mut self, code: u16, reason: &str, backlog: &mut Backlog) {
         if std::mem::replace(&mut self.ended, true) {
             return;
         }
@@ -78,7 +77,7 @@ impl WsConn {
     }
 
     /// Sends a close frame of our own (once) and stops the senders.
-    fn send_close(&mut self, code: u16, reason: &str, backlog: &mut VecDeque<Bytes>) {
+    fn send_close(&mut self, code: u16, reason: &str, backlog: &mut Backlog) {
         if std::mem::replace(&mut self.close_sent, true) {
             return;
         }
@@ -90,14 +89,14 @@ impl WsConn {
 
     /// Fails the connection (RFC 6455 section 7.1.7): our close frame with `code`, then
     /// the connection closes without waiting for the client's.
-    fn fail(&mut self, code: u16, reason: &str, backlog: &mut VecDeque<Bytes>) {
+    fn fail(&mut self, code: u16, reason: &str, backlog: &mut Backlog) {
         self.send_close(code, reason, backlog);
         self.done = true;
         self.end(code, reason, backlog);
     }
 
     /// Moves the senders' frames to `backlog`; says `Writable` if one waited for room.
-    fn take_output(&mut self, backlog: &mut VecDeque<Bytes>) {
+    fn take_output(&mut self, backlog: &mut Backlog) {
         let taken = self.sender.take(backlog);
         if self.sender.is_closed() && !self.ended {
             // A sender's close frame went out with the rest.
@@ -109,7 +108,7 @@ impl WsConn {
     }
 
     /// Handles one thing decoded from the client.
-    fn incoming(&mut self, incoming: Incoming, backlog: &mut VecDeque<Bytes>) {
+    fn incoming(&mut self, incoming: Incoming, backlog: &mut Backlog) {
         match incoming {
             // After our close frame, data is discarded (RFC 6455 section 1.4).
             Incoming::Text(_) | Incoming::Binary(_) if self.close_sent => {}
@@ -148,7 +147,7 @@ impl Drop for WsConn {
     /// The connection is gone (dropped by the event loop, or at shutdown's deadline):
     /// the handler hears of it if it has not yet.
     fn drop(&mut self) {
-        let mut ignored = VecDeque::new();
+        let mut ignored = Backlog::default();
         self.end(1006, "", &mut ignored);
     }
 }
