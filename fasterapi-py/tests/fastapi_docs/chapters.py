@@ -74,6 +74,22 @@ CHAPTERS = [
     # The advanced guide's chapter on the request object (issue 14 point 6).
     Chapter("using_request_directly", "Using the Request Directly", "using_request_directly",
             "test_using_request_directly"),
+    # OpenAPI and the docs pages (issue 16 points 1, 2 and 7).
+    Chapter("metadata", "Metadata and Docs URLs", "metadata", "test_metadata"),
+    Chapter("path_operation_configuration", "Path Operation Configuration",
+            "path_operation_configuration", "test_path_operation_configurations"),
+    Chapter("path_operation_advanced_configuration", "Path Operation Advanced Configuration",
+            "path_operation_advanced_configuration", "test_path_operation_advanced_configurations"),
+    Chapter("extending_openapi", "Extending OpenAPI", "extending_openapi", "test_extending_openapi"),
+    Chapter("sub_applications", "Sub Applications - Mounts", "sub_applications", "test_sub_applications"),
+    Chapter("behind_a_proxy", "Behind a Proxy", "behind_a_proxy", "test_behind_a_proxy"),
+    Chapter("conditional_openapi", "Conditional OpenAPI", "conditional_openapi", "test_conditional_openapi"),
+    Chapter("configure_swagger_ui", "Configure Swagger UI", "configure_swagger_ui", "test_configure_swagger_ui"),
+    Chapter("custom_docs_ui", "Custom Docs UI Static Assets", "custom_docs_ui", "test_custom_docs_ui"),
+    Chapter("openapi_webhooks", "OpenAPI Webhooks", "openapi_webhooks", "test_openapi_webhooks"),
+    Chapter("separate_openapi_schemas", "Separate OpenAPI Schemas for Input and Output",
+            "separate_openapi_schemas", "test_separate_openapi_schemas"),
+    Chapter("generate_clients", "Generating SDKs", "generate_clients", "test_generate_clients"),
 ]
 
 BY_NAME = {c.name: c for c in CHAPTERS}
