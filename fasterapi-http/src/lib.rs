@@ -81,6 +81,7 @@ mod http;
 mod proto;
 mod server;
 
+pub use app::cors;
 pub use app::error::Error;
 pub use app::files::{self, Conditions, FileResponse};
 pub use app::group::Group;

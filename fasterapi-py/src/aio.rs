@@ -322,13 +322,22 @@ pub(crate) struct PyLoop {
     epoch: Instant,
     /// How long shutdown lets cancelled tasks take to finish.
     stop_timeout: Duration,
+    /// The app's lifespan, started: its shutdown runs when the loop stops.
+    lifespan: Option<Py<PyAny>>,
 }
 
 impl PyLoop {
     /// Makes this thread's loop; call on the I/O thread that will drive it.
-    pub(crate) fn start(stop_timeout: Duration) -> std::io::Result<Box<dyn Companion>> {
+    ///
+    /// With the app's `lifespan` (see `AppSpec`), its startup runs on the new loop before
+    /// the thread serves: an error there ends the thread, and so the server, with it
+    /// (the traceback printed first).
+    pub(crate) fn start(
+        stop_timeout: Duration,
+        lifespan: Option<Py<PyAny>>,
+    ) -> std::io::Result<Box<dyn Companion>> {
         keep_thread_state();
-        Python::attach(|py| -> PyResult<PyLoop> {
+        let made = Python::attach(|py| -> PyResult<PyLoop> {
             let rt = Runtime::get(py)?;
             let (event_loop, fd): (Py<PyAny>, RawFd) = rt.new_loop.bind(py).call0()?.extract()?;
             let thread_loop = ThreadLoop::new(py, event_loop.clone_ref(py), true)?;
@@ -338,10 +347,31 @@ impl PyLoop {
                 fd,
                 epoch: Instant::now(),
                 stop_timeout,
+                lifespan: None,
             })
         })
-        .map(|l| Box::new(l) as Box<dyn Companion>)
-        .map_err(|e| std::io::Error::other(format!("cannot make the event loop: {e}")))
+        .map_err(|e| std::io::Error::other(format!("cannot make the event loop: {e}")))?;
+        let mut made = made;
+        if let Some(lifespan) = lifespan {
+            Python::attach(|py| -> std::io::Result<()> {
+                let started = lifespan
+                    .bind(py)
+                    .call_method1("startup", (made.event_loop.bind(py),));
+                if let Err(e) = started {
+                    crate::serve::log_line(&format!(
+                        "worker {}: the app's startup failed:",
+                        std::process::id()
+                    ));
+                    e.display(py);
+                    return Err(std::io::Error::other(format!(
+                        "the app's startup failed: {e}"
+                    )));
+                }
+                Ok(())
+            })?;
+            made.lifespan = Some(lifespan);
+        }
+        Ok(Box::new(made))
     }
 }
 
@@ -430,9 +460,15 @@ impl Companion for PyLoop {
             let result = (|| -> PyResult<()> {
                 let rt = Runtime::get(py)?;
                 unmark_running(py, rt)?;
-                rt.close_loop
-                    .bind(py)
-                    .call1((self.event_loop.bind(py), self.stop_timeout.as_secs_f64()))?;
+                let lifespan = match &self.lifespan {
+                    Some(l) => l.bind(py).clone(),
+                    None => py.None().into_bound(py),
+                };
+                rt.close_loop.bind(py).call1((
+                    self.event_loop.bind(py),
+                    self.stop_timeout.as_secs_f64(),
+                    lifespan,
+                ))?;
                 Ok(())
             })();
             if let Err(e) = result {

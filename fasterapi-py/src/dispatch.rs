@@ -595,18 +595,33 @@ pub(crate) struct AppSpec {
     /// `(path, content_type, builder)` of the `GET` routes answered with bytes built
     /// once (`built.rs`): the OpenAPI document and the docs pages.
     built: Vec<(String, String, Py<PyAny>)>,
+    /// The middleware, outermost first (see `middleware.rs`).
+    middleware: Py<PyList>,
+    /// With Python middleware: their chain, `chain(request, call_next) -> coroutine`.
+    chain: Option<Py<PyAny>>,
+    /// The app's lifespan: `startup(loop)` and `shutdown(loop)` run on each worker's
+    /// event loop before it serves and after it drained (see `aio.rs`); `None`: none.
+    lifespan: Option<Py<PyAny>>,
 }
 
 #[pymethods]
 impl AppSpec {
     #[new]
-    #[pyo3(signature = (*, routes, exception_handlers, redirect_slashes = true, app = None, built = Vec::new()))]
+    #[pyo3(signature = (
+        *, routes, exception_handlers, redirect_slashes = true, app = None, built = Vec::new(),
+        middleware = None, chain = None, lifespan = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         routes: Vec<Py<RouteSpec>>,
         exception_handlers: Py<PyAny>,
         redirect_slashes: bool,
         app: Option<Py<PyAny>>,
         built: Vec<(String, String, Py<PyAny>)>,
+        middleware: Option<Py<PyList>>,
+        chain: Option<Py<PyAny>>,
+        lifespan: Option<Py<PyAny>>,
     ) -> AppSpec {
         AppSpec {
             routes,
@@ -614,6 +629,9 @@ impl AppSpec {
             exception_handlers,
             app,
             built,
+            middleware: middleware.unwrap_or_else(|| PyList::empty(py).unbind()),
+            chain,
+            lifespan,
         }
     }
 
@@ -661,11 +679,22 @@ impl AppSpec {
                 ))
             })
             .collect();
+        let stack = crate::middleware::Stack::from_py(
+            self.middleware.bind(py),
+            self.chain.as_ref().map(|c| c.clone_ref(py)),
+        )?
+        .map(Arc::new);
+        let mut shell = PyRoute::bare(py, "middleware".to_owned(), errors.clone())?;
+        shell.unhandled = unhandled.cloned();
+        shell.app = self.app.as_ref().map(|a| a.clone_ref(py));
         Ok(CompiledApp {
             routes,
             redirect_slashes: self.redirect_slashes,
             misses,
             built,
+            stack,
+            shell: Arc::new(shell),
+            lifespan: self.lifespan.as_ref().map(|l| l.clone_ref(py)),
         })
     }
 }
@@ -680,6 +709,12 @@ pub(crate) struct CompiledApp {
     pub(crate) misses: Option<Arc<PyRoute>>,
     /// The `GET` routes answered with bytes built once.
     pub(crate) built: Vec<Arc<BuiltRoute>>,
+    /// The app's middleware, if any.
+    pub(crate) stack: Option<Arc<crate::middleware::Stack>>,
+    /// Answers for the middleware's own coroutine (its errors, its `Response`).
+    pub(crate) shell: Arc<PyRoute>,
+    /// The app's lifespan (see [`AppSpec`]).
+    pub(crate) lifespan: Option<Py<PyAny>>,
 }
 
 /// Bumped by the Python package each time an app's `dependency_overrides` change.
@@ -986,6 +1021,21 @@ impl PyRoute {
         temporal: Option<Bound<'py, PyAny>>,
         stage: Stage,
     ) -> PyResult<Response> {
+        if req.keeps_tasks() {
+            // Inside a middleware's task: on the loop running it, handed back if it waits.
+            let running = py
+                .import("asyncio")?
+                .getattr("events")?
+                .call_method0("_get_running_loop")?;
+            let task = rt.start.bind(py).call1((coro, running))?;
+            if task.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+                let out = task.call_method0(pyo3::intern!(py, "result"))?;
+                return self.answer(py, rt, &out, temporal.as_ref(), stage);
+            }
+            req.keep_task(&task, stage, temporal.as_ref());
+            // Not sent: `call_next` answers with the task's value.
+            return Ok(Response::new(StatusCode::NO_CONTENT));
+        }
         aio::with_loop(py, rt, |lp| {
             if stage == Stage::ExceptionHandler && lp.driven && !req.can_defer() {
                 let out = aio::run_to_end(py, rt, coro)?;
@@ -1197,6 +1247,10 @@ pub(crate) fn response_object(obj: &Bound<'_, PyAny>) -> PyResult<Response> {
     let body = body
         .cast::<PyBytes>()
         .map_err(|_| PyTypeError::new_err("Response.body must be bytes"))?;
+    let background = obj.getattr(pyo3::intern!(py, "background"))?;
+    if !background.is_none() {
+        schedule_background(&background)?;
+    }
     let resp = Response::new(status).with_body_copied(body.as_bytes());
     // `_raw_headers` is `None` while no one has read or changed the headers: then there
     // are none but the content type, made here from `media_type` as Starlette would.
@@ -1213,6 +1267,21 @@ pub(crate) fn response_object(obj: &Bound<'_, PyAny>) -> PyResult<Response> {
         .map_err(|_| PyTypeError::new_err("Response.media_type must be a str"))?
         .to_cow()?;
     Ok(resp.with_content_type(content_type_of(obj, media_type)?))
+}
+
+/// Runs a response's `background` (`fasterapi.background._schedule`) once it is out.
+#[cold]
+fn schedule_background(background: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = background.py();
+    static SCHEDULE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let schedule = SCHEDULE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py
+            .import("fasterapi.background")?
+            .getattr("_schedule")?
+            .unbind())
+    })?;
+    schedule.bind(py).call1((background,))?;
+    Ok(())
 }
 
 /// Starlette's `content-type` for a response's `media_type`: `text/*` types get `;

@@ -67,6 +67,27 @@ pub(crate) trait Incoming {
     fn can_defer(&self) -> bool {
         false
     }
+    /// The request's Python object, when the request is one (a middleware's
+    /// `call_next`): the route gets that object as its `Request`.
+    fn py_object(&self) -> Option<&Bound<'_, PyAny>> {
+        None
+    }
+    /// Whether a coroutine of the route that suspends is handed to
+    /// [`Incoming::keep_task`] (the request is served inside a running task: a
+    /// middleware's `call_next`) rather than deferred.
+    fn keeps_tasks(&self) -> bool {
+        false
+    }
+    /// Takes the suspended `task` of the route, whose value is answered as `stage` says,
+    /// with the temporal response `temporal`; `false` if the request does not keep tasks.
+    fn keep_task(
+        &self,
+        _task: &Bound<'_, PyAny>,
+        _stage: crate::dispatch::Stage,
+        _temporal: Option<&Bound<'_, PyAny>>,
+    ) -> bool {
+        false
+    }
 }
 
 impl Incoming for Request<'_> {
@@ -235,6 +256,8 @@ pub(crate) enum Source {
     Response,
     /// A field of an `application/x-www-form-urlencoded` body (`Form()`).
     Form,
+    /// FastAPI's `BackgroundTasks`: a fresh one per request, run after its response.
+    Background,
 }
 
 impl Source {
@@ -249,7 +272,8 @@ impl Source {
             | Source::BodyField
             | Source::Form
             | Source::Request
-            | Source::Response => "body",
+            | Source::Response
+            | Source::Background => "body",
         }
     }
 
@@ -265,7 +289,8 @@ impl Source {
             | Source::BodyField
             | Source::Form
             | Source::Request
-            | Source::Response => 4,
+            | Source::Response
+            | Source::Background => 4,
         }
     }
 }
@@ -894,6 +919,7 @@ impl Plan {
             let value = match p.source {
                 Source::Request => Some(request.get(py, req)?),
                 Source::Response => Some(rt.temporal_response.bind(py).call0()?),
+                Source::Background => Some(background_tasks(py)?),
                 Source::Form => {
                     let form = form.get_or_insert_with(|| Form::of(req));
                     if matches!(form, Form::Multipart) {
@@ -1654,6 +1680,19 @@ fn deepcopy(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
             Ok::<_, PyErr>(py.import("copy")?.getattr("deepcopy")?.unbind())
         })
         .map(|f| f.bind(py))
+}
+
+/// A new `BackgroundTasks` for a request, whose tasks run once its response is out
+/// (`fasterapi.background._for_request`).
+fn background_tasks(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    static NEW: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+    let new = NEW.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py
+            .import("fasterapi.background")?
+            .getattr("_for_request")?
+            .unbind())
+    })?;
+    new.bind(py).call0()
 }
 
 #[cfg(test)]

@@ -87,6 +87,10 @@ impl<'py, 'a> RequestCell<'py, 'a> {
         if let Some(object) = &self.object {
             return Ok(object.clone());
         }
+        if let Some(object) = req.py_object() {
+            let object = object.clone().unbind().into_bound(py);
+            return Ok(self.object.insert(object).clone());
+        }
         let object = Bound::new(py, req.to_py(py, self.app))?.into_any();
         Ok(self.object.insert(object).clone())
     }
@@ -155,6 +159,7 @@ struct Support {
     query_params: Py<PyAny>,
     cookies: Py<PyAny>,
     address: Py<PyAny>,
+    /// `_request_state(app)`: a `State` holding the app's lifespan state.
     state: Py<PyAny>,
     scope: Py<PyAny>,
     form: Py<PyAny>,
@@ -179,7 +184,7 @@ impl Support {
                 query_params: get("QueryParams")?,
                 cookies: get("_cookies")?,
                 address: get("Address")?,
-                state: get("State")?,
+                state: get("_request_state")?,
                 scope: get("_scope")?,
                 form: get("_form")?,
                 stream: get("_stream")?,
@@ -289,6 +294,46 @@ impl PyRequest {
             app: None,
             cache: Cache::default(),
         }
+    }
+
+    /// The request method.
+    pub(crate) fn method_str(&self) -> &'static str {
+        self.method
+    }
+
+    /// The raw path, still percent-encoded.
+    pub(crate) fn raw_path_str(&self) -> &str {
+        self.piece_str(Piece::RawPath as usize)
+    }
+
+    /// The query string, if the target had one.
+    pub(crate) fn query_str(&self) -> Option<&str> {
+        self.has_query
+            .then(|| self.piece_str(Piece::Query as usize))
+    }
+
+    /// Every header as `(name, value)` bytes, names lower-case, in order.
+    pub(crate) fn header_pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        (0..self.headers).map(|i| self.header(i))
+    }
+
+    /// The path parameter `name`, decoded.
+    pub(crate) fn path_param_str(&self, name: &str) -> Option<&str> {
+        let first = Piece::Headers as usize + 2 * self.headers;
+        (0..self.params)
+            .map(|i| {
+                (
+                    self.piece_str(first + 2 * i),
+                    self.piece_str(first + 2 * i + 1),
+                )
+            })
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+
+    /// The body.
+    pub(crate) fn body_slice(&self) -> &[u8] {
+        self.body_bytes()
     }
 
     /// Piece `i` of the text.
@@ -441,7 +486,11 @@ impl PyRequest {
 
     fn state_object<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         cached(py, &self.cache.state, || {
-            Support::get(py)?.state.bind(py).call0()
+            let app = match &self.app {
+                Some(app) => app.bind(py).clone(),
+                None => py.None().into_bound(py),
+            };
+            Support::get(py)?.state.bind(py).call1((app,))
         })
     }
 }

@@ -92,18 +92,39 @@ pub(crate) fn add_app(
     })?;
     let compiled = spec.get().compile(py, unhandled)?;
     let n = compiled.routes.len() + compiled.built.len();
+    let stack = compiled.stack.clone();
+    // Python middleware is a coroutine: every route runs on the event loop under it.
+    let all_inline = stack.as_ref().is_some_and(|s| s.has_python());
     for built in compiled.built {
         let path = built.path().to_owned();
-        app.route(Method::Get, &path, move |req: &Request<'_>| {
-            built.answer(req)
-        });
+        match &stack {
+            None => app.route(Method::Get, &path, move |req: &Request<'_>| {
+                built.answer(req)
+            }),
+            // The native layers (CORS, hosts...) only: the bytes need no Python.
+            Some(stack) => {
+                let stack = stack.clone();
+                app.route(Method::Get, &path, move |req: &Request<'_>| {
+                    stack.serve_native(req, |req| built.answer(req))
+                })
+            }
+        };
     }
     for (method, path, route) in compiled.routes {
         let (is_async, blocking) = (route.is_async, route.blocking);
         let switch = route.adaptive.as_ref().map(|a| a.on_pool.clone());
-        let handler = move |req: &Request<'_>| -> Response { route.serve(req) };
-        let added = app.route(method, &path, handler);
-        if !is_async {
+        let added = match &stack {
+            None => app.route(method, &path, move |req: &Request<'_>| -> Response {
+                route.serve(req)
+            }),
+            Some(stack) => {
+                let (stack, shell) = (stack.clone(), compiled.shell.clone());
+                app.route(method, &path, move |req: &Request<'_>| -> Response {
+                    stack.serve(req, &route, &shell)
+                })
+            }
+        };
+        if !is_async && !all_inline {
             match (all_defs_on_pool, blocking, switch) {
                 (true, _, _) | (_, Some(true), _) => {
                     added.blocking();
@@ -117,12 +138,29 @@ pub(crate) fn add_app(
     }
     if whole_app {
         app.redirect_slashes(compiled.redirect_slashes);
-        if let Some(misses) = compiled.misses {
-            app.no_route(move |req, why| misses.answer_miss(req, why));
+        match (compiled.misses, stack) {
+            (Some(misses), None) => app.no_route(move |req, why| misses.answer_miss(req, why)),
+            (misses, Some(stack)) => {
+                let shell = compiled.shell.clone();
+                app.no_route(move |req, why| {
+                    let miss = |req: &Request<'_>| match &misses {
+                        Some(misses) => misses.answer_miss(req, why),
+                        None => crate::middleware::default_miss(why),
+                    };
+                    stack.serve_miss(req, miss, &shell)
+                })
+            }
+            (None, None) => {}
         }
     }
     let stop_timeout = app.config_mut().shutdown_timeout;
-    app.companion(move |_thread| PyLoop::start(stop_timeout));
+    let lifespan = compiled.lifespan;
+    app.companion(move |_thread| {
+        let lifespan = lifespan
+            .as_ref()
+            .map(|l| Python::attach(|py| l.clone_ref(py)));
+        PyLoop::start(stop_timeout, lifespan)
+    });
     Ok(n)
 }
 

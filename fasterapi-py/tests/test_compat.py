@@ -109,10 +109,26 @@ def test_documentation_options_are_kept_and_inert_values_accepted():
     assert (route.tags, route.summary, route.deprecated, route.include_in_schema) == (["a"], "s", True, False)
 
 
+class RawAsgiMiddleware:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        await self.app(scope, receive, send)
+
+
+def test_a_raw_asgi_middleware_is_refused_naming_it():
+    from fasterapi.middleware import Middleware
+
+    with pytest.raises(NotImplementedError, match="RawAsgiMiddleware"):
+        FastAPI(middleware=[Middleware(RawAsgiMiddleware)])
+    with pytest.raises(NotImplementedError, match="RawAsgiMiddleware"):
+        FastAPI().add_middleware(RawAsgiMiddleware)
+
+
 @pytest.mark.parametrize("option", [
-    {"lifespan": lambda app: None},
-    {"middleware": [object()]},
-    {"on_startup": [print]},
+    {"debug": True},
+    {"root_path": "/api"},
 ])
 def test_app_options_that_would_change_behaviour_are_refused(option):
     (key,) = option
@@ -128,7 +144,7 @@ def test_unknown_options_are_errors():
         app.get("/x", colour="blue")
 
 
-@pytest.mark.parametrize("method", ["middleware", "mount", "on_event", "websocket"])
+@pytest.mark.parametrize("method", ["mount", "websocket"])
 def test_application_methods_not_implemented_yet_raise_naming_themselves(method):
     app = FastAPI()
     with pytest.raises(NotImplementedError, match=method):

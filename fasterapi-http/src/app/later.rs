@@ -126,7 +126,12 @@ pub struct Reply {
     head_only: bool,
     persistence: Persistence,
     sent: bool,
+    /// Changes the response before it is delivered (see [`Reply::amend`]).
+    amend: Option<Amend>,
 }
+
+/// A change to a deferred response, made by a layer around the handler that deferred.
+type Amend = Box<dyn FnOnce(&mut Response) + Send>;
 
 impl std::fmt::Debug for Reply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -148,6 +153,20 @@ impl Reply {
         self.deliver(response);
     }
 
+    /// This reply, with `f` applied to the response it sends (after any change added
+    /// before): for a layer around a handler (CORS headers, say) whose handler answered
+    /// later, so that the deferred answer gets what an inline one would.
+    pub fn amend(mut self, f: impl FnOnce(&mut Response) + Send + 'static) -> Reply {
+        self.amend = Some(match self.amend.take() {
+            None => Box::new(f),
+            Some(first) => Box::new(move |r: &mut Response| {
+                first(r);
+                f(r);
+            }),
+        });
+        self
+    }
+
     /// Where the answer goes: the I/O threads' mailboxes, the thread's index, the
     /// connection's slot and id.
     pub(crate) fn target(&self) -> (Arc<[Mailbox]>, usize, usize, u64) {
@@ -163,7 +182,10 @@ impl Reply {
         );
     }
 
-    fn deliver(&self, response: Response) {
+    fn deliver(&mut self, mut response: Response) {
+        if let Some(amend) = self.amend.take() {
+            amend(&mut response);
+        }
         self.deliver_with(response, None);
     }
 
@@ -291,6 +313,7 @@ impl Later {
             head_only: self.head_only.get(),
             persistence: self.persistence.get(),
             sent: false,
+            amend: None,
         })
     }
 }

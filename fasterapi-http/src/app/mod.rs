@@ -1,5 +1,6 @@
 //! The application: routes, handlers and server settings.
 
+pub mod cors;
 pub(crate) mod error;
 pub mod files;
 pub(crate) mod group;

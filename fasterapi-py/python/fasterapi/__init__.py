@@ -151,6 +151,7 @@ from __future__ import annotations
 from . import _fasterapi, _not_yet, status
 from ._loop import _close_loop, _new_loop, _start, _turn
 from .applications import FastAPI, FasterAPI
+from .background import BackgroundTasks
 from .datastructures import Headers
 from .dependencies.utils import _pydantic, _validation_detail, _ValidationError
 from .encoders import _jsonable
@@ -178,6 +179,7 @@ __all__ = [
     "Query",
     "Request",
     "Response",
+    "BackgroundTasks",
     "Security",
     "status",
 ]
@@ -200,7 +202,7 @@ _fasterapi._setup(
 
 #: FastAPI's top-level names that fasterapi does not implement yet.
 _NOT_YET = frozenset({
-    "BackgroundTasks", "File", "UploadFile",
+    "File", "UploadFile",
     "WebSocket", "WebSocketDisconnect", "WebSocketException",
 })
 __getattr__ = _not_yet.refuse("fasterapi", _NOT_YET)

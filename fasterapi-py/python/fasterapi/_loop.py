@@ -21,11 +21,18 @@ class _Loop(asyncio.SelectorEventLoop):
         return super().call_soon(callback, *args, context=context)
 
 
+#: The loop an I/O thread of this process drives (the last made): where background
+#: tasks started on other threads run.
+_driven_loop = None
+
+
 def _new_loop(driven=True):
     """A new asyncio loop and its selector's descriptor. A driven loop counts as running
     on this thread (``loop.is_running()``), which drives it one iteration at a time."""
+    global _driven_loop
     loop = _Loop()
     if driven:
+        _driven_loop = loop
         loop._thread_id = threading.get_ident()
         sys.set_asyncgen_hooks(
             firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
@@ -53,8 +60,20 @@ else:
             callback, context = loop._first_step
         finally:
             loop._first_step = None
-        context.run(callback)
+        # Started from inside another task (a middleware's call_next): that task steps
+        # aside for the first step, as 3.12's eager tasks swap the current task.
+        outer = _current_tasks.get(loop)
+        if outer is not None:
+            _leave_task(loop, outer)
+            try:
+                context.run(callback)
+            finally:
+                _enter_task(loop, outer)
+        else:
+            context.run(callback)
         return task
+
+    from asyncio.tasks import _current_tasks, _enter_task, _leave_task
 
 
 def _turn(loop, rounds=16):
@@ -97,11 +116,18 @@ def _settle(loop, tasks, timeout):
         wake.cancel()
 
 
-def _close_loop(loop, timeout):
-    """At shutdown: cancels the tasks still pending, gives them ``timeout`` seconds to
-    finish, closes async generators, closes the loop."""
+def _close_loop(loop, timeout, lifespan=None):
+    """At shutdown (every connection closed): lets the background tasks still running
+    finish within ``timeout`` seconds, runs the app's lifespan shutdown (``lifespan``,
+    if any), cancels the tasks still pending, gives them ``timeout`` seconds to finish,
+    closes async generators, closes the loop."""
     loop._thread_id = None
     try:
+        from .background import _drain
+
+        _drain(loop, timeout)
+        if lifespan is not None:
+            lifespan.shutdown(loop)
         tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for t in tasks:
             t.cancel()

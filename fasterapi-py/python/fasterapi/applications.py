@@ -13,8 +13,11 @@ from .exception_handlers import (
     http_exception_handler,
     request_validation_exception_handler,
 )
+from .datastructures import State
 from .exceptions import RequestValidationError, StarletteHTTPException
+from .middleware import BaseHTTPMiddleware, Middleware, _chain, _layer
 from .routing import APIRouter, _check_options
+from ._lifespan import _Lifespan
 
 
 #: Application options that only document the app, kept as attributes of the same
@@ -32,12 +35,10 @@ _APP_DOC_OPTIONS = {
 _APP_ROUTER_OPTIONS = {
     "routes", "dependencies", "default_response_class", "redirect_slashes", "responses",
     "callbacks", "deprecated", "include_in_schema", "generate_unique_id_function",
-    "on_startup", "on_shutdown", "lifespan",
 }
 #: Application options with the value that matches what fasterapi does.
 _APP_INERT_DEFAULTS = {
     "debug": False,
-    "middleware": None,
     "openapi_prefix": "",
     "root_path": "",
 }
@@ -74,7 +75,16 @@ class FasterAPI:
     and clear it between requests; each route with dependencies recompiles its plan at
     its first request after a change (routes without dependencies are never affected)."""
 
-    def __init__(self, *, exception_handlers=None, **options):
+    def __init__(
+        self,
+        *,
+        exception_handlers=None,
+        middleware=None,
+        lifespan=None,
+        on_startup=None,
+        on_shutdown=None,
+        **options,
+    ):
         router_options = {k: options.pop(k) for k in list(options) if k in _APP_ROUTER_OPTIONS}
         docs = _check_options("FasterAPI()", options, set(_APP_DOC_OPTIONS), _APP_INERT_DEFAULTS)
         for key, default in _APP_DOC_OPTIONS.items():
@@ -100,6 +110,20 @@ class FasterAPI:
             self.add_exception_handler(key, handler)
         self.exception_handlers.setdefault(StarletteHTTPException, http_exception_handler)
         self.exception_handlers.setdefault(RequestValidationError, request_validation_exception_handler)
+        #: Starlette's ``app.state``: attributes of the app's own.
+        self.state = State()
+        #: The middleware, outermost first (``Middleware`` objects), as Starlette's.
+        self.user_middleware: list = []
+        #: What the server runs for each of them (see ``fasterapi.middleware``).
+        self._layers: list = []
+        for entry in reversed(list(middleware or [])):
+            cls, args, kwargs = entry
+            self.add_middleware(cls, *args, **kwargs)
+        #: ``lifespan``: an async context manager factory ``lifespan(app)`` (or an async
+        #: generator function, or a generator function), run in each worker process.
+        self.lifespan = lifespan
+        self.on_startup: list = list(on_startup or [])
+        self.on_shutdown: list = list(on_shutdown or [])
 
     @property
     def dependency_overrides(self) -> dict:
@@ -160,11 +184,12 @@ class FasterAPI:
 
         return built_routes(self, root_path)
 
-    def _spec(self):
+    def _spec(self, lifespan: bool = True):
         """What the server reads: every route's ``RouteSpec``s (the first of a method
         and path wins, as Starlette matches routes in order; the OpenAPI and docs routes,
-        added first by FastAPI, come first), ``redirect_slashes`` and the exception
-        handlers."""
+        added first by FastAPI, come first), ``redirect_slashes``, the exception
+        handlers, the middleware and (unless ``lifespan`` is false: a TestClient used
+        outside ``with``) the lifespan."""
         built = self._built_routes()
         seen = {("GET", path) for path, _, _ in built} | {("HEAD", path) for path, _, _ in built}
         specs = []
@@ -180,7 +205,53 @@ class FasterAPI:
             exception_handlers=_ExceptionHandlers(self.exception_handlers),
             app=self,
             built=built,
+            middleware=list(self._layers),
+            chain=_chain([layer[1] for layer in self._layers if layer[0] == "python"]),
+            lifespan=_Lifespan(self) if lifespan and self._has_lifespan() else None,
         )
+
+    # -- middleware and lifespan -------------------------------------------------------
+
+    def add_middleware(self, middleware_class, *args, **kwargs) -> None:
+        """Adds a middleware around the app, outside those added before (Starlette's
+        order: the last added runs first). See :mod:`fasterapi.middleware` for what runs
+        natively and what in Python; a raw ASGI middleware raises ``NotImplementedError``
+        naming it."""
+        layer = _layer(middleware_class, args, kwargs)
+        self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
+        self._layers.insert(0, layer)
+
+    def middleware(self, middleware_type: str):
+        """Decorator: ``@app.middleware("http")`` adds an ``async def
+        dispatch(request, call_next)`` middleware (``add_middleware(BaseHTTPMiddleware,
+        dispatch=func)``, as FastAPI)."""
+        if middleware_type != "http":
+            raise ValueError(f'middleware type {middleware_type!r}: only "http" is supported, as in Starlette')
+
+        def decorator(func):
+            self.add_middleware(BaseHTTPMiddleware, dispatch=func)
+            return func
+
+        return decorator
+
+    def add_event_handler(self, event_type: str, func) -> None:
+        """Runs ``func`` (``def`` or ``async def``) at each worker's startup or
+        shutdown (``event_type`` ``"startup"`` or ``"shutdown"``); ignored when the app
+        has a ``lifespan``, as in FastAPI."""
+        assert event_type in ("startup", "shutdown")
+        (self.on_startup if event_type == "startup" else self.on_shutdown).append(func)
+
+    def on_event(self, event_type: str):
+        """Decorator: :meth:`add_event_handler` (FastAPI's deprecated form of lifespan)."""
+
+        def decorator(func):
+            self.add_event_handler(event_type, func)
+            return func
+
+        return decorator
+
+    def _has_lifespan(self) -> bool:
+        return self.lifespan is not None or bool(self.on_startup) or bool(self.on_shutdown)
 
     # -- routes ------------------------------------------------------------------------
 
@@ -352,7 +423,7 @@ def _not_yet(name):
 
 
 for _name in (
-    "middleware", "add_middleware", "on_event", "mount", "websocket", "websocket_route",
+    "mount", "websocket", "websocket_route",
     "add_api_websocket_route",
 ):
     setattr(FasterAPI, _name, _not_yet(_name))

@@ -213,3 +213,10 @@ def _url_for(request: Request, name: str, path_params: dict | None) -> URL:
 
 _NOT_YET = frozenset()
 __getattr__ = _not_yet.refuse('fasterapi.requests', _NOT_YET)
+
+
+def _request_state(app) -> State:
+    """A request's ``state``: a copy of what the app's lifespan yielded, if anything
+    (Starlette copies the lifespan state into each request's scope)."""
+    state = getattr(app, "_lifespan_state", None)
+    return State(dict(state) if state else None)

@@ -62,10 +62,8 @@ class Response:
         background: typing.Any = None,
     ) -> None:
         if background is not None:
-            raise NotImplementedError(
-                "Response(background=...) is not implemented by fasterapi yet (background "
-                "tasks would not run, so they are refused rather than ignored)"
-            )
+            # Run once the response is out (see fasterapi.background).
+            self.background = background
         self.status_code = status_code
         if media_type is not None:
             self.media_type = media_type

@@ -84,6 +84,8 @@ class _TestServerTransport(httpx.BaseTransport):
         self._server = None
         self._routes = None
         self._lock = threading.Lock()
+        #: Inside ``with TestClient(app)``: the server runs the app's lifespan.
+        self._lifespan = False
 
     def _current_server(self):
         # Remade when the routes or the exception handlers changed.
@@ -95,14 +97,16 @@ class _TestServerTransport(httpx.BaseTransport):
                 if self._server is not None:
                     self._server.close()
                     self._server = None
-                self._server = _fasterapi.TestServer(self.app._spec())
+                self._server = _fasterapi.TestServer(self.app._spec(lifespan=self._lifespan))
                 self._routes = routes
                 _OPEN.add(self)
             return self._server
 
     def start(self):
-        """Makes the server now (``with TestClient(app)``) rather than at the first
-        request."""
+        """Makes the server now (``with TestClient(app)``), running the app's lifespan
+        startup (its shutdown runs at :meth:`close`)."""
+        self.close()
+        self._lifespan = True
         self._current_server()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -117,6 +121,7 @@ class _TestServerTransport(httpx.BaseTransport):
     def close(self):
         with self._lock:
             server, self._server, self._routes = self._server, None, None
+            self._lifespan = False
         _OPEN.discard(self)
         if server is not None:
             server.close()
@@ -186,10 +191,10 @@ class TestClient(httpx.Client):
     refused by name: ``root_path`` other than ``""``, ``backend`` other than
     ``"asyncio"``, ``backend_options``, and ``client`` other than Starlette's default.
 
-    ``with TestClient(app) as client:`` starts the app's server on entry and stops it on
-    exit (a later request starts it again), as Starlette's runs the app's lifespan there;
-    fasterapi apps have no startup or shutdown hooks yet (``FastAPI(lifespan=...)``,
-    ``on_startup`` are refused), so there is nothing else to run.
+    ``with TestClient(app) as client:`` starts the app's server on entry, running the
+    app's lifespan startup (``lifespan=``, ``on_startup``), and stops it on exit, after
+    the lifespan shutdown, as Starlette's does; requests outside ``with`` are served
+    without the lifespan (a later request starts a server again).
     """
 
     __test__ = False  # not a pytest test class
@@ -302,12 +307,11 @@ class TestClient(httpx.Client):
         )
 
     def __enter__(self) -> "TestClient":
-        # Starlette runs the app's lifespan startup here; fasterapi apps have no startup
-        # hooks yet (they are refused at FastAPI()), so starting the server is all.
+        # The server runs the lifespan startup as it starts, as Starlette's client does here.
         self._transport.start()
         return self
 
     def __exit__(self, *exc_info) -> None:
-        # Starlette runs the lifespan shutdown here; likewise, stopping the server is all.
+        # Stopping the server runs the lifespan shutdown, after the background tasks.
         # The client stays usable: a later request starts the server again.
         self._transport.close()

@@ -193,10 +193,11 @@ class _Builder:
 
                 expr = f"{self.const(SecurityScopes, 'scopes_class')}(list({self.const(tuple(scopes), 'scopes')}))"
                 uses_scopes = True
-            elif item["source"] in (Source.REQUEST, Source.RESPONSE):
-                # One Request and one temporal Response per request, shared by every
-                # dependency and the handler, as in FastAPI.
-                shared = "request" if item["source"] == Source.REQUEST else "response"
+            elif item["source"] in (Source.REQUEST, Source.RESPONSE, Source.BACKGROUND):
+                # One Request, one temporal Response and one BackgroundTasks per request,
+                # shared by every dependency and the handler, as in FastAPI.
+                shared = ("request" if item["source"] == Source.REQUEST
+                          else "response" if item["source"] == Source.RESPONSE else "background")
                 if shared not in self.shared:
                     self.shared[shared] = f"a{len(self.entries)}"
                     self.entries.append(item)

@@ -17,6 +17,7 @@ import typing
 
 from .._fasterapi import Conv, ParamSpec, Source
 from ..params import _NUMBER_CONSTRAINTS, _STRING_CONSTRAINTS, Depends, Param
+from ..background import BackgroundTasks
 from ..requests import Request
 from ..responses import Response
 
@@ -345,6 +346,13 @@ def _analyze(call, path_names: set, path: str) -> list:
             if marker is not None:
                 raise TypeError(f"{qualname}: parameter {name!r}: a Response takes no {type(marker).__name__}()")
             items.append((name, p.kind, dict(name=name, source=Source.RESPONSE, conv=Conv.ANY, key=name, required=False)))
+            continue
+        if isinstance(inner, type) and issubclass(inner, BackgroundTasks):
+            # One per request, shared by the dependencies and the handler; run after
+            # the response.
+            if marker is not None:
+                raise TypeError(f"{qualname}: parameter {name!r}: BackgroundTasks takes no {type(marker).__name__}()")
+            items.append((name, p.kind, dict(name=name, source=Source.BACKGROUND, conv=Conv.ANY, key=name, required=False)))
             continue
         if isinstance(inner, type) and issubclass(inner, SecurityScopes):
             if marker is not None:
