@@ -602,6 +602,10 @@ pub(crate) struct AppSpec {
     /// The app's lifespan: `startup(loop)` and `shutdown(loop)` run on each worker's
     /// event loop before it serves and after it drained (see `aio.rs`); `None`: none.
     lifespan: Option<Py<PyAny>>,
+    /// `(prefix, app)`: the apps mounted here (`app.mount(prefix, other_app)`), whose
+    /// routes are served under `prefix` with their own exception handlers. Their built
+    /// routes come in `built`, prefixed by the package.
+    mounts: Vec<(String, Py<AppSpec>)>,
 }
 
 #[pymethods]
@@ -609,7 +613,7 @@ impl AppSpec {
     #[new]
     #[pyo3(signature = (
         *, routes, exception_handlers, redirect_slashes = true, app = None, built = Vec::new(),
-        middleware = None, chain = None, lifespan = None
+        middleware = None, chain = None, lifespan = None, mounts = Vec::new()
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -622,6 +626,7 @@ impl AppSpec {
         middleware: Option<Py<PyList>>,
         chain: Option<Py<PyAny>>,
         lifespan: Option<Py<PyAny>>,
+        mounts: Vec<(String, Py<AppSpec>)>,
     ) -> AppSpec {
         AppSpec {
             routes,
@@ -632,6 +637,7 @@ impl AppSpec {
             middleware: middleware.unwrap_or_else(|| PyList::empty(py).unbind()),
             chain,
             lifespan,
+            mounts,
         }
     }
 
@@ -649,7 +655,7 @@ impl AppSpec {
         unhandled: Option<&Arc<Unhandled>>,
     ) -> PyResult<CompiledApp> {
         let errors = Arc::new(AppErrors::from_py(self.exception_handlers.bind(py))?);
-        let routes = self
+        let mut routes: Vec<(Method, String, Arc<PyRoute>)> = self
             .routes
             .iter()
             .map(|spec| {
@@ -659,6 +665,19 @@ impl AppSpec {
                 Ok((method, path, Arc::new(route)))
             })
             .collect::<PyResult<_>>()?;
+        // A mounted app's routes under its prefix; as Starlette matches in order, a route
+        // of this app (or a built one) with the same method and path wins.
+        for (prefix, mounted) in &self.mounts {
+            for (method, path, route) in mounted.get().compile(py, unhandled)?.routes {
+                let path = format!("{prefix}{path}");
+                let taken = routes.iter().any(|(m, p, _)| *m == method && *p == path)
+                    || (matches!(method, Method::Get | Method::Head)
+                        && self.built.iter().any(|(p, _, _)| *p == path));
+                if !taken {
+                    routes.push((method, path, route));
+                }
+            }
+        }
         let misses = if errors.custom_misses {
             let mut route = PyRoute::for_misses(py, errors.clone())?;
             route.unhandled = unhandled.cloned();

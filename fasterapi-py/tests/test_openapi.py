@@ -177,3 +177,77 @@ def test_routes_added_later_are_in_the_document():
 
     assert list(app.openapi()["paths"]) == ["/a", "/b"]
     assert list(TestClient(app).get("/openapi.json").json()["paths"]) == ["/a", "/b"]
+
+
+def test_a_mounted_app_serves_its_routes_and_its_own_docs():
+    from fasterapi import HTTPException, Request
+    from fasterapi.responses import JSONResponse
+
+    app = FastAPI(title="Main")
+    sub = FastAPI(title="Sub")
+    inner = FastAPI(title="Inner")
+
+    @app.get("/app")
+    def read_main(request: Request):
+        return {"app": request.app.title}
+
+    @sub.get("/sub/{item}")
+    def read_sub(item: int, request: Request):
+        return {"item": item, "app": request.app.title}
+
+    @sub.get("/teapot")
+    def teapot():
+        raise HTTPException(status_code=418)
+
+    @sub.exception_handler(418)
+    def sub_418(request, exc):
+        return JSONResponse({"sub": "teapot"}, status_code=418)
+
+    @inner.get("/deep")
+    def deep():
+        return "deep"
+
+    @app.get("/subapi/shadowed")
+    def shadowed():
+        return "main"
+
+    @sub.get("/shadowed")
+    def not_served():
+        return "sub"
+
+    sub.mount("/inner", inner)
+    app.mount("/subapi", sub)
+    client = TestClient(app)
+    assert client.get("/app").json() == {"app": "Main"}
+    assert client.get("/subapi/sub/3").json() == {"item": 3, "app": "Sub"}
+    assert client.get("/subapi/sub/x").status_code == 422
+    assert client.get("/subapi/teapot").json() == {"sub": "teapot"}
+    assert client.get("/subapi/inner/deep").json() == "deep"
+    assert client.get("/subapi/shadowed").json() == "main"
+    assert client.get("/subapi/nothing").status_code == 404
+
+    # The main document leaves the mounted apps out; each mounted app has its own.
+    assert list(client.get("/openapi.json").json()["paths"]) == ["/app", "/subapi/shadowed"]
+    sub_doc = client.get("/subapi/openapi.json").json()
+    assert sub_doc["servers"] == [{"url": "/subapi"}]
+    assert sub_doc["info"]["title"] == "Sub"
+    assert list(sub_doc["paths"]) == ["/sub/{item}", "/teapot", "/shadowed"]
+    inner_doc = client.get("/subapi/inner/openapi.json").json()
+    assert inner_doc["servers"] == [{"url": "/subapi/inner"}] and list(inner_doc["paths"]) == ["/deep"]
+    page = client.get("/subapi/docs").text
+    assert "url: '/subapi/openapi.json'" in page
+    assert "oauth2RedirectUrl: window.location.origin + '/subapi/docs/oauth2-redirect'" in page
+    script = "/subapi" + _pages.ASSETS_PREFIX + _pages.SWAGGER_ASSETS[0][0]
+    assert f'"{script}"' in page
+    assert client.get(script).status_code == 200
+    assert 'spec-url="/subapi/inner/openapi.json"' in client.get("/subapi/inner/redoc").text
+
+
+def test_mounting_what_fasterapi_cannot_serve_is_refused():
+    app = FastAPI()
+    with pytest.raises(NotImplementedError, match="mounting"):
+        app.mount("/asgi", lambda scope, receive, send: None)
+    with pytest.raises(NotImplementedError, match="path parameters"):
+        app.mount("/{tenant}", FastAPI())
+    with pytest.raises(AssertionError):
+        app.mount("/self", app)

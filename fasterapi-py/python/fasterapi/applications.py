@@ -101,6 +101,9 @@ class FasterAPI:
             assert self.title, "A title must be provided for OpenAPI, e.g.: 'My API'"
             assert self.version, "A version must be provided for OpenAPI, e.g.: '2.1.0'"
         self._dependency_overrides = DependencyOverrides()
+        #: ``(path, app)`` of the apps mounted here (:meth:`mount`), and their names.
+        self._mounts: list = []
+        self._mount_names: list = []
         #: The app's routes, as FastAPI's ``app.router``.
         self.router = APIRouter(dependency_overrides_provider=self, **router_options)
         #: The exception handlers by exception class or status code, FastAPI's defaults
@@ -184,13 +187,27 @@ class FasterAPI:
 
         return built_routes(self, root_path)
 
-    def _spec(self, lifespan: bool = True):
+    def _spec(self, lifespan: bool = True, root_path: str = ""):
         """What the server reads: every route's ``RouteSpec``s (the first of a method
         and path wins, as Starlette matches routes in order; the OpenAPI and docs routes,
         added first by FastAPI, come first), ``redirect_slashes``, the exception
-        handlers, the middleware and (unless ``lifespan`` is false: a TestClient used
-        outside ``with``) the lifespan."""
-        built = self._built_routes()
+        handlers, the middleware, (unless ``lifespan`` is false: a TestClient used
+        outside ``with``) the lifespan, and the mounted apps' routes (under their
+        prefixes; their own built routes prefixed here). ``root_path``: where this app
+        is mounted."""
+        built = self._built_routes(root_path)
+        mounts = []
+        for prefix, mounted in self._mounts:
+            if mounted._layers:
+                raise NotImplementedError(
+                    f"the app mounted at {prefix!r} has middleware of its own, which fasterapi "
+                    "does not run for a mounted app yet (the mounting app's middleware does)"
+                )
+            # As Starlette's Mount: a mounted app's lifespan does not run.
+            spec = mounted._spec(lifespan=False, root_path=root_path + prefix)
+            mounts.append((prefix, spec))
+            taken = {path for path, _, _ in built}
+            built += [(prefix + path, kind, make) for path, kind, make in spec.built if prefix + path not in taken]
         seen = {("GET", path) for path, _, _ in built} | {("HEAD", path) for path, _, _ in built}
         specs = []
         for route in self.router.routes:
@@ -208,6 +225,7 @@ class FasterAPI:
             middleware=list(self._layers),
             chain=_chain([layer[1] for layer in self._layers if layer[0] == "python"]),
             lifespan=_Lifespan(self) if lifespan and self._has_lifespan() else None,
+            mounts=mounts,
         )
 
     # -- middleware and lifespan -------------------------------------------------------
@@ -252,6 +270,33 @@ class FasterAPI:
 
     def _has_lifespan(self) -> bool:
         return self.lifespan is not None or bool(self.on_startup) or bool(self.on_shutdown)
+
+    def mount(self, path: str, app, name: str | None = None) -> None:
+        """Serves another :class:`FasterAPI` app under ``path`` (FastAPI's sub-application,
+        Starlette's ``Mount``): its routes answer ``path + route``, with its own
+        dependency overrides and exception handlers; its OpenAPI document and docs pages
+        are its own (``/sub/openapi.json``, ``/sub/docs``), with ``path`` as the document's
+        first server (``root_path_in_servers``), as in FastAPI. A route of this app with
+        the same method and path, added before or after, wins. Requests under ``path``
+        that the mounted app does not route get this app's 404 (and its 404 handler).
+        Mounted apps are read when the server starts. Mounting anything else than a
+        FasterAPI app (an ASGI app) is not implemented."""
+        if not isinstance(app, FasterAPI):
+            raise NotImplementedError(
+                f"FasterAPI.mount({path!r}, {type(app).__name__}): mounting {app!r} is not "
+                "implemented by fasterapi yet; a FasterAPI app can be mounted"
+            )
+        if not isinstance(path, str) or not path.startswith("/") or path.endswith("/"):
+            raise AssertionError("Routed paths must start with '/' and a mount path must not end with '/'")
+        if "{" in path:
+            raise NotImplementedError(f"FasterAPI.mount({path!r}): path parameters in a mount path are not implemented by fasterapi")
+        if app is self or app._mounts_app(self):
+            raise AssertionError("An app cannot be mounted inside itself")
+        self._mounts.append((path, app))
+        self._mount_names.append(name)
+
+    def _mounts_app(self, other) -> bool:
+        return any(mounted is other or mounted._mounts_app(other) for _, mounted in self._mounts)
 
     # -- routes ------------------------------------------------------------------------
 
@@ -423,7 +468,7 @@ def _not_yet(name):
 
 
 for _name in (
-    "mount", "websocket", "websocket_route",
+    "websocket", "websocket_route",
     "add_api_websocket_route",
 ):
     setattr(FasterAPI, _name, _not_yet(_name))

@@ -89,10 +89,11 @@ class _TestServerTransport(httpx.BaseTransport):
 
     def _current_server(self):
         # Remade when the routes or the exception handlers changed.
-        routes = (list(self.app.routes), dict(self.app.exception_handlers))
+        routes = (list(self.app.routes), dict(self.app.exception_handlers), list(getattr(self.app, "_mounts", ())))
         with self._lock:
             if self._server is None or self._routes is None or not (
                 _same(routes[0], self._routes[0]) and routes[1] == self._routes[1]
+                and _same(routes[2], self._routes[2])
             ):
                 if self._server is not None:
                     self._server.close()
