@@ -251,3 +251,31 @@ def test_mounting_what_fasterapi_cannot_serve_is_refused():
         app.mount("/{tenant}", FastAPI())
     with pytest.raises(AssertionError):
         app.mount("/self", app)
+    with_middleware = FastAPI()
+
+    @with_middleware.middleware("http")
+    async def add_header(request, call_next):
+        return await call_next(request)
+
+    app.mount("/mw", with_middleware)
+    with pytest.raises(NotImplementedError, match="middleware"):
+        TestClient(app).get("/")
+
+
+def test_the_mounting_apps_middleware_wraps_the_mounted_routes():
+    app = FastAPI()
+    sub = FastAPI()
+
+    @sub.get("/x")
+    def x():
+        return "x"
+
+    @app.middleware("http")
+    async def add_header(request, call_next):
+        response = await call_next(request)
+        response.headers["x-outer"] = "yes"
+        return response
+
+    app.mount("/sub", sub)
+    response = TestClient(app).get("/sub/x")
+    assert response.json() == "x" and response.headers["x-outer"] == "yes"
