@@ -90,6 +90,10 @@ pub use app::middleware;
 pub use app::middleware::{DefaultHeaders, Middleware, Next, RequestId};
 pub use app::request::Request;
 pub use app::router;
+#[cfg(feature = "serde")]
+pub use app::serde_io;
+#[cfg(feature = "serde")]
+pub use app::serde_io::Json;
 pub use app::websocket;
 pub use app::{App, Config, NoRoute, RouteMut, RouteTableError};
 pub use http::method::Method;

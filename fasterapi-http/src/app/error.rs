@@ -35,6 +35,14 @@ enum Kind {
         name: String,
         reason: String,
     },
+    /// A value that failed validation (a serde body, query, path or form), in FastAPI's
+    /// shape.
+    Invalid {
+        status: StatusCode,
+        loc: Vec<Loc>,
+        kind: &'static str,
+        msg: String,
+    },
     /// A handler-chosen status and detail.
     Status {
         status: StatusCode,
@@ -92,10 +100,31 @@ impl Error {
         }
     }
 
+    /// A value that failed validation at `loc` (`["body", "items", 0]`), answered with
+    /// `status` and `{"detail": [{"type": kind, "loc": loc, "msg": msg}]}`.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    pub(crate) fn invalid(
+        status: StatusCode,
+        loc: Vec<Loc>,
+        kind: &'static str,
+        msg: String,
+    ) -> Error {
+        Error {
+            kind: Kind::Invalid {
+                status,
+                loc,
+                kind,
+                msg,
+            },
+            headers: Vec::new(),
+        }
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match &self.kind {
             Kind::Param { .. } => StatusCode::BAD_REQUEST,
+            Kind::Invalid { status, .. } => *status,
             Kind::Status { status, .. } => *status,
         }
     }
@@ -121,10 +150,42 @@ impl Error {
                 });
             })
             .with_status(status),
+            Kind::Invalid { loc, kind, msg, .. } => Response::json(|o| {
+                o.array("detail", |a| {
+                    a.object(|d| {
+                        d.field("type", *kind);
+                        d.array("loc", |l| {
+                            for part in loc {
+                                match part {
+                                    Loc::Key(k) => l.item(k.as_str()),
+                                    Loc::Index(i) => l.item(*i as u64),
+                                };
+                            }
+                        });
+                        d.field("msg", msg.as_str());
+                    });
+                });
+            })
+            .with_status(status),
             Kind::Status { detail, .. } => crate::http::response::detail(status, detail),
         };
         response.headers.extend(self.headers);
         response
+    }
+}
+
+/// One step of the path to an invalid value: FastAPI's `loc` items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "serde"), allow(dead_code))]
+pub(crate) enum Loc {
+    Key(String),
+    Index(usize),
+}
+
+#[cfg_attr(not(feature = "serde"), allow(dead_code))]
+impl Loc {
+    pub(crate) fn key(k: impl Into<String>) -> Loc {
+        Loc::Key(k.into())
     }
 }
 
@@ -137,6 +198,19 @@ impl fmt::Display for Error {
                 reason,
             } => {
                 write!(f, "invalid {source} parameter `{name}`: {reason}")
+            }
+            Kind::Invalid {
+                status, loc, msg, ..
+            } => {
+                write!(f, "{} invalid ", status.as_u16())?;
+                for (i, part) in loc.iter().enumerate() {
+                    match part {
+                        Loc::Key(k) if i == 0 => write!(f, "{k}")?,
+                        Loc::Key(k) => write!(f, ".{k}")?,
+                        Loc::Index(n) => write!(f, "[{n}]")?,
+                    }
+                }
+                write!(f, ": {msg}")
             }
             Kind::Status { status, detail } => write!(f, "{} {detail}", status.as_u16()),
         }

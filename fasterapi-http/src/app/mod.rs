@@ -8,7 +8,11 @@ pub(crate) mod later;
 pub mod middleware;
 pub(crate) mod request;
 pub mod router;
+#[cfg(feature = "serde")]
+pub mod serde_io;
 pub(crate) mod state;
+#[cfg(feature = "serde")]
+pub(crate) mod text_de;
 pub mod websocket;
 
 use std::io;

@@ -204,14 +204,7 @@ impl<'a> Request<'a> {
 
     /// Every query parameter as decoded `(name, value)` pairs, in order.
     pub fn query_pairs(&self) -> impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)> + 'a {
-        self.query
-            .unwrap_or("")
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|pair| {
-                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                (percent_decode(k, true), percent_decode(v, true))
-            })
+        pairs(self.query.unwrap_or(""))
     }
 
     /// The first header named `name` (case-insensitive) as text; `None` if absent or not
@@ -308,6 +301,14 @@ impl std::fmt::Debug for Request<'_> {
             .field("body_len", &self.body.len())
             .finish()
     }
+}
+
+/// The decoded `(name, value)` pairs of a query string or url-encoded form.
+pub(crate) fn pairs(s: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    s.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(k, true), percent_decode(v, true))
+    })
 }
 
 fn hex(b: u8) -> Option<u8> {
