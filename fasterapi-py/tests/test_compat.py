@@ -128,7 +128,6 @@ def test_a_raw_asgi_middleware_is_refused_naming_it():
 
 @pytest.mark.parametrize("option", [
     {"debug": True},
-    {"root_path": "/api"},
 ])
 def test_app_options_that_would_change_behaviour_are_refused(option):
     (key,) = option

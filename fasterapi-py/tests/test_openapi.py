@@ -193,7 +193,7 @@ def test_a_mounted_app_serves_its_routes_and_its_own_docs():
 
     @sub.get("/sub/{item}")
     def read_sub(item: int, request: Request):
-        return {"item": item, "app": request.app.title}
+        return {"item": item, "app": request.app.title, "root_path": request.scope["root_path"]}
 
     @sub.get("/teapot")
     def teapot():
@@ -219,7 +219,7 @@ def test_a_mounted_app_serves_its_routes_and_its_own_docs():
     app.mount("/subapi", sub)
     client = TestClient(app)
     assert client.get("/app").json() == {"app": "Main"}
-    assert client.get("/subapi/sub/3").json() == {"item": 3, "app": "Sub"}
+    assert client.get("/subapi/sub/3").json() == {"item": 3, "app": "Sub", "root_path": "/subapi"}
     assert client.get("/subapi/sub/x").status_code == 422
     assert client.get("/subapi/teapot").json() == {"sub": "teapot"}
     assert client.get("/subapi/inner/deep").json() == "deep"
@@ -279,3 +279,25 @@ def test_the_mounting_apps_middleware_wraps_the_mounted_routes():
     app.mount("/sub", sub)
     response = TestClient(app).get("/sub/x")
     assert response.json() == "x" and response.headers["x-outer"] == "yes"
+
+
+def test_root_path_behind_a_proxy():
+    from fasterapi import Request
+
+    def make(**options):
+        app = FastAPI(servers=[{"url": "https://prod.example.com"}], **options)
+
+        @app.get("/app")
+        def read_main(request: Request):
+            return {"root_path": request.scope.get("root_path")}
+
+        return app
+
+    # The app's own root_path, or the server's (TestClient's, as uvicorn --root-path).
+    for client in (TestClient(make(root_path="/api/v1")), TestClient(make(), root_path="/api/v1")):
+        assert client.get("/app").json() == {"root_path": "/api/v1"}
+        assert client.get("/openapi.json").json()["servers"] == [{"url": "/api/v1"}, {"url": "https://prod.example.com"}]
+        assert "url: '/api/v1/openapi.json'" in client.get("/docs").text
+    client = TestClient(make(root_path="/api/v1", root_path_in_servers=False))
+    assert client.get("/openapi.json").json()["servers"] == [{"url": "https://prod.example.com"}]
+    assert TestClient(make()).get("/app").json() == {"root_path": ""}

@@ -304,7 +304,6 @@ def test_a_handler_may_close_its_own_client():
 
 def test_options_fasterapi_cannot_honour_are_refused_by_name():
     for kwargs, name in [
-        ({"root_path": "/api"}, "root_path"),
         ({"backend": "trio"}, "backend"),
         ({"backend_options": {"use_uvloop": True}}, "backend_options"),
         ({"client": ("1.2.3.4", 5)}, "client"),

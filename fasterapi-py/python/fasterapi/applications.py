@@ -29,7 +29,7 @@ _APP_DOC_OPTIONS = {
     "swagger_ui_init_oauth": None, "separate_input_output_schemas": True,
     "openapi_url": "/openapi.json", "docs_url": "/docs", "redoc_url": "/redoc",
     "swagger_ui_oauth2_redirect_url": "/docs/oauth2-redirect", "openapi_external_docs": None,
-    "root_path_in_servers": True,
+    "root_path_in_servers": True, "root_path": "",
 }
 #: Application options given to the app's router (``app.router``), as FastAPI does.
 _APP_ROUTER_OPTIONS = {
@@ -40,7 +40,6 @@ _APP_ROUTER_OPTIONS = {
 _APP_INERT_DEFAULTS = {
     "debug": False,
     "openapi_prefix": "",
-    "root_path": "",
 }
 
 
@@ -195,6 +194,13 @@ class FasterAPI:
         outside ``with``) the lifespan, and the mounted apps' routes (under their
         prefixes; their own built routes prefixed here). ``root_path``: where this app
         is mounted."""
+        # As Starlette: the app's own root_path, else the server's (behind a proxy: uvicorn's
+        # --root-path; a mounted app: where it is mounted). Handlers see it as
+        # request.scope["root_path"]; the document lists it as a server; the docs pages
+        # fetch the document under it. Requests are routed by their path as it comes (a
+        # proxy strips the prefix); a path still starting with root_path is not stripped.
+        root_path = (self.root_path or root_path).rstrip("/")
+        self._scope_root_path = root_path
         built = self._built_routes(root_path)
         mounts = []
         for prefix, mounted in self._mounts:

@@ -122,7 +122,7 @@ def _scope(request: Request) -> dict:
         "scheme": request.url.scheme or "http",
         "path": request.path,
         "raw_path": request.raw_path,
-        "root_path": "",
+        "root_path": "",  # set below from the app (FasterAPI._spec)
         "query_string": request.query_string.encode("latin-1", "replace"),
         "headers": request.headers._list,
         "client": tuple(request.client) if request.client is not None else None,
@@ -134,6 +134,8 @@ def _scope(request: Request) -> dict:
         scope["app"] = request.app
     except AttributeError:
         pass
+    else:
+        scope["root_path"] = getattr(scope["app"], "_scope_root_path", "")
     return scope
 
 

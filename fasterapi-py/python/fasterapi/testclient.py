@@ -78,9 +78,11 @@ class _TestServerTransport(httpx.BaseTransport):
     added after the client was made is served, as with Starlette's TestClient, which
     calls the app for each request)."""
 
-    def __init__(self, app, raise_server_exceptions: bool):
+    def __init__(self, app, raise_server_exceptions: bool, root_path: str = ""):
         self.app = app
         self.raise_server_exceptions = raise_server_exceptions
+        #: The ``root_path`` a server behind a proxy is given (uvicorn's ``--root-path``).
+        self.root_path = root_path
         self._server = None
         self._routes = None
         self._lock = threading.Lock()
@@ -98,7 +100,7 @@ class _TestServerTransport(httpx.BaseTransport):
                 if self._server is not None:
                     self._server.close()
                     self._server = None
-                self._server = _fasterapi.TestServer(self.app._spec(lifespan=self._lifespan))
+                self._server = _fasterapi.TestServer(self.app._spec(lifespan=self._lifespan, root_path=self.root_path))
                 self._routes = routes
                 _OPEN.add(self)
             return self._server
@@ -218,11 +220,8 @@ class TestClient(httpx.Client):
                 f"TestClient(app): app must be a fasterapi app (FastAPI()), not {app!r}; "
                 "fasterapi's TestClient does not run other ASGI apps"
             )
-        if root_path:
-            raise NotImplementedError(
-                f"TestClient(root_path={root_path!r}) is not implemented by fasterapi yet "
-                "(fasterapi has no root_path)"
-            )
+        if not isinstance(root_path, str) or (root_path and not root_path.startswith("/")):
+            raise ValueError(f"TestClient(root_path={root_path!r}): a root path is '' or starts with '/'")
         if backend != "asyncio":
             raise NotImplementedError(
                 f"TestClient(backend={backend!r}) is not supported: fasterapi runs async "
@@ -240,7 +239,7 @@ class TestClient(httpx.Client):
         self.app = app
         self.app_state: dict = {}
         self.raise_server_exceptions = raise_server_exceptions
-        transport = _TestServerTransport(app, raise_server_exceptions)
+        transport = _TestServerTransport(app, raise_server_exceptions, root_path)
         headers = dict(headers) if headers is not None else {}
         headers.setdefault("user-agent", "testclient")
         super().__init__(
