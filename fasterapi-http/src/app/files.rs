@@ -11,7 +11,9 @@
 //! - `Last-Modified` from the modification time; `Accept-Ranges: bytes`.
 //! - `If-None-Match` (weak comparison, `*` included) answers `304 Not Modified`; without
 //!   it, `If-Modified-Since` at or after the modification time (to the second) does. Only
-//!   for `GET` and `HEAD`. `If-Match` and `If-Unmodified-Since` are not evaluated.
+//!   for `GET` and `HEAD`. The 304 keeps `ETag`, `Last-Modified`, `Cache-Control`,
+//!   `Content-Location`, `Expires` and `Vary`. `If-Match` and `If-Unmodified-Since` are
+//!   not evaluated.
 //! - One `Range: bytes=` range (`a-b`, `a-`, `-n`) answers `206 Partial Content` with
 //!   `Content-Range`; one starting at or past the end, or a zero suffix, answers `416
 //!   Range Not Satisfiable` with `Content-Range: bytes */<size>`. Several ranges answer
@@ -35,7 +37,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::app::request::Request;
 use crate::app::router::Method;
-use crate::http::response::{FileRegion, IntoResponse, Response, StatusCode};
+use crate::http::response::{Body, FileRegion, IntoResponse, Response, StatusCode};
 use crate::proto::h1::date;
 
 /// `416 Range Not Satisfiable`.
@@ -202,92 +204,111 @@ impl FileResponse {
 
     /// The answer to a request with `conditions`: see the [module docs](self).
     pub fn respond_to(self, conditions: &Conditions<'_>) -> Response {
-        if self.status != StatusCode::OK || !conditions.get_or_head {
-            return self.into_response();
-        }
+        apply_conditions(self.into_response(), conditions)
+    }
+
+    /// The whole file with its status, content type, `Last-Modified`, `ETag`,
+    /// `Accept-Ranges` (unless given) and the headers given.
+    fn whole(self) -> Response {
         let etag = self.etag().into_owned();
         let last_modified = self.last_modified_value().map(Cow::into_owned);
-        if not_modified(conditions, &etag, last_modified.as_deref()) {
-            return self.not_modified(etag, last_modified);
-        }
-        let range = match conditions.range {
-            Some(range) if if_range_holds(conditions.if_range, &etag, last_modified.as_deref()) => {
-                parse_range(range, self.size)
-            }
-            _ => RangeAnswer::Whole,
-        };
-        match range {
-            RangeAnswer::Whole => self.whole(etag, last_modified),
-            RangeAnswer::Part { start, len } => {
-                let content_range = format!("bytes {start}-{}/{}", start + len - 1, self.size);
-                let region = FileRegion::new(self.file.clone(), start, len);
-                self.with_validators(Response::new(PARTIAL_CONTENT), etag, last_modified)
-                    .with_header("Content-Range", content_range)
-                    .with_body(region)
-            }
-            RangeAnswer::Unsatisfiable => Response::new(RANGE_NOT_SATISFIABLE)
-                .with_header("Content-Range", format!("bytes */{}", self.size)),
-        }
-    }
-
-    /// The whole file with `status`, validators and headers.
-    fn whole(self, etag: String, last_modified: Option<String>) -> Response {
         let region = FileRegion::new(self.file.clone(), 0, self.size);
-        let status = self.status;
-        self.with_validators(Response::new(status), etag, last_modified)
-            .with_body(region)
-    }
-
-    /// `response` with the content type, `Last-Modified`, `ETag`, `Accept-Ranges` and
-    /// the headers given.
-    fn with_validators(
-        self,
-        response: Response,
-        etag: String,
-        last_modified: Option<String>,
-    ) -> Response {
-        let mut response = response.with_content_type(self.content_type);
+        let mut response = Response::new(self.status)
+            .with_content_type(self.content_type)
+            .with_body(region);
         if let Some(date) = last_modified {
             response = response.with_header("Last-Modified", date);
         }
-        response = response
-            .with_header("ETag", etag)
-            .with_header("Accept-Ranges", "bytes");
+        response = response.with_header("ETag", etag);
+        if !self
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("accept-ranges"))
+        {
+            response = response.with_header("Accept-Ranges", "bytes");
+        }
         for (name, value) in self.headers {
             response = response.with_header(name, value);
         }
         response
     }
+}
 
-    /// `304 Not Modified` with the validators and the headers a 304 keeps (RFC 9110
-    /// §15.4.5; Starlette's `NotModifiedResponse` keeps the same).
-    fn not_modified(self, etag: String, last_modified: Option<String>) -> Response {
-        const KEPT: [&str; 5] = [
-            "cache-control",
-            "content-location",
-            "expires",
-            "vary",
-            "content-disposition",
-        ];
-        let mut response = Response::new(StatusCode::NOT_MODIFIED).with_header("ETag", etag);
-        if let Some(date) = last_modified {
-            response = response.with_header("Last-Modified", date);
-        }
-        for (name, value) in self.headers {
-            if KEPT.iter().any(|k| name.eq_ignore_ascii_case(k)) {
-                response = response.with_header(name, value);
-            }
-        }
-        response
+/// What [`FileResponse::respond_to`] does, for a whole-file response already made: a
+/// `200` whose body is a [`Body::File`](crate::Body::File) from offset 0, its `ETag` and
+/// `Last-Modified` among its headers, becomes the `304`, `206` or `416` the
+/// `conditions` call for (see the [module docs](self)). Any other response is returned
+/// as it is. For servers that build file responses elsewhere (the Python package's
+/// `FileResponse`) and know the request only afterwards.
+pub fn apply_conditions(response: Response, conditions: &Conditions<'_>) -> Response {
+    let size = match &response.body {
+        Body::File(region) if region.offset == 0 => region.len,
+        _ => return response,
+    };
+    if response.status != StatusCode::OK || !conditions.get_or_head {
+        return response;
     }
+    let header = |name: &str| {
+        response
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    };
+    let (etag, last_modified) = (header("etag"), header("last-modified"));
+    if not_modified(conditions, etag, last_modified) {
+        return not_modified_response(response);
+    }
+    let range = match conditions.range {
+        Some(range) if if_range_holds(conditions.if_range, etag, last_modified) => {
+            parse_range(range, size)
+        }
+        _ => RangeAnswer::Whole,
+    };
+    match range {
+        RangeAnswer::Whole => response,
+        RangeAnswer::Part { start, len } => {
+            let mut response = response;
+            if let Body::File(region) = &mut response.body {
+                region.offset = start;
+                region.len = len;
+            }
+            response.status = PARTIAL_CONTENT;
+            response.with_header(
+                "Content-Range",
+                format!("bytes {start}-{}/{size}", start + len - 1),
+            )
+        }
+        RangeAnswer::Unsatisfiable => Response::new(RANGE_NOT_SATISFIABLE)
+            .with_header("Content-Range", format!("bytes */{size}")),
+    }
+}
+
+/// `304 Not Modified` with the headers of `full` that a 304 keeps (RFC 9110 §15.4.5:
+/// `ETag`, `Last-Modified`, `Cache-Control`, `Content-Location`, `Expires`, `Vary`, as
+/// Starlette's `NotModifiedResponse` keeps them).
+fn not_modified_response(full: Response) -> Response {
+    const KEPT: [&str; 6] = [
+        "etag",
+        "last-modified",
+        "cache-control",
+        "content-location",
+        "expires",
+        "vary",
+    ];
+    let mut response = Response::new(StatusCode::NOT_MODIFIED);
+    for (name, value) in full.headers {
+        if KEPT.iter().any(|k| name.eq_ignore_ascii_case(k)) {
+            response = response.with_header(name, value);
+        }
+    }
+    response
 }
 
 impl IntoResponse for FileResponse {
     /// The whole file (with its status), validators included, whatever the request.
     fn into_response(self) -> Response {
-        let etag = self.etag().into_owned();
-        let last_modified = self.last_modified_value().map(Cow::into_owned);
-        self.whole(etag, last_modified)
+        self.whole()
     }
 }
 
@@ -323,9 +344,9 @@ pub(crate) fn content_disposition(kind: &str, filename: &str) -> String {
 
 /// Whether the conditions say the client's copy is current: `If-None-Match` (weak
 /// comparison) when present, else `If-Modified-Since`.
-fn not_modified(c: &Conditions<'_>, etag: &str, last_modified: Option<&str>) -> bool {
+fn not_modified(c: &Conditions<'_>, etag: Option<&str>, last_modified: Option<&str>) -> bool {
     if let Some(list) = c.if_none_match {
-        return etag_list_matches(list, etag);
+        return etag.is_some_and(|etag| etag_list_matches(list, etag));
     }
     let (Some(since), Some(modified)) = (c.if_modified_since, last_modified) else {
         return false;
@@ -369,12 +390,12 @@ fn etag_list_matches(list: &str, etag: &str) -> bool {
 
 /// Whether a `Range` is to be honoured under `If-Range`: absent, or the current strong
 /// ETag, or exactly the `Last-Modified` date.
-fn if_range_holds(if_range: Option<&str>, etag: &str, last_modified: Option<&str>) -> bool {
+fn if_range_holds(if_range: Option<&str>, etag: Option<&str>, last_modified: Option<&str>) -> bool {
     let Some(value) = if_range.map(str::trim) else {
         return true;
     };
     if value.starts_with('"') || value.starts_with("W/") {
-        return !etag.starts_with("W/") && value == etag;
+        return etag.is_some_and(|etag| !etag.starts_with("W/") && value == etag);
     }
     last_modified.is_some_and(|m| m == value)
 }
@@ -492,10 +513,12 @@ mod tests {
 
     #[test]
     fn if_range() {
-        let tag = "\"1f-abc\"";
+        let raw = "\"1f-abc\"";
         let date = "Sun, 06 Nov 1994 08:49:37 GMT";
+        let tag = Some(raw);
         assert!(if_range_holds(None, tag, Some(date)));
-        assert!(if_range_holds(Some(tag), tag, Some(date)));
+        assert!(if_range_holds(Some(raw), tag, Some(date)));
+        assert!(!if_range_holds(Some(raw), None, Some(date)));
         assert!(!if_range_holds(Some("W/\"1f-abc\""), tag, Some(date)));
         assert!(!if_range_holds(Some("\"other\""), tag, Some(date)));
         assert!(if_range_holds(Some(date), tag, Some(date)));
