@@ -606,6 +606,9 @@ pub(crate) struct AppSpec {
     /// routes are served under `prefix` with their own exception handlers. Their built
     /// routes come in `built`, prefixed by the package.
     mounts: Vec<(String, Py<AppSpec>)>,
+    /// `(path, directory, html, follow_symlink)` of the `StaticFiles` mounts, served by
+    /// the core's static directories (`files.rs`).
+    statics: Vec<crate::files::StaticMount>,
 }
 
 #[pymethods]
@@ -613,7 +616,8 @@ impl AppSpec {
     #[new]
     #[pyo3(signature = (
         *, routes, exception_handlers, redirect_slashes = true, app = None, built = Vec::new(),
-        middleware = None, chain = None, lifespan = None, mounts = Vec::new()
+        middleware = None, chain = None, lifespan = None, mounts = Vec::new(),
+        statics = Vec::new()
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -627,6 +631,7 @@ impl AppSpec {
         chain: Option<Py<PyAny>>,
         lifespan: Option<Py<PyAny>>,
         mounts: Vec<(String, Py<AppSpec>)>,
+        statics: Vec<crate::files::StaticMount>,
     ) -> AppSpec {
         AppSpec {
             routes,
@@ -638,6 +643,7 @@ impl AppSpec {
             chain,
             lifespan,
             mounts,
+            statics,
         }
     }
 
@@ -667,8 +673,13 @@ impl AppSpec {
             .collect::<PyResult<_>>()?;
         // A mounted app's routes under its prefix; as Starlette matches in order, a route
         // of this app (or a built one) with the same method and path wins.
+        let mut statics = self.statics.clone();
         for (prefix, mounted) in &self.mounts {
-            for (method, path, route) in mounted.get().compile(py, unhandled)?.routes {
+            let sub = mounted.get().compile(py, unhandled)?;
+            statics.extend(sub.statics.iter().map(|(path, dir, html, follow)| {
+                (format!("{prefix}{path}"), dir.clone(), *html, *follow)
+            }));
+            for (method, path, route) in sub.routes {
                 let path = format!("{prefix}{path}");
                 let taken = routes.iter().any(|(m, p, _)| *m == method && *p == path)
                     || (matches!(method, Method::Get | Method::Head)
@@ -714,6 +725,7 @@ impl AppSpec {
             stack,
             shell: Arc::new(shell),
             lifespan: self.lifespan.as_ref().map(|l| l.clone_ref(py)),
+            statics,
         })
     }
 }
@@ -734,6 +746,8 @@ pub(crate) struct CompiledApp {
     pub(crate) shell: Arc<PyRoute>,
     /// The app's lifespan (see [`AppSpec`]).
     pub(crate) lifespan: Option<Py<PyAny>>,
+    /// The `StaticFiles` mounts.
+    pub(crate) statics: Vec<crate::files::StaticMount>,
 }
 
 /// Bumped by the Python package each time an app's `dependency_overrides` change.
@@ -1018,7 +1032,7 @@ impl PyRoute {
                 self.internal_error(py, e);
             }
         }
-        response
+        crate::files::with_conditions(response, req, &self.label)
     }
 
     /// Runs a handler's coroutine: its first step at once, inside a task of this thread's
@@ -1090,6 +1104,7 @@ impl PyRoute {
                         request,
                         reply: Mutex::new(Some((reply, aio::Suspended::new()))),
                         temporal: temporal.as_ref().map(|t| t.clone().unbind()),
+                        conditions: crate::files::OwnedConditions::of(req, &self.label),
                     };
                     task.call_method1(
                         pyo3::intern!(py, "add_done_callback"),
@@ -1262,7 +1277,10 @@ pub(crate) fn response_object(obj: &Bound<'_, PyAny>) -> PyResult<Response> {
     let status: u16 = obj.getattr(pyo3::intern!(py, "status_code"))?.extract()?;
     let status = StatusCode::from_u16(status)
         .ok_or_else(|| PyTypeError::new_err(format!("Response: bad status_code {status}")))?;
-    let body = obj.getattr(pyo3::intern!(py, "body"))?;
+    let body = match obj.getattr(pyo3::intern!(py, "body")) {
+        Ok(body) => body,
+        Err(missing) => return crate::files::bodiless_response(obj, missing),
+    };
     let body = body
         .cast::<PyBytes>()
         .map_err(|_| PyTypeError::new_err("Response.body must be bytes"))?;
@@ -1496,6 +1514,8 @@ pub(crate) struct Resume {
     pub(crate) reply: Mutex<Option<(Reply, aio::Suspended)>>,
     /// The temporal `Response` the handler was given, if any.
     pub(crate) temporal: Option<Py<PyAny>>,
+    /// The request's conditional and range headers, for a `FileResponse` answer.
+    pub(crate) conditions: Option<Box<crate::files::OwnedConditions>>,
 }
 
 #[pymethods]
@@ -1522,7 +1542,10 @@ impl Resume {
             Stage::Endpoint => {
                 let temporal = self.temporal.as_ref().map(|t| t.bind(py));
                 match out.and_then(|out| route.to_response(py, rt, &out, temporal)) {
-                    Ok(response) => reply.send(response),
+                    Ok(response) => reply.send(crate::files::OwnedConditions::apply(
+                        self.conditions.as_deref(),
+                        response,
+                    )),
                     Err(e) => {
                         let request = self.request.as_ref().map(|r| r.bind(py));
                         route.error_later(py, rt, e, request, (reply, suspended))

@@ -208,6 +208,7 @@ impl PyRoute {
                 request: None,
                 reply: Mutex::new(reply.take()),
                 temporal: None,
+                conditions: None,
             };
             task.call_method1(
                 pyo3::intern!(py, "add_done_callback"),

@@ -65,6 +65,7 @@ mod built;
 mod dispatch;
 mod embed;
 mod errors;
+mod files;
 mod json;
 mod middleware;
 mod plan;

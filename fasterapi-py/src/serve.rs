@@ -91,6 +91,7 @@ pub(crate) fn add_app(
         ))
     })?;
     let compiled = spec.get().compile(py, unhandled)?;
+    crate::files::add_static_mounts(app, &compiled.statics)?;
     let n = compiled.routes.len() + compiled.built.len();
     let stack = compiled.stack.clone();
     // Python middleware is a coroutine: every route runs on the event loop under it.

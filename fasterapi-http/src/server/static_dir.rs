@@ -68,8 +68,9 @@ struct Target {
 }
 
 impl StaticDir {
-    /// The directory at `dir`. It must exist and be a directory; it is opened now, so a
-    /// later rename of the path does not change what is served.
+    /// The directory at `dir`. It must exist (`NotFound`) and be a directory
+    /// (`InvalidInput`); it is opened now, so a later rename of the path does not change
+    /// what is served.
     pub fn new(dir: impl AsRef<Path>) -> io::Result<StaticDir> {
         let root = std::fs::canonicalize(dir.as_ref()).map_err(|e| {
             io::Error::new(
@@ -77,6 +78,12 @@ impl StaticDir {
                 format!("static directory {}: {e}", dir.as_ref().display()),
             )
         })?;
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("static directory {}: not a directory", root.display()),
+            ));
+        }
         let root_fd: OwnedFd = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_PATH | libc::O_DIRECTORY)

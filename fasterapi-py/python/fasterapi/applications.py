@@ -16,7 +16,8 @@ from .exception_handlers import (
 from .datastructures import State
 from .exceptions import RequestValidationError, StarletteHTTPException
 from .middleware import BaseHTTPMiddleware, Middleware, _chain, _layer
-from .routing import APIRouter, _check_options
+from .routing import APIRouter, Mount, _check_options
+from .staticfiles import StaticFiles
 from ._lifespan import _Lifespan
 
 
@@ -232,6 +233,7 @@ class FasterAPI:
             chain=_chain([layer[1] for layer in self._layers if layer[0] == "python"]),
             lifespan=_Lifespan(self) if lifespan and self._has_lifespan() else None,
             mounts=mounts,
+            statics=[route._static() for route in self.router.routes if isinstance(route, Mount)],
         )
 
     # -- middleware and lifespan -------------------------------------------------------
@@ -285,8 +287,15 @@ class FasterAPI:
         first server (``root_path_in_servers``), as in FastAPI. A route of this app with
         the same method and path, added before or after, wins. Requests under ``path``
         that the mounted app does not route get this app's 404 (and its 404 handler).
-        Mounted apps are read when the server starts. Mounting anything else than a
-        FasterAPI app (an ASGI app) is not implemented."""
+        Mounted apps are read when the server starts.
+
+        A :class:`~fasterapi.staticfiles.StaticFiles` directory is served by the core,
+        with no Python per request (see :mod:`fasterapi.staticfiles`; the app's Python
+        middleware does not run for its files). Mounting anything else (an ASGI app) is
+        not implemented."""
+        if isinstance(app, StaticFiles):
+            self.router.mount(path, app, name=name)
+            return
         if not isinstance(app, FasterAPI):
             raise NotImplementedError(
                 f"FasterAPI.mount({path!r}, {type(app).__name__}): mounting {app!r} is not "

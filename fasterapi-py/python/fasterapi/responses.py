@@ -9,12 +9,15 @@ itself, so a ``content-length`` header in ``raw_headers`` is not sent as given.
 
 from __future__ import annotations
 
+import hashlib
 import http.cookies
 import importlib
+import os
 import typing
 import warnings
 from datetime import datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, formatdate
+from mimetypes import guess_type
 from urllib.parse import quote
 
 from . import _fasterapi, _not_yet
@@ -315,6 +318,71 @@ UJSONResponse.__init__.__wrapped__ = JSONResponse.__init__
 ORJSONResponse.__init__.__wrapped__ = JSONResponse.__init__
 
 
+class FileResponse(Response):
+    """The file at ``path``, sent by the server with ``sendfile(2)`` (its bytes never pass
+    through Python), as Starlette's ``FileResponse``: ``media_type`` guessed from
+    ``filename`` or ``path`` (``mimetypes``), ``filename`` gives ``Content-Disposition``
+    (``content_disposition_type``, ``attachment`` by default), ``accept-ranges: bytes``.
+
+    When sent, the server opens the file, reads its size and modification time, and adds
+    ``ETag`` and ``Last-Modified`` unless the headers have them. A ``stat_result`` given
+    sets them now, as Starlette does (``last-modified`` and ``etag`` from it, kept as
+    given); the length sent is always the file's own. For a ``200`` to a ``GET`` or
+    ``HEAD``: ``If-None-Match``/``If-Modified-Since`` answer ``304``, one ``Range: bytes=``
+    range ``206`` (``416`` past the end; several ranges send the whole file, where
+    Starlette sends ``multipart/byteranges``), ``If-Range`` as Starlette. A path that
+    does not exist or is not a regular file raises ``RuntimeError`` when the response is
+    sent (answered ``500``), with Starlette's messages."""
+
+    chunk_size = 64 * 1024
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        status_code: int = 200,
+        headers: typing.Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: typing.Any = None,
+        filename: str | None = None,
+        stat_result: os.stat_result | None = None,
+        content_disposition_type: str = "attachment",
+    ) -> None:
+        if background is not None:
+            raise NotImplementedError(
+                "FileResponse(background=...) is not implemented by fasterapi yet (background "
+                "tasks would not run, so they are refused rather than ignored)"
+            )
+        self.path = path
+        self.status_code = status_code
+        self.filename = filename
+        if media_type is None:
+            media_type = guess_type(filename or path)[0] or "application/octet-stream"
+        self.media_type = media_type
+        self.init_headers(headers)
+        self.headers.setdefault("accept-ranges", "bytes")
+        if self.filename is not None:
+            content_disposition_filename = quote(self.filename)
+            if content_disposition_filename != self.filename:
+                content_disposition = f"{content_disposition_type}; filename*=utf-8''{content_disposition_filename}"
+            else:
+                content_disposition = f'{content_disposition_type}; filename="{self.filename}"'
+            self.headers.setdefault("content-disposition", content_disposition)
+        self.stat_result = stat_result
+        if stat_result is not None:
+            self.set_stat_headers(stat_result)
+
+    def set_stat_headers(self, stat_result: os.stat_result) -> None:
+        """``content-length``, ``last-modified`` and ``etag`` from ``stat_result``, unless
+        set (Starlette's values: the ETag is the MD5 of ``"<mtime>-<size>"``)."""
+        content_length = str(stat_result.st_size)
+        last_modified = formatdate(stat_result.st_mtime, usegmt=True)
+        etag_base = str(stat_result.st_mtime) + "-" + str(stat_result.st_size)
+        etag = f'"{hashlib.md5(etag_base.encode(), usedforsecurity=False).hexdigest()}"'
+        self.headers.setdefault("content-length", content_length)
+        self.headers.setdefault("last-modified", last_modified)
+        self.headers.setdefault("etag", etag)
+
+
 def _temporal_response() -> Response:
     """The ``response: Response`` a handler (or dependency) receives, as FastAPI makes
     it: no status (``None``: the route's stays), no headers; what is set on it is merged
@@ -327,5 +395,5 @@ def _temporal_response() -> Response:
     return response
 
 
-_NOT_YET = frozenset({'EventSourceResponse', 'FileResponse', 'StreamingResponse'})
+_NOT_YET = frozenset({'EventSourceResponse', 'StreamingResponse'})
 __getattr__ = _not_yet.refuse('fasterapi.responses', _NOT_YET)

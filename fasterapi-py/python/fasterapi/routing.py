@@ -21,6 +21,7 @@ and routers above them first, their responses merged (the route's own win).
 from __future__ import annotations
 
 import functools
+import os
 import inspect
 import re
 import typing
@@ -744,6 +745,45 @@ _ADD_API_ROUTE_KEYWORDS = {
 }
 
 
+class Mount:
+    """A mounted application (Starlette's ``Mount``): ``path``, ``app``, ``name``. The
+    server serves a :class:`~fasterapi.staticfiles.StaticFiles` mount from its core
+    (see :mod:`fasterapi.staticfiles`); ``url_path_for(name, path="...")`` gives the path
+    of a file under it."""
+
+    def __init__(self, path: str, app, name: str | None = None) -> None:
+        from .staticfiles import StaticFiles
+
+        if path != "" and not path.startswith("/"):
+            raise AssertionError("Routed paths must start with '/'")
+        if not isinstance(app, StaticFiles):
+            raise NotImplementedError(
+                f"mounting {type(app).__name__} at {path!r} on a router is not implemented by "
+                "fasterapi yet: a router serves StaticFiles mounts (FastAPI.mount serves a "
+                "FasterAPI app)"
+            )
+        self.path = path.rstrip("/")
+        self.app = app
+        self.name = name
+        self.routes: list = []
+        #: Served by the core, not as Python routes.
+        self.specs = ()
+
+    def _static(self) -> tuple:
+        """``(path, directory, html, follow_symlink)`` for the server."""
+        app = self.app
+        return (self.path, os.fspath(app.directory), bool(app.html), bool(app.follow_symlink))
+
+    def url_path_for(self, name: str, /, **path_params) -> URLPath:
+        """``/path/<file>`` for ``url_path_for(<name>, path=<file>)``, as Starlette's."""
+        if name != self.name or set(path_params) != {"path"}:
+            raise NoMatchFound(name, path_params)
+        return URLPath(path=self.path + "/" + str(path_params["path"]).lstrip("/"), protocol="http")
+
+    def __repr__(self) -> str:
+        return f"Mount(path={self.path!r}, name={self.name!r}, app={self.app!r})"
+
+
 class APIRouter:
     """A group of routes, to include in an app or another router (FastAPI's
     ``APIRouter``), with the same route decorators as the app.
@@ -832,6 +872,9 @@ class APIRouter:
                 yield from entry.router._flatten(child, provider)
             elif context is None:
                 yield entry
+            elif isinstance(entry, Mount):
+                # FastAPI's include_router takes routes, not mounts.
+                continue
             else:
                 yield context.route(entry, self, provider)
 
@@ -1009,6 +1052,13 @@ class APIRouter:
 
     # -- Starlette's routes ------------------------------------------------------------
 
+    def mount(self, path: str, app, name: str | None = None) -> None:
+        """Serves ``app`` under ``path`` (Starlette's ``Router.mount``): a
+        :class:`~fasterapi.staticfiles.StaticFiles` directory, served by the core;
+        another application raises ``NotImplementedError``."""
+        self._entries.append(Mount(self.prefix + path, app, name=name))
+        self._changes += 1
+
     def add_route(self, path: str, endpoint, methods=None, name: str | None = None, include_in_schema: bool = True) -> None:
         """Starlette's route: ``endpoint(request)`` (a ``def`` or ``async def``) gets the
         :class:`Request` and returns a ``Response``; ``methods`` defaults to ``["GET"]``
@@ -1079,7 +1129,7 @@ def _router_not_yet(name: str):
 
 
 for _name in (
-    "websocket", "add_api_websocket_route", "websocket_route", "add_websocket_route", "mount",
+    "websocket", "add_api_websocket_route", "websocket_route", "add_websocket_route",
     "host", "frontend", "on_event", "add_event_handler",
 ):
     setattr(APIRouter, _name, _router_not_yet(_name))
