@@ -1308,7 +1308,7 @@ pub(crate) fn response_object(obj: &Bound<'_, PyAny>) -> PyResult<Response> {
 
 /// Runs a response's `background` (`fasterapi.background._schedule`) once it is out.
 #[cold]
-fn schedule_background(background: &Bound<'_, PyAny>) -> PyResult<()> {
+pub(crate) fn schedule_background(background: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = background.py();
     static SCHEDULE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let schedule = SCHEDULE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {

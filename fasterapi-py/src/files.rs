@@ -73,6 +73,10 @@ pub(crate) fn bodiless_response(obj: &Bound<'_, PyAny>, missing: PyErr) -> PyRes
             file = file.with_header(name, value);
         }
     }
+    let background = obj.getattr(pyo3::intern!(py, "background"))?;
+    if !background.is_none() {
+        crate::dispatch::schedule_background(&background)?;
+    }
     Ok(fasterapi_http::IntoResponse::into_response(file))
 }
 

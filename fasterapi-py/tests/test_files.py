@@ -13,6 +13,7 @@ import requests
 
 from conftest import Server
 from fasterapi import APIRouter, FastAPI
+from fasterapi.background import BackgroundTask
 from fasterapi.responses import FileResponse
 from fasterapi.staticfiles import StaticFiles
 from fasterapi.testclient import TestClient
@@ -213,13 +214,16 @@ def test_the_test_client_serves_files(tmp_path):
     app = FastAPI()
     app.mount("/static", StaticFiles(directory=public), name="static")
 
+    ran = []
+
     @app.get("/file")
     def file():
-        return FileResponse(public / "big.bin")
+        return FileResponse(public / "big.bin", background=BackgroundTask(ran.append, "after"))
 
     client = TestClient(app)
     assert client.get("/static/big.bin").content == BIG
     assert client.get("/file", headers={"Range": "bytes=0-3"}).content == BIG[:4]
+    assert ran == ["after"]
     assert client.get("/static/out_rel").status_code == 404
     assert app.url_path_for("static", path="a.css") == "/static/a.css"
 

@@ -348,10 +348,8 @@ class FileResponse(Response):
         content_disposition_type: str = "attachment",
     ) -> None:
         if background is not None:
-            raise NotImplementedError(
-                "FileResponse(background=...) is not implemented by fasterapi yet (background "
-                "tasks would not run, so they are refused rather than ignored)"
-            )
+            # Run once the response is out (see fasterapi.background).
+            self.background = background
         self.path = path
         self.status_code = status_code
         self.filename = filename

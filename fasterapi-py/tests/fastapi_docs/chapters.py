@@ -67,6 +67,8 @@ CHAPTERS = [
             "test_response_directly"),
     Chapter("custom_response", "Custom Response - HTML, Stream, File, others", "custom_response",
             "test_custom_response"),
+    # Files and static directories (issue 15 point 2).
+    Chapter("static_files", "Static Files", "static_files", "test_static_files"),
     Chapter("response_cookies", "Response Cookies", "response_cookies", "test_response_cookies"),
     Chapter("response_headers", "Response Headers", "response_headers", "test_response_headers"),
     Chapter("response_change_status_code", "Response - Change Status Code",
