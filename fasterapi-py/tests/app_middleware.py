@@ -26,7 +26,10 @@ from fasterapi.responses import JSONResponse, PlainTextResponse
 
 
 def log(msg):
-    print(f"app: {msg}", file=sys.stderr, flush=True)
+    # One write per line: with `python -u`, print() writes the text and the newline
+    # apart, and another worker's line could land between them (seen: a flaky test).
+    sys.stderr.write(f"app: {msg}\n")
+    sys.stderr.flush()
 
 
 def cors_app(any_origin=False):
