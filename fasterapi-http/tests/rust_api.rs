@@ -403,3 +403,53 @@ fn handlers_return_unit_bytes_strings_and_status_pairs() {
     assert_eq!((r.status, r.text()), (201, "made"));
     assert_eq!(roundtrip(addr, &get("/peer")).text(), "127.0.0.1");
 }
+
+#[test]
+fn the_cors_policy_as_middleware_answers_preflights_and_marks_responses() {
+    use fasterapi_http::cors::{CorsOptions, CorsPolicy};
+    let mut app = App::new();
+    app.middleware(
+        CorsPolicy::new(CorsOptions {
+            allow_origins: vec!["https://app.example".into()],
+            allow_methods: vec!["GET".into(), "POST".into()],
+            ..CorsOptions::default()
+        })
+        .unwrap(),
+    );
+    app.get("/items", |_req: &Request| "items");
+    let server = serve(app);
+    let addr = server.local_addr();
+    // A preflight for a path routed under GET only: answered by the policy, not 405.
+    let preflight = "Origin: https://app.example\r\nAccess-Control-Request-Method: POST\r\n";
+    let r = roundtrip(addr, &request("OPTIONS", "/items", preflight));
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert!(r
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("POST"));
+    let refused = "Origin: https://evil.example\r\nAccess-Control-Request-Method: POST\r\n";
+    let r = roundtrip(addr, &request("OPTIONS", "/items", refused));
+    assert_eq!(r.status, 400);
+    let r = roundtrip(
+        addr,
+        &request("GET", "/items", "Origin: https://app.example\r\n"),
+    );
+    assert_eq!((r.status, r.text()), (200, "items"));
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(r.header("vary"), Some("Origin"));
+    let r = roundtrip(
+        addr,
+        &request("GET", "/items", "Origin: https://evil.example\r\n"),
+    );
+    assert_eq!(
+        (r.status, r.header("access-control-allow-origin")),
+        (200, None)
+    );
+}

@@ -130,6 +130,39 @@ where
     }
 }
 
+/// The CORS policy of [`cors`](crate::cors) (Starlette's `CORSMiddleware`) as a
+/// middleware: a preflight is answered by the policy, without the handler; other
+/// responses get the `Access-Control-*` headers their request's `Origin` calls for. Put it
+/// on the app (not a group), so that a preflight for a path routed under other methods
+/// only (a 405 without it) is answered too.
+///
+/// ```
+/// use fasterapi_http::cors::{CorsOptions, CorsPolicy};
+/// use fasterapi_http::App;
+///
+/// let mut app = App::new();
+/// app.middleware(
+///     CorsPolicy::new(CorsOptions {
+///         allow_origins: vec!["https://app.example".into()],
+///         allow_methods: vec!["*".into()],
+///         ..CorsOptions::default()
+///     })
+///     .expect("a valid policy"),
+/// );
+/// ```
+impl Middleware for crate::app::cors::CorsPolicy {
+    fn call(&self, req: &Request<'_>, next: Next<'_>) -> Response {
+        let cors = crate::app::cors::CorsRequest::of(req);
+        if let Some(answer) = self.preflight(&cors) {
+            return answer;
+        }
+        let headers = self.simple(&cors);
+        let mut response = next.run(req);
+        headers.apply(&mut response);
+        response
+    }
+}
+
 /// Adds headers to every response that does not set them itself (security headers, a
 /// `Server` name, cache policy).
 ///
