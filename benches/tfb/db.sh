@@ -93,7 +93,7 @@ CREATE USER benchmarkdbuser WITH PASSWORD 'benchmarkdbpass';
 CREATE DATABASE hello_world WITH OWNER benchmarkdbuser ENCODING 'UTF8' TEMPLATE template0;
 SQL
     as_pg env PGPASSWORD=postgres "${psql[@]}" -U postgres -d hello_world \
-        -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; GRANT pg_read_all_stats TO benchmarkdbuser;"
+        -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; GRANT pg_read_all_stats TO benchmarkdbuser; GRANT EXECUTE ON FUNCTION pg_stat_statements_reset(oid, oid, bigint) TO benchmarkdbuser;"
     as_pg env PGPASSWORD=benchmarkdbpass "${psql[@]}" -U benchmarkdbuser -d hello_world -f "$HERE/schema.sql"
     echo "db.sh: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$DB_PORT, data in $DB_DIR/data" >&2
     print_env

@@ -1,0 +1,120 @@
+"""TechEmpower's seven test types as a fasterapi app of `def` handlers on a synchronous
+driver: psycopg 3 with a connection pool (psycopg_pool), run on each worker's thread pool, as
+a FastAPI app written with `def` handlers and a sync driver would be.
+
+    python benches/tfb/py/tfb_fasterapi_sync.py --port 8080 --workers 2
+
+Settings: DB_HOST, DB_PORT (db.sh's), TFB_POOL (connections per process, 16 by default).
+"""
+import argparse
+import os
+from contextlib import asynccontextmanager
+from random import randint, sample
+
+import jinja2
+from psycopg_pool import ConnectionPool
+
+from fasterapi import FasterAPI
+from fasterapi.responses import HTMLResponse, PlainTextResponse
+
+READ_ROW_SQL = 'SELECT "id", "randomnumber" FROM "world" WHERE id = %s'
+WRITE_ROW_SQL = 'UPDATE "world" SET "randomnumber" = %s WHERE id = %s'
+ALL_ROWS_SQL = 'SELECT "id", "randomnumber" FROM "world"'
+FORTUNES_SQL = 'SELECT "id", "message" FROM "fortune"'
+POOL_SIZE = int(os.getenv("TFB_POOL", "16"))
+TEMPLATE = jinja2.Template(
+    "<!DOCTYPE html>\n<html>\n<head><title>Fortunes</title></head>\n<body>\n<table>\n"
+    "<tr><th>id</th><th>message</th></tr>\n"
+    "{% for id, message in fortunes %}<tr><td>{{ id }}</td><td>{{ message|e }}</td></tr>\n"
+    "{% endfor %}</table>\n</body>\n</html>\n"
+)
+pool = None
+cache = {}
+
+
+def clamp(queries):
+    try:
+        n = int(queries)
+    except (TypeError, ValueError):
+        return 1
+    return min(max(n, 1), 500)
+
+
+@asynccontextmanager
+async def lifespan(app):
+    global pool
+    conninfo = (f"host={os.getenv('DB_HOST', '127.0.0.1')} port={os.getenv('DB_PORT', '5433')} "
+                "user=benchmarkdbuser password=benchmarkdbpass dbname=hello_world")
+    # prepare_threshold=0: every statement is prepared on its first use per connection.
+    pool = ConnectionPool(conninfo, min_size=POOL_SIZE, max_size=POOL_SIZE, open=True,
+                          kwargs={"autocommit": True, "prepare_threshold": 0})
+    pool.wait()
+    yield
+    pool.close()
+
+
+app = FasterAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+
+
+@app.get("/json")
+def json_serialization():
+    return {"message": "Hello, World!"}
+
+
+@app.get("/plaintext")
+def plaintext():
+    return PlainTextResponse(b"Hello, World!")
+
+
+@app.get("/db")
+def single_query():
+    row_id = randint(1, 10000)
+    with pool.connection() as conn:
+        number = conn.execute(READ_ROW_SQL, (row_id,)).fetchone()[1]
+    return {"id": row_id, "randomNumber": number}
+
+
+@app.get("/queries")
+def multiple_queries(queries=None):
+    ids = sample(range(1, 10001), clamp(queries))
+    with pool.connection() as conn:
+        return [{"id": i, "randomNumber": conn.execute(READ_ROW_SQL, (i,)).fetchone()[1]}
+                for i in ids]
+
+
+@app.get("/fortunes")
+def fortunes():
+    with pool.connection() as conn:
+        rows = conn.execute(FORTUNES_SQL).fetchall()
+    rows.append((0, "Additional fortune added at request time."))
+    rows.sort(key=lambda row: row[1])
+    return HTMLResponse(TEMPLATE.render(fortunes=rows))
+
+
+@app.get("/updates")
+def updates(queries=None):
+    ids = sorted(sample(range(1, 10001), clamp(queries)))  # id order: no deadlock
+    with pool.connection() as conn:
+        for i in ids:
+            conn.execute(READ_ROW_SQL, (i,)).fetchone()
+        pairs = [(randint(1, 10000), i) for i in ids]
+        with conn.cursor() as cur:
+            cur.executemany(WRITE_ROW_SQL, pairs)
+    return [{"id": i, "randomNumber": number} for number, i in pairs]
+
+
+@app.get("/cached-queries")
+def cached_queries(count=None):
+    if not cache:
+        with pool.connection() as conn:
+            cache.update((i, {"id": i, "randomNumber": n})
+                         for i, n in conn.execute(ALL_ROWS_SQL).fetchall())
+    return [cache[i] for i in sample(range(1, 10001), clamp(count))]
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=int(os.getenv("PORT", "8080")))
+    ap.add_argument("--workers", type=int, default=int(os.getenv("WORKERS", "1")))
+    args = ap.parse_args()
+    app.run(host="127.0.0.1", port=args.port, workers=args.workers)
