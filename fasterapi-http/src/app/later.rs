@@ -39,6 +39,8 @@ pub(crate) struct Mailbox {
     completions: Mutex<Vec<Completion>>,
     /// WebSocket connections with output queued by their senders, as `(token, conn id)`.
     websockets: Mutex<Vec<(usize, u64)>>,
+    /// Connections (slot, id) whose streamed body has more to send.
+    streams: Mutex<Vec<(usize, u64)>>,
     /// Set by the first completion after the thread last looked: later ones skip the
     /// wake-up syscall.
     wake_pending: AtomicBool,
@@ -50,6 +52,7 @@ impl Mailbox {
             waker,
             completions: Mutex::new(Vec::new()),
             websockets: Mutex::new(Vec::new()),
+            streams: Mutex::new(Vec::new()),
             wake_pending: AtomicBool::new(false),
         }
     }
@@ -91,6 +94,15 @@ impl Mailbox {
         let mut list = self.websockets.lock().unwrap_or_else(|e| e.into_inner());
         std::mem::swap(&mut *list, spare);
     }
+
+    /// Takes the connections whose streamed body has more to send (after [`take`], which
+    /// cleared the wake flag).
+    ///
+    /// [`take`]: Mailbox::take
+    pub(crate) fn take_streams(&self, spare: &mut Vec<(usize, u64)>) {
+        let mut list = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::swap(&mut *list, spare);
+    }
 }
 
 /// Tells I/O thread `home` that WebSocket connection `(token, conn_id)` has output
@@ -107,6 +119,65 @@ pub(crate) fn notify_ws(mailboxes: &[Mailbox], home: usize, token: usize, conn_i
         LOCAL_DELIVERY.with(|d| d.set(true));
     } else {
         mailbox.wake();
+    }
+}
+
+/// The waker of one connection's streamed body: tells its I/O thread that the body's
+/// producer has more (a piece, its end), so the thread sends it.
+pub(crate) struct StreamWake {
+    mailboxes: Arc<[Mailbox]>,
+    home: usize,
+    token: usize,
+    conn_id: u64,
+    /// A wake is on its way and the connection has not polled the body since: later wakes
+    /// add nothing.
+    pending: AtomicBool,
+}
+
+impl StreamWake {
+    pub(crate) fn new(mailboxes: Arc<[Mailbox]>, home: usize, token: usize, conn_id: u64) -> Self {
+        StreamWake {
+            mailboxes,
+            home,
+            token,
+            conn_id,
+            pending: AtomicBool::new(false),
+        }
+    }
+
+    /// The connection is about to poll its body: a wake from now on is delivered again.
+    pub(crate) fn rearm(&self) {
+        self.pending.store(false, Ordering::Release);
+    }
+
+    /// Delivers the wake-up: queued without a syscall when called on the connection's own
+    /// I/O thread (which takes it at the end of its turn), unless `force_wake`: then the
+    /// thread's waker is used, so that its next poll does not sleep.
+    pub(crate) fn deliver(&self, force_wake: bool) {
+        if self.pending.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let mailbox = &self.mailboxes[self.home];
+        mailbox
+            .streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((self.token, self.conn_id));
+        if !force_wake && std::ptr::eq(ON_IO_THREAD.with(Cell::get), mailbox) {
+            LOCAL_DELIVERY.with(|d| d.set(true));
+        } else {
+            mailbox.wake();
+        }
+    }
+}
+
+impl std::task::Wake for StreamWake {
+    fn wake(self: Arc<Self>) {
+        self.deliver(false);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.deliver(false);
     }
 }
 
@@ -273,6 +344,11 @@ impl Later {
     /// The mailboxes of every I/O thread.
     pub(crate) fn mailboxes(&self) -> &Arc<[Mailbox]> {
         &self.mailboxes
+    }
+
+    /// The index of this I/O thread.
+    pub(crate) fn home(&self) -> usize {
+        self.home
     }
 
     /// Points the slot at the request about to be handled.

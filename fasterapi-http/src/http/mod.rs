@@ -3,3 +3,4 @@
 
 pub(crate) mod method;
 pub(crate) mod response;
+pub(crate) mod stream;

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use fasterapi_core::json::{self, Object};
 
+use crate::http::stream::BodyStream;
+
 /// An HTTP status code.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StatusCode(pub(crate) u16);
@@ -107,8 +109,8 @@ impl fmt::Debug for StatusCode {
 /// Small bodies are copied into the connection's output buffer next to the headers, so
 /// one `write` sends both. A large [`Bytes`] body (from 16 KiB) is not copied: it is
 /// sent by `writev` straight from its own memory. A [`Body::File`] is sent from the page
-/// cache with `sendfile(2)`, after its head.
-#[derive(Clone)]
+/// cache with `sendfile(2)`, after its head. A [`Body::Stream`] has no length known in
+/// advance: it is sent piece by piece as the client takes it (see [`BodyStream`]).
 pub enum Body {
     /// No body.
     Empty,
@@ -118,6 +120,9 @@ pub enum Body {
     Bytes(Bytes),
     /// An owned buffer.
     Owned(Vec<u8>),
+    /// Pieces produced while the response is sent: chunked for HTTP/1.1 clients, ended by
+    /// closing the connection for HTTP/1.0 ones (no `Content-Length` either way).
+    Stream(BodyStream),
     /// A region of an open file, sent with `sendfile(2)`: no copy through user space.
     File(FileRegion),
 }
@@ -171,6 +176,7 @@ impl fmt::Debug for Body {
             Body::Bytes(_) => "Bytes",
             Body::Owned(_) => "Owned",
             Body::File(_) => "File",
+            Body::Stream(_) => return f.write_str("Body::Stream"),
         };
         write!(f, "Body::{kind}({} bytes)", self.len())
     }
@@ -178,10 +184,11 @@ impl fmt::Debug for Body {
 
 impl Body {
     /// The body's bytes in memory: empty for a [`Body::File`], whose bytes stay in the
-    /// file (see [`Body::len`]).
+    /// file (see [`Body::len`]), and for a [`Body::Stream`], whose bytes are produced as
+    /// it is sent.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            Body::Empty | Body::File(_) => b"",
+            Body::Empty | Body::File(_) | Body::Stream(_) => b"",
             Body::Static(s) => s,
             Body::Bytes(b) => b,
             Body::Owned(v) => v,
@@ -230,6 +237,11 @@ impl From<Bytes> for Body {
 impl From<FileRegion> for Body {
     fn from(region: FileRegion) -> Body {
         Body::File(region)
+    }
+}
+impl From<BodyStream> for Body {
+    fn from(s: BodyStream) -> Body {
+        Body::Stream(s)
     }
 }
 
@@ -434,6 +446,28 @@ impl Response {
         Response::text(body).with_content_type(content_type)
     }
 
+    /// `200 OK` with a streamed body (see [`BodyStream`]): the pieces an iterator yields
+    /// (pulled on the I/O thread, so it must not block), or a [`BodyStream`] itself (one
+    /// fed through [`BodyStream::channel`] from any thread). No `Content-Type` unless
+    /// set with [`Response::with_content_type`].
+    ///
+    /// ```
+    /// use fasterapi_http::{App, Request, Response};
+    ///
+    /// let mut app = App::new();
+    /// app.get("/count", |_req: &Request| {
+    ///     Response::stream((1..=3).map(|i| format!("{i}\n"))).with_content_type("text/plain")
+    /// });
+    /// ```
+    pub fn stream(body: impl Into<Streamed>) -> Response {
+        Response {
+            status: StatusCode::OK,
+            content_type: None,
+            headers: Vec::new(),
+            body: Body::Stream(body.into().0),
+        }
+    }
+
     /// Sets the status.
     #[inline]
     pub fn with_status(mut self, status: StatusCode) -> Response {
@@ -552,6 +586,27 @@ impl fmt::Debug for Response {
             .field("headers", &self.headers)
             .field("body_len", &self.body.len())
             .finish()
+    }
+}
+
+/// What [`Response::stream`] takes: a [`BodyStream`], or an iterator of pieces (anything
+/// [`BodyStream::iter`] takes).
+#[derive(Debug)]
+pub struct Streamed(BodyStream);
+
+impl From<BodyStream> for Streamed {
+    fn from(s: BodyStream) -> Streamed {
+        Streamed(s)
+    }
+}
+
+impl<I> From<I> for Streamed
+where
+    I: Iterator + Send + 'static,
+    I::Item: Into<Bytes>,
+{
+    fn from(pieces: I) -> Streamed {
+        Streamed(BodyStream::iter(pieces))
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -12,6 +13,7 @@ use fasterapi_core::buf::BufPool;
 use fasterapi_core::mpmc::Queue;
 use mio::net::TcpStream;
 
+use crate::app::later::StreamWake;
 use crate::app::later::{Abandon, Later};
 use crate::app::later::{Completion, Mailbox};
 use crate::app::middleware::run_chain;
@@ -19,7 +21,7 @@ use crate::app::request::Request;
 use crate::app::router::{Method, Miss, Params};
 use crate::app::{App, NoRoute};
 use crate::http::response::{detail, FileRegion, Response, StatusCode};
-use crate::proto::h1::encode::{Output, Persistence};
+use crate::proto::h1::encode::{Output, Persistence, StreamFraming, Streaming};
 use crate::proto::h1::parse::{self, ChunkedDecoder, Framing, Head, Limits, Meta, Reject};
 use crate::server::executor::{self, Job};
 use crate::server::transport::Transport;
@@ -188,6 +190,10 @@ pub(crate) struct Conn<S = TcpStream> {
     read_closed: bool,
     /// What the handler of a deferred request asked to run if the connection closes first.
     abandon: Option<Abandon>,
+    /// The streamed body being sent. `deferred` is set meanwhile: requests pipelined
+    /// behind it wait, and the connection has no timeout while the producer has nothing
+    /// (the write timeout while the client is behind).
+    streaming: Option<Box<Streamer>>,
     /// The phase `deadline` was set for, and when it expires.
     phase: Phase,
     pub(crate) deadline: Option<Instant>,
@@ -232,6 +238,30 @@ enum Outgoing {
 /// other connections get their turn first (a client that drains as fast as a loopback
 /// socket would otherwise hold the thread for a whole large file).
 pub(crate) const PASS_FILE_BYTES: usize = 1024 * 1024;
+
+/// A streamed body being sent, and how its producer wakes the connection.
+pub(crate) struct Streamer {
+    out: Streaming,
+    /// Made from `wake` (or a no-op waker where nothing can wake the thread).
+    waker: Waker,
+    wake: Option<Arc<StreamWake>>,
+}
+
+/// The waker of a body where nothing can wake the thread.
+struct NoWake;
+impl std::task::Wake for NoWake {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Where [`Conn::pump`] stopped.
+enum Flow {
+    /// The producer has nothing yet, or the client is behind, or the pass's share is sent.
+    Wait,
+    /// The body's end is written.
+    Ended,
+    /// The producer failed.
+    Failed,
+}
 
 /// A chunked body that grew a thread's `ctx.chunked_body` (or a connection's body buffer)
 /// beyond this does not keep the allocation for the next request.
@@ -376,6 +406,7 @@ impl<S: Transport> Conn<S> {
             more: false,
             read_closed: false,
             abandon: None,
+            streaming: None,
             phase: Phase::Idle,
             deadline: None,
             armed: None,
@@ -527,6 +558,8 @@ impl<S: Transport> Conn<S> {
         match self.flush_backlog() {
             Err(_) => Verdict::Drop,
             Ok(false) => Verdict::Keep,
+            // The client took what it was behind on: the streamed body goes on.
+            Ok(true) if self.streaming.is_some() => self.pump(ctx),
             Ok(true) if self.state == State::Closing => self.half_close(),
             // Reading paused while the backlog was full: input may be waiting, and with
             // edge-triggered readiness no new event will say so.
@@ -570,7 +603,10 @@ impl<S: Transport> Conn<S> {
             c.persistence
         };
         c.response.write_to(&mut ctx.out, c.head_only, persistence);
-        if persistence == Persistence::Close {
+        if ctx.out.stream.is_some() {
+            self.begin_stream(ctx);
+        }
+        if persistence.closes() {
             return self.finish(ctx, false);
         }
         self.serve(ctx)
@@ -669,6 +705,11 @@ impl<S: Transport> Conn<S> {
         if !ctx.out.is_empty() && self.write_output(ctx).is_err() {
             return Verdict::Drop;
         }
+        if self.streaming.is_some() {
+            // The streamed body goes on; the connection closes after it (a client that
+            // half-closed after its request still reads the answer).
+            return self.pump(ctx);
+        }
         if !self.backlog.is_empty() {
             return Verdict::Keep;
         }
@@ -705,6 +746,9 @@ impl<S: Transport> Conn<S> {
                     keep_alive,
                 } => {
                     pos += consumed;
+                    if ctx.out.stream.is_some() {
+                        self.begin_stream(ctx);
+                    }
                     if !keep_alive {
                         keep = false;
                         break;
@@ -745,7 +789,7 @@ impl<S: Transport> Conn<S> {
                         // Full: shed at once rather than queue without bound.
                         _ => executor::overloaded().write_to(&mut ctx.out, head_only, persistence),
                     }
-                    if persistence == Persistence::Close && !self.deferred {
+                    if persistence.closes() && !self.deferred {
                         keep = false;
                         break;
                     }
@@ -756,6 +800,9 @@ impl<S: Transport> Conn<S> {
                     self.abandon = abandon;
                 }
                 Step::Rejected => {
+                    if ctx.out.stream.is_some() {
+                        self.begin_stream(ctx);
+                    }
                     keep = false;
                     break;
                 }
@@ -924,6 +971,125 @@ impl<S: Transport> Conn<S> {
         Ok(true)
     }
 
+    /// Takes the streamed body of the response just written (`ctx.out.stream`): the
+    /// connection sends it before anything else, and holds later requests back meanwhile.
+    #[cold]
+    #[inline(never)]
+    fn begin_stream(&mut self, ctx: &mut Ctx) {
+        let Some(out) = ctx.out.stream.take() else {
+            return;
+        };
+        let wake = ctx.later.as_ref().map(|l| {
+            Arc::new(StreamWake::new(
+                l.mailboxes().clone(),
+                l.home(),
+                self.origin.token,
+                self.origin.id,
+            ))
+        });
+        let waker = match &wake {
+            Some(w) => Waker::from(w.clone()),
+            // Nothing can wake this thread (the fuzz harness): a producer that is not
+            // ready is not polled again.
+            None => Waker::from(Arc::new(NoWake)),
+        };
+        // The body's first pieces are sent once this pass has written the head: the wake
+        // brings the connection back at the end of the loop's turn (so the pass itself
+        // costs requests that stream nothing no check).
+        if let Some(wake) = &wake {
+            wake.deliver(true);
+        }
+        self.streaming = Some(Box::new(Streamer { out, waker, wake }));
+        self.deferred = true;
+    }
+
+    /// Whether a streamed body is being sent.
+    pub(crate) fn is_streaming(&self) -> bool {
+        self.streaming.is_some()
+    }
+
+    /// Sends what the streamed body has ready, while the client keeps up: the producer is
+    /// asked for the next piece only while the socket has taken everything (no backlog);
+    /// pieces are gathered into writes of up to a buffer's size. Stops when the producer
+    /// has nothing yet (its waker brings the connection back here through the mailbox),
+    /// when the client is behind (writable readiness brings it back), or after
+    /// [`PASS_OUTPUT`] bytes (the connection wakes itself, so the thread's other
+    /// connections get their turn). At the body's end, the requests pipelined behind it
+    /// are served.
+    #[inline(never)]
+    pub(crate) fn pump(&mut self, ctx: &mut Ctx) -> Verdict {
+        let Some(mut streamer) = self.streaming.take() else {
+            return Verdict::Keep;
+        };
+        if let Some(wake) = &streamer.wake {
+            wake.rearm();
+        }
+        let batch = ctx.pool.buf_size();
+        let mut sent = 0;
+        let flow = loop {
+            if !self.backlog.is_empty() {
+                break Flow::Wait;
+            }
+            if ctx.out.len() >= batch {
+                if self.write_output(ctx).is_err() {
+                    // The client is gone: dropping the body stops its producer.
+                    return Verdict::Drop;
+                }
+                continue;
+            }
+            if sent >= PASS_OUTPUT {
+                if let Some(wake) = &streamer.wake {
+                    wake.deliver(true);
+                }
+                break Flow::Wait;
+            }
+            let mut cx = Context::from_waker(&streamer.waker);
+            match streamer.out.body.poll_next(&mut cx) {
+                Poll::Ready(Some(Ok(piece))) => {
+                    if !piece.is_empty() {
+                        sent += piece.len();
+                        streamer.out.put_piece(&mut ctx.out, piece);
+                    }
+                }
+                Poll::Ready(None) => {
+                    streamer.out.put_end(&mut ctx.out);
+                    break Flow::Ended;
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    eprintln!("fasterapi: a streamed response body failed: {e}");
+                    break Flow::Failed;
+                }
+                Poll::Pending => break Flow::Wait,
+            }
+        };
+        match flow {
+            Flow::Wait => {
+                self.streaming = Some(streamer);
+                if !ctx.out.is_empty() && self.write_output(ctx).is_err() {
+                    return Verdict::Drop;
+                }
+                Verdict::Keep
+            }
+            Flow::Ended => {
+                let close_delimited = streamer.out.framing == StreamFraming::CloseDelimited;
+                drop(streamer);
+                self.deferred = false;
+                if close_delimited || self.state == State::Closing {
+                    return self.finish(ctx, false);
+                }
+                // On to the requests pipelined behind the stream.
+                self.serve(ctx)
+            }
+            Flow::Failed => {
+                // What was produced goes out, then the connection closes without the
+                // body's end: the client sees the body incomplete.
+                drop(streamer);
+                self.deferred = false;
+                self.finish(ctx, false)
+            }
+        }
+    }
+
     fn half_close(&mut self) -> Verdict {
         if self.stream.shutdown_write().is_err() {
             return Verdict::Drop;
@@ -998,7 +1164,8 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, pending: &mut Pending, conn: 
         if let Some(answer) = miss {
             pending.reset(ctx);
             let head_only = meta.method == Method::Head;
-            answer.write_to(&mut ctx.out, head_only, Persistence::Close);
+            let close = Persistence::of(false, meta.minor_version);
+            answer.write_to(&mut ctx.out, head_only, close);
             return Step::Rejected;
         }
     }
@@ -1046,11 +1213,7 @@ fn serve_complete(
 ) -> Step {
     let chunked = meta.framing == Framing::Chunked;
     let keep_alive = meta.keep_alive && !ctx.stopping;
-    let persistence = match (keep_alive, meta.minor_version) {
-        (false, _) => Persistence::Close,
-        (true, 0) => Persistence::KeepAlive10,
-        (true, _) => Persistence::KeepAlive,
-    };
+    let persistence = Persistence::of(keep_alive, meta.minor_version);
     let head_only = meta.method == Method::Head;
     // Where an inline handler could answer later from. Whether it deferred is asked after
     // the match, so that the responses of its arms land in one place, with no copy.

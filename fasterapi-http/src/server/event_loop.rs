@@ -49,6 +49,8 @@ pub(crate) struct EventLoop {
     completions: Vec<Completion>,
     /// WebSocket connections whose senders queued output, as `(token, conn id)`.
     websockets: Vec<(usize, u64)>,
+    /// Connections whose streamed body has more, taken from the mailbox.
+    streams: Vec<(usize, u64)>,
     /// Connections whose pass stopped at its cap, as `(token, conn id)`: served again
     /// after the other ready connections of this turn.
     again: Vec<(usize, u64)>,
@@ -130,6 +132,7 @@ impl EventLoop {
             deadlines: Deadlines::from(Instant::now(), &timeouts),
             completions: Vec::new(),
             websockets: Vec::new(),
+            streams: Vec::new(),
             again: Vec::new(),
             companion,
             companion_ready: false,
@@ -354,6 +357,29 @@ impl EventLoop {
             self.settle(i, verdict);
         }
         self.websockets = websockets;
+        self.shared.mailboxes[self.ctx.home].take_streams(&mut self.streams);
+        if !self.streams.is_empty() {
+            self.pump_streams();
+        }
+    }
+
+    /// Sends more of the streamed bodies whose producers woke their connection.
+    #[cold]
+    fn pump_streams(&mut self) {
+        let mut streams = std::mem::take(&mut self.streams);
+        for (i, id) in streams.drain(..) {
+            let Some(conn) = self
+                .conns
+                .get_mut(i)
+                .and_then(Option::as_mut)
+                .filter(|conn| conn.id() == id)
+            else {
+                continue; // closed since
+            };
+            let verdict = conn.pump(&mut self.ctx);
+            self.settle(i, verdict);
+        }
+        self.streams = streams;
     }
 
     /// One step of shutdown; true once this loop is done.

@@ -86,6 +86,8 @@ pub struct TestServer {
     completions: VecDeque<Completion>,
     /// Swapped with the mailbox's list when taking answers.
     spare: Vec<Completion>,
+    /// Swapped with the mailbox's list of streamed bodies' wake-ups.
+    stream_wakes: Vec<(usize, u64)>,
     /// The id of the last connection.
     last_id: u64,
 }
@@ -155,6 +157,7 @@ impl TestServer {
             companion_ready: false,
             completions: VecDeque::new(),
             spare: Vec::new(),
+            stream_wakes: Vec::new(),
             last_id: 0,
         })
     }
@@ -189,11 +192,22 @@ impl TestServer {
                 verdict = conn.serve_again(&mut self.ctx);
                 continue;
             }
+            if conn.is_streaming() {
+                // The producer of a streamed body has nothing yet: wait for its wake-up.
+                match self.wait_for(conn.id(), give_up, Self::take_stream_wake) {
+                    Ok(()) => {
+                        self.turn();
+                        verdict = conn.pump(&mut self.ctx);
+                    }
+                    Err(e) => break Err(e),
+                }
+                continue;
+            }
             if conn.phase() != Phase::Deferred {
                 // Closed on our side or idle: nothing more will be written.
                 break Ok(());
             }
-            match self.wait_for_answer(conn.id(), give_up) {
+            match self.wait_for(conn.id(), give_up, Self::take_answer) {
                 Ok(answer) => {
                     self.turn();
                     verdict = conn.complete(answer, &mut self.ctx);
@@ -212,11 +226,16 @@ impl TestServer {
         date::refresh();
     }
 
-    /// Waits for the answer to connection `id`'s deferred request, running the companion
-    /// meanwhile, until `give_up`.
-    fn wait_for_answer(&mut self, id: u64, give_up: Instant) -> io::Result<Completion> {
+    /// Waits for what `take` finds for connection `id` (the answer to its deferred request,
+    /// its streamed body's wake-up), running the companion meanwhile, until `give_up`.
+    fn wait_for<T>(
+        &mut self,
+        id: u64,
+        give_up: Instant,
+        take: fn(&mut Self, u64) -> Option<T>,
+    ) -> io::Result<T> {
         loop {
-            if let Some(answer) = self.take_answer(id) {
+            if let Some(answer) = take(self, id) {
                 return Ok(answer);
             }
             if let Some(companion) = self.companion.as_mut() {
@@ -225,7 +244,7 @@ impl TestServer {
                     self.companion_ready = false;
                     companion.run();
                     // A handler it resumed may have answered from this thread.
-                    if let Some(answer) = self.take_answer(id) {
+                    if let Some(answer) = take(self, id) {
                         return Ok(answer);
                     }
                 }
@@ -261,6 +280,20 @@ impl TestServer {
             }
         }
         None
+    }
+
+    /// Whether connection `id`'s streamed body woke it (wake-ups of earlier connections are
+    /// dropped). Answers delivered meanwhile stay for [`TestServer::take_answer`].
+    fn take_stream_wake(&mut self, id: u64) -> Option<()> {
+        let later = self.ctx.later.as_ref()?;
+        later.mailboxes()[0].take(&mut self.spare);
+        self.completions.extend(self.spare.drain(..));
+        let mut woken = std::mem::take(&mut self.stream_wakes);
+        later.mailboxes()[0].take_streams(&mut woken);
+        let found = woken.iter().any(|&(_, conn)| conn == id);
+        woken.clear();
+        self.stream_wakes = woken;
+        found.then_some(())
     }
 
     /// Waits up to `wait` for the mailbox's wake-up or the companion's descriptor.

@@ -5,6 +5,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::http::response::{
     header_is_safe, recycle_json_buffer, Body, FileRegion, Response, StatusCode,
 };
+use crate::http::stream::BodyStream;
 use crate::proto::h1::date;
 
 /// Bodies from this size go out by `writev` without being copied.
@@ -12,13 +13,92 @@ const ZERO_COPY_MIN: usize = 16 * 1024;
 
 /// What the `Connection` header of a response says.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
 pub(crate) enum Persistence {
     /// HTTP/1.1 default: keep the connection, say nothing.
-    KeepAlive,
+    KeepAlive = 0,
     /// HTTP/1.0 client that asked for keep-alive: say `Connection: keep-alive`.
-    KeepAlive10,
+    KeepAlive10 = 1,
     /// The connection closes after this response: say `Connection: close`.
-    Close,
+    Close = 2,
+    /// As `Close`, for an HTTP/1.0 client (which cannot take the chunked coding).
+    Close10 = 3,
+}
+
+impl Persistence {
+    /// What a response says of a connection that stays open (or not) to a client of
+    /// HTTP/1.`minor`. (The values follow the discriminants, so this compiles to a few
+    /// bit operations.)
+    #[inline]
+    pub(crate) fn of(keep_alive: bool, minor: u8) -> Persistence {
+        match (u8::from(!keep_alive) << 1) | u8::from(minor == 0) {
+            0 => Persistence::KeepAlive,
+            1 => Persistence::KeepAlive10,
+            2 => Persistence::Close,
+            _ => Persistence::Close10,
+        }
+    }
+
+    /// Whether the connection closes after the response.
+    #[inline]
+    pub(crate) fn closes(self) -> bool {
+        matches!(self, Persistence::Close | Persistence::Close10)
+    }
+}
+
+/// How a streamed body is framed on the wire.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum StreamFraming {
+    /// HTTP/1.1: `Transfer-Encoding: chunked`.
+    Chunked,
+    /// HTTP/1.0: the body ends when the connection does.
+    CloseDelimited,
+}
+
+/// A streamed body whose head was written: the connection sends its pieces next.
+#[derive(Debug)]
+pub(crate) struct Streaming {
+    pub(crate) body: BodyStream,
+    pub(crate) framing: StreamFraming,
+}
+
+impl Streaming {
+    /// Appends one piece, framed. (An empty piece would read as the end of a chunked body:
+    /// the caller skips those.)
+    pub(crate) fn put_piece(&self, out: &mut Output, piece: Bytes) {
+        debug_assert!(!piece.is_empty());
+        if self.framing == StreamFraming::Chunked {
+            let mut hex = [0u8; 18];
+            let mut n = piece.len();
+            let mut i = hex.len() - 2;
+            hex[i..].copy_from_slice(b"\r\n");
+            loop {
+                i -= 1;
+                hex[i] = b"0123456789abcdef"[n & 15];
+                n >>= 4;
+                if n == 0 {
+                    break;
+                }
+            }
+            out.buf.put_slice(&hex[i..]);
+        }
+        if piece.len() >= ZERO_COPY_MIN {
+            out.push_shared(piece);
+        } else {
+            out.buf.put_slice(&piece);
+        }
+        if self.framing == StreamFraming::Chunked {
+            out.buf.put_slice(b"\r\n");
+        }
+    }
+
+    /// Appends the body's end: the last chunk (no trailers) when chunked; nothing for a
+    /// close-delimited body, whose end is the connection's.
+    pub(crate) fn put_end(&self, out: &mut Output) {
+        if self.framing == StreamFraming::Chunked {
+            out.buf.put_slice(b"0\r\n\r\n");
+        }
+    }
 }
 
 /// The bytes queued for one connection's next write: frozen segments (large bodies sent
@@ -30,6 +110,9 @@ pub(crate) struct Output {
     pub(crate) chunks: Vec<Bytes>,
     pub(crate) buf: BytesMut,
     pub(crate) file: Option<FileRegion>,
+    /// The streamed body of the response just written, whose head ends `buf`: the
+    /// connection takes it before anything else is written.
+    pub(crate) stream: Option<Streaming>,
 }
 
 impl Output {
@@ -38,6 +121,7 @@ impl Output {
             chunks: Vec::new(),
             buf,
             file: None,
+            stream: None,
         }
     }
 
@@ -50,7 +134,7 @@ impl Output {
         self.chunks.iter().map(Bytes::len).sum::<usize>() + self.buf.len()
     }
 
-    fn push_shared(&mut self, bytes: Bytes) {
+    pub(crate) fn push_shared(&mut self, bytes: Bytes) {
         if !self.buf.is_empty() {
             self.chunks.push(self.buf.split().freeze());
         }
@@ -77,6 +161,9 @@ impl Response {
     /// body into `out`.
     #[inline]
     pub(crate) fn write_to(self, out: &mut Output, head_only: bool, persistence: Persistence) {
+        if let Body::Stream(_) = self.body {
+            return self.write_streamed(out, head_only, persistence);
+        }
         let Response {
             status,
             content_type,
@@ -142,7 +229,7 @@ impl Response {
         let connection: &[u8] = match persistence {
             Persistence::KeepAlive => b"",
             Persistence::KeepAlive10 => b"Connection: keep-alive",
-            Persistence::Close => b"Connection: close",
+            Persistence::Close | Persistence::Close10 => b"Connection: close",
         };
         if !connection.is_empty() {
             if mid_line {
@@ -168,6 +255,87 @@ impl Response {
             }
         } else if let Body::Owned(v) = body {
             recycle_json_buffer(v);
+        }
+    }
+}
+
+impl Response {
+    /// [`Response::write_to`] for a [`Body::Stream`]: the head says `Transfer-Encoding:
+    /// chunked` (HTTP/1.1) or nothing of the length and `Connection: close` (HTTP/1.0),
+    /// and the body goes to `out.stream` for the connection to send. A `HEAD` request or
+    /// a status without a body gets the head alone; the body is dropped, which stops its
+    /// producer.
+    #[cold]
+    #[inline(never)]
+    fn write_streamed(self, out: &mut Output, head_only: bool, persistence: Persistence) {
+        let Response {
+            status,
+            content_type,
+            headers,
+            body,
+        } = self;
+        let Body::Stream(body) = body else {
+            unreachable!("write_streamed is called for streamed bodies only");
+        };
+        let framing = match persistence {
+            Persistence::KeepAlive | Persistence::Close => StreamFraming::Chunked,
+            Persistence::KeepAlive10 | Persistence::Close10 => StreamFraming::CloseDelimited,
+        };
+        let body_allowed = !status.forbids_body();
+        // A close-delimited body closes the connection, and says so.
+        let persistence = match framing {
+            StreamFraming::CloseDelimited if body_allowed && !head_only => Persistence::Close10,
+            _ => persistence,
+        };
+        let buf = &mut out.buf;
+        date::with_head(|head| {
+            match status.status_line() {
+                Some(line) => buf.put_slice(line.as_bytes()),
+                None => {
+                    buf.put_slice(b"HTTP/1.1 ");
+                    buf.put_slice(itoa::Buffer::new().format(status.0).as_bytes());
+                    buf.put_slice(b" \r\n");
+                }
+            }
+            buf.put_slice(&head[date::STATUS_LINE_LEN..]);
+        });
+        let mut lines: Vec<(&str, &str)> = Vec::with_capacity(headers.len() + 3);
+        if body_allowed {
+            if let Some(t) = &content_type {
+                lines.push(("Content-Type", t.as_str()));
+            }
+            if framing == StreamFraming::Chunked {
+                lines.push(("Transfer-Encoding", "chunked"));
+            }
+        }
+        for (name, value) in &headers {
+            let reserved = [
+                "content-length",
+                "date",
+                "connection",
+                "transfer-encoding",
+                "content-type",
+            ]
+            .iter()
+            .any(|r| name.eq_ignore_ascii_case(r));
+            if !reserved && !name.is_empty() && header_is_safe(name) && header_is_safe(value) {
+                lines.push((name, value));
+            }
+        }
+        match persistence {
+            Persistence::KeepAlive => {}
+            Persistence::KeepAlive10 => lines.push(("Connection", "keep-alive")),
+            Persistence::Close | Persistence::Close10 => lines.push(("Connection", "close")),
+        }
+        for (name, value) in lines {
+            buf.put_slice(name.as_bytes());
+            buf.put_slice(b": ");
+            buf.put_slice(value.as_bytes());
+            buf.put_slice(b"\r\n");
+        }
+        buf.put_slice(b"\r\n");
+        if body_allowed && !head_only {
+            out.stream = Some(Streaming { body, framing });
         }
     }
 }
