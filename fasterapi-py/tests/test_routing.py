@@ -232,10 +232,6 @@ def test_what_routers_do_not_implement_is_refused():
 
     with pytest.raises(NotImplementedError, match="route_class"):
         APIRouter(route_class=MyRoute)
-    with pytest.raises(NotImplementedError, match="callbacks"):
-        APIRouter(callbacks=[object()])
-    with pytest.raises(NotImplementedError, match="callbacks"):
-        FasterAPI().include_router(APIRouter(), callbacks=[object()])
     with pytest.raises(TypeError, match="Depends"):
         FasterAPI().include_router(APIRouter(), dependencies=[object()])
     with pytest.raises(NotImplementedError, match="lifespan"):

@@ -594,8 +594,6 @@ class APIRoute:
             raise ValueError(f"{where}: unsupported method{'s' if len(unknown) > 1 else ''} {', '.join(sorted(unknown))}")
         if not self.methods:
             raise ValueError(f"{path}: a route needs at least one method")
-        if callbacks:
-            _refuse(where, "callbacks", callbacks, " (OpenAPI callbacks)")
         if isinstance(status_code, Enum):  # http.HTTPStatus
             status_code = int(status_code)
         self.path = path
@@ -609,7 +607,8 @@ class APIRoute:
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
         self.response_class = response_class
-        self.callbacks = callbacks
+        #: OpenAPI callbacks (routes documented in this operation, never served from it).
+        self.callbacks = list(callbacks) if callbacks else None
         #: Whose ``dependency_overrides`` apply (the app serving the route).
         self.dependency_overrides_provider = dependency_overrides_provider
         #: The options this route was made with beyond those above (FastAPI's other
@@ -676,7 +675,7 @@ class _IncludeContext:
 
     def __init__(self, prefix="", tags=(), dependencies=(), default_response_class=Default(JSONResponse),
                  responses=None, deprecated=None, include_in_schema=True,
-                 generate_unique_id_function=None):
+                 generate_unique_id_function=None, callbacks=()):
         self.prefix = prefix
         self.tags = list(tags)
         self.dependencies = list(dependencies)
@@ -685,6 +684,7 @@ class _IncludeContext:
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
         self.generate_unique_id_function = generate_unique_id_function
+        self.callbacks = list(callbacks)
 
     def combine(self, child: "_IncludeContext") -> "_IncludeContext":
         """This context, then ``child``'s below it."""
@@ -697,6 +697,7 @@ class _IncludeContext:
             deprecated=self.deprecated or child.deprecated,
             include_in_schema=self.include_in_schema and child.include_in_schema,
             generate_unique_id_function=_first_set(child.generate_unique_id_function, self.generate_unique_id_function),
+            callbacks=[*self.callbacks, *child.callbacks],
         )
 
     def route(self, route: APIRoute, holder: "APIRouter", provider=None) -> APIRoute:
@@ -719,6 +720,7 @@ class _IncludeContext:
             include_in_schema=route.include_in_schema and self.include_in_schema,
             response_class=_value_or_default(route.response_class, holder.default_response_class, self.default_response_class),
             dependency_overrides_provider=provider,
+            callbacks=[*self.callbacks, *(route.callbacks or [])] or None,
             **{
                 **route._options,
                 "generate_unique_id_function": _first_set(
@@ -793,9 +795,10 @@ class APIRouter:
     each of them, and ``default_response_class`` to those that name no
     ``response_class``. ``redirect_slashes`` (default ``True``) only matters to a
     router served on its own, as in FastAPI: an app's routes are redirected as the
-    app's own ``redirect_slashes`` says. FastAPI's ``routes``, ``default``,
-    ``route_class``, ``callbacks``, ``on_startup``, ``on_shutdown`` and ``lifespan`` are
-    refused unless given their default."""
+    app's own ``redirect_slashes`` says. ``callbacks`` (OpenAPI callbacks: routes
+    documented in each operation, never served) apply to each route. FastAPI's
+    ``routes``, ``default``, ``route_class``, ``on_startup``, ``on_shutdown`` and
+    ``lifespan`` are refused unless given their default."""
 
     def __init__(
         self,
@@ -820,8 +823,7 @@ class APIRouter:
         strict_content_type: bool = True,
     ):
         where = "APIRouter()"
-        for key, value in (("routes", routes), ("callbacks", callbacks), ("on_startup", on_startup),
-                           ("on_shutdown", on_shutdown)):
+        for key, value in (("routes", routes), ("on_startup", on_startup), ("on_shutdown", on_shutdown)):
             if value:
                 _refuse(where, key, value)
         for key, value in (("default", default), ("lifespan", lifespan)):
@@ -838,7 +840,7 @@ class APIRouter:
         self.dependencies = list(dependencies or [])
         self.default_response_class = default_response_class
         self.responses = dict(responses or {})
-        self.callbacks = []
+        self.callbacks = list(callbacks or [])
         self.redirect_slashes = bool(redirect_slashes)
         self.dependency_overrides_provider = dependency_overrides_provider
         self.route_class = route_class
@@ -918,8 +920,6 @@ class APIRouter:
         """Adds a route serving ``endpoint`` (see :meth:`api_route` for the options)."""
         if route_class_override is not None and route_class_override is not APIRoute:
             _refuse(f"{path}", "route_class_override", route_class_override, " (a custom route class)")
-        if callbacks:
-            _refuse(path, "callbacks", callbacks, " (OpenAPI callbacks)")
         if options.get("generate_unique_id_function") is None and self.generate_unique_id_function is not None:
             options["generate_unique_id_function"] = self.generate_unique_id_function
         route = APIRoute(
@@ -936,6 +936,7 @@ class APIRouter:
             include_in_schema=include_in_schema and self.include_in_schema,
             response_class=_value_or_default(response_class, self.default_response_class),
             dependency_overrides_provider=self.dependency_overrides_provider,
+            callbacks=[*self.callbacks, *(callbacks or [])] or None,
             **options,
         )
         self._entries.append(route)
@@ -954,8 +955,6 @@ class APIRouter:
         # Options are checked now, as FastAPI's are, not when the handler comes.
         where = f"{'/'.join(methods or ['GET'])} {path}"
         _check_dependencies(where, options.get("dependencies"))
-        if options.get("callbacks"):
-            _refuse(where, "callbacks", options["callbacks"], " (OpenAPI callbacks)")
         _check_options(where, {k: v for k, v in options.items() if k not in _ADD_API_ROUTE_KEYWORDS and k not in _ROUTE_RESPONSE_OPTIONS},
                        _ROUTE_DOC_OPTIONS, _ROUTE_INERT_DEFAULTS)
 
@@ -1028,8 +1027,6 @@ class APIRouter:
                 "Cannot include an APIRouter instance that already includes this router. "
                 "Did you mean to include a different router?"
             )
-        if callbacks:
-            _refuse("include_router()", "callbacks", callbacks, " (OpenAPI callbacks)")
         _check_prefix(prefix)
         _check_dependencies("include_router()", dependencies)
         if not prefix:
@@ -1045,6 +1042,7 @@ class APIRouter:
             deprecated=deprecated or self.deprecated,
             include_in_schema=self.include_in_schema and include_in_schema,
             generate_unique_id_function=_first_set(generate_unique_id_function, self.generate_unique_id_function),
+            callbacks=[*self.callbacks, *(callbacks or [])],
         )
         self._entries.append(_IncludedRouter(router, context))
         self._changes += 1

@@ -89,6 +89,7 @@ CHAPTERS = [
     Chapter("configure_swagger_ui", "Configure Swagger UI", "configure_swagger_ui", "test_configure_swagger_ui"),
     Chapter("custom_docs_ui", "Custom Docs UI Static Assets", "custom_docs_ui", "test_custom_docs_ui"),
     Chapter("openapi_webhooks", "OpenAPI Webhooks", "openapi_webhooks", "test_openapi_webhooks"),
+    Chapter("openapi_callbacks", "OpenAPI Callbacks", "openapi_callbacks", "test_openapi_callbacks"),
     Chapter("separate_openapi_schemas", "Separate OpenAPI Schemas for Input and Output",
             "separate_openapi_schemas", "test_separate_openapi_schemas"),
     Chapter("generate_clients", "Generating SDKs", "generate_clients", "test_generate_clients"),

@@ -142,3 +142,21 @@ class Subscription(BaseModel):
 @app.webhooks.post("new-subscription")
 def new_subscription(body: Subscription):
     """When a new user subscribes."""
+
+
+class InvoiceEvent(BaseModel):
+    description: str
+    paid: bool
+
+
+callbacks_router = APIRouter()
+
+
+@callbacks_router.post("{$callback_url}/invoices/{$request.body.id}", response_model=User)
+def invoice_notification(body: InvoiceEvent):
+    pass
+
+
+@app.post("/invoices/", callbacks=callbacks_router.routes)
+def create_invoice(invoice: InvoiceEvent, callback_url: Union[str, None] = None):
+    return {"msg": "Invoice received"}

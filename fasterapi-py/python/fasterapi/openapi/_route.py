@@ -489,6 +489,13 @@ def is_body_allowed_for_status_code(status_code) -> bool:
 # -- fastapi/routing.py: what APIRoute derives for the schema ---------------------------------
 
 
+def is_api_route(route) -> bool:
+    """FastAPI documents its ``APIRoute``s, not Starlette's routes (``add_route``)."""
+    from ..routing import APIRoute
+
+    return isinstance(route, APIRoute) and not getattr(route.endpoint, "__fasterapi_starlette_route__", False)
+
+
 class OpenAPIRoute:
     """What FastAPI's ``get_openapi`` reads of an ``APIRoute``, made from a fasterapi
     :class:`~fasterapi.routing.APIRoute`."""
@@ -517,7 +524,7 @@ class OpenAPIRoute:
         self.status_code = route.status_code
         self.responses = route.responses
         self.openapi_extra = route.openapi_extra
-        self.callbacks = route.callbacks
+        self.callbacks = [OpenAPIRoute(c) for c in route.callbacks or () if is_api_route(c)] or None
         generate = route.generate_unique_id_function
         if isinstance(generate, _DefaultPlaceholder):
             generate = generate.value

@@ -552,11 +552,7 @@ def get_openapi_path(
     return path, security_schemes, definitions
 
 
-def _is_api_route(route) -> bool:
-    """FastAPI documents its ``APIRoute``s, not Starlette's routes (``add_route``)."""
-    from ..routing import APIRoute
-
-    return isinstance(route, APIRoute) and not getattr(route.endpoint, "__fasterapi_starlette_route__", False)
+from ._route import is_api_route as _is_api_route
 
 
 def _as_openapi_routes(routes) -> list:
