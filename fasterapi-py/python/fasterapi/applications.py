@@ -156,7 +156,16 @@ class FasterAPI:
         The server answers ``openapi_url`` with this document as JSON, built at the first
         request and then served as bytes without entering Python; so an override (FastAPI's
         "Extending OpenAPI": ``app.openapi = custom_openapi``) is called once per server."""
-        from .openapi.utils import get_openapi
+        try:
+            from .openapi.utils import get_openapi
+        except ImportError as e:
+            if e.name is None or not e.name.startswith("pydantic"):
+                raise
+            raise RuntimeError(
+                "the OpenAPI document (app.openapi(), /openapi.json) is made of pydantic's JSON "
+                "schemas, as in FastAPI: install pydantic (the app serves without it; set "
+                "openapi_url=None to serve no document)"
+            ) from e
 
         routes_version = self.router._version()
         if not self.openapi_schema or self._openapi_routes_version != routes_version:
