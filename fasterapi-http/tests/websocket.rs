@@ -502,3 +502,29 @@ fn a_panicking_handler_fails_its_connection_with_1011_only() {
     drop((a, b));
     server.shutdown().unwrap();
 }
+
+#[test]
+fn a_handler_accepting_after_its_client_left_is_told_closed_1006() {
+    let (tx, rx) = mpsc::channel::<fasterapi_http::websocket::Upgrade>();
+    let tx = Mutex::new(tx);
+    let mut app = App::new();
+    app.config_mut().threads = 1;
+    app.websocket("/slow", move |_req, upgrade| {
+        tx.lock().unwrap().send(upgrade).unwrap();
+    });
+    let server = serve(app);
+    let mut s = connect(server.local_addr());
+    s.write_all(&handshake("/slow", "")).unwrap();
+    let upgrade = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    drop(s);
+    let (etx, erx) = mpsc::channel();
+    upgrade.accept(move |event, _out| etx.send(event).unwrap());
+    assert_eq!(
+        erx.recv_timeout(Duration::from_secs(10)).unwrap(),
+        WsEvent::Closed {
+            code: 1006,
+            reason: String::new()
+        }
+    );
+    server.shutdown().unwrap();
+}

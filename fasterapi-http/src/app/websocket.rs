@@ -324,9 +324,27 @@ impl WsSender {
 /// What an accepted upgrade hands its connection: the `101` head and the event handler.
 pub(crate) struct Accepted {
     pub(crate) head: Bytes,
-    pub(crate) handler: EventHandler,
+    /// Taken by the connection; still here if the connection was gone when the accept
+    /// arrived, and then told [`WsEvent::Closed`] (1006) when this is dropped.
+    pub(crate) handler: Option<EventHandler>,
     pub(crate) sender: WsSender,
     pub(crate) options: WsOptions,
+}
+
+impl Drop for Accepted {
+    fn drop(&mut self) {
+        if let Some(mut handler) = self.handler.take() {
+            self.sender.mark_closed();
+            let closed = WsEvent::Closed {
+                code: 1006,
+                reason: String::new(),
+            };
+            let call = std::panic::AssertUnwindSafe(|| handler(closed, &self.sender));
+            if std::panic::catch_unwind(call).is_err() {
+                eprintln!("fasterapi: a WebSocket event handler panicked");
+            }
+        }
+    }
 }
 
 /// A WebSocket handshake waiting for the handler's decision: [`accept`](Upgrade::accept)
@@ -434,7 +452,7 @@ impl Upgrade {
         head.push_str("\r\n");
         reply.upgrade(Accepted {
             head: Bytes::from(head),
-            handler: Box::new(handler),
+            handler: Some(Box::new(handler)),
             sender: sender.clone(),
             options: self.options,
         });

@@ -39,11 +39,16 @@ pub(crate) struct WsConn {
 }
 
 impl WsConn {
-    fn new(accepted: Accepted) -> WsConn {
+    fn new(mut accepted: Accepted) -> WsConn {
+        // Invariant: only this takes the handler, once.
+        let handler = accepted
+            .handler
+            .take()
+            .expect("an accepted upgrade has its handler");
         WsConn {
             decoder: Decoder::new(accepted.options.max_message),
-            handler: accepted.handler,
-            sender: accepted.sender,
+            handler,
+            sender: accepted.sender.clone(),
             options: accepted.options,
             close_sent: false,
             done: false,
