@@ -609,6 +609,8 @@ pub(crate) struct AppSpec {
     /// `(path, directory, html, follow_symlink)` of the `StaticFiles` mounts, served by
     /// the core's static directories (`files.rs`).
     statics: Vec<crate::files::StaticMount>,
+    /// The WebSocket routes (`GET` routes whose handshakes `websocket.rs` serves).
+    websockets: Vec<Py<RouteSpec>>,
 }
 
 #[pymethods]
@@ -617,7 +619,8 @@ impl AppSpec {
     #[pyo3(signature = (
         *, routes, exception_handlers, redirect_slashes = true, app = None, built = Vec::new(),
         middleware = None, chain = None, lifespan = None, mounts = Vec::new(),
-        statics = Vec::new()
+        statics = Vec::new(),
+        websockets = Vec::new()
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -632,6 +635,7 @@ impl AppSpec {
         lifespan: Option<Py<PyAny>>,
         mounts: Vec<(String, Py<AppSpec>)>,
         statics: Vec<crate::files::StaticMount>,
+        websockets: Vec<Py<RouteSpec>>,
     ) -> AppSpec {
         AppSpec {
             routes,
@@ -644,6 +648,7 @@ impl AppSpec {
             lifespan,
             mounts,
             statics,
+            websockets,
         }
     }
 
@@ -689,6 +694,16 @@ impl AppSpec {
                 }
             }
         }
+        let websockets = self
+            .websockets
+            .iter()
+            .map(|spec| {
+                let (_, path, mut route) = PyRoute::from_spec(spec.bind(py), &errors)?;
+                route.unhandled = unhandled.cloned();
+                route.app = self.app.as_ref().map(|a| a.clone_ref(py));
+                Ok((path, Arc::new(route)))
+            })
+            .collect::<PyResult<_>>()?;
         let misses = if errors.custom_misses {
             let mut route = PyRoute::for_misses(py, errors.clone())?;
             route.unhandled = unhandled.cloned();
@@ -719,6 +734,7 @@ impl AppSpec {
         shell.app = self.app.as_ref().map(|a| a.clone_ref(py));
         Ok(CompiledApp {
             routes,
+            websockets,
             redirect_slashes: self.redirect_slashes,
             misses,
             built,
@@ -734,6 +750,8 @@ impl AppSpec {
 pub(crate) struct CompiledApp {
     /// Each route's method, path and route.
     pub(crate) routes: Vec<(Method, String, Arc<PyRoute>)>,
+    /// Each WebSocket route's path and route.
+    pub(crate) websockets: Vec<(String, Arc<PyRoute>)>,
     pub(crate) redirect_slashes: bool,
     /// Answers the requests no route takes, when the app's exception handlers handle
     /// the router's 404 and 405; `None`: the server's own answers are FastAPI's.
@@ -920,6 +938,23 @@ impl PyRoute {
             errors,
             overridable: None,
         })
+    }
+
+    /// Runs `f` with what the route calls and its plan: the route's own, or the one
+    /// recompiled for the current dependency overrides.
+    pub(crate) fn with_target<R>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Bound<'_, PyAny>, &Plan) -> PyResult<R>,
+    ) -> PyResult<R> {
+        if let Some(overridable) = &self.overridable {
+            let version = OVERRIDES_VERSION.load(Ordering::Acquire);
+            if version != overridable.compiled_at {
+                let target = overridable.current(py, version)?;
+                return f(target.handler.bind(py), &target.plan);
+            }
+        }
+        f(self.target.handler.bind(py), &self.target.plan)
     }
 
     /// Answers `req`: runs on the thread that serves the request, attaching to the

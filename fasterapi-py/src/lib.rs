@@ -72,6 +72,7 @@ mod plan;
 mod request;
 mod serve;
 mod testing;
+mod websocket;
 
 use pyo3::prelude::*;
 
@@ -87,6 +88,8 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dispatch::RouteSpec>()?;
     m.add_class::<testing::PyTestServer>()?;
     m.add_class::<dispatch::AppSpec>()?;
+    m.add_class::<websocket::PyWsConn>()?;
+    m.add_class::<websocket::PyLiveServer>()?;
     m.add_function(wrap_pyfunction!(dispatch::setup, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::overrides_changed, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::overrides_version, m)?)?;

@@ -78,6 +78,17 @@ impl<'py, 'a> RequestCell<'py, 'a> {
         RequestCell { app, object: None }
     }
 
+    /// The cell of a request whose object is `object` already (a WebSocket's).
+    pub(crate) fn with_object(
+        app: Option<&'a Py<PyAny>>,
+        object: Bound<'py, PyAny>,
+    ) -> RequestCell<'py, 'a> {
+        RequestCell {
+            app,
+            object: Some(object),
+        }
+    }
+
     /// The request's object, made from `req` the first time.
     pub(crate) fn get(
         &mut self,

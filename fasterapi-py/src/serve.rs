@@ -137,6 +137,11 @@ pub(crate) fn add_app(
             }
         }
     }
+    for (path, route) in compiled.websockets {
+        app.websocket(&path, move |req, upgrade| {
+            crate::websocket::serve(&route, req, upgrade)
+        });
+    }
     if whole_app {
         app.redirect_slashes(compiled.redirect_slashes);
         match (compiled.misses, stack) {

@@ -143,7 +143,7 @@ def test_unknown_options_are_errors():
         app.get("/x", colour="blue")
 
 
-@pytest.mark.parametrize("method", ["websocket"])
+@pytest.mark.parametrize("method", ["websocket_route"])
 def test_application_methods_not_implemented_yet_raise_naming_themselves(method):
     app = FastAPI()
     with pytest.raises(NotImplementedError, match=method):

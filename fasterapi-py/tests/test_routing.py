@@ -240,7 +240,7 @@ def test_what_routers_do_not_implement_is_refused():
         FasterAPI().add_exception_handler("404", print)
     with pytest.raises(ValueError, match="unsupported method BREW"):
         FasterAPI().api_route("/x", methods=["BREW"])(print)
-    for method in ("websocket", "on_event"):
+    for method in ("websocket_route", "on_event"):
         with pytest.raises(NotImplementedError, match=f"APIRouter.{method}"):
             getattr(APIRouter(), method)("/x")
 

@@ -155,11 +155,12 @@ from .background import BackgroundTasks
 from .datastructures import Headers
 from .dependencies.utils import _pydantic, _validation_detail, _ValidationError
 from .encoders import _jsonable
-from .exceptions import HTTPException, StarletteHTTPException
+from .exceptions import HTTPException, StarletteHTTPException, WebSocketException
 from .param_functions import Body, Cookie, Depends, Form, Header, Path, Query, Security
 from .requests import Request
 from .responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, _temporal_response
 from .routing import APIRouter, _response_validation_error
+from .websockets import WebSocket, WebSocketDisconnect
 
 __all__ = [
     "APIRouter",
@@ -182,6 +183,9 @@ __all__ = [
     "BackgroundTasks",
     "Security",
     "status",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketException",
 ]
 
 
@@ -203,6 +207,5 @@ _fasterapi._setup(
 #: FastAPI's top-level names that fasterapi does not implement yet.
 _NOT_YET = frozenset({
     "File", "UploadFile",
-    "WebSocket", "WebSocketDisconnect", "WebSocketException",
 })
 __getattr__ = _not_yet.refuse("fasterapi", _NOT_YET)

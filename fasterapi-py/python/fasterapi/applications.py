@@ -16,7 +16,7 @@ from .exception_handlers import (
 from .datastructures import State
 from .exceptions import RequestValidationError, StarletteHTTPException
 from .middleware import BaseHTTPMiddleware, Middleware, _chain, _layer
-from .routing import APIRouter, Mount, _check_options
+from .routing import APIRouter, APIWebSocketRoute, Mount, _check_options
 from .staticfiles import StaticFiles
 from ._lifespan import _Lifespan
 
@@ -221,12 +221,23 @@ class FasterAPI:
                 )
             # As Starlette's Mount: a mounted app's lifespan does not run.
             spec = mounted._spec(lifespan=False, root_path=root_path + prefix)
+            if spec.websockets:
+                raise NotImplementedError(
+                    f"app.mount({prefix!r}, ...): the mounted app has WebSocket routes, which "
+                    "fasterapi does not serve under a mount yet (add them to the mounting app)"
+                )
             mounts.append((prefix, spec))
             taken = {path for path, _, _ in built}
             built += [(prefix + path, kind, make) for path, kind, make in spec.built if prefix + path not in taken]
         seen = {("GET", path) for path, _, _ in built} | {("HEAD", path) for path, _, _ in built}
         specs = []
+        websockets = []
         for route in self.router.routes:
+            if isinstance(route, APIWebSocketRoute):
+                if ("WEBSOCKET", route.spec.path) not in seen:
+                    seen.add(("WEBSOCKET", route.spec.path))
+                    websockets.append(route.spec)
+                continue
             for spec in route.specs:
                 key = (spec.method, spec.path)
                 if key not in seen:
@@ -243,6 +254,7 @@ class FasterAPI:
             lifespan=_Lifespan(self) if lifespan and self._has_lifespan() else None,
             mounts=mounts,
             statics=[route._static() for route in self.router.routes if isinstance(route, Mount)],
+            websockets=websockets,
         )
 
     # -- middleware and lifespan -------------------------------------------------------
@@ -342,6 +354,15 @@ class FasterAPI:
         own, after the app's). Options fasterapi does not implement yet raise
         ``NotImplementedError`` naming them."""
         return self.router.api_route(path, methods=methods, **options)
+
+    def add_api_websocket_route(self, path: str, endpoint, name: str | None = None, *, dependencies=None) -> None:
+        """Adds a WebSocket route serving ``endpoint`` (see :mod:`fasterapi.websockets`)."""
+        self.router.add_api_websocket_route(path, endpoint, name=name, dependencies=dependencies)
+
+    def websocket(self, path: str, name: str | None = None, *, dependencies=None):
+        """Decorator: a WebSocket route, an ``async def`` taking a ``WebSocket`` (see
+        :mod:`fasterapi.websockets`)."""
+        return self.router.websocket(path, name=name, dependencies=dependencies)
 
     def add_route(self, path: str, route, methods=None, name: str | None = None, include_in_schema: bool = True) -> None:
         """Starlette's route: ``route(request)`` returns a ``Response`` (see
@@ -492,8 +513,7 @@ def _not_yet(name):
 
 
 for _name in (
-    "websocket", "websocket_route",
-    "add_api_websocket_route",
+    "websocket_route",
 ):
     setattr(FasterAPI, _name, _not_yet(_name))
 del _name

@@ -123,5 +123,26 @@ def _is_starlette_http_exception(cls) -> bool:
     )
 
 
-_NOT_YET = frozenset({'WebSocketException', 'WebSocketRequestValidationError'})
+class WebSocketException(Exception):
+    """Raise from a WebSocket handler (or one of its dependencies) to close the connection
+    with ``code`` and ``reason`` (before ``accept``: the handshake is refused, ``403``), as
+    Starlette's ``WebSocketException``, which FastAPI re-exports."""
+
+    def __init__(self, code: int, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason or ""
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
+class WebSocketRequestValidationError(ValidationException):
+    """The values of a WebSocket handshake (path, query, headers, cookies) failed
+    validation: the connection is closed with 1008 before it is accepted (``403``)."""
+
+
+_NOT_YET = frozenset()
 __getattr__ = _not_yet.refuse('fasterapi.exceptions', _NOT_YET)

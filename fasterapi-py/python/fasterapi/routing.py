@@ -652,6 +652,52 @@ class APIRoute:
         return f"APIRoute(path={self.path!r}, name={self.name!r}, methods={sorted(self.methods)!r})"
 
 
+class APIWebSocketRoute:
+    """A registered WebSocket route (FastAPI's ``APIWebSocketRoute``): ``path``,
+    ``endpoint`` (an ``async def``), ``name``, ``dependencies``. ``spec`` is what the
+    server reads: a ``GET`` ``RouteSpec`` whose plan reads the handshake's values (the
+    ``WebSocket`` parameter, path, query, header and cookie parameters, dependencies),
+    served by the server's WebSocket route (fasterapi-py/src/websocket.rs)."""
+
+    def __init__(self, path: str, endpoint, *, name: str | None = None, dependencies=None,
+                 dependency_overrides_provider=None):
+        if not isinstance(path, str):
+            raise TypeError(f"a route's path is a str, not {path!r}")
+        where = f"WEBSOCKET {path}"
+        if not inspect.iscoroutinefunction(endpoint):
+            raise TypeError(f"{where}: a WebSocket handler is an async def, not {endpoint!r}")
+        self.path = path
+        self.endpoint = endpoint
+        self.name = get_name(endpoint) if name is None else name
+        self.dependencies = list(dependencies or [])
+        self.dependency_overrides_provider = dependency_overrides_provider
+        self.path_format, self._params = _path_format(path)
+        self.param_convertors = dict(self._params)
+        _check_dependencies(where, self.dependencies)
+        self.spec = compile_route(
+            "GET", path, endpoint, dependencies=self.dependencies,
+            overrides_provider=dependency_overrides_provider, response_model=None,
+        )
+        if any(p.source in (_fasterapi.Source.BODY, _fasterapi.Source.BODY_FIELD, _fasterapi.Source.FORM)
+               for p in self.spec.plan):
+            raise TypeError(f"{where}: a WebSocket handshake has no body: no Body() or Form() parameters")
+        #: HTTP routes' attribute: a WebSocket route has no HTTP methods.
+        self.specs = []
+
+    def url_path_for(self, name: str, /, **path_params) -> URLPath:
+        """This route's path with ``path_params`` filled in (a ``ws`` URL path), if it is
+        named ``name`` and has exactly those parameters; else :class:`NoMatchFound`."""
+        if name != self.name or set(path_params) != set(self._params):
+            raise NoMatchFound(name, path_params)
+        path = self.path_format
+        for key, value in path_params.items():
+            path = path.replace("{" + key + "}", _param_to_string(key, self._params[key], value))
+        return URLPath(path=path, protocol="websocket")
+
+    def __repr__(self) -> str:
+        return f"APIWebSocketRoute(path={self.path!r}, name={self.name!r})"
+
+
 def _first_set(*values):
     """The first value that is not ``None``."""
     for v in values:
@@ -704,6 +750,12 @@ class _IncludeContext:
         """The route ``route`` of router ``holder`` as served under this context (by a
         router whose ``dependency_overrides_provider`` is ``provider``)."""
         path = self.prefix + route.path
+        if isinstance(route, APIWebSocketRoute):
+            return APIWebSocketRoute(
+                path, route.endpoint, name=route.name,
+                dependencies=[*self.dependencies, *route.dependencies],
+                dependency_overrides_provider=provider,
+            )
         if not path.startswith("/"):
             raise AssertionError(f"Routed paths must start with '/' (path operation: {route.name}, path {path!r})")
         return APIRoute(
@@ -942,6 +994,27 @@ class APIRouter:
         self._entries.append(route)
         self._changes += 1
 
+    def add_api_websocket_route(self, path: str, endpoint, name: str | None = None, *, dependencies=None) -> None:
+        """Adds a WebSocket route serving ``endpoint`` (an ``async def`` taking a
+        ``WebSocket``; see :mod:`fasterapi.websockets`)."""
+        route = APIWebSocketRoute(
+            self.prefix + path, endpoint, name=name,
+            dependencies=[*self.dependencies, *(dependencies or [])],
+            dependency_overrides_provider=self.dependency_overrides_provider,
+        )
+        self._entries.append(route)
+        self._changes += 1
+
+    def websocket(self, path: str, name: str | None = None, *, dependencies=None):
+        """Decorator: a WebSocket route (see :meth:`add_api_websocket_route`)."""
+        _check_dependencies(f"WEBSOCKET {path}", dependencies)
+
+        def decorator(func):
+            self.add_api_websocket_route(path, func, name=name, dependencies=dependencies)
+            return func
+
+        return decorator
+
     def api_route(self, path: str, *, methods=None, **options):
         """A decorator adding a route for ``methods`` (default ``["GET"]``).
 
@@ -1127,7 +1200,7 @@ def _router_not_yet(name: str):
 
 
 for _name in (
-    "websocket", "add_api_websocket_route", "websocket_route", "add_websocket_route",
+    "websocket_route", "add_websocket_route",
     "host", "frontend", "on_event", "add_event_handler",
 ):
     setattr(APIRouter, _name, _router_not_yet(_name))
@@ -1144,5 +1217,5 @@ def _check_prefix(prefix: str) -> None:
             raise AssertionError("A path prefix must not end with '/', as the routes will start with '/'")
 
 
-_NOT_YET = frozenset({'APIWebSocketRoute'})
+_NOT_YET = frozenset()
 __getattr__ = _not_yet.refuse('fasterapi.routing', _NOT_YET)

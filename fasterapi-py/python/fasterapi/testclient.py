@@ -112,6 +112,19 @@ class _TestServerTransport(httpx.BaseTransport):
         self._lifespan = True
         self._current_server()
 
+    def live_server(self):
+        """The app served on a socket, for WebSockets."""
+        routes = (list(self.app.routes), dict(self.app.exception_handlers))
+        with self._lock:
+            live = getattr(self, "_live", None)
+            if live is None or not (_same(routes[0], live[1][0]) and routes[1] == live[1][1]):
+                if live is not None:
+                    live[0].close()
+                live = (_fasterapi.LiveServer(self.app._spec()), routes)
+                self._live = live
+                _OPEN.add(self)
+            return live[0]
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         # h11's 16 KiB bound on a head is for reading from a peer; this one is the server.
         conn = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=_MAX_HEAD)
@@ -125,9 +138,12 @@ class _TestServerTransport(httpx.BaseTransport):
         with self._lock:
             server, self._server, self._routes = self._server, None, None
             self._lifespan = False
+            live, self._live = getattr(self, "_live", None), None
         _OPEN.discard(self)
         if server is not None:
             server.close()
+        if live is not None:
+            live[0].close()
 
 
 def _same(a: list, b) -> bool:
@@ -300,11 +316,28 @@ class TestClient(httpx.Client):
             extensions=extensions,
         )
 
-    def websocket_connect(self, url: str, subprotocols=None, **kwargs):
-        """Refused: fasterapi does not serve WebSockets yet."""
-        raise NotImplementedError(
-            "TestClient.websocket_connect: fasterapi does not implement WebSockets yet"
-        )
+    def websocket_connect(self, url: str, subprotocols=None, **kwargs) -> "WebSocketTestSession":
+        """Starlette's ``websocket_connect``: a :class:`WebSocketTestSession` to use in a
+        ``with`` block (the handshake is made on entry; a refused one raises
+        ``WebSocketDisconnect`` with the code the app closed with, 1000 by default).
+
+        Unlike HTTP requests, which the in-process server answers as byte exchanges, a
+        WebSocket conversation goes over a real socket to the app served on
+        ``127.0.0.1`` by a server started for this client (on first use; stopped with
+        the client): the handshake, frames and closing are the server's own. The app
+        sees the connection's real peer address as ``websocket.client``. ``headers``
+        (and the client's cookies and headers) are sent with the handshake;
+        ``subprotocols`` as ``Sec-WebSocket-Protocol``. On leaving the block the session
+        closes (1000) if it is open and waits for the app's handler to finish; an
+        exception the handler raised (``WebSocketDisconnect`` from a ``receive`` included,
+        as in Starlette) is raised there when ``raise_server_exceptions`` is set."""
+        refused = set(kwargs) - {"headers"}
+        if refused:
+            raise NotImplementedError(
+                f"TestClient.websocket_connect: {', '.join(sorted(refused))} not implemented by fasterapi"
+            )
+        request = self.build_request("GET", url, headers=kwargs.get("headers"))
+        return WebSocketTestSession(self, request, list(subprotocols or ()))
 
     def __enter__(self) -> "TestClient":
         # The server runs the lifespan startup as it starts, as Starlette's client does here.
@@ -315,3 +348,248 @@ class TestClient(httpx.Client):
         # Stopping the server runs the lifespan shutdown, after the background tasks.
         # The client stays usable: a later request starts the server again.
         self._transport.close()
+
+    def _live_server(self):
+        """The app served on 127.0.0.1 for WebSockets (made on first use; remade when the
+        routes change, as the in-process server is)."""
+        return self._transport.live_server()
+
+
+class WebSocketTestSession:
+    """A WebSocket conversation with the app (Starlette's ``WebSocketTestSession``):
+    ``send_text``/``send_bytes``/``send_json``/``send``, ``receive_text``/
+    ``receive_bytes``/``receive_json``/``receive``, ``close``, ``accepted_subprotocol``
+    and ``extra_headers`` (the handshake answer's other headers). ``receive_*`` raise
+    ``WebSocketDisconnect`` once the app closed. See :meth:`TestClient.websocket_connect`."""
+
+    __test__ = False
+
+    def __init__(self, client: TestClient, request: httpx.Request, subprotocols: list) -> None:
+        self._client = client
+        self._request = request
+        self._subprotocols = subprotocols
+        self._sock = None
+        self._buf = b""
+        self._closed_by_us = False
+        self._closed_by_server = None
+        self._done = threading.Event()
+        self._error = None
+        self._close = None
+        self.accepted_subprotocol = None
+        self.extra_headers = []
+
+    # -- what the server side reports (fasterapi.websockets._SESSIONS) -------------------
+
+    def _server_closed(self, code=1000, reason=None):
+        self._close = (code, reason or "")
+
+    def _server_done(self, error):
+        self._error = error
+        self._done.set()
+
+    # -- the handshake ------------------------------------------------------------------
+
+    def __enter__(self) -> "WebSocketTestSession":
+        import base64
+        import os
+        import socket
+
+        from . import websockets as _ws
+
+        server = self._client._live_server()
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        port = sock.getsockname()[1]
+        with _ws._SESSIONS_LOCK:
+            _ws._SESSIONS[port] = self
+        self._port = port
+        self._sock = sock
+        key = base64.b64encode(os.urandom(16)).decode()
+        head = [f"GET {self._request.url.raw_path.decode('latin-1')} HTTP/1.1"]
+        names = set()
+        for name, value in self._request.headers.raw:
+            names.add(name.lower())
+            head.append(f"{name.decode('latin-1')}: {value.decode('latin-1')}")
+        if b"host" not in names:
+            head.insert(1, f"Host: {self._request.url.netloc.decode('latin-1')}")
+        head += ["Upgrade: websocket", "Connection: Upgrade", f"Sec-WebSocket-Key: {key}",
+                 "Sec-WebSocket-Version: 13"]
+        if self._subprotocols:
+            head.append(f"Sec-WebSocket-Protocol: {', '.join(self._subprotocols)}")
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        while b"\r\n\r\n" not in self._buf:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            self._buf += chunk
+        raw, _, self._buf = self._buf.partition(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1]) if lines and len(lines[0].split(" ")) > 1 else 0
+        headers = [tuple(part.strip() for part in line.split(":", 1)) for line in lines[1:] if ":" in line]
+        if status != 101:
+            # Refused: the app closed before accepting (or raised). Starlette's TestClient
+            # raises WebSocketDisconnect with the close code.
+            self._finish()
+            if self._error is not None and self._client.raise_server_exceptions:
+                raise self._error
+            code, reason = self._close or (1000, "")
+            raise _ws.WebSocketDisconnect(code, reason)
+        for name, value in headers:
+            if name.lower() == "sec-websocket-protocol":
+                self.accepted_subprotocol = value
+            elif name.lower() not in ("upgrade", "connection", "sec-websocket-accept"):
+                self.extra_headers.append((name.encode(), value.encode()))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            if self._closed_by_server is None and not self._closed_by_us:
+                self.close(1000)
+            # Wait for the server's close frame (or the end of the connection).
+            while self._closed_by_server is None:
+                try:
+                    self._read_frame()
+                except (OSError, _Ended):
+                    break
+        finally:
+            self._finish()
+        if self._error is not None and self._client.raise_server_exceptions:
+            raise self._error
+
+    def _finish(self) -> None:
+        """Waits (10 s at most) for the app's handler to end, and forgets the session."""
+        from . import websockets as _ws
+
+        self._done.wait(10)
+        with _ws._SESSIONS_LOCK:
+            _ws._SESSIONS.pop(getattr(self, "_port", None), None)
+        if self._sock is not None:
+            self._sock.close()
+
+    # -- frames ---------------------------------------------------------------------------
+
+    def _send_frame(self, opcode: int, payload: bytes) -> None:
+        import os
+
+        header = bytearray([0x80 | opcode])
+        n = len(payload)
+        if n < 126:
+            header.append(0x80 | n)
+        elif n < 65536:
+            header.append(0x80 | 126)
+            header += n.to_bytes(2, "big")
+        else:
+            header.append(0x80 | 127)
+            header += n.to_bytes(8, "big")
+        mask = os.urandom(4)
+        header += mask
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if n < 4096 else _mask(payload, mask)
+        self._sock.sendall(bytes(header) + masked)
+
+    def _read_exact(self, n: int) -> bytes:
+        while len(self._buf) < n:
+            chunk = self._sock.recv(max(65536, n - len(self._buf)))
+            if not chunk:
+                raise _Ended()
+            self._buf += chunk
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+    def _read_frame(self):
+        b0, b1 = self._read_exact(2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = int.from_bytes(self._read_exact(2), "big")
+        elif n == 127:
+            n = int.from_bytes(self._read_exact(8), "big")
+        payload = self._read_exact(n)
+        opcode = b0 & 0x0F
+        if opcode == 0x8:
+            code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+            self._closed_by_server = (code, payload[2:].decode("utf-8", "replace"))
+            if not self._closed_by_us:
+                self._closed_by_us = True
+                try:
+                    self._send_frame(0x8, payload[:2])
+                except OSError:
+                    pass
+        return opcode, payload
+
+    def send(self, message: dict) -> None:
+        """Sends an ASGI message: ``websocket.receive`` (``text`` or ``bytes``) or
+        ``websocket.disconnect``."""
+        if message.get("type") == "websocket.disconnect":
+            self.close(message.get("code", 1000), message.get("reason"))
+        elif message.get("text") is not None:
+            self.send_text(message["text"])
+        else:
+            self.send_bytes(message.get("bytes") or b"")
+
+    def send_text(self, data: str) -> None:
+        self._send_frame(0x1, data.encode("utf-8"))
+
+    def send_bytes(self, data: bytes) -> None:
+        self._send_frame(0x2, bytes(data))
+
+    def send_json(self, data, mode: str = "text") -> None:
+        import json
+
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        if mode == "text":
+            self.send_text(text)
+        else:
+            self.send_bytes(text.encode("utf-8"))
+
+    def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Sends a close frame (once)."""
+        if self._closed_by_us:
+            return
+        self._closed_by_us = True
+        self._send_frame(0x8, code.to_bytes(2, "big") + (reason or "").encode("utf-8"))
+
+    def receive(self) -> dict:
+        """The next ASGI message from the app: ``websocket.send`` (``text`` or ``bytes``)
+        or ``websocket.close`` (``code``, ``reason``)."""
+        while True:
+            if self._closed_by_server is not None:
+                code, reason = self._closed_by_server
+                return {"type": "websocket.close", "code": code, "reason": reason}
+            try:
+                opcode, payload = self._read_frame()
+            except _Ended:
+                self._closed_by_server = (1006, "")
+                continue
+            if opcode == 0x1:
+                return {"type": "websocket.send", "text": payload.decode("utf-8")}
+            if opcode == 0x2:
+                return {"type": "websocket.send", "bytes": payload}
+
+    def _receive_data(self) -> dict:
+        from . import websockets as _ws
+
+        message = self.receive()
+        if message["type"] == "websocket.close":
+            raise _ws.WebSocketDisconnect(message["code"], message.get("reason"))
+        return message
+
+    def receive_text(self) -> str:
+        return self._receive_data()["text"]
+
+    def receive_bytes(self) -> bytes:
+        return self._receive_data()["bytes"]
+
+    def receive_json(self, mode: str = "text"):
+        import json
+
+        message = self._receive_data()
+        return json.loads(message["text"] if mode == "text" else message["bytes"].decode("utf-8"))
+
+
+class _Ended(Exception):
+    """The server closed the connection."""
+
+
+def _mask(payload: bytes, mask: bytes) -> bytes:
+    n = len(payload)
+    key = int.from_bytes((mask * ((n + 3) // 4))[:n], "big")
+    return (int.from_bytes(payload, "big") ^ key).to_bytes(n, "big")

@@ -93,6 +93,9 @@ CHAPTERS = [
     Chapter("separate_openapi_schemas", "Separate OpenAPI Schemas for Input and Output",
             "separate_openapi_schemas", "test_separate_openapi_schemas"),
     Chapter("generate_clients", "Generating SDKs", "generate_clients", "test_generate_clients"),
+    # The advanced guide's WebSockets chapter (issue 15 point 4); its "Testing WebSockets"
+    # example is app_testing's tutorial002.
+    Chapter("websockets", "WebSockets", "websockets_", "test_websockets"),
 ]
 
 BY_NAME = {c.name: c for c in CHAPTERS}

@@ -249,6 +249,14 @@ class SubDependency(typing.NamedTuple):
 SECURITY_SCOPES = object()
 
 
+def _is_websocket(cls) -> bool:
+    """Whether ``cls`` is :class:`fasterapi.websockets.WebSocket` (or a subclass): a
+    parameter annotated with it receives the WebSocket (a route's request object)."""
+    from ..websockets import WebSocket
+
+    return issubclass(cls, WebSocket)
+
+
 def _signature(call):
     """``(signature, type hints)`` of any callable a route or dependency may be: a
     function, a class (its ``__init__``), an instance with ``__call__``, a partial."""
@@ -335,7 +343,7 @@ def _analyze(call, path_names: set, path: str) -> list:
         if required:
             default = None
         inner, _optional = _unwrap_optional(ann)
-        if isinstance(inner, type) and issubclass(inner, Request):
+        if isinstance(inner, type) and (issubclass(inner, Request) or _is_websocket(inner)):
             if marker is not None:
                 raise TypeError(f"{qualname}: parameter {name!r}: a Request takes no {type(marker).__name__}()")
             items.append((name, p.kind, dict(name=name, source=Source.REQUEST, conv=Conv.ANY, key=name, required=False)))

@@ -1,0 +1,399 @@
+"""WebSockets: ``fasterapi.websockets`` as ``fastapi.websockets``.
+
+A WebSocket route (``@app.websocket("/ws")``, ``APIRouter.websocket``) is an
+``async def`` handler taking a :class:`WebSocket` and, as HTTP routes do, path, query,
+header and cookie parameters and ``Depends(...)`` dependencies (which may take the
+``WebSocket`` too)::
+
+    from fasterapi import FastAPI, WebSocket, WebSocketDisconnect
+
+    app = FastAPI()
+
+    @app.websocket("/ws/{room}")
+    async def chat(websocket: WebSocket, room: str, nick: str = "anon"):
+        await websocket.accept()
+        try:
+            while True:
+                text = await websocket.receive_text()
+                await websocket.send_text(f"{nick}@{room}: {text}")
+        except WebSocketDisconnect as e:
+            print("left with", e.code)
+
+The server (fasterapi-http) does the protocol: the handshake (refused with 426/400
+before the handler runs when it is not one), frames, masking, fragmentation, UTF-8
+checks, pings, the close handshake, a 16 MiB message limit (close code 1009) and a
+120 s idle timeout. The handler runs on the worker's asyncio loop, on the I/O thread;
+``receive_*`` waits for the next message, ``send_*`` queues one (waiting while the
+connection's output queue, 1 MiB, is full: a client that does not read slows its sender
+down instead of filling memory).
+
+As with Starlette's ``WebSocket``: ``accept(subprotocol=None, headers=None)`` answers
+the handshake; closing before it (``close()``, a ``WebSocketException``, values that
+fail validation, or returning) refuses it with ``403``; an exception the handler raises
+before accepting answers ``500``, after it closes with ``1011``; a handler that returns
+without closing is closed with ``1000``. ``receive_*`` raises
+:class:`WebSocketDisconnect` once the client closed (``code``: its close code, 1005 if
+it gave none, 1006 if it left without a close frame); a send to a client that left
+raises it with 1006. The object has the request's attributes (``url``, ``headers``,
+``query_params``, ``path_params``, ``cookies``, ``client``, ``state``, ``app``).
+
+Not implemented (refused by name): ``send_denial_response`` and the ASGI
+``websocket.http.response`` messages; the ``permessage-deflate`` extension is not
+negotiated (clients then send uncompressed frames).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import enum
+import json
+import sys
+import threading
+import traceback
+import typing
+
+from .exceptions import WebSocketException, WebSocketRequestValidationError
+
+__all__ = ["WebSocket", "WebSocketDisconnect", "WebSocketState"]
+
+
+class WebSocketState(enum.Enum):
+    """Where one side of a WebSocket is (Starlette's ``WebSocketState``)."""
+
+    CONNECTING = 0
+    CONNECTED = 1
+    DISCONNECTED = 2
+    RESPONSE = 3
+
+
+class WebSocketDisconnect(Exception):
+    """The client closed the connection (or left): ``code`` and ``reason`` of its close."""
+
+    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason or ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
+#: The test client's sessions by the local port of their socket, so that the server
+#: side of a connection made by ``TestClient.websocket_connect`` can report how its
+#: handler ended (as Starlette's TestClient, which runs the app in process, sees it).
+_SESSIONS: dict = {}
+_SESSIONS_LOCK = threading.Lock()
+
+_SENT, _FULL, _CLOSED = 0, 1, 2
+
+
+def _new(request, conn):
+    """The ``WebSocket`` of a handshake (called by the server, fasterapi-py/src/websocket.rs)."""
+    return WebSocket(request, conn)
+
+
+class WebSocket:
+    """One WebSocket connection, as Starlette's ``WebSocket`` (see the module's docs)."""
+
+    def __init__(self, request, conn) -> None:
+        self._request = request
+        self._conn = conn
+        self.client_state = WebSocketState.CONNECTING
+        self.application_state = WebSocketState.CONNECTING
+        self._inbox: collections.deque = collections.deque()
+        self._waiter: asyncio.Future | None = None
+        self._writable: asyncio.Future | None = None
+        client = request.client
+        port = client[1] if client is not None else None
+        with _SESSIONS_LOCK:
+            self._session = _SESSIONS.get(port) if request.client is not None and client[0] == "127.0.0.1" else None
+
+    # -- the request's attributes ---------------------------------------------------------
+
+    def __getattr__(self, name: str):
+        # url, headers, query_params, path_params, cookies, client, state, app, base_url,
+        # url_for, ...: the handshake request's.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._request, name)
+
+    @property
+    def scope(self) -> dict:
+        """The handshake's scope, with ``type`` ``"websocket"`` and a ``ws`` scheme."""
+        scope = dict(self._request.scope)
+        scope["type"] = "websocket"
+        scope["scheme"] = "wss" if scope.get("scheme") == "https" else "ws"
+        scope.pop("method", None)
+        scope["subprotocols"] = list(self._conn.offered)
+        return scope
+
+    def __getitem__(self, key: str):
+        return self.scope[key]
+
+    @property
+    def url(self):
+        """The handshake's URL with the ``ws`` scheme."""
+        url = self._request.url
+        return url.replace(scheme="wss" if url.scheme == "https" else "ws") if url.scheme else url
+
+    # -- the conversation ----------------------------------------------------------------
+
+    def _on_event(self, kind: str, a, b) -> None:
+        """Called by the server on the loop's thread for each event of the connection."""
+        if kind == "writable":
+            fut = self._writable
+            if fut is not None and not fut.done():
+                fut.set_result(None)
+            return
+        self._inbox.append((kind, a, b))
+        if kind == "close":
+            fut = self._writable
+            if fut is not None and not fut.done():
+                fut.set_result(None)
+        fut = self._waiter
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    async def receive(self) -> dict:
+        """The next ASGI message: ``websocket.connect`` first, then ``websocket.receive``
+        (``text`` or ``bytes``) for each message, ``websocket.disconnect`` (``code``,
+        ``reason``) last."""
+        if self.client_state == WebSocketState.CONNECTING:
+            self.client_state = WebSocketState.CONNECTED
+            return {"type": "websocket.connect"}
+        if self.client_state == WebSocketState.DISCONNECTED:
+            raise RuntimeError('Cannot call "receive" once a disconnect message has been received.')
+        if self.application_state == WebSocketState.CONNECTING:
+            raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
+        while not self._inbox:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        kind, a, b = self._inbox.popleft()
+        if kind == "close":
+            self.client_state = WebSocketState.DISCONNECTED
+            return {"type": "websocket.disconnect", "code": a, "reason": b}
+        if kind == "text":
+            return {"type": "websocket.receive", "text": a}
+        return {"type": "websocket.receive", "bytes": a}
+
+    async def send(self, message: typing.MutableMapping) -> None:
+        """Sends an ASGI message: ``websocket.accept``, ``websocket.send`` (``text`` or
+        ``bytes``) or ``websocket.close``."""
+        kind = message.get("type")
+        if kind == "websocket.accept":
+            await self.accept(message.get("subprotocol"), message.get("headers"))
+        elif kind == "websocket.send":
+            if message.get("text") is not None:
+                await self._send(message["text"])
+            else:
+                await self._send(message.get("bytes") or b"")
+        elif kind == "websocket.close":
+            await self.close(message.get("code", 1000), message.get("reason"))
+        elif kind == "websocket.http.response.start":
+            raise NotImplementedError(
+                "fasterapi does not implement WebSocket denial responses "
+                "(websocket.http.response.*, send_denial_response) yet"
+            )
+        else:
+            raise RuntimeError(f"Unexpected ASGI message {kind!r}")
+
+    async def accept(self, subprotocol: str | None = None, headers=None) -> None:
+        """Answers the handshake: ``101``, with ``subprotocol`` (one the client offered)
+        and ``headers`` (``(name, value)`` pairs, bytes or str) added."""
+        if self.client_state == WebSocketState.CONNECTING:
+            await self.receive()
+        if self.application_state != WebSocketState.CONNECTING:
+            raise RuntimeError('Expected ASGI message "websocket.send" or "websocket.close", but got "websocket.accept".')
+        pairs = []
+        for name, value in headers or ():
+            if isinstance(name, bytes):
+                name = name.decode("latin-1")
+            if isinstance(value, bytes):
+                value = value.decode("latin-1")
+            pairs.append((name, value))
+        self._conn.accept(subprotocol, pairs, self._on_event)
+        self.application_state = WebSocketState.CONNECTED
+
+    async def _send(self, data) -> None:
+        if self.application_state == WebSocketState.CONNECTING:
+            raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
+        if self.application_state == WebSocketState.DISCONNECTED:
+            raise RuntimeError('Cannot call "send" once a close message has been sent.')
+        while True:
+            result = self._conn.send(data)
+            if result == _SENT:
+                return
+            if result == _CLOSED:
+                self.application_state = WebSocketState.DISCONNECTED
+                raise WebSocketDisconnect(code=1006)
+            # Full: wait until the connection's output drains (or it closes).
+            self._writable = asyncio.get_running_loop().create_future()
+            try:
+                await self._writable
+            finally:
+                self._writable = None
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Closes with ``code`` and ``reason``; before ``accept``, refuses the handshake
+        (``403``)."""
+        if self.application_state == WebSocketState.CONNECTING:
+            self.application_state = WebSocketState.DISCONNECTED
+            self._conn.deny()
+            self._report(code=code, reason=reason)
+            return
+        if self.application_state == WebSocketState.DISCONNECTED:
+            raise RuntimeError('Cannot call "send" once a close message has been sent.')
+        self.application_state = WebSocketState.DISCONNECTED
+        self._conn.close(code, reason or "")
+
+    def _raise_on_disconnect(self, message: dict) -> None:
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message["code"], message.get("reason"))
+
+    async def receive_text(self) -> str:
+        """The next message's text; :class:`WebSocketDisconnect` once the client closed."""
+        if self.application_state != WebSocketState.CONNECTED:
+            raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
+        message = await self.receive()
+        self._raise_on_disconnect(message)
+        if "text" not in message:
+            raise KeyError("text")
+        return message["text"]
+
+    async def receive_bytes(self) -> bytes:
+        """The next message's bytes; :class:`WebSocketDisconnect` once the client closed."""
+        if self.application_state != WebSocketState.CONNECTED:
+            raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
+        message = await self.receive()
+        self._raise_on_disconnect(message)
+        if "bytes" not in message:
+            raise KeyError("bytes")
+        return message["bytes"]
+
+    async def receive_json(self, mode: str = "text") -> typing.Any:
+        """The next message parsed as JSON (``mode="text"`` or ``"binary"``)."""
+        if mode not in {"text", "binary"}:
+            raise RuntimeError('The "mode" argument should be "text" or "binary".')
+        if self.application_state != WebSocketState.CONNECTED:
+            raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
+        message = await self.receive()
+        self._raise_on_disconnect(message)
+        if mode == "text":
+            text = message["text"]
+        else:
+            text = message["bytes"].decode("utf-8")
+        return json.loads(text)
+
+    async def iter_text(self) -> typing.AsyncIterator[str]:
+        """Each message's text until the client closes."""
+        try:
+            while True:
+                yield await self.receive_text()
+        except WebSocketDisconnect:
+            pass
+
+    async def iter_bytes(self) -> typing.AsyncIterator[bytes]:
+        """Each message's bytes until the client closes."""
+        try:
+            while True:
+                yield await self.receive_bytes()
+        except WebSocketDisconnect:
+            pass
+
+    async def iter_json(self) -> typing.AsyncIterator[typing.Any]:
+        """Each message as JSON until the client closes."""
+        try:
+            while True:
+                yield await self.receive_json()
+        except WebSocketDisconnect:
+            pass
+
+    async def send_text(self, data: str) -> None:
+        """Sends a text message."""
+        if not isinstance(data, str):
+            raise TypeError(f"send_text takes a str, not {type(data).__name__}")
+        await self._send(data)
+
+    async def send_bytes(self, data: bytes) -> None:
+        """Sends a binary message."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"send_bytes takes bytes, not {type(data).__name__}")
+        await self._send(bytes(data))
+
+    async def send_json(self, data: typing.Any, mode: str = "text") -> None:
+        """Sends ``data`` as JSON (Starlette's: compact separators, non-ASCII kept), in a
+        text (``mode="text"``) or binary (``"binary"``) message."""
+        if mode not in {"text", "binary"}:
+            raise RuntimeError('The "mode" argument should be "text" or "binary".')
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        await self._send(text if mode == "text" else text.encode("utf-8"))
+
+    async def send_denial_response(self, response) -> None:
+        """Refused: fasterapi does not implement WebSocket denial responses yet."""
+        raise NotImplementedError(
+            "WebSocket.send_denial_response: fasterapi does not implement WebSocket denial "
+            "responses yet (close before accept answers 403)"
+        )
+
+    # -- the handler's life ---------------------------------------------------------------
+
+    def _invalid(self, errors) -> None:
+        """The handshake's values failed validation: FastAPI's
+        ``WebSocketRequestValidationError``, closed with 1008 before accept (``403``)."""
+        self.application_state = WebSocketState.DISCONNECTED
+        self._conn.deny()
+        exc = WebSocketRequestValidationError(errors)
+        self._report(code=1008, reason=json.dumps(list(errors), default=str))
+        self._finish(exc, handled=True)
+
+    async def _run(self, coro) -> None:
+        """Runs the handler's coroutine, then closes what it left open (see the module's
+        docs)."""
+        error = None
+        handled = True
+        try:
+            await coro
+        except WebSocketException as e:
+            await self._close_quietly(e.code, e.reason)
+        except WebSocketDisconnect as e:
+            error, handled = e, False
+            if self.application_state == WebSocketState.CONNECTING:
+                self._conn.deny()
+        except BaseException as e:  # noqa: BLE001 - every exception ends the connection
+            error, handled = e, False
+            if self.application_state == WebSocketState.CONNECTING:
+                self.application_state = WebSocketState.DISCONNECTED
+                self._conn.deny(500)
+            elif self.application_state == WebSocketState.CONNECTED:
+                self.application_state = WebSocketState.DISCONNECTED
+                self._conn.close(1011, "")
+            if self._session is None and not isinstance(e, (asyncio.CancelledError, WebSocketDisconnect)):
+                path = getattr(self._request, "path", "?")
+                print(f"fasterapi: exception in the WebSocket handler of {path}:", file=sys.stderr)
+                traceback.print_exception(e)
+            if isinstance(e, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
+                self._finish(e, handled)
+                raise
+        finally:
+            if self.application_state == WebSocketState.CONNECTING:
+                self.application_state = WebSocketState.DISCONNECTED
+                self._conn.deny()
+            elif self.application_state == WebSocketState.CONNECTED:
+                self.application_state = WebSocketState.DISCONNECTED
+                self._conn.close(1000, "")
+        self._finish(error, handled)
+
+    async def _close_quietly(self, code: int, reason: str | None) -> None:
+        if self.application_state != WebSocketState.DISCONNECTED:
+            await self.close(code, reason)
+
+    def _report(self, **what) -> None:
+        if self._session is not None:
+            self._session._server_closed(**what)
+
+    def _finish(self, error, handled: bool) -> None:
+        if self._session is not None:
+            self._session._server_done(None if handled else error)

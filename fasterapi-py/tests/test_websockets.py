@@ -1,0 +1,233 @@
+"""WebSocket routes through FastAPI's API (`@app.websocket`, `APIRouter.websocket`,
+`WebSocket`, `WebSocketDisconnect`, `WebSocketException`), driven by the TestClient's
+`websocket_connect` (which talks to the app served on a real socket). Protocol
+conformance over a server process is test_websocket_conformance.py's."""
+
+import pytest
+
+from fasterapi import APIRouter, Cookie, Depends, FastAPI, Header, Query, WebSocket, WebSocketDisconnect, WebSocketException, status
+from fasterapi.routing import APIWebSocketRoute
+from fasterapi.testclient import TestClient
+from fasterapi.websockets import WebSocketState
+
+
+def test_echo_of_text_bytes_and_json_in_both_modes():
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        assert websocket.application_state == WebSocketState.CONNECTED
+        await websocket.send_text(await websocket.receive_text())
+        await websocket.send_bytes(await websocket.receive_bytes())
+        await websocket.send_json(await websocket.receive_json())
+        await websocket.send_json(await websocket.receive_json(mode="binary"), mode="binary")
+        async for item in websocket.iter_json():
+            await websocket.send_json({"got": item})
+
+    with TestClient(app).websocket_connect("/ws") as s:
+        s.send_text("héllo")
+        assert s.receive_text() == "héllo"
+        s.send_bytes(b"\x00\xff")
+        assert s.receive_bytes() == b"\x00\xff"
+        s.send_json({"a": [1, "ü"]})
+        assert s.receive_json() == {"a": [1, "ü"]}
+        s.send_json([True, None], mode="binary")
+        assert s.receive_json(mode="binary") == [True, None]
+        s.send_json(1)
+        s.send_json(2)
+        assert [s.receive_json(), s.receive_json()] == [{"got": 1}, {"got": 2}]
+
+
+def test_the_server_side_exception_is_raised_when_the_session_ends():
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        while True:
+            await websocket.receive_text()
+
+    client = TestClient(app)
+    with pytest.raises(WebSocketDisconnect) as e:
+        with client.websocket_connect("/ws") as s:
+            s.send_text("x")
+    assert e.value.code == 1000
+
+    @app.websocket("/boom")
+    async def boom(websocket: WebSocket):
+        await websocket.accept()
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError):
+        with client.websocket_connect("/boom") as s:
+            with pytest.raises(WebSocketDisconnect) as closed:
+                s.receive_text()
+            assert closed.value.code == 1011
+    quiet = TestClient(app, raise_server_exceptions=False)
+    with quiet.websocket_connect("/boom") as s:
+        with pytest.raises(WebSocketDisconnect):
+            s.receive_text()
+
+
+def test_close_before_accept_refuses_with_the_code():
+    app = FastAPI()
+
+    @app.websocket("/no")
+    async def no(websocket: WebSocket):
+        await websocket.close(code=status.WS_1013_TRY_AGAIN_LATER)
+
+    @app.websocket("/raise")
+    async def raises(websocket: WebSocket):
+        raise WebSocketException(code=4003, reason="nope")
+
+    @app.websocket("/return")
+    async def returns(websocket: WebSocket):
+        return None
+
+    client = TestClient(app)
+    for path, code in (("/no", 1013), ("/raise", 4003), ("/return", 1000)):
+        with pytest.raises(WebSocketDisconnect) as e:
+            with client.websocket_connect(path):
+                pytest.fail("accepted")
+        assert e.value.code == code, path
+
+
+def test_the_app_closes_after_accept_with_code_and_reason():
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        await websocket.send_text("bye")
+        await websocket.close(code=4000, reason="done here")
+        with pytest.raises(RuntimeError):
+            await websocket.send_text("after close")
+
+    with TestClient(app).websocket_connect("/ws") as s:
+        assert s.receive_text() == "bye"
+        message = s.receive()
+        assert message == {"type": "websocket.close", "code": 4000, "reason": "done here"}
+
+
+def test_parameters_dependencies_and_the_request_attributes():
+    app = FastAPI()
+    seen = {}
+
+    async def user(websocket: WebSocket, x_user: str = Header(), session: str | None = Cookie(None)):
+        seen["dep_ws"] = websocket
+        return f"{x_user}/{session}"
+
+    @app.websocket("/items/{item_id}/ws")
+    async def ws(websocket: WebSocket, item_id: int, q: list[str] = Query([]), who: str = Depends(user)):
+        seen["ws"] = websocket
+        await websocket.accept(headers=[(b"x-served-by", b"fasterapi")])
+        await websocket.send_json({
+            "item_id": item_id, "q": q, "who": who,
+            "path_params": dict(websocket.path_params), "query": str(websocket.url.query),
+            "header": websocket.headers["x-user"], "cookies": dict(websocket.cookies),
+            "scheme": websocket.url.scheme, "type": websocket.scope["type"],
+        })
+        await websocket.close()
+
+    client = TestClient(app, cookies={"session": "s1"})
+    with client.websocket_connect("/items/5/ws?q=a&q=b", headers={"X-User": "ann"}) as s:
+        assert (b"x-served-by", b"fasterapi") in s.extra_headers
+        assert s.receive_json() == {
+            "item_id": 5, "q": ["a", "b"], "who": "ann/s1", "path_params": {"item_id": "5"},
+            "query": "q=a&q=b", "header": "ann", "cookies": {"session": "s1"},
+            "scheme": "ws", "type": "websocket",
+        }
+    assert seen["dep_ws"] is seen["ws"], "the dependency gets the same WebSocket"
+    # A value that fails validation (or a missing header) refuses with 1008.
+    for url, headers in (("/items/x/ws", {"X-User": "ann"}), ("/items/5/ws", {})):
+        with pytest.raises(WebSocketDisconnect) as e:
+            with client.websocket_connect(url, headers=headers):
+                pytest.fail("accepted")
+        assert e.value.code == status.WS_1008_POLICY_VIOLATION
+
+
+def test_routers_prefixes_dependencies_and_overrides():
+    app = FastAPI()
+    calls = []
+
+    def audit():
+        calls.append("audit")
+
+    def token():
+        return "real"
+
+    router = APIRouter(prefix="/r", dependencies=[Depends(audit)])
+
+    @router.websocket("/ws")
+    async def ws(websocket: WebSocket, t: str = Depends(token)):
+        await websocket.accept()
+        await websocket.send_text(t)
+        await websocket.close()
+
+    app.include_router(router, prefix="/v1")
+    routes = [r for r in app.routes if isinstance(r, APIWebSocketRoute)]
+    assert [(r.path, r.name) for r in routes] == [("/v1/r/ws", "ws")]
+    assert app.url_path_for("ws") == "/v1/r/ws"
+    client = TestClient(app)
+    with client.websocket_connect("/v1/r/ws") as s:
+        assert s.receive_text() == "real"
+    app.dependency_overrides[token] = lambda: "fake"
+    with client.websocket_connect("/v1/r/ws") as s:
+        assert s.receive_text() == "fake"
+    assert calls == ["audit", "audit"]
+
+
+def test_subprotocols():
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        offered = websocket.scope["subprotocols"]
+        await websocket.accept(subprotocol=offered[-1])
+        await websocket.send_json(offered)
+        with pytest.raises(RuntimeError):
+            await websocket.accept()
+
+    with TestClient(app).websocket_connect("/ws", subprotocols=["v1", "v2"]) as s:
+        assert s.accepted_subprotocol == "v2"
+        assert s.receive_json() == ["v1", "v2"]
+
+    @app.websocket("/bad")
+    async def bad(websocket: WebSocket):
+        await websocket.accept(subprotocol="never-offered")
+
+    with pytest.raises(ValueError, match="not offered"):
+        with TestClient(app).websocket_connect("/bad", subprotocols=["v1"]):
+            pass
+
+
+def test_registration_refusals():
+    app = FastAPI()
+    with pytest.raises(TypeError, match="async def"):
+        @app.websocket("/sync")
+        def sync(websocket: WebSocket):
+            pass
+    from pydantic import BaseModel
+
+    class Item(BaseModel):
+        x: int
+
+    with pytest.raises(TypeError, match="no body"):
+        @app.websocket("/body")
+        async def body(websocket: WebSocket, item: Item):
+            pass
+    with pytest.raises(NotImplementedError, match="websocket_route"):
+        app.websocket_route("/x")
+
+
+def test_http_requests_to_a_websocket_route_get_426():
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+
+    r = TestClient(app).get("/ws")
+    assert r.status_code == 426
+    assert r.headers["upgrade"] == "websocket"
