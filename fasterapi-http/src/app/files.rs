@@ -111,6 +111,15 @@ impl FileResponse {
     /// Its size and modification time are read now (`fstat`).
     pub fn from_file(file: File, name: impl AsRef<Path>) -> io::Result<FileResponse> {
         let meta = file.metadata()?;
+        FileResponse::with_metadata(file, &meta, name.as_ref())
+    }
+
+    /// [`FileResponse::from_file`] with the file's metadata already read.
+    pub(crate) fn with_metadata(
+        file: File,
+        meta: &std::fs::Metadata,
+        name: &Path,
+    ) -> io::Result<FileResponse> {
         if !meta.is_file() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -121,7 +130,7 @@ impl FileResponse {
             file: Arc::new(file),
             size: meta.len(),
             modified: meta.modified().ok(),
-            content_type: content_type_for(name.as_ref()),
+            content_type: content_type_for(name),
             status: StatusCode::OK,
             etag: None,
             last_modified: None,

@@ -825,7 +825,7 @@ impl<S: Transport> Conn<S> {
             return self.flush_backlog().map(|_| ());
         }
         let out = &mut ctx.out;
-        let result = if out.chunks.is_empty() {
+        let result = if out.chunks.is_empty() && out.file.is_none() {
             loop {
                 match self.stream.send(&out.buf) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -845,7 +845,11 @@ impl<S: Transport> Conn<S> {
                 slices[n] = IoSlice::new(c);
                 n += 1;
             }
-            self.stream.send_vectored(&slices[..n])
+            if out.file.is_some() {
+                self.stream.send_vectored_more(&slices[..n])
+            } else {
+                self.stream.send_vectored(&slices[..n])
+            }
         };
         let written = match result {
             Ok(n) => n,
@@ -939,14 +943,23 @@ impl<S: Transport> Conn<S> {
             }
             let mut slices = [IoSlice::new(&[]); 64];
             let mut n = 0;
+            let mut file_follows = false;
             for c in self.backlog.0.iter().take(slices.len()) {
                 match c {
                     Outgoing::Bytes(b) => slices[n] = IoSlice::new(b),
-                    Outgoing::File(_) => break,
+                    Outgoing::File(_) => {
+                        file_follows = true;
+                        break;
+                    }
                 }
                 n += 1;
             }
-            let mut written = match self.stream.send_vectored(&slices[..n]) {
+            let sent = if file_follows {
+                self.stream.send_vectored_more(&slices[..n])
+            } else {
+                self.stream.send_vectored(&slices[..n])
+            };
+            let mut written = match sent {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(w) => w,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),

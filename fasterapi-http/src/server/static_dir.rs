@@ -137,7 +137,7 @@ impl StaticDir {
             Err(e) => return self.open_failed(req, &e),
         };
         if meta.is_file() {
-            return match FileResponse::from_file(file, &target.relative) {
+            return match FileResponse::with_metadata(file, &meta, Path::new(&target.relative)) {
                 Ok(f) => f.respond(req),
                 Err(e) => self.open_failed(req, &e),
             };

@@ -142,9 +142,29 @@ pub(crate) fn send(stream: &mio::net::TcpStream, buf: &[u8]) -> io::Result<usize
 /// `writev`), with `MSG_NOSIGNAL`: a peer that went away gives `EPIPE`, not a SIGPIPE
 /// that would kill a host process which has not ignored it (std's `write_vectored` is
 /// `writev`, which cannot pass the flag).
+#[inline]
 pub(crate) fn send_vectored(
     stream: &impl AsRawFd,
     bufs: &[std::io::IoSlice<'_>],
+) -> io::Result<usize> {
+    send_vectored_flags(stream, bufs, libc::MSG_NOSIGNAL)
+}
+
+/// [`send_vectored`] for bytes a file's bytes follow at once (a response head before its
+/// `sendfile` body): `MSG_MORE` lets the kernel hold a partial segment for what comes
+/// next, so the head and the file's first bytes share segments (nginx's `tcp_nopush`).
+pub(crate) fn send_vectored_more(
+    stream: &impl AsRawFd,
+    bufs: &[std::io::IoSlice<'_>],
+) -> io::Result<usize> {
+    send_vectored_flags(stream, bufs, libc::MSG_NOSIGNAL | libc::MSG_MORE)
+}
+
+#[inline(always)]
+fn send_vectored_flags(
+    stream: &impl AsRawFd,
+    bufs: &[std::io::IoSlice<'_>],
+    flags: libc::c_int,
 ) -> io::Result<usize> {
     // SAFETY: a zeroed msghdr is valid (no address, no control data); `msg_iov` points at
     // `bufs`, whose IoSlices are ABI-compatible with iovec and stay borrowed for the call,
@@ -153,7 +173,7 @@ pub(crate) fn send_vectored(
         let mut msg: libc::msghdr = std::mem::zeroed();
         msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
         msg.msg_iovlen = bufs.len().min(libc::c_int::MAX as usize) as _;
-        libc::sendmsg(stream.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
+        libc::sendmsg(stream.as_raw_fd(), &msg, flags)
     };
     if n < 0 {
         return Err(io::Error::last_os_error());

@@ -32,6 +32,11 @@ pub(crate) trait Transport {
     fn send(&mut self, buf: &[u8]) -> io::Result<usize>;
     /// Writes `bufs` in order, as one gathered write; returns how much was taken.
     fn send_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+    /// [`Transport::send_vectored`] for bytes a file's bytes follow at once (see
+    /// `sys::send_vectored_more`).
+    fn send_vectored_more(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.send_vectored(bufs)
+    }
     /// Writes up to `count` bytes of `file` from `offset`; returns how much was taken
     /// (`Ok(0)` at the end of the file).
     fn send_file(&mut self, file: &File, offset: u64, count: usize) -> io::Result<usize>;
@@ -61,6 +66,10 @@ impl Transport for TcpStream {
     #[inline(always)]
     fn send_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         sys::send_vectored(self, bufs)
+    }
+
+    fn send_vectored_more(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        sys::send_vectored_more(self, bufs)
     }
 
     #[inline(always)]
