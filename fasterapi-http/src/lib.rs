@@ -85,6 +85,7 @@ pub use app::cors;
 pub use app::error::Error;
 pub use app::files::{self, Conditions, FileResponse};
 pub use app::group::Group;
+pub use app::form;
 pub use app::later::{Companion, Reply};
 pub use app::middleware;
 pub use app::middleware::{DefaultHeaders, Middleware, Next, RequestId};

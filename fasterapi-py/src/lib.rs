@@ -66,6 +66,7 @@ mod dispatch;
 mod embed;
 mod errors;
 mod files;
+mod forms;
 mod json;
 mod middleware;
 mod plan;
@@ -95,6 +96,7 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dispatch::overrides_version, m)?)?;
     m.add_function(wrap_pyfunction!(aio::after_response, m)?)?;
     m.add_function(wrap_pyfunction!(middleware::check_middleware, m)?)?;
+    m.add_function(wrap_pyfunction!(forms::read_multipart, m)?)?;
     m.add_function(wrap_pyfunction!(json::dumps, m)?)?;
     m.add_function(wrap_pyfunction!(json::render_json, m)?)?;
     m.add_function(wrap_pyfunction!(serve::serve, m)?)?;

@@ -13,7 +13,9 @@ use fasterapi_http::{Reply, Request};
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use crate::forms::{upload_bytes, Form, FormItem};
 
 use crate::dispatch::Runtime;
 use crate::request::{PyRequest, RequestCell};
@@ -254,7 +256,8 @@ pub(crate) enum Source {
     /// FastAPI's temporal `Response` (a `response: Response` parameter): a fresh one per
     /// request, whose status, headers and cookies go into the response sent.
     Response,
-    /// A field of an `application/x-www-form-urlencoded` body (`Form()`).
+    /// A field of an `application/x-www-form-urlencoded` or `multipart/form-data` body
+    /// (`Form()`, `File()`).
     Form,
     /// FastAPI's `BackgroundTasks`: a fresh one per request, run after its response.
     Background,
@@ -322,6 +325,10 @@ pub(crate) enum Conv {
     Validator,
     /// Any value, unconverted.
     Any,
+    /// An uploaded file: the `UploadFile` (`file: UploadFile`).
+    Upload,
+    /// An uploaded file's content, or a field's text, as `bytes` (`data: bytes = File()`).
+    Bytes,
 }
 
 /// One parameter of a handler as the Python package's signature compiler describes it:
@@ -392,10 +399,13 @@ impl ParamSpec {
         group: u32,
     ) -> PyResult<ParamSpec> {
         if fields.is_some() {
-            if !matches!(source, Source::Query | Source::Header | Source::Cookie) {
+            if !matches!(
+                source,
+                Source::Query | Source::Header | Source::Cookie | Source::Form
+            ) {
                 return Err(PyValueError::new_err(format!(
-                    "parameter {name:?}: only query parameters, headers and cookies are \
-                     read as a model's fields"
+                    "parameter {name:?}: only query parameters, headers, cookies and form \
+                     fields are read as a model's fields"
                 )));
             }
             if conv != Conv::Validator || multi {
@@ -711,65 +721,11 @@ pub(crate) struct Invalid<'py> {
     pub(crate) body_not_json: bool,
 }
 
-/// The fields of an `application/x-www-form-urlencoded` body, parsed at the first
-/// [`Source::Form`] parameter of a request.
-enum Form {
-    /// The body is another content type: no fields.
-    Fields(Vec<(String, String)>),
-    /// The body is `multipart/form-data`, which fasterapi does not read yet.
-    Multipart,
-}
-
-impl Form {
-    /// Reads the form fields of `req`'s body, as Starlette does: only for the
-    /// url-encoded content type; other types have no fields.
-    fn of(req: &impl Incoming) -> Form {
-        let content_type = req.header("content-type");
-        let media_type = content_type
-            .as_deref()
-            .and_then(|t| t.split(';').next())
-            .map(str::trim)
-            .unwrap_or("");
-        if media_type.eq_ignore_ascii_case("multipart/form-data") {
-            return Form::Multipart;
-        }
-        if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-            return Form::Fields(Vec::new());
-        }
-        let fields = req
-            .body_bytes()
-            .split(|&b| b == b'&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| {
-                let (k, v) = match pair.iter().position(|&b| b == b'=') {
-                    Some(i) => (&pair[..i], &pair[i + 1..]),
-                    None => (pair, &[][..]),
-                };
-                (form_decode(k), form_decode(v))
-            })
-            .collect();
-        Form::Fields(fields)
-    }
-
-    /// The values of field `name` that count: FastAPI takes an empty value as absent.
-    fn values<'f>(&'f self, name: &str) -> impl Iterator<Item = &'f str> + 'f {
-        let fields = match self {
-            Form::Fields(fields) => fields.as_slice(),
-            Form::Multipart => &[],
-        };
-        let name = name.to_owned();
-        fields
-            .iter()
-            .filter(move |(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 /// A key or value of a url-encoded form as Starlette decodes it
 /// (`unquote_plus(raw.decode("latin-1"))`): `+` is a space, runs of `%XX` escapes are
 /// UTF-8 (invalid sequences become U+FFFD), other bytes are Latin-1, a `%` that starts no
 /// escape stays.
-fn form_decode(raw: &[u8]) -> String {
+pub(crate) fn form_decode(raw: &[u8]) -> String {
     let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     let mut out = String::with_capacity(raw.len());
     let mut escaped = Vec::new();
@@ -921,16 +877,17 @@ impl Plan {
                 Source::Response => Some(rt.temporal_response.bind(py).call0()?),
                 Source::Background => Some(background_tasks(py)?),
                 Source::Form => {
-                    let form = form.get_or_insert_with(|| Form::of(req));
-                    if matches!(form, Form::Multipart) {
-                        let refusal = rt.http_exception.bind(py).call1((
-                            415,
-                            "multipart/form-data bodies are not supported by fasterapi yet: \
-                             send the form as application/x-www-form-urlencoded",
-                        ))?;
-                        return Err(PyErr::from_value(refusal));
+                    if form.is_none() {
+                        form = Some(Form::of(py, rt, req)?);
                     }
-                    self.form_value(py, rt, p, form, &mut errors)?
+                    let Some(form) = &form else {
+                        unreachable!("the form was just read");
+                    };
+                    if p.fields.is_some() {
+                        self.form_group(py, rt, p, form, &mut errors)?
+                    } else {
+                        self.form_value(py, rt, p, form, &mut errors)?
+                    }
                 }
                 Source::Body | Source::BodyField => {
                     self.body_value(py, rt, p, body.as_ref(), &mut errors)?
@@ -1107,24 +1064,163 @@ impl Plan {
         self.check(py, rt, p, values.into_any(), &[p.source.loc()], errors)
     }
 
-    /// The value of a form field, converted and checked as a query parameter is.
+    /// The value of a form field, converted and checked as a query parameter is; an
+    /// uploaded file is the `UploadFile` (or its content for `bytes`). An empty text value
+    /// counts as absent, as FastAPI takes it.
+    #[inline(never)]
     fn form_value<'py>(
         &self,
         py: Python<'py>,
         rt: &Runtime,
         p: &Param,
-        form: &Form,
+        form: &Form<'py>,
         errors: &mut Errors<'py>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let loc = [p.source.loc(), p.key_str.as_str()];
-        if p.multi {
-            let raws: Vec<Cow<'_, str>> = form.values(&p.key_str).map(Cow::Borrowed).collect();
-            return self.convert_all(py, rt, p, raws, &loc, errors);
+        let has_files = form
+            .values(&p.key_str)
+            .any(|v| matches!(v, FormItem::File(_)));
+        if !has_files && !matches!(p.conv, Conv::Upload | Conv::Bytes) {
+            let mut texts = form.values(&p.key_str).filter_map(|v| match v {
+                FormItem::Text(t) => Some(t.as_str()),
+                FormItem::File(_) => None,
+            });
+            if p.multi {
+                let raws: Vec<Cow<'_, str>> = texts.map(Cow::Borrowed).collect();
+                return self.convert_all(py, rt, p, raws, &loc, errors);
+            }
+            return match texts.next_back().filter(|v| !v.is_empty()) {
+                Some(raw) => self.convert_one(py, rt, p, raw, &loc, errors),
+                None => self.missing(py, p, &loc, errors),
+            };
         }
-        match form.values(&p.key_str).next().filter(|v| !v.is_empty()) {
-            Some(raw) => self.convert_one(py, rt, p, raw, &loc, errors),
+        if p.multi {
+            let list = PyList::empty(py);
+            let mut ok = true;
+            for (i, item) in form.values(&p.key_str).enumerate() {
+                match self.form_item(py, rt, p, item, &loc, i, errors)? {
+                    Some(v) => list.append(v)?,
+                    None => ok = false,
+                }
+            }
+            if list.is_empty() && ok {
+                return self.missing(py, p, &loc, errors);
+            }
+            return Ok(ok.then(|| list.into_any()));
+        }
+        match form.values(&p.key_str).next_back() {
+            Some(FormItem::Text(t)) if t.is_empty() => self.missing(py, p, &loc, errors),
+            Some(item) => self.form_item(py, rt, p, item, &loc, usize::MAX, errors),
             None => self.missing(py, p, &loc, errors),
         }
+    }
+
+    /// One form value for parameter `p` (item `index` of a list, `usize::MAX` for a
+    /// single value).
+    #[allow(clippy::too_many_arguments)]
+    fn form_item<'py>(
+        &self,
+        py: Python<'py>,
+        rt: &Runtime,
+        p: &Param,
+        item: &FormItem<'py>,
+        loc: &[&str],
+        index: usize,
+        errors: &mut Errors<'py>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let failed = |errors: &mut Errors<'py>, ty: &str, msg: &str, input: &Bound<'py, PyAny>| {
+            let at = self::loc(py, loc)?;
+            if index != usize::MAX {
+                at.append(index)?;
+            }
+            push_error(errors, detail(py, ty, at, msg, input, None)?)?;
+            Ok::<_, PyErr>(None)
+        };
+        match (item, p.conv) {
+            (FormItem::File(upload), Conv::Upload | Conv::Any) => Ok(Some(upload.clone())),
+            (FormItem::File(upload), Conv::Bytes) => Ok(Some(upload_bytes(py, upload)?)),
+            (FormItem::Text(t), Conv::Bytes) => Ok(Some(PyBytes::new(py, t.as_bytes()).into_any())),
+            (FormItem::Text(t), Conv::Upload) => {
+                let input = PyString::new(py, t).into_any();
+                failed(
+                    errors,
+                    "value_error",
+                    "Value error, Expected UploadFile, received: <class 'str'>",
+                    &input,
+                )
+            }
+            (FormItem::Text(t), _) if index == usize::MAX => {
+                self.convert_one(py, rt, p, t, loc, errors)
+            }
+            (FormItem::Text(t), _) => match convert(py, p.conv, t)? {
+                Ok(v) => Ok(Some(v)),
+                Err((ty, msg)) => {
+                    let input = PyString::new(py, t).into_any();
+                    failed(errors, ty, msg, &input)
+                }
+            },
+            // A file where text is expected: what validating the UploadFile says.
+            (FormItem::File(upload), _) => self.check(py, rt, p, upload.clone(), loc, errors),
+        }
+    }
+
+    /// A pydantic model read from the form's fields (`data: Annotated[Model, Form()]`,
+    /// FastAPI's form models): a dict of each field's value (an empty text counts as
+    /// absent) and of the form's other items, validated by the model.
+    #[inline(never)]
+    fn form_group<'py>(
+        &self,
+        py: Python<'py>,
+        rt: &Runtime,
+        p: &Param,
+        form: &Form<'py>,
+        errors: &mut Errors<'py>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(fields) = &p.fields else {
+            return Ok(None);
+        };
+        let value_of = |item: &FormItem<'py>| match item {
+            FormItem::Text(t) => PyString::new(py, t).into_any(),
+            FormItem::File(f) => f.clone(),
+        };
+        let present = |item: &&FormItem<'py>| !matches!(item, FormItem::Text(t) if t.is_empty());
+        let values = PyDict::new(py);
+        for f in fields.iter() {
+            let found: Vec<&FormItem<'py>> = form.values(&f.lookup).filter(present).collect();
+            let value = if f.multi {
+                (!found.is_empty())
+                    .then(|| PyList::new(py, found.iter().map(|i| value_of(i))))
+                    .transpose()?
+                    .map(Bound::into_any)
+            } else {
+                found.last().map(|i| value_of(i))
+            };
+            let value = match (value, &f.default) {
+                (Some(v), _) => Some(v),
+                (None, Some((default, true))) => Some(deepcopy(py)?.call1((default.bind(py),))?),
+                (None, Some((default, false))) => Some(default.bind(py).clone()),
+                (None, None) => None,
+            };
+            if let Some(v) = value {
+                values.set_item(f.key.bind(py), v)?;
+            }
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, _) in &form.items {
+            let name = name.as_str();
+            if seen.contains(&name) || fields.iter().any(|f| f.lookup == name || f.key_str == name)
+            {
+                continue;
+            }
+            seen.push(name);
+            let all: Vec<Bound<'py, PyAny>> = form.values(name).map(value_of).collect();
+            let value = match all.len() {
+                1 => all.into_iter().next().expect("one value"),
+                _ => PyList::new(py, all)?.into_any(),
+            };
+            values.set_item(name, value)?;
+        }
+        self.check(py, rt, p, values.into_any(), &[p.source.loc()], errors)
     }
 
     /// One raw value (path, query, header, cookie, form) converted and checked.
@@ -1526,6 +1622,13 @@ fn convert<'py>(
     Ok(Ok(match conv {
         Conv::Str | Conv::Any | Conv::Dict | Conv::List | Conv::Validator => {
             PyString::new(py, raw).into_any()
+        }
+        Conv::Bytes => PyBytes::new(py, raw.as_bytes()).into_any(),
+        Conv::Upload => {
+            return Ok(Err((
+                "value_error",
+                "Value error, Expected UploadFile, received: <class 'str'>",
+            )))
         }
         Conv::Int => {
             let s = raw.trim();

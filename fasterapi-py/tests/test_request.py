@@ -142,10 +142,12 @@ def test_url_encoded_forms_are_read_as_starlette_reads_them(server):
     assert r.json() == {"items": [], "name": None}
 
 
-def test_multipart_forms_are_refused_clearly(server):
-    r = post(server, "/form", files={"f": ("a.txt", b"data")})
-    assert r.status_code == 415
-    assert "multipart/form-data bodies are not supported by fasterapi yet" in r.json()["detail"]
+def test_multipart_forms_are_read_and_malformed_ones_refused_clearly(server):
+    r = post(server, "/form", files=[("name", (None, "J\u00f6rg")), ("x", (None, "1")), ("x", (None, "2"))])
+    assert r.status_code == 200, r.text
+    assert r.json() == {"items": [["name", "J\u00f6rg"], ["x", "1"], ["x", "2"]], "name": "J\u00f6rg"}
+    r = post(server, "/form", data=b"--b\r\n", headers={"content-type": "multipart/form-data"})
+    assert (r.status_code, r.json()) == (400, {"detail": "Missing boundary in multipart."})
 
 
 # --- through the TestClient: one request object for the handler, its dependencies and the

@@ -310,8 +310,6 @@ def test_options_fasterapi_cannot_honour_are_refused_by_name():
     ]:
         with pytest.raises(NotImplementedError, match=name):
             TestClient(app, **kwargs)
-    with pytest.raises(NotImplementedError, match="files="):
-        client.post("/echo", files={"f": b"x"})
     with pytest.raises(NotImplementedError, match="cookies"):
         client.websocket_connect("/ws", cookies={"a": "b"})
     with pytest.raises(TypeError, match="fasterapi app"):

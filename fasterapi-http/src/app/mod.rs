@@ -4,6 +4,7 @@ pub mod cors;
 pub(crate) mod error;
 pub mod files;
 pub(crate) mod group;
+pub mod form;
 pub(crate) mod later;
 pub mod middleware;
 pub(crate) mod request;

@@ -152,11 +152,11 @@ from . import _fasterapi, _not_yet, status
 from ._loop import _close_loop, _new_loop, _start, _turn
 from .applications import FastAPI, FasterAPI
 from .background import BackgroundTasks
-from .datastructures import Headers
+from .datastructures import Headers, UploadFile
 from .dependencies.utils import _pydantic, _validation_detail, _ValidationError
 from .encoders import _jsonable
 from .exceptions import HTTPException, StarletteHTTPException, WebSocketException
-from .param_functions import Body, Cookie, Depends, Form, Header, Path, Query, Security
+from .param_functions import Body, Cookie, Depends, File, Form, Header, Path, Query, Security
 from .requests import Request
 from .responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, _temporal_response
 from .routing import APIRouter, _response_validation_error
@@ -169,6 +169,7 @@ __all__ = [
     "Depends",
     "FastAPI",
     "FasterAPI",
+    "File",
     "Form",
     "Header",
     "Headers",
@@ -182,6 +183,7 @@ __all__ = [
     "Response",
     "BackgroundTasks",
     "Security",
+    "UploadFile",
     "status",
     "WebSocket",
     "WebSocketDisconnect",
@@ -206,6 +208,5 @@ _fasterapi._setup(
 
 #: FastAPI's top-level names that fasterapi does not implement yet.
 _NOT_YET = frozenset({
-    "File", "UploadFile",
 })
 __getattr__ = _not_yet.refuse("fasterapi", _NOT_YET)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import tempfile
 import typing
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
 from operator import itemgetter
@@ -534,5 +536,95 @@ class MutableHeaders(Headers):
         return f"{type(self).__name__}(raw={self._list!r})"
 
 
-_NOT_YET = frozenset({'Default', 'DefaultPlaceholder', 'UploadFile'})
+class UploadFile:
+    """An uploaded file (a ``multipart/form-data`` part with a ``filename``), as Starlette's
+    and FastAPI's ``UploadFile``: ``file`` (a standard binary file object, positioned at the
+    start), ``filename`` (the client's text, never used as a path by fasterapi), ``size``,
+    ``headers`` (the part's) and ``content_type``; ``await read(size)``, ``write(data)``,
+    ``seek(offset)``, ``close()``.
+
+    Files up to 1 MiB are in a ``tempfile.SpooledTemporaryFile`` in memory; larger ones were
+    written to an unnamed temporary file by the server as the body was read (no copy of
+    their bytes exists in Python). Unlike Starlette, the async methods call the file at
+    once rather than in a thread pool: the file is in memory or in the page cache the
+    server just wrote. The file is closed with ``close()``, or when the object is dropped.
+    """
+
+    def __init__(self, file: typing.BinaryIO, *, size: int | None = None, filename: str | None = None,
+                 headers: Headers | None = None) -> None:
+        self.filename = filename
+        self.file = file
+        self.size = size
+        self.headers = headers or Headers()
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type", None)
+
+    async def write(self, data: bytes) -> None:
+        if self.size is not None:
+            self.size += len(data)
+        self.file.write(data)
+
+    async def read(self, size: int = -1) -> bytes:
+        return self.file.read(size)
+
+    async def seek(self, offset: int) -> None:
+        self.file.seek(offset)
+
+    async def close(self) -> None:
+        self.file.close()
+
+    def __del__(self) -> None:
+        # Closed here, not by the file's own finalizer, which would warn (ResourceWarning).
+        file = self.__dict__.get("file")
+        if file is not None and not getattr(file, "closed", True):
+            try:
+                file.close()
+            except Exception:
+                pass
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(filename={self.filename!r}, size={self.size!r}, headers={self.headers!r})"
+
+    @classmethod
+    def _validate(cls, value: typing.Any, *_: typing.Any) -> "UploadFile":
+        if not isinstance(value, UploadFile):
+            raise ValueError(f"Expected UploadFile, received: {type(value)}")
+        return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: typing.Any, handler: typing.Any) -> dict:
+        return {"type": "string", "contentMediaType": "application/octet-stream"}
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: typing.Any, handler: typing.Any) -> typing.Any:
+        from pydantic_core import core_schema
+
+        return core_schema.with_info_plain_validator_function(cls._validate)
+
+
+#: Bytes of an upload kept in memory (Starlette's ``MultiPartParser.spool_max_size``).
+_SPOOL_MAX_SIZE = 1024 * 1024
+
+
+def _upload_file(filename: str, headers: list, content: bytes | int, size: int) -> UploadFile:
+    """The ``UploadFile`` of a part the server read: ``content`` is its bytes, or the
+    descriptor of the unnamed temporary file holding them (duplicated here: the server
+    closes its own)."""
+    if isinstance(content, bytes):
+        file = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX_SIZE)
+        file.write(content)
+        file.seek(0)
+    else:
+        file = open(os.dup(content), "w+b")  # noqa: SIM115 -- UploadFile owns and closes it
+    return UploadFile(file, size=size, filename=filename, headers=Headers(raw=headers))
+
+
+def _upload_bytes(upload: UploadFile) -> bytes:
+    """The content of an upload, for a ``bytes`` parameter (FastAPI awaits ``read()``)."""
+    return upload.file.read()
+
+
+_NOT_YET = frozenset({'Default', 'DefaultPlaceholder'})
 __getattr__ = _not_yet.refuse('fasterapi.datastructures', _NOT_YET)

@@ -73,14 +73,25 @@ def Body(default: typing.Any = ..., *, embed: bool | None = None, **kwargs: typi
 
 
 def Form(default: typing.Any = ..., **kwargs: typing.Any) -> typing.Any:  # noqa: N802
-    """Marks a field of an ``application/x-www-form-urlencoded`` body, as FastAPI's
-    ``Form`` (``username: str = Form()``): the value of that key (or ``alias``) in the
-    form, converted and checked as a query parameter is; an empty value counts as
-    absent, as in FastAPI; a list type takes every value of a repeated key. A body of
-    another content type has no form fields (so required ones are missing: 422); a
-    ``multipart/form-data`` body is answered ``415``, fasterapi does not read multipart
-    yet. Same keywords as :func:`Query`."""
+    """Marks a field of a form body, as FastAPI's ``Form`` (``username: str = Form()``):
+    the value of that key (or ``alias``) in an ``application/x-www-form-urlencoded`` or
+    ``multipart/form-data`` body, converted and checked as a query parameter is; an empty
+    value counts as absent, as in FastAPI; a list type takes every value of a repeated
+    key. A pydantic model marked ``Form()`` takes its fields from the form (FastAPI's form
+    models). A body of another content type has no form fields (so required ones are
+    missing: 422). A malformed multipart body, or one past Starlette's limits (1000
+    fields, 1000 files, 1 MiB per field) is answered 400 with Starlette's detail. Same
+    keywords as :func:`Query`."""
     return params.Form(default, **kwargs)
+
+
+def File(default: typing.Any = ..., **kwargs: typing.Any) -> typing.Any:  # noqa: N802
+    """Marks an uploaded file of a ``multipart/form-data`` body, as FastAPI's ``File``:
+    ``file: UploadFile`` (no marker needed) receives an :class:`fasterapi.UploadFile`,
+    ``data: bytes = File()`` the file's content, ``files: list[UploadFile]`` every file of
+    that field. The server reads the body part by part; files over 1 MiB go to an unnamed
+    temporary file. Same keywords as :func:`Form`."""
+    return params.File(default, **kwargs)
 
 
 def Depends(  # noqa: N802
@@ -123,5 +134,5 @@ def Security(  # noqa: N802
     return params.Security(dependency=dependency, scopes=scopes, use_cache=use_cache)
 
 
-_NOT_YET = frozenset({"File"})
+_NOT_YET = frozenset()
 __getattr__ = _not_yet.refuse("fasterapi.param_functions", _NOT_YET)

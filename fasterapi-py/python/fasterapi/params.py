@@ -135,18 +135,23 @@ class Body(Param):
 
 
 class Form(Body):
-    """A field of an ``application/x-www-form-urlencoded`` body: what
-    :func:`fasterapi.Form` returns."""
+    """A field of an ``application/x-www-form-urlencoded`` or ``multipart/form-data``
+    body: what :func:`fasterapi.Form` returns. ``media_type`` only documents (both kinds
+    of body are read whatever it says, as in FastAPI)."""
 
     location = "form"
 
     def __init__(self, default: typing.Any = ..., *, media_type: str = "application/x-www-form-urlencoded", **kwargs: typing.Any):
-        if media_type != "application/x-www-form-urlencoded":
-            raise NotImplementedError(
-                f"Form(media_type={media_type!r}): fasterapi reads form bodies as "
-                "application/x-www-form-urlencoded only (multipart/form-data is not implemented yet)"
-            )
         super().__init__(default, **kwargs)
+        self.media_type = media_type
+
+
+class File(Form):
+    """An uploaded file of a ``multipart/form-data`` body: what :func:`fasterapi.File`
+    returns."""
+
+    def __init__(self, default: typing.Any = ..., *, media_type: str = "multipart/form-data", **kwargs: typing.Any):
+        super().__init__(default, media_type=media_type, **kwargs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,5 +171,5 @@ class Security(Depends):
     scopes: typing.Optional[typing.Sequence[str]] = None
 
 
-_NOT_YET = frozenset({"File", "ParamTypes"})
+_NOT_YET = frozenset({"ParamTypes"})
 __getattr__ = _not_yet.refuse("fasterapi.params", _NOT_YET)

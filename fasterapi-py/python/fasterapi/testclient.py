@@ -283,16 +283,10 @@ class TestClient(httpx.Client):
         timeout=httpx.USE_CLIENT_DEFAULT,
         extensions=None,
     ) -> httpx.Response:
-        """httpx's ``Client.request``. ``files=`` (multipart uploads) is refused until
-        fasterapi reads multipart bodies; ``timeout=`` is accepted with Starlette's
+        """httpx's ``Client.request`` (``files=`` sends a multipart upload); ``timeout=`` is accepted with Starlette's
         warning and has no effect (as in Starlette: nothing goes over a network; a
         handler that has not answered within 10 seconds fails the request with
         ``TimeoutError``)."""
-        if files is not None:
-            raise NotImplementedError(
-                "TestClient: files= (multipart/form-data uploads) is not implemented by "
-                "fasterapi yet (File() and UploadFile come with multipart support)"
-            )
         if timeout is not httpx.USE_CLIENT_DEFAULT:
             warnings.warn(
                 "You should not use the 'timeout' argument with the TestClient. "
@@ -306,6 +300,7 @@ class TestClient(httpx.Client):
             url,
             content=content,
             data=data,
+            files=files,
             json=json,
             params=params,
             headers=headers,

@@ -16,6 +16,7 @@ import types
 import typing
 
 from .._fasterapi import Conv, ParamSpec, Source
+from ..datastructures import UploadFile
 from ..params import _NUMBER_CONSTRAINTS, _STRING_CONSTRAINTS, Depends, Param
 from ..background import BackgroundTasks
 from ..requests import Request
@@ -368,6 +369,10 @@ def _analyze(call, path_names: set, path: str) -> list:
             items.append((name, p.kind, SECURITY_SCOPES))
             continue
         location = marker.location if marker is not None else None
+        upload = _upload_conv(inner)
+        if location is None and upload is not None and upload[0] == Conv.UPLOAD:
+            # As FastAPI: an UploadFile (or a list of them) is a File() without the marker.
+            location = "form"
         if name in path_names and location not in (None, "path"):
             raise TypeError(f"{qualname}: {name!r} is a path parameter; mark it Path(), not {type(marker).__name__}()")
         if location is None:
@@ -395,12 +400,14 @@ def _analyze(call, path_names: set, path: str) -> list:
             if embed:
                 entry["embed"] = True
         else:
-            if location == "form" and _is_model(inner):
-                raise NotImplementedError(
-                    f"{qualname}: parameter {name!r}: a pydantic model read from a form "
-                    "(form models) is not implemented by fasterapi yet"
-                )
-            if location in ("query", "header", "cookie") and _is_model(ann):
+            if location == "form" and upload is not None:
+                conv, multi = upload
+                if marker is not None and marker.constraints:
+                    raise TypeError(f"{qualname}: parameter {name!r}: an uploaded file takes no constraints")
+                items.append((name, p.kind, dict(name=name, source=Source.FORM, conv=conv, key=key, required=required,
+                                                 default=default, multi=multi)))
+                continue
+            if location in ("query", "header", "cookie", "form") and _is_model(ann):
                 items.append((name, p.kind, _model_group(qualname, name, ann, marker, metadata)))
                 continue
             conv, validator, constraints, multi = _value_conv(name, inner, marker, metadata)
@@ -461,7 +468,32 @@ def _compile(func, path: str) -> list | None:
     return [ParamSpec(**e) for e in plan]
 
 
-_GROUP_SOURCES = {"query": Source.QUERY, "header": Source.HEADER, "cookie": Source.COOKIE}
+_GROUP_SOURCES = {"query": Source.QUERY, "header": Source.HEADER, "cookie": Source.COOKIE, "form": Source.FORM}
+
+
+def _upload_conv(ann):
+    """``(conv, multi)`` for a form value annotated ``ann`` (optional unwrapped) that is an
+    uploaded file or its content: ``UploadFile`` or ``bytes``, or a list of them; else
+    ``None``."""
+    def one(t):
+        if isinstance(t, type) and issubclass(t, UploadFile):
+            return Conv.UPLOAD
+        if t is bytes:
+            return Conv.BYTES
+        return None
+
+    conv = one(ann)
+    if conv is not None:
+        return conv, False
+    origin = typing.get_origin(ann)
+    if origin in (list, collections.abc.Sequence, tuple, set, frozenset):
+        args = [a for a in typing.get_args(ann) if a is not Ellipsis]
+        if len(args) == 1:
+            item, _ = _unwrap_optional(args[0])
+            conv = one(item)
+            if conv is not None:
+                return conv, True
+    return None
 
 
 def _is_sequence(ann) -> bool:

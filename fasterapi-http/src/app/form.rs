@@ -1,0 +1,526 @@
+//! Request forms: `multipart/form-data` bodies read part by part as they arrive, fields
+//! kept as text and files spooled (in memory up to a threshold, then in an anonymous
+//! temporary file), with Starlette's limits and answers.
+//!
+//! ```
+//! use fasterapi_http::form::{FormLimits, FormValue, MultipartReader};
+//!
+//! let body = b"--b\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n\
+//!              --b\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"a.txt\"\r\n\
+//!              Content-Type: text/plain\r\n\r\nfile body\r\n--b--\r\n";
+//! let mut reader = MultipartReader::new(b"multipart/form-data; boundary=b", FormLimits::default())?;
+//! reader.feed(&body[..10])?; // pieces of any size, as the body arrives
+//! reader.feed(&body[10..])?;
+//! let form = reader.finish()?;
+//! assert!(matches!(&form[0], (name, FormValue::Text(v)) if name == "note" && v == "hi"));
+//! let (_, FormValue::File(doc)) = &form[1] else { panic!("a file") };
+//! assert_eq!((doc.filename.as_str(), doc.size), ("a.txt", 9));
+//! # Ok::<(), fasterapi_http::form::FormError>(())
+//! ```
+//!
+//! A file part's `filename` is the client's text, kept as data: nothing here makes a path
+//! of it. Spool files are created unnamed (`O_TMPFILE`) in the temporary directory
+//! (`TMPDIR`), so they vanish when closed, whatever the client sent.
+
+use std::fs::File;
+use std::io::{self, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
+
+use crate::http::response::StatusCode;
+use crate::proto::multipart::{self, Event, Malformed, Parser};
+
+/// The limits of one form. The defaults are Starlette's (`request.form()` and FastAPI's
+/// form parameters); files have no size limit but the server's body limit
+/// ([`Config::max_body_bytes`](crate::Config::max_body_bytes)) unless `max_file_size`
+/// is set.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct FormLimits {
+    /// Most file parts (those with a `filename`); more is 400.
+    pub max_files: usize,
+    /// Most other parts (fields); more is 400.
+    pub max_fields: usize,
+    /// Largest field (a part without `filename`) in bytes; more is 400.
+    pub max_part_size: usize,
+    /// Largest file part in bytes; more is 413.
+    pub max_file_size: u64,
+    /// Bytes of a file kept in memory; past it the file moves to a temporary file.
+    pub spool_max_size: usize,
+    /// Largest header section of one part; more is 400.
+    pub max_part_head: usize,
+}
+
+impl Default for FormLimits {
+    fn default() -> FormLimits {
+        FormLimits {
+            max_files: 1000,
+            max_fields: 1000,
+            max_part_size: 1024 * 1024,
+            max_file_size: u64::MAX,
+            spool_max_size: 1024 * 1024,
+            max_part_head: 16 * 1024,
+        }
+    }
+}
+
+/// Why a form was refused: the status and the `detail` to answer with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormError {
+    /// 400 for malformed bodies and the count and field limits (as Starlette answers),
+    /// 413 for a file over `max_file_size`, 500 when a spool file could not be written.
+    pub status: StatusCode,
+    /// The message, Starlette's where it has one.
+    pub detail: String,
+}
+
+impl FormError {
+    fn bad(detail: impl Into<String>) -> FormError {
+        FormError {
+            status: StatusCode::BAD_REQUEST,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<Malformed> for FormError {
+    fn from(m: Malformed) -> FormError {
+        // Starlette answers every parse error with this one sentence; the reason is kept
+        // after it.
+        FormError::bad(format!("Invalid multipart data: {}.", m.reason()))
+    }
+}
+
+impl From<io::Error> for FormError {
+    fn from(e: io::Error) -> FormError {
+        FormError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            detail: format!("could not spool an uploaded file: {e}"),
+        }
+    }
+}
+
+impl std::fmt::Display for FormError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.detail)
+    }
+}
+
+impl std::error::Error for FormError {}
+
+/// A file's content: in memory, or in an unnamed temporary file (positioned at its start).
+#[derive(Debug)]
+pub enum Spooled {
+    /// Up to [`FormLimits::spool_max_size`] bytes.
+    Memory(Vec<u8>),
+    /// Larger files; the file is deleted when closed.
+    File(File),
+}
+
+/// An uploaded file: a part with a `filename`.
+#[derive(Debug)]
+pub struct UploadedFile {
+    /// The `filename` parameter, as sent (decoded as UTF-8, else Latin-1). Never a path.
+    pub filename: String,
+    /// The part's `Content-Type`, if it had one.
+    pub content_type: Option<String>,
+    /// The part's header lines, names lower-cased, values decoded as Latin-1.
+    pub headers: Vec<(String, String)>,
+    /// Bytes of content.
+    pub size: u64,
+    /// The content.
+    pub content: Spooled,
+}
+
+/// A form value: a field's text or a file.
+#[derive(Debug)]
+pub enum FormValue {
+    /// A part without `filename`, decoded as UTF-8 (else Latin-1), as Starlette does.
+    Text(String),
+    /// A part with a `filename`.
+    File(UploadedFile),
+}
+
+/// The part being read.
+enum Current {
+    None,
+    Field { name: String, data: Vec<u8> },
+    File { name: String, file: UploadedFile },
+}
+
+/// Reads one `multipart/form-data` body, fed in pieces as it arrives.
+pub struct MultipartReader {
+    parser: Parser,
+    limits: FormLimits,
+    items: Vec<(String, FormValue)>,
+    current: Current,
+    files: usize,
+    fields: usize,
+}
+
+impl std::fmt::Debug for MultipartReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MultipartReader")
+            .field("items", &self.items.len())
+            .finish()
+    }
+}
+
+/// Whether a `Content-Type` value is `multipart/form-data` (any parameters).
+pub fn is_multipart(content_type: &[u8]) -> bool {
+    let media = content_type.split(|&b| b == b';').next().unwrap_or(b"");
+    media
+        .trim_ascii()
+        .eq_ignore_ascii_case(b"multipart/form-data")
+}
+
+impl MultipartReader {
+    /// A reader for a body of `content_type` (which must carry a `boundary`; without one
+    /// the answer is Starlette's 400 "Missing boundary in multipart.").
+    pub fn new(content_type: &[u8], limits: FormLimits) -> Result<MultipartReader, FormError> {
+        let (_, options) = multipart::parse_options(content_type);
+        let boundary = options
+            .iter()
+            .find(|(k, _)| k == b"boundary")
+            .map(|(_, v)| v.as_slice())
+            .ok_or_else(|| FormError::bad("Missing boundary in multipart."))?;
+        let parser = Parser::new(boundary, limits.max_part_head).ok_or_else(|| {
+            FormError::bad("Invalid multipart data: the boundary is empty or longer than 70 bytes.")
+        })?;
+        Ok(MultipartReader {
+            parser,
+            limits,
+            items: Vec::new(),
+            current: Current::None,
+            files: 0,
+            fields: 0,
+        })
+    }
+
+    /// Reads the next piece of the body.
+    pub fn feed(&mut self, piece: &[u8]) -> Result<(), FormError> {
+        let MultipartReader {
+            parser,
+            limits,
+            items,
+            current,
+            files,
+            fields,
+        } = self;
+        parser.feed(piece, &mut |event: Event<'_>| match event {
+            Event::Head(lines) => {
+                *current = begin(&lines, limits, files, fields)?;
+                Ok(())
+            }
+            Event::Data(data) => match current {
+                Current::Field { data: kept, .. } => {
+                    if kept.len() + data.len() > limits.max_part_size {
+                        return Err(FormError::bad(format!(
+                            "Part exceeded maximum size of {}KB.",
+                            limits.max_part_size / 1024
+                        )));
+                    }
+                    kept.extend_from_slice(data);
+                    Ok(())
+                }
+                Current::File { file, .. } => write_file(file, data, limits),
+                Current::None => Ok(()),
+            },
+            Event::End => {
+                match std::mem::replace(current, Current::None) {
+                    Current::Field { name, data } => {
+                        items.push((name, FormValue::Text(decode(data))))
+                    }
+                    Current::File { name, mut file } => {
+                        if let Spooled::File(f) = &mut file.content {
+                            f.rewind()?;
+                        }
+                        items.push((name, FormValue::File(file)));
+                    }
+                    Current::None => {}
+                }
+                Ok(())
+            }
+        })
+    }
+
+    /// The form's items in order, once the body is complete (an error if its closing
+    /// boundary never came).
+    pub fn finish(self) -> Result<Vec<(String, FormValue)>, FormError> {
+        self.parser.finish()?;
+        Ok(self.items)
+    }
+}
+
+/// The part that begins with head `lines`, counted against the limits.
+fn begin(
+    lines: &[(&[u8], &[u8])],
+    limits: &FormLimits,
+    files: &mut usize,
+    fields: &mut usize,
+) -> Result<Current, FormError> {
+    let disposition = lines
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(b"content-disposition"))
+        .map_or(&b""[..], |(_, v)| v);
+    let (_, options) = multipart::parse_options(disposition);
+    let option = |key: &[u8]| {
+        options
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    let name = option(b"name").ok_or_else(|| {
+        FormError::bad("The Content-Disposition header field \"name\" must be provided.")
+    })?;
+    let name = decode(name);
+    let Some(filename) = option(b"filename") else {
+        *fields += 1;
+        if *fields > limits.max_fields {
+            return Err(FormError::bad(format!(
+                "Too many fields. Maximum number of fields is {}.",
+                limits.max_fields
+            )));
+        }
+        return Ok(Current::Field {
+            name,
+            data: Vec::new(),
+        });
+    };
+    *files += 1;
+    if *files > limits.max_files {
+        return Err(FormError::bad(format!(
+            "Too many files. Maximum number of files is {}.",
+            limits.max_files
+        )));
+    }
+    let headers: Vec<(String, String)> = lines
+        .iter()
+        .map(|(n, v)| (latin1(n).to_ascii_lowercase(), latin1(v)))
+        .collect();
+    let content_type = headers
+        .iter()
+        .find(|(n, _)| n == "content-type")
+        .map(|(_, v)| v.clone());
+    Ok(Current::File {
+        name,
+        file: UploadedFile {
+            filename: decode(filename),
+            content_type,
+            headers,
+            size: 0,
+            content: Spooled::Memory(Vec::new()),
+        },
+    })
+}
+
+/// Appends `data` to a file part, moving it to a temporary file past the threshold.
+fn write_file(file: &mut UploadedFile, data: &[u8], limits: &FormLimits) -> Result<(), FormError> {
+    let size = file.size + data.len() as u64;
+    if size > limits.max_file_size {
+        return Err(FormError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            detail: format!(
+                "File exceeded maximum size of {} bytes.",
+                limits.max_file_size
+            ),
+        });
+    }
+    file.size = size;
+    match &mut file.content {
+        Spooled::Memory(kept) if kept.len() + data.len() <= limits.spool_max_size => {
+            kept.extend_from_slice(data);
+        }
+        Spooled::Memory(kept) => {
+            let mut spool = temporary_file()?;
+            spool.write_all(kept)?;
+            spool.write_all(data)?;
+            file.content = Spooled::File(spool);
+        }
+        Spooled::File(spool) => spool.write_all(data)?,
+    }
+    Ok(())
+}
+
+/// An unnamed file in the temporary directory: `O_TMPFILE`, or, where the file system
+/// lacks it, a fresh name unlinked at once.
+pub fn temporary_file() -> io::Result<File> {
+    let dir = std::env::temp_dir();
+    let unnamed = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(&dir);
+    match unnamed {
+        Ok(f) => Ok(f),
+        Err(_) => {
+            use std::sync::atomic::{AtomicU64, Ordering};
+            static NEXT: AtomicU64 = AtomicU64::new(0);
+            loop {
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                let path = dir.join(format!(".fasterapi-upload-{}-{n}", std::process::id()));
+                match std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                {
+                    Ok(f) => {
+                        std::fs::remove_file(&path)?;
+                        return Ok(f);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+}
+
+/// Text as Starlette decodes a part's name and value: UTF-8, else Latin-1.
+fn decode(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => latin1(e.as_bytes()),
+    }
+}
+
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn part(name: &str, filename: Option<&str>, data: &[u8]) -> Vec<u8> {
+        let mut p = format!("--B\r\nContent-Disposition: form-data; name=\"{name}\"");
+        if let Some(f) = filename {
+            p += &format!("; filename=\"{f}\"\r\nContent-Type: application/x-thing");
+        }
+        p += "\r\n\r\n";
+        [p.as_bytes(), data, b"\r\n"].concat()
+    }
+
+    fn read(
+        body: &[u8],
+        limits: FormLimits,
+        piece: usize,
+    ) -> Result<Vec<(String, FormValue)>, FormError> {
+        let mut r = MultipartReader::new(b"multipart/form-data; boundary=\"B\"", limits)?;
+        for chunk in body.chunks(piece) {
+            r.feed(chunk)?;
+        }
+        r.finish()
+    }
+
+    #[test]
+    fn small_files_stay_in_memory_large_ones_spool_to_an_unnamed_file() {
+        let big: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        let body = [
+            part("a", None, "caf\u{e9}".as_bytes()),
+            part("small", Some("../../etc/passwd"), b"tiny"),
+            part("big", Some("big.bin"), &big),
+            b"--B--".to_vec(),
+        ]
+        .concat();
+        let limits = FormLimits {
+            spool_max_size: 100_000,
+            ..FormLimits::default()
+        };
+        let items = read(&body, limits, 8192).unwrap();
+        assert!(matches!(&items[0], (n, FormValue::Text(t)) if n == "a" && t == "caf\u{e9}"));
+        let (_, FormValue::File(small)) = &items[1] else {
+            panic!()
+        };
+        // The name is the client's text, nothing more.
+        assert_eq!(small.filename, "../../etc/passwd");
+        assert_eq!(small.content_type.as_deref(), Some("application/x-thing"));
+        assert_eq!(
+            small.headers[1],
+            ("content-type".into(), "application/x-thing".into())
+        );
+        assert!(matches!(&small.content, Spooled::Memory(m) if m == b"tiny"));
+        let (_, FormValue::File(large)) = &items[2] else {
+            panic!()
+        };
+        assert_eq!(large.size, big.len() as u64);
+        let Spooled::File(f) = &large.content else {
+            panic!("spooled")
+        };
+        let mut back = Vec::new();
+        (&*f).read_to_end(&mut back).unwrap();
+        assert!(back == big);
+    }
+
+    #[test]
+    fn limits_answer_as_starlette() {
+        let two_fields = [
+            part("a", None, b"1"),
+            part("b", None, b"2"),
+            b"--B--".to_vec(),
+        ]
+        .concat();
+        let limits = FormLimits {
+            max_fields: 1,
+            ..FormLimits::default()
+        };
+        let e = read(&two_fields, limits, 3).unwrap_err();
+        assert_eq!(e.detail, "Too many fields. Maximum number of fields is 1.");
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+
+        let two_files = [
+            part("a", Some("x"), b"1"),
+            part("b", Some("y"), b"2"),
+            b"--B--".to_vec(),
+        ]
+        .concat();
+        let limits = FormLimits {
+            max_files: 1,
+            ..FormLimits::default()
+        };
+        let e = read(&two_files, limits, 5).unwrap_err();
+        assert_eq!(e.detail, "Too many files. Maximum number of files is 1.");
+
+        let long = [part("a", None, &[b'x'; 2049]), b"--B--".to_vec()].concat();
+        let limits = FormLimits {
+            max_part_size: 2048,
+            ..FormLimits::default()
+        };
+        let e = read(&long, limits, 100).unwrap_err();
+        assert_eq!(e.detail, "Part exceeded maximum size of 2KB.");
+
+        let file = [part("a", Some("f"), &[b'x'; 101]), b"--B--".to_vec()].concat();
+        let limits = FormLimits {
+            max_file_size: 100,
+            ..FormLimits::default()
+        };
+        assert_eq!(
+            read(&file, limits, 7).unwrap_err().status,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+
+        let nameless = b"--B\r\nContent-Disposition: form-data\r\n\r\nx\r\n--B--";
+        let e = read(nameless, FormLimits::default(), 4).unwrap_err();
+        assert_eq!(
+            e.detail,
+            "The Content-Disposition header field \"name\" must be provided."
+        );
+
+        let truncated = part("a", None, b"x");
+        let e = read(&truncated, FormLimits::default(), 4).unwrap_err();
+        assert!(
+            e.detail.starts_with("Invalid multipart data"),
+            "{}",
+            e.detail
+        );
+
+        let e = MultipartReader::new(b"multipart/form-data", FormLimits::default()).unwrap_err();
+        assert_eq!(e.detail, "Missing boundary in multipart.");
+        assert!(is_multipart(b" Multipart/Form-Data ; boundary=x"));
+        assert!(!is_multipart(b"application/x-www-form-urlencoded"));
+    }
+}
