@@ -51,6 +51,7 @@ impl ChunkedBody {
             decoder: ChunkedDecoder::new(),
             limits: Limits {
                 max_body,
+                max_length: max_body,
                 ..Limits::from_config(&c)
             }
             .chunked(),

@@ -31,6 +31,11 @@ pub struct Config {
     /// Largest request body in bytes; more is 413 (told from `Content-Length` before
     /// the body is read).
     pub max_body_bytes: usize,
+    /// Largest request body in bytes for a route that reads multipart forms as they
+    /// arrive ([`RouteMut::stream_forms`](crate::RouteMut::stream_forms)): its files go to
+    /// temporary files rather than memory, so it may take more than `max_body_bytes`;
+    /// more is 413 (told from `Content-Length`). Chunked bodies keep `max_body_bytes`.
+    pub max_upload_bytes: usize,
     /// Size of the pooled read and write buffers.
     pub buffer_size: usize,
     /// Buffers each I/O thread keeps for reuse.
@@ -71,6 +76,7 @@ impl Default for Config {
             max_headers: 64,
             max_target_bytes: 8 * 1024,
             max_body_bytes: 8 * 1024 * 1024,
+            max_upload_bytes: 1024 * 1024 * 1024,
             buffer_size: 8 * 1024,
             pooled_buffers: 1024,
             listen_backlog: 1024,
@@ -198,6 +204,7 @@ impl Limits {
             max_headers: c.max_headers,
             max_target: c.max_target_bytes,
             max_body: c.max_body_bytes,
+            max_length: c.max_body_bytes.max(c.max_upload_bytes),
         }
     }
 }

@@ -857,6 +857,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl PyRoute {
+    /// Whether the server may read this route's multipart bodies into forms as they
+    /// arrive (its plan reads form values and not the `Request`).
+    pub(crate) fn streams_forms(&self) -> bool {
+        self.target.plan.streams_forms()
+    }
+
     /// Compiles a [`RouteSpec`] (checked when it was made) into a route to serve: its
     /// method, its path and the route.
     pub(crate) fn from_spec(

@@ -9,7 +9,7 @@
 use std::os::fd::AsRawFd;
 
 use fasterapi_http::form::{
-    is_multipart, FormError, FormLimits, FormValue, MultipartReader, Spooled,
+    is_multipart, FormError, FormItems, FormLimits, FormValue, MultipartReader, Spooled,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -34,6 +34,14 @@ impl<'py> Form<'py> {
     /// bodies have fields, other content types none. A refused multipart body is the
     /// `HTTPException` to raise (400 or 413, Starlette's detail).
     pub(crate) fn of(py: Python<'py>, rt: &Runtime, req: &impl Incoming) -> PyResult<Form<'py>> {
+        if let Some(read) = req.take_form() {
+            return match read {
+                Ok(items) => Ok(Form {
+                    items: to_python(py, items)?,
+                }),
+                Err(e) => Err(refusal(py, rt, e)?),
+            };
+        }
         let content_type = req.header("content-type");
         let content_type = content_type.as_deref().unwrap_or("");
         let media_type = content_type.split(';').next().unwrap_or("").trim();
@@ -91,8 +99,12 @@ fn multipart<'py>(
 ) -> Result<PyResult<Vec<(String, FormItem<'py>)>>, FormError> {
     let mut reader = MultipartReader::new(content_type.as_bytes(), limits)?;
     reader.feed(body)?;
-    let items = reader.finish()?;
-    Ok(items
+    Ok(to_python(py, reader.finish()?))
+}
+
+/// The items of a form, files as `UploadFile` objects.
+fn to_python<'py>(py: Python<'py>, items: FormItems) -> PyResult<Vec<(String, FormItem<'py>)>> {
+    items
         .into_iter()
         .map(|(name, value)| {
             Ok((
@@ -103,7 +115,7 @@ fn multipart<'py>(
                 },
             ))
         })
-        .collect())
+        .collect()
 }
 
 /// The Python helpers of `fasterapi.datastructures`: `(_upload_file, _upload_bytes)`.

@@ -58,6 +58,13 @@ pub(crate) trait Incoming {
     }
     /// The body.
     fn body_bytes(&self) -> &[u8];
+    /// The form the server read from a multipart body as it arrived (a route that
+    /// streams forms); taken once.
+    fn take_form(
+        &self,
+    ) -> Option<Result<fasterapi_http::form::FormItems, fasterapi_http::form::FormError>> {
+        None
+    }
     /// The Python `Request` object, for the application `app`.
     fn to_py(&self, py: Python<'_>, app: Option<&Py<PyAny>>) -> PyRequest;
     /// A reply to answer this request with later, `on_abandon` running if its client
@@ -145,6 +152,11 @@ impl Incoming for Request<'_> {
     }
     fn body_bytes(&self) -> &[u8] {
         self.body()
+    }
+    fn take_form(
+        &self,
+    ) -> Option<Result<fasterapi_http::form::FormItems, fasterapi_http::form::FormError>> {
+        Request::take_form(self)
     }
     fn to_py(&self, py: Python<'_>, app: Option<&Py<PyAny>>) -> PyRequest {
         PyRequest::new(self, app, py)
@@ -658,6 +670,9 @@ impl Constraints {
 pub(crate) struct Plan {
     params: Vec<Param>,
     reads_body: bool,
+    /// The server may read multipart bodies into forms as they arrive (see
+    /// `RouteMut::stream_forms`).
+    streams_forms: bool,
     /// The position among the arguments of the temporal `Response`, if the handler takes
     /// one.
     pub(crate) response_param: Option<usize>,
@@ -771,6 +786,11 @@ impl Plan {
         self.reads_body
     }
 
+    /// Whether the route's multipart bodies may be read into forms as they arrive.
+    pub(crate) fn streams_forms(&self) -> bool {
+        self.streams_forms
+    }
+
     /// Reads the [`ParamSpec`]s the Python package compiled for a handler.
     pub(crate) fn from_specs(py: Python<'_>, specs: &[Py<ParamSpec>]) -> PyResult<Plan> {
         let mut params = Vec::with_capacity(specs.len());
@@ -820,6 +840,11 @@ impl Plan {
         let reads_body = params
             .iter()
             .any(|p| matches!(p.source, Source::Body | Source::BodyField));
+        // Form values read by the plan alone: the server may read a multipart body into
+        // the form as it arrives, since nothing asks for the body's bytes (a `Request`
+        // could: `await request.body()`).
+        let streams_forms = params.iter().any(|p| p.source == Source::Form)
+            && !params.iter().any(|p| p.source == Source::Request);
         let response_param = params.iter().position(|p| p.source == Source::Response);
         let keywords = match keyword_names {
             Some((positional, names)) => Some(Keywords {
@@ -831,6 +856,7 @@ impl Plan {
         Ok(Plan {
             params,
             reads_body,
+            streams_forms,
             response_param,
             keywords,
         })

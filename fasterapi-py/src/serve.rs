@@ -114,7 +114,10 @@ pub(crate) fn add_app(
     for (method, path, route) in compiled.routes {
         let (is_async, blocking) = (route.is_async, route.blocking);
         let switch = route.adaptive.as_ref().map(|a| a.on_pool.clone());
-        let added = match &stack {
+        // Python middleware may read the body itself (`await request.body()`): routes behind
+        // it keep their bodies whole.
+        let streams_forms = stack.is_none() && route.streams_forms();
+        let mut added = match &stack {
             None => app.route(method, &path, move |req: &Request<'_>| -> Response {
                 route.serve(req)
             }),
@@ -125,6 +128,9 @@ pub(crate) fn add_app(
                 })
             }
         };
+        if streams_forms {
+            added = added.stream_forms(fasterapi_http::form::FormLimits::default());
+        }
         if !is_async && !all_inline {
             match (all_defs_on_pool, blocking, switch) {
                 (true, _, _) | (_, Some(true), _) => {

@@ -140,6 +140,62 @@ pub enum FormValue {
     File(UploadedFile),
 }
 
+/// A form's items, in the body's order: `(name, value)`.
+pub type FormItems = Vec<(String, FormValue)>;
+
+/// Where a streamed form waits for its handler ([`Request::take_form`](crate::Request::take_form)).
+pub(crate) type FormSlot = std::cell::Cell<Option<Result<FormItems, FormError>>>;
+
+/// A multipart body being read into a form as it arrives: the connection hands each piece
+/// of the body over and forgets it.
+#[derive(Debug)]
+pub(crate) struct Intake {
+    /// The reader, until it refused the body (then `refused` says why).
+    reader: Option<MultipartReader>,
+    refused: Option<FormError>,
+    /// Body bytes not seen yet.
+    left: usize,
+}
+
+impl Intake {
+    /// An intake for a body of `len` bytes with `content_type`.
+    pub(crate) fn new(content_type: &[u8], limits: FormLimits, len: usize) -> Intake {
+        let (reader, refused) = match MultipartReader::new(content_type, limits) {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e)),
+        };
+        Intake {
+            reader,
+            refused,
+            left: len,
+        }
+    }
+
+    /// Reads what of `available` (the bytes after the head in the buffer) belongs to the
+    /// body; `Some(n)` once the body ended, after `n` of them.
+    pub(crate) fn take(&mut self, available: &[u8]) -> Option<usize> {
+        let n = available.len().min(self.left);
+        if let Some(reader) = &mut self.reader {
+            if let Err(e) = reader.feed(&available[..n]) {
+                // The rest of the body is read and discarded: the answer is the error.
+                self.reader = None;
+                self.refused = Some(e);
+            }
+        }
+        self.left -= n;
+        (self.left == 0).then_some(n)
+    }
+
+    /// The form, once the body ended.
+    pub(crate) fn finish(&mut self) -> Result<FormItems, FormError> {
+        match (self.reader.take(), self.refused.take()) {
+            (Some(reader), _) => reader.finish(),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(FormError::bad("the form was already read")),
+        }
+    }
+}
+
 /// The part being read.
 enum Current {
     None,
@@ -245,7 +301,7 @@ impl MultipartReader {
 
     /// The form's items in order, once the body is complete (an error if its closing
     /// boundary never came).
-    pub fn finish(self) -> Result<Vec<(String, FormValue)>, FormError> {
+    pub fn finish(self) -> Result<FormItems, FormError> {
         self.parser.finish()?;
         Ok(self.items)
     }

@@ -3,8 +3,8 @@
 pub mod cors;
 pub(crate) mod error;
 pub mod files;
-pub(crate) mod group;
 pub mod form;
+pub(crate) mod group;
 pub(crate) mod later;
 pub mod middleware;
 pub(crate) mod request;
@@ -51,6 +51,9 @@ pub(crate) struct Route {
     /// The group the route was added in (an index into `App::groups`), whose middleware
     /// wrap it when the app binds.
     pub(crate) group: Option<usize>,
+    /// Multipart bodies are read into a form as they arrive, with these limits
+    /// ([`RouteMut::stream_forms`]); `None`: bodies are held whole.
+    pub(crate) forms: Option<form::FormLimits>,
 }
 
 impl Route {
@@ -175,6 +178,41 @@ impl RouteMut<'_> {
     /// head is complete.
     pub fn blocking_while(self, flag: Arc<AtomicBool>) -> Self {
         self.placed(Placement::Switch(flag))
+    }
+
+    /// Reads this route's `multipart/form-data` bodies part by part as they arrive, files
+    /// past `limits.spool_max_size` going to unnamed temporary files, so an upload is
+    /// never held in memory whole (and may be as large as
+    /// [`Config::max_upload_bytes`](crate::Config::max_upload_bytes)). The handler takes
+    /// the form with [`Request::take_form`]; [`Request::body`] is then empty. A body the
+    /// reader refuses (malformed, past a limit) is read to its end and discarded, and
+    /// `take_form` gives the error. Other bodies (other content types, chunked ones) are
+    /// held whole as usual.
+    ///
+    /// ```
+    /// use fasterapi_http::form::{FormLimits, FormValue};
+    /// use fasterapi_http::{App, Request, Response};
+    ///
+    /// let mut app = App::new();
+    /// app.post("/upload", |req: &Request| match req.take_form() {
+    ///     Some(Ok(items)) => {
+    ///         let sizes: Vec<String> = items.iter().map(|(name, v)| match v {
+    ///             FormValue::File(f) => format!("{name}: {} bytes", f.size),
+    ///             FormValue::Text(t) => format!("{name}: {t}"),
+    ///         }).collect();
+    ///         Response::text(sizes.join("\n"))
+    ///     }
+    ///     Some(Err(e)) => Response::text(e.detail).with_status(e.status),
+    ///     None => Response::text("send multipart/form-data"),
+    /// })
+    /// .stream_forms(FormLimits::default());
+    /// ```
+    pub fn stream_forms(self, limits: form::FormLimits) -> Self {
+        if let Some(route) = self.route {
+            route.forms = Some(limits);
+            return RouteMut { route: Some(route) };
+        }
+        self
     }
 
     fn placed(self, placement: Placement) -> Self {
@@ -454,6 +492,7 @@ impl App {
             handler,
             placement: Placement::Inline,
             group,
+            forms: None,
         };
         let added = match method {
             Some(method) => self.router.insert(method, pattern, route),

@@ -38,6 +38,8 @@ pub struct Request<'a> {
     pub(crate) peer: &'a SocketAddr,
     /// The app's shared state.
     pub(crate) state: &'a State,
+    /// The form read from the body as it arrived, for a route that streams forms.
+    pub(crate) form: Option<&'a crate::app::form::FormSlot>,
 }
 
 impl<'a> Request<'a> {
@@ -63,7 +65,25 @@ impl<'a> Request<'a> {
             later,
             peer,
             state,
+            form: None,
         }
+    }
+
+    /// This request with the form its body was read into (a route that streams forms).
+    #[inline]
+    pub(crate) fn with_form(mut self, form: Option<&'a crate::app::form::FormSlot>) -> Request<'a> {
+        self.form = form;
+        self
+    }
+
+    /// The form of a route that [streams forms](crate::RouteMut::stream_forms), read
+    /// from a `multipart/form-data` body as it arrived: its items in order, or why the
+    /// body was refused (answer with its status and detail). The first call takes it;
+    /// `None` after that, and for requests whose body is held whole (other routes, other
+    /// content types, chunked bodies: read those from [`Request::body`] with
+    /// [`MultipartReader`](crate::form::MultipartReader)).
+    pub fn take_form(&self) -> Option<Result<crate::form::FormItems, crate::form::FormError>> {
+        self.form?.take()
     }
 
     /// The app's shared state of type `T` (see [`App::with_state`](crate::App::with_state)):
@@ -389,6 +409,7 @@ mod tests {
             later: None,
             peer: &crate::TestServer::PEER_ADDR,
             state: &NO_STATE,
+            form: None,
         }
     }
 

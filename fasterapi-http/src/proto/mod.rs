@@ -1,5 +1,5 @@
 //! Bytes to messages and back, without sockets and without the app.
 
 pub(crate) mod h1;
-pub(crate) mod ws;
 pub(crate) mod multipart;
+pub(crate) mod ws;

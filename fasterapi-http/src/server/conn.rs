@@ -13,6 +13,7 @@ use fasterapi_core::buf::BufPool;
 use fasterapi_core::mpmc::Queue;
 use mio::net::TcpStream;
 
+use crate::app::form::{is_multipart, FormItems, FormSlot, Intake};
 use crate::app::later::StreamWake;
 use crate::app::later::{Abandon, Later};
 use crate::app::later::{Completion, Mailbox};
@@ -291,6 +292,9 @@ pub(crate) struct Pending {
     body: Vec<u8>,
     /// `body` holds the body (else `ctx.chunked_body` does).
     owns_body: bool,
+    /// The multipart body of a route that streams forms, read into a form as it arrives
+    /// (its bytes are not kept in the buffer).
+    intake: Option<Box<Intake>>,
 }
 
 impl Pending {
@@ -349,6 +353,7 @@ impl Pending {
             }
             self.head = None;
             self.continue_sent = false;
+            self.intake = None;
         }
     }
 
@@ -379,8 +384,11 @@ pub(crate) enum Step {
     Defer {
         consumed: usize,
         head_len: usize,
-        /// The decoded body of a chunked request; otherwise the body follows the head.
+        /// The decoded body of a chunked request (empty for a streamed form); otherwise
+        /// the body follows the head.
         chunked_body: Option<Bytes>,
+        /// The form of a route that streams forms.
+        form: Option<Box<Result<FormItems, crate::form::FormError>>>,
         head_only: bool,
         persistence: Persistence,
     },
@@ -739,6 +747,9 @@ impl<S: Transport> Conn<S> {
                     // What was consumed of a partial request goes: the next read appends
                     // right after what is kept.
                     buf.truncate(pos + keep);
+                    if self.pending.intake.is_some() {
+                        stream_reads(buf);
+                    }
                     break;
                 }
                 Step::Served {
@@ -765,6 +776,7 @@ impl<S: Transport> Conn<S> {
                     consumed,
                     head_len,
                     chunked_body,
+                    form,
                     head_only,
                     persistence,
                 } => {
@@ -780,6 +792,7 @@ impl<S: Transport> Conn<S> {
                         peer: self.origin.peer,
                         head: request.slice(..head_len),
                         body,
+                        form,
                         head_only,
                         persistence,
                         enqueued: ctx.now,
@@ -1172,7 +1185,19 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, pending: &mut Pending, conn: 
                 );
                 Some(answer_miss(&ctx.app, &req, miss))
             }
-            Ok(_) => None,
+            Ok(route) => {
+                if let Framing::Length(n) = meta.framing {
+                    if n > ctx.limits.max_body || route.forms.is_some() {
+                        let forms = route.forms;
+                        if let Some(step) =
+                            admit(forms, n, (head_len, headers, meta), buf, pending, ctx, conn)
+                        {
+                            return step;
+                        }
+                    }
+                }
+                None
+            }
         };
         if let Some(answer) = miss {
             pending.reset(ctx);
@@ -1189,7 +1214,93 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, pending: &mut Pending, conn: 
             Err(step) => return step,
         },
     };
-    serve_complete(buf, ctx, pending, conn, (head_len, consumed), headers, meta)
+    serve_complete(
+        buf,
+        ctx,
+        pending,
+        conn,
+        (head_len, consumed),
+        headers,
+        meta,
+        None,
+    )
+}
+
+/// A routed request whose `Content-Length` (`n`) is over `max_body`, or whose route
+/// streams forms: refused (413), or its multipart body read into a form as it arrives
+/// (`Some` step: what that gave so far), or `None`: held whole as usual. Out of line:
+/// plain requests never come here.
+#[inline(never)]
+fn admit(
+    forms: Option<crate::form::FormLimits>,
+    n: usize,
+    (head_len, headers, meta): (usize, &[httparse::Header<'_>], &Meta<'_>),
+    buf: &[u8],
+    pending: &mut Pending,
+    ctx: &mut Ctx,
+    conn: &Origin,
+) -> Option<Step> {
+    let content_type = headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("content-type"))
+        .map(|h| h.value);
+    let limits = forms.filter(|_| content_type.is_some_and(is_multipart));
+    let Some(limits) = limits else {
+        return (n > ctx.limits.max_body).then(|| {
+            let reject = Reject {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                reason: "request body too large",
+            };
+            refuse(reject, pending, ctx)
+        });
+    };
+    let content_type = content_type.unwrap_or_default();
+    let mut intake = Box::new(Intake::new(content_type, limits, n));
+    pending.head = Some((head_len, meta.framing));
+    let done = intake.take(&buf[head_len..]);
+    pending.intake = Some(intake);
+    Some(match done {
+        Some(k) => serve_form(
+            buf,
+            ctx,
+            pending,
+            conn,
+            (head_len, head_len + k),
+            headers,
+            meta,
+        ),
+        None => {
+            body_pending(meta, &mut pending.continue_sent, &mut ctx.out);
+            Step::Incomplete { keep: head_len }
+        }
+    })
+}
+
+/// Serves a request whose body was read into a form as it arrived (see [`admit`]): the
+/// handler takes the form from the request, whose body is empty.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn serve_form(
+    buf: &[u8],
+    ctx: &mut Ctx,
+    pending: &mut Pending,
+    conn: &Origin,
+    lengths: (usize, usize),
+    headers: &[httparse::Header<'_>],
+    meta: &Meta<'_>,
+) -> Step {
+    let form: FormSlot = std::cell::Cell::new(pending.intake.as_mut().map(|i| i.finish()));
+    serve_complete(buf, ctx, pending, conn, lengths, headers, meta, Some(&form))
+}
+
+/// A connection streaming a form reads in larger pieces than the pooled buffer's: fewer
+/// reads, and fewer writes to its spool files.
+#[cold]
+fn stream_reads(buf: &mut BytesMut) {
+    const STREAM_READ: usize = 256 * 1024;
+    if buf.capacity() < STREAM_READ {
+        buf.reserve(STREAM_READ - buf.len());
+    }
 }
 
 /// [`serve_one`] for a request whose head came in an earlier pass: only the body's new
@@ -1203,9 +1314,19 @@ fn serve_resumed(buf: &[u8], ctx: &mut Ctx, pending: &mut Pending, conn: &Origin
     };
     let mut slots = parse::header_slots();
     match parse::parse_head(buf, &mut slots, &ctx.limits) {
-        Ok(Head::Complete { len, headers, meta }) => {
-            serve_complete(buf, ctx, pending, conn, (len, consumed), headers, &meta)
+        Ok(Head::Complete { len, headers, meta }) if pending.intake.is_some() => {
+            serve_form(buf, ctx, pending, conn, (len, consumed), headers, &meta)
         }
+        Ok(Head::Complete { len, headers, meta }) => serve_complete(
+            buf,
+            ctx,
+            pending,
+            conn,
+            (len, consumed),
+            headers,
+            &meta,
+            None,
+        ),
         // It parsed complete before, from the same bytes: this cannot be.
         Ok(Head::Partial) => refuse(parse::MALFORMED, pending, ctx),
         Err(reject) => refuse(reject, pending, ctx),
@@ -1213,8 +1334,10 @@ fn serve_resumed(buf: &[u8], ctx: &mut Ctx, pending: &mut Pending, conn: &Origin
 }
 
 /// Answers the complete request of `consumed` bytes at the start of `buf` whose head is
-/// `head_len` bytes (see [`serve_one`]).
+/// `head_len` bytes (see [`serve_one`]); `form` is the form its body was read into, for a
+/// route that streams forms.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn serve_complete(
     buf: &[u8],
     ctx: &mut Ctx,
@@ -1223,6 +1346,7 @@ fn serve_complete(
     (head_len, consumed): (usize, usize),
     headers: &[httparse::Header<'_>],
     meta: &Meta<'_>,
+    form: Option<&FormSlot>,
 ) -> Step {
     let chunked = meta.framing == Framing::Chunked;
     let keep_alive = meta.keep_alive && !ctx.stopping;
@@ -1236,31 +1360,40 @@ fn serve_complete(
     let mut params = Params::new();
     let response = match ctx.app.router.find(meta.method, meta.path, &mut params) {
         Ok(route) if route.on_pool() => {
-            let chunked_body = chunked.then(|| pending.take_chunked_body(ctx));
+            let (chunked_body, form) = match form {
+                None => (chunked.then(|| pending.take_chunked_body(ctx)), None),
+                Some(form) => (Some(Bytes::new()), form.take().map(Box::new)),
+            };
             pending.reset(ctx);
             return Step::Defer {
                 consumed,
                 head_len,
                 chunked_body,
+                form,
                 head_only,
                 persistence,
             };
         }
         Ok(route) => {
-            let body = if chunked {
+            let body = if form.is_some() {
+                &[]
+            } else if chunked {
                 pending.chunked_body(ctx)
             } else {
                 &buf[head_len..consumed]
             };
-            route.call(&Request::from_parts(
-                meta,
-                headers,
-                &params,
-                body,
-                ctx.later.as_ref(),
-                &conn.peer,
-                &ctx.app.state,
-            ))
+            route.call(
+                &Request::from_parts(
+                    meta,
+                    headers,
+                    &params,
+                    body,
+                    ctx.later.as_ref(),
+                    &conn.peer,
+                    &ctx.app.state,
+                )
+                .with_form(form),
+            )
         }
         Err(miss) => {
             let no_params = Params::new();
@@ -1325,6 +1458,7 @@ fn resume(buf: &[u8], pending: &mut Pending, ctx: &mut Ctx) -> Result<usize, Ste
     };
     match body_end(buf, head_len, framing, pending, ctx) {
         Ok(Some(consumed)) => Ok(consumed),
+        Ok(None) if pending.intake.is_some() => Err(Step::Incomplete { keep: head_len }),
         Ok(None) => Err(Step::Incomplete {
             keep: kept(buf, head_len, framing),
         }),
@@ -1342,6 +1476,11 @@ fn body_end(
     ctx: &mut Ctx,
 ) -> Result<Option<usize>, Reject> {
     match framing {
+        Framing::Length(_) if pending.intake.is_some() => Ok(pending
+            .intake
+            .as_mut()
+            .and_then(|i| i.take(&buf[head_len..]))
+            .map(|k| head_len + k)),
         Framing::Length(n) => Ok((buf.len() - head_len >= n).then_some(head_len + n)),
         Framing::Chunked => Ok(pending
             .decode_chunked(&buf[head_len..], ctx)?

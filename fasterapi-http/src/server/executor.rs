@@ -34,6 +34,8 @@ pub(crate) struct Job {
     /// The request head, and the body (de-chunked when it came chunked).
     pub(crate) head: Bytes,
     pub(crate) body: Bytes,
+    /// The form of a route that streams forms (its body is then empty).
+    pub(crate) form: Option<Box<Result<crate::form::FormItems, crate::form::FormError>>>,
     pub(crate) head_only: bool,
     pub(crate) persistence: Persistence,
     pub(crate) enqueued: Instant,
@@ -103,11 +105,11 @@ impl Executor {
 }
 
 fn work(app: &App, mailboxes: &[Mailbox], queue: &Queue<Job>, limits: &Limits) {
-    while let Some(job) = queue.pop_wait() {
+    while let Some(mut job) = queue.pop_wait() {
         let response = if job.enqueued.elapsed() > app.config.queue_timeout {
             overloaded()
         } else {
-            run(app, &job, limits)
+            run(app, &mut job, limits)
         };
         mailboxes[job.home].deliver(Completion {
             token: job.token,
@@ -130,7 +132,8 @@ pub(crate) fn overloaded() -> Response {
 }
 
 /// Re-reads the (already validated) head from the frozen bytes and runs the handler.
-fn run(app: &App, job: &Job, limits: &Limits) -> Response {
+fn run(app: &App, job: &mut Job, limits: &Limits) -> Response {
+    let form = job.form.take().map(|f| std::cell::Cell::new(Some(*f)));
     let mut slots = parse::header_slots();
     let (headers, meta) = match parse::parse_head(&job.head, &mut slots, limits) {
         Ok(Head::Complete { headers, meta, .. }) => (headers, meta),
@@ -139,9 +142,12 @@ fn run(app: &App, job: &Job, limits: &Limits) -> Response {
     };
     let mut params = Params::new();
     match app.router.find(meta.method, meta.path, &mut params) {
-        Ok(route) => route.call(&Request::from_parts(
-            &meta, headers, &params, &job.body, None, &job.peer, &app.state,
-        )),
+        Ok(route) => route.call(
+            &Request::from_parts(
+                &meta, headers, &params, &job.body, None, &job.peer, &app.state,
+            )
+            .with_form(form.as_ref()),
+        ),
         Err(_) => detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     }
 }

@@ -26,6 +26,10 @@ pub(crate) struct Limits {
     pub(crate) max_headers: usize,
     pub(crate) max_target: usize,
     pub(crate) max_body: usize,
+    /// Largest `Content-Length` the head may announce: `max_body`, or more when some
+    /// routes read multipart forms as they arrive (those bodies are not held in memory);
+    /// the connection holds other routes to `max_body` once the request is routed.
+    pub(crate) max_length: usize,
 }
 
 impl Limits {
@@ -543,7 +547,7 @@ fn analyze<'b>(
         (false, None) => Framing::Length(0),
     };
     if let Framing::Length(n) = framing {
-        if n > limits.max_body {
+        if n > limits.max_length {
             return Err(reject(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "request body too large",
@@ -644,6 +648,7 @@ mod tests {
         max_headers: 64,
         max_target: 1024,
         max_body: 1 << 20,
+        max_length: 1 << 20,
     };
 
     fn meta(raw: &str) -> Result<Option<(usize, Meta<'_>)>, Reject> {

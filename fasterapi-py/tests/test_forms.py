@@ -1,0 +1,167 @@
+"""Forms and uploads through a real server over real sockets, sent by requests, httpx and
+curl: fields, files in memory and spooled to disk, bytes and lists, a form model, OAuth2's
+password form, request.form(); malformed and oversized multipart bodies answered with a
+clear 4xx, never a hang; a filename with ../ is the client's text, never a path."""
+
+import hashlib
+import os
+import socket
+import subprocess
+
+import httpx
+import pytest
+
+from conftest import module_server, post
+
+server = module_server("app_forms.py")
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def missing(*loc):
+    return {"type": "missing", "loc": list(loc), "msg": "Field required", "input": None}
+
+
+def test_a_small_and_a_spooled_upload_with_requests(server):
+    small = b"hello"
+    big = os.urandom(3 * 1024 * 1024 + 17)  # past the 1 MiB spool threshold
+    for data in (small, big):
+        r = post(server, "/upload", files={"file": ("a b.bin", data, "application/x-thing")}, data={"note": "n"})
+        assert r.status_code == 200, r.text
+        f = r.json()["file"]
+        assert (f["filename"], f["size"], f["content_type"], f["sha256"]) == ("a b.bin", len(data), "application/x-thing", sha(data))
+        assert f["headers"]["content-disposition"] == 'form-data; name="file"; filename="a b.bin"'
+        assert r.json()["note"] == "n"
+    r = post(server, "/upload-def", files={"file": ("d.txt", big)})
+    assert r.json() == {"filename": "d.txt", "size": len(big), "sha256": sha(big)}
+
+
+def test_a_10_mib_upload_passes_the_8_mib_body_limit_since_it_is_streamed(server):
+    data = os.urandom(10 * 1024 * 1024)
+    r = httpx.post(server.url + "/upload", files={"file": ("big.bin", data)}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert (r.json()["file"]["size"], r.json()["file"]["sha256"]) == (len(data), sha(data))
+    # A route that takes the Request reads the body itself: it is held whole, and the
+    # server's 8 MiB body limit answers.
+    r = httpx.post(server.url + "/request-form", files={"file": ("big.bin", data)}, timeout=30)
+    assert r.status_code == 413
+
+
+def test_bytes_lists_and_fields(server):
+    r = post(server, "/bytes", files=[("data", ("x", b"abc")), ("more", ("m1", b"1")), ("more", ("m2", b"22"))])
+    assert r.json() == {"len": 3, "more": [1, 2]}
+    # A field without a filename gives its text as bytes, as FastAPI.
+    r = post(server, "/bytes", files={"data": (None, "text")})
+    assert r.json() == {"len": 4, "more": []}
+    r = post(server, "/many", files=[("files", ("a", b"1")), ("files", ("b", b"2"))], data={"tags": ["x", "y"]})
+    assert [f["filename"] for f in r.json()["files"]] == ["a", "b"]
+    assert r.json()["tags"] == ["x", "y"]
+    # Url-encoded and multipart fields alike.
+    assert post(server, "/fields", data={"name": "N", "age": "3"}).json() == {"name": "N", "age": 3}
+    assert post(server, "/fields", files={"name": (None, "N"), "age": (None, "3")}).json() == {"name": "N", "age": 3}
+
+
+def test_the_422s_of_missing_and_invalid_form_values_are_fastapi_s(server):
+    r = post(server, "/upload", files={"other": ("a", b"1")})
+    assert (r.status_code, r.json()) == (422, {"detail": [missing("body", "file")]})
+    r = post(server, "/many", data={"tags": "x"})
+    assert r.json() == {"detail": [missing("body", "files")]}
+    r = post(server, "/fields", files={"age": (None, "-1")})
+    assert r.json()["detail"] == [
+        missing("body", "name"),
+        {"type": "greater_than_equal", "loc": ["body", "age"], "msg": "Input should be greater than or equal to 0",
+         "input": "-1", "ctx": {"ge": 0}},
+    ]
+    # Text where a file is expected.
+    r = post(server, "/upload", files={"file": (None, "not a file")})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["msg"] == "Value error, Expected UploadFile, received: <class 'str'>"
+
+
+def test_a_form_model_and_oauth2_s_password_form(server):
+    assert post(server, "/model", files={"username": (None, "u"), "password": (None, "p")}).json() == {
+        "username": "u", "password": "p"}
+    r = post(server, "/model", data={"username": "u", "password": "p", "x": "1"})
+    assert r.json()["detail"][0]["type"] == "extra_forbidden"
+    r = post(server, "/token", files={"username": (None, "alice"), "password": (None, "pw"), "scope": (None, "a b"),
+                                      "grant_type": (None, "password")})
+    assert r.json() == {"username": "alice", "scopes": ["a", "b"], "grant_type": "password"}
+    r = post(server, "/token", data={"username": "alice", "password": "pw", "grant_type": "nope"})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["type"] == "string_pattern_mismatch"
+
+
+def test_request_form_reads_multipart(server):
+    r = post(server, "/request-form", files=[("a", (None, "1")), ("f", ("f.txt", b"data"))])
+    assert r.json()[0] == ["a", "1"]
+    assert r.json()[1][1]["sha256"] == sha(b"data")
+
+
+def test_curl_dash_f(server, tmp_path):
+    path = tmp_path / "upload.bin"
+    data = os.urandom(2 * 1024 * 1024)
+    path.write_bytes(data)
+    out = subprocess.run(
+        ["curl", "-sS", "-F", f"file=@{path};type=image/png", "-F", "note=from curl", server.url + "/upload"],
+        capture_output=True, timeout=30, check=True,
+    ).stdout
+    import json
+    got = json.loads(out)
+    assert (got["file"]["size"], got["file"]["sha256"], got["file"]["content_type"]) == (len(data), sha(data), "image/png")
+    assert got["note"] == "from curl"
+
+
+def test_a_filename_with_dot_dot_is_only_text(server, tmp_path):
+    # The server writes nothing under a client's name: its spool files are unnamed.
+    target = tmp_path / "escaped.txt"
+    name = f"../../../../../../..{target}"
+    r = post(server, "/upload", files={"file": (name, b"x" * (2 * 1024 * 1024))})
+    assert r.json()["file"]["filename"] == name
+    assert not target.exists()
+
+
+def raw(server, data: bytes) -> bytes:
+    """Sends `data`, half-closes, and reads the answer to the end: a hang fails the test
+    through the socket timeout."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+        return out
+
+
+def multipart_request(path: str, body: bytes, content_type="multipart/form-data; boundary=XX") -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize("body, content_type, status, detail", [
+    (b"--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nno end",
+     None, 400, b"the multipart body ended before its closing boundary"),
+    (b"--XX\r\nContent-Disposition form-data\r\n\r\nx\r\n--XX--", None, 400, b"malformed header line"),
+    (b"--XX\r\nContent-Type: text/plain\r\n\r\nx\r\n--XX--", None, 400, b'field \\"name\\" must be provided'),
+    (b"--XXjunk\r\n\r\n\r\n--XX--", None, 400, b"Invalid multipart data"),
+    (b"x", "multipart/form-data", 400, b"Missing boundary in multipart."),
+    (b"".join(b"--XX\r\nContent-Disposition: form-data; name=\"f%d\"\r\n\r\nv\r\n" % i for i in range(1001)) + b"--XX--",
+     None, 400, b"Too many fields. Maximum number of fields is 1000."),
+    (b"".join(b"--XX\r\nContent-Disposition: form-data; name=\"f\"; filename=\"%d\"\r\n\r\nv\r\n" % i
+              for i in range(1001)) + b"--XX--", None, 400, b"Too many files. Maximum number of files is 1000."),
+    (b"--XX\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n" + b"n" * (1024 * 1024 + 1) + b"\r\n--XX--",
+     None, 400, b"Part exceeded maximum size of 1024KB."),
+])
+def test_malformed_and_oversized_multipart_is_a_clear_4xx(server, body, content_type, status, detail):
+    kwargs = {} if content_type is None else {"content_type": content_type}
+    out = raw(server, multipart_request("/upload", body, **kwargs))
+    assert out.startswith(b"HTTP/1.1 %d " % status), out[:200]
+    assert detail in out
+
+
+def test_a_body_over_the_upload_limit_is_413_before_it_is_read(server):
+    head = ("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=XX\r\n"
+            f"Content-Length: {2 * 1024 ** 3}\r\n\r\n").encode()
+    assert raw(server, head).startswith(b"HTTP/1.1 413 ")
