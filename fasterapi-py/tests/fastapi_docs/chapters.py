@@ -46,6 +46,12 @@ CHAPTERS = [
     Chapter("extra_models", "Extra Models", "extra_models", "test_extra_models"),
     Chapter("response_status_code", "Response Status Code", "response_status_code",
             "test_response_status_code"),
+    Chapter("request_forms", "Form Data", "request_forms", "test_request_forms"),
+    Chapter("request_form_models", "Form Models", "request_form_models",
+            "test_request_form_models"),
+    Chapter("request_files", "Request Files", "request_files", "test_request_files"),
+    Chapter("request_forms_and_files", "Request Forms and Files", "request_forms_and_files",
+            "test_request_forms_and_files"),
     Chapter("handling_errors", "Handling Errors", "handling_errors", "test_handling_errors"),
     # All of the tutorial's Dependencies sub-chapters (index, classes as dependencies,
     # sub-dependencies, path operation decorators, global, with yield); tutorial011/013/014
