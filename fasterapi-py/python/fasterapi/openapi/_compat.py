@@ -24,21 +24,7 @@ from pydantic import BaseModel
 from pydantic.version import VERSION as PYDANTIC_VERSION
 
 
-def _upload_file_class():
-    # fasterapi's UploadFile, once it exists (the forms work adds it).
-    from .. import datastructures
-
-    try:
-        return datastructures.UploadFile
-    except (AttributeError, ImportError):
-        return None
-
-
-class UploadFile:  # stands for fasterapi's UploadFile in the checks below
-    @classmethod
-    def __subclasshook__(cls, other):
-        real = _upload_file_class()
-        return real is not None and isinstance(other, type) and issubclass(other, real)
+from ..datastructures import UploadFile  # noqa: E402
 
 _T = TypeVar("_T")
 
