@@ -207,8 +207,6 @@ def get_dependant(
     *, path: str, call, name: str | None = None, own_oauth_scopes: list | None = None,
     parent_oauth_scopes: list | None = None, use_cache: bool = True, scope=None,
 ) -> Dependant:
-    from ..security.base import plain_equivalent  # noqa: F401 (the scheme itself is documented)
-
     dependant = Dependant(
         call=call, name=name, path=path, use_cache=use_cache, scope=scope,
         own_oauth_scopes=own_oauth_scopes, parent_oauth_scopes=parent_oauth_scopes,
