@@ -211,8 +211,9 @@ fn install_package(py: Python<'_>) -> Result<(), MountError> {
 
 /// Mounting a Python app's routes into a Rust [`App`].
 pub trait MountPython {
-    /// Loads the Python app named by `target` and adds each of its routes to this app;
-    /// returns how many were added.
+    /// Loads the Python app named by `target` and adds each of its routes to this app,
+    /// its OpenAPI document and docs pages included (unless the app turns them off with
+    /// `openapi_url=None`); returns how many were added.
     ///
     /// `target` is `FILE.py[:NAME]` or `package.module[:NAME]`, `NAME` defaulting to
     /// `app` (a `fasterapi.FasterAPI`). A file's directory is put first on `sys.path` so

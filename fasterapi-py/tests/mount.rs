@@ -24,7 +24,8 @@ fn python_routes_are_served_next_to_rust_routes() -> Result<(), Box<dyn Error>> 
     let mut app = App::new();
     app.config_mut().threads = 1;
     app.get("/rust", |_req: &Request| "from rust");
-    assert_eq!(app.mount_python(&format!("{APP}:app"))?, 11);
+    // Its 11 routes, and its OpenAPI document, docs pages and their 4 assets.
+    assert_eq!(app.mount_python(&format!("{APP}:app"))?, 11 + 8);
     let server = app.bind("127.0.0.1:0")?.spawn()?;
     let addr = server.local_addr();
     assert_eq!(
@@ -58,6 +59,10 @@ fn python_routes_are_served_next_to_rust_routes() -> Result<(), Box<dyn Error>> 
     );
     // Still serving after the exception.
     assert_eq!(request(addr, "GET", "/py/1", "")?.0, 200);
+    // The docs page (the document itself needs pydantic, which this interpreter may lack).
+    let (status, body) = request(addr, "GET", "/docs", "")?;
+    assert_eq!(status, 200);
+    assert!(body.contains("url: '/openapi.json'"), "{body}");
     // A suspended coroutine does not stall the I/O thread: A completes only because B,
     // sent after it, is served while A waits on the loop.
     let mut a = send(addr, "GET", "/wait/k1", "")?;
