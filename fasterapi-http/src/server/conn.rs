@@ -1719,6 +1719,67 @@ mod tests {
         assert!(conn.pending.body.capacity() == 0 && !conn.pending.owns_body);
     }
 
+    /// A multipart upload to a route that streams forms is not held: the read buffer
+    /// keeps the head and at most one read (256 KiB for such a connection) however large
+    /// the upload, and the file reaches the handler whole, spooled.
+    #[test]
+    fn a_streamed_8_mib_upload_is_never_held_in_the_read_buffer() {
+        use crate::form::{FormLimits, FormValue, Spooled};
+        use std::io::Read;
+        let seen = Arc::new(Mutex::new(None));
+        let mut app = App::new();
+        let s = seen.clone();
+        app.post("/up", move |r: &Request| {
+            let mut items = r.take_form().expect("a form").expect("read");
+            let (name, FormValue::File(f)) = items.remove(0) else {
+                panic!("a file")
+            };
+            let Spooled::File(mut file) = f.content else {
+                panic!("spooled")
+            };
+            let mut data = Vec::new();
+            file.read_to_end(&mut data).unwrap();
+            *s.lock().unwrap() = Some((name, r.body().len(), data.len(), checksum(&data)));
+            "ok"
+        })
+        .stream_forms(FormLimits::default());
+        // A body limit far below the upload: only the upload limit applies to it.
+        let mut ctx = ctx(app, 64 * 1024, None);
+        let mut conn = memory_conn();
+        let file: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+        let body = [
+            &b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\n"[..],
+            &file,
+            b"\r\n--b--\r\n",
+        ]
+        .concat();
+        let head = format!(
+            "POST /up HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let request = [head.as_bytes(), &body].concat();
+        let mut largest = 0;
+        for piece in request.chunks(64 * 1024) {
+            conn.stream_mut().push_input(piece);
+            assert_eq!(conn.ready(true, false, &mut ctx), Verdict::Keep);
+            if let Some(buf) = &conn.rbuf {
+                assert!(
+                    buf.len() <= head.len(),
+                    "the read buffer holds {} bytes",
+                    buf.len()
+                );
+                largest = largest.max(buf.capacity());
+            }
+        }
+        assert!(
+            largest <= 512 * 1024,
+            "the read buffer grew to {largest} bytes"
+        );
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen, Some(("f".into(), 0, file.len(), checksum(&file))));
+        assert!(conn.pending.intake.is_none());
+    }
+
     /// A body that spans passes reaches the worker pool whole, moved rather than copied;
     /// the request pipelined behind it stays buffered until the answer.
     #[test]

@@ -84,7 +84,8 @@ Semantics follow FastAPI where a user would notice:
   comes before the ``422``. ``Security(f, scopes=[...])`` adds OAuth2 scopes that a
   ``SecurityScopes`` parameter receives; :mod:`fasterapi.security` has FastAPI's schemes
   (``OAuth2PasswordBearer``, ``HTTPBasic``, ``HTTPBearer``, ``APIKeyHeader``...) with its
-  ``401`` answers, and ``Form()`` reads url-encoded form fields (``OAuth2PasswordRequestForm``).
+  ``401`` answers; ``Form()``, ``File()`` and ``UploadFile`` read url-encoded and multipart
+  forms (``OAuth2PasswordRequestForm``, form models, uploads spooled to temporary files).
   Each route's graph is compiled at registration into one plan read in Rust and a
   generated function calling the dependencies (``dependencies/graph.py``): no signature is
   inspected per request, and a route without dependencies keeps its plain path.
