@@ -81,8 +81,10 @@ impl<'a> Request<'a> {
     /// body was refused (answer with its status and detail). The first call takes it;
     /// `None` after that, and for requests whose body is held whole (other routes, other
     /// content types, chunked bodies: read those from [`Request::body`] with
-    /// [`MultipartReader`](crate::form::MultipartReader)).
-    pub fn take_form(&self) -> Option<Result<crate::form::FormItems, crate::form::FormError>> {
+    /// [`MultipartReader`](crate::app::form::MultipartReader)).
+    pub fn take_form(
+        &self,
+    ) -> Option<Result<crate::app::form::FormItems, crate::app::form::FormError>> {
         self.form?.take()
     }
 

@@ -2,7 +2,7 @@
 //! arrive: [`Parser::feed`] takes the body in pieces of any size, each byte examined once
 //! (the delimiter is searched with `memchr::memmem`), and hands out the parts' heads and
 //! data as they complete. Nothing here buffers a part's data: what to keep, and where, is
-//! the caller's ([`crate::form`]).
+//! the caller's (`app::form`).
 //!
 //! The delimiter of a body with boundary `b` is `CRLF--b`; the first one may come without
 //! its CRLF (at the body's start), so the parser starts as if a CRLF had been read. The

@@ -388,7 +388,7 @@ pub(crate) enum Step {
         /// the body follows the head.
         chunked_body: Option<Bytes>,
         /// The form of a route that streams forms.
-        form: Option<Box<Result<FormItems, crate::form::FormError>>>,
+        form: Option<Box<Result<FormItems, crate::app::form::FormError>>>,
         head_only: bool,
         persistence: Persistence,
     },
@@ -1232,7 +1232,7 @@ pub(crate) fn serve_one(buf: &[u8], ctx: &mut Ctx, pending: &mut Pending, conn: 
 /// plain requests never come here.
 #[inline(never)]
 fn admit(
-    forms: Option<crate::form::FormLimits>,
+    forms: Option<crate::app::form::FormLimits>,
     n: usize,
     (head_len, headers, meta): (usize, &[httparse::Header<'_>], &Meta<'_>),
     buf: &[u8],
@@ -1724,7 +1724,7 @@ mod tests {
     /// the upload, and the file reaches the handler whole, spooled.
     #[test]
     fn a_streamed_8_mib_upload_is_never_held_in_the_read_buffer() {
-        use crate::form::{FormLimits, FormValue, Spooled};
+        use crate::app::form::{FormLimits, FormValue, Spooled};
         use std::io::Read;
         let seen = Arc::new(Mutex::new(None));
         let mut app = App::new();

@@ -35,7 +35,7 @@ pub(crate) struct Job {
     pub(crate) head: Bytes,
     pub(crate) body: Bytes,
     /// The form of a route that streams forms (its body is then empty).
-    pub(crate) form: Option<Box<Result<crate::form::FormItems, crate::form::FormError>>>,
+    pub(crate) form: Option<Box<Result<crate::app::form::FormItems, crate::app::form::FormError>>>,
     pub(crate) head_only: bool,
     pub(crate) persistence: Persistence,
     pub(crate) enqueued: Instant,
