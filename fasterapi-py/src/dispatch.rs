@@ -1063,7 +1063,16 @@ impl PyRoute {
                 }
             });
         let response = match result {
-            Ok(resp) => resp,
+            Ok(resp) => {
+                // The handler is done adding background tasks (a suspended one took them
+                // along); one that raised has none run, as in FastAPI.
+                if let Some(background) = request.background.take() {
+                    if let Err(e) = schedule_background(&background) {
+                        self.report(py, e);
+                    }
+                }
+                resp
+            }
             Err(e) => self.error_response(py, rt, e, req, &mut request),
         };
         // Exit code of dependencies to run after the response, on a thread whose loop
@@ -1106,7 +1115,7 @@ impl PyRoute {
                 let out = task.call_method0(pyo3::intern!(py, "result"))?;
                 return self.answer(py, rt, &out, temporal.as_ref(), stage);
             }
-            req.keep_task(&task, stage, temporal.as_ref());
+            req.keep_task(&task, stage, temporal.as_ref(), request.background.take());
             // Not sent: `call_next` answers with the task's value.
             return Ok(Response::new(StatusCode::NO_CONTENT));
         }
@@ -1133,6 +1142,8 @@ impl PyRoute {
                     aio::request_turn();
                 });
                 if let Some(reply) = req.defer(on_abandon) {
+                    // Scheduled once the coroutine is done adding to it.
+                    let cell_background = request.background.take();
                     // The app's own exception handlers get the request if it raises later.
                     let keep_request = stage == Stage::Endpoint && self.errors.custom;
                     let request = match keep_request {
@@ -1142,6 +1153,7 @@ impl PyRoute {
                     let resume = Resume {
                         route: self.clone(),
                         stage,
+                        background: cell_background.map(Bound::unbind),
                         request,
                         reply: Mutex::new(Some((reply, aio::Suspended::new()))),
                         temporal: temporal.as_ref().map(|t| t.clone().unbind()),
@@ -1548,6 +1560,8 @@ fn overloaded() -> Response {
 pub(crate) struct Resume {
     pub(crate) route: Arc<PyRoute>,
     pub(crate) stage: Stage,
+    /// The request's `BackgroundTasks`, scheduled once the coroutine is done.
+    pub(crate) background: Option<Py<PyAny>>,
     /// The request's object for the app's exception handlers, kept when the app has
     /// handlers of its own (see `AppErrors::custom`).
     pub(crate) request: Option<Py<PyAny>>,
@@ -1573,6 +1587,7 @@ impl Resume {
             drop(reply);
             return;
         }
+
         let route = &self.route;
         let rt = match Runtime::get(py) {
             Ok(rt) => rt,
@@ -1583,10 +1598,18 @@ impl Resume {
             Stage::Endpoint => {
                 let temporal = self.temporal.as_ref().map(|t| t.bind(py));
                 match out.and_then(|out| route.to_response(py, rt, &out, temporal)) {
-                    Ok(response) => reply.send(crate::files::OwnedConditions::apply(
-                        self.conditions.as_deref(),
-                        response,
-                    )),
+                    Ok(response) => {
+                        // As FastAPI: a handler that raised has no background tasks run.
+                        if let Some(background) = &self.background {
+                            if let Err(e) = schedule_background(background.bind(py)) {
+                                route.report(py, e);
+                            }
+                        }
+                        reply.send(crate::files::OwnedConditions::apply(
+                            self.conditions.as_deref(),
+                            response,
+                        ))
+                    }
                     Err(e) => {
                         let request = self.request.as_ref().map(|r| r.bind(py));
                         route.error_later(py, rt, e, request, (reply, suspended))

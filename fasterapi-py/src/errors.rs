@@ -205,6 +205,7 @@ impl PyRoute {
             let resume = Resume {
                 route: self.clone(),
                 stage: Stage::ExceptionHandler,
+                background: None,
                 request: None,
                 reply: Mutex::new(reply.take()),
                 temporal: None,

@@ -57,6 +57,23 @@ trait Heads {
     fn header(&self, name: &str) -> Option<Cow<'_, str>>;
     /// The raw path and the query.
     fn target(&self) -> (Cow<'_, str>, Option<Cow<'_, str>>);
+    /// The client's address, if known.
+    fn peer(&self) -> Option<std::net::SocketAddr>;
+
+    /// Whether the request came over HTTPS to a proxy on this machine that forwarded
+    /// it: `X-Forwarded-Proto: https` from a loopback peer (uvicorn's default trust,
+    /// `forwarded_allow_ips=127.0.0.1`), or from the in-process test server, to which
+    /// the TestClient says so for an `https://` base URL.
+    fn forwarded_https(&self) -> bool {
+        let trusted = self
+            .peer()
+            .is_some_and(|p| p.ip().is_loopback() || p.ip().is_unspecified());
+        trusted
+            && self.header("x-forwarded-proto").is_some_and(|v| {
+                let last = v.rsplit(',').next().unwrap_or_default().trim();
+                last.eq_ignore_ascii_case("https") || last.eq_ignore_ascii_case("wss")
+            })
+    }
 }
 
 impl Heads for Request<'_> {
@@ -71,6 +88,9 @@ impl Heads for Request<'_> {
             Cow::Borrowed(self.path()),
             self.query_string().map(Cow::Borrowed),
         )
+    }
+    fn peer(&self) -> Option<std::net::SocketAddr> {
+        Some(self.peer_addr())
     }
 }
 
@@ -88,6 +108,9 @@ impl Heads for PyRequest {
             Cow::Borrowed(self.raw_path_str()),
             self.query_str().map(Cow::Borrowed),
         )
+    }
+    fn peer(&self) -> Option<std::net::SocketAddr> {
+        self.peer_addr()
     }
 }
 
@@ -232,6 +255,9 @@ impl Native {
                 Before::Answer(invalid_host())
             }
             Native::HttpsRedirect => {
+                if h.forwarded_https() {
+                    return Before::Continue(None);
+                }
                 let value = h.header("host");
                 let Some(netloc) = value.as_deref().filter(|v| !v.is_empty()) else {
                     return Before::Answer(invalid_host());
@@ -372,26 +398,10 @@ impl Stack {
         }
     }
 
-    /// Answers `req` with `answer` inside the native layers alone (answers made of bytes
-    /// built once, which need no Python: the OpenAPI document, the docs pages).
-    pub(crate) fn serve_native(
-        &self,
-        req: &Request<'_>,
-        answer: impl FnOnce(&Request<'_>) -> Response,
-    ) -> Response {
-        let outer = match run_before(&self.outer, req) {
-            Ok(amends) => amends,
-            Err(answer) => return answer,
-        };
-        let inner = match run_before(&self.inner, req) {
-            Ok(amends) => amends,
-            Err(answer) => return apply(answer, outer),
-        };
-        apply(apply(answer(req), inner), outer)
-    }
-
-    /// Answers a request no route takes: `miss` is the answer without middleware.
-    pub(crate) fn serve_miss(
+    /// Answers `req` with `miss` inside the stack (a request no route takes, or bytes
+    /// built once): `miss` is the answer without middleware, made before the Python
+    /// layers run (their innermost `call_next` hands it over).
+    pub(crate) fn serve_answer(
         self: &Arc<Self>,
         req: &Request<'_>,
         miss: impl FnOnce(&Request<'_>) -> Response,
@@ -573,6 +583,7 @@ impl CallNext {
                 route: route.clone(),
                 stage: finish.0,
                 temporal: finish.1,
+                background: finish.2,
                 request: request.unbind(),
                 amends: Mutex::new(Some(amends)),
                 to_python: self.stack.to_python.as_ref().map(|f| f.clone_ref(py)),
@@ -623,6 +634,8 @@ pub(crate) struct Finish {
     route: Arc<PyRoute>,
     stage: Stage,
     temporal: Option<Py<PyAny>>,
+    /// The request's `BackgroundTasks`, scheduled once the route's task is done.
+    background: Option<Py<PyAny>>,
     request: Py<PyRequest>,
     amends: Mutex<Option<Amends>>,
     to_python: Option<Py<PyAny>>,
@@ -647,7 +660,12 @@ impl Finish {
             Stage::Endpoint => {
                 let temporal = self.temporal.as_ref().map(|t| t.bind(py));
                 match out.and_then(|out| route.to_response(py, rt, &out, temporal)) {
-                    Ok(response) => response,
+                    Ok(response) => {
+                        if let Some(background) = &self.background {
+                            crate::dispatch::schedule_background(background.bind(py))?;
+                        }
+                        response
+                    }
                     Err(e) => {
                         let mut cell = RequestCell::new(route.app.as_ref());
                         route.error_response(py, rt, e, &view, &mut cell)
@@ -669,8 +687,8 @@ impl Finish {
 }
 
 /// The suspended task of a route run by `call_next`, with how its value is answered:
-/// its stage and temporal response.
-type Pending = (Py<PyAny>, (Stage, Option<Py<PyAny>>));
+/// its stage, temporal response and `BackgroundTasks`.
+type Pending = (Py<PyAny>, (Stage, Option<Py<PyAny>>, Option<Py<PyAny>>));
 
 /// A Python `Request` object as the route's [`Incoming`] request, inside the middleware's
 /// task: the route reads the object's copy of the request, gets that object itself as
@@ -755,10 +773,15 @@ impl Incoming for Owned<'_> {
         task: &Bound<'_, PyAny>,
         stage: Stage,
         temporal: Option<&Bound<'_, PyAny>>,
+        background: Option<Bound<'_, PyAny>>,
     ) -> bool {
         *self.slot.borrow_mut() = Some((
             task.clone().unbind(),
-            (stage, temporal.map(|t| t.clone().unbind())),
+            (
+                stage,
+                temporal.map(|t| t.clone().unbind()),
+                background.map(Bound::unbind),
+            ),
         ));
         true
     }

@@ -89,11 +89,13 @@ pub(crate) trait Incoming {
     }
     /// Takes the suspended `task` of the route, whose value is answered as `stage` says,
     /// with the temporal response `temporal`; `false` if the request does not keep tasks.
+    /// `background` is the request's `BackgroundTasks`, to schedule once the task is done.
     fn keep_task(
         &self,
         _task: &Bound<'_, PyAny>,
         _stage: crate::dispatch::Stage,
         _temporal: Option<&Bound<'_, PyAny>>,
+        _background: Option<Bound<'_, PyAny>>,
     ) -> bool {
         false
     }
@@ -901,7 +903,11 @@ impl Plan {
             let value = match p.source {
                 Source::Request => Some(request.get(py, req)?),
                 Source::Response => Some(rt.temporal_response.bind(py).call0()?),
-                Source::Background => Some(background_tasks(py)?),
+                Source::Background => {
+                    let tasks = background_tasks(py)?;
+                    request.background = Some(tasks.clone());
+                    Some(tasks)
+                }
                 Source::Form => {
                     if form.is_none() {
                         form = Some(Form::of(py, rt, req)?);

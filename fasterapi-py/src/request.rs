@@ -70,12 +70,19 @@ struct Cache {
 pub(crate) struct RequestCell<'py, 'a> {
     app: Option<&'a Py<PyAny>>,
     object: Option<Bound<'py, PyAny>>,
+    /// The request's `BackgroundTasks`, if a parameter asked for one: scheduled once the
+    /// handler is done adding to it (see `dispatch.rs`).
+    pub(crate) background: Option<Bound<'py, PyAny>>,
 }
 
 impl<'py, 'a> RequestCell<'py, 'a> {
     /// No object yet, for a request of the application `app`.
     pub(crate) fn new(app: Option<&'a Py<PyAny>>) -> RequestCell<'py, 'a> {
-        RequestCell { app, object: None }
+        RequestCell {
+            app,
+            object: None,
+            background: None,
+        }
     }
 
     /// The cell of a request whose object is `object` already (a WebSocket's).
@@ -305,6 +312,11 @@ impl PyRequest {
             app: None,
             cache: Cache::default(),
         }
+    }
+
+    /// The client's address, if it came from one.
+    pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
     }
 
     /// The request method.

@@ -102,11 +102,10 @@ pub(crate) fn add_app(
             None => app.route(Method::Get, &path, move |req: &Request<'_>| {
                 built.answer(req)
             }),
-            // The native layers (CORS, hosts...) only: the bytes need no Python.
             Some(stack) => {
-                let stack = stack.clone();
+                let (stack, shell) = (stack.clone(), compiled.shell.clone());
                 app.route(Method::Get, &path, move |req: &Request<'_>| {
-                    stack.serve_native(req, |req| built.answer(req))
+                    stack.serve_answer(req, |req| built.answer(req), &shell)
                 })
             }
         };
@@ -159,7 +158,7 @@ pub(crate) fn add_app(
                         Some(misses) => misses.answer_miss(req, why),
                         None => crate::middleware::default_miss(why),
                     };
-                    stack.serve_miss(req, miss, &shell)
+                    stack.serve_answer(req, miss, &shell)
                 })
             }
             (None, None) => {}

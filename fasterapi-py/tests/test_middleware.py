@@ -5,6 +5,7 @@ Nothing is timed: requests wait on events other requests set, and the server's o
 work shows in the order of its log lines."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -230,7 +231,7 @@ def test_the_lifespan_runs_in_every_worker_and_its_state_reaches_requests(life):
         if pids == life.workers:
             break
     assert pids == life.workers
-    started = {int(line.split()[-1]) for line in life.log if line.startswith("app: startup")}
+    started = {int(pid) for pid in re.findall(r"app: startup (\d+)", "".join(life.log))}
     assert started == life.workers
 
 
@@ -282,3 +283,76 @@ def test_a_failing_startup_stops_the_server_with_the_error():
     assert proc.returncode != 0
     assert "the app's startup failed" in proc.stderr
     assert "RuntimeError: the database is not there" in proc.stderr
+
+
+# --- handler semantics, in process (the TestClient returns once background tasks ran) ----
+
+
+def test_background_tasks_are_shared_with_dependencies_and_skipped_when_the_handler_raises():
+    from fasterapi import BackgroundTasks, Depends, FastAPI, HTTPException
+    from fasterapi.testclient import TestClient
+
+    app = FastAPI()
+    ran = []
+
+    def dep(tasks: BackgroundTasks):
+        tasks.add_task(ran.append, "dep")
+        return tasks
+
+    @app.get("/ok")
+    async def ok(tasks: BackgroundTasks, from_dep=Depends(dep)):
+        assert from_dep is tasks
+        tasks.add_task(ran.append, "handler")
+        return {"ran": list(ran)}
+
+    @app.get("/fails")
+    def fails(tasks: BackgroundTasks):
+        tasks.add_task(ran.append, "never")
+        raise HTTPException(400, "no")
+
+    client = TestClient(app)
+    assert client.get("/ok").json() == {"ran": []}
+    assert ran == ["dep", "handler"]
+    assert client.get("/fails").status_code == 400
+    assert ran == ["dep", "handler"]
+
+
+def test_lifespan_and_event_handlers_in_the_test_client():
+    from contextlib import asynccontextmanager
+
+    from fasterapi import FastAPI, Request
+    from fasterapi.testclient import TestClient
+
+    events = []
+
+    @asynccontextmanager
+    async def lifespan(app):
+        events.append("enter")
+        app.state.ready = True
+        yield {"db": "connected"}
+        events.append("exit")
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/")
+    async def root(request: Request):
+        return {"db": request.state.db, "ready": request.app.state.ready}
+
+    with TestClient(app) as client:
+        assert events == ["enter"]
+        assert client.get("/").json() == {"db": "connected", "ready": True}
+    assert events == ["enter", "exit"]
+
+    app2 = FastAPI()
+    with pytest.warns(DeprecationWarning):
+        @app2.on_event("startup")
+        def up():
+            events.append("startup")
+
+    async def down():
+        events.append("shutdown")
+
+    app2.add_event_handler("shutdown", down)
+    with TestClient(app2):
+        assert events[-1] == "startup"
+    assert events[-1] == "shutdown"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import warnings
 
 from . import _fasterapi
 from ._supervisor import _supervise
@@ -289,7 +290,15 @@ class FasterAPI:
         (self.on_startup if event_type == "startup" else self.on_shutdown).append(func)
 
     def on_event(self, event_type: str):
-        """Decorator: :meth:`add_event_handler` (FastAPI's deprecated form of lifespan)."""
+        """Decorator: :meth:`add_event_handler` (FastAPI's deprecated form of lifespan:
+        it warns ``DeprecationWarning`` as FastAPI does)."""
+        warnings.warn(
+            "on_event is deprecated, use lifespan event handlers instead.\n\nRead more about "
+            "it in the [FastAPI docs for Lifespan Events]"
+            "(https://fastapi.tiangolo.com/advanced/events/).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
 
         def decorator(func):
             self.add_event_handler(event_type, func)

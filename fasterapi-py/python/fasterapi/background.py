@@ -12,7 +12,8 @@ Starlette). At shutdown the worker lets running tasks finish (within
 
 For a ``def`` handler running on the thread pool, the tasks are handed to the worker's
 event loop when the handler returns, as its response goes to the I/O thread to be
-written.
+written. Under the TestClient they run on that thread instead, so that the test gets
+the answer once they ran, as with Starlette's.
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ class BackgroundTasks(BackgroundTask):
             await task()
 
 
+#: Set by the TestClient: background tasks of handlers on the thread pool run on that
+#: thread before the test gets the answer (Starlette's client returns once they ran).
+_in_test_client = False
+
 #: Tasks running background work, for the drain at shutdown.
 _running: set = set()
 
@@ -92,19 +97,24 @@ def _start(background):
     I/O thread's loop, or ``None`` (nothing to run, or handed over from another thread)."""
     if isinstance(background, BackgroundTasks) and not background.tasks:
         return None
+    if asyncio.events._get_running_loop() is not None:
+        # An I/O thread, its loop marked running: a task of that loop.
+        return _run(background)
     io_loop = _loop._driven_loop
+    if _in_test_client:
+        # The TestClient's answer waits for its tasks, as Starlette's: run them here.
+        return _run(background)
     if io_loop is not None and io_loop._thread_id not in (None, threading.get_ident()) and not io_loop.is_closed():
-        # A pool thread: the loop's own thread runs it.
+        # A pool thread: the process's I/O loop runs it (the last made: a worker has one).
         io_loop.call_soon_threadsafe(lambda: io_loop.create_task(_run(background)))
         return None
     return _run(background)
 
 
 def _for_request() -> BackgroundTasks:
-    """The ``BackgroundTasks`` of a request's parameter (made by the server)."""
-    tasks = BackgroundTasks()
-    _schedule(tasks)
-    return tasks
+    """The ``BackgroundTasks`` of a request's parameter, made by the server, which
+    schedules it once the handler has returned."""
+    return BackgroundTasks()
 
 
 def _drain(loop, timeout: float) -> None:

@@ -100,6 +100,9 @@ class _TestServerTransport(httpx.BaseTransport):
                 if self._server is not None:
                     self._server.close()
                     self._server = None
+                from . import background
+
+                background._in_test_client = True
                 self._server = _fasterapi.TestServer(self.app._spec(lifespan=self._lifespan, root_path=self.root_path))
                 self._routes = routes
                 _OPEN.add(self)
@@ -157,6 +160,10 @@ def _encode(conn: h11.Connection, request: httpx.Request) -> bytes:
     headers = list(request.headers.raw)
     if "host" not in request.headers:  # httpx sets it; a hand-made request may not
         headers.insert(0, (b"Host", request.url.netloc))
+    if request.url.scheme == "https" and "x-forwarded-proto" not in request.headers:
+        # Starlette's client puts the scheme in the scope; the in-process server hears it
+        # as a local proxy's (what HTTPSRedirectMiddleware reads).
+        headers.append((b"X-Forwarded-Proto", b"https"))
     target = request.url.raw_path
     out = conn.send(h11.Request(method=request.method, target=target, headers=headers))
     if body:
