@@ -63,8 +63,13 @@ CHAPTERS = [
     Chapter("security", "Security", "security", "test_security",
             exclude=("tutorial005*", "tutorial006*", "tutorial007*", "test_tutorial005.py",
                      "test_tutorial006.py", "test_tutorial007.py")),
+    # Middleware, CORS (issue 16 point 3).
+    Chapter("middleware", "Middleware", "middleware", "test_middleware"),
+    Chapter("cors", "CORS (Cross-Origin Resource Sharing)", "cors", "test_cors"),
     Chapter("bigger_applications", "Bigger Applications", "bigger_applications",
             "test_bigger_applications"),
+    # Background tasks (issue 16 point 5).
+    Chapter("background_tasks", "Background Tasks", "background_tasks", "test_background_tasks"),
     Chapter("app_testing", "Testing", "app_testing", "test_testing"),
     Chapter("dependency_testing", "Testing Dependencies with Overrides", "dependency_testing",
             "test_testing_dependencies"),
@@ -82,6 +87,11 @@ CHAPTERS = [
     # The advanced guide's chapter on the request object (issue 14 point 6).
     Chapter("using_request_directly", "Using the Request Directly", "using_request_directly",
             "test_using_request_directly"),
+    # Lifespan events and the advanced guide's middleware (issue 16 points 3 and 4; its
+    # GZip example is the core's compression, issue 15).
+    Chapter("events", "Lifespan Events", "events", "test_events"),
+    Chapter("advanced_middleware", "Advanced Middleware", "advanced_middleware",
+            "test_advanced_middleware"),
     # OpenAPI and the docs pages (issue 16 points 1, 2 and 7).
     Chapter("metadata", "Metadata and Docs URLs", "metadata", "test_metadata"),
     Chapter("path_operation_configuration", "Path Operation Configuration",
