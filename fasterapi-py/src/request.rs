@@ -93,6 +93,7 @@ impl<'py, 'a> RequestCell<'py, 'a> {
         RequestCell {
             app,
             object: Some(object),
+            background: None,
         }
     }
 
