@@ -23,7 +23,7 @@ use fasterapi_http::Request;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyString};
 
 use crate::aio;
 use crate::dispatch::{keep_thread_state, PyRoute, Runtime};
@@ -143,8 +143,11 @@ impl PyWsConn {
     fn send(&self, data: &Bound<'_, PyAny>) -> PyResult<u8> {
         let message = if let Ok(s) = data.cast::<PyString>() {
             Message::Text(s.to_str()?.to_owned())
-        } else if let Ok(b) = data.extract::<Vec<u8>>() {
-            Message::Binary(b)
+        } else if let Ok(b) = data.cast::<PyBytes>() {
+            // One copy; extracting a Vec<u8> would go through the sequence protocol.
+            Message::Binary(b.as_bytes().to_vec())
+        } else if let Ok(b) = data.cast::<PyByteArray>() {
+            Message::Binary(b.to_vec())
         } else {
             return Err(PyTypeError::new_err(format!(
                 "a WebSocket message is str or bytes, not {}",
