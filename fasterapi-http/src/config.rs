@@ -3,6 +3,7 @@
 use std::io;
 use std::time::Duration;
 
+use crate::proto::compress::Compression;
 use crate::proto::h1::parse::Limits;
 
 /// Server settings. `Config::default()` suits most uses; each limit is answered with its
@@ -65,6 +66,13 @@ pub struct Config {
     pub queue_timeout: Duration,
     /// On shutdown, how long in-flight requests and queued jobs get to finish.
     pub shutdown_timeout: Duration,
+    /// Response compression for every route but those that say otherwise
+    /// ([`RouteMut::compress`](crate::RouteMut::compress),
+    /// [`RouteMut::no_compress`](crate::RouteMut::no_compress)), and for the answers to
+    /// requests no route takes. `None` (the default): off, as in FastAPI until
+    /// `GZipMiddleware` is added, and since compressing costs CPU that small and
+    /// already-compressed bodies do not pay back.
+    pub compression: Option<Compression>,
 }
 
 impl Default for Config {
@@ -89,6 +97,7 @@ impl Default for Config {
             queue_capacity: 1024,
             queue_timeout: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(10),
+            compression: None,
         }
     }
 }
@@ -172,6 +181,9 @@ impl Config {
                 "queue_capacity",
                 format!("{} is not within 1..=16777216", self.queue_capacity),
             );
+        }
+        if let Some(c) = &self.compression {
+            c.validate().or_else(|why| bad("compression", why))?;
         }
         for (field, t) in [
             ("header_timeout", self.header_timeout),

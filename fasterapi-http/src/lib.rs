@@ -100,6 +100,7 @@ pub use app::{App, Config, NoRoute, RouteMut, RouteTableError};
 pub use http::method::Method;
 pub use http::response::{Body, FileRegion, IntoResponse, Response, StatusCode, Streamed};
 pub use http::stream::{BodySender, BodyStream, Disconnected, StreamError, TrySendError};
+pub use proto::compress::{Compression, Encoding};
 pub use server::static_dir::StaticDir;
 pub use server::test_server::TestServer;
 pub use server::{RunningServer, Server, ShutdownHandle};

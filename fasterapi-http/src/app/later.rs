@@ -19,7 +19,11 @@ use mio::Waker;
 
 use crate::app::websocket::Accepted;
 use crate::http::response::{Response, StatusCode};
+use crate::proto::compress::{compress_response, Choice, Compression};
 use crate::proto::h1::encode::Persistence;
+
+/// The compression a deferred answer gets, and what its request accepts.
+pub(crate) type Compress = Option<(Arc<Compression>, Choice)>;
 
 /// A finished job on its way back to its I/O thread.
 pub(crate) struct Completion {
@@ -196,6 +200,8 @@ pub struct Reply {
     conn_id: u64,
     head_only: bool,
     persistence: Persistence,
+    /// Set for a route that compresses.
+    compression: Compress,
     sent: bool,
     /// Changes the response before it is delivered (see [`Reply::amend`]).
     amend: Option<Amend>,
@@ -256,6 +262,10 @@ impl Reply {
     fn deliver(&mut self, mut response: Response) {
         if let Some(amend) = self.amend.take() {
             amend(&mut response);
+        }
+        // Compression last, on the final response, as the route's wrapper does inline.
+        if let Some((settings, choice)) = &self.compression {
+            response = compress_response(response, settings, *choice);
         }
         self.deliver_with(response, None);
     }
@@ -324,6 +334,8 @@ pub(crate) struct Later {
     deferred: Cell<bool>,
     /// What to run if the connection closes before the reply arrives.
     abandon: RefCell<Option<Abandon>>,
+    /// Set only while a handler of a route that compresses runs: its replies compress.
+    compression: RefCell<Compress>,
 }
 
 impl Later {
@@ -338,6 +350,7 @@ impl Later {
             persistence: Cell::new(Persistence::Close),
             deferred: Cell::new(false),
             abandon: RefCell::new(None),
+            compression: RefCell::new(None),
         }
     }
 
@@ -371,6 +384,11 @@ impl Later {
         Some(self.abandon.take())
     }
 
+    /// The compression of the route whose handler is about to run, `None` once it ran.
+    pub(crate) fn set_compression(&self, c: Compress) {
+        *self.compression.borrow_mut() = c;
+    }
+
     /// Whether the request it is aimed at has deferred already.
     pub(crate) fn is_deferred(&self) -> bool {
         self.deferred.get()
@@ -388,6 +406,7 @@ impl Later {
             conn_id: self.conn_id.get(),
             head_only: self.head_only.get(),
             persistence: self.persistence.get(),
+            compression: self.compression.borrow().clone(),
             sent: false,
             amend: None,
         })

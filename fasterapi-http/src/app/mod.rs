@@ -29,6 +29,7 @@ use crate::app::request::Request;
 use crate::app::router::{Method, RouteError, RouteErrorKind, Router};
 use crate::app::state::State;
 use crate::http::response::{IntoResponse, Response};
+use crate::proto::compress::{compress_response, negotiate, Compression};
 
 /// A route's handler, type-erased.
 pub(crate) type Handler = Box<dyn Fn(&Request<'_>) -> Response + Send + Sync + 'static>;
@@ -54,6 +55,19 @@ pub(crate) struct Route {
     /// Multipart bodies are read into a form as they arrive, with these limits
     /// ([`RouteMut::stream_forms`]); `None`: bodies are held whole.
     pub(crate) forms: Option<form::FormLimits>,
+    pub(crate) compression: RouteCompression,
+}
+
+/// Whether a route compresses its responses.
+pub(crate) enum RouteCompression {
+    /// As [`Config::compression`] says.
+    Inherit,
+    /// Never ([`RouteMut::no_compress`]).
+    Off,
+    /// With these settings ([`RouteMut::compress`]).
+    On(Compression),
+    /// Decided when the app was frozen: the handler compresses if it had to.
+    Frozen,
 }
 
 impl Route {
@@ -215,6 +229,25 @@ impl RouteMut<'_> {
         self
     }
 
+    /// Compresses this route's responses with `settings` (whatever
+    /// [`Config::compression`] says): see [`Compression`] for what is compressed.
+    pub fn compress(self, settings: Compression) -> Self {
+        self.compression(RouteCompression::On(settings))
+    }
+
+    /// Never compresses this route's responses, even with [`Config::compression`] set.
+    pub fn no_compress(self) -> Self {
+        self.compression(RouteCompression::Off)
+    }
+
+    fn compression(self, compression: RouteCompression) -> Self {
+        if let Some(route) = self.route {
+            route.compression = compression;
+            return RouteMut { route: Some(route) };
+        }
+        self
+    }
+
     fn placed(self, placement: Placement) -> Self {
         if let Some(route) = self.route {
             route.placement = placement;
@@ -256,6 +289,9 @@ pub struct App {
     pub(crate) groups: Vec<GroupLayers>,
     /// See [`App::with_state`].
     pub(crate) state: State,
+    /// [`Config::compression`] as the app was frozen with, for the answers of requests no
+    /// route takes.
+    pub(crate) miss_compression: Option<Arc<Compression>>,
 }
 
 impl std::fmt::Debug for App {
@@ -297,6 +333,7 @@ impl App {
             layers: Vec::new(),
             groups: Vec::new(),
             state: State::default(),
+            miss_compression: None,
         }
     }
 
@@ -493,6 +530,7 @@ impl App {
             placement: Placement::Inline,
             group,
             forms: None,
+            compression: RouteCompression::Inherit,
         };
         let added = match method {
             Some(method) => self.router.insert(method, pattern, route),
@@ -599,13 +637,26 @@ impl App {
     pub(crate) fn check(&self) -> io::Result<()> {
         self.check_routes()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        for route in self.router.values() {
+            if let RouteCompression::On(c) = &route.compression {
+                c.validate().map_err(|why| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("RouteMut::compress: {why}"),
+                    )
+                })?;
+            }
+        }
         self.config.validate()
     }
 
     /// Makes the app ready to serve, once, when it binds: wraps the handlers of routes
     /// inside middleware in their chains (the app's, then their groups', outermost
-    /// first). Routes outside any keep their handlers untouched.
+    /// first), then the handlers of routes that compress in the compressor (outside
+    /// every middleware: it works on the final response). Routes with neither keep their
+    /// handlers untouched, so they pay nothing for either.
     pub(crate) fn freeze(&mut self) {
+        let app_wide = self.config.compression.clone().map(Arc::new);
         let App {
             router,
             layers,
@@ -621,14 +672,24 @@ impl App {
                 group = groups[g].parent;
             }
             chain.extend(layers.iter().rev().cloned());
-            if chain.is_empty() {
-                continue;
+            if !chain.is_empty() {
+                chain.reverse();
+                let chain: Box<[Arc<dyn Middleware>]> = chain.into();
+                let inner = std::mem::replace(&mut route.handler, Box::new(|_| unreachable!()));
+                route.handler = Box::new(move |req| middleware::run_chain(&chain, &*inner, req));
             }
-            chain.reverse();
-            let chain: Box<[Arc<dyn Middleware>]> = chain.into();
-            let inner = std::mem::replace(&mut route.handler, Box::new(|_| unreachable!()));
-            route.handler = Box::new(move |req| middleware::run_chain(&chain, &*inner, req));
+            let settings = match std::mem::replace(&mut route.compression, RouteCompression::Frozen)
+            {
+                RouteCompression::Inherit => app_wide.clone(),
+                RouteCompression::On(c) => Some(Arc::new(c)),
+                RouteCompression::Off | RouteCompression::Frozen => None,
+            };
+            if let Some(settings) = settings {
+                let handler = std::mem::replace(&mut route.handler, Box::new(|_| unreachable!()));
+                route.handler = compressing(handler, settings);
+            }
         }
+        self.miss_compression = app_wide;
     }
 }
 
@@ -639,4 +700,31 @@ where
     R: IntoResponse,
 {
     Box::new(move |req| handler(req).into_response())
+}
+
+/// `handler`, its responses compressed with `settings` for what each request accepts. A
+/// handler that answers later through a [`Reply`](crate::Reply) gets one that compresses.
+fn compressing(handler: Handler, settings: Arc<Compression>) -> Handler {
+    Box::new(move |req| {
+        let choice = negotiate(req.header_bytes("accept-encoding"), &settings);
+        let Some(later) = req.later else {
+            return compress_response(handler(req), &settings, choice);
+        };
+        // Cleared however the handler returns (a panic becomes a 500 further up).
+        struct Clear<'a>(&'a later::Later);
+        impl Drop for Clear<'_> {
+            fn drop(&mut self) {
+                self.0.set_compression(None);
+            }
+        }
+        later.set_compression(Some((settings.clone(), choice)));
+        let clear = Clear(later);
+        let response = handler(req);
+        drop(clear);
+        if later.is_deferred() {
+            // The reply is the answer, compressed when sent.
+            return response;
+        }
+        compress_response(response, &settings, choice)
+    })
 }

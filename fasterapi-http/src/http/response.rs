@@ -339,7 +339,7 @@ const JSON_BUFFER_CAPACITY: usize = 1024;
 const JSON_BUFFER_KEEP_MAX: usize = 64 * 1024;
 const JSON_BUFFERS_KEPT: usize = 64;
 
-fn take_json_buffer() -> Vec<u8> {
+pub(crate) fn take_json_buffer() -> Vec<u8> {
     JSON_BUFFERS
         .with(|b| b.borrow_mut().pop())
         .unwrap_or_else(|| Vec::with_capacity(JSON_BUFFER_CAPACITY))

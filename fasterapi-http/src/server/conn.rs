@@ -22,6 +22,7 @@ use crate::app::request::Request;
 use crate::app::router::{Method, Miss, Params};
 use crate::app::{App, NoRoute};
 use crate::http::response::{detail, FileRegion, Response, StatusCode};
+use crate::proto::compress::{compress_response, negotiate};
 use crate::proto::h1::encode::{Output, Persistence, StreamFraming, Streaming};
 use crate::proto::h1::parse::{self, ChunkedDecoder, Framing, Head, Limits, Meta, Reject};
 use crate::server::executor::{self, Job};
@@ -1504,6 +1505,16 @@ fn kept(buf: &[u8], head_len: usize, framing: Framing) -> usize {
 #[cold]
 #[inline(never)]
 fn answer_miss(app: &App, req: &Request<'_>, miss: Miss<'_>) -> Response {
+    let answer = layered_miss(app, req, miss);
+    match &app.miss_compression {
+        // (An answer deferred through a `Reply` goes uncompressed.)
+        Some(c) => compress_response(answer, c, negotiate(req.header_bytes("accept-encoding"), c)),
+        None => answer,
+    }
+}
+
+/// [`answer_miss`] before compression: inside the app's middleware, if any.
+fn layered_miss(app: &App, req: &Request<'_>, miss: Miss<'_>) -> Response {
     if app.layers.is_empty() {
         return miss_answer(app, req, miss);
     }
@@ -1516,7 +1527,7 @@ fn answer_miss(app: &App, req: &Request<'_>, miss: Miss<'_>) -> Response {
     .unwrap_or_else(|_| detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"))
 }
 
-/// [`answer_miss`] inside the app's middleware.
+/// The answer itself, before the app's middleware and compression.
 fn miss_answer(app: &App, req: &Request<'_>, miss: Miss<'_>) -> Response {
     if app.redirect_slashes && matches!(miss, Miss::NotFound) {
         if let Some(redirect) = slash_redirect(app, req) {
