@@ -611,6 +611,10 @@ pub(crate) struct AppSpec {
     statics: Vec<crate::files::StaticMount>,
     /// The WebSocket routes (`GET` routes whose handshakes `websocket.rs` serves).
     websockets: Vec<Py<RouteSpec>>,
+    /// `GZipMiddleware`'s `(minimum_size, compresslevel)`, when the app added it (its
+    /// `("gzip", minimum_size, compresslevel)` entry of `middleware`): the server
+    /// compresses (see `fasterapi_http::Compression`).
+    pub(crate) gzip: Option<(usize, u32)>,
 }
 
 #[pymethods]
@@ -636,25 +640,48 @@ impl AppSpec {
         mounts: Vec<(String, Py<AppSpec>)>,
         statics: Vec<crate::files::StaticMount>,
         websockets: Vec<Py<RouteSpec>>,
-    ) -> AppSpec {
-        AppSpec {
+    ) -> PyResult<AppSpec> {
+        let middleware = middleware.unwrap_or_else(|| PyList::empty(py).unbind());
+        let gzip = gzip_of(middleware.bind(py))?;
+        Ok(AppSpec {
             routes,
             redirect_slashes,
             exception_handlers,
             app,
             built,
-            middleware: middleware.unwrap_or_else(|| PyList::empty(py).unbind()),
+            middleware,
             chain,
             lifespan,
             mounts,
             statics,
             websockets,
-        }
+            gzip,
+        })
     }
 
     fn __repr__(&self) -> String {
         format!("AppSpec({} routes)", self.routes.len())
     }
+}
+
+/// The `GZipMiddleware` settings among an app's middleware (`("gzip", minimum_size,
+/// compresslevel)` entries; the outermost wins): the server compresses around everything
+/// else, so where it was added among the other middleware does not matter.
+fn gzip_of(middleware: &Bound<'_, PyList>) -> PyResult<Option<(usize, u32)>> {
+    for spec in middleware.iter() {
+        let spec = spec.cast::<PyTuple>()?;
+        if spec.get_item(0)?.extract::<String>()? == "gzip" {
+            let (min_size, level): (usize, u32) =
+                (spec.get_item(1)?.extract()?, spec.get_item(2)?.extract()?);
+            if level > 9 {
+                return Err(PyValueError::new_err(format!(
+                    "GZipMiddleware: compresslevel must be within 0..=9, not {level}"
+                )));
+            }
+            return Ok(Some((min_size, level)));
+        }
+    }
+    Ok(None)
 }
 
 impl AppSpec {

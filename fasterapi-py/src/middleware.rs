@@ -333,12 +333,20 @@ impl Stack {
                 seen_python = true;
                 continue;
             }
+            if kind == "gzip" {
+                // The server's own compression, around the route (see `serve::add_app`).
+                continue;
+            }
             let native = Native::from_py(&spec)?;
             if seen_python {
                 inner.push(native);
             } else {
                 outer.push(native);
             }
+        }
+        if !seen_python && outer.is_empty() && inner.is_empty() {
+            // GZip alone: nothing to run around the routes here.
+            return Ok(None);
         }
         let python = match (seen_python, chain) {
             (false, _) => None,
@@ -862,7 +870,7 @@ mod tests {
 pub(crate) fn check_middleware(layers: &Bound<'_, PyList>) -> PyResult<()> {
     for spec in layers.iter() {
         let kind: String = spec.cast::<PyTuple>()?.get_item(0)?.extract()?;
-        if kind != "python" {
+        if kind != "python" && kind != "gzip" {
             Native::from_py(&spec)?;
         }
     }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fasterapi_http::{App, Config, Method, Request, Response, ShutdownHandle};
+use fasterapi_http::{App, Compression, Config, Method, Request, Response, ShutdownHandle};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -92,13 +92,25 @@ pub(crate) fn add_app(
     })?;
     let compiled = spec.get().compile(py, unhandled)?;
     crate::files::add_static_mounts(app, &compiled.statics)?;
+    // `GZipMiddleware`: compressed by the server, gzip alone as Starlette's, around
+    // everything else (whatever its place among the middleware). The whole app's setting
+    // also covers the answers to requests no route takes; a mounted app's covers its own
+    // routes.
+    let gzip = spec
+        .get()
+        .gzip
+        .map(|(min_size, level)| Compression::gzip_only(level).min_size(min_size));
+    if whole_app {
+        app.config_mut().compression = gzip.clone();
+    }
+    let mounted_gzip = gzip.filter(|_| !whole_app);
     let n = compiled.routes.len() + compiled.built.len();
     let stack = compiled.stack.clone();
     // Python middleware is a coroutine: every route runs on the event loop under it.
     let all_inline = stack.as_ref().is_some_and(|s| s.has_python());
     for built in compiled.built {
         let path = built.path().to_owned();
-        match &stack {
+        let added = match &stack {
             None => app.route(Method::Get, &path, move |req: &Request<'_>| {
                 built.answer(req)
             }),
@@ -109,6 +121,9 @@ pub(crate) fn add_app(
                 })
             }
         };
+        if let Some(gzip) = &mounted_gzip {
+            added.compress(gzip.clone());
+        }
     }
     for (method, path, route) in compiled.routes {
         let (is_async, blocking) = (route.is_async, route.blocking);
@@ -129,6 +144,9 @@ pub(crate) fn add_app(
         };
         if streams_forms {
             added = added.stream_forms(fasterapi_http::form::FormLimits::default());
+        }
+        if let Some(gzip) = &mounted_gzip {
+            added = added.compress(gzip.clone());
         }
         if !is_async && !all_inline {
             match (all_defs_on_pool, blocking, switch) {

@@ -11,8 +11,11 @@ class becomes is decided when it is added:
   without entering Python, and routes keep their own placement (inline, thread pool).
   Such a class has a ``_layer()`` method returning the tuple the server reads
   (``fasterapi-py/src/middleware.rs``: ``("cors", options)``, ``("trustedhost", hosts,
-  www_redirect)``, ``("httpsredirect",)``); a native middleware of the server (GZip,
-  say) plugs in the same way, with its variant of ``Native`` there.
+  www_redirect)``, ``("httpsredirect",)``); a native middleware of the server plugs in
+  the same way, with its variant of ``Native`` there.
+- :class:`~fasterapi.middleware.gzip.GZipMiddleware` (``("gzip", minimum_size,
+  compresslevel)``) turns on the server's own response compression, which runs around
+  everything else (routes, exception handlers, the other middleware) whatever its place.
 - ``@app.middleware("http")`` functions and :class:`BaseHTTPMiddleware` subclasses
   (Starlette's own included) with ``async def dispatch(request, call_next)`` run in
   Python, as one coroutine per request on the worker's event loop; ``call_next``
