@@ -9,7 +9,11 @@ use std::io::{BufReader, Read, Write};
 
 use common::*;
 use fasterapi_http::bench_support::{sample_html, sample_json};
-use fasterapi_http::{App, Compression, Request, Response, RunningServer, StatusCode};
+use std::sync::Arc;
+
+use fasterapi_http::{
+    App, Body, Compression, FileRegion, Request, Response, RunningServer, StatusCode,
+};
 
 fn json() -> Vec<u8> {
     sample_json(10 * 1024)
@@ -79,6 +83,14 @@ fn app() -> App {
         let reply = req.defer().expect("an inline request can wait");
         std::thread::spawn(move || reply.send(Response::json_bytes(json())));
         Response::text("not sent")
+    });
+    app.get("/file", |_req: &Request| {
+        let path = std::env::temp_dir().join(format!("compress-test-{}.html", std::process::id()));
+        std::fs::write(&path, html()).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let region = FileRegion::new(Arc::new(file), 0, html().len() as u64);
+        Response::html(Body::File(region))
     });
     app.no_route(|_req, _why| Response::html(html()).with_status(StatusCode::NOT_FOUND));
     app
@@ -183,6 +195,13 @@ fn small_bodies_compressed_types_and_encoded_bodies_are_left_alone() {
     assert_eq!(r.header("content-encoding"), Some("gzip"));
     assert_eq!(r.header("vary"), None);
     assert_eq!(r.body, json());
+    // A file body goes by sendfile, as it is (even to a client refusing identity).
+    let r = get(&server, "/file", Some("identity;q=0, gzip"));
+    assert_eq!(
+        (r.header("content-encoding"), r.header("vary")),
+        (None, None)
+    );
+    assert_eq!(r.body, html());
     // 206 and 304 untouched.
     let r = get(&server, "/partial", Some("gzip"));
     assert_eq!((r.status, r.header("content-encoding")), (206, None));

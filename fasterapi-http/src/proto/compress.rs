@@ -7,6 +7,8 @@
 //!   `Content-Encoding` already, and media types that are compressed already
 //!   ([`is_precompressed`]: images but SVG, video, audio, archives, fonts in WOFF, gRPC,
 //!   `text/event-stream`).
+//! - Left alone too: a file body ([`Body::File`](crate::Body::File)), which goes from the
+//!   page cache to the socket by sendfile(2) without passing through user space.
 //! - Every other response gets `Vary: Accept-Encoding`, compressed or not, so a cache
 //!   keeps one copy per coding.
 //! - Its body is compressed when it is at least [`Compression::min_size`] bytes and the
@@ -401,7 +403,13 @@ fn brotli_params(quality: u32, size: Option<usize>) -> brotli::enc::BrotliEncode
 /// gave `choice` (see the module's docs for what is left alone). Should compressing fail,
 /// the body goes as it was.
 pub(crate) fn compress_response(mut resp: Response, c: &Compression, choice: Choice) -> Response {
-    if resp.status.forbids_body() || resp.status.as_u16() == 206 {
+    // A file region goes by sendfile(2), from the kernel's page cache to the socket:
+    // compressing it would mean reading it through user space for every response, so it
+    // goes as it is (a precompressed sibling file is the way to serve it compressed).
+    if resp.status.forbids_body()
+        || resp.status.as_u16() == 206
+        || matches!(resp.body, Body::File(_))
+    {
         return resp;
     }
     if resp

@@ -112,9 +112,6 @@ CHAPTERS = [
     # The advanced guide's WebSockets chapter (issue 15 point 4); its "Testing WebSockets"
     # example is app_testing's tutorial002.
     Chapter("websockets", "WebSockets", "websockets_", "test_websockets"),
-    # The advanced guide's Advanced Middleware: HTTPSRedirect (001), TrustedHost (002), GZip (003).
-    Chapter("advanced_middleware", "Advanced Middleware", "advanced_middleware",
-            "test_advanced_middleware"),
 ]
 
 BY_NAME = {c.name: c for c in CHAPTERS}
