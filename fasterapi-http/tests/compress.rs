@@ -5,14 +5,15 @@
 
 mod common;
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::{mpsc, Mutex};
 
 use common::*;
 use fasterapi_http::bench_support::{sample_html, sample_json};
 use std::sync::Arc;
 
 use fasterapi_http::{
-    App, Body, Compression, FileRegion, Request, Response, RunningServer, StatusCode,
+    App, Body, BodyStream, Compression, FileRegion, Request, Response, RunningServer, StatusCode,
 };
 
 fn json() -> Vec<u8> {
@@ -92,8 +93,80 @@ fn app() -> App {
         let region = FileRegion::new(Arc::new(file), 0, html().len() as u64);
         Response::html(Body::File(region))
     });
+    app.get("/stream", |_req: &Request| {
+        Response::stream(
+            json()
+                .chunks(1000)
+                .map(<[u8]>::to_vec)
+                .collect::<Vec<_>>()
+                .into_iter(),
+        )
+        .with_content_type("application/json")
+    });
+    app.get("/events", |_req: &Request| {
+        Response::stream(["data: 1\n\n", "data: 2\n\n"].into_iter())
+            .with_content_type("text/event-stream")
+    });
+    app.get("/stepped", |_req: &Request| {
+        // The second piece is made only once the client said it decoded the first.
+        let (sender, body) = BodyStream::channel(64 * 1024);
+        let proceed = STEP
+            .lock()
+            .unwrap()
+            .take()
+            .expect("a step channel per request");
+        std::thread::spawn(move || {
+            sender.send(FIRST).unwrap();
+            if proceed.recv().is_ok() {
+                sender.send(SECOND).unwrap();
+                sender.finish();
+            }
+        });
+        Response::stream(body).with_content_type("text/plain")
+    });
     app.no_route(|_req, _why| Response::html(html()).with_status(StatusCode::NOT_FOUND));
     app
+}
+
+const FIRST: &str = "first piece of a slow stream\n";
+const SECOND: &str = "second piece, made after the first was decoded\n";
+
+/// Where `/stepped` finds the receiving end of its next request's go-ahead.
+static STEP: Mutex<Option<mpsc::Receiver<()>>> = Mutex::new(None);
+
+/// The next chunk of a chunked body; `None` after the last.
+fn read_chunk(r: &mut BufReader<std::net::TcpStream>) -> Option<Vec<u8>> {
+    let mut line = String::new();
+    r.read_line(&mut line).expect("chunk size");
+    let size = usize::from_str_radix(line.trim_end(), 16).expect("hex chunk size");
+    if size == 0 {
+        let mut end = String::new();
+        r.read_line(&mut end).expect("end of the chunked body");
+        assert_eq!(end, "\r\n");
+        return None;
+    }
+    let mut chunk = vec![0; size + 2];
+    r.read_exact(&mut chunk).expect("chunk");
+    assert!(chunk.ends_with(b"\r\n"));
+    chunk.truncate(size);
+    Some(chunk)
+}
+
+/// What the start of a stream, `wire`, decodes to so far (a decoder reads up to where the
+/// bytes stop, then fails for want of the rest).
+fn decode_so_far(coding: &str, wire: &[u8]) -> Vec<u8> {
+    let mut reader: Box<dyn Read + '_> = match coding {
+        "gzip" => Box::new(flate2::read::GzDecoder::new(wire)),
+        "br" => Box::new(brotli::Decompressor::new(wire, 4096)),
+        "zstd" => Box::new(zstd::stream::read::Decoder::new(wire).unwrap()),
+        other => panic!("{other}"),
+    };
+    let mut out = Vec::new();
+    let mut buf = [0; 4096];
+    while let Ok(n @ 1..) = reader.read(&mut buf) {
+        out.extend_from_slice(&buf[..n]);
+    }
+    out
 }
 
 fn serve(app: App) -> RunningServer {
@@ -352,6 +425,101 @@ fn curl_compressed() {
         assert!(
             out.stdout[split..] == html()[..],
             "{accept:?}: body differs"
+        );
+    }
+    server.shutdown().unwrap();
+}
+
+/// A streamed body is compressed piece by piece: it decodes to the pieces, and HEAD says
+/// the coding without a body. Server-Sent Events are sent as they are.
+#[test]
+fn streamed_bodies_are_compressed_and_sse_is_not() {
+    let server = serve(app());
+    for coding in ["gzip", "br", "zstd"] {
+        let mut s = connect(server.local_addr());
+        write!(
+            s,
+            "GET /stream HTTP/1.1\r\nHost: t\r\nAccept-Encoding: {coding}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut r = BufReader::new(s);
+        let head = read_response(&mut r, true);
+        assert_eq!(
+            head.header("transfer-encoding"),
+            Some("chunked"),
+            "{}",
+            head.head
+        );
+        assert_eq!(head.header("content-encoding"), Some(coding));
+        assert_eq!(head.header("vary"), Some("Accept-Encoding"));
+        let mut wire = Vec::new();
+        while let Some(chunk) = read_chunk(&mut r) {
+            wire.extend_from_slice(&chunk);
+        }
+        assert_eq!(decode(coding, &wire), json(), "{coding}");
+        assert!(
+            wire.len() < json().len() / 2,
+            "{coding}: {} bytes",
+            wire.len()
+        );
+    }
+    let r = roundtrip(
+        server.local_addr(),
+        b"HEAD /stream HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.header("content-encoding"), Some("gzip"), "{}", r.head);
+    let mut s = connect(server.local_addr());
+    s.write_all(
+        b"GET /events HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut r = BufReader::new(s);
+    let head = read_response(&mut r, true);
+    assert_eq!(
+        (head.header("content-encoding"), head.header("vary")),
+        (None, None)
+    );
+    let mut events = Vec::new();
+    while let Some(chunk) = read_chunk(&mut r) {
+        events.extend_from_slice(&chunk);
+    }
+    assert_eq!(events, b"data: 1\n\ndata: 2\n\n");
+    server.shutdown().unwrap();
+}
+
+/// Each piece of a stream is flushed through the compressor: the client decodes the first
+/// piece before the producer makes the second (which waits for the client to say so; a
+/// compressor holding the piece back would leave the client waiting, and the read time
+/// out).
+#[test]
+fn each_streamed_piece_arrives_decodable_at_once() {
+    let server = serve(app());
+    for coding in ["gzip", "br", "zstd"] {
+        let (go, proceed) = mpsc::channel();
+        *STEP.lock().unwrap() = Some(proceed);
+        let mut s = connect(server.local_addr());
+        write!(
+            s,
+            "GET /stepped HTTP/1.1\r\nHost: t\r\nAccept-Encoding: {coding}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut r = BufReader::new(s);
+        let head = read_response(&mut r, true);
+        assert_eq!(head.header("content-encoding"), Some(coding));
+        let mut wire = Vec::new();
+        // Chunks until the first piece decodes; the producer waits meanwhile.
+        while decode_so_far(coding, &wire) != FIRST.as_bytes() {
+            let chunk = read_chunk(&mut r).expect("the body goes on until told to end");
+            wire.extend_from_slice(&chunk);
+        }
+        go.send(()).unwrap();
+        while let Some(chunk) = read_chunk(&mut r) {
+            wire.extend_from_slice(&chunk);
+        }
+        assert_eq!(
+            decode(coding, &wire),
+            [FIRST, SECOND].concat().as_bytes(),
+            "{coding}"
         );
     }
     server.shutdown().unwrap();

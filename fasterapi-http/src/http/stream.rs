@@ -80,6 +80,49 @@ enum Source {
     Pieces(Pieces),
     /// The receiving end of a [`BodySender`]'s channel.
     Channel(Arc<Channel>),
+    /// Another body, each piece changed on its way out (compressed).
+    Filtered(Box<Filtered>),
+}
+
+/// A change made to each piece of a streamed body and at its end (response compression,
+/// `proto::compress`), pulled with the body.
+pub(crate) trait PieceFilter: Send {
+    /// What goes out for `piece` (nothing, if empty).
+    fn piece(&mut self, piece: &[u8]) -> Result<Bytes, StreamError>;
+    /// What goes out after the last piece.
+    fn end(&mut self) -> Result<Bytes, StreamError>;
+}
+
+/// A body whose pieces go through a [`PieceFilter`].
+struct Filtered {
+    inner: BodyStream,
+    filter: Box<dyn PieceFilter>,
+    ended: bool,
+}
+
+impl Filtered {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Item> {
+        while !self.ended {
+            let out = match self.inner.poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(piece))) => self.filter.piece(&piece),
+                Poll::Ready(Some(Err(e))) => Err(e),
+                Poll::Ready(None) => {
+                    self.ended = true;
+                    self.filter.end()
+                }
+            };
+            match out {
+                Ok(out) if out.is_empty() => continue,
+                Ok(out) => return Poll::Ready(Some(Ok(out))),
+                Err(e) => {
+                    self.ended = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+        }
+        Poll::Ready(None)
+    }
 }
 
 impl fmt::Debug for BodyStream {
@@ -89,6 +132,10 @@ impl fmt::Debug for BodyStream {
             Source::Channel(c) => f
                 .debug_struct("BodyStream::channel")
                 .field("bound", &c.bound)
+                .finish_non_exhaustive(),
+            Source::Filtered(filtered) => f
+                .debug_struct("BodyStream::filtered")
+                .field("inner", &filtered.inner)
                 .finish_non_exhaustive(),
         }
     }
@@ -161,6 +208,18 @@ impl BodyStream {
         match &mut self.source {
             Source::Pieces(pieces) => Poll::Ready(pieces.next()),
             Source::Channel(channel) => channel.poll_next(cx),
+            Source::Filtered(filtered) => filtered.poll_next(cx),
+        }
+    }
+
+    /// This body with each piece, and its end, through `filter`.
+    pub(crate) fn filtered(self, filter: Box<dyn PieceFilter>) -> BodyStream {
+        BodyStream {
+            source: Source::Filtered(Box::new(Filtered {
+                inner: self,
+                filter,
+                ended: false,
+            })),
         }
     }
 }

@@ -11,6 +11,11 @@
 //!   page cache to the socket by sendfile(2) without passing through user space.
 //! - Every other response gets `Vary: Accept-Encoding`, compressed or not, so a cache
 //!   keeps one copy per coding.
+//! - A streamed body ([`Body::Stream`](crate::Body::Stream)) is compressed whatever its
+//!   (unknown) size when the client accepts a coding, piece by piece, with a flush after
+//!   each piece so that it reaches the client as soon as it was produced. Server-Sent
+//!   Events (`text/event-stream`) are not compressed at all (as Starlette's middleware
+//!   has it): an event must not wait in a compressor, and proxies buffer compressed ones.
 //! - Its body is compressed when it is at least [`Compression::min_size`] bytes and the
 //!   client accepts one of the enabled codings ([`negotiate`]), or whatever its size
 //!   when the client refuses `identity` (`identity;q=0`, or `*;q=0` without `identity`).
@@ -24,7 +29,10 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{self, Write};
 
+use bytes::Bytes;
+
 use crate::http::response::{recycle_json_buffer, take_json_buffer, Body, Response};
+use crate::http::stream::{PieceFilter, StreamError};
 
 /// A content coding the server can apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -427,17 +435,28 @@ pub(crate) fn compress_response(mut resp: Response, c: &Compression, choice: Cho
     let Some(encoding) = choice.encoding else {
         return resp;
     };
-    let body = resp.body.as_bytes();
-    if body.len() < c.min_size && !choice.identity_refused {
-        return resp;
-    }
-    let mut out = take_json_buffer();
-    if compress_to(encoding, c, body, &mut out).is_err() {
-        recycle_json_buffer(out);
-        return resp;
-    }
-    if let Body::Owned(old) = std::mem::replace(&mut resp.body, Body::Owned(out)) {
-        recycle_json_buffer(old);
+    if let Body::Stream(_) = resp.body {
+        // Whatever its size, which is not known: piece by piece, flushed after each.
+        let Ok(encoder) = Encoder::new(encoding, c) else {
+            return resp;
+        };
+        let Body::Stream(body) = std::mem::replace(&mut resp.body, Body::Empty) else {
+            unreachable!("matched just above");
+        };
+        resp.body = Body::Stream(body.filtered(Box::new(Pieces(Some(encoder)))));
+    } else {
+        let body = resp.body.as_bytes();
+        if body.len() < c.min_size && !choice.identity_refused {
+            return resp;
+        }
+        let mut out = take_json_buffer();
+        if compress_to(encoding, c, body, &mut out).is_err() {
+            recycle_json_buffer(out);
+            return resp;
+        }
+        if let Body::Owned(old) = std::mem::replace(&mut resp.body, Body::Owned(out)) {
+            recycle_json_buffer(old);
+        }
     }
     for (name, value) in &mut resp.headers {
         // A strong validator names these exact bytes; the compressed ones differ.
@@ -471,14 +490,38 @@ fn add_vary(headers: &mut Vec<(Cow<'static, str>, Cow<'static, str>)>) {
     }
 }
 
+/// A streamed body's compressor: each piece compressed and flushed, so it reaches the
+/// client when the producer made it (a slow producer's pieces do not wait in the
+/// compressor for more to come), at the cost of a few bytes per flush.
+struct Pieces(Option<Encoder>);
+
+impl PieceFilter for Pieces {
+    fn piece(&mut self, piece: &[u8]) -> Result<Bytes, StreamError> {
+        let Some(encoder) = &mut self.0 else {
+            return Err(StreamError::new("a piece after the end"));
+        };
+        let mut out = Vec::new();
+        encoder
+            .write_flush(piece, &mut out)
+            .map_err(StreamError::new)?;
+        Ok(Bytes::from(out))
+    }
+
+    fn end(&mut self) -> Result<Bytes, StreamError> {
+        let mut out = Vec::new();
+        if let Some(encoder) = self.0.take() {
+            encoder.finish(&mut out).map_err(StreamError::new)?;
+        }
+        Ok(Bytes::from(out))
+    }
+}
+
 /// A compressor that takes a body piece by piece, for streamed bodies: each piece can be
 /// flushed, so what was written so far can be decoded on the other side at once.
-#[allow(dead_code)] // until streamed bodies are compressed
 pub struct Encoder {
     inner: Inner,
 }
 
-#[allow(dead_code)]
 enum Inner {
     Gzip(flate2::write::GzEncoder<Vec<u8>>),
     Brotli(Box<brotli::CompressorWriter<Vec<u8>>>),
@@ -496,7 +539,6 @@ impl std::fmt::Debug for Encoder {
     }
 }
 
-#[allow(dead_code)]
 impl Encoder {
     /// A streaming compressor for `e` at the level `c` gives it.
     pub fn new(e: Encoding, c: &Compression) -> io::Result<Encoder> {
