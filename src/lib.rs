@@ -22,6 +22,10 @@
 //! server.shutdown()?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! Features: `serde` (on by default) adds typed JSON bodies, query strings, path
+//! parameters and forms, and JSON responses from any `Serialize` value
+//! (the `serde_io` module, `examples/todo.rs`); `python` mounts Python handlers into a Rust app.
 #![deny(missing_docs, missing_debug_implementations)]
 
 pub use fasterapi_core as core;

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """fixed_client.py HOST:PORT PATH N [CONNS] — send exactly N keep-alive GET requests over
 CONNS connections (default 64), one in flight per connection, round-robin, and check every
-answer is a 200. For instruction counting: the server, not this client, is measured."""
+answer is a 2xx. For instruction counting: the server, not this client, is measured.
+With BODY set (environment), the requests are POSTs of that body with Content-Type
+CONTENT_TYPE (default application/json)."""
+import os
 import socket
 import sys
 
@@ -11,6 +14,13 @@ def main():
     conns = int(sys.argv[4]) if len(sys.argv) > 4 else 64
     host, port = addr.rsplit(":", 1)
     req = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: fixed-client\r\nAccept: */*\r\n\r\n".encode()
+    body = os.environ.get("BODY")
+    if body is not None:
+        content_type = os.environ.get("CONTENT_TYPE", "application/json")
+        req = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: fixed-client\r\nAccept: */*\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body.encode())}\r\n\r\n{body}"
+        ).encode()
     socks = [socket.create_connection((host, int(port))) for _ in range(min(conns, n))]
     bufs = [b""] * len(socks)
     sent = 0
@@ -32,7 +42,7 @@ def main():
                             length = int(v)
                     total = head_end + 4 + length
                     if len(bufs[i]) >= total:
-                        if not head.startswith("HTTP/1.1 200"):
+                        if not head.startswith("HTTP/1.1 2"):
                             sys.exit(f"bad answer: {head!r}")
                         bufs[i] = bufs[i][total:]
                         break

@@ -38,6 +38,16 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! For services: shared state by type ([`App::with_state`], [`Request::state`]),
+//! [`middleware`] on the app and on route groups ([`App::middleware`], [`App::before`],
+//! [`App::after`], [`App::around`], [`App::scope`]; built-ins [`DefaultHeaders`],
+//! [`RequestId`] and the [`cors`] policy), any-method routes ([`App::any`]), custom
+//! 404/405 answers ([`App::no_route`]), cookies ([`Request::cookie`]), errors with headers
+//! ([`Error::with_header`]). With the `serde` feature (off in this crate, on by default in
+//! the `fasterapi` facade), the `serde_io` module adds typed JSON bodies, query strings, path
+//! parameters and forms, and JSON responses from any `Serialize` value. Routes that use
+//! none of these cost what they did before them.
+//!
 //! HTTP rules applied to every request (RFC 9110/9112): HTTP/1.1 needs exactly one
 //! `Host`; `Content-Length` with `Transfer-Encoding`, conflicting or malformed lengths,
 //! obs-fold and malformed chunk sizes are refused with 400 and the connection closed;
