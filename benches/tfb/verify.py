@@ -18,10 +18,11 @@ Checked, per TechEmpower's rules:
   1..500 (a missing or non-numeric one counts as 1), the fortunes page equal, tag for tag
   and text for text, to the twelve rows plus the one added at request time, sorted by
   message and HTML-escaped;
-- the database: /queries?queries=20 runs exactly 20 SELECTs on world per request and reads
-  20 rows; /updates writes the rows back (the table changes, and 20 rows are updated per
-  request, one by one or in bulk); /db runs one query per request. Caching is refused outside
-  /cached-queries by that count.
+- the database, counted over 64 requests as TechEmpower's verify_queries_count does: /db runs
+  a query per request, /queries?queries=20 20 statements on world reading 20 rows, /updates
+  20 reads and the writes (one UPDATE per row, or one bulk UPDATE per request) updating 20
+  rows, and the World table changes; /fortunes a query per request. Fewer than that fails
+  (so does caching outside /cached-queries); more than 5% above it warns, as there.
 """
 
 import argparse
@@ -107,7 +108,7 @@ class Db:
         TechEmpower's toolset sums them."""
         rows = self.query(
             "SELECT coalesce(sum(calls), 0), coalesce(sum(rows), 0) FROM pg_stat_statements "
-            f"WHERE query ~* '[[:<:]]{table}[[:>:]]' AND query ~* '{verb}' "
+            f"WHERE query ~* '[[:<:]]{table}[[:>:]]' AND query ~* '{verb or '.'}' "
             "AND query !~* 'pg_stat_statements'")
         return int(rows[0][0]), int(rows[0][1])
 
@@ -239,9 +240,8 @@ def test_db(report, server, db):
         for _ in range(COUNT_REQUESTS):
             server.get("/db")
         calls, rows = db.statements("world", "select")
-        if calls != COUNT_REQUESTS or rows != COUNT_REQUESTS:
-            report.add(FAIL, "db", f"{COUNT_REQUESTS} requests ran {calls} SELECTs on world "
-                                   f"reading {rows} rows, expected {COUNT_REQUESTS} and {COUNT_REQUESTS}")
+        judge(report, "db", calls, COUNT_REQUESTS, f"SELECTs on world for {COUNT_REQUESTS} requests")
+        judge(report, "db", rows, COUNT_REQUESTS, "rows read")
 
 
 def test_query_cases(report, server, test, path):
@@ -254,22 +254,36 @@ def test_query_cases(report, server, test, path):
         check_world_list(report, test, body, expected_len, level)
 
 
+def judge(report, test, result, expected, caption):
+    """TechEmpower's rule for a count (display_queries_count_result): below the expected
+    number fails, more than 5% above it warns."""
+    if result < expected:
+        report.add(FAIL, test, f"{caption}: {result:g}, expected {expected}")
+    elif result > expected * 1.05:
+        report.add(WARN, test, f"{caption}: {result:g}, expected {expected} (excessively high)")
+
+
 def count_work(report, server, db, test, path, updates):
+    """The database work of COUNT_REQUESTS requests of `path`20, counted as TechEmpower's
+    verify_queries_count does: every statement naming world (no margin), rows read by
+    statements with SELECT, rows written by statements with UPDATE."""
     db.reset_statements()
     for _ in range(COUNT_REQUESTS):
         server.get(path + "20")
-    expected = COUNT_REQUESTS * 20
-    calls, rows = db.statements("world", "select")
-    if calls != expected or rows != expected:
-        report.add(FAIL, test, f"{COUNT_REQUESTS} requests of {path}20 ran {calls} SELECTs reading "
-                               f"{rows} rows, expected {expected} and {expected}")
-    if updates:
-        calls, rows = db.statements("world", "update")
-        # One UPDATE per row, or one bulk UPDATE per request (TechEmpower allows both).
-        if calls not in (expected, COUNT_REQUESTS):
-            report.add(FAIL, test, f"{calls} UPDATE statements for {COUNT_REQUESTS} requests of 20 rows")
-        if not expected * 0.95 <= rows <= expected:
-            report.add(FAIL, test, f"{rows} rows updated, expected {expected}")
+    rows_expected = COUNT_REQUESTS * 20
+    calls, _ = db.statements("world", "")
+    _, rows_read = db.statements("world", "select")
+    if not updates:
+        judge(report, test, calls, rows_expected, f"statements on world for {COUNT_REQUESTS} requests")
+        judge(report, test, rows_read, rows_expected, "rows read")
+        return
+    # One UPDATE per row (2 statements a row) or one bulk UPDATE per request.
+    bulk = abs(calls - (rows_expected + COUNT_REQUESTS)) <= 0.001 * rows_expected
+    expected_calls = rows_expected + COUNT_REQUESTS if bulk else 2 * rows_expected
+    judge(report, test, calls, expected_calls, f"statements on world for {COUNT_REQUESTS} requests")
+    judge(report, test, rows_read, rows_expected, "rows read")
+    _, rows_written = db.statements("world", "update")
+    judge(report, test, rows_written * (1.05 if bulk else 1), rows_expected, "rows updated")
 
 
 def test_queries(report, server, db):
@@ -356,8 +370,7 @@ def test_fortunes(report, server, db):
         for _ in range(COUNT_REQUESTS):
             server.get("/fortunes")
         calls, _ = db.statements("fortune", "select")
-        if calls != COUNT_REQUESTS:
-            report.add(FAIL, "fortunes", f"{COUNT_REQUESTS} requests ran {calls} SELECTs on fortune")
+        judge(report, "fortunes", calls, COUNT_REQUESTS, f"SELECTs on fortune for {COUNT_REQUESTS} requests")
 
 
 TESTS = {

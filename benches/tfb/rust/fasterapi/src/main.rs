@@ -163,7 +163,9 @@ struct FortunesPage<'a> {
 }
 
 fn routes(app: &mut App) {
-    app.get("/plaintext", |_req: &Request| Response::text("Hello, World!"));
+    app.get("/plaintext", |_req: &Request| {
+        Response::text("Hello, World!")
+    });
     app.get("/json", |_req: &Request| {
         Response::json(|o| {
             o.field("message", "Hello, World!");
