@@ -16,8 +16,20 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let [coding, level, body, n] = &args[..] else {
-        eprintln!("usage: compress_cost CODING LEVEL BODY N");
-        std::process::exit(2);
+        // `cargo test --all-targets` runs bench targets without arguments: one pass of
+        // each coding, as a smoke test.
+        for body in [sample_json(10 * 1024), sample_html(100 * 1024)] {
+            for encoding in [Encoding::Gzip, Encoding::Brotli, Encoding::Zstd] {
+                let mut out = Vec::new();
+                compress(encoding, 1, &body, &mut out);
+                assert!(
+                    !out.is_empty() && out.len() < body.len() / 2,
+                    "{encoding:?}"
+                );
+            }
+        }
+        eprintln!("compress_cost: usage CODING LEVEL BODY N (smoke pass done)");
+        return;
     };
     let level: i32 = level.parse().expect("LEVEL is a number");
     let n: usize = n.parse().expect("N is a number");
