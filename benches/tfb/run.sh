@@ -5,10 +5,13 @@
 #   benches/tfb/run.sh           database up, build/install, verify every server, timed runs,
 #                                out/tfb/results.tsv, then the tables and charts (report.py)
 #   benches/tfb/run.sh --smoke   fasterapi's servers only, 1-second runs: every server must
-#                                pass the verifier and answer every timed request 2xx
+#                                pass the verifier and answer every timed request 2xx (CI runs
+#                                it with VENV=.venv SKIP_BUILD=1: the test command's build)
 #
-# Servers (ONLY picks some): Rust handlers — fasterapi-rs, actix, axum, minihttp (benches/tfb/
-# rust, a Cargo workspace of its own); Python handlers — fasterapi-py (async def + asyncpg: the
+# Servers (ONLY picks some): Rust handlers — fasterapi-rs, actix, axum (benches/tfb/rust, a
+# Cargo workspace of its own) and minihttp (JSON and plaintext only: its database driver,
+# may_postgres, is published on GitHub alone, out of this machine's reach; the hello peer of
+# benches/peers/rust serves it); Python handlers — fasterapi-py (async def + asyncpg: the
 # FastAPI file with the imports changed), fasterapi-py-sync (def + psycopg 3), fastapi-uvicorn,
 # fastapi-granian (the FastAPI app, asyncpg), robyn (asyncpg).
 # Each server is first run through verify.py; one that fails is reported (out/tfb/verify/) and
@@ -80,13 +83,26 @@ path_of() {
     esac
 }
 for t in $TESTS; do path_of "$t" > /dev/null; done
+# tests_of SERVER: the test types it is timed on (and verified for)
+tests_of() {
+    if [[ "$1" == minihttp ]]; then
+        local t; for t in $TESTS; do [[ "$t" == json || "$t" == plaintext ]] && printf '%s ' "$t"; done
+    else
+        echo "$TESTS"
+    fi
+}
+verify_names() {  # the verifier's names of a server's test types
+    local t out=(); for t in $(tests_of "$1"); do out+=("${t/cached/cached-queries}"); done
+    local IFS=,; echo "${out[*]}"
+}
 
 # server_cmd NAME: sets CMD ({PORT} = the port)
 server_cmd() {
     local V="$VENV/bin" PY="$PEERS/py"
     case "$1" in
-        fasterapi-rs|actix|axum|minihttp)
+        fasterapi-rs|actix|axum)
                            CMD=("$RUST_BIN/tfb-$1" --port "{PORT}" --workers 2) ;;
+        minihttp)          CMD=("$PEERS/rust/target/release/peer-minihttp" --port "{PORT}" --workers 2) ;;
         fasterapi-py)      CMD=("$V/python" "$HERE/py/tfb_fasterapi.py" --port "{PORT}" --workers 2) ;;
         fasterapi-py-sync) CMD=("$V/python" "$HERE/py/tfb_fasterapi_sync.py" --port "{PORT}" --workers 2) ;;
         fastapi-uvicorn)   CMD=("$V/uvicorn" --app-dir "$PY" tfb_fastapi:app --host 127.0.0.1
@@ -107,19 +123,31 @@ eval "$("$HERE/db.sh" start)"
 export DB_HOST DB_PORT DB_USER DB_PASSWORD DB_NAME
 
 rust_wanted=()
-for s in $RUST_SERVERS; do has "$s" && rust_wanted+=("$s"); done
+for s in fasterapi-rs actix axum; do has "$s" && rust_wanted+=("$s"); done
+if has minihttp; then
+    log "building minihttp (benches/peers/rust, release)"
+    cargo build --release --locked -q --manifest-path "$PEERS/rust/Cargo.toml" -p peer-minihttp
+fi
 if (( ${#rust_wanted[@]} )); then
     log "building ${rust_wanted[*]} (cargo, release)"
     pkgs=(); for s in "${rust_wanted[@]}"; do pkgs+=(-p "tfb-$s"); done
-    cargo build --release --locked -q --manifest-path "$HERE/rust/Cargo.toml" "${pkgs[@]}"
+    # Not --locked: fasterapi is a path dependency, and the lock file follows its dependencies
+    # (the peers' versions stay as locked).
+    cargo build --release -q --manifest-path "$HERE/rust/Cargo.toml" "${pkgs[@]}"
 fi
 py_wanted=0
+py_mods="asyncpg, psycopg_pool, jinja2"
 for s in $PY_SERVERS; do has "$s" && py_wanted=1; done
+has fastapi-uvicorn && py_mods+=", fastapi, uvicorn, uvloop, httptools"
+has fastapi-granian && py_mods+=", fastapi, granian, uvloop"
+has robyn && py_mods+=", robyn, orjson"
 if (( py_wanted )); then
-    if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import fastapi, uvicorn, granian, robyn, asyncpg, psycopg_pool, jinja2' 2>/dev/null; then
-        log "installing the Python peers and drivers into $VENV"
+    if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c "import $py_mods" 2>/dev/null; then
+        log "installing the Python drivers (and peers) into $VENV"
         [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-        "$VENV/bin/pip" install -q -r "$PEERS/py/requirements.txt" -r "$LOAD/requirements.txt" -r "$HERE/requirements.txt"
+        reqs=(-r "$HERE/requirements.txt")
+        [[ "$py_mods" == *fastapi* || "$py_mods" == *robyn* ]] && reqs+=(-r "$PEERS/py/requirements.txt" -r "$LOAD/requirements.txt")
+        "$VENV/bin/pip" install -q "${reqs[@]}"
     fi
     if { has fasterapi-py || has fasterapi-py-sync; } && { [[ "$SKIP_BUILD" != 1 ]] || ! "$VENV/bin/python" -c 'import fasterapi' 2>/dev/null; }; then
         log "installing the fasterapi Python package into $VENV (release build)"
@@ -131,13 +159,16 @@ fi
 start() {  # start NAME: the server, ready on /json
     server_cmd "$1"
     WORKERS=2 start_server "$OUT/logs/$1.log" -- "${CMD[@]}"
-    wait_ready /json || { log "$1 did not come up: $(tail -3 "$OUT/logs/$1.log")"; stop_server; return 1; }
+    wait_ready /json || {
+        { echo "$1 did not come up:"; tail -5 "$OUT/logs/$1.log"; } > "$OUT/verify/$1.txt"
+        stop_server; return 1
+    }
 }
 verified=()
 for s in $ONLY; do
     log "verifying $s"
     if start "$s" && "$VENV/bin/python" "$HERE/verify.py" "http://127.0.0.1:$PORT" \
-            --json "$OUT/verify/$s.json" > "$OUT/verify/$s.txt" 2>&1; then
+            --tests "$(verify_names "$s")" --json "$OUT/verify/$s.json" > "$OUT/verify/$s.txt" 2>&1; then
         verified+=("$s")
     else
         log "$s FAILED verification (not timed):"; sed 's/^/    /' "$OUT/verify/$s.txt" >&2 || true
@@ -165,9 +196,9 @@ for rep in $(seq 1 "$REPS"); do
     for s in "${order[@]}"; do
         start "$s" || { failed_any=1; continue; }
         if (( WARMUP > 0 )); then
-            for t in $TESTS; do wrk -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$PORT$(path_of "$t")" > /dev/null 2>&1 || true; done
+            for t in $(tests_of "$s"); do wrk -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$PORT$(path_of "$t")" > /dev/null 2>&1 || true; done
         fi
-        for t in $TESTS; do
+        for t in $(tests_of "$s"); do
             url="http://127.0.0.1:$PORT$(path_of "$t")"
             f="$OUT/logs/wrk-$s-$t-$rep.txt"
             pipe=(); [[ "$t" == plaintext ]] && pipe=(-s "$LOAD/pipeline.lua")
@@ -189,9 +220,9 @@ for rep in $(seq 1 "$REPS"); do
 done
 
 if (( SMOKE )); then
+    for s in $ONLY; do [[ " ${verified[*]} " == *" $s "* ]] || die "smoke: $s failed verification"; done
     (( failed_any == 0 )) || die "smoke: a server failed to answer or answered non-2xx (see $RESULTS)"
     log "smoke OK: ${verified[*]} verified and answered every test type"
-    for s in $ONLY; do [[ " ${verified[*]} " == *" $s "* ]] || die "smoke: $s failed verification"; done
     exit 0
 fi
 "$VENV/bin/python" "$HERE/report.py" "$OUT"
