@@ -50,6 +50,20 @@ fn redirect_slashes_answers_307_to_the_routed_form_with_the_query() {
 }
 
 #[test]
+fn redirect_slashes_keeps_https_that_a_local_proxy_forwarded() {
+    let mut app = app();
+    app.redirect_slashes(true);
+    let answer = exchange(
+        app,
+        "GET /items/ HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-Proto: http, https\r\n\r\n",
+    );
+    assert!(
+        answer.contains("\r\nLocation: https://example.com/items\r\n"),
+        "{answer}"
+    );
+}
+
+#[test]
 fn redirect_slashes_leaves_other_misses_alone() {
     for (request, status) in [
         ("GET /nope/ HTTP/1.1\r\nHost: h\r\n\r\n", "404 Not Found"),

@@ -1572,7 +1572,11 @@ fn slash_redirect(app: &App, req: &Request<'_>) -> Option<Response> {
         .filter(|h| !h.is_empty() && h.iter().all(u8::is_ascii_graphic))
         .and_then(|h| std::str::from_utf8(h).ok());
     if let Some(host) = host {
-        location.push_str("http://");
+        location.push_str(if forwarded_https(req) {
+            "https://"
+        } else {
+            "http://"
+        });
         location.push_str(host);
     }
     location.push_str(&other);
@@ -1581,6 +1585,18 @@ fn slash_redirect(app: &App, req: &Request<'_>) -> Option<Response> {
         location.push_str(query);
     }
     Some(Response::new(StatusCode::TEMPORARY_REDIRECT).with_header("Location", location))
+}
+
+/// Whether a proxy on this machine says the request came over HTTPS: `X-Forwarded-Proto`
+/// (its last value) from a loopback peer, uvicorn's default trust (`forwarded_allow_ips`
+/// 127.0.0.1); the in-process test server's peer, unspecified, is trusted too.
+fn forwarded_https(req: &Request<'_>) -> bool {
+    let peer = req.peer_addr().ip();
+    (peer.is_loopback() || peer.is_unspecified())
+        && req.header("x-forwarded-proto").is_some_and(|v| {
+            let last = v.rsplit(',').next().unwrap_or_default().trim();
+            last.eq_ignore_ascii_case("https")
+        })
 }
 
 /// The default answer to a request no route takes: 404, or 405 with `Allow`.
