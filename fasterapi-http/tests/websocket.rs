@@ -443,7 +443,7 @@ fn output_is_bounded_per_connection_and_writable_follows_a_full_queue() {
 }
 
 #[test]
-fn the_idle_timeout_closes_with_1001() {
+fn an_idle_connection_is_pinged_then_closed_with_1001_if_silent() {
     let options = WsOptions {
         idle_timeout: Duration::from_millis(50),
         ..WsOptions::default()
@@ -451,7 +451,25 @@ fn the_idle_timeout_closes_with_1001() {
     let events = Arc::new(Mutex::new(Vec::new()));
     let server = serve(echo_app(options, events.clone()));
     let mut r = open(&server, "/echo");
+    // A live client answers the pings: the connection stays (three rounds, then a message).
+    for _ in 0..3 {
+        assert_eq!(read_frame(&mut r), (0x89, Vec::new()));
+        send(&mut r, &frame(0x8A, b""));
+    }
+    send(&mut r, &frame(0x81, b"alive"));
+    let mut got = read_frame(&mut r);
+    while got.0 == 0x89 {
+        send(&mut r, &frame(0x8A, b""));
+        got = read_frame(&mut r);
+    }
+    assert_eq!(got, (0x81, b"alive".to_vec()));
+    // A silent client: a ping, then the close.
     let (b0, payload) = read_frame(&mut r);
+    let (b0, payload) = if b0 == 0x89 {
+        read_frame(&mut r)
+    } else {
+        (b0, payload)
+    };
     assert_eq!((b0, close_code(&payload)), (0x88, 1001));
     assert!(ends(&mut r));
     server.shutdown().unwrap();

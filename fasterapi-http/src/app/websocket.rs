@@ -109,8 +109,9 @@ pub struct WsOptions {
     /// the connection with close code 1009, refused from its frame header, before its
     /// payload is buffered. Default 16 MiB (uvicorn's `ws_max_size`).
     pub max_message: usize,
-    /// A connection on which nothing arrives or leaves for this long is closed with
-    /// code 1001. Default 120 s.
+    /// A connection on which nothing arrives or leaves for this long is sent a ping;
+    /// if nothing arrives for as long again (a live client answers the ping with a
+    /// pong), it is closed with code 1001. Default 60 s.
     pub idle_timeout: Duration,
     /// Bytes of output queued for a connection and not yet taken by its socket, at most
     /// (see the module docs on backpressure). Default 1 MiB. A message larger than this
@@ -122,7 +123,7 @@ impl Default for WsOptions {
     fn default() -> WsOptions {
         WsOptions {
             max_message: 16 << 20,
-            idle_timeout: Duration::from_secs(120),
+            idle_timeout: Duration::from_secs(60),
             max_queued: 1 << 20,
         }
     }

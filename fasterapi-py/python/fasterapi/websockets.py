@@ -21,8 +21,9 @@ header and cookie parameters and ``Depends(...)`` dependencies (which may take t
 
 The server (fasterapi-http) does the protocol: the handshake (refused with 426/400
 before the handler runs when it is not one), frames, masking, fragmentation, UTF-8
-checks, pings, the close handshake, a 16 MiB message limit (close code 1009) and a
-120 s idle timeout. The handler runs on the worker's asyncio loop, on the I/O thread;
+checks, pings, the close handshake, a 16 MiB message limit (close code 1009) and an idle
+timeout (a ping after 60 s of silence; the close, 1001, 60 s later if nothing answers).
+The handler runs on the worker's asyncio loop, on the I/O thread;
 ``receive_*`` waits for the next message, ``send_*`` queues one (waiting while the
 connection's output queue, 1 MiB, is full: a client that does not read slows its sender
 down instead of filling memory).

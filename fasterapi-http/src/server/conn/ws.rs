@@ -36,6 +36,8 @@ pub(crate) struct WsConn {
     done: bool,
     /// [`WsEvent::Closed`] was delivered.
     ended: bool,
+    /// The idle timeout passed and a ping went out; nothing arrived since.
+    pinged: bool,
 }
 
 impl WsConn {
@@ -53,6 +55,7 @@ impl WsConn {
             close_sent: false,
             done: false,
             ended: false,
+            pinged: false,
         }
     }
 
@@ -114,6 +117,7 @@ impl WsConn {
 
     /// Handles one thing decoded from the client.
     fn incoming(&mut self, incoming: Incoming, backlog: &mut Backlog) {
+        self.pinged = false;
         match incoming {
             // After our close frame, data is discarded (RFC 6455 section 1.4).
             Incoming::Text(_) | Incoming::Binary(_) if self.close_sent => {}
@@ -190,14 +194,25 @@ impl<S: Transport> Conn<S> {
         self.ws_flush(ctx)
     }
 
-    /// The idle timeout passed: close with 1001, or give up on a client that did not
-    /// answer our close.
+    /// The idle timeout passed: a ping asks the client for a sign of life (a quiet but
+    /// live client answers with a pong, which restarts the timeout); after a ping
+    /// unanswered for another timeout, the connection is closed with 1001; a client that
+    /// did not answer our close is given up.
     pub(super) fn ws_time_out(&mut self, ctx: &mut Ctx) -> Verdict {
         let Some(ws) = self.ws.as_mut() else {
             return Verdict::Drop;
         };
         if ws.close_sent {
             return self.ws_gone();
+        }
+        if !ws.pinged {
+            ws.pinged = true;
+            if self.backlog.is_empty() {
+                let mut out = BytesMut::new();
+                frame::encode(&mut out, frame::PING, b"");
+                self.backlog.push_back(out.freeze());
+            }
+            return self.ws_flush(ctx);
         }
         ws.fail(1001, "idle timeout", &mut self.backlog);
         self.ws_flush(ctx)
