@@ -219,6 +219,20 @@ def test_registration_refusals():
             pass
     with pytest.raises(NotImplementedError, match="websocket_route"):
         app.websocket_route("/x")
+    from fasterapi.exceptions import WebSocketRequestValidationError
+
+    for exc in (WebSocketRequestValidationError, WebSocketException, WebSocketDisconnect):
+        with pytest.raises(NotImplementedError, match=exc.__name__):
+            app.add_exception_handler(exc, lambda ws, e: None)
+    sub = FastAPI()
+
+    @sub.websocket("/ws")
+    async def mounted(websocket: WebSocket):
+        pass
+
+    app.mount("/sub", sub)
+    with pytest.raises(NotImplementedError, match="WebSocket routes"):
+        TestClient(app).get("/")
 
 
 def test_http_requests_to_a_websocket_route_get_426():

@@ -432,6 +432,17 @@ class FasterAPI:
         ``async def`` returning a ``Response``. ``500`` or ``Exception`` names the
         handler of any exception nothing else handles (the exception is still logged)."""
         _check_key(exc_class_or_status_code)
+        from .exceptions import WebSocketException, WebSocketRequestValidationError
+        from .websockets import WebSocketDisconnect
+
+        if isinstance(exc_class_or_status_code, type) and issubclass(
+            exc_class_or_status_code, (WebSocketException, WebSocketRequestValidationError, WebSocketDisconnect)
+        ):
+            raise NotImplementedError(
+                f"an exception handler for {exc_class_or_status_code.__name__}: fasterapi does not run "
+                "exception handlers for WebSocket routes yet (a WebSocketException closes the "
+                "connection with its code; invalid handshake values close it with 1008)"
+            )
         self.exception_handlers[_key(exc_class_or_status_code)] = handler
 
     def exception_handler(self, exc_class_or_status_code):

@@ -39,8 +39,13 @@ raises it with 1006. The object has the request's attributes (``url``, ``headers
 ``query_params``, ``path_params``, ``cookies``, ``client``, ``state``, ``app``).
 
 Not implemented (refused by name): ``send_denial_response`` and the ASGI
-``websocket.http.response`` messages; the ``permessage-deflate`` extension is not
-negotiated (clients then send uncompressed frames).
+``websocket.http.response`` messages; exception handlers for the WebSocket exceptions
+(``@app.exception_handler(WebSocketRequestValidationError)``...); WebSocket routes of an
+app mounted with ``app.mount``. The app's other exception handlers and its HTTP
+middleware do not apply to WebSocket routes (as Starlette's ``http`` middleware does not);
+an exception a handler raises is logged (not ``WebSocketDisconnect``) and closes the
+connection. The ``permessage-deflate`` extension is not negotiated (clients then send
+uncompressed frames).
 """
 
 from __future__ import annotations
