@@ -29,7 +29,10 @@ const COMPANION: Token = Token(1);
 /// do. Everything the server does with them is what it does on a socket: pipelining,
 /// refusals and their status codes, `100 Continue`, chunked bodies, the per-pass caps,
 /// handlers inline, on the worker pool ([`RouteMut::blocking`](crate::RouteMut::blocking))
-/// or answering later ([`Request::defer`](crate::Request::defer)).
+/// or answering later ([`Request::defer`](crate::Request::defer)). A WebSocket route
+/// ([`App::websocket`](crate::App::websocket)) answers a handshake here as on a socket
+/// (its refusals, or the `101`), but the conversation after an accepted one needs a
+/// socket: the exchange's input has ended, so the connection closes after the `101`.
 ///
 /// The test server has no I/O thread of its own: [`exchange`](TestServer::exchange) runs
 /// the connection on the calling thread, and runs the app's
