@@ -554,10 +554,18 @@ fn the_test_server_answers_handshakes_and_closes_after_a_101() {
         fasterapi_http::Config::default(),
     )
     .unwrap();
-    let answer = server.exchange(b"GET /echo HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let answer = server
+        .exchange(b"GET /echo HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     assert!(answer.starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
     let answer = server.exchange(&handshake("/echo", "")).unwrap();
     let answer = String::from_utf8(answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{answer}");
-    assert!(answer.ends_with("\r\n\r\n"), "nothing after the 101: {answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.ends_with("\r\n\r\n"),
+        "nothing after the 101: {answer}"
+    );
 }
