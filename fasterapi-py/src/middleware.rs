@@ -573,6 +573,25 @@ impl CallNext {
             .import("asyncio")?
             .getattr("events")?
             .call_method0("_get_running_loop")?;
+        if !route.is_async && !running.is_none() && on_pool(route) {
+            // A def handler that may block: on a thread of the loop's executor, as
+            // FastAPI runs def endpoints on its thread pool, while the loop goes on.
+            let call = Bound::new(
+                py,
+                BlockingCall {
+                    route: route.clone(),
+                    request: request.unbind(),
+                    amends: Mutex::new(Some(amends)),
+                    to_python: self.stack.to_python.as_ref().map(|f| f.clone_ref(py)),
+                },
+            )?;
+            let future = running.call_method1("run_in_executor", (py.None(), call))?;
+            let finish = py
+                .import("operator")?
+                .getattr("methodcaller")?
+                .call1(("result",))?;
+            return Ok(PyTuple::new(py, [future, finish])?.into_any());
+        }
         let view = Owned {
             object: request.clone().into_any(),
             slot: RefCell::new(None),
@@ -633,6 +652,44 @@ fn to_python<'py>(
     helper
         .bind(py)
         .call1((response.status().as_u16(), headers, body))
+}
+
+/// Whether a `def` route runs on a thread now: `blocking=True`, or while its timed calls
+/// keep it on the pool (see `Adaptive`).
+fn on_pool(route: &PyRoute) -> bool {
+    match (route.blocking, &route.adaptive) {
+        (Some(blocking), _) => blocking,
+        (None, Some(adaptive)) => adaptive.on_pool.load(std::sync::atomic::Ordering::Relaxed),
+        (None, None) => false,
+    }
+}
+
+/// A `def` route run for `call_next` on a thread of the loop's executor: called there, it
+/// returns the route's `Response` object.
+#[pyclass(frozen)]
+pub(crate) struct BlockingCall {
+    route: Arc<PyRoute>,
+    request: Py<PyRequest>,
+    amends: Mutex<Option<Amends>>,
+    to_python: Option<Py<PyAny>>,
+}
+
+#[pymethods]
+impl BlockingCall {
+    fn __call__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let view = Owned {
+            object: self.request.bind(py).clone().into_any(),
+            slot: RefCell::new(None),
+        };
+        let response = self.route.handle(py, &view);
+        let amends = self
+            .amends
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_default();
+        to_python(py, self.to_python.as_ref(), apply(response, amends))
+    }
 }
 
 /// Turns the outcome of a route's suspended coroutine into the `Response` object

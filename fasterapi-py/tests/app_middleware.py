@@ -134,6 +134,25 @@ def mw_app():
         events.setdefault(key, asyncio.Event()).set()
         return {"set": key}
 
+    thread_events = {}
+    lock = threading.Lock()
+
+    def thread_event(key):
+        with lock:
+            return thread_events.setdefault(key, threading.Event())
+
+    @app.get("/block/{key}", blocking=True)
+    def block(key: str, request: Request):
+        # Holds its thread until another request sets the event.
+        thread_event(key).wait(30)
+        request.state.trace.append("handler")
+        return {"blocked": key}
+
+    @app.get("/unblock/{key}")
+    def unblock(key: str):
+        thread_event(key).set()
+        return {"unblocked": key}
+
     @app.post("/echo")
     async def echo(payload: dict, request: Request):
         return {"payload": payload, "body_seen": request.state.body_seen}

@@ -192,6 +192,18 @@ def test_a_suspended_handler_under_middleware_serves_others_meanwhile(mw):
     assert r.headers["x-trace"] == "outer-in,inner-in,innermost-in,handler,innermost-out,inner-out"
 
 
+def test_a_blocking_def_handler_under_middleware_leaves_the_loop_free(mw):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        blocked = pool.submit(get, mw, "/block/b1")
+        # Served while /block/b1 holds its thread: it releases it.
+        assert get(mw, "/unblock/b1").json() == {"unblocked": "b1"}
+        r = blocked.result(timeout=WAIT)
+    assert r.json() == {"blocked": "b1"}
+    assert r.headers["x-trace"] == "outer-in,inner-in,innermost-in,handler,innermost-out,inner-out"
+
+
 def test_the_body_is_read_by_the_middleware_and_the_handler(mw):
     r = requests.post(mw.url + "/echo", json={"a": 1}, timeout=10)
     assert r.json() == {"payload": {"a": 1}, "body_seen": len(b'{"a": 1}')}

@@ -19,8 +19,9 @@ class becomes is decided when it is added:
 - ``@app.middleware("http")`` functions and :class:`BaseHTTPMiddleware` subclasses
   (Starlette's own included) with ``async def dispatch(request, call_next)`` run in
   Python, as one coroutine per request on the worker's event loop; ``call_next``
-  runs the route (its ``def`` handler inline on the loop, or on a thread when it was
-  registered with ``blocking=True``) and returns its ``Response``, whose ``headers`` and
+  runs the route (a ``def`` handler on a thread of the loop's executor while it would run
+  on the thread pool without middleware: ``blocking=True``, or until its calls prove
+  fast; inline otherwise) and returns its ``Response``, whose ``headers`` and
   ``body`` the middleware may read or change, or it returns a response of its own.
   Routes without Python middleware do not pay for it.
 - Any other class (a raw ASGI middleware, which would need the ASGI protocol fasterapi
