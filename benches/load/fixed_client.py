@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""fixed_client.py HOST:PORT PATH N [CONNS] — send exactly N keep-alive GET requests over
+"""fixed_client.py HOST:PORT PATH N [CONNS] — send exactly N keep-alive requests (GET, or
+METHOD with HEADERS from the environment) over
 CONNS connections (default 64), one in flight per connection, round-robin, and check every
 answer is a 2xx. For instruction counting: the server, not this client, is measured.
 With BODY set (environment), the requests are POSTs of that body with Content-Type
-CONTENT_TYPE (default application/json)."""
+CONTENT_TYPE (default application/json); otherwise METHOD (default GET) with HEADERS
+("Name: value" lines separated by "|")."""
 import os
 import socket
 import sys
@@ -13,7 +15,9 @@ def main():
     addr, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     conns = int(sys.argv[4]) if len(sys.argv) > 4 else 64
     host, port = addr.rsplit(":", 1)
-    req = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: fixed-client\r\nAccept: */*\r\n\r\n".encode()
+    method = os.environ.get("METHOD", "GET")
+    extra = "".join(f"{h.strip()}\r\n" for h in os.environ.get("HEADERS", "").split("|") if h.strip())
+    req = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: fixed-client\r\nAccept: */*\r\n{extra}\r\n".encode()
     body = os.environ.get("BODY")
     if body is not None:
         content_type = os.environ.get("CONTENT_TYPE", "application/json")
