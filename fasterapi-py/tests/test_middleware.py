@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -243,7 +244,14 @@ def test_the_lifespan_runs_in_every_worker_and_its_state_reaches_requests(life):
         if pids == life.workers:
             break
     assert pids == life.workers
-    started = {int(pid) for pid in re.findall(r"app: startup (\d+)", "".join(life.log))}
+    # Each worker answered after its startup ran (started_in == pid); its log line may still
+    # be on its way through the pipe's reader thread: wait for it, up to WAIT seconds.
+    deadline = time.monotonic() + WAIT
+    while True:
+        started = {int(pid) for pid in re.findall(r"app: startup (\d+)", "".join(life.log))}
+        if started == life.workers or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert started == life.workers
 
 
