@@ -5,14 +5,19 @@
 use std::borrow::Cow;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use fasterapi_http::files::{apply_conditions, Conditions};
-use fasterapi_http::{App, Body, FileResponse, Response, StaticDir, StatusCode};
+use fasterapi_http::{
+    App, Body, FileRegion, FileResponse, Request, Response, StaticDir, StatusCode,
+};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 
+use crate::dispatch::PyRoute;
+use crate::middleware::Stack;
 use crate::plan::Incoming;
 
 static FILE_RESPONSE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -149,8 +154,17 @@ impl OwnedConditions {
 /// follow_symlink)`.
 pub(crate) type StaticMount = (String, String, bool, bool);
 
-/// Serves each mount from the core's static directories (see [`StaticDir`]).
-pub(crate) fn add_static_mounts(app: &mut App, mounts: &[StaticMount]) -> PyResult<()> {
+/// Serves each mount from the core's static directories (see [`StaticDir`]): with no
+/// Python per request, inside the app's native middleware layers (CORS, trusted hosts,
+/// HTTPS redirect) if it has some. An app with Python middleware runs it for its static
+/// files too, as Starlette does (`call_next` gets the file's bytes): only then does a
+/// static request enter Python.
+pub(crate) fn add_static_mounts(
+    app: &mut App,
+    mounts: &[StaticMount],
+    stack: Option<&Arc<Stack>>,
+    shell: &Arc<PyRoute>,
+) -> PyResult<()> {
     for (path, directory, html, follow_symlink) in mounts {
         let dir = StaticDir::new(directory).map_err(|e| {
             PyRuntimeError::new_err(match e.kind() {
@@ -163,7 +177,28 @@ pub(crate) fn add_static_mounts(app: &mut App, mounts: &[StaticMount]) -> PyResu
                 _ => format!("StaticFiles directory '{directory}': {e}"),
             })
         })?;
-        app.static_dir(path, dir.html(*html).follow_symlinks(*follow_symlink));
+        let dir = dir.html(*html).follow_symlinks(*follow_symlink);
+        let Some(stack) = stack.cloned() else {
+            app.static_dir(path, dir);
+            continue;
+        };
+        let pattern = format!("{}/{{*path}}", path.trim_end_matches('/'));
+        let serve = move |req: &Request<'_>| dir.serve(req, req.param_str("path").unwrap_or(""));
+        let shell = shell.clone();
+        app.get(&pattern, move |req: &Request<'_>| {
+            stack.serve_answer(req, &serve, &shell)
+        });
     }
     Ok(())
+}
+
+/// The bytes of a file body, for the Python middleware's `call_next`, which hands the
+/// response to Python (Starlette's gives it the body as it is sent).
+pub(crate) fn region_bytes(region: &FileRegion) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let len = usize::try_from(region.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file too large"))?;
+    let mut buf = vec![0; len];
+    region.file().read_exact_at(&mut buf, region.offset())?;
+    Ok(buf)
 }

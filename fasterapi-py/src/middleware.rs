@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
 use fasterapi_http::cors::{CorsOptions, CorsPolicy, CorsRequest, SimpleCors};
-use fasterapi_http::{Method, NoRoute, Reply, Request, Response, StatusCode};
+use fasterapi_http::{Body, Method, NoRoute, Reply, Request, Response, StatusCode};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
@@ -648,7 +648,10 @@ fn to_python<'py>(
             PyBytes::new(py, value.as_bytes()),
         ));
     }
-    let body = PyBytes::new(py, response.body().as_bytes());
+    let body = match response.body() {
+        Body::File(region) => PyBytes::new(py, &crate::files::region_bytes(region)?),
+        other => PyBytes::new(py, other.as_bytes()),
+    };
     helper
         .bind(py)
         .call1((response.status().as_u16(), headers, body))

@@ -91,7 +91,6 @@ pub(crate) fn add_app(
         ))
     })?;
     let compiled = spec.get().compile(py, unhandled)?;
-    crate::files::add_static_mounts(app, &compiled.statics)?;
     // `GZipMiddleware`: compressed by the server, gzip alone as Starlette's, around
     // everything else (whatever its place among the middleware). The whole app's setting
     // also covers the answers to requests no route takes; a mounted app's covers its own
@@ -106,6 +105,7 @@ pub(crate) fn add_app(
     let mounted_gzip = gzip.filter(|_| !whole_app);
     let n = compiled.routes.len() + compiled.built.len();
     let stack = compiled.stack.clone();
+    crate::files::add_static_mounts(app, &compiled.statics, stack.as_ref(), &compiled.shell)?;
     // Python middleware is a coroutine: every route runs on the event loop under it.
     let all_inline = stack.as_ref().is_some_and(|s| s.has_python());
     for built in compiled.built {

@@ -320,9 +320,9 @@ class FasterAPI:
         Mounted apps are read when the server starts.
 
         A :class:`~fasterapi.staticfiles.StaticFiles` directory is served by the core,
-        with no Python per request (see :mod:`fasterapi.staticfiles`; the app's Python
-        middleware does not run for its files). Mounting anything else (an ASGI app) is
-        not implemented."""
+        with no Python per request unless the app has Python middleware, which runs for
+        its files as in Starlette (see :mod:`fasterapi.staticfiles`). Mounting anything
+        else (an ASGI app) is not implemented."""
         if isinstance(app, StaticFiles):
             self.router.mount(path, app, name=name)
             return

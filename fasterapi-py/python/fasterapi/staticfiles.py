@@ -16,6 +16,10 @@ answered is Starlette's ``StaticFiles``' behaviour, with the core's rules:
   trailing-slash form first, ``307``), and ``404.html`` is the body of ``404`` answers.
 - ``check_dir=True`` (the default) raises ``RuntimeError`` at once if ``directory`` is
   not a directory; with ``False`` the server refuses to start with the same error.
+- The app's native middleware (CORS, trusted hosts, HTTPS redirect) applies; Python
+  middleware (``@app.middleware("http")``, ``BaseHTTPMiddleware``) runs for static files
+  too, as in Starlette (``call_next`` returns the file's bytes), and only then does a
+  static request enter Python.
 - ``packages=`` (directories inside Python packages) is not implemented: it raises
   ``NotImplementedError``.
 """
