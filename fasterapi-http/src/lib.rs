@@ -48,6 +48,40 @@
 //! parameters and forms, and JSON responses from any `Serialize` value. Routes that use
 //! none of these cost what they did before them.
 //!
+//! A body of unknown length is a [`BodyStream`]: the pieces of an iterator, or of a
+//! [`BodySender`] fed from any thread, sent chunked (HTTP/1.1) or until the connection
+//! closes (HTTP/1.0), the next piece asked for only once the client took the last:
+//!
+//! ```
+//! use fasterapi_http::{App, BodyStream, Request, Response};
+//! use std::io::{Read, Write};
+//!
+//! let mut app = App::new();
+//! app.get("/count", |_req: &Request| Response::stream((1..=3).map(|i| format!("{i};"))));
+//! app.get("/feed", |_req: &Request| {
+//!     let (tx, body) = BodyStream::channel(64 * 1024);
+//!     std::thread::spawn(move || {
+//!         for word in ["fed ", "from ", "a thread"] {
+//!             if tx.send(word).is_err() {
+//!                 return; // the client left
+//!             }
+//!         }
+//!         tx.finish();
+//!     });
+//!     Response::stream(body).with_content_type("text/plain")
+//! });
+//! app.config_mut().threads = 1;
+//! let server = app.bind("127.0.0.1:0")?.spawn()?;
+//! let mut conn = std::net::TcpStream::connect(server.local_addr())?;
+//! conn.write_all(b"GET /count HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+//! let mut answer = String::new();
+//! conn.read_to_string(&mut answer)?;
+//! assert!(answer.contains("Transfer-Encoding: chunked\r\n"));
+//! assert!(answer.ends_with("\r\n\r\n2\r\n1;\r\n2\r\n2;\r\n2\r\n3;\r\n0\r\n\r\n"));
+//! server.shutdown()?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
 //! HTTP rules applied to every request (RFC 9110/9112): HTTP/1.1 needs exactly one
 //! `Host`; `Content-Length` with `Transfer-Encoding`, conflicting or malformed lengths,
 //! obs-fold and malformed chunk sizes are refused with 400 and the connection closed;

@@ -73,6 +73,8 @@ type Pieces = Box<dyn Iterator<Item = Result<Bytes, StreamError>> + Send>;
 /// ```
 pub struct BodyStream {
     source: Source,
+    /// Run at the first poll (see [`BodyStream::on_start`]).
+    on_start: Option<Box<dyn FnOnce() + Send>>,
 }
 
 enum Source {
@@ -155,6 +157,7 @@ impl BodyStream {
     {
         BodyStream {
             source: Source::Pieces(Box::new(pieces.into_iter().map(|p| Ok(p.into())))),
+            on_start: None,
         }
     }
 
@@ -173,6 +176,7 @@ impl BodyStream {
                     .into_iter()
                     .map(|p| p.map(Into::into).map_err(StreamError::new)),
             )),
+            on_start: None,
         }
     }
 
@@ -196,8 +200,19 @@ impl BodyStream {
         });
         let body = BodyStream {
             source: Source::Channel(channel.clone()),
+            on_start: None,
         };
         (BodySender { channel }, body)
+    }
+
+    /// Runs `start` when the body is first polled: on the connection's I/O thread, once
+    /// the response's head is written, so a producer that must run there (a task of the
+    /// runtime that thread drives) or that should not start before the head is out can
+    /// begin then. A body never sent (a `HEAD` request, a status without a body, a client
+    /// gone first) never runs it.
+    pub fn on_start(mut self, start: impl FnOnce() + Send + 'static) -> BodyStream {
+        self.on_start = Some(Box::new(start));
+        self
     }
 
     /// The next piece: `Ready(Some(Ok(piece)))`, `Ready(Some(Err(_)))` when the body
@@ -205,6 +220,9 @@ impl BodyStream {
     /// `cx`'s waker is woken when it has (the server's I/O thread reads a body this way,
     /// as a `futures::Stream` is read).
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Item> {
+        if let Some(start) = self.on_start.take() {
+            start();
+        }
         match &mut self.source {
             Source::Pieces(pieces) => Poll::Ready(pieces.next()),
             Source::Channel(channel) => channel.poll_next(cx),
@@ -212,7 +230,8 @@ impl BodyStream {
         }
     }
 
-    /// This body with each piece, and its end, through `filter`.
+    /// This body with each piece, and its end, through `filter` (its `on_start` runs at
+    /// its own first poll, inside the filtered body's).
     pub(crate) fn filtered(self, filter: Box<dyn PieceFilter>) -> BodyStream {
         BodyStream {
             source: Source::Filtered(Box::new(Filtered {
@@ -220,6 +239,7 @@ impl BodyStream {
                 filter,
                 ended: false,
             })),
+            on_start: None,
         }
     }
 }
@@ -587,6 +607,29 @@ mod tests {
         assert!((10..=11).contains(&sent), "{sent}");
         assert!(tx.is_disconnected());
         assert_eq!(tx.send("more"), Err(Disconnected));
+    }
+
+    #[test]
+    fn on_start_runs_at_the_first_poll_only() {
+        let (_, w) = waker();
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        let mut body = BodyStream::iter(["a", "b"]).on_start(move || {
+            s.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(started.load(Ordering::SeqCst), 0);
+        assert_eq!(next(&mut body, &w), Poll::Ready(Some(Ok(b"a".to_vec()))));
+        assert_eq!(next(&mut body, &w), Poll::Ready(Some(Ok(b"b".to_vec()))));
+        assert_eq!(started.load(Ordering::SeqCst), 1);
+        let s = started.clone();
+        drop(BodyStream::iter(["never"]).on_start(move || {
+            s.fetch_add(1, Ordering::SeqCst);
+        }));
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            1,
+            "a body never polled never starts"
+        );
     }
 
     #[test]
