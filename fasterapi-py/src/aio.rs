@@ -183,6 +183,16 @@ pub(crate) fn settle_after_response(py: Python<'_>, timeout: Duration) -> PyResu
     Ok(())
 }
 
+/// This thread's event loop if its server loop drives it (an I/O thread's).
+pub(crate) fn driven_loop(py: Python<'_>) -> Option<Py<PyAny>> {
+    LOOP.with(|l| {
+        l.borrow()
+            .as_ref()
+            .filter(|l| l.driven)
+            .map(|l| l.event_loop.clone_ref(py))
+    })
+}
+
 /// Coroutines of this process waiting on a loop for their answer.
 static SUSPENDED: AtomicUsize = AtomicUsize::new(0);
 

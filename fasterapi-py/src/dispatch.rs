@@ -1357,18 +1357,24 @@ pub(crate) fn response_object(obj: &Bound<'_, PyAny>) -> PyResult<Response> {
     let status: u16 = obj.getattr(pyo3::intern!(py, "status_code"))?.extract()?;
     let status = StatusCode::from_u16(status)
         .ok_or_else(|| PyTypeError::new_err(format!("Response: bad status_code {status}")))?;
-    let body = match obj.getattr(pyo3::intern!(py, "body")) {
-        Ok(body) => body,
-        Err(missing) => return crate::files::bodiless_response(obj, missing),
-    };
-    let body = body
-        .cast::<PyBytes>()
-        .map_err(|_| PyTypeError::new_err("Response.body must be bytes"))?;
     let background = obj.getattr(pyo3::intern!(py, "background"))?;
-    if !background.is_none() {
-        schedule_background(&background)?;
-    }
-    let resp = Response::new(status).with_body_copied(body.as_bytes());
+    let resp = match obj.getattr(pyo3::intern!(py, "body")) {
+        Ok(body) => match body.cast::<PyBytes>() {
+            Ok(body) => {
+                if !background.is_none() {
+                    schedule_background(&background)?;
+                }
+                Response::new(status).with_body_copied(body.as_bytes())
+            }
+            Err(_) => return Err(PyTypeError::new_err("Response.body must be bytes")),
+        },
+        // A StreamingResponse has a `body_iterator` instead of a body (its background
+        // runs once the body is sent: fasterapi._streaming).
+        Err(missing) => match obj.hasattr(pyo3::intern!(py, "body_iterator"))? {
+            true => crate::stream::streaming_response(obj, status)?,
+            false => return crate::files::bodiless_response(obj, missing),
+        },
+    };
     // `_raw_headers` is `None` while no one has read or changed the headers: then there
     // are none but the content type, made here from `media_type` as Starlette would.
     let raw = obj.getattr(pyo3::intern!(py, "_raw_headers"))?;

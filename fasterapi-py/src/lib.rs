@@ -72,6 +72,7 @@ mod middleware;
 mod plan;
 mod request;
 mod serve;
+mod stream;
 mod testing;
 mod websocket;
 

@@ -381,6 +381,43 @@ class FileResponse(Response):
         self.headers.setdefault("etag", etag)
 
 
+class StreamingResponse(Response):
+    """A body of unknown length: the pieces ``content`` yields (``str`` encoded with
+    :attr:`charset`, ``bytes``, ``memoryview``), sent as they come (chunked for HTTP/1.1
+    clients), as Starlette's.
+
+    ``content`` is an async iterable (an ``async def`` generator: iterated on the worker's
+    event loop) or a sync one (a generator: each ``next()`` on a thread pool, so one that
+    blocks stalls nothing else). The next piece is asked for only when the client has
+    taken the previous ones (up to 64 KiB may wait in between), so a slow client holds
+    bounded memory; a client that leaves closes the generator (its ``finally`` runs). An
+    exception in the generator closes the connection without the body's end (the
+    traceback is logged): the client sees the body incomplete. ``background`` runs once
+    the body is sent (or the client left)."""
+
+    def __init__(
+        self,
+        content: typing.Any,
+        status_code: int = 200,
+        headers: typing.Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: typing.Any = None,
+    ) -> None:
+        if background is not None:
+            # Run once the body is sent (fasterapi._streaming).
+            self.background = background
+        if isinstance(content, typing.AsyncIterable):
+            self.body_iterator = content
+        else:
+            from ._streaming import iterate_in_threadpool
+
+            self.body_iterator = iterate_in_threadpool(content)
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.init_headers(headers)
+
+
 def _temporal_response() -> Response:
     """The ``response: Response`` a handler (or dependency) receives, as FastAPI makes
     it: no status (``None``: the route's stays), no headers; what is set on it is merged
@@ -393,5 +430,7 @@ def _temporal_response() -> Response:
     return response
 
 
-_NOT_YET = frozenset({'EventSourceResponse', 'StreamingResponse'})
+from .sse import EventSourceResponse  # noqa: E402 (sse.py subclasses StreamingResponse)
+
+_NOT_YET: frozenset = frozenset()
 __getattr__ = _not_yet.refuse('fasterapi.responses', _NOT_YET)

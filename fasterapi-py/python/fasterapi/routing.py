@@ -27,7 +27,7 @@ import re
 import typing
 from enum import Enum
 
-from . import _fasterapi, _not_yet
+from . import _fasterapi, _not_yet, _streaming
 from ._fasterapi import RouteSpec
 from .dependencies.graph import compile_graph
 from .dependencies.utils import _compile
@@ -286,6 +286,18 @@ def _response_validation_error(exc, body) -> ResponseValidationError:
     return ResponseValidationError(errors, body=body)
 
 
+def _dump_options(opts: dict) -> dict:
+    """The ``response_model_*`` options as pydantic's dump keywords."""
+    return {
+        "include": opts["response_model_include"],
+        "exclude": opts["response_model_exclude"],
+        "by_alias": bool(opts["response_model_by_alias"]),
+        "exclude_unset": bool(opts["response_model_exclude_unset"]),
+        "exclude_defaults": bool(opts["response_model_exclude_defaults"]),
+        "exclude_none": bool(opts["response_model_exclude_none"]),
+    }
+
+
 def _response_plan(where: str, func, status_code, options: dict) -> dict:
     """What the route does with a handler's return value, as FastAPI's ``APIRoute`` and
     ``serialize_response``: the keyword arguments of :class:`RouteSpec` for it
@@ -305,10 +317,13 @@ def _response_plan(where: str, func, status_code, options: dict) -> dict:
     if not _is_response_class(response_class):
         raise TypeError(f"{where}: response_class must be a Response class, not {response_class!r}")
     if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
-        raise NotImplementedError(
-            f"{where}: a generator handler (streamed as JSON lines or server-sent events in "
-            "FastAPI) is not implemented by fasterapi yet"
+        # Streamed (_streaming.py): server-sent events, JSON lines, or the class's content.
+        route_status = None if status_code is None else int(status_code)
+        render = _streaming.generator_render(
+            where, func, response_class, default_class, route_status,
+            lambda item_type: _response_field(where, item_type), _dump_options(opts),
         )
+        return {"status_code": 200 if route_status is None else route_status, "render": render}
     if isinstance(response_model, _DefaultPlaceholder):
         response_model = _return_annotation(func)
         if _is_response_class(response_model):
@@ -324,14 +339,7 @@ def _response_plan(where: str, func, status_code, options: dict) -> dict:
         class_status = int(status_code)
     plan = {"status_code": class_status}
     field = _response_field(where, response_model) if response_model else None
-    dump_options = {
-        "include": opts["response_model_include"],
-        "exclude": opts["response_model_exclude"],
-        "by_alias": bool(opts["response_model_by_alias"]),
-        "exclude_unset": bool(opts["response_model_exclude_unset"]),
-        "exclude_defaults": bool(opts["response_model_exclude_defaults"]),
-        "exclude_none": bool(opts["response_model_exclude_none"]),
-    }
+    dump_options = _dump_options(opts)
     # As FastAPI, a response model with the default class (the app's, if it set one) is
     # sent as pydantic's JSON; JSONResponse encodes as that or the plain path does.
     if response_class is JSONResponse or (default_class and field is not None):
@@ -403,6 +411,9 @@ def compile_route(
         raise TypeError(f"{method} {path}: blocking must be True, False or None, not {blocking!r}")
     dependencies = list(dependencies or ())
     plan = None if dependencies else _compile(func, path)
+    if plan is not None and blocking is None and (inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)):
+        # Calling it only makes the generator (iterated on the pool or the event loop).
+        blocking = False
     response = _response_plan(where, func, status_code, response_options)
     if plan is None:
         return _compile_with_dependencies(

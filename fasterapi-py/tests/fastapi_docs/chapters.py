@@ -78,6 +78,10 @@ CHAPTERS = [
             "test_response_directly"),
     Chapter("custom_response", "Custom Response - HTML, Stream, File, others", "custom_response",
             "test_custom_response"),
+    # Streaming responses and server-sent events (issue 15 point 1).
+    Chapter("stream_data", "Stream Data", "stream_data", "test_stream_data"),
+    Chapter("stream_json_lines", "Stream JSON Lines", "stream_json_lines", "test_stream_json_lines"),
+    Chapter("server_sent_events", "Server-Sent Events", "server_sent_events", "test_server_sent_events"),
     # Files and static directories (issue 15 point 2).
     Chapter("static_files", "Static Files", "static_files", "test_static_files"),
     Chapter("response_cookies", "Response Cookies", "response_cookies", "test_response_cookies"),

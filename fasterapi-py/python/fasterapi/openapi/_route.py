@@ -543,10 +543,31 @@ class OpenAPIRoute:
             body_params=body_params, name=self.unique_id, embed_body_fields=_should_embed_body_fields(body_params),
         )
         response_model = route.response_model
+        # Generator endpoints stream as JSON lines or server-sent events (FastAPI's
+        # is_json_stream, is_sse_stream and stream item field).
+        from .._streaming import stream_item_type as _stream_item_type
+        from ..sse import EventSourceResponse, ServerSentEvent
+
+        is_generator = inspect.isasyncgenfunction(self.endpoint) or inspect.isgeneratorfunction(self.endpoint)
+        default_class = isinstance(route.response_class, _DefaultPlaceholder)
+        response_class = route.response_class.value if default_class else route.response_class
+        self.is_sse_stream = is_generator and lenient_issubclass(response_class, EventSourceResponse)
+        self.is_json_stream = is_generator and default_class
+        stream_item = None
         if isinstance(response_model, _DefaultPlaceholder):
             response_model = _return_annotation(self.endpoint)
             if lenient_issubclass(response_model, Response):
                 response_model = None
+            else:
+                item = _stream_item_type(response_model)
+                if item is not None and is_generator:
+                    if (default_class or self.is_sse_stream) and not lenient_issubclass(item, ServerSentEvent):
+                        stream_item = item
+                    response_model = None
+        if stream_item is not None:
+            self.stream_item_field = create_model_field(
+                name="StreamItem_" + self.unique_id, type_=stream_item, mode="serialization",
+            )
         self.response_model = response_model
         if response_model:
             self.response_field = create_model_field(
