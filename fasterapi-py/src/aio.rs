@@ -109,6 +109,13 @@ pub(crate) fn after_response(f: Py<PyAny>) {
     AFTER_RESPONSE.with(|a| a.borrow_mut().push(f));
 }
 
+/// Takes what waits to run after the response on this thread (the exit code and
+/// background tasks of the request being answered): a streamed response runs them after
+/// its body instead (`fasterapi-py/src/stream.rs`).
+pub(crate) fn take_after_response() -> Vec<Py<PyAny>> {
+    AFTER_RESPONSE.with(|a| std::mem::take(&mut *a.borrow_mut()))
+}
+
 /// Whether exit code waits to run after a response on this thread.
 pub(crate) fn after_response_pending() -> bool {
     AFTER_RESPONSE.with(|a| !a.borrow().is_empty())

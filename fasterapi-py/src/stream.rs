@@ -16,7 +16,7 @@ use fasterapi_http::{BodySender, BodyStream, Response, StatusCode, TrySendError}
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyList};
 
 use crate::aio;
 
@@ -119,9 +119,14 @@ pub(crate) fn streaming_response(obj: &Bound<'_, PyAny>, status: StatusCode) -> 
         },
     )?;
     let response = obj.clone().unbind();
+    // The exit code of the request's dependencies with `yield` (and its background tasks)
+    // runs after the body, as FastAPI's: a session a dependency yields stays open while
+    // the generator uses it.
+    let mut after = AfterBody(aio::take_after_response());
     let body = body.on_start(move || {
         Python::attach(|py| {
-            if let Err(e) = start(py, &response, &sink) {
+            let after = PyList::new(py, after.take());
+            if let Err(e) = after.and_then(|after| start(py, &response, &sink, after)) {
                 crate::serve::log_line("cannot start a StreamingResponse's body:");
                 e.display(py);
                 sink.get().abort();
@@ -131,8 +136,34 @@ pub(crate) fn streaming_response(obj: &Bound<'_, PyAny>, status: StatusCode) -> 
     Ok(Response::stream(body).with_status(status))
 }
 
-/// Starts iterating `response`'s body into `sink`, on this thread's event loop.
-fn start(py: Python<'_>, response: &Py<PyAny>, sink: &Py<BodySink>) -> PyResult<()> {
+/// What waits for a streamed body to be sent (see [`aio::take_after_response`]): handed to
+/// the body's pump when it starts; run as after any response if the body is never sent
+/// (the answer to a `HEAD`), by the thread that drops it.
+struct AfterBody(Vec<Py<PyAny>>);
+
+impl AfterBody {
+    fn take(&mut self) -> Vec<Py<PyAny>> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl Drop for AfterBody {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            let pending = self.take();
+            Python::attach(|_| pending.into_iter().for_each(aio::after_response));
+        }
+    }
+}
+
+/// Starts iterating `response`'s body into `sink`, on this thread's event loop; `after`
+/// runs once it is sent.
+fn start(
+    py: Python<'_>,
+    response: &Py<PyAny>,
+    sink: &Py<BodySink>,
+    after: Bound<'_, PyList>,
+) -> PyResult<()> {
     let event_loop = aio::driven_loop(py).ok_or_else(|| {
         PyRuntimeError::new_err(
             "a StreamingResponse is sent by an I/O thread that drives an event loop (app.run() \
@@ -145,7 +176,7 @@ fn start(py: Python<'_>, response: &Py<PyAny>, sink: &Py<BodySink>) -> PyResult<
             .getattr("start")?
             .unbind())
     })?;
-    start.bind(py).call1((response, sink, event_loop))?;
+    start.bind(py).call1((response, sink, event_loop, after))?;
     aio::request_turn();
     Ok(())
 }

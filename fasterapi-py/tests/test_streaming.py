@@ -199,3 +199,47 @@ def test_the_test_client_reads_streams_whole_and_as_a_stream():
         assert "".join(r.iter_text()) == "0,1,2,"
     assert sorted(closed) == ["async", "sync"]
     assert re.fullmatch(r"0;1;2;", client.get("/numbers").text)
+
+
+def test_dependency_exit_code_and_background_run_after_the_body():
+    from fasterapi import BackgroundTasks, Depends, FastAPI
+    from fasterapi.responses import StreamingResponse
+    from fasterapi.testclient import TestClient
+
+    app = FastAPI()
+    events = []
+
+    def session():
+        events.append("open")
+        state = {"open": True}
+        yield state
+        state["open"] = False
+        events.append("closed")
+
+    @app.get("/rows")
+    def rows(tasks: BackgroundTasks, db: dict = Depends(session)):
+        tasks.add_task(events.append, "background")
+
+        def body():
+            for i in range(3):
+                events.append(f"row {i}")
+                yield "open;" if db["open"] else "closed;"
+
+        return StreamingResponse(body())
+
+    @app.get("/gen-rows")
+    async def gen_rows(db: dict = Depends(session)):
+        for i in range(2):
+            yield {"i": i, "open": db["open"]}
+
+    client = TestClient(app)
+    assert client.get("/rows").text == "open;open;open;"
+    assert events[:4] == ["open", "row 0", "row 1", "row 2"], events
+    assert sorted(events[4:]) == ["background", "closed"], events
+    events.clear()
+    assert client.get("/gen-rows").text == '{"i": 0, "open": true}\n{"i": 1, "open": true}\n'
+    assert events == ["open", "closed"]
+    events.clear()
+    # A HEAD answer never starts the body: the exit code runs all the same.
+    assert client.head("/rows").status_code == 200
+    assert events[0] == "open" and sorted(events[1:]) == ["background", "closed"], events

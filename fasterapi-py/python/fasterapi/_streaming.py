@@ -10,8 +10,9 @@ takes pieces out of the channel only while the socket takes its output), so a sl
 holds a bounded amount of memory however fast the generator could produce. A client that
 leaves cancels the task: an async generator gets ``CancelledError`` where it awaits (or
 ``GeneratorExit`` where it yields), a sync one is closed once its current ``next()``
-returns, so the ``finally`` blocks of both run, as under Starlette. The response's
-``background`` runs after the body (or after the client left).
+returns, so the ``finally`` blocks of both run, as under Starlette. The exit code of the
+request's dependencies with ``yield``, its background tasks and the response's
+``background`` run after the body (or after the client left), as FastAPI's.
 
 Sync iterables are iterated on a pool of threads (Starlette's ``iterate_in_threadpool``,
 40 threads as anyio's default limiter), one ``next()`` at a time, so a generator that blocks
@@ -88,7 +89,7 @@ def _wake(future) -> None:
         future.set_result(None)
 
 
-async def _pump(response, sink, loop) -> None:
+async def _pump(response, sink, loop, after=()) -> None:
     iterator = response.body_iterator
     charset = response.charset
     ok = False
@@ -125,18 +126,24 @@ async def _pump(response, sink, loop) -> None:
         else:
             # The client sees the body end without its end (no last chunk).
             sink.abort()
+        # Once the body is sent (or the client left), as FastAPI's: the exit code of the
+        # request's dependencies with `yield`, its background tasks, the response's own.
+        from . import _fasterapi
+
+        for f in after:
+            _fasterapi._after_response(f)
         background = getattr(response, "background", None)
         if background is not None:
-            # As Starlette: once the body is sent (or the client left).
-            from .background import _run
+            from .background import _schedule
 
-            await _run(background)
+            _schedule(background)
 
 
-def start(response, sink, loop) -> None:
+def start(response, sink, loop, after=()) -> None:
     """Starts sending ``response``'s body into ``sink`` as a task of ``loop`` (called on
-    the loop's own thread, when the server first asks for the body)."""
-    task = loop.create_task(_pump(response, sink, loop))
+    the loop's own thread, when the server first asks for the body); ``after`` (what
+    ``_fasterapi._after_response`` was given for the request) runs once it is sent."""
+    task = loop.create_task(_pump(response, sink, loop, after))
     # The client leaving cancels the task (from the I/O thread that noticed).
     sink.on_disconnect(lambda: loop.call_soon_threadsafe(task.cancel))
 

@@ -223,8 +223,8 @@ class _Builder:
         )
         if endpoint:
             callee = self.const(call, "endpoint")
-            if kind in (_GEN, _ASYNC_GEN):
-                raise TypeError(f"{self.label}: the handler {_qualname(call)} is a generator; FastAPI needs it to return")
+            # A generator handler is called for its generator, streamed by the route
+            # (routing._response_plan): a plain call either way.
             if kind == _ASYNC:
                 self.is_async = True
                 self.lines.append((None, "_out", "await", callee, argtext))
