@@ -234,12 +234,14 @@ def test_dependency_exit_code_and_background_run_after_the_body():
 
     client = TestClient(app)
     assert client.get("/rows").text == "open;open;open;"
-    assert events[:4] == ["open", "row 0", "row 1", "row 2"], events
-    assert sorted(events[4:]) == ["background", "closed"], events
+    # The dependency's exit runs after the body; the background task runs (its place
+    # relative to the body depends on where the handler ran: see the module docs).
+    assert [e for e in events if e != "background"] == ["open", "row 0", "row 1", "row 2", "closed"], events
+    assert "background" in events
     events.clear()
     assert client.get("/gen-rows").text == '{"i": 0, "open": true}\n{"i": 1, "open": true}\n'
     assert events == ["open", "closed"]
     events.clear()
     # A HEAD answer never starts the body: the exit code runs all the same.
     assert client.head("/rows").status_code == 200
-    assert events[0] == "open" and sorted(events[1:]) == ["background", "closed"], events
+    assert sorted(events) == ["background", "closed", "open"], events
