@@ -133,6 +133,7 @@ pub use app::group::Group;
 pub use app::later::{Companion, Reply};
 pub use app::middleware;
 pub use app::middleware::{DefaultHeaders, Middleware, Next, RequestId};
+pub use app::observe;
 pub use app::request::Request;
 pub use app::router;
 #[cfg(feature = "serde")]

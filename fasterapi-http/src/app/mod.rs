@@ -7,6 +7,7 @@ pub mod form;
 pub(crate) mod group;
 pub(crate) mod later;
 pub mod middleware;
+pub mod observe;
 pub(crate) mod request;
 pub mod router;
 #[cfg(feature = "serde")]
@@ -56,6 +57,8 @@ pub(crate) struct Route {
     /// ([`RouteMut::stream_forms`]); `None`: bodies are held whole.
     pub(crate) forms: Option<form::FormLimits>,
     pub(crate) compression: RouteCompression,
+    /// The pattern and method (`None`: any) the route was added with, for metrics.
+    pub(crate) label: (Box<str>, Option<Method>),
 }
 
 /// Whether a route compresses its responses.
@@ -292,6 +295,10 @@ pub struct App {
     /// [`Config::compression`] as the app was frozen with, for the answers of requests no
     /// route takes.
     pub(crate) miss_compression: Option<Arc<Compression>>,
+    /// See [`App::metrics`].
+    pub(crate) metrics: Option<Arc<observe::Registry>>,
+    /// See [`App::access_log`].
+    pub(crate) access_log: Option<Arc<observe::AccessLog>>,
 }
 
 impl std::fmt::Debug for App {
@@ -334,6 +341,8 @@ impl App {
             groups: Vec::new(),
             state: State::default(),
             miss_compression: None,
+            metrics: None,
+            access_log: None,
         }
     }
 
@@ -531,6 +540,7 @@ impl App {
             group,
             forms: None,
             compression: RouteCompression::Inherit,
+            label: (pattern.into(), method),
         };
         let added = match method {
             Some(method) => self.router.insert(method, pattern, route),
@@ -690,6 +700,81 @@ impl App {
             }
         }
         self.miss_compression = app_wide;
+        self.observe();
+    }
+
+    /// Wraps every route's handler, outermost, in the counting and timing of
+    /// [`App::metrics`] and the lines of [`App::access_log`], when either is on.
+    fn observe(&mut self) {
+        if self.metrics.is_none() && self.access_log.is_none() {
+            return;
+        }
+        let mut labels = Vec::new();
+        for (i, route) in self.router.values_mut().enumerate() {
+            let (pattern, method) = &route.label;
+            labels.push((
+                method.map_or("*", |m| m.as_str()).to_owned(),
+                pattern.to_string(),
+            ));
+            let handler = std::mem::replace(&mut route.handler, Box::new(|_| unreachable!()));
+            route.handler =
+                observe::observed(handler, i, self.metrics.clone(), self.access_log.clone());
+        }
+        if let Some(m) = &self.metrics {
+            m.set_routes(labels);
+            if let Some(log) = &self.access_log {
+                let _ = m.log_dropped.set(log.dropped.clone());
+            }
+        }
+    }
+
+    /// Serves Prometheus metrics (text format 0.0.4) at `GET path`: requests by route
+    /// pattern, method and status class (`route=""` for requests no route took), a
+    /// latency histogram of each route's handler, open connections, worker-queue depth,
+    /// shed (503) and timed-out (408) requests, dropped access-log lines. Off until
+    /// called; routes pay for it only when it is on (each handler is wrapped when the
+    /// app binds; its counters are per thread, without a lock or shared write). See
+    /// [`observe`] for what is measured.
+    ///
+    /// ```
+    /// use fasterapi_http::{App, Request, Response};
+    ///
+    /// let mut app = App::new();
+    /// app.get("/", |_req: &Request| Response::text("hi"));
+    /// app.metrics("/metrics");
+    /// ```
+    pub fn metrics(&mut self, path: &str) -> RouteMut<'_> {
+        let registry = Arc::new(observe::Registry::new());
+        self.metrics = Some(registry.clone());
+        self.get(path, move |_req: &Request| {
+            Response::bytes(
+                registry.render().into_bytes(),
+                "text/plain; version=0.0.4; charset=utf-8",
+            )
+        })
+    }
+
+    /// Writes a line for every routed request to `sink` in `format`, from a thread of its
+    /// own: an I/O thread formats the line and hands it over through a bounded queue
+    /// ([`observe::ACCESS_LOG_QUEUE`] lines) without waiting; when the queue is full the
+    /// line is dropped and counted (`fasterapi_access_log_dropped_total` under
+    /// [`App::metrics`]). Off by default. Requests no route takes, and requests refused
+    /// before routing (malformed, too large, timed out), are not logged.
+    ///
+    /// ```
+    /// use fasterapi_http::observe::AccessLogFormat;
+    /// use fasterapi_http::App;
+    ///
+    /// let mut app = App::new();
+    /// app.access_log(AccessLogFormat::Common, std::io::stderr()).unwrap();
+    /// ```
+    pub fn access_log(
+        &mut self,
+        format: observe::AccessLogFormat,
+        sink: impl std::io::Write + Send + 'static,
+    ) -> io::Result<()> {
+        self.access_log = Some(Arc::new(observe::AccessLog::start(format, Box::new(sink))?));
+        Ok(())
     }
 }
 

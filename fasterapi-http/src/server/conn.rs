@@ -535,6 +535,9 @@ impl<S: Transport> Conn<S> {
                     status: StatusCode::REQUEST_TIMEOUT,
                     reason: "request not received in time",
                 };
+                if let Some(m) = &ctx.app.metrics {
+                    m.timed_out.inc();
+                }
                 write_reject(reject, &mut ctx.out);
                 self.finish(ctx, false)
             }
@@ -801,7 +804,11 @@ impl<S: Transport> Conn<S> {
                     match ctx.queue.as_ref().map(|q| q.try_push(job).is_ok()) {
                         Some(true) => self.deferred = true,
                         // Full: shed at once rather than queue without bound.
-                        _ => executor::overloaded().write_to(&mut ctx.out, head_only, persistence),
+                        _ => executor::overloaded(&ctx.app).write_to(
+                            &mut ctx.out,
+                            head_only,
+                            persistence,
+                        ),
                     }
                     if persistence.closes() && !self.deferred {
                         keep = false;
@@ -1506,6 +1513,9 @@ fn kept(buf: &[u8], head_len: usize, framing: Framing) -> usize {
 #[inline(never)]
 fn answer_miss(app: &App, req: &Request<'_>, miss: Miss<'_>) -> Response {
     let answer = layered_miss(app, req, miss);
+    if let Some(m) = &app.metrics {
+        m.count_miss(req.method(), answer.status());
+    }
     match &app.miss_compression {
         // (An answer deferred through a `Reply` goes uncompressed.)
         Some(c) => compress_response(answer, c, negotiate(req.header_bytes("accept-encoding"), c)),

@@ -107,7 +107,7 @@ impl Executor {
 fn work(app: &App, mailboxes: &[Mailbox], queue: &Queue<Job>, limits: &Limits) {
     while let Some(mut job) = queue.pop_wait() {
         let response = if job.enqueued.elapsed() > app.config.queue_timeout {
-            overloaded()
+            overloaded(app)
         } else {
             run(app, &mut job, limits)
         };
@@ -123,7 +123,10 @@ fn work(app: &App, mailboxes: &[Mailbox], queue: &Queue<Job>, limits: &Limits) {
 }
 
 /// The answer when the worker pool cannot take or run a job in time.
-pub(crate) fn overloaded() -> Response {
+pub(crate) fn overloaded(app: &App) -> Response {
+    if let Some(m) = &app.metrics {
+        m.shed.inc();
+    }
     detail(
         StatusCode::SERVICE_UNAVAILABLE,
         "Service Unavailable: server overloaded, retry later",

@@ -340,6 +340,15 @@ impl Server {
             listeners_open: Mutex::new(vec![true; threads]),
             listeners_closed: Condvar::new(),
         });
+        if let Some(m) = &app.metrics {
+            let weak = Arc::downgrade(&shared);
+            let _ = m.gauges.set(Box::new(move || {
+                weak.upgrade().map_or((0, 0), |s| {
+                    let queued = s.queue.as_ref().map_or(0, |q| q.len());
+                    (s.connections.load(Ordering::Relaxed), queued)
+                })
+            }));
+        }
         Ok(Server {
             app: Arc::new(app),
             loops,
