@@ -113,6 +113,19 @@
 #[cfg(not(target_os = "linux"))]
 compile_error!("fasterapi-http runs on Linux only (epoll, SO_REUSEPORT, timerfd, MSG_NOSIGNAL)");
 
+/// Reports a diagnostic through the `log` crate at `level` (`error`, `warn`, `info`), or on
+/// stderr when the application installed no logger (`log`'s level is then `Off`), so that a
+/// server without logging set up still says why it stopped or what failed.
+macro_rules! diag {
+    ($level:ident, $($arg:tt)+) => {
+        if log::max_level() == log::LevelFilter::Off {
+            eprintln!($($arg)+);
+        } else {
+            log::$level!($($arg)+);
+        }
+    };
+}
+
 mod app;
 #[cfg(any(test, feature = "harness"))]
 #[doc(hidden)]

@@ -342,7 +342,7 @@ impl Drop for Accepted {
             };
             let call = std::panic::AssertUnwindSafe(|| handler(closed, &self.sender));
             if std::panic::catch_unwind(call).is_err() {
-                eprintln!("fasterapi: a WebSocket event handler panicked");
+                diag!(error, "fasterapi: a WebSocket event handler panicked");
             }
         }
     }

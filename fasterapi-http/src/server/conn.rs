@@ -595,7 +595,10 @@ impl<S: Transport> Conn<S> {
     pub(crate) fn abandon(&mut self) {
         if let Some(hook) = self.abandon.take() {
             if std::panic::catch_unwind(std::panic::AssertUnwindSafe(hook)).is_err() {
-                eprintln!("fasterapi: a deferred request's abandon hook panicked");
+                diag!(
+                    error,
+                    "fasterapi: a deferred request's abandon hook panicked"
+                );
             }
         }
     }
@@ -1090,7 +1093,7 @@ impl<S: Transport> Conn<S> {
                     break Flow::Ended;
                 }
                 Poll::Ready(Some(Err(e))) => {
-                    eprintln!("fasterapi: a streamed response body failed: {e}");
+                    diag!(warn, "fasterapi: a streamed response body failed: {e}");
                     break Flow::Failed;
                 }
                 Poll::Pending => break Flow::Wait,

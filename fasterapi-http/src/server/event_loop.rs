@@ -241,7 +241,7 @@ impl EventLoop {
         }
         if let Some(timer) = self.companion_timer.as_mut() {
             if let Err(e) = timer.set(companion.due()) {
-                eprintln!("fasterapi: cannot set the event loop's timer: {e}");
+                diag!(error, "fasterapi: cannot set the event loop's timer: {e}");
             }
         }
     }
@@ -450,7 +450,7 @@ impl EventLoop {
                             self.settle(i, Verdict::Keep);
                         }
                         Err(e) => {
-                            eprintln!("fasterapi: cannot register a connection: {e}");
+                            diag!(warn, "fasterapi: cannot register a connection: {e}");
                             self.free.push(i);
                         }
                     }
@@ -463,7 +463,7 @@ impl EventLoop {
                     // pending connections queued in the kernel.
                     // Said once per episode, not on every retry.
                     if !self.accept_failing {
-                        eprintln!("fasterapi: accept failed, retrying: {e}");
+                        diag!(warn, "fasterapi: accept failed, retrying: {e}");
                         self.accept_failing = true;
                     }
                     self.accept_paused = true;

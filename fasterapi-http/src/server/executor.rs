@@ -94,7 +94,10 @@ impl Executor {
         self.queue.close();
         let wait = deadline.saturating_duration_since(Instant::now());
         if let Err(mpsc::RecvTimeoutError::Timeout) = self.all_done.recv_timeout(wait) {
-            eprintln!("fasterapi: shutdown deadline passed with a blocking handler still running");
+            diag!(
+                warn,
+                "fasterapi: shutdown deadline passed with a blocking handler still running"
+            );
         }
         for t in self.threads {
             if t.is_finished() {

@@ -71,7 +71,8 @@ struct IoThreadEnd {
 impl Drop for IoThreadEnd {
     fn drop(&mut self) {
         if !self.shared.stopping.load(Ordering::Acquire) {
-            eprintln!(
+            diag!(
+                error,
                 "fasterapi: I/O thread {} ended unexpectedly; shutting the server down",
                 self.index
             );
@@ -228,10 +229,10 @@ impl RunningServer {
                         if let Some(sig) = signals.wait(Duration::from_millis(100)) {
                             received += 1;
                             if received > 1 {
-                                eprintln!("fasterapi: second signal, exiting now");
+                                diag!(warn, "fasterapi: second signal, exiting now");
                                 std::process::exit(128 + sig);
                             }
-                            eprintln!("fasterapi: shutting down (signal {sig})");
+                            diag!(info, "fasterapi: shutting down (signal {sig})");
                             handle.shutdown();
                         }
                     }
@@ -284,7 +285,7 @@ impl Drop for RunningServer {
         if !self.threads.is_empty() || self.executor.is_some() {
             self.handle.shutdown();
             if let Err(e) = self.finish() {
-                eprintln!("fasterapi: {e}");
+                diag!(error, "fasterapi: {e}");
             }
         }
     }
@@ -380,7 +381,10 @@ impl Server {
             Ok(cpus) if cpus.len() == self.loops.len() => cpus,
             Ok(_) => Vec::new(),
             Err(e) => {
-                eprintln!("fasterapi: I/O threads not pinned, the allowed CPUs are unknown: {e}");
+                diag!(
+                    warn,
+                    "fasterapi: I/O threads not pinned, the allowed CPUs are unknown: {e}"
+                );
                 Vec::new()
             }
         }
@@ -416,7 +420,10 @@ impl Server {
                 .spawn(move || {
                     if let Some(cpu) = cpu {
                         if let Err(e) = crate::server::sys::pin_current_thread(cpu) {
-                            eprintln!("fasterapi: I/O thread {i} not pinned to CPU {cpu}: {e}");
+                            diag!(
+                                warn,
+                                "fasterapi: I/O thread {i} not pinned to CPU {cpu}: {e}"
+                            );
                         }
                     }
                     let _end = IoThreadEnd {
