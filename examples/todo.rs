@@ -10,12 +10,14 @@
 //! ```
 //!
 //! Port and I/O threads come from `--port`/`--threads`, else `PORT`/`THREADS`, else 8080
-//! and one thread per core. Any origin may call it from a browser (CORS).
+//! and one thread per core. Any origin may call it from a browser (CORS). Prometheus
+//! metrics are served at `/metrics`; each request is logged on stdout (Common Log Format).
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
 use fasterapi::cors::{CorsOptions, CorsPolicy};
+use fasterapi::observe::AccessLogFormat;
 use fasterapi::prelude::*;
 use fasterapi::Json;
 use serde::{Deserialize, Serialize};
@@ -137,6 +139,7 @@ pub fn app() -> App {
     app.get("/todos/{id}", show);
     app.patch("/todos/{id}", update);
     app.delete("/todos/{id}", remove);
+    app.metrics("/metrics");
     app
 }
 
@@ -169,6 +172,10 @@ fn main() {
     };
     let mut app = app();
     app.config_mut().threads = threads;
+    if let Err(e) = app.access_log(AccessLogFormat::Common, std::io::stdout()) {
+        eprintln!("todo: cannot start the access log: {e}");
+        std::process::exit(1);
+    }
     let addr = format!("127.0.0.1:{port}");
     let server = match app.bind(&addr) {
         Ok(s) => s,

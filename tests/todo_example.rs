@@ -100,4 +100,18 @@ fn the_todo_api_answers_as_documented() {
         head.contains("\r\naccess-control-allow-origin: *\r\n"),
         "{head}"
     );
+
+    // Metrics: the requests above, counted by route pattern, method and status class.
+    let (status, _, metrics) = call(addr, "GET", "/metrics", "", "");
+    assert_eq!(status, 200);
+    for sample in [
+        r#"fasterapi_requests_total{route="/todos/{id}",method="DELETE",status="2xx"} 1"#,
+        r#"fasterapi_requests_total{route="/todos/{id}",method="DELETE",status="4xx"} 1"#,
+        r#"fasterapi_requests_total{route="/todos",method="POST",status="4xx"} 2"#,
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == sample),
+            "{sample} in {metrics}"
+        );
+    }
 }
