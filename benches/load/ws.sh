@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ws.sh — WebSocket echo round trips: fasterapi's Rust handler (examples/ws_echo.rs), the
+# ws.sh — WebSocket echo round trips: fasterapi's Rust handler (examples/ws_echo.rs),
+# actix-web's (benches/peers/rust/actix-ws, actix-ws as its README writes an echo), the
 # same FastAPI app (ws_fastapi.py) on fasterapi and on FastAPI + uvicorn (websockets),
 # each on one worker pinned to core 0, the client (examples/ws_load.rs: CONNS connections,
 # each sending a binary message and waiting for its echo, MESSAGES times) on core 1.
@@ -9,7 +10,8 @@
 #   benches/load/ws.sh      -> stdout (a markdown table) and $OUT/ws.tsv
 # Settings: CONNS=16, SIZES="64 16384", MESSAGES="4000 1000" (per connection, per size),
 # PORT=18191, FASTAPI_PY=python with fastapi+uvicorn+websockets, FASTERAPI_PY=python with
-# fasterapi installed (default: .venv/bin/python), SKIP_BUILD=1 to reuse the binaries.
+# fasterapi installed (default: .venv/bin/python), SKIP_BUILD=1 to reuse the binaries,
+# ONLY="fasterapi-rust actix-ws fasterapi-python fastapi-uvicorn" to run some of them.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -23,11 +25,18 @@ FASTAPI_PY="${FASTAPI_PY:-python3}"
 log() { echo "ws.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 source "$HERE/lib.sh"
-TARGET="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples"
+ONLY="${ONLY:-fasterapi-rust actix-ws fasterapi-python fastapi-uvicorn}"
+TARGET_DIR="${CARGO_TARGET_DIR:+$(cd "$ROOT" && realpath -m "$CARGO_TARGET_DIR")}"
+TARGET="${TARGET_DIR:-$ROOT/target}/release/examples"
+PEER_BIN="${TARGET_DIR:-$ROOT/benches/peers/rust/target}/release"
+wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     (cd "$ROOT" && cargo build --release --locked --example ws_echo --example ws_load)
+    if wanted actix-ws; then
+        cargo build --release --locked --manifest-path "$ROOT/benches/peers/rust/Cargo.toml" -p peer-actix-ws
+    fi
 fi
-"$FASTAPI_PY" -c "import fastapi, uvicorn, websockets" || die "FASTAPI_PY needs fastapi, uvicorn and websockets"
+! wanted fastapi-uvicorn || "$FASTAPI_PY" -c "import fastapi, uvicorn, websockets" || die "FASTAPI_PY needs fastapi, uvicorn and websockets"
 mkdir -p "$OUT"
 work="$(mktemp -d)"
 trap 'stop_server; rm -rf "$work"' EXIT
@@ -66,15 +75,17 @@ run_one() {  # NAME CMD...
     stop_server
 }
 
-run_one fasterapi-rust "$TARGET/ws_echo" "{PORT}"
-run_one fasterapi-python env PYTHONPATH="$work" "$FASTERAPI_PY" "$work/ws_fasterapi.py"
-run_one fastapi-uvicorn "$FASTAPI_PY" -m uvicorn ws_fastapi:app --app-dir "$work" --port "{PORT}" --ws websockets --log-level warning
+! wanted fasterapi-rust || run_one fasterapi-rust "$TARGET/ws_echo" "{PORT}"
+! wanted actix-ws || run_one actix-ws "$PEER_BIN/peer-actix-ws" --port "{PORT}" --workers 1
+! wanted fasterapi-python || run_one fasterapi-python env PYTHONPATH="$work" "$FASTERAPI_PY" "$work/ws_fasterapi.py"
+! wanted fastapi-uvicorn || run_one fastapi-uvicorn "$FASTAPI_PY" -m uvicorn ws_fastapi:app --app-dir "$work" --port "{PORT}" --ws websockets --log-level warning
 
 python3 - "$OUT/ws.tsv" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-base = {r["size"]: r for r in rows if r["server"] == "fastapi-uvicorn"}
-print("| server | message | msgs/s | vs FastAPI/uvicorn | server CPU µs/msg | FastAPI/uvicorn's CPU / this |")
+ref = next((n for n in ("fastapi-uvicorn", "actix-ws") if any(r["server"] == n for r in rows)), rows[0]["server"])
+base = {r["size"]: r for r in rows if r["server"] == ref}
+print(f"| server | message | msgs/s | vs {ref} | server CPU µs/msg | {ref}'s CPU / this |")
 print("|---|---:|---:|---:|---:|---:|")
 for r in rows:
     b = base.get(r["size"])
