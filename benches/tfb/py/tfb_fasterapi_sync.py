@@ -29,7 +29,7 @@ TEMPLATE = jinja2.Template(
     "{% endfor %}</table>\n</body>\n</html>\n"
 )
 pool = None
-cache = {}
+cache = None
 
 
 def clamp(queries):
@@ -105,10 +105,13 @@ def updates(queries=None):
 
 @app.get("/cached-queries")
 def cached_queries(count=None):
-    if not cache:
+    global cache
+    if cache is None:
+        # Built whole, then published in one assignment: the pool's other threads see no
+        # cache or all of it, never a half-filled one.
         with pool.connection() as conn:
-            cache.update((i, {"id": i, "randomNumber": n})
-                         for i, n in conn.execute(ALL_ROWS_SQL).fetchall())
+            rows = conn.execute(ALL_ROWS_SQL).fetchall()
+        cache = {i: {"id": i, "randomNumber": n} for i, n in rows}
     return [cache[i] for i in sample(range(1, 10001), clamp(count))]
 
 
