@@ -34,8 +34,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest request body in bytes for a route that reads multipart forms as they
     /// arrive ([`RouteMut::stream_forms`](crate::RouteMut::stream_forms)): its files go to
-    /// temporary files rather than memory, so it may take more than `max_body_bytes`;
-    /// more is 413 (told from `Content-Length`). Chunked bodies keep `max_body_bytes`.
+    /// temporary files rather than memory, so it may take more than `max_body_bytes`
+    /// (or less: it is this route's limit either way); more is 413 (told from
+    /// `Content-Length`). Chunked bodies keep `max_body_bytes`.
     pub max_upload_bytes: usize,
     /// Size of the pooled read and write buffers.
     pub buffer_size: usize,
@@ -216,6 +217,7 @@ impl Limits {
             max_headers: c.max_headers,
             max_target: c.max_target_bytes,
             max_body: c.max_body_bytes,
+            max_upload: c.max_upload_bytes,
             max_length: c.max_body_bytes.max(c.max_upload_bytes),
         }
     }

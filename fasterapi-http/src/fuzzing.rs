@@ -53,6 +53,7 @@ pub fn serve_bytes(data: &[u8], split_points: &[u8]) {
         max_headers: 32,
         max_target: 1024,
         max_body: 64 * 1024,
+        max_upload: 64 * 1024,
         max_length: 64 * 1024,
     };
     let mut ctx = Ctx {

@@ -152,6 +152,24 @@ fn the_body_limit_still_holds_for_routes_that_hold_bodies_and_uploads_have_their
 }
 
 #[test]
+fn an_upload_limit_below_the_body_limit_holds_for_streamed_forms() {
+    let mut app: App = test_app(1);
+    app.config_mut().max_body_bytes = 1024 * 1024;
+    app.config_mut().max_upload_bytes = 64 * 1024;
+    app.post("/upload", describe)
+        .stream_forms(FormLimits::default());
+    let server = app.bind("127.0.0.1:0").unwrap().spawn().unwrap();
+    let body = |n: usize| {
+        let end = format!("--{BOUNDARY}--\r\n").into_bytes();
+        [part("f", Some("a.bin"), &vec![b'x'; n]), end].concat()
+    };
+    let big = roundtrip(server.local_addr(), &request("/upload", &body(100 * 1024)));
+    assert_eq!(big.status, 413);
+    let small = roundtrip(server.local_addr(), &request("/upload", &body(10 * 1024)));
+    assert_eq!(small.status, 200);
+}
+
+#[test]
 fn refused_forms_are_answered_and_the_connection_goes_on() {
     let server = server();
     let end = format!("--{BOUNDARY}--\r\n").into_bytes();

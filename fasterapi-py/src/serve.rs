@@ -25,6 +25,24 @@ pub(crate) struct WorkerOptions {
     pub(crate) max_queued: usize,
     /// Seconds a graceful shutdown gives requests in flight.
     pub(crate) shutdown_timeout: f64,
+    /// Largest body held in memory ([`Config::max_body_bytes`]).
+    pub(crate) max_body_bytes: usize,
+    /// Largest multipart body spooled as it arrives ([`Config::max_upload_bytes`]).
+    pub(crate) max_upload_bytes: usize,
+}
+
+impl WorkerOptions {
+    /// `FasterAPI.run`'s defaults, which are [`Config`]'s.
+    pub(crate) fn new(blocking_threads: usize, max_queued: usize, shutdown_timeout: f64) -> Self {
+        let config = Config::default();
+        WorkerOptions {
+            blocking_threads,
+            max_queued,
+            shutdown_timeout,
+            max_body_bytes: config.max_body_bytes,
+            max_upload_bytes: config.max_upload_bytes,
+        }
+    }
 }
 
 /// The app a worker process serves: the app an [`AppSpec`] describes (see [`add_app`]) on
@@ -47,6 +65,8 @@ fn worker_config(options: &WorkerOptions) -> PyResult<Config> {
     config.threads = 1;
     config.workers = options.blocking_threads;
     config.queue_capacity = options.max_queued;
+    config.max_body_bytes = options.max_body_bytes;
+    config.max_upload_bytes = options.max_upload_bytes;
     // A def handler may legitimately take seconds; FastAPI queues for a thread without a
     // limit. 30 s bounds the wait without shedding ordinary slow handlers.
     config.queue_timeout = Duration::from_secs(30);
@@ -194,7 +214,8 @@ pub(crate) fn add_app(
 }
 
 /// `serve(spec, host, port, *, blocking_threads=40, supervised=False,
-/// max_suspended=10000, max_queued=1024, shutdown_timeout=10.0)`: serves `spec` (an `AppSpec`) on one
+/// max_suspended=10000, max_queued=1024, shutdown_timeout=10.0,
+/// max_body_bytes=8 MiB, max_upload_bytes=1 GiB)`: serves `spec` (an `AppSpec`) on one
 /// I/O thread until told to stop, then shuts down gracefully and returns (the options are
 /// those of `FasterAPI.run`).
 ///
@@ -211,7 +232,8 @@ pub(crate) fn add_app(
 #[pyfunction]
 #[pyo3(signature = (
     spec, host, port, *, blocking_threads = 40, supervised = false, max_suspended = 10_000,
-    max_queued = 1024, shutdown_timeout = 10.0
+    max_queued = 1024, shutdown_timeout = 10.0, max_body_bytes = 8 * 1024 * 1024,
+    max_upload_bytes = 1024 * 1024 * 1024
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn serve(
@@ -224,11 +246,13 @@ pub(crate) fn serve(
     max_suspended: usize,
     max_queued: usize,
     shutdown_timeout: f64,
+    max_body_bytes: usize,
+    max_upload_bytes: usize,
 ) -> PyResult<()> {
     let options = WorkerOptions {
-        blocking_threads,
-        max_queued,
-        shutdown_timeout,
+        max_body_bytes,
+        max_upload_bytes,
+        ..WorkerOptions::new(blocking_threads, max_queued, shutdown_timeout)
     };
     let app = worker_app(spec, &options, None)?;
     crate::aio::set_max_suspended(max_suspended);

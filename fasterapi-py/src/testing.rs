@@ -86,11 +86,7 @@ impl PyTestServer {
         max_queued: usize,
         shutdown_timeout: f64,
     ) -> PyResult<PyTestServer> {
-        let options = WorkerOptions {
-            blocking_threads,
-            max_queued,
-            shutdown_timeout,
-        };
+        let options = WorkerOptions::new(blocking_threads, max_queued, shutdown_timeout);
         let unhandled = Arc::new(Unhandled::default());
         let mut app = worker_app(spec, &options, Some(&unhandled))?;
         let config = app.config_mut().clone();

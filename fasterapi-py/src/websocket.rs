@@ -254,11 +254,7 @@ impl PyLiveServer {
         spec: &Bound<'_, PyAny>,
         shutdown_timeout: f64,
     ) -> PyResult<PyLiveServer> {
-        let options = crate::serve::WorkerOptions {
-            blocking_threads: 40,
-            max_queued: 1024,
-            shutdown_timeout,
-        };
+        let options = crate::serve::WorkerOptions::new(40, 1024, shutdown_timeout);
         let app = crate::serve::worker_app(spec, &options, None)?;
         let server = app.bind("127.0.0.1:0")?;
         // Detached: the I/O thread attaches to make its event loop.

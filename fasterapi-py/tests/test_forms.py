@@ -11,7 +11,8 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import module_server, post
+from conftest import Server, module_server, post
+from fasterapi import FasterAPI
 
 server = module_server("app_forms.py")
 
@@ -47,6 +48,27 @@ def test_a_10_mib_upload_passes_the_8_mib_body_limit_since_it_is_streamed(server
     # server's 8 MiB body limit answers.
     r = httpx.post(server.url + "/request-form", files={"file": ("big.bin", data)}, timeout=30)
     assert r.status_code == 413
+
+
+def test_run_sets_the_body_and_upload_limits():
+    limited = Server("app_forms.py", args=("limits",))
+    try:
+        data = os.urandom(10 * 1024 * 1024)
+        # Over the default 8 MiB, under the 16 MiB given: the whole body is taken.
+        r = httpx.post(limited.url + "/request-form", files={"file": ("big.bin", data)}, timeout=30)
+        assert r.status_code == 200, r.text
+        [[name, file]] = r.json()
+        assert (name, file["size"], file["sha256"]) == ("file", len(data), sha(data))
+        # A streamed upload over the 4 MiB given (far under the default 1 GiB) is refused.
+        r = httpx.post(limited.url + "/upload", files={"file": ("big.bin", data)}, timeout=30)
+        assert r.status_code == 413
+        r = httpx.post(limited.url + "/upload", files={"file": ("small.bin", data[: 3 << 20])}, timeout=30)
+        assert r.status_code == 200, r.text
+    finally:
+        limited.stop()
+    for name in ("max_body_bytes", "max_upload_bytes"):
+        with pytest.raises(ValueError, match=name):
+            FasterAPI().run(port=0, **{name: 0})
 
 
 def test_bytes_lists_and_fields(server):

@@ -1265,6 +1265,13 @@ fn admit(
             refuse(reject, pending, ctx)
         });
     };
+    if n > ctx.limits.max_upload {
+        let reject = Reject {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            reason: "upload too large",
+        };
+        return Some(refuse(reject, pending, ctx));
+    }
     let content_type = content_type.unwrap_or_default();
     let mut intake = Box::new(Intake::new(content_type, limits, n));
     pending.head = Some((head_len, meta.framing));

@@ -465,6 +465,8 @@ class FasterAPI:
         max_suspended: int = 10_000,
         max_queued: int = 1024,
         shutdown_timeout: float = 10.0,
+        max_body_bytes: int = 8 * 1024 * 1024,
+        max_upload_bytes: int = 1024 * 1024 * 1024,
     ):
         """Serves until SIGINT or SIGTERM, then shuts down gracefully.
 
@@ -486,6 +488,13 @@ class FasterAPI:
         up to a power of two): beyond either a request is answered ``503`` with
         ``Retry-After``, as is a request that waited 30 seconds for a thread. On SIGTERM, suspended requests and pool jobs get
         ``shutdown_timeout`` seconds to finish; the rest are cancelled.
+
+        Uvicorn takes request bodies of any size; fasterapi bounds them so that no client
+        can make a worker hold more than it means to. ``max_body_bytes`` (8 MiB) caps a
+        body held in memory (JSON, url-encoded forms, ``await request.body()``);
+        ``max_upload_bytes`` (1 GiB) caps a multipart body whose files are spooled to
+        temporary files as it arrives (a route with ``File``/``UploadFile`` parameters and
+        no Python middleware). Larger bodies are answered ``413`` before they are read.
         """
         if loop not in ("auto", "asyncio"):
             if loop == "uvloop":
@@ -500,8 +509,10 @@ class FasterAPI:
             "max_suspended": int(max_suspended),
             "max_queued": int(max_queued),
             "shutdown_timeout": float(shutdown_timeout),
+            "max_body_bytes": int(max_body_bytes),
+            "max_upload_bytes": int(max_upload_bytes),
         }
-        for name in ("max_suspended", "max_queued"):
+        for name in ("max_suspended", "max_queued", "max_body_bytes", "max_upload_bytes"):
             if options[name] < 1:
                 raise ValueError(f"{name} must be at least 1")
         if not options["shutdown_timeout"] >= 0:

@@ -26,6 +26,8 @@ pub(crate) struct Limits {
     pub(crate) max_headers: usize,
     pub(crate) max_target: usize,
     pub(crate) max_body: usize,
+    /// Largest multipart body a route that reads forms as they arrive takes.
+    pub(crate) max_upload: usize,
     /// Largest `Content-Length` the head may announce: `max_body`, or more when some
     /// routes read multipart forms as they arrive (those bodies are not held in memory);
     /// the connection holds other routes to `max_body` once the request is routed.
@@ -648,6 +650,7 @@ mod tests {
         max_headers: 64,
         max_target: 1024,
         max_body: 1 << 20,
+        max_upload: 1 << 20,
         max_length: 1 << 20,
     };
 
