@@ -1,6 +1,6 @@
-# lib.sh — what the load scripts share (sourced by run.sh, wait.sh and app.sh, which define
-# log, die and PORT first): the one server under test at a time, its CPU ticks, wrk,
-# and how busy the machine is.
+# lib.sh — what the load scripts share (sourced by each of them, which define log, die, PORT
+# and the settings a function below names first): the one server under test at a time, its
+# CPU ticks, wrk, how busy the machine is, the Python venv and the timed wrk runs.
 
 SRV_PID=""
 SRV_PGID=""
@@ -90,4 +90,58 @@ parse_wrk() {
         /Socket errors:/            { s = $0; sub(/.*Socket errors: */, "", s); gsub(/, /, ";", s); gsub(/ /, "=", s); sock = s }
         END { printf "%s %s %s %s %s %s\n", req ? req : "NA", rps ? rps : "NA", p50 ? p50 : "NA",
                      p99 ? p99 : "NA", bad ? bad : 0, sock ? sock : "none" }' "$1"
+}
+
+# ensure_py_venv "MODULE ...": $VENV with the Python peers (creates it when one of the modules
+# does not import), and the fasterapi package in it when $ONLY has fasterapi-py (a release
+# build through pip; SKIP_BUILD=1 keeps an installed one)
+ensure_py_venv() {
+    if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c "import ${1// /, }" 2>/dev/null; then
+        log "creating $VENV (Python peers)"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install -q -r "$PEERS/py/requirements.txt" -r "$HERE/requirements.txt"
+    fi
+    if [[ " $ONLY " == *" fasterapi-py "* ]] && { [[ "$SKIP_BUILD" != 1 ]] || ! "$VENV/bin/python" -c 'import fasterapi' 2>/dev/null; }; then
+        log "installing the fasterapi Python package into $VENV (maturin, release build)"
+        "$VENV/bin/pip" install -q --force-reinstall --no-deps "$ROOT/fasterapi-py"
+    fi
+}
+
+# fasterapi_copy APP COPY MAIN: COPY is APP written for FastAPI with its fastapi imports
+# turned into fasterapi ones, nothing else (checked), and MAIN (Python) appended
+fasterapi_copy() {
+    {
+        sed -e 's/^from fastapi\b/from fasterapi/' -e 's/^import fastapi\b/import fasterapi/' "$1"
+        printf '\n\nif __name__ == "__main__":\n    import sys\n\n%s\n' "$3"
+    } > "$2"
+    diff <(grep -v '^from fast' "$1") <(grep -v '^from fast' "$2" | head -n "$(grep -vc '^from fast' "$1")") > /dev/null \
+        || die "the fasterapi copy $2 differs from $1 beyond its imports"
+}
+
+# new_results: RESULTS with the header of timed_run's rows (an earlier one is kept, renamed)
+new_results() {
+    [[ -f "$RESULTS" ]] && mv "$RESULTS" "$OUT/results-$(date +%Y%m%d-%H%M%S).tsv"
+    printf 'server\trep\trun\tconns\treq_s\tp50_ms\tp99_ms\tnon2xx\tsock_errors\trequests\tserver_cpu_us_per_req\tbg_busy_pct\n' > "$RESULTS"
+}
+
+# timed_run SERVER REP RUN OUTFILE: wrk with WRK_ARGS against the running server (a warm-up
+# first, then, unless SMOKE, a wait for the machine to be quiet), one row of RESULTS with the
+# server's CPU per request; FAIL=1 unless every answer was 2xx
+timed_run() {
+    local s="$1" rep="$2" run="$3" out="$4" t0 t1 us waited requests rps p50 p99 bad sock
+    (( WARMUP > 0 )) && timeout $((WARMUP + 10)) taskset -c 1 wrk -t1 -c"$CONNS" -d"${WARMUP}s" "${WRK_ARGS[@]}" > /dev/null 2>&1
+    BG=NA
+    if (( ! SMOKE )); then
+        BG=$(cpu_busy_pct); waited=0
+        while (( BG > MAX_BG_BUSY && waited < BG_WAIT )); do sleep 2; waited=$((waited + 3)); BG=$(cpu_busy_pct); done
+        (( BG <= MAX_BG_BUSY )) || log "WARNING: measuring with ${BG}% background CPU"
+    fi
+    t0=$(server_ticks)
+    timeout $((DURATION + 30)) taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency "${WRK_ARGS[@]}" > "$out" 2>&1 || log "wrk failed on $run ($out)"
+    t1=$(server_ticks)
+    read -r requests rps p50 p99 bad sock < <(parse_wrk "$out")
+    us=$(awk -v t=$((t1 - t0)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n + 0 > 0) printf "%.2f", t / hz * 1e6 / n; else print "NA" }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$rep" "$run" "$CONNS" "$rps" "$p50" "$p99" "$bad" "$sock" "$requests" "$us" "$BG" >> "$RESULTS"
+    log "$s rep$rep $run: $rps req/s p99 $p99 ms, non-2xx $bad, sock $sock, server $us µs/req"
+    [[ "$requests" != NA && "$requests" != 0 && "$bad" == 0 && "$sock" == none ]] || FAIL=1
 }

@@ -66,15 +66,7 @@ for s in $ONLY; do [[ " $SERVERS " == *" $s "* ]] || die "unknown server '$s' (k
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl > /dev/null; }
 for t in taskset setsid timeout python3; do command -v "$t" >/dev/null || die "missing tool: $t"; done
 ensure_wrk
-if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import fastapi, uvicorn, uvloop, httptools' 2>/dev/null; then
-    log "creating $VENV (Python peers)"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q -r "$PEERS/py/requirements.txt" -r "$HERE/requirements.txt"
-fi
-if [[ " $ONLY " == *" fasterapi-py "* ]] && { [[ "$SKIP_BUILD" != 1 ]] || ! "$VENV/bin/python" -c 'import fasterapi' 2>/dev/null; }; then
-    log "installing the fasterapi Python package into $VENV (maturin, release build)"
-    "$VENV/bin/pip" install -q --force-reinstall --no-deps "$ROOT/fasterapi-py"
-fi
+ensure_py_venv "fastapi uvicorn uvloop httptools"
 if (( SMOKE )); then
     tries=0
     until port_free || (( ++tries >= 20 )); do PORT=$((PORT + 1)); done
@@ -82,12 +74,7 @@ fi
 
 # The fasterapi copy: the imports changed, nothing else; `python FILE APP PORT` serves APP.
 FAPP="$OUT/middleware_apps_fasterapi.py"
-{
-    sed -e 's/^from fastapi\b/from fasterapi/' -e 's/^import fastapi\b/import fasterapi/' "$APP"
-    printf '\n\nif __name__ == "__main__":\n    import sys\n\n    globals()[sys.argv[1]].run(port=int(sys.argv[2]), workers=1)\n'
-} > "$FAPP"
-diff <(grep -v '^from fast' "$APP") <(grep -v '^from fast' "$FAPP" | head -n "$(grep -vc '^from fast' "$APP")") > /dev/null \
-    || die "the fasterapi copy differs from the apps beyond their imports"
+fasterapi_copy "$APP" "$FAPP" '    globals()[sys.argv[1]].run(port=int(sys.argv[2]), workers=1)'
 
 server_cmd() {  # SERVER APP -> CMD
     local V="$VENV/bin"
@@ -126,10 +113,8 @@ check_app() {  # APP
     (( ok ))
 }
 
-[[ -f "$RESULTS" ]] && mv "$RESULTS" "$OUT/results-$(date +%Y%m%d-%H%M%S).tsv"
-printf 'server\trep\trun\tconns\treq_s\tp50_ms\tp99_ms\tnon2xx\tsock_errors\trequests\tserver_cpu_us_per_req\tbg_busy_pct\n' > "$RESULTS"
+new_results
 
-CLK_TCK="$(getconf CLK_TCK)"
 wrk_args() {  # RUN -> WRK_ARGS
     case "$1" in
         cors/preflight) WRK_ARGS=(-s "$HERE/preflight.lua" "http://127.0.0.1:$PORT/items") ;;
@@ -156,22 +141,7 @@ for rep in $(seq 1 "$REPS"); do
             if ! check_app "$app"; then log "!!! $s answers wrongly: not timed"; FAIL=1; stop_server; continue; fi
             for run in $runs; do
                 wrk_args "$run"
-                (( WARMUP > 0 )) && timeout $((WARMUP + 10)) taskset -c 1 wrk -t1 -c"$CONNS" -d"${WARMUP}s" "${WRK_ARGS[@]}" > /dev/null 2>&1
-                BG=NA
-                if (( ! SMOKE )); then
-                    BG=$(cpu_busy_pct); waited=0
-                    while (( BG > MAX_BG_BUSY && waited < BG_WAIT )); do sleep 2; waited=$((waited + 3)); BG=$(cpu_busy_pct); done
-                    (( BG <= MAX_BG_BUSY )) || log "WARNING: measuring with ${BG}% background CPU"
-                fi
-                out="$LOGDIR/${s}_rep${rep}_$(tr '/' '_' <<< "$run").txt"
-                t0=$(server_ticks)
-                timeout $((DURATION + 30)) taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency "${WRK_ARGS[@]}" > "$out" 2>&1 || log "wrk failed on $run ($out)"
-                t1=$(server_ticks)
-                read -r requests rps p50 p99 bad sock < <(parse_wrk "$out")
-                us=$(awk -v t=$((t1 - t0)) -v n="$requests" -v hz="$CLK_TCK" 'BEGIN { if (n + 0 > 0) printf "%.2f", t / hz * 1e6 / n; else print "NA" }')
-                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$rep" "$run" "$CONNS" "$rps" "$p50" "$p99" "$bad" "$sock" "$requests" "$us" "$BG" >> "$RESULTS"
-                log "$s rep$rep $run: $rps req/s p99 $p99 ms, non-2xx $bad, sock $sock, server $us µs/req"
-                [[ "$requests" != NA && "$requests" != 0 && "$bad" == 0 && "$sock" == none ]] || FAIL=1
+                timed_run "$s" "$rep" "$run" "$LOGDIR/${s}_rep${rep}_$(tr '/' '_' <<< "$run").txt"
             done
             stop_server
         done
