@@ -10,23 +10,9 @@
 //!
 //! Port and thread count come from `--port`/`--threads`, else the `PORT`/`THREADS`
 //! environment variables, else 8080 and one thread per core.
-use fasterapi::prelude::*;
+mod support;
 
-fn setting(flag: &str, env: &str, default: usize) -> Result<usize, String> {
-    let args: Vec<String> = std::env::args().collect();
-    let raw = match args.iter().position(|a| a == flag) {
-        Some(i) => args
-            .get(i + 1)
-            .cloned()
-            .ok_or(format!("{flag} needs a value"))?,
-        None => match std::env::var(env) {
-            Ok(v) => v,
-            Err(_) => return Ok(default),
-        },
-    };
-    raw.parse()
-        .map_err(|_| format!("{flag}/{env}: `{raw}` is not a number"))
-}
+use fasterapi::prelude::*;
 
 /// `"user" + id` without a heap allocation.
 fn user_name(id: u64, buf: &mut [u8; 24]) -> &str {
@@ -39,16 +25,10 @@ fn user_name(id: u64, buf: &mut [u8; 24]) -> &str {
 }
 
 fn main() {
-    let (port, threads) = match (
-        setting("--port", "PORT", 8080),
-        setting("--threads", "THREADS", 0),
-    ) {
-        (Ok(p), Ok(t)) => (p, t),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("hello: {e}");
-            std::process::exit(2);
-        }
-    };
+    let [port, threads] = support::settings(
+        "hello",
+        [("--port", "PORT", 8080), ("--threads", "THREADS", 0)],
+    );
     let mut app = App::new();
     app.config_mut().threads = threads;
     app.get("/plaintext", |_req: &Request| {
@@ -74,17 +54,5 @@ fn main() {
             .unwrap_or("application/octet-stream");
         Response::bytes(req.body().to_vec(), content_type.to_owned())
     });
-    let addr = format!("127.0.0.1:{port}");
-    let server = match app.bind(&addr) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("hello: cannot listen on {addr}: {e}");
-            std::process::exit(1);
-        }
-    };
-    eprintln!("hello: listening on http://{}", server.local_addr());
-    if let Err(e) = server.run() {
-        eprintln!("hello: {e}");
-        std::process::exit(1);
-    }
+    support::serve("hello", app, port);
 }

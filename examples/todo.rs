@@ -12,6 +12,8 @@
 //! Port and I/O threads come from `--port`/`--threads`, else `PORT`/`THREADS`, else 8080
 //! and one thread per core. Any origin may call it from a browser (CORS). Prometheus
 //! metrics are served at `/metrics`; each request is logged on stdout (Common Log Format).
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
@@ -143,50 +145,16 @@ pub fn app() -> App {
     app
 }
 
-fn setting(flag: &str, env: &str, default: usize) -> Result<usize, String> {
-    let args: Vec<String> = std::env::args().collect();
-    let raw = match args.iter().position(|a| a == flag) {
-        Some(i) => args
-            .get(i + 1)
-            .cloned()
-            .ok_or(format!("{flag} needs a value"))?,
-        None => match std::env::var(env) {
-            Ok(v) => v,
-            Err(_) => return Ok(default),
-        },
-    };
-    raw.parse()
-        .map_err(|_| format!("{flag}/{env}: `{raw}` is not a number"))
-}
-
 fn main() {
-    let (port, threads) = match (
-        setting("--port", "PORT", 8080),
-        setting("--threads", "THREADS", 0),
-    ) {
-        (Ok(p), Ok(t)) => (p, t),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("todo: {e}");
-            std::process::exit(2);
-        }
-    };
+    let [port, threads] = support::settings(
+        "todo",
+        [("--port", "PORT", 8080), ("--threads", "THREADS", 0)],
+    );
     let mut app = app();
     app.config_mut().threads = threads;
     if let Err(e) = app.access_log(AccessLogFormat::Common, std::io::stdout()) {
         eprintln!("todo: cannot start the access log: {e}");
         std::process::exit(1);
     }
-    let addr = format!("127.0.0.1:{port}");
-    let server = match app.bind(&addr) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("todo: cannot listen on {addr}: {e}");
-            std::process::exit(1);
-        }
-    };
-    eprintln!("todo: listening on http://{}", server.local_addr());
-    if let Err(e) = server.run() {
-        eprintln!("todo: {e}");
-        std::process::exit(1);
-    }
+    support::serve("todo", app, port);
 }

@@ -3,7 +3,7 @@
 //! detail, PATCH, 204 on DELETE then 404, 422/415 for bad bodies, CORS preflights.
 #![cfg(feature = "serde")]
 
-#[allow(dead_code)] // its `main` and `setting` are the binary's
+#[allow(dead_code)] // its `main` is the binary's
 #[path = "../examples/todo.rs"]
 mod todo;
 
