@@ -402,6 +402,15 @@ impl PyLoop {
         {
             return Ok(true);
         }
+        Ok(self.io_ready())
+    }
+
+    /// Whether a descriptor the loop's selector watches is ready. The server's poll
+    /// watches the selector's descriptor edge-triggered, while the selector's own
+    /// registrations are level-triggered: a socket a turn left ready (a read that took
+    /// part of what had come, the end of a stream after its data) raises no new edge, so
+    /// the turn after is asked for here, or that socket would wait for an unrelated event.
+    fn io_ready(&self) -> bool {
         let mut poll = libc::pollfd {
             fd: self.fd,
             events: libc::POLLIN,
@@ -411,7 +420,7 @@ impl PyLoop {
         // and a zero timeout returns at once; `self.fd` is the loop's selector descriptor,
         // open while the loop lives.
         let ready = unsafe { libc::poll(&mut poll, 1, 0) };
-        Ok(ready != 0)
+        ready != 0
     }
 }
 
@@ -446,6 +455,9 @@ impl Companion for PyLoop {
                     }
                 }
                 let delay: Option<f64> = rt.turn.bind(py).call1((lp,))?.extract()?;
+                if self.io_ready() {
+                    request_turn();
+                }
                 // The exit code of the requests the turn answered (their replies are sent),
                 // before their connections' next requests are read; a turn soon after if
                 // it left the loop work.

@@ -173,6 +173,31 @@ async def fetch(url: str):
     return {"status": r.status_code, "body": r.text}
 
 
+@app.get("/read_stream")
+async def read_stream(port: int):
+    """Reads what the server on `port` sends until it closes, through a protocol on the
+    worker's loop: how many bytes, their SHA-256, and the most one read delivered."""
+    import hashlib
+
+    loop = asyncio.get_running_loop()
+    closed = loop.create_future()
+    seen = {"bytes": 0, "largest_read": 0}
+    digest = hashlib.sha256()
+
+    class Reader(asyncio.Protocol):
+        def data_received(self, data):
+            seen["bytes"] += len(data)
+            seen["largest_read"] = max(seen["largest_read"], len(data))
+            digest.update(data)
+
+        def connection_lost(self, exc):
+            closed.set_result(None)
+
+    await loop.create_connection(Reader, "127.0.0.1", port)
+    await closed
+    return {**seen, "sha256": digest.hexdigest()}
+
+
 @app.get("/boom_after_await")
 async def boom_after_await():
     await asyncio.sleep(0)

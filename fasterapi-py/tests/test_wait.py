@@ -2,7 +2,9 @@
 `def` on its thread pool. Every test makes one request depend on another being served
 while it waits (an event one request waits for and another sets); nothing is timed."""
 
+import hashlib
 import http.server
+import random
 import signal
 import socket
 import threading
@@ -169,6 +171,32 @@ def test_an_http_client_can_be_awaited(server):
         assert r.json() == {"status": 200, "body": "from the second server"}
     finally:
         other.shutdown()
+
+
+def test_a_protocol_on_the_loop_reads_a_large_stream_in_heap_sized_reads(server):
+    # asyncio's transports read 256 KiB at a time, above glibc's mmap threshold: the
+    # worker's loop reads at most 64 KiB, and every byte still arrives, in order. The
+    # bytes are all sent (and the stream ended) at once: what one read leaves in the
+    # socket raises no new readiness edge, and must be read without one.
+    payload = random.Random(7).randbytes(1 << 20)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def send_once():
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(payload)
+
+    t = threading.Thread(target=send_once, daemon=True)
+    t.start()
+    try:
+        r = get(server, "/read_stream", params={"port": listener.getsockname()[1]})
+    finally:
+        listener.close()
+    t.join(WAIT)
+    seen = r.json()
+    assert seen["bytes"] == len(payload)
+    assert seen["sha256"] == hashlib.sha256(payload).hexdigest()
+    assert 0 < seen["largest_read"] <= 64 * 1024
 
 
 def test_exceptions_after_an_await_get_fastapis_answers(server):
