@@ -1,0 +1,719 @@
+//! One PostgreSQL connection, non-blocking and pipelined, driven by its caller's event loop.
+//!
+//! Made for TechEmpower's database tests on fasterapi (`benches/tfb/rust/fasterapi`), where
+//! each I/O thread owns a connection and drives it from its own `mio` loop as a
+//! `fasterapi::Companion`: handlers queue statements, the loop writes them out once per turn
+//! and reads the answers when the socket becomes readable, and the request that asked is
+//! answered on the thread that read it, with no other thread and no async runtime.
+//!
+//! The wire format (message encoding and decoding, SCRAM-SHA-256 and md5 authentication)
+//! is `postgres-protocol`'s, the protocol layer of tokio-postgres. What this crate adds is
+//! the pipeline: [`Conn::execute`] queues a Bind + Execute of a statement prepared at
+//! start ([`Conn::prepare`]), [`Conn::sync`] closes a batch with a Sync and the caller's
+//! job `J`, [`Conn::flush`] writes everything queued in one `write`, and [`Conn::process`]
+//! reads what has arrived and hands each row to the job of its batch, then the job back
+//! with its result when the batch's ReadyForQuery arrives. Batches never wait for one
+//! another: a connection has as many in flight as its callers queue, answered in order.
+//!
+//! An error in a statement fails its batch only (the server skips the rest of the batch
+//! up to its Sync); a broken connection fails every batch in flight and every later one
+//! with the error that broke it (no reconnection).
+//!
+//! ```no_run
+//! use pgloop::{oid, Config, Conn, Event, Param};
+//!
+//! let mut conn: Conn<Vec<i32>> = Conn::connect(&Config::from_env()?)?;
+//! let world = conn.prepare("SELECT id, randomnumber FROM world WHERE id = $1", &[oid::INT4])?;
+//! for id in [1, 2, 3] {
+//!     conn.execute(&world, &[Param::Int4(id)]);
+//! }
+//! conn.sync(Vec::new()); // the job: collects the three numbers
+//! conn.wait(|event| match event {
+//!     Event::Row(numbers, row) => numbers.push(row.int4(1).unwrap_or(0)),
+//!     Event::Done(numbers, result) => println!("{numbers:?} {result:?}"),
+//! });
+//! # Ok::<(), pgloop::Error>(())
+//! ```
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+
+use bytes::{Buf, BytesMut};
+use fallible_iterator::FallibleIterator;
+use postgres_protocol::authentication::md5_hash;
+use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256, SCRAM_SHA_256};
+use postgres_protocol::message::backend::{DataRowBody, ErrorResponseBody, Message};
+use postgres_protocol::message::frontend;
+use postgres_protocol::types::{self, ArrayDimension};
+use postgres_protocol::{IsNull, Oid};
+
+/// The type oids of the parameters this crate encodes.
+pub mod oid {
+    use postgres_protocol::Oid;
+    /// `int4`.
+    pub const INT4: Oid = 23;
+    /// `text`.
+    pub const TEXT: Oid = 25;
+    /// `int4[]`.
+    pub const INT4_ARRAY: Oid = 1007;
+}
+
+/// Where and as whom to connect.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// A host name or address, or a directory holding the server's unix socket (starts
+    /// with `/`).
+    pub host: String,
+    /// The port (also names the unix socket: `.s.PGSQL.<port>`).
+    pub port: u16,
+    /// The user.
+    pub user: String,
+    /// The password (cleartext, md5 and SCRAM-SHA-256 authentication are supported).
+    pub password: String,
+    /// The database.
+    pub dbname: String,
+}
+
+impl Config {
+    /// From `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASSWORD` and `DB_NAME` (what
+    /// `benches/tfb/db.sh env` prints), each defaulting to TechEmpower's setting
+    /// (`127.0.0.1`, 5433, `benchmarkdbuser`, `benchmarkdbpass`, `hello_world`).
+    pub fn from_env() -> Result<Config, Error> {
+        let var = |name: &str, default: &str| std::env::var(name).unwrap_or(default.to_owned());
+        let port = var("DB_PORT", "5433");
+        Ok(Config {
+            host: var("DB_HOST", "127.0.0.1"),
+            port: port
+                .parse()
+                .map_err(|_| Error::new(format!("DB_PORT: `{port}` is not a port number")))?,
+            user: var("DB_USER", "benchmarkdbuser"),
+            password: var("DB_PASSWORD", "benchmarkdbpass"),
+            dbname: var("DB_NAME", "hello_world"),
+        })
+    }
+}
+
+/// What went wrong: the server's error (with its SQLSTATE code), or the connection's.
+#[derive(Debug, Clone)]
+pub struct Error {
+    message: String,
+    code: Option<String>,
+}
+
+impl Error {
+    fn new(message: impl Into<String>) -> Error {
+        Error {
+            message: message.into(),
+            code: None,
+        }
+    }
+
+    fn server(body: &ErrorResponseBody) -> Error {
+        let mut severity = String::new();
+        let mut message = String::new();
+        let mut code = None;
+        let mut fields = body.fields();
+        while let Ok(Some(field)) = fields.next() {
+            let value = String::from_utf8_lossy(field.value_bytes());
+            match field.type_() {
+                b'S' => severity = value.into_owned(),
+                b'M' => message = value.into_owned(),
+                b'C' => code = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        Error {
+            message: format!("{severity}: {message}"),
+            code,
+        }
+    }
+
+    /// The SQLSTATE code of an error the server reported (`None` for the connection's).
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} (SQLSTATE {code})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::new(format!("database connection: {e}"))
+    }
+}
+
+/// A statement prepared on one connection ([`Conn::prepare`]).
+#[derive(Debug, Clone)]
+pub struct Statement {
+    name: String,
+    types: Vec<Oid>,
+}
+
+/// A parameter of [`Conn::execute`], sent in binary.
+#[derive(Debug, Clone, Copy)]
+pub enum Param<'a> {
+    /// An `int4`.
+    Int4(i32),
+    /// An `int4[]` of one dimension.
+    Int4Array(&'a [i32]),
+    /// A `text`.
+    Text(&'a str),
+}
+
+impl Param<'_> {
+    fn oid(&self) -> Oid {
+        match self {
+            Param::Int4(_) => oid::INT4,
+            Param::Int4Array(_) => oid::INT4_ARRAY,
+            Param::Text(_) => oid::TEXT,
+        }
+    }
+
+    fn encode(
+        &self,
+        buf: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match *self {
+            Param::Int4(v) => types::int4_to_sql(v, buf),
+            Param::Text(s) => types::text_to_sql(s, buf),
+            Param::Int4Array(values) => {
+                let dimension = ArrayDimension {
+                    len: i32::try_from(values.len())?,
+                    lower_bound: 1,
+                };
+                types::array_to_sql(
+                    Some(dimension),
+                    oid::INT4,
+                    values,
+                    |v, buf| {
+                        types::int4_to_sql(*v, buf);
+                        Ok(IsNull::No)
+                    },
+                    buf,
+                )?;
+            }
+        }
+        Ok(IsNull::No)
+    }
+}
+
+/// A row of a result, its columns in binary.
+pub struct Row<'a> {
+    body: &'a DataRowBody,
+}
+
+impl<'a> Row<'a> {
+    /// Column `i`'s bytes; `None` for `NULL`.
+    pub fn get(&self, i: usize) -> Result<Option<&'a [u8]>, Error> {
+        let buf = self.body.buffer();
+        match self.body.ranges().nth(i) {
+            Ok(Some(range)) => Ok(range.map(|r| &buf[r])),
+            Ok(None) => Err(Error::new(format!("the row has no column {i}"))),
+            Err(e) => Err(Error::new(format!("malformed row: {e}"))),
+        }
+    }
+
+    /// Column `i` as an `int4`.
+    pub fn int4(&self, i: usize) -> Result<i32, Error> {
+        let bytes = self
+            .get(i)?
+            .ok_or_else(|| Error::new(format!("column {i} is NULL")))?;
+        types::int4_from_sql(bytes).map_err(|e| Error::new(format!("column {i}: {e}")))
+    }
+
+    /// Column `i` as a `text`.
+    pub fn text(&self, i: usize) -> Result<&'a str, Error> {
+        let bytes = self
+            .get(i)?
+            .ok_or_else(|| Error::new(format!("column {i} is NULL")))?;
+        types::text_from_sql(bytes).map_err(|e| Error::new(format!("column {i}: {e}")))
+    }
+}
+
+/// What [`Conn::process`] hands its caller.
+pub enum Event<'a, J> {
+    /// A row of a batch, with the batch's job.
+    Row(&'a mut J, Row<'a>),
+    /// A batch is over: its job back, with the first error of its statements, if any.
+    Done(J, Result<(), Error>),
+}
+
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_nonblocking(on),
+            Stream::Unix(s) => s.set_nonblocking(on),
+        }
+    }
+
+    fn fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+/// A batch in flight: its job, and the first error of its statements.
+struct Pending<J> {
+    job: J,
+    error: Option<Error>,
+}
+
+/// Bytes read per `read` call; a shorter read means the socket had no more.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// One connection and its batches in flight, each with the caller's job `J`.
+pub struct Conn<J> {
+    stream: Stream,
+    /// Queued messages not yet written.
+    out: BytesMut,
+    /// Bytes read and not yet parsed into messages.
+    input: BytesMut,
+    /// Where `read` puts bytes before they join `input` (kept zeroed once, reused).
+    scratch: Box<[u8]>,
+    /// Batches sent (or queued), oldest first: the server answers them in this order.
+    pending: VecDeque<Pending<J>>,
+    /// An error of a statement queued since the last Sync (a parameter that does not fit
+    /// its statement): the next batch fails with it.
+    batch_error: Option<Error>,
+    /// The last flush left bytes that the socket would not take.
+    write_blocked: bool,
+    /// The connection is unusable, for this reason.
+    broken: Option<Error>,
+    statements: usize,
+}
+
+impl<J> Conn<J> {
+    /// Connects and authenticates, blocking; the connection is non-blocking afterwards.
+    pub fn connect(config: &Config) -> Result<Conn<J>, Error> {
+        let stream = if config.host.starts_with('/') {
+            let path = format!("{}/.s.PGSQL.{}", config.host, config.port);
+            Stream::Unix(
+                UnixStream::connect(&path).map_err(|e| Error::new(format!("{path}: {e}")))?,
+            )
+        } else {
+            let s = TcpStream::connect((config.host.as_str(), config.port))
+                .map_err(|e| Error::new(format!("{}:{}: {e}", config.host, config.port)))?;
+            s.set_nodelay(true)?;
+            Stream::Tcp(s)
+        };
+        let mut conn = Conn {
+            stream,
+            out: BytesMut::with_capacity(16 * 1024),
+            input: BytesMut::with_capacity(READ_CHUNK),
+            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
+            pending: VecDeque::new(),
+            batch_error: None,
+            write_blocked: false,
+            broken: None,
+            statements: 0,
+        };
+        conn.start(config)?;
+        conn.stream.set_nonblocking(true)?;
+        Ok(conn)
+    }
+
+    /// The startup handshake, on the still blocking socket.
+    fn start(&mut self, config: &Config) -> Result<(), Error> {
+        frontend::startup_message(
+            [
+                ("user", config.user.as_str()),
+                ("database", config.dbname.as_str()),
+                ("client_encoding", "UTF8"),
+            ],
+            &mut self.out,
+        )?;
+        self.write_all()?;
+        let mut scram: Option<ScramSha256> = None;
+        loop {
+            match self.next_message()? {
+                Message::AuthenticationOk => {}
+                Message::AuthenticationCleartextPassword => {
+                    frontend::password_message(config.password.as_bytes(), &mut self.out)?;
+                    self.write_all()?;
+                }
+                Message::AuthenticationMd5Password(body) => {
+                    let hash = md5_hash(
+                        config.user.as_bytes(),
+                        config.password.as_bytes(),
+                        body.salt(),
+                    );
+                    frontend::password_message(hash.as_bytes(), &mut self.out)?;
+                    self.write_all()?;
+                }
+                Message::AuthenticationSasl(body) => {
+                    let mut mechanisms = body.mechanisms();
+                    let mut offered = false;
+                    while let Some(m) = mechanisms.next()? {
+                        offered |= m == SCRAM_SHA_256;
+                    }
+                    if !offered {
+                        return Err(Error::new(
+                            "the server offers no SASL mechanism supported here (SCRAM-SHA-256)",
+                        ));
+                    }
+                    let s =
+                        ScramSha256::new(config.password.as_bytes(), ChannelBinding::unsupported());
+                    frontend::sasl_initial_response(SCRAM_SHA_256, s.message(), &mut self.out)?;
+                    self.write_all()?;
+                    scram = Some(s);
+                }
+                Message::AuthenticationSaslContinue(body) => {
+                    let s = scram
+                        .as_mut()
+                        .ok_or_else(|| Error::new("SASL continue before SASL start"))?;
+                    s.update(body.data())?;
+                    frontend::sasl_response(s.message(), &mut self.out)?;
+                    self.write_all()?;
+                }
+                Message::AuthenticationSaslFinal(body) => {
+                    scram
+                        .as_mut()
+                        .ok_or_else(|| Error::new("SASL final before SASL start"))?
+                        .finish(body.data())?;
+                }
+                Message::ErrorResponse(body) => return Err(Error::server(&body)),
+                Message::ReadyForQuery(_) => return Ok(()),
+                Message::ParameterStatus(_)
+                | Message::BackendKeyData(_)
+                | Message::NoticeResponse(_) => {}
+                _ => {
+                    return Err(Error::new(
+                        "the server asked for an authentication method not supported here \
+                         (supported: cleartext, md5, SCRAM-SHA-256)",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Writes all of `out`, the socket blocking.
+    fn write_all(&mut self) -> io::Result<()> {
+        while !self.out.is_empty() {
+            match self.stream.write(&self.out) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.out.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// One read into `input`; `Ok(0)` at the end of the stream.
+    fn fill(&mut self) -> io::Result<usize> {
+        let n = self.stream.read(&mut self.scratch)?;
+        self.input.extend_from_slice(&self.scratch[..n]);
+        Ok(n)
+    }
+
+    /// The next message, the socket blocking.
+    fn next_message(&mut self) -> Result<Message, Error> {
+        loop {
+            if let Some(message) = Message::parse(&mut self.input)? {
+                return Ok(message);
+            }
+            match self.fill() {
+                Ok(0) => return Err(Error::new("the server closed the connection")),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Prepares `sql` with parameters of types `types`, blocking: before the connection
+    /// has batches in flight (at start).
+    pub fn prepare(&mut self, sql: &str, types: &[Oid]) -> Result<Statement, Error> {
+        if !self.pending.is_empty() || !self.out.is_empty() {
+            return Err(Error::new("prepare: the connection has batches in flight"));
+        }
+        if let Some(e) = &self.broken {
+            return Err(e.clone());
+        }
+        let name = format!("s{}", self.statements);
+        self.statements += 1;
+        frontend::parse(&name, sql, types.iter().copied(), &mut self.out)?;
+        frontend::sync(&mut self.out);
+        self.stream.set_nonblocking(false)?;
+        let result = self.write_all().map_err(Error::from).and_then(|()| {
+            let mut error = None;
+            loop {
+                match self.next_message()? {
+                    Message::ErrorResponse(body) => error = Some(Error::server(&body)),
+                    Message::ReadyForQuery(_) => break,
+                    _ => {}
+                }
+            }
+            error.map_or(Ok(()), Err)
+        });
+        self.stream.set_nonblocking(true)?;
+        result.map(|()| Statement {
+            name,
+            types: types.to_vec(),
+        })
+    }
+
+    /// Queues `statement` with `params` (Bind and Execute, results in binary), in the
+    /// batch that the next [`Conn::sync`] closes. Parameters that do not match the
+    /// statement's types fail that batch.
+    pub fn execute(&mut self, statement: &Statement, params: &[Param<'_>]) {
+        if params.len() != statement.types.len()
+            || params
+                .iter()
+                .zip(&statement.types)
+                .any(|(p, &t)| p.oid() != t)
+        {
+            self.batch_error.get_or_insert_with(|| {
+                Error::new(format!(
+                    "statement {}: parameters {:?} do not match its types {:?}",
+                    statement.name, params, statement.types
+                ))
+            });
+            return;
+        }
+        let mark = self.out.len();
+        let bound = frontend::bind(
+            "",
+            &statement.name,
+            Some(1),
+            params,
+            |p, buf| p.encode(buf),
+            Some(1),
+            &mut self.out,
+        );
+        let done = match bound {
+            Ok(()) => frontend::execute("", 0, &mut self.out).map_err(|e| e.to_string()),
+            Err(frontend::BindError::Conversion(e)) => Err(e.to_string()),
+            Err(frontend::BindError::Serialization(e)) => Err(e.to_string()),
+        };
+        if let Err(e) = done {
+            // Take the half-written message back: the stream stays well formed.
+            self.out.truncate(mark);
+            self.batch_error
+                .get_or_insert_with(|| Error::new(format!("statement {}: {e}", statement.name)));
+        }
+    }
+
+    /// Closes the batch of the statements queued since the last call, with `job`: the
+    /// job gets their rows, then itself back when the server is done with them.
+    pub fn sync(&mut self, job: J) {
+        frontend::sync(&mut self.out);
+        self.pending.push_back(Pending {
+            job,
+            error: self.batch_error.take(),
+        });
+    }
+
+    /// The socket's descriptor, to poll for readability.
+    pub fn fd(&self) -> RawFd {
+        self.stream.fd()
+    }
+
+    /// Batches queued or sent and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether [`Conn::flush`] and [`Conn::process`] have work that no socket readiness
+    /// will announce: queued bytes to write (unless the socket would not take more
+    /// last time), or batches to fail on a broken connection.
+    pub fn wants_run(&self) -> bool {
+        (!self.out.is_empty() && !self.write_blocked)
+            || (self.broken.is_some() && !self.pending.is_empty())
+    }
+
+    /// Whether the last [`Conn::flush`] left bytes the socket would not take (the
+    /// caller tries again later, or when the socket becomes readable: the server then
+    /// reads again).
+    pub fn write_blocked(&self) -> bool {
+        self.write_blocked
+    }
+
+    /// Writes what is queued, without blocking: as much as the socket takes. A failure
+    /// breaks the connection (every batch in flight fails at the next
+    /// [`Conn::process`]).
+    pub fn flush(&mut self) {
+        self.write_blocked = false;
+        if self.broken.is_some() {
+            self.out.clear();
+            return;
+        }
+        while !self.out.is_empty() {
+            match self.stream.write(&self.out) {
+                Ok(0) => {
+                    self.broken = Some(Error::new("database connection: wrote nothing"));
+                    self.out.clear();
+                }
+                Ok(n) => self.out.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.write_blocked = true;
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.broken = Some(e.into());
+                    self.out.clear();
+                }
+            }
+        }
+    }
+
+    /// Reads what has arrived, without blocking, and hands each row and each finished
+    /// batch to `on`. Reads until the socket has no more (for a socket polled
+    /// edge-triggered).
+    pub fn process(&mut self, mut on: impl FnMut(Event<'_, J>)) {
+        while self.broken.is_none() {
+            match self.fill() {
+                Ok(0) => self.broken = Some(Error::new("the server closed the connection")),
+                Ok(n) => {
+                    self.dispatch(&mut on);
+                    if n < READ_CHUNK {
+                        // A short read: the socket is drained, the next byte will raise
+                        // a new readiness edge.
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => self.broken = Some(e.into()),
+            }
+        }
+        if self.broken.is_some() {
+            self.fail_all(&mut on);
+        }
+    }
+
+    /// Flushes, then waits for every batch in flight, blocking (at start, in tests).
+    pub fn wait(&mut self, mut on: impl FnMut(Event<'_, J>)) {
+        if let Err(e) = self.stream.set_nonblocking(false) {
+            self.broken.get_or_insert(e.into());
+        }
+        self.flush();
+        while self.broken.is_none() && !self.pending.is_empty() {
+            match self.fill() {
+                Ok(0) => self.broken = Some(Error::new("the server closed the connection")),
+                Ok(_) => self.dispatch(&mut on),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => self.broken = Some(e.into()),
+            }
+        }
+        if let Err(e) = self.stream.set_nonblocking(true) {
+            self.broken.get_or_insert(e.into());
+        }
+        self.fail_all(&mut on);
+    }
+
+    /// The messages complete in `input`, to the jobs they answer.
+    fn dispatch(&mut self, on: &mut impl FnMut(Event<'_, J>)) {
+        loop {
+            let message = match Message::parse(&mut self.input) {
+                Ok(Some(m)) => m,
+                Ok(None) => return,
+                Err(e) => {
+                    self.broken = Some(Error::new(format!(
+                        "malformed message from the server: {e}"
+                    )));
+                    return;
+                }
+            };
+            match message {
+                Message::DataRow(body) => {
+                    if let Some(p) = self.pending.front_mut() {
+                        if p.error.is_none() {
+                            on(Event::Row(&mut p.job, Row { body: &body }));
+                        }
+                    }
+                }
+                Message::ErrorResponse(body) => {
+                    let e = Error::server(&body);
+                    match self.pending.front_mut() {
+                        Some(p) => {
+                            p.error.get_or_insert(e);
+                        }
+                        // Not about a batch: the server is ending the session.
+                        None => self.broken = Some(e),
+                    }
+                }
+                Message::ReadyForQuery(_) => match self.pending.pop_front() {
+                    Some(p) => on(Event::Done(p.job, p.error.map_or(Ok(()), Err))),
+                    None => {
+                        self.broken = Some(Error::new("the server answered a batch never sent"));
+                        return;
+                    }
+                },
+                Message::BindComplete
+                | Message::CommandComplete(_)
+                | Message::ParseComplete
+                | Message::NoData
+                | Message::EmptyQueryResponse
+                | Message::PortalSuspended
+                | Message::RowDescription(_)
+                | Message::ParameterDescription(_)
+                | Message::ParameterStatus(_)
+                | Message::NoticeResponse(_)
+                | Message::NotificationResponse(_) => {}
+                _ => {
+                    self.broken = Some(Error::new("unexpected message from the server"));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Fails every batch in flight with the error that broke the connection.
+    fn fail_all(&mut self, on: &mut impl FnMut(Event<'_, J>)) {
+        let Some(broken) = &self.broken else {
+            return;
+        };
+        let broken = broken.clone();
+        while let Some(p) = self.pending.pop_front() {
+            on(Event::Done(
+                p.job,
+                Err(p.error.unwrap_or_else(|| broken.clone())),
+            ));
+        }
+    }
+
+    /// Ends the session (a Terminate, best effort); batches in flight are dropped.
+    pub fn close(mut self) {
+        if self.broken.is_none() {
+            self.out.clear();
+            frontend::terminate(&mut self.out);
+            self.flush();
+        }
+    }
+}

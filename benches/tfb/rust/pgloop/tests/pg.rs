@@ -1,0 +1,204 @@
+//! Against the bench's PostgreSQL (`benches/tfb/db.sh start`, settings from `DB_*` as
+//! `db.sh env` prints them): ignored without it, run with
+//! `cargo test -p pgloop -- --include-ignored` once the database is up.
+
+use pgloop::{oid, Config, Conn, Event, Param};
+
+/// What a test's batch gathers: the rows' two int4 columns, and its result.
+#[derive(Default, Debug)]
+struct Gather {
+    tag: u32,
+    rows: Vec<(i32, i32)>,
+}
+
+fn connect() -> Conn<Gather> {
+    let config = Config::from_env().expect("DB_* settings");
+    Conn::connect(&config).expect("the bench's PostgreSQL (benches/tfb/db.sh start)")
+}
+
+/// Runs the connection without blocking until no batch is in flight (the test's
+/// stand-in for an event loop: it polls instead of waiting for readiness).
+fn drive(conn: &mut Conn<Gather>) -> Vec<(Gather, Result<(), pgloop::Error>)> {
+    let mut done = Vec::new();
+    let mut turns = 0u64;
+    while conn.in_flight() > 0 {
+        conn.flush();
+        conn.process(|event| match event {
+            Event::Row(g, row) => g.rows.push((row.int4(0).unwrap(), row.int4(1).unwrap())),
+            Event::Done(g, result) => done.push((g, result)),
+        });
+        turns += 1;
+    }
+    assert!(turns >= 1);
+    done
+}
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn pipelined_batches_answer_in_order_with_their_own_rows() {
+    let mut conn = connect();
+    let world = conn
+        .prepare(
+            "SELECT id, randomnumber FROM world WHERE id = $1",
+            &[oid::INT4],
+        )
+        .unwrap();
+    // Three batches in one write: 1 row, 20 rows, 3 rows.
+    conn.execute(&world, &[Param::Int4(7)]);
+    conn.sync(Gather {
+        tag: 1,
+        ..Gather::default()
+    });
+    for id in 1..=20 {
+        conn.execute(&world, &[Param::Int4(id * 100)]);
+    }
+    conn.sync(Gather {
+        tag: 2,
+        ..Gather::default()
+    });
+    for id in [9_999, 10_000, 5] {
+        conn.execute(&world, &[Param::Int4(id)]);
+    }
+    conn.sync(Gather {
+        tag: 3,
+        ..Gather::default()
+    });
+    assert_eq!(conn.in_flight(), 3);
+    let done = drive(&mut conn);
+    let tags: Vec<u32> = done.iter().map(|(g, _)| g.tag).collect();
+    assert_eq!(tags, [1, 2, 3]);
+    let ids = |g: &Gather| g.rows.iter().map(|r| r.0).collect::<Vec<_>>();
+    assert_eq!(ids(&done[0].0), [7]);
+    assert_eq!(
+        ids(&done[1].0),
+        (1..=20).map(|i| i * 100).collect::<Vec<_>>()
+    );
+    assert_eq!(ids(&done[2].0), [9_999, 10_000, 5]);
+    for (g, result) in &done {
+        assert!(result.is_ok(), "{result:?}");
+        assert!(
+            g.rows.iter().all(|&(_, n)| (1..=10_000).contains(&n)),
+            "{g:?}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn an_error_fails_its_batch_only() {
+    let mut conn = connect();
+    let divide = conn.prepare("SELECT 10 / $1, 0", &[oid::INT4]).unwrap();
+    conn.execute(&divide, &[Param::Int4(5)]);
+    conn.sync(Gather {
+        tag: 1,
+        ..Gather::default()
+    });
+    conn.execute(&divide, &[Param::Int4(0)]); // division by zero
+    conn.execute(&divide, &[Param::Int4(2)]); // skipped by the server
+    conn.sync(Gather {
+        tag: 2,
+        ..Gather::default()
+    });
+    conn.execute(&divide, &[Param::Text("2")]); // wrong type: never sent
+    conn.sync(Gather {
+        tag: 3,
+        ..Gather::default()
+    });
+    conn.execute(&divide, &[Param::Int4(1)]);
+    conn.sync(Gather {
+        tag: 4,
+        ..Gather::default()
+    });
+    let done = drive(&mut conn);
+    assert_eq!(done.len(), 4);
+    assert_eq!(done[0].0.rows, [(2, 0)]);
+    assert!(done[0].1.is_ok());
+    let e = done[1].1.as_ref().unwrap_err();
+    assert_eq!(e.code(), Some("22012"), "{e}"); // division_by_zero
+    assert!(done[1].0.rows.is_empty());
+    let e = done[2].1.as_ref().unwrap_err();
+    assert!(e.to_string().contains("do not match"), "{e}");
+    assert_eq!(done[3].0.rows, [(10, 0)]);
+    assert!(done[3].1.is_ok());
+}
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn arrays_write_rows_back() {
+    let mut conn = connect();
+    let update = conn
+        .prepare(
+            "UPDATE world SET randomnumber = v.rn FROM \
+             (SELECT * FROM UNNEST($1::int[], $2::int[]) AS v(id, rn) ORDER BY 1) AS v \
+             WHERE world.id = v.id",
+            &[oid::INT4_ARRAY, oid::INT4_ARRAY],
+        )
+        .unwrap();
+    let world = conn
+        .prepare(
+            "SELECT id, randomnumber FROM world WHERE id = $1",
+            &[oid::INT4],
+        )
+        .unwrap();
+    // Numbers unlike the present ones: read them first.
+    for id in [11, 12, 13] {
+        conn.execute(&world, &[Param::Int4(id)]);
+    }
+    conn.sync(Gather::default());
+    let before = drive(&mut conn).remove(0).0.rows;
+    let numbers: Vec<i32> = before.iter().map(|&(_, n)| n % 10_000 + 1).collect();
+    // The update and the selects reading it back, pipelined in one batch.
+    conn.execute(
+        &update,
+        &[Param::Int4Array(&[11, 12, 13]), Param::Int4Array(&numbers)],
+    );
+    for id in [11, 12, 13] {
+        conn.execute(&world, &[Param::Int4(id)]);
+    }
+    conn.sync(Gather::default());
+    let (after, result) = drive(&mut conn).remove(0);
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(after.rows.iter().map(|r| r.1).collect::<Vec<_>>(), numbers);
+}
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn wait_blocks_until_every_batch_is_answered() {
+    let mut conn: Conn<()> = Conn::connect(&Config::from_env().unwrap()).unwrap();
+    let fortunes = conn
+        .prepare("SELECT id, message FROM fortune", &[])
+        .unwrap();
+    let mut messages = Vec::new();
+    conn.execute(&fortunes, &[]);
+    conn.sync(());
+    let mut finished = 0;
+    conn.wait(|event| match event {
+        Event::Row((), row) => messages.push(row.text(1).unwrap().to_owned()),
+        Event::Done((), result) => {
+            result.unwrap();
+            finished += 1;
+        }
+    });
+    assert_eq!(finished, 1);
+    assert_eq!(messages.len(), 12);
+    assert!(
+        messages.iter().any(|m| m.contains("フレームワーク")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn a_refused_connection_is_an_error() {
+    // Port 1 on the loopback: nothing listens there.
+    let config = Config {
+        host: "127.0.0.1".into(),
+        port: 1,
+        user: "u".into(),
+        password: "p".into(),
+        dbname: "d".into(),
+    };
+    let e = Conn::<()>::connect(&config)
+        .err()
+        .expect("nothing listens on port 1");
+    assert!(e.to_string().contains("127.0.0.1:1"), "{e}");
+}
