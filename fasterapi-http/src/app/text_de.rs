@@ -122,11 +122,17 @@ impl<'de> Values<'de> {
     }
 }
 
+/// Deserializer methods that parse the last value alone (`name(extra args)`, before the
+/// visitor).
 macro_rules! to_last {
-    ($($method:ident)*) => {
+    ($($method:ident($($arg:ident: $ty:ty),*))*) => {
         $(
-            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, TextError> {
-                self.last().$method(visitor)
+            fn $method<V: Visitor<'de>>(
+                self,
+                $($arg: $ty,)*
+                visitor: V,
+            ) -> Result<V::Value, TextError> {
+                self.last().$method($($arg,)* visitor)
             }
         )*
     };
@@ -136,20 +142,15 @@ impl<'de> de::Deserializer<'de> for Values<'de> {
     type Error = TextError;
 
     to_last! {
-        deserialize_any deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32
-        deserialize_i64 deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32
-        deserialize_u64 deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char
-        deserialize_str deserialize_string deserialize_bytes deserialize_byte_buf
-        deserialize_option deserialize_unit deserialize_identifier deserialize_ignored_any
-        deserialize_map
-    }
-
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, TextError> {
-        self.deserialize_unit(visitor)
+        deserialize_any() deserialize_bool() deserialize_i8() deserialize_i16()
+        deserialize_i32() deserialize_i64() deserialize_i128() deserialize_u8()
+        deserialize_u16() deserialize_u32() deserialize_u64() deserialize_u128()
+        deserialize_f32() deserialize_f64() deserialize_char() deserialize_str()
+        deserialize_string() deserialize_bytes() deserialize_byte_buf() deserialize_option()
+        deserialize_unit() deserialize_identifier() deserialize_ignored_any() deserialize_map()
+        deserialize_unit_struct(name: &'static str)
+        deserialize_struct(name: &'static str, fields: &'static [&'static str])
+        deserialize_enum(name: &'static str, variants: &'static [&'static str])
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -180,24 +181,6 @@ impl<'de> de::Deserializer<'de> for Values<'de> {
     ) -> Result<V::Value, TextError> {
         self.deserialize_seq(visitor)
     }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, TextError> {
-        self.last().deserialize_struct(name, fields, visitor)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, TextError> {
-        self.last().deserialize_enum(name, variants, visitor)
-    }
 }
 
 struct ValuesSeq<'de>(std::vec::IntoIter<Cow<'de, str>>);
@@ -221,11 +204,16 @@ struct Text<'de>(Cow<'de, str>);
 
 impl Text<'_> {
     fn parse<T: std::str::FromStr>(&self, what: &str) -> Result<T, TextError> {
-        self.0.parse().map_err(|_| TextError {
+        self.0.parse().map_err(|_| self.invalid(what))
+    }
+
+    /// Pydantic's words for a value that is not a `what`.
+    fn invalid(&self, what: &str) -> TextError {
+        TextError {
             field: None,
             msg: format!("Input should be a valid {what}, got {:?}", self.0),
             missing: false,
-        })
+        }
     }
 }
 
@@ -271,13 +259,7 @@ impl<'de> de::Deserializer<'de> for Text<'de> {
         let value = match self.0.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => true,
             "false" | "0" | "no" | "off" => false,
-            _ => {
-                return Err(TextError {
-                    field: None,
-                    msg: format!("Input should be a valid boolean, got {:?}", self.0),
-                    missing: false,
-                })
-            }
+            _ => return Err(self.invalid("boolean")),
         };
         visitor.visit_bool(value)
     }
@@ -371,6 +353,7 @@ mod tests {
         assert_eq!((e.field.as_deref(), e.missing), (Some("tags"), true));
         let e = Search::deserialize(pairs("q=x&page=1&exact=maybe&tags=a&order=asc")).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("exact"));
+        assert_eq!(e.msg, r#"Input should be a valid boolean, got "maybe""#);
         let e = Search::deserialize(pairs("q=x&page=1&exact=1&tags=a&order=up")).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("order"));
         assert!(e.msg.contains("unknown variant"), "{}", e.msg);
