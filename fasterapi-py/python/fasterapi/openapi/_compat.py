@@ -1,5 +1,7 @@
 """What FastAPI's OpenAPI generation needs of its ``fastapi._compat`` (pydantic v2 only):
-``ModelField``, the JSON schema definitions of fields and models, the model name map."""
+``ModelField``, the JSON schema definitions of fields and models, the model name map.
+Its request validation and serialization helpers are left out: fasterapi validates in
+Rust and never called them."""
 
 # Ported from FastAPI 0.141.1 (fastapi/_compat/shared.py and v2.py), MIT License,
 # Copyright (c) 2018 Sebastián Ramírez; see fasterapi/openapi/LICENSE-FastAPI.
@@ -82,10 +84,6 @@ def field_annotation_is_sequence(annotation: type[Any] | None) -> bool:
     return _annotation_is_sequence(annotation) or _annotation_is_sequence(
         get_origin(annotation)
     )
-
-
-def value_is_sequence(value: Any) -> bool:
-    return isinstance(value, sequence_types) and not isinstance(value, (str, bytes))
 
 
 def _annotation_is_complex(annotation: type[Any] | None) -> bool:
@@ -190,18 +188,6 @@ def is_uploadfile_sequence_annotation(annotation: Any) -> bool:
     )
 
 
-def is_pydantic_v1_model_instance(obj: Any) -> bool:
-    # TODO: remove this function once the required version of Pydantic fully
-    # removes pydantic.v1
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            from pydantic import v1
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(obj, v1.BaseModel)
-
-
 def is_pydantic_v1_model_class(cls: Any) -> bool:
     # TODO: remove this function once the required version of Pydantic fully
     # removes pydantic.v1
@@ -249,43 +235,18 @@ from typing import (
 )
 
 from .constants import REF_TEMPLATE
-from pydantic.main import IncEx
 
 ModelNameMap = dict
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from pydantic import PydanticSchemaGenerationError as PydanticSchemaGenerationError
-from pydantic import PydanticUndefinedAnnotation as PydanticUndefinedAnnotation
-from pydantic import ValidationError as ValidationError
-from pydantic._internal import _typing_extra as _pydantic_typing_extra
-from pydantic._internal._schema_generation_shared import (  # type: ignore[attr-defined]
-    GetJsonSchemaHandler as GetJsonSchemaHandler,
-)
 from pydantic.fields import FieldInfo as FieldInfo
 from pydantic.json_schema import GenerateJsonSchema as _GenerateJsonSchema
 from pydantic.json_schema import JsonSchemaValue as JsonSchemaValue
 from pydantic_core import CoreSchema as CoreSchema
 from pydantic_core import PydanticUndefined
-from pydantic_core import Url as Url
-from pydantic_core.core_schema import (
-    with_info_plain_validator_function as with_info_plain_validator_function,
-)
 
 RequiredParam = PydanticUndefined
 Undefined = PydanticUndefined
-
-
-def evaluate_forwardref(
-    value: Any,
-    globalns: dict[str, Any] | None = None,
-    localns: dict[str, Any] | None = None,
-) -> Any:
-    # eval_type_lenient has been deprecated since Pydantic v2.10.0b1 (PR #10530)
-    try_eval_type = getattr(_pydantic_typing_extra, "try_eval_type", None)
-    if try_eval_type is not None:
-        return try_eval_type(value, globalns, localns)[0]
-    return _pydantic_typing_extra.eval_type_lenient(  # ty: ignore[deprecated]
-        value, globalns, localns
-    )
 
 
 class GenerateJsonSchema(_GenerateJsonSchema):
@@ -403,74 +364,6 @@ class ModelField:
         if self.field_info.is_required():
             return Undefined
         return self.field_info.get_default(call_default_factory=True)
-
-    def validate(
-        self,
-        value: Any,
-        values: dict[str, Any] = {},  # noqa: B006
-        *,
-        loc: tuple[int | str, ...] = (),
-    ) -> tuple[Any, list[dict[str, Any]]]:
-        try:
-            return (
-                self._type_adapter.validate_python(value, from_attributes=True),
-                [],
-            )
-        except ValidationError as exc:
-            return None, _regenerate_error_with_loc(
-                errors=exc.errors(include_url=False), loc_prefix=loc
-            )
-
-    def serialize(
-        self,
-        value: Any,
-        *,
-        mode: Literal["json", "python"] = "json",
-        include: IncEx | None = None,
-        exclude: IncEx | None = None,
-        by_alias: bool = True,
-        exclude_unset: bool = False,
-        exclude_defaults: bool = False,
-        exclude_none: bool = False,
-    ) -> Any:
-        # What calls this code passes a value that already called
-        # self._type_adapter.validate_python(value)
-        return self._type_adapter.dump_python(
-            value,
-            mode=mode,
-            include=include,
-            exclude=exclude,
-            by_alias=by_alias,
-            exclude_unset=exclude_unset,
-            exclude_defaults=exclude_defaults,
-            exclude_none=exclude_none,
-        )
-
-    def serialize_json(
-        self,
-        value: Any,
-        *,
-        include: IncEx | None = None,
-        exclude: IncEx | None = None,
-        by_alias: bool = True,
-        exclude_unset: bool = False,
-        exclude_defaults: bool = False,
-        exclude_none: bool = False,
-    ) -> bytes:
-        # What calls this code passes a value that already called
-        # self._type_adapter.validate_python(value)
-        # This uses Pydantic's dump_json() which serializes directly to JSON
-        # bytes in one pass (via Rust), avoiding the intermediate Python dict
-        # step of dump_python(mode="json") + json.dumps().
-        return self._type_adapter.dump_json(
-            value,
-            include=include,
-            exclude=exclude,
-            by_alias=by_alias,
-            exclude_unset=exclude_unset,
-            exclude_defaults=exclude_defaults,
-            exclude_none=exclude_none,
-        )
 
     def __hash__(self) -> int:
         # Each ModelField is unique for our purposes, to allow making a dict from
@@ -597,27 +490,6 @@ def copy_field_info(*, field_info: FieldInfo, annotation: Any) -> FieldInfo:
     return new_field_info
 
 
-def serialize_sequence_value(*, field: ModelField, value: Any) -> Sequence[Any]:
-    origin_type = get_origin(field.field_info.annotation) or field.field_info.annotation
-    if origin_type is Union or origin_type is UnionType:  # Handle optional sequences
-        union_args = get_args(field.field_info.annotation)
-        for union_arg in union_args:
-            if union_arg is type(None):
-                continue
-            origin_type = get_origin(union_arg) or union_arg
-            break
-    assert issubclass(origin_type, sequence_types)  # type: ignore[arg-type]  # ty: ignore[invalid-argument-type]
-    return sequence_annotation_to_type[origin_type](value)  # type: ignore[no-any-return,index]  # ty: ignore[invalid-return-type]
-
-
-def get_missing_field_error(loc: tuple[int | str, ...]) -> dict[str, Any]:
-    error = ValidationError.from_exception_data(
-        "Field required", [{"type": "missing", "loc": loc, "input": {}}]
-    ).errors(include_url=False)[0]
-    error["input"] = None
-    return error  # type: ignore[return-value]  # ty: ignore[invalid-return-type]
-
-
 def create_body_model(
     *, fields: Sequence[ModelField], model_name: str
 ) -> type[BaseModel]:
@@ -716,12 +588,3 @@ def get_flat_models_from_fields(
         get_flat_models_from_field(field, known_models=known_models)
     return known_models
 
-
-def _regenerate_error_with_loc(
-    *, errors: Sequence[Any], loc_prefix: tuple[str | int, ...]
-) -> list[dict[str, Any]]:
-    updated_loc_errors: list[Any] = [
-        {**err, "loc": loc_prefix + err.get("loc", ())} for err in errors
-    ]
-
-    return updated_loc_errors
