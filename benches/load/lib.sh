@@ -4,6 +4,17 @@
 
 SRV_PID=""
 SRV_PGID=""
+LIB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+# peer_bin NAME: the Rust peer NAME (benches/peers/rust), as its workspace builds it:
+# in $CARGO_TARGET_DIR if set (relative to the repository), else in the workspace's target
+peer_bin() {
+    if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
+        echo "$(cd "$LIB_ROOT" && realpath -m "$CARGO_TARGET_DIR")/release/$1"
+    else
+        echo "$LIB_ROOT/benches/peers/rust/target/release/$1"
+    fi
+}
 stop_server() {
     [[ -n "$SRV_PID" ]] || return 0
     if [[ -n "$SRV_PGID" ]]; then

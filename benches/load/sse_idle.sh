@@ -12,8 +12,18 @@
 # (held - before) / N. Settings: N=10000, PORT=18193, FASTERAPI_PY=python with fasterapi
 # installed (default: .venv/bin/python), FASTAPI_PY=python with fastapi (0.135+, for
 # fastapi.sse) and uvicorn (default: benches/load/out/venv/bin/python), SKIP_BUILD=1 to
-# reuse the built example, SERVERS="fasterapi-rust fasterapi-python fastapi-uvicorn".
+# reuse the built example, SERVERS="fasterapi-rust fasterapi-python fastapi-uvicorn", READY_WAIT=600
+# (seconds the client may take to have all N streams).
 # Traffic: 127.0.0.1 only. The fd limit is raised here with `ulimit -n`.
+#
+# MODE=fanout: SSE fan-out (issue 15 point 6), one event a second to every one of the N
+# streams: the Rust example with a ticker thread (`sse_idle PORT 1000`), and sse_app.py's
+# GET /ticks (one ticker task waking every stream) on fasterapi and on FastAPI + uvicorn.
+# Not pinned (a client pinned to one core of a busy shared machine took over 5 minutes to
+# connect 10,000 streams). Once all N streams have their first event and two seconds passed, RSS (held) and the server's CPU over WINDOW=30 seconds
+# are read; then the client is stopped and reports the ticks it got (sse_clients.py: how
+# many, how many lost, how late). Per event = the server's CPU over the window / (N x WINDOW).
+#   MODE=fanout benches/load/sse_idle.sh   -> stdout and $OUT/sse_fanout.tsv
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -23,6 +33,14 @@ N="${N:-10000}"
 FASTERAPI_PY="${FASTERAPI_PY:-$ROOT/.venv/bin/python}"
 FASTAPI_PY="${FASTAPI_PY:-$HERE/out/venv/bin/python}"
 read -r -a SERVERS <<< "${SERVERS:-fasterapi-rust fasterapi-python fastapi-uvicorn}"
+MODE="${MODE:-idle}"
+WINDOW="${WINDOW:-30}"
+READY_WAIT="${READY_WAIT:-600}"  # seconds the client may take to have all N streams
+case "$MODE" in
+    idle) ROUTE=/events TICK_MS=0 ;;
+    fanout) ROUTE=/ticks TICK_MS=1000 ;;
+    *) echo "sse_idle.sh: MODE is idle or fanout" >&2; exit 1 ;;
+esac
 log() { echo "sse_idle.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 source "$HERE/lib.sh"
@@ -74,26 +92,38 @@ rss_kb() {  # sum of VmRSS over the server's process group (or its one process)
 wait_port() { for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0; sleep 0.1; done; die "no server on $PORT"; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
-printf 'server\tstreams\trss_before_mb\trss_held_mb\tkb_per_stream\tnotes\n' > "$OUT/sse_idle.tsv"
+TSV="$OUT/sse_$MODE.tsv"
+if [[ "$MODE" == idle ]]; then
+    printf 'server\tstreams\trss_before_mb\trss_held_mb\tkb_per_stream\tnotes\n' > "$TSV"
+else
+    printf 'server\tstreams\trss_before_mb\trss_held_mb\tkb_per_stream\tcpu_pct\tus_per_event\tticks\tnotes\n' > "$TSV"
+fi
 run_one() {  # NAME CMD...
     local name="$1"; shift
-    start_server "$OUT/sse_idle-$name.log" -- "$@"
+    start_server "$OUT/sse_$MODE-$name.log" -- "$@"
     wait_port
     # one stream served and closed first: lazily made state is in "before"
-    python3 "$HERE/sse_clients.py" "127.0.0.1:$PORT" 1 /events 0 > /dev/null || die "$name: no first event"
+    python3 "$HERE/sse_clients.py" "127.0.0.1:$PORT" 1 "$ROUTE" 0 > /dev/null || die "$name: no first event"
     sleep 1
     local before; before="$(rss_kb)"
-    python3 "$HERE/sse_clients.py" "127.0.0.1:$PORT" "$N" /events 900 > "$OUT/sse_idle-clients.out" 2>&1 < /dev/null &
+    python3 "$HERE/sse_clients.py" "127.0.0.1:$PORT" "$N" "$ROUTE" 900 > "$OUT/sse_idle-clients.out" 2>&1 < /dev/null &
     CLIENT_PID=$!
-    for _ in $(seq 1 1500); do  # at most 300 s
+    for _ in $(seq 1 $((READY_WAIT * 5))); do
         grep -q '^ready' "$OUT/sse_idle-clients.out" 2>/dev/null && break
         kill -0 "$CLIENT_PID" 2>/dev/null || break
         sleep 0.2
     done
-    local notes="" held
+    local notes="" held cpu="" t0 t1
     if grep -q '^ready' "$OUT/sse_idle-clients.out"; then
         sleep 2
         held="$(rss_kb)"
+        if [[ "$MODE" == fanout ]]; then
+            t0="$(server_ticks)"
+            sleep "$WINDOW"
+            t1="$(server_ticks)"
+            cpu=$((t1 - t0))
+            held="$(( $(rss_kb) > held ? $(rss_kb) : held ))"
+        fi
         kill -0 "$SRV_PID" 2>/dev/null || notes="server died"
     else
         held="$(rss_kb 2>/dev/null || echo 0)"
@@ -102,15 +132,23 @@ run_one() {  # NAME CMD...
     stop_client
     local closed; closed="$(sed -n 's/^closed by the server meanwhile: //p' "$OUT/sse_idle-clients.out")"
     notes="${notes:+$notes; }streams closed by the server while held: ${closed:-?}"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$N" "$(mb "$before")" "$(mb "$held")" \
-        "$(awk -v a="$held" -v b="$before" -v n="$N" 'BEGIN { printf "%.2f", (a - b) / n }')" "$notes" \
-        | tee -a "$OUT/sse_idle.tsv" >&2
+    local per; per="$(awk -v a="$held" -v b="$before" -v n="$N" 'BEGIN { printf "%.2f", (a - b) / n }')"
+    if [[ "$MODE" == idle ]]; then
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$N" "$(mb "$before")" "$(mb "$held")" "$per" "$notes" \
+            | tee -a "$TSV" >&2
+    else
+        local ticks; ticks="$(sed -n 's/^ticks: //p' "$OUT/sse_idle-clients.out")"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$N" "$(mb "$before")" "$(mb "$held")" "$per" \
+            "$(awk -v t="${cpu:-0}" -v hz="$(getconf CLK_TCK)" -v w="$WINDOW" 'BEGIN { printf "%.1f", 100 * t / hz / w }')" \
+            "$(awk -v t="${cpu:-0}" -v hz="$(getconf CLK_TCK)" -v w="$WINDOW" -v n="$N" 'BEGIN { printf "%.2f", t / hz * 1e6 / (n * w) }')" \
+            "${ticks:-none}" "$notes" | tee -a "$TSV" >&2
+    fi
     stop_server
 }
 
 for s in "${SERVERS[@]}"; do
     case "$s" in
-        fasterapi-rust) run_one "$s" "$TARGET/sse_idle" "{PORT}" ;;
+        fasterapi-rust) run_one "$s" "$TARGET/sse_idle" "{PORT}" "$TICK_MS" ;;
         fasterapi-python) run_one "$s" env PYTHONPATH="$work" "$FASTERAPI_PY" "$work/sse_fasterapi.py" ;;
         fastapi-uvicorn) run_one "$s" "$FASTAPI_PY" -m uvicorn sse_app:app --app-dir "$work" --port "{PORT}" \
             --workers 1 --backlog 4096 --log-level warning ;;
@@ -118,9 +156,16 @@ for s in "${SERVERS[@]}"; do
     esac
 done
 
-python3 - "$OUT/sse_idle.tsv" <<'PY'
+python3 - "$TSV" "$MODE" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+if sys.argv[2] == "fanout":
+    print("| server | streams | RSS before | RSS held | per stream | server CPU (% of a core) | CPU µs/event | ticks (client) | notes |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|")
+    for r in rows:
+        print(f"| {r['server']} | {r['streams']} | {r['rss_before_mb']} MB | {r['rss_held_mb']} MB | {r['kb_per_stream']} kB "
+              f"| {r['cpu_pct']}% | {r['us_per_event']} | {r['ticks']} | {r['notes']} |")
+    sys.exit()
 print("| server | idle streams | RSS before | RSS holding them | per stream | under 100 MB | notes |")
 print("|---|---:|---:|---:|---:|---|---|")
 for r in rows:
