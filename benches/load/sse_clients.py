@@ -8,10 +8,11 @@ reading and discarding whatever comes (keep-alive comments), until SIGTERM or HO
 
 Events of the form `data: tick N MS` (the fan-out bench: tick N, sent at MS milliseconds
 since the Unix epoch) are counted per connection; at the end a line
-`ticks: streams=S received=R lost=L disorder=D lag_ms_p50=.. p99=.. max=..` says how many
-arrived, how many each stream missed (gaps in its N, and the ticks after its last one but
-the very last tick, which may still be under way), how many came out of order or twice,
-and how late they were read (now - MS; this machine's clock on both ends)."""
+`ticks: streams=S received=R lost=L behind=B disorder=D lag_ms_p50=.. p99=.. max=..` says
+how many arrived, how many each stream missed (gaps in its N), how many ticks the streams
+had not read yet when the client stopped (the newest tick any stream read, less each
+stream's last one: a client behind its streams), how many came out of order or twice, and
+how late they were read (now - MS; this machine's clock on both ends)."""
 import asyncio
 import re
 import resource
@@ -71,11 +72,12 @@ def tick_report(all_ticks, lags):
     if not got:
         return None
     newest = max(t.last for t in got)
-    lost = sum((t.last - t.first + 1 - t.count) + max(0, newest - 1 - t.last) for t in got)
+    lost = sum(t.last - t.first + 1 - t.count for t in got)
+    behind = sum(newest - t.last for t in got)
     lags.sort()
     pick = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))]  # noqa: E731
     return (f"ticks: streams={len(got)} of {len(all_ticks)} received={sum(t.count for t in got)} "
-            f"lost={lost} disorder={sum(t.disorder for t in got)} newest={newest} "
+            f"lost={lost} behind={behind} disorder={sum(t.disorder for t in got)} newest={newest} "
             f"lag_ms_p50={pick(0.5):.0f} p99={pick(0.99):.0f} max={lags[-1]:.0f}")
 
 
