@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Port and thread count come from `--port`/`--threads`, else the `PORT`/`THREADS`
-//! environment variables, else 8080 and one thread per core.
+//! environment variables, else 8080 and one thread per core. `--metrics` (or `METRICS=1`)
+//! serves Prometheus metrics at `/metrics`, for measuring what they cost.
 mod support;
 
 use fasterapi::prelude::*;
@@ -31,6 +32,11 @@ fn main() {
     );
     let mut app = App::new();
     app.config_mut().threads = threads;
+    if std::env::args().any(|a| a == "--metrics")
+        || std::env::var("METRICS").is_ok_and(|v| v == "1")
+    {
+        app.metrics("/metrics");
+    }
     app.get("/plaintext", |_req: &Request| {
         Response::text("Hello, World!")
     });

@@ -8,6 +8,7 @@
 # requests, counters zeroed, exactly N requests from fixed_client.py over CONNS keep-alive
 # connections, instructions of all server threads divided by N. Independent of machine
 # load, so it is the stable comparison on a shared machine. report.py includes the TSV.
+# ONLY=fasterapi-metrics: the hello example with Prometheus metrics on (`--metrics`).
 # Settings: N=20000 requests, CONNS=64, ONLY="fasterapi minihttp floor", PATHS="/plaintext
 # /json", PORT=18181, OUT=benches/load/out, SKIP_BUILD=1 to reuse built binaries.
 set -euo pipefail
@@ -37,6 +38,7 @@ printf 'name\tpath\trequests\tinstr_per_req\n' > "$TSV"
 for name in $ONLY; do
     case "$name" in
         fasterapi) cmd=("$HELLO" --port "{PORT}" --threads 1) ;;
+        fasterapi-metrics) cmd=("$HELLO" --port "{PORT}" --threads 1 --metrics) ;;
         minihttp)  cmd=("$PEER_BIN/peer-minihttp" --port "{PORT}" --workers 1) ;;
         floor)     cmd=("$PEER_BIN/peer-floor" --port "{PORT}") ;;
         actix|axum) cmd=("$PEER_BIN/peer-$name" --port "{PORT}" --workers 1) ;;

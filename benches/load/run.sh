@@ -27,7 +27,8 @@
 # Settings (environment):
 #   DURATION=10  seconds per measured run      REPS=2      repeats per config
 #   ONLY="fasterapi floor ..."  servers (default: all, see SERVERS below; also floor-shared:
-#              the floor with all threads on one epoll set, see benches/peers/rust/floor)
+#              the floor with all threads on one epoll set, see benches/peers/rust/floor;
+#              fasterapi-metrics: the hello example with Prometheus metrics on)
 #   CONFIGS="1w-pinned 2w-unpinned"            CONNS="64 256"   PIPE_DEPTH=16
 #   PATHS="/plaintext /json /users/42"         WARMUP=3 (s, split over the paths)
 #   OHA=1 (0: no oha runs)   PORT=18080   OUT=benches/load/out (results)   SKIP_BUILD=1 (reuse
@@ -139,7 +140,7 @@ mkdir -p "$OUT" "$LOGDIR"
 has() { [[ " $ONLY " == *" $1 "* ]]; }
 for s in $ONLY; do
     case "$s" in
-        floor|floor-shared|minihttp|actix|axum|fasterapi) ;;
+        floor|floor-shared|minihttp|actix|axum|fasterapi|fasterapi-metrics) ;;
         fasterapi-py|robyn|rsgi-granian|fastapi-uvicorn|fastapi-granian) ;;
         *) die "unknown server '$s' (known: $SERVERS floor-shared fastapi-granian)" ;;
     esac
@@ -149,7 +150,7 @@ for t in taskset setsid timeout python3; do command -v "$t" >/dev/null || die "m
 ensure_wrk
 [[ "$OHA" == 1 ]] && ensure_oha
 if [[ "$SKIP_BUILD" != 1 ]]; then
-    has fasterapi && { log "building fasterapi's hello example"; (cd "$ROOT" && cargo build --release --locked --example hello); }
+    { has fasterapi || has fasterapi-metrics; } && { log "building fasterapi's hello example"; (cd "$ROOT" && cargo build --release --locked --example hello); }
     pkgs=()
     for s in $ONLY; do case "$s" in floor|minihttp|actix|axum) pkgs+=(-p "peer-$s") ;; floor-shared) pkgs+=(-p peer-floor) ;; esac; done
     if (( ${#pkgs[@]} )); then
@@ -181,6 +182,7 @@ server_cmd() {
     local w="$2" V="$VENV/bin" PY="$PEERS/py"
     case "$1" in
         fasterapi)       CMD=("$HELLO" --port "{PORT}" --threads "$w") ;;
+        fasterapi-metrics) CMD=("$HELLO" --port "{PORT}" --threads "$w" --metrics) ;;
         fasterapi-py)    CMD=("$V/python" "$BENCH_APP" --port "{PORT}" --workers "$w") ;;
         floor)           CMD=("$PEER_BIN/peer-floor" --port "{PORT}" --workers "$w") ;;
         floor-shared)    CMD=("$PEER_BIN/peer-floor" --port "{PORT}" --workers "$w" --shared) ;;

@@ -664,8 +664,9 @@ impl App {
     /// inside middleware in their chains (the app's, then their groups', outermost
     /// first), then the handlers of routes that compress in the compressor (outside
     /// every middleware: it works on the final response). Routes with neither keep their
-    /// handlers untouched, so they pay nothing for either.
-    pub(crate) fn freeze(&mut self) {
+    /// handlers untouched, so they pay nothing for either. Fails only if the metrics'
+    /// memory cannot be mapped or a shared region holds another app's routes.
+    pub(crate) fn freeze(&mut self) -> io::Result<()> {
         let app_wide = self.config.compression.clone().map(Arc::new);
         let App {
             router,
@@ -700,14 +701,14 @@ impl App {
             }
         }
         self.miss_compression = app_wide;
-        self.observe();
+        self.observe()
     }
 
     /// Wraps every route's handler, outermost, in the counting and timing of
     /// [`App::metrics`] and the lines of [`App::access_log`], when either is on.
-    fn observe(&mut self) {
+    fn observe(&mut self) -> io::Result<()> {
         if self.metrics.is_none() && self.access_log.is_none() {
-            return;
+            return Ok(());
         }
         let mut labels = Vec::new();
         for (i, route) in self.router.values_mut().enumerate() {
@@ -721,11 +722,12 @@ impl App {
                 observe::observed(handler, i, self.metrics.clone(), self.access_log.clone());
         }
         if let Some(m) = &self.metrics {
-            m.set_routes(labels);
+            m.set_routes(labels)?;
             if let Some(log) = &self.access_log {
                 let _ = m.log_dropped.set(log.dropped.clone());
             }
         }
+        Ok(())
     }
 
     /// Serves Prometheus metrics (text format 0.0.4) at `GET path`: requests by route
@@ -744,7 +746,32 @@ impl App {
     /// app.metrics("/metrics");
     /// ```
     pub fn metrics(&mut self, path: &str) -> RouteMut<'_> {
-        let registry = Arc::new(observe::Registry::new());
+        self.metrics_in(path, observe::Registry::new())
+    }
+
+    /// [`App::metrics`] counted in `shared`, a region made before the server processes
+    /// were forked: `GET path`, answered by any of them, reports the requests of all (the
+    /// gauges too, as each process last published them). Every process must serve the
+    /// same routes; `bind` refuses an app whose routes differ from those of a process that
+    /// bound before. See [`observe`](crate::observe#where-the-counts-live).
+    ///
+    /// ```no_run
+    /// use fasterapi_http::observe::SharedMetrics;
+    /// use fasterapi_http::{App, Request, Response};
+    ///
+    /// let shared = SharedMetrics::new()?; // before fork(2)
+    /// // ... in each forked process:
+    /// let mut app = App::new();
+    /// app.get("/", |_req: &Request| Response::text("hi"));
+    /// app.metrics_shared("/metrics", &shared);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn metrics_shared(&mut self, path: &str, shared: &observe::SharedMetrics) -> RouteMut<'_> {
+        self.metrics_in(path, observe::Registry::shared(shared))
+    }
+
+    fn metrics_in(&mut self, path: &str, registry: observe::Registry) -> RouteMut<'_> {
+        let registry = Arc::new(registry);
         self.metrics = Some(registry.clone());
         self.get(path, move |_req: &Request| {
             Response::bytes(

@@ -536,7 +536,7 @@ impl<S: Transport> Conn<S> {
                     reason: "request not received in time",
                 };
                 if let Some(m) = &ctx.app.metrics {
-                    m.timed_out.inc();
+                    m.count_timed_out();
                 }
                 write_reject(reject, &mut ctx.out);
                 self.finish(ctx, false)

@@ -154,7 +154,8 @@ impl EventLoop {
     fn serve(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
-            let timeout = self.poll_timeout();
+            let now = self.end_metrics_turn();
+            let timeout = self.poll_timeout(now);
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -162,6 +163,9 @@ impl EventLoop {
                 return Err(e);
             }
             self.ctx.now = Instant::now();
+            if let Some(m) = &self.ctx.app.metrics {
+                m.turn_begin(self.ctx.now);
+            }
             self.deadlines = Deadlines::from(self.ctx.now, &self.timeouts);
             date::refresh();
             for event in events.iter() {
@@ -200,6 +204,7 @@ impl EventLoop {
                 self.accept();
             }
             if self.shared.stopping.load(Ordering::Acquire) && self.stop_step() {
+                self.end_metrics_turn();
                 return Ok(());
             }
         }
@@ -246,14 +251,26 @@ impl EventLoop {
         }
     }
 
+    /// With metrics on, ends this turn's timing (see
+    /// [`observe`](crate::observe#what-the-latency-histogram-measures)); returns the time
+    /// read then, if it read one.
+    fn end_metrics_turn(&self) -> Option<Instant> {
+        let m = self.ctx.app.metrics.as_ref()?;
+        m.turn_end(|| {
+            let queued = self.shared.queue.as_ref().map_or(0, |q| q.len());
+            (self.shared.connections.load(Ordering::Relaxed), queued)
+        })
+    }
+
     /// Until the next timer (the connections' or the companion's), or the accept retry
-    /// while paused; no wait while connections wait for another pass.
-    fn poll_timeout(&self) -> Option<Duration> {
+    /// while paused; no wait while connections wait for another pass. `now`: the time if
+    /// just read.
+    fn poll_timeout(&self, now: Option<Instant>) -> Option<Duration> {
         if !self.again.is_empty() {
             // Connections wait for another pass: look for new events without sleeping.
             return Some(Duration::ZERO);
         }
-        let now = Instant::now();
+        let now = now.unwrap_or_else(Instant::now);
         let timer = self.timers.peek().map(|Reverse((when, _, _))| {
             when.saturating_duration_since(now) + Duration::from_millis(1)
         });

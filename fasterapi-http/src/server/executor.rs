@@ -128,7 +128,7 @@ fn work(app: &App, mailboxes: &[Mailbox], queue: &Queue<Job>, limits: &Limits) {
 /// The answer when the worker pool cannot take or run a job in time.
 pub(crate) fn overloaded(app: &App) -> Response {
     if let Some(m) = &app.metrics {
-        m.shed.inc();
+        m.count_shed();
     }
     detail(
         StatusCode::SERVICE_UNAVAILABLE,

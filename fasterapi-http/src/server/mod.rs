@@ -87,7 +87,7 @@ impl App {
     /// Port 0 picks a free port, shared by all threads: see [`Server::local_addr`].
     pub fn bind(mut self, addr: impl ToSocketAddrs) -> io::Result<Server> {
         self.check()?;
-        self.freeze();
+        self.freeze()?;
         Server::bind(self, addr)
     }
 

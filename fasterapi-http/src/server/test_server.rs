@@ -121,7 +121,7 @@ impl TestServer {
     pub fn new(mut app: App, config: Config) -> io::Result<TestServer> {
         app.config = config;
         app.check()?;
-        app.freeze();
+        app.freeze()?;
         let app = Arc::new(app);
         let poll = Poll::new()?;
         let mailboxes: Arc<[Mailbox]> =
