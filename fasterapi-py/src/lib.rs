@@ -92,6 +92,7 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dispatch::AppSpec>()?;
     m.add_class::<websocket::PyWsConn>()?;
     m.add_class::<websocket::PyLiveServer>()?;
+    m.add_class::<serve::MetricsRegion>()?;
     m.add_function(wrap_pyfunction!(dispatch::setup, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::overrides_changed, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::overrides_version, m)?)?;

@@ -213,11 +213,28 @@ pub(crate) fn add_app(
     Ok(n)
 }
 
+/// `MetricsRegion()`: memory for the Prometheus metrics of every worker process, made by
+/// the supervisor before it forks them (`FasterAPI.run(workers=N, metrics=...)`), so that
+/// `/metrics` answered by any worker reports the requests of all; see
+/// `fasterapi_http::observe::SharedMetrics`.
+#[pyclass(module = "fasterapi._fasterapi", frozen)]
+pub(crate) struct MetricsRegion(fasterapi_http::observe::SharedMetrics);
+
+#[pymethods]
+impl MetricsRegion {
+    #[new]
+    fn new() -> PyResult<MetricsRegion> {
+        Ok(MetricsRegion(fasterapi_http::observe::SharedMetrics::new()?))
+    }
+}
+
 /// `serve(spec, host, port, *, blocking_threads=40, supervised=False,
 /// max_suspended=10000, max_queued=1024, shutdown_timeout=10.0,
-/// max_body_bytes=8 MiB, max_upload_bytes=1 GiB)`: serves `spec` (an `AppSpec`) on one
-/// I/O thread until told to stop, then shuts down gracefully and returns (the options are
-/// those of `FasterAPI.run`).
+/// max_body_bytes=8 MiB, max_upload_bytes=1 GiB, metrics=None, metrics_region=None)`:
+/// serves `spec` (an `AppSpec`) on one I/O thread until told to stop, then shuts down
+/// gracefully and returns (the options are those of `FasterAPI.run`). `metrics`: the path
+/// of the Prometheus endpoint, counted in `metrics_region` (a `MetricsRegion` shared with
+/// the other workers) when given, else in this process's memory.
 ///
 /// Unsupervised (`app.run(workers=1)`), SIGINT or SIGTERM starts the graceful shutdown
 /// and a second one exits at once. Supervised (a worker forked by `app.run(workers=N)`,
@@ -233,7 +250,7 @@ pub(crate) fn add_app(
 #[pyo3(signature = (
     spec, host, port, *, blocking_threads = 40, supervised = false, max_suspended = 10_000,
     max_queued = 1024, shutdown_timeout = 10.0, max_body_bytes = 8 * 1024 * 1024,
-    max_upload_bytes = 1024 * 1024 * 1024
+    max_upload_bytes = 1024 * 1024 * 1024, metrics = None, metrics_region = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn serve(
@@ -248,13 +265,29 @@ pub(crate) fn serve(
     shutdown_timeout: f64,
     max_body_bytes: usize,
     max_upload_bytes: usize,
+    metrics: Option<&str>,
+    metrics_region: Option<&Bound<'_, MetricsRegion>>,
 ) -> PyResult<()> {
     let options = WorkerOptions {
         max_body_bytes,
         max_upload_bytes,
         ..WorkerOptions::new(blocking_threads, max_queued, shutdown_timeout)
     };
-    let app = worker_app(spec, &options, None)?;
+    let mut app = worker_app(spec, &options, None)?;
+    match (metrics, metrics_region) {
+        (Some(path), Some(region)) => {
+            app.metrics_shared(path, &region.get().0);
+        }
+        (Some(path), None) => {
+            app.metrics(path);
+        }
+        (None, Some(_)) => {
+            return Err(PyValueError::new_err(
+                "metrics_region without metrics: give the path of the metrics endpoint",
+            ))
+        }
+        (None, None) => {}
+    }
     crate::aio::set_max_suspended(max_suspended);
     let server = app.bind((host, port))?;
     py.detach(|| {

@@ -29,6 +29,10 @@ def _supervise(routes, host: str, port: int, workers: int, options: dict) -> Non
     port = reserve.getsockname()[1]
     children: dict[int, None] = {}
     state = {"stopping": False, "failed": False}
+    if options.get("metrics"):
+        # Mapped before the first fork: every worker counts into it, and /metrics in any
+        # of them adds all up (restarted workers too; a dead one's counts stay counted).
+        options = {**options, "metrics_region": _fasterapi.MetricsRegion()}
 
     supervisor = os.getpid()
 

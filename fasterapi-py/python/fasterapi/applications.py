@@ -467,6 +467,7 @@ class FasterAPI:
         shutdown_timeout: float = 10.0,
         max_body_bytes: int = 8 * 1024 * 1024,
         max_upload_bytes: int = 1024 * 1024 * 1024,
+        metrics: str | None = None,
     ):
         """Serves until SIGINT or SIGTERM, then shuts down gracefully.
 
@@ -495,6 +496,12 @@ class FasterAPI:
         ``max_upload_bytes`` (1 GiB) caps a multipart body whose files are spooled to
         temporary files as it arrives (a route with ``File``/``UploadFile`` parameters and
         no Python middleware). Larger bodies are answered ``413`` before they are read.
+
+        ``metrics="/metrics"`` serves Prometheus metrics at that path (a fasterapi
+        option; FastAPI has none): requests by route, method and status class, latency
+        histograms, open connections, queued and shed requests. With ``workers=N`` the
+        counts live in memory that this process maps before forking the workers, so the
+        answer of any worker covers all of them.
         """
         if loop not in ("auto", "asyncio"):
             if loop == "uvloop":
@@ -517,6 +524,10 @@ class FasterAPI:
                 raise ValueError(f"{name} must be at least 1")
         if not options["shutdown_timeout"] >= 0:
             raise ValueError("shutdown_timeout must be a number of seconds, at least 0")
+        if metrics is not None:
+            if not isinstance(metrics, str) or not metrics.startswith("/"):
+                raise ValueError(f"metrics must be a path starting with '/', like '/metrics', not {metrics!r}")
+            options["metrics"] = metrics
         if workers <= 1:
             # The server handles SIGINT/SIGTERM itself while serving and restores the
             # default handlers when done; give Python's back afterwards.
