@@ -6,7 +6,8 @@
 #                                out/tfb/results.tsv, then the tables and charts (report.py)
 #   benches/tfb/run.sh --smoke   fasterapi's servers only, 1-second runs: every server must
 #                                pass the verifier and answer every timed request 2xx (CI runs
-#                                it with VENV=.venv SKIP_BUILD=1: the test command's build)
+#                                it with VENV=.venv SKIP_BUILD=1: the test command's build);
+#                                also runs pgloop's tests against the database
 #
 # Servers (ONLY picks some): Rust handlers — fasterapi-rs, actix, axum (benches/tfb/rust, a
 # Cargo workspace of its own) and minihttp (JSON and plaintext only: its database driver,
@@ -134,6 +135,10 @@ if (( ${#rust_wanted[@]} )); then
     # Not --locked: fasterapi is a path dependency, and the lock file follows its dependencies
     # (the peers' versions stay as locked).
     cargo build --release -q --manifest-path "$HERE/rust/Cargo.toml" "${pkgs[@]}"
+    if (( SMOKE )) && has fasterapi-rs; then
+        log "testing pgloop (fasterapi-rs's PostgreSQL client) against the database"
+        cargo test --release -q --manifest-path "$HERE/rust/Cargo.toml" -p pgloop -- --include-ignored
+    fi
 fi
 py_wanted=0
 py_mods="asyncpg, psycopg_pool, jinja2"
