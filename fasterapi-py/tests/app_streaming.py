@@ -183,6 +183,15 @@ async def events(key: str) -> AsyncIterable[Item]:
     yield ServerSentEvent(data={"n": 2}, event="update", id="2", retry=1000)
 
 
+@app.get("/tasks")
+def tasks():
+    """The unfinished asyncio tasks of the process (every I/O thread's loop)."""
+    import gc
+
+    live = [o for o in gc.get_objects() if isinstance(o, asyncio.Task) and not o.done()]
+    return {"tasks": len(live), "what": [repr(t.get_coro()) for t in live]}
+
+
 @app.get("/jsonl")
 def lines():
     yield {"n": 1}

@@ -143,6 +143,31 @@ def test_server_sent_events_with_keep_alive_comments(server):
     assert rest == ["event: update", 'data: {"n": 2}', "id: 2", "retry: 1000", ""], rest
 
 
+def test_an_idle_event_stream_holds_one_task_and_its_keep_alive_timer(server):
+    # 10,000 idle streams must fit in 100 MB (issue 15): while its generator waits, a
+    # stream is its body's pump alone (keep-alive comments come from a timer, not from a
+    # task, queue and timeout of their own as FastAPI's design has them).
+    before = requests.get(server.url + "/tasks", timeout=WAIT).json()["tasks"]
+    streams = []
+    try:
+        for i in range(3):
+            s = raw_request(server, f"/sse/idle{i}")
+            streams.append(s)
+            assert "text/event-stream" in read_head(s)
+            seen = b""
+            while b": ping\n\n" not in seen:
+                chunk = s.recv(4096)
+                assert chunk, f"closed while idle: {seen!r}"
+                seen += chunk
+            assert b'data: {"name":"first","price":1.5}\n\n' in seen
+        now = requests.get(server.url + "/tasks", timeout=WAIT).json()
+        assert now["tasks"] == before + 3, now
+    finally:
+        for i, s in enumerate(streams):
+            assert httpx.get(server.url + f"/aevent/idle{i}/set").status_code == 200
+            s.close()
+
+
 def test_a_generator_route_streams_json_lines(server):
     r = requests.get(server.url + "/jsonl", timeout=WAIT)
     assert r.headers["content-type"] == "application/jsonl"

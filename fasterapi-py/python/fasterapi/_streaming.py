@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import sys
 import threading
 import traceback
@@ -89,9 +90,49 @@ def _wake(future) -> None:
         future.set_result(None)
 
 
-async def _pump(response, sink, loop, after=()) -> None:
-    iterator = response.body_iterator
-    charset = response.charset
+class _KeepAlive:
+    """Sends ``comment`` into a streamed body's sink once ``interval`` seconds passed
+    without a piece: one timer of the loop per stream, re-armed lazily (a piece sent only
+    moves ``last``), so an idle stream costs a timer handle, not a task."""
+
+    __slots__ = ("loop", "sink", "interval", "last", "timer")
+
+    def __init__(self, loop, sink, interval: float) -> None:
+        self.loop = loop
+        self.sink = sink
+        self.interval = interval
+        self.last = loop.time()
+        self.timer = loop.call_at(self.last + interval, self._fire, context=_TIMER_CONTEXT)
+
+    def _fire(self) -> None:
+        now = self.loop.time()
+        due = self.last + self.interval
+        # The loop runs a timer up to its clock's resolution early: a millisecond's slack.
+        if now >= due - 0.001:
+            from .sse import KEEPALIVE_COMMENT
+
+            if self.sink.try_send(KEEPALIVE_COMMENT) == _GONE:
+                self.timer = None
+                return
+            # Sent, or the channel is full: either way the client has bytes coming.
+            self.last = now
+            due = now + self.interval
+        self.timer = self.loop.call_at(due, self._fire, context=_TIMER_CONTEXT)
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+#: The context the keep-alive timers run in (they read no context variable): one for all,
+#: instead of a copy of the current one per timer.
+_TIMER_CONTEXT = contextvars.Context()
+
+
+async def _pump(iterator, charset, background, keepalive, sink, loop, after) -> None:
+    # Idle streams are many: what this frame holds while it waits is what each costs, so
+    # it holds the response's parts it needs, not the response (and its headers).
     ok = False
     try:
         async for chunk in iterator:
@@ -100,6 +141,8 @@ async def _pump(response, sink, loop, after=()) -> None:
             while True:
                 outcome = sink.try_send(chunk)
                 if outcome == _SENT:
+                    if keepalive is not None:
+                        keepalive.last = loop.time()
                     break
                 if outcome == _GONE:
                     return
@@ -107,14 +150,18 @@ async def _pump(response, sink, loop, after=()) -> None:
                 room = loop.create_future()
                 sink.when_ready(lambda room=room: loop.call_soon_threadsafe(_wake, room))
                 await room
+                room = None
+            chunk = None
         ok = True
     except asyncio.CancelledError:
         # The client left (or the server is stopping).
         pass
     except BaseException:
-        print(f"fasterapi: exception in the body of a {type(response).__name__}:", file=sys.stderr)
+        print("fasterapi: exception in the body of a streamed response:", file=sys.stderr)
         traceback.print_exc()
     finally:
+        if keepalive is not None:
+            keepalive.stop()
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             try:
@@ -128,11 +175,11 @@ async def _pump(response, sink, loop, after=()) -> None:
             sink.abort()
         # Once the body is sent (or the client left), as FastAPI's: the exit code of the
         # request's dependencies with `yield`, its background tasks, the response's own.
-        from . import _fasterapi
+        if after:
+            from . import _fasterapi
 
-        for f in after:
-            _fasterapi._after_response(f)
-        background = getattr(response, "background", None)
+            for f in after:
+                _fasterapi._after_response(f)
         if background is not None:
             from .background import _schedule
 
@@ -142,8 +189,29 @@ async def _pump(response, sink, loop, after=()) -> None:
 def start(response, sink, loop, after=()) -> None:
     """Starts sending ``response``'s body into ``sink`` as a task of ``loop`` (called on
     the loop's own thread, when the server first asks for the body); ``after`` (what
-    ``_fasterapi._after_response`` was given for the request) runs once it is sent."""
-    task = loop.create_task(_pump(response, sink, loop, after))
+    ``_fasterapi._after_response`` was given for the request) runs once it is sent.
+
+    A generator route's server-sent events (``_sse_keepalive`` set on the response) get
+    a keep-alive comment after each ``sse._PING_INTERVAL`` seconds without a piece, sent
+    by a timer of the loop while the generator waits: the timer never interrupts the
+    generator (as FastAPI's producer task ensures) and an idle stream holds no task,
+    queue or timeout of its own. A middleware that answers with a response of its own
+    around the body's iterator sends no keep-alive comments."""
+    keepalive = None
+    if getattr(response, "_sse_keepalive", False):
+        from . import sse
+
+        keepalive = _KeepAlive(loop, sink, sse._PING_INTERVAL)
+    pump = _pump(
+        response.body_iterator,
+        response.charset,
+        getattr(response, "background", None),
+        keepalive,
+        sink,
+        loop,
+        after or None,
+    )
+    task = loop.create_task(pump)
     # The client leaving cancels the task (from the I/O thread that noticed).
     sink.on_disconnect(lambda: loop.call_soon_threadsafe(task.cancel))
 
@@ -184,49 +252,18 @@ async def _jsonl(gen, serialize) -> typing.AsyncIterator[bytes]:
 
 
 async def _sse(gen, serialize_item) -> typing.AsyncIterator[bytes]:
-    """The events of ``gen``, with a keep-alive comment after each ``_PING_INTERVAL``
-    seconds without one. As FastAPI, the generator is pulled by a task of its own that
-    hands over one event at a time, so the timer never interrupts the generator."""
-    from . import sse
-
+    """The events of ``gen``, serialized. The keep-alive comments are not this
+    generator's: see :func:`start`."""
     items = _as_async(gen)
-    queue: asyncio.Queue = asyncio.Queue(maxsize=1)
-    done = object()
-
-    async def produce():
-        try:
-            async for item in items:
-                await queue.put((True, serialize_item(item)))
-            await queue.put((True, done))
-        except asyncio.CancelledError:
-            raise
-        except BaseException as e:  # handed to the consumer, which raises it
-            await queue.put((False, e))
-        finally:
-            aclose = getattr(items, "aclose", None)
-            if aclose is not None:
-                await aclose()
-
-    producer = asyncio.get_running_loop().create_task(produce())
     try:
-        while True:
-            try:
-                ok, data = await asyncio.wait_for(queue.get(), sse._PING_INTERVAL)
-            except asyncio.TimeoutError:
-                yield sse.KEEPALIVE_COMMENT
-                continue
-            if not ok:
-                raise data
-            if data is done:
-                return
-            yield data
+        async for item in items:
+            yield serialize_item(item)
+            # Not held while the generator waits for the next (idle streams are many).
+            item = None
     finally:
-        if not producer.done():
-            producer.cancel()
-            try:
-                await producer
-            except BaseException:
-                pass
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def generator_render(where: str, func, response_class, default_class: bool, route_status, field_for, dump_options: dict):
@@ -292,6 +329,7 @@ def generator_render(where: str, func, response_class, default_class: bool, rout
         kwargs = {} if status is None else {"status_code": status}
         if is_sse:
             response = StreamingResponse(_sse(gen, serialize_event), media_type="text/event-stream", **kwargs)
+            response._sse_keepalive = True
             response.headers["Cache-Control"] = "no-cache"
             response.headers["X-Accel-Buffering"] = "no"
             return response
