@@ -16,10 +16,11 @@
 //! go to the connection's [`WsSender`]: from the loop's own thread they are written at
 //! the end of the turn, without a wake-up.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use fasterapi_http::websocket::{Message, Upgrade, WsError, WsEvent, WsSender};
 use fasterapi_http::Request;
+use pyo3::call::PyCallArgs;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -37,7 +38,7 @@ pub(crate) struct PyWsConn {
     /// The handshake, until accepted or refused.
     upgrade: Mutex<Option<Upgrade>>,
     /// The connection's sender, once accepted.
-    sender: Mutex<Option<WsSender>>,
+    sender: OnceLock<WsSender>,
     /// The subprotocols the client offered.
     offered: Vec<String>,
 }
@@ -59,14 +60,17 @@ impl PyWsConn {
         self.offered.clone()
     }
 
-    /// `accept(subprotocol, headers, on_event)`: answers `101`; `on_event(kind, a, b)` is
-    /// then called on the loop's thread with `("text", str, None)`, `("bytes", bytes,
-    /// None)`, `("writable", None, None)` and last `("close", code, reason)`.
+    /// `accept(subprotocol, headers, on_message, on_writable, on_close)`: answers `101`;
+    /// then, on the loop's thread, `on_message(data)` is called with each message (`str`
+    /// or `bytes`), `on_writable()` once the output queue drained after a send found it
+    /// full, and last `on_close(code, reason)`.
     fn accept(
         &self,
         subprotocol: Option<String>,
         headers: Vec<(String, String)>,
-        on_event: Py<PyAny>,
+        on_message: Py<PyAny>,
+        on_writable: Py<PyAny>,
+        on_close: Py<PyAny>,
     ) -> PyResult<()> {
         if let Some(p) = &subprotocol {
             if !self.offered.contains(p) {
@@ -81,43 +85,30 @@ impl PyWsConn {
         })?;
         let handler = move |event: WsEvent, _out: &WsSender| {
             Python::attach(|py| {
-                let args = match event {
-                    WsEvent::Message(Message::Text(t)) => (
-                        "text",
-                        PyString::new(py, &t).into_any(),
-                        py.None().into_bound(py),
-                    ),
-                    WsEvent::Message(Message::Binary(b)) => (
-                        "bytes",
-                        PyBytes::new(py, &b).into_any(),
-                        py.None().into_bound(py),
-                    ),
-                    WsEvent::Writable => (
-                        "writable",
-                        py.None().into_bound(py),
-                        py.None().into_bound(py),
-                    ),
-                    WsEvent::Closed { code, reason } => (
-                        "close",
-                        code.into_pyobject(py)
-                            .map(|c| c.into_any())
-                            .unwrap_or_else(|_| py.None().into_bound(py)),
-                        PyString::new(py, &reason).into_any(),
-                    ),
+                let delivered = match event {
+                    WsEvent::Message(Message::Text(t)) => {
+                        deliver(py, on_message.bind(py), (PyString::new(py, &t),))
+                    }
+                    WsEvent::Message(Message::Binary(b)) => {
+                        deliver(py, on_message.bind(py), (PyBytes::new(py, &b),))
+                    }
+                    WsEvent::Writable => deliver(py, on_writable.bind(py), ()),
+                    WsEvent::Closed { code, reason } => {
+                        deliver(py, on_close.bind(py), (code, reason))
+                    }
                 };
-                if let Err(e) = on_event.bind(py).call1(args) {
+                if let Err(e) = delivered {
                     crate::serve::log_line("error in a WebSocket's event handler:");
                     e.display(py);
                 }
             });
-            // The coroutine it woke runs at the loop's next turn, this pass.
-            aio::request_turn();
         };
         let headers: Vec<(String, String)> = headers;
         let sender = upgrade
             .accept_with(subprotocol.as_deref(), &headers, handler)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        *lock(&self.sender) = Some(sender);
+        // The upgrade was taken above, once: the sender is set once.
+        let _ = self.sender.set(sender);
         Ok(())
     }
 
@@ -141,25 +132,25 @@ impl PyWsConn {
     /// Sends a text (`str`) or binary (`bytes`-like) message: 0 sent, 1 the output queue
     /// is full (an `on_event("writable")` follows), 2 closed.
     fn send(&self, data: &Bound<'_, PyAny>) -> PyResult<u8> {
-        let message = if let Ok(s) = data.cast::<PyString>() {
-            Message::Text(s.to_str()?.to_owned())
+        let Some(sender) = self.sender.get() else {
+            return Err(PyRuntimeError::new_err(
+                "WebSocket is not connected. Need to call \"accept\" first.",
+            ));
+        };
+        // The frame is made straight from the object's buffer: one copy.
+        let sent = if let Ok(s) = data.cast::<PyString>() {
+            sender.send_text(s.to_str()?)
         } else if let Ok(b) = data.cast::<PyBytes>() {
-            // One copy; extracting a Vec<u8> would go through the sequence protocol.
-            Message::Binary(b.as_bytes().to_vec())
+            sender.send_binary(b.as_bytes())
         } else if let Ok(b) = data.cast::<PyByteArray>() {
-            Message::Binary(b.to_vec())
+            sender.send_binary(&b.to_vec())
         } else {
             return Err(PyTypeError::new_err(format!(
                 "a WebSocket message is str or bytes, not {}",
                 data.get_type().name()?
             )));
         };
-        let Some(sender) = lock(&self.sender).clone() else {
-            return Err(PyRuntimeError::new_err(
-                "WebSocket is not connected. Need to call \"accept\" first.",
-            ));
-        };
-        Ok(match sender.send(message) {
+        Ok(match sent {
             Ok(()) => SENT,
             Err(WsError::Full(_)) => FULL,
             Err(_) => CLOSED,
@@ -168,7 +159,7 @@ impl PyWsConn {
 
     /// Starts the close handshake with `code` and `reason`; false if it was closed already.
     fn close(&self, code: u16, reason: &str) -> PyResult<bool> {
-        let Some(sender) = lock(&self.sender).clone() else {
+        let Some(sender) = self.sender.get() else {
             return Ok(false);
         };
         match sender.close(code, reason) {
@@ -177,6 +168,28 @@ impl PyWsConn {
             Err(e) => Err(PyValueError::new_err(e.to_string())),
         }
     }
+}
+
+/// Hands an event to the `WebSocket` (its `_on_message`, `_on_writable` or `_on_close`). On the I/O thread that drives the
+/// loop, the task waiting for it is stepped right there (`websockets._Wake`): the loop is
+/// marked running for it, and a turn is asked for only if the step left the loop work.
+fn deliver<'py>(
+    py: Python<'py>,
+    on_event: &Bound<'py, PyAny>,
+    args: impl PyCallArgs<'py>,
+) -> PyResult<()> {
+    if !aio::on_io_thread() {
+        on_event.call1(args)?;
+        aio::request_turn();
+        return Ok(());
+    }
+    let rt = Runtime::get(py)?;
+    aio::with_loop(py, rt, |lp| {
+        aio::mark_running(py, rt, lp.event_loop.bind(py))?;
+        let called = on_event.call1(args);
+        lp.note_work(py)?;
+        called.map(drop)
+    })
 }
 
 /// `fasterapi.websockets._new(request, conn)` and friends, looked up once.
@@ -206,7 +219,7 @@ fn start(py: Python<'_>, route: &PyRoute, req: &Request<'_>, upgrade: Upgrade) -
         py,
         PyWsConn {
             upgrade: Mutex::new(Some(upgrade)),
-            sender: Mutex::new(None),
+            sender: OnceLock::new(),
             offered,
         },
     )?;

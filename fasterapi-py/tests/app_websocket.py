@@ -4,6 +4,7 @@
 """
 
 import asyncio
+import contextvars
 import sys
 
 from fasterapi import Cookie, Depends, FasterAPI, Header, Query, WebSocket, WebSocketDisconnect, WebSocketException, status
@@ -93,6 +94,30 @@ async def flood(websocket: WebSocket, n: int):
         await websocket.send_bytes(chunk)
     await websocket.send_text("end")
     await websocket.close()
+
+
+_conversation = contextvars.ContextVar("conversation", default="unset")
+
+
+@app.websocket("/context")
+async def context(websocket: WebSocket):
+    """First a receive that times out ('timed out' is sent then; the client sends nothing
+    before it), then each message answered with what the handler sees once woken by it:
+    its own task, the context variable it set, a running loop."""
+    await websocket.accept()
+    task = asyncio.current_task()
+    _conversation.set(f"task {id(task)}")
+    try:
+        await asyncio.wait_for(websocket.receive_text(), 0.01)
+    except asyncio.TimeoutError:
+        await websocket.send_text("timed out")
+    async for text in websocket.iter_text():
+        await websocket.send_json({
+            "text": text,
+            "same_task": asyncio.current_task() is task,
+            "context_kept": _conversation.get() == f"task {id(task)}",
+            "loop_running": asyncio.get_running_loop() is task.get_loop(),
+        })
 
 
 @app.get("/http")

@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import struct
+import urllib.request
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -384,3 +385,20 @@ def test_handlers_await_the_loop_and_serve_each_other(server):
             assert a.recv() == "hi from b"
             assert b.recv() == "hi from b"
         assert a.recv() == "someone left"
+
+
+def test_a_woken_handler_runs_in_its_task_and_context(server):
+    # Messages wake the waiting receive by stepping its task at once (websockets._wake):
+    # the handler must still be inside its own task, with its context and a running loop,
+    # also when a `def` route ran between two messages; a receive given up by a timeout
+    # leaves the connection usable.
+    http_url = server.url + "/http"
+    with connect(ws_url(server, "/context")) as ws:
+        assert ws.recv() == "timed out"
+        for i in range(3):
+            with urllib.request.urlopen(http_url, timeout=10) as r:
+                assert json.loads(r.read()) == {"http": True}
+            ws.send(f"m{i}")
+            assert json.loads(ws.recv()) == {
+                "text": f"m{i}", "same_task": True, "context_kept": True, "loop_running": True,
+            }

@@ -244,18 +244,45 @@ impl WsSender {
     /// [`WsOptions::max_queued`] bytes wait for the socket, and [`WsError::Closed`] once
     /// the connection is closing.
     pub fn send(&self, message: Message) -> Result<(), WsError> {
-        let mut frame = BytesMut::new();
-        match &message {
-            Message::Text(t) => frame::encode(&mut frame, frame::TEXT, t.as_bytes()),
-            Message::Binary(b) => frame::encode(&mut frame, frame::BINARY, b),
+        let sent = match &message {
+            Message::Text(t) => self.send_frame(frame::TEXT, t.as_bytes()),
+            Message::Binary(b) => self.send_frame(frame::BINARY, b),
+        };
+        sent.map_err(|full| Self::refused(full, message))
+    }
+
+    /// As [`WsSender::send`] with a text message, from a borrowed `text`: its frame is
+    /// made straight from it (a failed send hands back a copy).
+    pub fn send_text(&self, text: &str) -> Result<(), WsError> {
+        self.send_frame(frame::TEXT, text.as_bytes())
+            .map_err(|full| Self::refused(full, Message::Text(text.to_owned())))
+    }
+
+    /// As [`WsSender::send`] with a binary message, from borrowed `data`: its frame is
+    /// made straight from it (a failed send hands back a copy).
+    pub fn send_binary(&self, data: &[u8]) -> Result<(), WsError> {
+        self.send_frame(frame::BINARY, data)
+            .map_err(|full| Self::refused(full, Message::Binary(data.to_vec())))
+    }
+
+    fn refused(full: bool, message: Message) -> WsError {
+        match full {
+            true => WsError::Full(message),
+            false => WsError::Closed(Some(message)),
         }
+    }
+
+    /// Queues a data frame; `Err(true)` if the queue is full, `Err(false)` if closed.
+    fn send_frame(&self, opcode: u8, payload: &[u8]) -> Result<(), bool> {
+        let mut frame = BytesMut::new();
+        frame::encode(&mut frame, opcode, payload);
         let mut outbox = self.outbox();
         if outbox.closed {
-            return Err(WsError::Closed(Some(message)));
+            return Err(false);
         }
         if outbox.bytes > 0 && outbox.bytes + frame.len() > self.shared.max_queued {
             outbox.want_writable = true;
-            return Err(WsError::Full(message));
+            return Err(true);
         }
         self.queue(outbox, frame.freeze(), false);
         Ok(())

@@ -61,6 +61,12 @@ import typing
 
 from .exceptions import WebSocketException, WebSocketRequestValidationError
 
+try:
+    from _asyncio import _current_tasks
+except ImportError:  # pragma: no cover - CPython without the C accelerator
+    from asyncio.tasks import _current_tasks
+from threading import get_ident as _get_ident
+
 __all__ = ["WebSocket", "WebSocketDisconnect", "WebSocketState"]
 
 
@@ -92,6 +98,43 @@ _SESSIONS_LOCK = threading.Lock()
 
 _SENT, _FULL, _CLOSED = 0, 1, 2
 
+_Future = asyncio.Future
+_CONNECTING = WebSocketState.CONNECTING
+_CONNECTED = WebSocketState.CONNECTED
+_DISCONNECTED = WebSocketState.DISCONNECTED
+
+
+
+class _Closed(typing.NamedTuple):
+    """The last item of a ``WebSocket``'s inbox: the connection closed."""
+
+    code: int
+    reason: str
+
+
+def _wake(waiter) -> None:
+    """Finishes ``waiter``, the future a ``receive`` (or a send waiting for room) awaits.
+
+    ``set_result`` alone would wake the task at the loop's next turn (it queues the
+    task's wake-up with ``call_soon``, and the server then runs a turn of the loop: a
+    selector poll and the ready queue). On the loop's thread outside any task (where the
+    server delivers a connection's events) the task is stepped here instead, as that
+    turn would have, in the context it gave: the handler runs to its next ``await`` (an
+    echo queued for the connection, which writes it in the same pass) with no handle, no
+    turn and no poll. Elsewhere it wakes as any future does."""
+    if waiter.done():
+        return
+    loop = waiter.get_loop()
+    if _current_tasks.get(loop) is None and loop._thread_id == _get_ident():
+        callbacks = waiter._callbacks
+        if callbacks is not None and len(callbacks) == 1:
+            callback, context = callbacks[0]
+            waiter.remove_done_callback(callback)
+            waiter.set_result(None)
+            context.run(callback, waiter)
+            return
+    waiter.set_result(None)
+
 
 def _new(request, conn):
     """The ``WebSocket`` of a handshake (called by the server, fasterapi-py/src/websocket.rs)."""
@@ -99,7 +142,12 @@ def _new(request, conn):
 
 
 class WebSocket:
-    """One WebSocket connection, as Starlette's ``WebSocket`` (see the module's docs)."""
+    """One WebSocket connection, as Starlette's ``WebSocket`` (see the module's docs).
+
+    The handshake request's attributes are properties of their own (see
+    :data:`_REQUEST_ATTRIBUTES`), not a ``__getattr__``: a class with one gets every
+    attribute read through it, which CPython cannot specialize, and a message's path
+    reads several."""
 
     def __init__(self, request, conn) -> None:
         self._request = request
@@ -109,19 +157,14 @@ class WebSocket:
         self._inbox: collections.deque = collections.deque()
         self._waiter: asyncio.Future | None = None
         self._writable: asyncio.Future | None = None
+        #: The loop of the handler's task (set by ``accept``).
+        self._loop = None
         client = request.client
         port = client[1] if client is not None else None
         with _SESSIONS_LOCK:
             self._session = _SESSIONS.get(port) if request.client is not None and client[0] == "127.0.0.1" else None
 
     # -- the request's attributes ---------------------------------------------------------
-
-    def __getattr__(self, name: str):
-        # url, headers, query_params, path_params, cookies, client, state, app, base_url,
-        # url_for, ...: the handshake request's.
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self._request, name)
 
     @property
     def scope(self) -> dict:
@@ -144,21 +187,57 @@ class WebSocket:
 
     # -- the conversation ----------------------------------------------------------------
 
-    def _on_event(self, kind: str, a, b) -> None:
-        """Called by the server on the loop's thread for each event of the connection."""
-        if kind == "writable":
-            fut = self._writable
-            if fut is not None and not fut.done():
-                fut.set_result(None)
+    def _on_message(self, data) -> None:
+        """Called by the server on the loop's thread with each message of the client (a
+        ``str`` or ``bytes``): queues it and wakes the task waiting for it, stepping it
+        at once (see :func:`_wake`, inlined: this runs once per message)."""
+        self._inbox.append(data)
+        waiter = self._waiter
+        if waiter is None:
             return
-        self._inbox.append((kind, a, b))
-        if kind == "close":
-            fut = self._writable
-            if fut is not None and not fut.done():
-                fut.set_result(None)
-        fut = self._waiter
-        if fut is not None and not fut.done():
-            fut.set_result(None)
+        self._waiter = None
+        loop = self._loop
+        if _current_tasks.get(loop) is None and loop._thread_id == _get_ident():
+            callbacks = waiter._callbacks
+            if callbacks is not None and len(callbacks) == 1:
+                callback, context = callbacks[0]
+                waiter.remove_done_callback(callback)
+                waiter.set_result(None)
+                context.run(callback, waiter)
+                return
+        if not waiter.done():
+            waiter.set_result(None)
+
+    def _on_writable(self) -> None:
+        """Called by the server once the connection's output queue has drained after a
+        send found it full."""
+        waiter = self._writable
+        if waiter is not None:
+            self._writable = None
+            _wake(waiter)
+
+    def _on_close(self, code: int, reason: str) -> None:
+        """Called by the server once, last: the connection is closed (the client's close
+        code, or 1006)."""
+        self._inbox.append(_Closed(code, reason))
+        for name in ("_writable", "_waiter"):
+            waiter = getattr(self, name)
+            if waiter is not None:
+                setattr(self, name, None)
+                _wake(waiter)
+
+    async def _next_event(self):
+        """The next item of the inbox (a message's ``str`` or ``bytes``, or the
+        :class:`_Closed` last), waiting for one."""
+        inbox = self._inbox
+        while not inbox:
+            waiter = self._waiter = _Future(loop=self._loop or asyncio.get_running_loop())
+            try:
+                await waiter
+            finally:
+                if self._waiter is waiter:
+                    self._waiter = None
+        return inbox.popleft()
 
     async def receive(self) -> dict:
         """The next ASGI message: ``websocket.connect`` first, then ``websocket.receive``
@@ -171,19 +250,13 @@ class WebSocket:
             raise RuntimeError('Cannot call "receive" once a disconnect message has been received.')
         if self.application_state == WebSocketState.CONNECTING:
             raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
-        while not self._inbox:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        kind, a, b = self._inbox.popleft()
-        if kind == "close":
+        item = self._inbox.popleft() if self._inbox else await self._next_event()
+        if type(item) is _Closed:
             self.client_state = WebSocketState.DISCONNECTED
-            return {"type": "websocket.disconnect", "code": a, "reason": b}
-        if kind == "text":
-            return {"type": "websocket.receive", "text": a}
-        return {"type": "websocket.receive", "bytes": a}
+            return {"type": "websocket.disconnect", "code": item.code, "reason": item.reason}
+        if type(item) is str:
+            return {"type": "websocket.receive", "text": item}
+        return {"type": "websocket.receive", "bytes": item}
 
     async def send(self, message: typing.MutableMapping) -> None:
         """Sends an ASGI message: ``websocket.accept``, ``websocket.send`` (``text`` or
@@ -220,7 +293,8 @@ class WebSocket:
             if isinstance(value, bytes):
                 value = value.decode("latin-1")
             pairs.append((name, value))
-        self._conn.accept(subprotocol, pairs, self._on_event)
+        self._loop = asyncio.get_running_loop()
+        self._conn.accept(subprotocol, pairs, self._on_message, self._on_writable, self._on_close)
         self.application_state = WebSocketState.CONNECTED
 
     async def _send(self, data) -> None:
@@ -236,11 +310,12 @@ class WebSocket:
                 self.application_state = WebSocketState.DISCONNECTED
                 raise WebSocketDisconnect(code=1006)
             # Full: wait until the connection's output drains (or it closes).
-            self._writable = asyncio.get_running_loop().create_future()
+            waiter = self._writable = _Future(loop=self._loop)
             try:
-                await self._writable
+                await waiter
             finally:
-                self._writable = None
+                if self._writable is waiter:
+                    self._writable = None
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Closes with ``code`` and ``reason``; before ``accept``, refuses the handshake
@@ -259,10 +334,34 @@ class WebSocket:
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message["code"], message.get("reason"))
 
+    def _not_data(self, item, want: type):
+        """``receive_text``/``receive_bytes`` (``want``) took ``item``, which is not a
+        message of that kind: the close (:class:`WebSocketDisconnect`) or the other
+        kind (``KeyError``, as Starlette's lookup of the missing key)."""
+        if type(item) is _Closed:
+            self.client_state = _DISCONNECTED
+            raise WebSocketDisconnect(item.code, item.reason)
+        raise KeyError("text" if want is str else "bytes")
+
     async def receive_text(self) -> str:
         """The next message's text; :class:`WebSocketDisconnect` once the client closed."""
-        if self.application_state != WebSocketState.CONNECTED:
+        if self.application_state is not _CONNECTED:
             raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
+        if self.client_state is _CONNECTED:
+            # The message without its ASGI dict, and the wait inline (each coroutine
+            # between the task and the future adds to every step).
+            inbox = self._inbox
+            while not inbox:
+                waiter = self._waiter = _Future(loop=self._loop)
+                try:
+                    await waiter
+                finally:
+                    if self._waiter is waiter:
+                        self._waiter = None
+            item = inbox.popleft()
+            if type(item) is str:
+                return item
+            return self._not_data(item, str)
         message = await self.receive()
         self._raise_on_disconnect(message)
         if "text" not in message:
@@ -271,8 +370,21 @@ class WebSocket:
 
     async def receive_bytes(self) -> bytes:
         """The next message's bytes; :class:`WebSocketDisconnect` once the client closed."""
-        if self.application_state != WebSocketState.CONNECTED:
+        if self.application_state is not _CONNECTED:
             raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
+        if self.client_state is _CONNECTED:
+            inbox = self._inbox
+            while not inbox:
+                waiter = self._waiter = _Future(loop=self._loop)
+                try:
+                    await waiter
+                finally:
+                    if self._waiter is waiter:
+                        self._waiter = None
+            item = inbox.popleft()
+            if type(item) is bytes:
+                return item
+            return self._not_data(item, bytes)
         message = await self.receive()
         self._raise_on_disconnect(message)
         if "bytes" not in message:
@@ -321,13 +433,17 @@ class WebSocket:
         """Sends a text message."""
         if not isinstance(data, str):
             raise TypeError(f"send_text takes a str, not {type(data).__name__}")
-        await self._send(data)
+        if self.application_state is not _CONNECTED or self._conn.send(data) != _SENT:
+            await self._send(data)
 
     async def send_bytes(self, data: bytes) -> None:
         """Sends a binary message."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"send_bytes takes bytes, not {type(data).__name__}")
-        await self._send(bytes(data))
+        if type(data) is not bytes:
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise TypeError(f"send_bytes takes bytes, not {type(data).__name__}")
+            data = bytes(data)
+        if self.application_state is not _CONNECTED or self._conn.send(data) != _SENT:
+            await self._send(data)
 
     async def send_json(self, data: typing.Any, mode: str = "text") -> None:
         """Sends ``data`` as JSON (Starlette's: compact separators, non-ASCII kept), in a
@@ -403,3 +519,20 @@ class WebSocket:
     def _finish(self, error, handled: bool) -> None:
         if self._session is not None:
             self._session._server_done(None if handled else error)
+
+
+#: What a ``WebSocket`` reads from its handshake request (Starlette's ``HTTPConnection``
+#: attributes, and fasterapi's request additions).
+_REQUEST_ATTRIBUTES = (
+    "app", "base_url", "headers", "query_params", "path_params", "cookies", "client",
+    "state", "url_for", "path", "query_string", "raw_path", "http_version",
+)
+
+
+def _forward(name: str) -> property:
+    return property(lambda self: getattr(self._request, name), doc=f"The handshake request's ``{name}``.")
+
+
+for _name in _REQUEST_ATTRIBUTES:
+    setattr(WebSocket, _name, _forward(_name))
+del _name
