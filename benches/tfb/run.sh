@@ -26,8 +26,10 @@
 # connections (TechEmpower: 16-512 for the database tests on large machines).
 #
 # Settings (environment): ONLY="..." TESTS="json plaintext db queries fortunes updates cached"
-#   DURATION=10 REPS=2 CONNS=64 WARMUP=2 PORT=18680 TFB_POOL=16 (Python connections per
-#   process) VENV=benches/load/out/venv SKIP_BUILD=1 (keep the installed fasterapi)
+#   DURATION=10 REPS=2 CONNS=64 WARMUP=2 PORT=18680 TFB_POOL=CONNS/2 (Python database
+#   connections per process: one per request in flight, as the 2 processes share CONNS;
+#   fewer, and requests queue for a connection while others wait on the database)
+#   VENV=benches/load/out/venv SKIP_BUILD=1 (keep the installed fasterapi)
 #   OUT=benches/tfb/out/tfb DB_PORT=5433 READY_TIMEOUT=60
 set -euo pipefail
 
@@ -50,7 +52,7 @@ WARMUP="${WARMUP:-2}"
 PORT="${PORT:-18680}"
 SKIP_BUILD="${SKIP_BUILD:-0}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
-export TFB_POOL="${TFB_POOL:-16}"
+export TFB_POOL="${TFB_POOL:-$(( CONNS / 2 ))}"
 SMOKE=0
 
 log() { echo "[tfb $(date +%T)] $*" >&2; }
