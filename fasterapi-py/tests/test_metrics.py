@@ -2,10 +2,12 @@
 several worker processes one endpoint that counts the requests of all of them (the counts
 live in memory the supervisor maps before forking the workers)."""
 
-import pytest
-import requests
+import os
+import signal
 
-from conftest import get
+import pytest
+
+from conftest import LISTENING, get
 
 # Each request below goes on a new connection, which the kernel hashes to one of the
 # workers' listeners: the chance that this many requests all miss a given worker is
@@ -85,3 +87,28 @@ def test_a_metrics_path_must_be_a_path(bad):
 
     with pytest.raises(ValueError, match="metrics must be a path"):
         FastAPI().run(port=0, metrics=bad)
+
+
+def test_a_dead_workers_requests_stay_counted_and_its_replacement_counts_on(spawn_server):
+    s = spawn_server("app_metrics.py", workers=2)
+    served = {}
+    while set(served) != s.workers:
+        assert sum(served.values()) < ATTEMPTS, f"only workers {set(served)} of {s.workers} answered"
+        pid = get(s, "/pid").json()
+        served[pid] = served.get(pid, 0) + 1
+    victim = min(s.workers)
+    os.kill(victim, signal.SIGKILL)
+    s.wait_for(rf"worker {victim} died")
+    replacement = int(s.wait_for(LISTENING).group(1))
+    # The replacement takes the dead worker's slots in the shared region and adds to them.
+    seen = set()
+    while replacement not in seen:
+        assert sum(served.values()) < 2 * ATTEMPTS, "the replacement never answered"
+        pid = get(s, "/pid").json()
+        seen.add(pid)
+        served[pid] = served.get(pid, 0) + 1
+    sent = sum(served.values())
+    for k in range(6):
+        m = scrape(s)
+        assert m[requests_total("/pid", "GET", "2xx")] == sent
+        assert m.get(requests_total("/metrics", "GET", "2xx"), 0) == k

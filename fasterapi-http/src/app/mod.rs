@@ -732,7 +732,8 @@ impl App {
 
     /// Serves Prometheus metrics (text format 0.0.4) at `GET path`: requests by route
     /// pattern, method and status class (`route=""` for requests no route took), a
-    /// latency histogram of each route's handler, open connections, worker-queue depth,
+    /// latency histogram per route (the event-loop turn that served the request, see
+    /// [`observe`](crate::observe#what-the-latency-histogram-measures)), open connections, worker-queue depth,
     /// shed (503) and timed-out (408) requests, dropped access-log lines. Off until
     /// called; routes pay for it only when it is on (each handler is wrapped when the
     /// app binds; its counters are per thread, without a lock or shared write). See

@@ -219,11 +219,48 @@ impl Region {
         unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.cells) }
     }
 
-    /// Takes `len` cells; `None` when the region is full.
+    /// Takes a slot of `len` cells for this process: in a shared region, first one whose
+    /// process exited (its counts stay, and this process adds to them: a worker restarted
+    /// again and again does not fill the region), else a fresh one; `None` when full.
     fn take(&self, len: usize) -> Option<usize> {
-        let next = &self.cells()[header::NEXT];
+        let me = u64::from(std::process::id());
+        let cells = self.cells();
+        if self.shared {
+            let mut dead: Vec<u64> = Vec::new();
+            for at in self.slots(len) {
+                let pid = cells[at + cell::PID].load(Ordering::Relaxed);
+                // pid 0: taken, not written yet.
+                if pid == 0 || pid == me {
+                    continue;
+                }
+                if !dead.contains(&pid) {
+                    if process_alive(pid) {
+                        continue;
+                    }
+                    dead.push(pid);
+                }
+                if cells[at + cell::PID]
+                    .compare_exchange(pid, me, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    // Its gauges were the dead process's.
+                    cells[at + cell::OPEN].store(0, Ordering::Relaxed);
+                    cells[at + cell::QUEUED].store(0, Ordering::Relaxed);
+                    // A thread killed while ending a turn left its sequence odd.
+                    let seq = &cells[at + cell::SEQ];
+                    let s = seq.load(Ordering::Relaxed);
+                    seq.store(s + s % 2, Ordering::Release);
+                    return Some(at);
+                }
+            }
+        }
+        let next = &cells[header::NEXT];
         let at = next.fetch_add(len as u64, Ordering::AcqRel) as usize;
-        (at + len <= self.cells).then_some(at)
+        if at + len > self.cells {
+            return None;
+        }
+        cells[at + cell::PID].store(me, Ordering::Relaxed);
+        Some(at)
     }
 
     /// The first cell of each slot taken so far.
@@ -266,7 +303,8 @@ impl Drop for Region {
 /// It is an anonymous `MAP_SHARED` mapping: processes forked after it share its pages,
 /// and it is gone when the last of them exits. Every process must serve the same routes
 /// (the same app), which the region checks when each binds. The counts of a process that
-/// exited stay counted (counters never go down); its gauges are left out.
+/// exited stay counted (counters never go down) and its gauges are left out; a process
+/// started later (a restarted worker) takes its slots over and adds to them.
 #[derive(Clone)]
 pub struct SharedMetrics {
     region: Arc<Region>,
@@ -439,7 +477,6 @@ impl Registry {
         let at = region.take(len).ok_or_else(|| {
             io::Error::other("shared metrics: the region is full (too many processes or threads)")
         })?;
-        h[at + cell::PID].store(u64::from(std::process::id()), Ordering::Relaxed);
         let _ = self.routes.set(routes.into());
         let _ = self.layout.set((len, at));
         Ok(())
@@ -632,9 +669,6 @@ impl Registry {
                 (process, true)
             }
         };
-        if !rmw {
-            region.cells()[at + cell::PID].store(u64::from(std::process::id()), Ordering::Relaxed);
-        }
         Slot {
             registry: self.id,
             region: region.clone(),
