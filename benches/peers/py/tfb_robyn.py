@@ -11,35 +11,18 @@ import os
 from random import randint, sample
 
 import asyncpg
-import jinja2
 import orjson
 from robyn import Response, Robyn
+from tfb_common import ALL_ROWS_SQL, FORTUNES_SQL, POOL_SIZE, TEMPLATE, clamp
 
 READ_ROW_SQL = 'SELECT "id", "randomnumber" FROM "world" WHERE id = $1'
 WRITE_ROW_SQL = 'UPDATE "world" SET "randomnumber" = $1 WHERE id = $2'
-ALL_ROWS_SQL = 'SELECT "id", "randomnumber" FROM "world"'
-FORTUNES_SQL = 'SELECT "id", "message" FROM "fortune"'
-POOL_SIZE = int(os.getenv("TFB_POOL", "16"))
-TEMPLATE = jinja2.Template(
-    "<!DOCTYPE html>\n<html>\n<head><title>Fortunes</title></head>\n<body>\n<table>\n"
-    "<tr><th>id</th><th>message</th></tr>\n"
-    "{% for id, message in fortunes %}<tr><td>{{ id }}</td><td>{{ message|e }}</td></tr>\n"
-    "{% endfor %}</table>\n</body>\n</html>\n"
-)
 JSON = {"Content-Type": "application/json", "Server": "Robyn"}
 HTML = {"Content-Type": "text/html; charset=utf-8", "Server": "Robyn"}
 TEXT = {"Content-Type": "text/plain", "Server": "Robyn"}
 pool = None
 cache = {}
 app = Robyn(__file__)
-
-
-def clamp(queries):
-    try:
-        n = int(queries)
-    except (TypeError, ValueError):
-        return 1
-    return min(max(n, 1), 500)
 
 
 def json_response(value):

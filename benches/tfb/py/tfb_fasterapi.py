@@ -7,9 +7,11 @@ nothing else, as a user moving an app would.
 import argparse
 import os
 import re
+import sys
 
-SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "peers", "py",
-                      "tfb_fastapi.py")
+PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "peers", "py")
+SOURCE = os.path.join(PEERS, "tfb_fastapi.py")
+sys.path.insert(0, PEERS)  # its tfb_common
 with open(SOURCE) as f:
     source = f.read()
 changed, n = re.subn(r"^from fastapi(\.[a-z_.]+)? import", r"from fasterapi\1 import", source,

@@ -11,36 +11,23 @@ Settings: DB_HOST, DB_PORT (db.sh's), TFB_POOL (connections per process, 16 by d
 """
 import argparse
 import os
+import sys
 from contextlib import asynccontextmanager
 from random import randint, sample
 
-import jinja2
 from psycopg_pool import ConnectionPool
 
 from fasterapi import FasterAPI
 from fasterapi.responses import HTMLResponse, PlainTextResponse
 
+PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "peers", "py")
+sys.path.insert(0, PEERS)  # tfb_common
+from tfb_common import ALL_ROWS_SQL, FORTUNES_SQL, POOL_SIZE, TEMPLATE, clamp  # noqa: E402
+
 READ_ROW_SQL = 'SELECT "id", "randomnumber" FROM "world" WHERE id = %s'
 WRITE_ROW_SQL = 'UPDATE "world" SET "randomnumber" = %s WHERE id = %s'
-ALL_ROWS_SQL = 'SELECT "id", "randomnumber" FROM "world"'
-FORTUNES_SQL = 'SELECT "id", "message" FROM "fortune"'
-POOL_SIZE = int(os.getenv("TFB_POOL", "16"))
-TEMPLATE = jinja2.Template(
-    "<!DOCTYPE html>\n<html>\n<head><title>Fortunes</title></head>\n<body>\n<table>\n"
-    "<tr><th>id</th><th>message</th></tr>\n"
-    "{% for id, message in fortunes %}<tr><td>{{ id }}</td><td>{{ message|e }}</td></tr>\n"
-    "{% endfor %}</table>\n</body>\n</html>\n"
-)
 pool = None
 cache = None
-
-
-def clamp(queries):
-    try:
-        n = int(queries)
-    except (TypeError, ValueError):
-        return 1
-    return min(max(n, 1), 500)
 
 
 def read_rows(cur, ids):
