@@ -1,4 +1,5 @@
-//! Steady-state requests through Rust handlers do not touch the heap.
+//! Steady-state requests through Rust handlers (and the CORS policy) do not touch the
+//! heap.
 //!
 //! A counting global allocator counts every allocation in the process (server threads
 //! included) while a client that itself allocates nothing sends requests over a kept-alive
@@ -9,6 +10,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use fasterapi_http::cors::{CorsOptions, CorsPolicy};
 use fasterapi_http::{App, Error, Request, Response};
 
 struct Counting;
@@ -119,6 +121,57 @@ fn plaintext_json_and_params_allocate_nothing_per_request() {
         after - before,
         0,
         "allocations during 6000 steady-state requests"
+    );
+    server.shutdown().unwrap();
+
+    // CORS (issue 16): a preflight answered by the policy and a GET it marks, from a
+    // listed origin. Every header value is the policy's own or borrowed from it.
+    let mut app = App::new();
+    app.config_mut().threads = 1;
+    app.middleware(
+        CorsPolicy::new(CorsOptions {
+            allow_origins: vec!["https://app.example".into()],
+            allow_methods: vec!["GET".into(), "POST".into()],
+            allow_headers: vec!["X-Token".into()],
+            allow_credentials: true,
+            ..CorsOptions::default()
+        })
+        .unwrap(),
+    );
+    app.get("/items", |_req: &Request| Response::text("items"));
+    let server = app.bind("127.0.0.1:0").unwrap().spawn().unwrap();
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.set_nodelay(true).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let requests: [&[u8]; 2] = [
+        b"OPTIONS /items HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\
+          Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: x-token\r\n\r\n",
+        b"GET /items HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\r\n",
+    ];
+    let lens: Vec<usize> = requests.iter().map(|r| response_len(&mut s, r)).collect();
+    for _ in 0..200 {
+        for (req, len) in requests.iter().zip(&lens) {
+            exchange(&mut s, req, *len, &mut buf);
+        }
+    }
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for _ in 0..2000 {
+        for (req, len) in requests.iter().zip(&lens) {
+            exchange(&mut s, req, *len, &mut buf);
+        }
+    }
+    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let last = String::from_utf8_lossy(&buf[..lens[1]]);
+    assert!(
+        last.contains("Access-Control-Allow-Origin: https://app.example")
+            && last.ends_with("items"),
+        "{last}"
+    );
+    assert_eq!(
+        after - before,
+        0,
+        "allocations during 4000 steady-state CORS requests"
     );
     server.shutdown().unwrap();
 }

@@ -119,6 +119,59 @@ def test_any_origin_with_credentials_names_the_origin(spawn_server):
     assert s.stop() == 0
 
 
+# Preflights whose header names vary in case, repeat (the first counts) or list requested
+# headers loosely: the server reads them in one pass over the request's headers.
+ODD_PREFLIGHTS = [
+    [("ORIGIN", "https://a.example"), ("access-control-request-METHOD", "POST"),
+     ("Access-Control-Request-Headers", "X-TOKEN ,\tcontent-type, accept")],
+    [("Origin", "https://evil.example"), ("Origin", "https://a.example"),
+     ("Access-Control-Request-Method", "GET")],
+    [("Origin", "https://a.example"), ("Access-Control-Request-Method", "DELETE"),
+     ("Access-Control-Request-Method", "GET")],
+    [("Origin", "https://x.b.example"), ("Access-Control-Request-Method", "POST"),
+     ("Access-Control-Request-Headers", "x-token"), ("Access-Control-Request-Headers", "x-other")],
+    [("Origin", "https://a.example"), ("Access-Control-Request-Method", "GET"),
+     ("Access-Control-Request-Private-Network", "true")],
+]
+
+
+def _cors_view(r):
+    return r.status_code, r.text, sorted(
+        (k.lower(), v) for k, v in r.headers.items()
+        if k.lower().startswith("access-control-") or k.lower() == "vary"
+    )
+
+
+@pytest.mark.parametrize("headers", ODD_PREFLIGHTS)
+def test_odd_preflights_are_answered_as_starlettes_cors_middleware(cors, headers):
+    httpx = pytest.importorskip("httpx")
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.cors import CORSMiddleware as StarletteCORS
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    # The options of app_middleware.py's cors app.
+    reference = Starlette(
+        routes=[Route("/items", lambda request: PlainTextResponse("items"))],
+        middleware=[Middleware(
+            StarletteCORS,
+            allow_origins=["https://a.example"],
+            allow_origin_regex=r"https://.*\.b\.example",
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-Token"],
+            allow_credentials=True,
+            expose_headers=["X-Count"],
+            max_age=60,
+        )],
+    )
+    with TestClient(reference) as starlette_client, httpx.Client(base_url=cors.url) as ours:
+        want = _cors_view(starlette_client.request("OPTIONS", "/items", headers=headers))
+        got = _cors_view(ours.request("OPTIONS", "/items", headers=headers, timeout=10))
+    assert got == want
+
+
 def test_a_bad_origin_regex_is_refused_when_added():
     from fasterapi import FastAPI
     from fasterapi.middleware.cors import CORSMiddleware

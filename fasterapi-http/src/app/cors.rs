@@ -46,7 +46,7 @@ use std::fmt;
 
 use crate::app::request::Request;
 use crate::app::router::Method;
-use crate::http::response::{Response, StatusCode};
+use crate::http::response::{take_header_list, Response, StatusCode};
 
 /// Starlette's `ALL_METHODS`: what `allow_methods=["*"]` allows.
 pub const ALL_METHODS: &[&str] = &[
@@ -118,8 +118,14 @@ impl std::error::Error for CorsError {}
 
 /// A CORS policy, ready to answer preflights and decorate responses (see the module
 /// docs).
+///
+/// Every header value the policy sends that does not come from the request (the allowed
+/// methods, headers, max age, the listed origins it names back) is built once, when the
+/// policy is made, as a `&'static str` (interned): a preflight answer or a simple
+/// response borrows them, so answering allocates nothing but the response's header list.
 pub struct CorsPolicy {
-    allow_origins: Vec<String>,
+    /// The listed origins (interned: a preflight or response names one back borrowed).
+    allow_origins: Vec<&'static str>,
     allow_origin_regex: Option<regex::Regex>,
     allow_methods: Vec<String>,
     /// Allowed request headers, lower-case, the safelisted ones included.
@@ -130,10 +136,10 @@ pub struct CorsPolicy {
     allow_private_network: bool,
     /// The preflight answer names the origin (rather than `*`).
     preflight_explicit_allow_origin: bool,
-    /// Set on every response to a request with an `Origin`.
-    simple_headers: Vec<(&'static str, String)>,
+    /// `Access-Control-Expose-Headers`, if any.
+    expose_headers: Option<&'static str>,
     /// The headers of every preflight answer, in Starlette's order.
-    preflight_headers: Vec<(&'static str, String)>,
+    preflight_headers: Vec<(&'static str, &'static str)>,
 }
 
 impl fmt::Debug for CorsPolicy {
@@ -179,17 +185,54 @@ impl Default for CorsRequest<'_> {
     }
 }
 
+/// The request headers the policy reads, lower-case.
+const ORIGIN: &str = "origin";
+const REQUEST_METHOD: &str = "access-control-request-method";
+const REQUEST_HEADERS: &str = "access-control-request-headers";
+const REQUEST_PRIVATE_NETWORK: &str = "access-control-request-private-network";
+
 impl<'a> CorsRequest<'a> {
     /// The CORS headers of `req` (the first of each name; a value that is not UTF-8
-    /// counts as absent).
+    /// counts as absent), found in one pass over its headers.
     pub fn of(req: &Request<'a>) -> CorsRequest<'a> {
-        CorsRequest {
+        let mut cors = CorsRequest {
             method: req.method(),
-            origin: req.header("origin"),
-            request_method: req.header("access-control-request-method"),
-            request_headers: req.header("access-control-request-headers"),
-            request_private_network: req.header("access-control-request-private-network"),
+            ..CorsRequest::default()
+        };
+        cors.read_headers(req.headers(), utf8);
+        cors
+    }
+
+    /// Fills the CORS fields from `headers` (`(name, raw value)`, in the order received)
+    /// in one pass: the first header of each name, its value as `decode` makes it
+    /// (`None`: absent). Returns whether any of them was present.
+    pub fn read_headers<'h>(
+        &mut self,
+        headers: impl Iterator<Item = (&'h str, &'a [u8])>,
+        mut decode: impl FnMut(&'a [u8]) -> Option<&'a str>,
+    ) -> bool {
+        // Which of the four were seen (a later header of the same name is ignored even
+        // when the first one's value did not decode).
+        let mut seen = 0u8;
+        for (name, value) in headers {
+            // The names differ in length: one comparison picks the candidate.
+            let (bit, slot, wanted) = match name.len() {
+                6 => (1, &mut self.origin, ORIGIN),
+                29 => (2, &mut self.request_method, REQUEST_METHOD),
+                30 => (4, &mut self.request_headers, REQUEST_HEADERS),
+                38 => (
+                    8,
+                    &mut self.request_private_network,
+                    REQUEST_PRIVATE_NETWORK,
+                ),
+                _ => continue,
+            };
+            if seen & bit == 0 && name.eq_ignore_ascii_case(wanted) {
+                seen |= bit;
+                *slot = decode(value);
+            }
         }
+        seen != 0
     }
 
     /// Whether this is a preflight: `OPTIONS` with `Origin` and
@@ -197,6 +240,67 @@ impl<'a> CorsRequest<'a> {
     pub fn is_preflight(&self) -> bool {
         self.method == Method::Options && self.origin.is_some() && self.request_method.is_some()
     }
+}
+
+/// `v` as text if it is UTF-8. Header values are ASCII nearly always, which is checked
+/// a word at a time; `from_utf8` only for the others.
+fn utf8(v: &[u8]) -> Option<&str> {
+    if v.is_ascii() {
+        // SAFETY: ASCII is UTF-8. (`from_utf8` checks again, at about a tenth of a
+        // preflight's instructions for its three values: measured with callgrind.)
+        Some(unsafe { std::str::from_utf8_unchecked(v) })
+    } else {
+        std::str::from_utf8(v).ok()
+    }
+}
+
+/// What a refused preflight failed, as bits (Starlette names them in this order).
+const FAILED_ORIGIN: u8 = 1;
+const FAILED_METHOD: u8 = 2;
+const FAILED_HEADERS: u8 = 4;
+const FAILED_PRIVATE_NETWORK: u8 = 8;
+
+/// The `400` body of a preflight that failed `failures` (non-zero).
+fn disallowed(failures: u8) -> String {
+    let names = [
+        (FAILED_ORIGIN, "origin"),
+        (FAILED_METHOD, "method"),
+        (FAILED_HEADERS, "headers"),
+        (FAILED_PRIVATE_NETWORK, "private-network"),
+    ];
+    let mut body = String::from("Disallowed CORS ");
+    for (i, (_, name)) in names
+        .iter()
+        .filter(|(bit, _)| failures & bit != 0)
+        .enumerate()
+    {
+        if i > 0 {
+            body.push_str(", ");
+        }
+        body.push_str(name);
+    }
+    body
+}
+
+/// `s` as a `&'static str`, allocated once per distinct string for the life of the
+/// process. For the values a policy sends (built from its options when it is made, never
+/// from a request), so that every response borrows them; interning bounds the memory by
+/// the distinct configurations an application makes, however many policies it builds
+/// (a test suite makes many of the same).
+fn intern(s: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static INTERNED: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut set = INTERNED
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(&kept) = set.get(s) {
+        return kept;
+    }
+    let kept: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    set.insert(kept);
+    kept
 }
 
 impl CorsPolicy {
@@ -233,23 +337,15 @@ impl CorsPolicy {
         let allow_all_headers = allow_headers.iter().any(|h| h == "*");
         let preflight_explicit_allow_origin = !allow_all_origins || allow_credentials;
 
-        let mut simple_headers = Vec::new();
-        if allow_all_origins {
-            simple_headers.push(("Access-Control-Allow-Origin", "*".to_string()));
-        }
-        if allow_credentials {
-            simple_headers.push(("Access-Control-Allow-Credentials", "true".to_string()));
-        }
-        if !expose_headers.is_empty() {
-            simple_headers.push(("Access-Control-Expose-Headers", expose_headers.join(", ")));
-        }
-
-        let mut preflight_headers = vec![("Vary", PREFLIGHT_VARY.to_string())];
+        let mut preflight_headers = vec![("Vary", PREFLIGHT_VARY)];
         if !preflight_explicit_allow_origin {
-            preflight_headers.push(("Access-Control-Allow-Origin", "*".to_string()));
+            preflight_headers.push(("Access-Control-Allow-Origin", "*"));
         }
-        preflight_headers.push(("Access-Control-Allow-Methods", allow_methods.join(", ")));
-        preflight_headers.push(("Access-Control-Max-Age", max_age.to_string()));
+        preflight_headers.push((
+            "Access-Control-Allow-Methods",
+            intern(&allow_methods.join(", ")),
+        ));
+        preflight_headers.push(("Access-Control-Max-Age", intern(&max_age.to_string())));
         // Starlette: `sorted(SAFELISTED_HEADERS | set(allow_headers))`.
         let mut all_headers: Vec<String> = SAFELISTED_HEADERS
             .iter()
@@ -259,13 +355,16 @@ impl CorsPolicy {
         all_headers.sort();
         all_headers.dedup();
         if !allow_all_headers {
-            preflight_headers.push(("Access-Control-Allow-Headers", all_headers.join(", ")));
+            preflight_headers.push((
+                "Access-Control-Allow-Headers",
+                intern(&all_headers.join(", ")),
+            ));
         }
         if allow_credentials {
-            preflight_headers.push(("Access-Control-Allow-Credentials", "true".to_string()));
+            preflight_headers.push(("Access-Control-Allow-Credentials", "true"));
         }
         Ok(CorsPolicy {
-            allow_origins,
+            allow_origins: allow_origins.iter().map(|o| intern(o)).collect(),
             allow_origin_regex,
             allow_methods,
             allow_headers: all_headers.iter().map(|h| h.to_lowercase()).collect(),
@@ -274,7 +373,8 @@ impl CorsPolicy {
             allow_credentials,
             allow_private_network,
             preflight_explicit_allow_origin,
-            simple_headers,
+            expose_headers: (!expose_headers.is_empty())
+                .then(|| intern(&expose_headers.join(", "))),
             preflight_headers,
         })
     }
@@ -282,12 +382,36 @@ impl CorsPolicy {
     /// Whether `origin` is allowed: any with `"*"`, one matching `allow_origin_regex`
     /// whole, or one of `allow_origins`.
     pub fn is_allowed_origin(&self, origin: &str) -> bool {
-        self.allow_all_origins
+        self.allowed_origin(origin).is_some()
+    }
+
+    /// `origin` if allowed, as a header value: the listed origin itself (borrowed) when
+    /// one of `allow_origins` is it, else a copy.
+    fn allowed_origin(&self, origin: &str) -> Option<Cow<'static, str>> {
+        if let Some(listed) = self.allow_origins.iter().find(|o| **o == origin) {
+            return Some(Cow::Borrowed(listed));
+        }
+        let other = self.allow_all_origins
             || self
                 .allow_origin_regex
                 .as_ref()
-                .is_some_and(|r| r.is_match(origin))
-            || self.allow_origins.iter().any(|o| o == origin)
+                .is_some_and(|r| r.is_match(origin));
+        other.then(|| Cow::Owned(origin.to_owned()))
+    }
+
+    /// Whether every header `requested` names (a comma-separated list, as
+    /// `Access-Control-Request-Headers` has it) is allowed, compared as Starlette does
+    /// (stripped, lower-cased).
+    fn allows_headers(&self, requested: &str) -> bool {
+        requested.split(',').all(|h| {
+            let h = h.trim_matches(python_whitespace);
+            if h.is_ascii() {
+                self.allow_headers.iter().any(|a| a.eq_ignore_ascii_case(h))
+            } else {
+                // Python's `str.lower()` is Unicode's.
+                self.allow_headers.contains(&h.to_lowercase())
+            }
+        })
     }
 
     /// The answer to `req` if it is a preflight ([`CorsRequest::is_preflight`]), made
@@ -298,89 +422,102 @@ impl CorsPolicy {
             return None;
         }
         let (origin, method) = (req.origin?, req.request_method?);
-        let mut headers: Vec<(&'static str, Cow<'_, str>)> = self
-            .preflight_headers
-            .iter()
-            .map(|(n, v)| (*n, Cow::Borrowed(v.as_str())))
-            .collect();
-        let mut failures: Vec<&str> = Vec::new();
-        if self.is_allowed_origin(origin) {
-            if self.preflight_explicit_allow_origin {
-                set(
-                    &mut headers,
-                    "Access-Control-Allow-Origin",
-                    Cow::Borrowed(origin),
-                );
-            }
-        } else {
-            failures.push("origin");
+        let mut failures = 0u8;
+        // The values set on top of the precomputed ones (replacing one of the same name).
+        let mut allow_origin = None;
+        let mut allow_headers = None;
+        let mut allow_private_network = false;
+        match self.allowed_origin(origin) {
+            Some(named) if self.preflight_explicit_allow_origin => allow_origin = Some(named),
+            Some(_) => {}
+            None => failures |= FAILED_ORIGIN,
         }
         if !self.allow_methods.iter().any(|m| m == method) {
-            failures.push("method");
+            failures |= FAILED_METHOD;
         }
         match req.request_headers {
             Some(requested) if self.allow_all_headers => {
-                set(
-                    &mut headers,
-                    "Access-Control-Allow-Headers",
-                    Cow::Borrowed(requested),
-                );
+                allow_headers = Some(requested.to_owned());
             }
-            Some(requested) => {
-                let refused = requested.split(',').any(|h| {
-                    let h = h.trim_matches(python_whitespace).to_lowercase();
-                    !self.allow_headers.contains(&h)
-                });
-                if refused {
-                    failures.push("headers");
-                }
-            }
-            None => {}
+            Some(requested) if !self.allows_headers(requested) => failures |= FAILED_HEADERS,
+            _ => {}
         }
         if req.request_private_network.is_some() {
             if self.allow_private_network {
-                set(
-                    &mut headers,
-                    "Access-Control-Allow-Private-Network",
-                    Cow::Borrowed("true"),
-                );
+                allow_private_network = true;
             } else {
-                failures.push("private-network");
+                failures |= FAILED_PRIVATE_NETWORK;
             }
         }
-        let mut response = if failures.is_empty() {
+        let mut response = if failures == 0 {
             Response::text("OK")
         } else {
-            Response::text(format!("Disallowed CORS {}", failures.join(", ")))
-                .with_status(StatusCode::BAD_REQUEST)
+            Response::text(disallowed(failures)).with_status(StatusCode::BAD_REQUEST)
         };
-        for (name, value) in headers {
-            response = response.with_header(name, value.into_owned());
+        // The values worked out above are never among the precomputed ones (an origin
+        // is named only when the precomputed headers lack `*`, requested headers are
+        // mirrored only when they lack a list): appended, in Starlette's order.
+        let headers = &mut response.headers;
+        *headers = take_header_list(self.preflight_headers.len() + 3);
+        headers.extend(
+            self.preflight_headers
+                .iter()
+                .map(|&(name, value)| (Cow::Borrowed(name), Cow::Borrowed(value))),
+        );
+        if let Some(origin) = allow_origin {
+            headers.push((Cow::Borrowed("Access-Control-Allow-Origin"), origin));
+        }
+        if let Some(requested) = allow_headers {
+            headers.push((
+                Cow::Borrowed("Access-Control-Allow-Headers"),
+                Cow::Owned(requested),
+            ));
+        }
+        if allow_private_network {
+            headers.push((
+                Cow::Borrowed("Access-Control-Allow-Private-Network"),
+                Cow::Borrowed("true"),
+            ));
         }
         Some(response)
     }
 
     /// What a response to the non-preflight request `req` gets (see [`SimpleCors`]).
     pub fn simple(&self, req: &CorsRequest<'_>) -> SimpleCors {
-        let origin = req.origin;
-        let explicit = match origin {
-            Some(o) if self.allow_all_origins && self.allow_credentials => Some(o),
-            Some(o) if !self.allow_all_origins && self.is_allowed_origin(o) => Some(o),
-            _ => None,
+        let mut cors = SimpleCors {
+            set: [None, None, None],
         };
-        let mut set = Vec::new();
-        if origin.is_some() {
-            set.extend(
-                self.simple_headers
-                    .iter()
-                    .map(|(n, v)| (*n, Cow::Owned(v.clone()))),
-            );
+        let Some(origin) = req.origin else {
+            return cors;
+        };
+        let explicit = if self.allow_all_origins {
+            self.allow_credentials
+                .then(|| self.allowed_origin(origin))
+                .flatten()
+        } else {
+            self.allowed_origin(origin)
+        };
+        let mut slots = cors.set.iter_mut();
+        let mut add = |name: &'static str, value: Cow<'static, str>| {
+            if let Some(slot) = slots.next() {
+                *slot = Some((name, value));
+            }
+        };
+        // Starlette's order: its simple headers (`*`, credentials, exposed headers), then
+        // a named origin in place of `*`.
+        if self.allow_all_origins && explicit.is_none() {
+            add("Access-Control-Allow-Origin", Cow::Borrowed("*"));
         }
-        if let Some(o) = explicit {
-            set.retain(|(n, _)| *n != "Access-Control-Allow-Origin");
-            set.push(("Access-Control-Allow-Origin", Cow::Owned(o.to_string())));
+        if self.allow_credentials {
+            add("Access-Control-Allow-Credentials", Cow::Borrowed("true"));
         }
-        SimpleCors { set }
+        if let Some(exposed) = self.expose_headers {
+            add("Access-Control-Expose-Headers", Cow::Borrowed(exposed));
+        }
+        if let Some(origin) = explicit {
+            add("Access-Control-Allow-Origin", origin);
+        }
+        cors
     }
 }
 
@@ -389,25 +526,13 @@ fn python_whitespace(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
 }
 
-/// Sets `name` (replacing its value if present, else appending).
-fn set<'a>(
-    headers: &mut Vec<(&'static str, Cow<'a, str>)>,
-    name: &'static str,
-    value: Cow<'a, str>,
-) {
-    match headers.iter_mut().find(|(n, _)| *n == name) {
-        Some(slot) => slot.1 = value,
-        None => headers.push((name, value)),
-    }
-}
-
 /// The CORS headers one response gets, worked out from its request by
-/// [`CorsPolicy::simple`]; owns what it needs, so it can be applied later, on any
-/// thread.
+/// [`CorsPolicy::simple`]; owns what it needs (values the policy made, or a copy of the
+/// request's origin), so it can be applied later, on any thread.
 #[derive(Clone, Debug)]
 pub struct SimpleCors {
-    /// Headers replacing any of the same name the handler set.
-    set: Vec<(&'static str, Cow<'static, str>)>,
+    /// Headers replacing any of the same name the handler set, in order (at most three).
+    set: [Option<(&'static str, Cow<'static, str>)>; 3],
 }
 
 impl SimpleCors {
@@ -415,11 +540,9 @@ impl SimpleCors {
     /// response start: the `Access-Control-*` headers replace any of the same name, and
     /// `Origin` is appended to `Vary` (the existing `Vary` values joined into one).
     pub fn apply(self, response: &mut Response) {
-        for (name, value) in self.set {
-            response
-                .headers
-                .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-            response.headers.push((Cow::Borrowed(name), value));
+        for (name, value) in self.set.into_iter().flatten() {
+            response.remove_header(name);
+            response.push_header(Cow::Borrowed(name), value);
         }
         let mut vary = String::new();
         response.headers.retain(|(n, v)| {
@@ -436,7 +559,7 @@ impl SimpleCors {
             vary.push_str("Origin");
             Cow::Owned(vary)
         };
-        response.headers.push((Cow::Borrowed("Vary"), vary));
+        response.push_header(Cow::Borrowed("Vary"), vary);
     }
 }
 
@@ -553,6 +676,115 @@ mod tests {
         p.simple(&req).apply(&mut r);
         assert_eq!(header(&r, "access-control-allow-origin"), Some("*"));
         assert_eq!(header(&r, "vary"), Some("Origin"));
+    }
+
+    #[test]
+    fn the_cors_headers_are_read_in_one_pass_first_of_each_name() {
+        let headers: [(&str, &[u8]); 7] = [
+            ("Host", b"x"),
+            ("ORIGIN", b"https://a.org"),
+            ("origin", b"https://second.org"),
+            ("Access-Control-Request-Method", b"\xff"),
+            ("access-control-request-method", b"PUT"),
+            ("Access-Control-Request-Headers", b"x-a"),
+            ("access-control-request-private-networK", b"true"),
+        ];
+        let mut req = CorsRequest {
+            method: Method::Options,
+            ..CorsRequest::default()
+        };
+        assert!(req.read_headers(headers.into_iter(), |v| std::str::from_utf8(v).ok()));
+        assert_eq!(req.origin, Some("https://a.org"));
+        // The first is the one read; not UTF-8, it counts as absent.
+        assert_eq!(req.request_method, None);
+        assert_eq!(req.request_headers, Some("x-a"));
+        assert_eq!(req.request_private_network, Some("true"));
+        let mut none = CorsRequest::default();
+        assert!(!none.read_headers([("Accept", &b"*/*"[..])].into_iter(), |_| None));
+    }
+
+    #[test]
+    fn a_preflight_mirrors_what_the_policy_does_not_list() {
+        // Any header: the requested ones are mirrored; a regex origin is named.
+        let p = policy(|o| {
+            o.allow_origin_regex = Some(r"https://.*\.b\.org".into());
+            o.allow_headers = vec!["*".into()];
+            o.allow_private_network = true;
+        });
+        let mut req = preflight("https://x.b.org", "GET", Some("X-Anything, y"));
+        req.request_private_network = Some("true");
+        let r = p.preflight(&req).unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let names: Vec<_> = r.headers().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "Vary",
+                "Access-Control-Allow-Methods",
+                "Access-Control-Max-Age",
+                "Access-Control-Allow-Origin",
+                "Access-Control-Allow-Headers",
+                "Access-Control-Allow-Private-Network",
+            ]
+        );
+        assert_eq!(
+            header(&r, "access-control-allow-origin"),
+            Some("https://x.b.org")
+        );
+        assert_eq!(
+            header(&r, "access-control-allow-headers"),
+            Some("X-Anything, y")
+        );
+        // Requested headers are compared stripped and case-insensitively.
+        let p = policy(|o| {
+            o.allow_origins = vec!["*".into()];
+            o.allow_headers = vec!["X-Token".into()];
+        });
+        let ok = p
+            .preflight(&preflight(
+                "https://c.org",
+                "GET",
+                Some(" X-TOKEN ,\taccept"),
+            ))
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(header(&ok, "access-control-allow-origin"), Some("*"));
+        let refused = p
+            .preflight(&preflight("https://c.org", "GET", Some("x-token, x-other")))
+            .unwrap();
+        assert_eq!(refused.body().as_bytes(), b"Disallowed CORS headers");
+        let mut private = preflight("https://c.org", "GET", None);
+        private.request_private_network = Some("true");
+        assert_eq!(
+            p.preflight(&private).unwrap().body().as_bytes(),
+            b"Disallowed CORS private-network"
+        );
+        // Not a preflight: no answer.
+        assert!(p
+            .preflight(&CorsRequest {
+                method: Method::Options,
+                origin: Some("https://c.org"),
+                ..CorsRequest::default()
+            })
+            .is_none());
+    }
+
+    #[test]
+    fn policy_values_are_built_once_and_shared() {
+        let a = policy(|o| o.allow_origins = vec!["https://shared.org".into()]);
+        let b = policy(|o| o.allow_origins = vec!["https://shared.org".into()]);
+        assert!(std::ptr::eq(a.allow_origins[0], b.allow_origins[0]));
+        // A listed origin is named back borrowed from the policy, not copied.
+        let r = a
+            .preflight(&preflight("https://shared.org", "GET", None))
+            .unwrap();
+        let named = r
+            .headers
+            .iter()
+            .find(|(n, _)| n == "Access-Control-Allow-Origin")
+            .map(|(_, v)| v)
+            .unwrap();
+        assert!(matches!(named, Cow::Borrowed(v) if std::ptr::eq(*v, a.allow_origins[0])));
     }
 
     #[test]

@@ -359,6 +359,45 @@ pub(crate) fn recycle_json_buffer(mut v: Vec<u8>) {
     }
 }
 
+/// A response's extra headers.
+pub(crate) type HeaderList = Vec<(Cow<'static, str>, Cow<'static, str>)>;
+
+thread_local! {
+    /// Spare header lists: a response that gets headers takes one and the encoder gives
+    /// it back once the response is written, so that adding headers does not allocate in
+    /// steady state.
+    static HEADER_LISTS: RefCell<Vec<HeaderList>> = const { RefCell::new(Vec::new()) };
+}
+const HEADER_LIST_CAPACITY: usize = 8;
+const HEADER_LIST_KEEP_MAX: usize = 32;
+const HEADER_LISTS_KEPT: usize = 64;
+
+/// An empty header list with room for `additional` headers, a spare one if the thread
+/// has one.
+pub(crate) fn take_header_list(additional: usize) -> HeaderList {
+    let mut list = HEADER_LISTS
+        .with(|l| l.borrow_mut().pop())
+        .unwrap_or_default();
+    list.reserve(additional.max(HEADER_LIST_CAPACITY));
+    list
+}
+
+/// Keeps `list` (emptied) for [`take_header_list`], unless it never held anything or
+/// grew large.
+#[inline]
+pub(crate) fn recycle_header_list(mut list: HeaderList) {
+    if list.capacity() == 0 || list.capacity() > HEADER_LIST_KEEP_MAX {
+        return;
+    }
+    list.clear();
+    HEADER_LISTS.with(|l| {
+        let mut l = l.borrow_mut();
+        if l.len() < HEADER_LISTS_KEPT {
+            l.push(list);
+        }
+    });
+}
+
 impl Response {
     /// `text/plain; charset=utf-8`, the type of [`Response::text`] bodies.
     pub const TEXT_PLAIN: &'static str = text_plain!();
@@ -495,8 +534,17 @@ impl Response {
         name: impl Into<Cow<'static, str>>,
         value: impl Into<Cow<'static, str>>,
     ) -> Response {
-        self.headers.push((name.into(), value.into()));
+        self.push_header(name.into(), value.into());
         self
+    }
+
+    /// Appends a header, in a spare header list if this is the first.
+    #[inline]
+    pub(crate) fn push_header(&mut self, name: Cow<'static, str>, value: Cow<'static, str>) {
+        if self.headers.capacity() == 0 {
+            self.headers = take_header_list(1);
+        }
+        self.headers.push((name, value));
     }
 
     /// Replaces the body.
@@ -569,7 +617,7 @@ impl Response {
     ) {
         let name = name.into();
         self.remove_header(&name);
-        self.headers.push((name, value.into()));
+        self.push_header(name, value.into());
     }
 
     /// Removes every extra header named `name` (case-insensitive).
@@ -678,7 +726,27 @@ impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
 
 #[inline]
 pub(crate) fn header_is_safe(s: &str) -> bool {
-    !s.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+    // Eight bytes at a time: a word with no byte below 0x0e (CR, the largest of the three)
+    // is safe at once; only a word with one (a tab, say) is looked at byte by byte. (A
+    // SIMD search such as memchr's costs more to set up than a header value takes.)
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = s.as_bytes().chunks_exact(8);
+    for word in &mut words {
+        // Invariant: `chunks_exact(8)` yields 8 bytes.
+        let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        // Sets the high bit of some byte if any byte is below 0x0e (exact as to whether
+        // one is: the classic "has a byte less than n" test, n <= 128).
+        if x.wrapping_sub(ONES * 0x0e) & !x & HIGH != 0 && !bytes_are_safe(word) {
+            return false;
+        }
+    }
+    bytes_are_safe(words.remainder())
+}
+
+#[inline]
+fn bytes_are_safe(bytes: &[u8]) -> bool {
+    !bytes.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0)
 }
 
 /// A JSON `{"detail": text}` response with `status`.
@@ -693,6 +761,30 @@ pub(crate) fn detail(status: StatusCode, text: &str) -> Response {
 mod tests {
     use super::*;
     use crate::app::error::Error;
+
+    #[test]
+    fn header_safety_finds_cr_lf_and_nul_anywhere() {
+        assert!(header_is_safe(""));
+        assert!(header_is_safe(
+            "text/plain; charset=utf-8 and\ttabs, then more than eight"
+        ));
+        // Every position of a word and of the remainder, after bytes just above and below.
+        for len in 1..40 {
+            for at in 0..len {
+                for bad in ['\r', '\n', '\0'] {
+                    let mut s: Vec<char> = "\x0e\x0f~\x7f\x0b\x0c\t\x01"
+                        .chars()
+                        .cycle()
+                        .take(len)
+                        .collect();
+                    s[at] = bad;
+                    let s: String = s.into_iter().collect();
+                    assert!(!header_is_safe(&s), "{s:?}");
+                }
+            }
+        }
+        assert!(header_is_safe("é\u{7ff}\u{ffff} high bytes are fine"));
+    }
 
     #[test]
     fn json_and_error_bodies() {

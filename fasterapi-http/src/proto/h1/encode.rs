@@ -3,7 +3,8 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::http::response::{
-    header_is_safe, recycle_json_buffer, Body, FileRegion, Response, StatusCode,
+    header_is_safe, recycle_header_list, recycle_json_buffer, Body, FileRegion, Response,
+    StatusCode,
 };
 use crate::http::stream::BodyStream;
 use crate::proto::h1::date;
@@ -156,6 +157,21 @@ fn put_decimal(buf: &mut BytesMut, n: usize) {
     }
 }
 
+/// Whether a handler's header is one the server writes itself (`Content-Length`, `Date`,
+/// `Connection`, `Transfer-Encoding`) or one set apart (`Content-Type`): the names'
+/// lengths differ, so one comparison of the length picks the only candidate.
+#[inline]
+fn is_reserved(name: &str) -> bool {
+    match name.len() {
+        4 => name.eq_ignore_ascii_case("date"),
+        10 => name.eq_ignore_ascii_case("connection"),
+        12 => name.eq_ignore_ascii_case("content-type"),
+        14 => name.eq_ignore_ascii_case("content-length"),
+        17 => name.eq_ignore_ascii_case("transfer-encoding"),
+        _ => false,
+    }
+}
+
 impl Response {
     /// Writes status line, headers and (unless `head_only` or the status forbids one) the
     /// body into `out`.
@@ -206,16 +222,11 @@ impl Response {
             mid_line = true;
         }
         for (name, value) in &headers {
-            let reserved = [
-                "content-length",
-                "date",
-                "connection",
-                "transfer-encoding",
-                "content-type",
-            ]
-            .iter()
-            .any(|r| name.eq_ignore_ascii_case(r));
-            if reserved || name.is_empty() || !header_is_safe(name) || !header_is_safe(value) {
+            if is_reserved(name)
+                || name.is_empty()
+                || !header_is_safe(name)
+                || !header_is_safe(value)
+            {
                 continue;
             }
             if mid_line {
@@ -226,6 +237,7 @@ impl Response {
             buf.put_slice(value.as_bytes());
             mid_line = true;
         }
+        recycle_header_list(headers);
         let connection: &[u8] = match persistence {
             Persistence::KeepAlive => b"",
             Persistence::KeepAlive10 => b"Connection: keep-alive",
@@ -309,16 +321,11 @@ impl Response {
             }
         }
         for (name, value) in &headers {
-            let reserved = [
-                "content-length",
-                "date",
-                "connection",
-                "transfer-encoding",
-                "content-type",
-            ]
-            .iter()
-            .any(|r| name.eq_ignore_ascii_case(r));
-            if !reserved && !name.is_empty() && header_is_safe(name) && header_is_safe(value) {
+            if !is_reserved(name)
+                && !name.is_empty()
+                && header_is_safe(name)
+                && header_is_safe(value)
+            {
                 lines.push((name, value));
             }
         }
