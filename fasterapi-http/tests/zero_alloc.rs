@@ -1,5 +1,5 @@
-//! Steady-state requests through Rust handlers (and the CORS policy) do not touch the
-//! heap.
+//! Steady-state requests through Rust handlers (with the CORS policy, with metrics on) do
+//! not touch the heap.
 //!
 //! A counting global allocator counts every allocation in the process (server threads
 //! included) while a client that itself allocates nothing sends requests over a kept-alive
@@ -172,6 +172,47 @@ fn plaintext_json_and_params_allocate_nothing_per_request() {
         after - before,
         0,
         "allocations during 4000 steady-state CORS requests"
+    );
+    server.shutdown().unwrap();
+
+    // Metrics on (issue 17): counting a request in its event-loop turn and moving the
+    // turn's counts into their buckets allocates nothing either.
+    let mut app = App::new();
+    app.config_mut().threads = 1;
+    app.metrics("/metrics");
+    app.get("/plaintext", |_req: &Request| {
+        Response::text("Hello, World!")
+    });
+    let server = app.bind("127.0.0.1:0").unwrap().spawn().unwrap();
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.set_nodelay(true).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let req: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n";
+    let len = response_len(&mut s, req);
+    for _ in 0..200 {
+        exchange(&mut s, req, len, &mut buf);
+    }
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for _ in 0..2000 {
+        exchange(&mut s, req, len, &mut buf);
+    }
+    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    assert_eq!(
+        after - before,
+        0,
+        "allocations during 2000 steady-state requests with metrics on"
+    );
+    // They were counted: the probe, the warm-up and the measured requests.
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    assert!(
+        text.contains(
+            "fasterapi_requests_total{route=\"/plaintext\",method=\"GET\",status=\"2xx\"} 2201\n"
+        ),
+        "{text}"
     );
     server.shutdown().unwrap();
 }
