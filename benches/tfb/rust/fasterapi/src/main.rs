@@ -4,12 +4,13 @@
 //! database tests each I/O thread owns one PostgreSQL connection (`pgloop`, in this
 //! workspace) and drives it from its own event loop as a [`Companion`]: the connection's
 //! socket is polled with the HTTP connections. A handler defers its reply
-//! (`Request::defer`), queues its statements on its thread's connection (Bind + Execute
-//! each, one Sync per request) and returns; at the end of the loop's turn the statements
-//! of every request read in that turn go out in one `write`, and when the answers arrive
-//! the same thread builds the responses and sends them. The database work of a request
-//! never leaves the thread that read it: no runtime, no hand-off, no wake-up between
-//! threads.
+//! (`Request::defer`), queues its statements on its thread's connection and returns; at
+//! the end of the loop's turn the statements of every request read in that turn go out in
+//! one `write`, and when the answers arrive the same thread builds the responses and sends
+//! them. Each statement is Bind + Execute + Sync, its own transaction (TechEmpower: a
+//! transaction holds at most one read and one write; pipelining is allowed, merging
+//! queries is not). The database work of a request never leaves the thread that read it:
+//! no runtime, no hand-off, no wake-up between threads.
 //!
 //! Why this client rather than the others measured (benches/RESULTS.md, "TechEmpower test
 //! types"): tokio-postgres on a runtime thread of its own cost 16.2 µs of server CPU per
@@ -304,7 +305,7 @@ fn routes(app: &mut App) {
         on_db(req, |db, reply| {
             let id = db.random_id();
             db.conn.execute(&db.world, &[Param::Int4(id)]);
-            db.conn.sync(Job::World { reply, world: None });
+            db.conn.finish(Job::World { reply, world: None });
         })
     });
     app.get("/queries", |req: &Request| {
@@ -313,7 +314,7 @@ fn routes(app: &mut App) {
             for id in db.random_ids(n) {
                 db.conn.execute(&db.world, &[Param::Int4(id)]);
             }
-            db.conn.sync(Job::Worlds {
+            db.conn.finish(Job::Worlds {
                 reply,
                 worlds: Vec::with_capacity(n),
                 wanted: n,
@@ -333,7 +334,7 @@ fn routes(app: &mut App) {
                 &db.update,
                 &[Param::Int4Array(&ids), Param::Int4Array(&numbers)],
             );
-            db.conn.sync(Job::Update {
+            db.conn.finish(Job::Update {
                 reply,
                 worlds: ids.into_iter().zip(numbers).collect(),
                 read: 0,
@@ -343,7 +344,7 @@ fn routes(app: &mut App) {
     app.get("/fortunes", |req: &Request| {
         on_db(req, |db, reply| {
             db.conn.execute(&db.fortunes, &[]);
-            db.conn.sync(Job::Fortunes {
+            db.conn.finish(Job::Fortunes {
                 reply,
                 rows: Vec::with_capacity(16),
             });
@@ -383,7 +384,7 @@ fn load_cache(config: &Config) -> Result<Vec<i32>, pgloop::Error> {
     let mut conn: Conn<Vec<i32>> = Conn::connect(config)?;
     let all = conn.prepare(SELECT_ALL_WORLDS, &[])?;
     conn.execute(&all, &[]);
-    conn.sync(vec![0; WORLD_ROWS as usize]);
+    conn.finish(vec![0; WORLD_ROWS as usize]);
     let mut outcome = Err(pgloop::Error::from(std::io::Error::other("no answer")));
     conn.wait(|event| match event {
         Event::Row(cache, row) => {

@@ -8,15 +8,18 @@
 //!
 //! The wire format (message encoding and decoding, SCRAM-SHA-256 and md5 authentication)
 //! is `postgres-protocol`'s, the protocol layer of tokio-postgres. What this crate adds is
-//! the pipeline: [`Conn::execute`] queues a Bind + Execute of a statement prepared at
-//! start ([`Conn::prepare`]), [`Conn::sync`] closes a batch with a Sync and the caller's
-//! job `J`, [`Conn::flush`] writes everything queued in one `write`, and [`Conn::process`]
-//! reads what has arrived and hands each row to the job of its batch, then the job back
-//! with its result when the batch's ReadyForQuery arrives. Batches never wait for one
-//! another: a connection has as many in flight as its callers queue, answered in order.
+//! the pipeline: [`Conn::execute`] queues a Bind + Execute + Sync of a statement prepared
+//! at start ([`Conn::prepare`]), [`Conn::finish`] closes a batch of such statements with
+//! the caller's job `J`, [`Conn::flush`] writes everything queued in one `write`, and
+//! [`Conn::process`] reads what has arrived and hands each row to the job of its batch,
+//! then the job back with its result when the batch's last statement is done. Batches
+//! never wait for one another: a connection has as many in flight as its callers queue,
+//! answered in order.
 //!
-//! An error in a statement fails its batch only (the server skips the rest of the batch
-//! up to its Sync); a broken connection fails every batch in flight and every later one
+//! Every statement is its own transaction (a Sync after each, as tokio-postgres sends
+//! them): pipelining saves round trips, never merges statements or transactions (which
+//! TechEmpower's rules forbid). An error in a statement fails that statement and so its
+//! batch's result; a broken connection fails every batch in flight and every later one
 //! with the error that broke it (no reconnection).
 //!
 //! ```no_run
@@ -27,7 +30,7 @@
 //! for id in [1, 2, 3] {
 //!     conn.execute(&world, &[Param::Int4(id)]);
 //! }
-//! conn.sync(Vec::new()); // the job: collects the three numbers
+//! conn.finish(Vec::new()); // the job: collects the three numbers
 //! conn.wait(|event| match event {
 //!     Event::Row(numbers, row) => numbers.push(row.int4(1).unwrap_or(0)),
 //!     Event::Done(numbers, result) => println!("{numbers:?} {result:?}"),
@@ -286,9 +289,11 @@ impl Stream {
     }
 }
 
-/// A batch in flight: its job, and the first error of its statements.
+/// A batch in flight: its job, its statements not answered yet (one Sync each), and the
+/// first error of its statements.
 struct Pending<J> {
     job: J,
+    syncs: usize,
     error: Option<Error>,
 }
 
@@ -306,8 +311,10 @@ pub struct Conn<J> {
     scratch: Box<[u8]>,
     /// Batches sent (or queued), oldest first: the server answers them in this order.
     pending: VecDeque<Pending<J>>,
-    /// An error of a statement queued since the last Sync (a parameter that does not fit
-    /// its statement): the next batch fails with it.
+    /// Statements queued since the last [`Conn::finish`] (each ends with a Sync).
+    batch_syncs: usize,
+    /// An error of a statement queued since the last [`Conn::finish`] (a parameter that
+    /// does not fit its statement): that batch fails with it.
     batch_error: Option<Error>,
     /// The last flush left bytes that the socket would not take.
     write_blocked: bool,
@@ -336,6 +343,7 @@ impl<J> Conn<J> {
             input: BytesMut::with_capacity(READ_CHUNK),
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             pending: VecDeque::new(),
+            batch_syncs: 0,
             batch_error: None,
             write_blocked: false,
             broken: None,
@@ -487,9 +495,10 @@ impl<J> Conn<J> {
         })
     }
 
-    /// Queues `statement` with `params` (Bind and Execute, results in binary), in the
-    /// batch that the next [`Conn::sync`] closes. Parameters that do not match the
-    /// statement's types fail that batch.
+    /// Queues `statement` with `params` (Bind, Execute and Sync: its own transaction;
+    /// results in binary), in the batch that the next [`Conn::finish`] closes. Parameters
+    /// that do not match the statement's types fail that batch (the statement is not
+    /// sent).
     pub fn execute(&mut self, statement: &Statement, params: &[Param<'_>]) {
         if params.len() != statement.types.len()
             || params
@@ -516,24 +525,37 @@ impl<J> Conn<J> {
             &mut self.out,
         );
         let done = match bound {
-            Ok(()) => frontend::execute("", 0, &mut self.out).map_err(|e| e.to_string()),
+            Ok(()) => frontend::execute("", 0, &mut self.out)
+                .map(|()| frontend::sync(&mut self.out))
+                .map_err(|e| e.to_string()),
             Err(frontend::BindError::Conversion(e)) => Err(e.to_string()),
             Err(frontend::BindError::Serialization(e)) => Err(e.to_string()),
         };
-        if let Err(e) = done {
-            // Take the half-written message back: the stream stays well formed.
-            self.out.truncate(mark);
-            self.batch_error
-                .get_or_insert_with(|| Error::new(format!("statement {}: {e}", statement.name)));
+        match done {
+            Ok(()) => self.batch_syncs += 1,
+            Err(e) => {
+                // Take the half-written message back: the stream stays well formed.
+                self.out.truncate(mark);
+                self.batch_error.get_or_insert_with(|| {
+                    Error::new(format!("statement {}: {e}", statement.name))
+                });
+            }
         }
     }
 
     /// Closes the batch of the statements queued since the last call, with `job`: the
     /// job gets their rows, then itself back when the server is done with them.
-    pub fn sync(&mut self, job: J) {
-        frontend::sync(&mut self.out);
+    pub fn finish(&mut self, job: J) {
+        let mut syncs = std::mem::take(&mut self.batch_syncs);
+        if syncs == 0 {
+            // No statement went out (none queued, or none valid): a Sync alone, so that
+            // the job is answered in its turn.
+            frontend::sync(&mut self.out);
+            syncs = 1;
+        }
         self.pending.push_back(Pending {
             job,
+            syncs,
             error: self.batch_error.take(),
         });
     }
@@ -668,8 +690,13 @@ impl<J> Conn<J> {
                         None => self.broken = Some(e),
                     }
                 }
-                Message::ReadyForQuery(_) => match self.pending.pop_front() {
-                    Some(p) => on(Event::Done(p.job, p.error.map_or(Ok(()), Err))),
+                Message::ReadyForQuery(_) => match self.pending.front_mut() {
+                    Some(p) if p.syncs > 1 => p.syncs -= 1,
+                    Some(_) => {
+                        if let Some(p) = self.pending.pop_front() {
+                            on(Event::Done(p.job, p.error.map_or(Ok(()), Err)));
+                        }
+                    }
                     None => {
                         self.broken = Some(Error::new("the server answered a batch never sent"));
                         return;

@@ -45,21 +45,21 @@ fn pipelined_batches_answer_in_order_with_their_own_rows() {
         .unwrap();
     // Three batches in one write: 1 row, 20 rows, 3 rows.
     conn.execute(&world, &[Param::Int4(7)]);
-    conn.sync(Gather {
+    conn.finish(Gather {
         tag: 1,
         ..Gather::default()
     });
     for id in 1..=20 {
         conn.execute(&world, &[Param::Int4(id * 100)]);
     }
-    conn.sync(Gather {
+    conn.finish(Gather {
         tag: 2,
         ..Gather::default()
     });
     for id in [9_999, 10_000, 5] {
         conn.execute(&world, &[Param::Int4(id)]);
     }
-    conn.sync(Gather {
+    conn.finish(Gather {
         tag: 3,
         ..Gather::default()
     });
@@ -89,23 +89,23 @@ fn an_error_fails_its_batch_only() {
     let mut conn = connect();
     let divide = conn.prepare("SELECT 10 / $1, 0", &[oid::INT4]).unwrap();
     conn.execute(&divide, &[Param::Int4(5)]);
-    conn.sync(Gather {
+    conn.finish(Gather {
         tag: 1,
         ..Gather::default()
     });
     conn.execute(&divide, &[Param::Int4(0)]); // division by zero
-    conn.execute(&divide, &[Param::Int4(2)]); // skipped by the server
-    conn.sync(Gather {
+    conn.execute(&divide, &[Param::Int4(2)]); // its own transaction: runs, the batch failed
+    conn.finish(Gather {
         tag: 2,
         ..Gather::default()
     });
     conn.execute(&divide, &[Param::Text("2")]); // wrong type: never sent
-    conn.sync(Gather {
+    conn.finish(Gather {
         tag: 3,
         ..Gather::default()
     });
     conn.execute(&divide, &[Param::Int4(1)]);
-    conn.sync(Gather {
+    conn.finish(Gather {
         tag: 4,
         ..Gather::default()
     });
@@ -144,7 +144,7 @@ fn arrays_write_rows_back() {
     for id in [11, 12, 13] {
         conn.execute(&world, &[Param::Int4(id)]);
     }
-    conn.sync(Gather::default());
+    conn.finish(Gather::default());
     let before = drive(&mut conn).remove(0).0.rows;
     let numbers: Vec<i32> = before.iter().map(|&(_, n)| n % 10_000 + 1).collect();
     // The update and the selects reading it back, pipelined in one batch.
@@ -155,7 +155,7 @@ fn arrays_write_rows_back() {
     for id in [11, 12, 13] {
         conn.execute(&world, &[Param::Int4(id)]);
     }
-    conn.sync(Gather::default());
+    conn.finish(Gather::default());
     let (after, result) = drive(&mut conn).remove(0);
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(after.rows.iter().map(|r| r.1).collect::<Vec<_>>(), numbers);
@@ -170,7 +170,7 @@ fn wait_blocks_until_every_batch_is_answered() {
         .unwrap();
     let mut messages = Vec::new();
     conn.execute(&fortunes, &[]);
-    conn.sync(());
+    conn.finish(());
     let mut finished = 0;
     conn.wait(|event| match event {
         Event::Row((), row) => messages.push(row.text(1).unwrap().to_owned()),
