@@ -11,10 +11,11 @@
 //! `WebSocketRequestValidationError` closes the socket before it is accepted.
 //!
 //! `await websocket.accept()` accepts the [`Upgrade`] with an event handler that runs on
-//! the I/O thread when frames arrive: it hands each event to the `WebSocket` object
-//! (which wakes the coroutine waiting in `receive`), and asks the loop for a turn. Sends
-//! go to the connection's [`WsSender`]: from the loop's own thread they are written at
-//! the end of the turn, without a wake-up.
+//! the I/O thread when frames arrive: it hands each message to the `WebSocket` object,
+//! which steps the task waiting in `receive` right there (`websockets._wake`, no turn of
+//! the loop), so the handler's answer is queued before the connection takes its output in
+//! the same pass; a turn is asked for only if the step left the loop work. Sends go to
+//! the connection's [`WsSender`]: from the loop's own thread without a wake-up.
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
