@@ -70,10 +70,45 @@ fn response_len(s: &mut TcpStream, req: &[u8]) -> usize {
     }
 }
 
+/// Serves `app` on one I/O thread and sends `requests` in turn over one kept-alive
+/// connection: 200 rounds to warm up (pools and per-thread caches fill), then 2,000
+/// counted; then `after` gets the connection, before the server stops. Returns the
+/// allocations in the process during the counted rounds, and the last answer read (for
+/// the caller to check that the rounds did not just read garbage).
+fn steady_state_allocations(
+    mut app: App,
+    requests: &[&[u8]],
+    after: impl FnOnce(&mut TcpStream),
+) -> (u64, String) {
+    app.config_mut().threads = 1;
+    let server = app.bind("127.0.0.1:0").unwrap().spawn().unwrap();
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.set_nodelay(true).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let lens: Vec<usize> = requests.iter().map(|r| response_len(&mut s, r)).collect();
+    let mut buf = [0u8; 4096];
+    for _ in 0..200 {
+        for (req, len) in requests.iter().zip(&lens) {
+            exchange(&mut s, req, *len, &mut buf);
+        }
+    }
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for _ in 0..2000 {
+        for (req, len) in requests.iter().zip(&lens) {
+            exchange(&mut s, req, *len, &mut buf);
+        }
+    }
+    let counted = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    let last = String::from_utf8_lossy(&buf[..lens[lens.len() - 1]]).into_owned();
+    after(&mut s);
+    server.shutdown().unwrap();
+    (counted, last)
+}
+
 #[test]
 fn plaintext_json_and_params_allocate_nothing_per_request() {
     let mut app = App::new();
-    app.config_mut().threads = 1;
     app.get("/plaintext", |_req: &Request| {
         Response::text("Hello, World!")
     });
@@ -89,45 +124,24 @@ fn plaintext_json_and_params_allocate_nothing_per_request() {
             o.field("name", "alice");
         }))
     });
-    let server = app.bind("127.0.0.1:0").unwrap().spawn().unwrap();
-    let mut s = TcpStream::connect(server.local_addr()).unwrap();
-    s.set_nodelay(true).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-
-    let requests: [&[u8]; 3] = [
-        b"GET /plaintext HTTP/1.1\r\nHost: t\r\nUser-Agent: zero-alloc\r\n\r\n",
-        b"GET /json HTTP/1.1\r\nHost: t\r\nAccept: */*\r\n\r\n",
-        b"GET /users/12345 HTTP/1.1\r\nHost: t\r\n\r\n",
-    ];
-    let lens: Vec<usize> = requests.iter().map(|r| response_len(&mut s, r)).collect();
-    let mut buf = [0u8; 4096];
-    // Warm up: pools and per-thread caches fill.
-    for _ in 0..200 {
-        for (req, len) in requests.iter().zip(&lens) {
-            exchange(&mut s, req, *len, &mut buf);
-        }
-    }
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
-    for _ in 0..2000 {
-        for (req, len) in requests.iter().zip(&lens) {
-            exchange(&mut s, req, *len, &mut buf);
-        }
-    }
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
-    // The last answer is intact (the loop did not just read garbage).
-    assert!(buf[..lens[2]].ends_with(br#"{"id":12345,"name":"alice"}"#));
+    let (allocations, last) = steady_state_allocations(
+        app,
+        &[
+            b"GET /plaintext HTTP/1.1\r\nHost: t\r\nUser-Agent: zero-alloc\r\n\r\n",
+            b"GET /json HTTP/1.1\r\nHost: t\r\nAccept: */*\r\n\r\n",
+            b"GET /users/12345 HTTP/1.1\r\nHost: t\r\n\r\n",
+        ],
+        |_| {},
+    );
+    assert!(last.ends_with(r#"{"id":12345,"name":"alice"}"#), "{last}");
     assert_eq!(
-        after - before,
-        0,
+        allocations, 0,
         "allocations during 6000 steady-state requests"
     );
-    server.shutdown().unwrap();
 
     // CORS (issue 16): a preflight answered by the policy and a GET it marks, from a
     // listed origin. Every header value is the policy's own or borrowed from it.
     let mut app = App::new();
-    app.config_mut().threads = 1;
     app.middleware(
         CorsPolicy::new(CorsOptions {
             allow_origins: vec!["https://app.example".into()],
@@ -139,80 +153,48 @@ fn plaintext_json_and_params_allocate_nothing_per_request() {
         .unwrap(),
     );
     app.get("/items", |_req: &Request| Response::text("items"));
-    let server = app.bind("127.0.0.1:0").unwrap().spawn().unwrap();
-    let mut s = TcpStream::connect(server.local_addr()).unwrap();
-    s.set_nodelay(true).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    let requests: [&[u8]; 2] = [
-        b"OPTIONS /items HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\
-          Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: x-token\r\n\r\n",
-        b"GET /items HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\r\n",
-    ];
-    let lens: Vec<usize> = requests.iter().map(|r| response_len(&mut s, r)).collect();
-    for _ in 0..200 {
-        for (req, len) in requests.iter().zip(&lens) {
-            exchange(&mut s, req, *len, &mut buf);
-        }
-    }
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
-    for _ in 0..2000 {
-        for (req, len) in requests.iter().zip(&lens) {
-            exchange(&mut s, req, *len, &mut buf);
-        }
-    }
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
-    let last = String::from_utf8_lossy(&buf[..lens[1]]);
+    let (allocations, last) = steady_state_allocations(
+        app,
+        &[
+            b"OPTIONS /items HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\
+              Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: x-token\r\n\r\n",
+            b"GET /items HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\r\n",
+        ],
+        |_| {},
+    );
     assert!(
         last.contains("Access-Control-Allow-Origin: https://app.example")
             && last.ends_with("items"),
         "{last}"
     );
     assert_eq!(
-        after - before,
-        0,
+        allocations, 0,
         "allocations during 4000 steady-state CORS requests"
     );
-    server.shutdown().unwrap();
 
     // Metrics on (issue 17): counting a request in its event-loop turn and moving the
     // turn's counts into their buckets allocates nothing either.
     let mut app = App::new();
-    app.config_mut().threads = 1;
     app.metrics("/metrics");
     app.get("/plaintext", |_req: &Request| {
         Response::text("Hello, World!")
     });
-    let server = app.bind("127.0.0.1:0").unwrap().spawn().unwrap();
-    let mut s = TcpStream::connect(server.local_addr()).unwrap();
-    s.set_nodelay(true).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    let req: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n";
-    let len = response_len(&mut s, req);
-    for _ in 0..200 {
-        exchange(&mut s, req, len, &mut buf);
-    }
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
-    for _ in 0..2000 {
-        exchange(&mut s, req, len, &mut buf);
-    }
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let mut text = String::new();
+    let (allocations, _) =
+        steady_state_allocations(app, &[b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n"], |s| {
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            s.read_to_string(&mut text).unwrap();
+        });
     assert_eq!(
-        after - before,
-        0,
+        allocations, 0,
         "allocations during 2000 steady-state requests with metrics on"
     );
     // They were counted: the probe, the warm-up and the measured requests.
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
     assert!(
         text.contains(
             "fasterapi_requests_total{route=\"/plaintext\",method=\"GET\",status=\"2xx\"} 2201\n"
         ),
         "{text}"
     );
-    server.shutdown().unwrap();
 }
