@@ -131,7 +131,7 @@ impl PyWsConn {
     }
 
     /// Sends a text (`str`) or binary (`bytes`-like) message: 0 sent, 1 the output queue
-    /// is full (an `on_event("writable")` follows), 2 closed.
+    /// is full (an `on_writable()` follows), 2 closed.
     fn send(&self, data: &Bound<'_, PyAny>) -> PyResult<u8> {
         let Some(sender) = self.sender.get() else {
             return Err(PyRuntimeError::new_err(
@@ -171,9 +171,10 @@ impl PyWsConn {
     }
 }
 
-/// Hands an event to the `WebSocket` (its `_on_message`, `_on_writable` or `_on_close`). On the I/O thread that drives the
-/// loop, the task waiting for it is stepped right there (`websockets._Wake`): the loop is
-/// marked running for it, and a turn is asked for only if the step left the loop work.
+/// Hands an event to the `WebSocket` (its `_on_message`, `_on_writable` or `_on_close`).
+/// On the I/O thread that drives the loop, the task waiting for it is stepped right there
+/// (`websockets._wake`): the loop is marked running for it, and a turn is asked for only
+/// if the step left the loop work.
 fn deliver<'py>(
     py: Python<'py>,
     on_event: &Bound<'py, PyAny>,
