@@ -38,6 +38,21 @@ fn endless(produced: Arc<AtomicU64>, dropped: mpsc::Sender<()>) -> impl Iterator
     })
 }
 
+/// An app whose `GET /endless` streams [`endless`]: the bytes produced so far, and a
+/// message on the receiver each time a producer is dropped.
+fn endless_app() -> (App, Arc<AtomicU64>, mpsc::Receiver<()>) {
+    let (dropped_tx, dropped) = mpsc::channel();
+    let dropped_tx = Mutex::new(dropped_tx);
+    let produced = Arc::new(AtomicU64::new(0));
+    let p = produced.clone();
+    let mut app = App::new();
+    app.get("/endless", move |_req: &Request| {
+        let tx = dropped_tx.lock().unwrap().clone();
+        Response::stream(endless(p.clone(), tx))
+    });
+    (app, produced, dropped)
+}
+
 fn serve(app: App) -> RunningServer {
     let mut app = app;
     app.config_mut().threads = 1;
@@ -152,15 +167,7 @@ fn http_1_0_gets_a_close_delimited_body() {
 
 #[test]
 fn head_gets_the_head_alone_and_the_producer_is_dropped() {
-    let (dropped_tx, dropped) = mpsc::channel();
-    let dropped_tx = Mutex::new(dropped_tx);
-    let produced = Arc::new(AtomicU64::new(0));
-    let p = produced.clone();
-    let mut app = App::new();
-    app.get("/endless", move |_req: &Request| {
-        let tx = dropped_tx.lock().unwrap().clone();
-        Response::stream(endless(p.clone(), tx))
-    });
+    let (mut app, produced, dropped) = endless_app();
     app.get("/plaintext", |_req: &Request| "Hello, World!");
     let server = serve(app);
     let mut s = connect(server.local_addr());
@@ -287,15 +294,7 @@ fn read_slowly(s: TcpStream, produced: &AtomicU64, total: u64, bound: u64) {
 
 #[test]
 fn a_client_that_does_not_read_holds_bounded_memory_and_leaving_drops_the_iterator() {
-    let (dropped_tx, dropped) = mpsc::channel();
-    let dropped_tx = Mutex::new(dropped_tx);
-    let produced = Arc::new(AtomicU64::new(0));
-    let p = produced.clone();
-    let mut app = App::new();
-    app.get("/endless", move |_req: &Request| {
-        let tx = dropped_tx.lock().unwrap().clone();
-        Response::stream(endless(p.clone(), tx))
-    });
+    let (app, produced, dropped) = endless_app();
     let server = serve(app);
     let mut s = small_receive_buffer_client(server.local_addr());
     let bound = ahead_bound(&s);
