@@ -74,6 +74,12 @@ pub struct Config {
     /// `GZipMiddleware` is added, and since compressing costs CPU that small and
     /// already-compressed bodies do not pay back.
     pub compression: Option<Compression>,
+    /// Let other processes listen on the same address and port beside this server
+    /// (`SO_REUSEPORT` across processes; the kernel spreads connections over all of
+    /// them), as the worker processes of one app do. Off (the default): binding an
+    /// address another socket listens on fails with `AddrInUse`, as with most servers,
+    /// instead of silently taking a share of that server's connections.
+    pub shared_port: bool,
 }
 
 impl Default for Config {
@@ -99,6 +105,7 @@ impl Default for Config {
             queue_timeout: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(10),
             compression: None,
+            shared_port: false,
         }
     }
 }

@@ -49,3 +49,41 @@ fn bad_values_are_refused_at_bind_naming_the_field() {
         assert!(err.to_string().contains(field), "{err}");
     }
 }
+
+#[test]
+fn a_port_another_server_listens_on_is_refused_unless_shared_on_purpose() {
+    let app = |shared_port: bool, body: &'static str| {
+        let mut c = Config::default();
+        c.threads = 2;
+        c.shared_port = shared_port;
+        let mut app = App::with_config(c);
+        app.get("/", move |_req: &Request| body);
+        app
+    };
+    let first = app(false, "first")
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let addr = first.local_addr();
+    // The listeners set SO_REUSEPORT: without the probe this bind would succeed and
+    // take a share of the first server's connections.
+    let err = app(false, "second").bind(addr).err().expect("refused");
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    assert!(err.to_string().contains("shared_port"), "{err}");
+    assert_eq!(roundtrip(addr, &get("/")).body, b"first");
+    first.shutdown().unwrap();
+
+    // Two servers that both share on purpose: both bind, and both keep serving.
+    let one = app(true, "one")
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let addr = one.local_addr();
+    let two = app(true, "two").bind(addr).unwrap().spawn().unwrap();
+    assert_eq!(two.local_addr(), addr);
+    one.shutdown().unwrap();
+    assert_eq!(roundtrip(addr, &get("/")).body, b"two");
+    two.shutdown().unwrap();
+}

@@ -288,6 +288,8 @@ pub(crate) fn serve(
         }
         (None, None) => {}
     }
+    // The workers of `app.run(workers=N)` share the port the supervisor reserved.
+    app.config_mut().shared_port = supervised;
     crate::aio::set_max_suspended(max_suspended);
     let server = app.bind((host, port))?;
     py.detach(|| {

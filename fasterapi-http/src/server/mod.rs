@@ -303,6 +303,29 @@ fn listener(addr: SocketAddr, backlog: i32) -> io::Result<std::net::TcpListener>
     Ok(socket.into())
 }
 
+/// Fails with `AddrInUse` when some socket listens on `addr` already. The listeners set
+/// `SO_REUSEPORT` (one per I/O thread), so their own bind would succeed next to another
+/// process's `SO_REUSEPORT` listener of the same user and quietly share its port; a
+/// probe bound without it is refused by any listener there. `SO_REUSEADDR` lets it pass
+/// connections of an earlier run still in `TIME_WAIT`.
+fn refuse_if_in_use(addr: SocketAddr) -> io::Result<()> {
+    let probe = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    probe.set_reuse_address(true)?;
+    probe.bind(&addr.into()).map_err(|e| {
+        if e.kind() == io::ErrorKind::AddrInUse {
+            io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!(
+                    "{addr} is in use: another server listens there \
+                     (Config::shared_port lets processes share a port on purpose)"
+                ),
+            )
+        } else {
+            e
+        }
+    })
+}
+
 impl Server {
     pub(crate) fn bind(app: App, addr: impl ToSocketAddrs) -> io::Result<Server> {
         let addr = addr
@@ -313,6 +336,9 @@ impl Server {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
+        if !app.config.shared_port && addr.port() != 0 {
+            refuse_if_in_use(addr)?;
+        }
         let first = listener(addr, app.config.listen_backlog)?;
         // With port 0 the first bind picks the port; the others must share that one.
         let local_addr = first.local_addr()?;
