@@ -68,7 +68,9 @@ fn a_port_another_server_listens_on_is_refused_unless_shared_on_purpose() {
     let addr = first.local_addr();
     // The listeners set SO_REUSEPORT: without the probe this bind would succeed and
     // take a share of the first server's connections.
-    let err = app(false, "second").bind(addr).err().expect("refused");
+    let Err(err) = app(false, "second").bind(addr) else {
+        panic!("a second server bound {addr}");
+    };
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
     assert!(err.to_string().contains("shared_port"), "{err}");
     assert_eq!(roundtrip(addr, &get("/")).body, b"first");
