@@ -120,6 +120,43 @@ async def context(websocket: WebSocket):
         })
 
 
+#: /unread's handler waits for this before it receives anything.
+unread_release = asyncio.Event()
+#: How many messages /unread's handler received once released, and how it ended.
+unread_drained: dict = {}
+unread_done = asyncio.Event()
+
+
+@app.websocket("/unread")
+async def unread(websocket: WebSocket):
+    """Receives nothing until /release-unread is requested, then drains what it was
+    given: the client sends meanwhile, and is closed once too much is unreceived."""
+    await websocket.accept()
+    await websocket.send_text("ready")
+    await unread_release.wait()
+    count = 0
+    try:
+        while True:
+            await websocket.receive_bytes()
+            count += 1
+    except WebSocketDisconnect as e:
+        unread_drained.update(count=count, code=e.code)
+        unread_done.set()
+
+
+@app.get("/release-unread")
+async def release_unread():
+    unread_release.set()
+    return {"released": True}
+
+
+@app.get("/unread-drained")
+async def get_unread_drained():
+    """Answers once /unread's handler has drained its messages and seen the disconnect."""
+    await asyncio.wait_for(unread_done.wait(), 30)
+    return unread_drained
+
+
 @app.get("/http")
 def plain():
     return {"http": True}

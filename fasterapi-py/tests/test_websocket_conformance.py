@@ -320,6 +320,31 @@ def test_a_slow_reader_slows_the_sender_down(server):
     assert got[200] == "end"
 
 
+def test_a_client_sending_faster_than_its_handler_receives_is_closed_with_1008(server):
+    from fasterapi.websockets import MAX_UNREAD_BYTES, _MESSAGE_OVERHEAD
+
+    message = b"u" * 16384
+    bound = MAX_UNREAD_BYTES // (len(message) + _MESSAGE_OVERHEAD)
+    sent = 0
+    with connect(ws_url(server, "/unread"), max_size=None) as ws:
+        assert ws.recv() == "ready"
+        with pytest.raises(ConnectionClosed) as closed:
+            # Twice the bound: the close must come before the client is through.
+            for _ in range(2 * bound):
+                ws.send(message)
+                sent += 1
+            ws.recv()
+        assert closed.value.rcvd.code == 1008
+        assert closed.value.rcvd.reason == "too many unread messages"
+    assert bound <= sent < 2 * bound
+    # The handler, released, receives what was held (no more than the bound) and then
+    # its disconnect.
+    with urllib.request.urlopen(server.url + "/release-unread", timeout=10) as r:
+        assert json.loads(r.read()) == {"released": True}
+    with urllib.request.urlopen(server.url + "/unread-drained", timeout=40) as r:
+        assert json.loads(r.read()) == {"count": bound, "code": 1008}
+
+
 # -- handshake, parameters, dependencies ----------------------------------------------------
 
 

@@ -26,7 +26,9 @@ timeout (a ping after 60 s of silence; the close, 1001, 60 s later if nothing an
 The handler runs on the worker's asyncio loop, on the I/O thread;
 ``receive_*`` waits for the next message, ``send_*`` queues one (waiting while the
 connection's output queue, 1 MiB, is full: a client that does not read slows its sender
-down instead of filling memory).
+down instead of filling memory). Messages the handler has not received yet are held up to
+64 MiB (:data:`MAX_UNREAD_BYTES`); a client that sends faster than its handler receives
+is closed with 1008 past that instead of held without bound.
 
 As with Starlette's ``WebSocket``: ``accept(subprotocol=None, headers=None)`` answers
 the handshake; closing before it (``close()``, a ``WebSocketException``, values that
@@ -105,6 +107,15 @@ _DISCONNECTED = WebSocketState.DISCONNECTED
 
 
 
+#: Bytes of messages a handler may leave unreceived (each counted with
+#: :data:`_MESSAGE_OVERHEAD` more, for its Python object): past this the connection is
+#: closed with 1008 and further messages are dropped, so that a client sending faster than
+#: its handler receives costs bounded memory. Starlette's servers stop reading instead;
+#: fasterapi-http has no pause of a WebSocket's reads yet.
+MAX_UNREAD_BYTES = 64 * 1024 * 1024
+_MESSAGE_OVERHEAD = 64
+
+
 class _Closed(typing.NamedTuple):
     """The last item of a ``WebSocket``'s inbox: the connection closed."""
 
@@ -155,6 +166,8 @@ class WebSocket:
         self.client_state = WebSocketState.CONNECTING
         self.application_state = WebSocketState.CONNECTING
         self._inbox: collections.deque = collections.deque()
+        #: What the inbox's messages count against MAX_UNREAD_BYTES.
+        self._unread = 0
         self._waiter: asyncio.Future | None = None
         self._writable: asyncio.Future | None = None
         #: The loop of the handler's task (set by ``accept``).
@@ -191,6 +204,11 @@ class WebSocket:
         """Called by the server on the loop's thread with each message of the client (a
         ``str`` or ``bytes``): queues it and wakes the task waiting for it, stepping it
         at once (see :func:`_wake`, inlined: this runs once per message)."""
+        unread = self._unread + len(data) + _MESSAGE_OVERHEAD
+        if unread > MAX_UNREAD_BYTES:
+            self._overflow()
+            return
+        self._unread = unread
         self._inbox.append(data)
         waiter = self._waiter
         if waiter is None:
@@ -207,6 +225,18 @@ class WebSocket:
                 return
         if not waiter.done():
             waiter.set_result(None)
+
+    def _overflow(self) -> None:
+        """Closes the connection (1008) once, when unreceived messages pass the bound; the
+        ones already queued stay for the handler, then its disconnect."""
+        if self._unread <= MAX_UNREAD_BYTES:
+            self._unread = MAX_UNREAD_BYTES + 1
+            self._conn.close(1008, "too many unread messages")
+
+    def _taken(self, item) -> None:
+        """Counts a message off the inbox's bound (``_Closed`` is not counted)."""
+        if type(item) is not _Closed:
+            self._unread -= len(item) + _MESSAGE_OVERHEAD
 
     def _on_writable(self) -> None:
         """Called by the server once the connection's output queue has drained after a
@@ -237,7 +267,9 @@ class WebSocket:
             finally:
                 if self._waiter is waiter:
                     self._waiter = None
-        return inbox.popleft()
+        item = inbox.popleft()
+        self._taken(item)
+        return item
 
     async def receive(self) -> dict:
         """The next ASGI message: ``websocket.connect`` first, then ``websocket.receive``
@@ -250,7 +282,11 @@ class WebSocket:
             raise RuntimeError('Cannot call "receive" once a disconnect message has been received.')
         if self.application_state == WebSocketState.CONNECTING:
             raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
-        item = self._inbox.popleft() if self._inbox else await self._next_event()
+        if self._inbox:
+            item = self._inbox.popleft()
+            self._taken(item)
+        else:
+            item = await self._next_event()
         if type(item) is _Closed:
             self.client_state = WebSocketState.DISCONNECTED
             return {"type": "websocket.disconnect", "code": item.code, "reason": item.reason}
@@ -338,6 +374,7 @@ class WebSocket:
         """``receive_text``/``receive_bytes`` (``want``) took ``item``, which is not a
         message of that kind: the close (:class:`WebSocketDisconnect`) or the other
         kind (``KeyError``, as Starlette's lookup of the missing key)."""
+        self._taken(item)
         if type(item) is _Closed:
             self.client_state = _DISCONNECTED
             raise WebSocketDisconnect(item.code, item.reason)
@@ -360,6 +397,7 @@ class WebSocket:
                         self._waiter = None
             item = inbox.popleft()
             if type(item) is str:
+                self._unread -= len(item) + _MESSAGE_OVERHEAD
                 return item
             return self._not_data(item, str)
         message = await self.receive()
@@ -383,6 +421,7 @@ class WebSocket:
                         self._waiter = None
             item = inbox.popleft()
             if type(item) is bytes:
+                self._unread -= len(item) + _MESSAGE_OVERHEAD
                 return item
             return self._not_data(item, bytes)
         message = await self.receive()
