@@ -1256,22 +1256,16 @@ fn admit(
         .find(|h| h.name.eq_ignore_ascii_case("content-type"))
         .map(|h| h.value);
     let limits = forms.filter(|_| content_type.is_some_and(is_multipart));
-    let Some(limits) = limits else {
-        return (n > ctx.limits.max_body).then(|| {
-            let reject = Reject {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                reason: "request body too large",
-            };
-            refuse(reject, pending, ctx)
-        });
+    // A body read into a form as it arrives has the upload limit; one held whole, the body's.
+    let (limit, reason) = match limits {
+        Some(_) => (ctx.limits.max_upload, "upload too large"),
+        None => (ctx.limits.max_body, "request body too large"),
     };
-    if n > ctx.limits.max_upload {
-        let reject = Reject {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            reason: "upload too large",
-        };
-        return Some(refuse(reject, pending, ctx));
+    if n > limit {
+        let status = StatusCode::PAYLOAD_TOO_LARGE;
+        return Some(refuse(Reject { status, reason }, pending, ctx));
     }
+    let limits = limits?;
     let content_type = content_type.unwrap_or_default();
     let mut intake = Box::new(Intake::new(content_type, limits, n));
     pending.head = Some((head_len, meta.framing));
