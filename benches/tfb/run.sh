@@ -7,7 +7,7 @@
 #   benches/tfb/run.sh --smoke   fasterapi's servers only, 1-second runs (after 1 s of warm-up): every server must
 #                                pass the verifier and answer every timed request 2xx (CI runs
 #                                it with VENV=.venv SKIP_BUILD=1: the test command's build);
-#                                also runs pgloop's tests against the database
+#                                also runs fasterapi-pg's tests against the database
 #
 # Servers (ONLY picks some): Rust handlers — fasterapi-rs, actix, axum (benches/tfb/rust, a
 # Cargo workspace of its own) and minihttp (JSON and plaintext only: its database driver,
@@ -140,8 +140,8 @@ if (( ${#rust_wanted[@]} )); then
     # (the peers' versions stay as locked).
     cargo build --release -q --manifest-path "$HERE/rust/Cargo.toml" "${pkgs[@]}"
     if (( SMOKE )) && has fasterapi-rs; then
-        log "testing pgloop (fasterapi-rs's PostgreSQL client) against the database"
-        cargo test --release -q --manifest-path "$HERE/rust/Cargo.toml" -p pgloop -- --include-ignored
+        log "testing fasterapi-pg (fasterapi's PostgreSQL client) against the database"
+        cargo test --release -q --manifest-path "$ROOT/Cargo.toml" -p fasterapi-pg -- --include-ignored
     fi
 fi
 py_wanted=0

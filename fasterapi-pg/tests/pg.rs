@@ -1,8 +1,8 @@
 //! Against the bench's PostgreSQL (`benches/tfb/db.sh start`, settings from `DB_*` as
 //! `db.sh env` prints them): ignored without it, run with
-//! `cargo test -p pgloop -- --include-ignored` once the database is up.
+//! `cargo test -p fasterapi-pg -- --include-ignored` once the database is up.
 
-use pgloop::{oid, Config, Conn, Event, Param};
+use fasterapi_pg::{oid, Config, Conn, Event, Param};
 
 /// What a test's batch gathers: the rows' two int4 columns, and its result.
 #[derive(Default, Debug)]
@@ -18,7 +18,7 @@ fn connect() -> Conn<Gather> {
 
 /// Runs the connection without blocking until no batch is in flight (the test's
 /// stand-in for an event loop: it polls instead of waiting for readiness).
-fn drive(conn: &mut Conn<Gather>) -> Vec<(Gather, Result<(), pgloop::Error>)> {
+fn drive(conn: &mut Conn<Gather>) -> Vec<(Gather, Result<(), fasterapi_pg::Error>)> {
     let mut done = Vec::new();
     let mut turns = 0u64;
     while conn.in_flight() > 0 {

@@ -1,10 +1,11 @@
 //! One PostgreSQL connection, non-blocking and pipelined, driven by its caller's event loop.
 //!
-//! Made for TechEmpower's database tests on fasterapi (`benches/tfb/rust/fasterapi`), where
-//! each I/O thread owns a connection and drives it from its own `mio` loop as a
-//! `fasterapi::Companion`: handlers queue statements, the loop writes them out once per turn
-//! and reads the answers when the socket becomes readable, and the request that asked is
-//! answered on the thread that read it, with no other thread and no async runtime.
+//! fasterapi's database client. Each I/O thread owns a connection and drives it from its
+//! own `mio` loop (as a `fasterapi::Companion`): handlers queue statements, the loop writes
+//! them out once per turn and reads the answers when the socket becomes readable, and the
+//! request that asked is answered on the thread that read it, with no other thread and no
+//! async runtime. The TechEmpower server `benches/tfb/rust/fasterapi` uses it from Rust
+//! handlers; `fasterapi.pg` (the Python package) from `async def` handlers.
 //!
 //! The wire format (message encoding and decoding, SCRAM-SHA-256 and md5 authentication)
 //! is `postgres-protocol`'s, the protocol layer of tokio-postgres. What this crate adds is
@@ -23,7 +24,7 @@
 //! with the error that broke it (no reconnection).
 //!
 //! ```no_run
-//! use pgloop::{oid, Config, Conn, Event, Param};
+//! use fasterapi_pg::{oid, Config, Conn, Event, Param};
 //!
 //! let mut conn: Conn<Vec<i32>> = Conn::connect(&Config::from_env()?)?;
 //! let world = conn.prepare("SELECT id, randomnumber FROM world WHERE id = $1", &[oid::INT4])?;
@@ -35,8 +36,10 @@
 //!     Event::Row(numbers, row) => numbers.push(row.int4(1).unwrap_or(0)),
 //!     Event::Done(numbers, result) => println!("{numbers:?} {result:?}"),
 //! });
-//! # Ok::<(), pgloop::Error>(())
+//! # Ok::<(), fasterapi_pg::Error>(())
 //! ```
+
+#![deny(missing_docs)]
 
 use std::collections::VecDeque;
 use std::fmt;
