@@ -386,10 +386,12 @@ class WebSocket:
             raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
         if self.client_state is _CONNECTED:
             # The message without its ASGI dict, and the wait inline (each coroutine
-            # between the task and the future adds to every step).
+            # between the task and the future adds to every step). The future takes the
+            # running loop (the task's, ``self._loop``): ``_Future()`` without the
+            # ``loop=`` keyword is called without a dict of keyword arguments.
             inbox = self._inbox
             while not inbox:
-                waiter = self._waiter = _Future(loop=self._loop)
+                waiter = self._waiter = _Future()
                 try:
                     await waiter
                 finally:
@@ -413,7 +415,7 @@ class WebSocket:
         if self.client_state is _CONNECTED:
             inbox = self._inbox
             while not inbox:
-                waiter = self._waiter = _Future(loop=self._loop)
+                waiter = self._waiter = _Future()
                 try:
                     await waiter
                 finally:
