@@ -393,6 +393,50 @@ fn other_threads_send_through_the_sender_and_close() {
     server.shutdown().unwrap();
 }
 
+/// A handler's sends to its own connection skip the mailbox (the pass that called it
+/// takes them); its sends to another connection of the same I/O thread must still wake
+/// that one: a broadcast reaches both, each message in its order.
+#[test]
+fn a_handler_sends_to_its_own_and_to_another_connection_of_its_thread() {
+    let room: Arc<Mutex<Vec<WsSender>>> = Arc::default();
+    let mut app = App::new();
+    app.config_mut().threads = 1;
+    let members = room.clone();
+    app.websocket("/room", move |_req, upgrade| {
+        let everyone = members.clone();
+        let out = upgrade.accept(move |event, _own| {
+            if let WsEvent::Message(m) = event {
+                for member in everyone.lock().unwrap().iter() {
+                    member.send(m.clone()).unwrap();
+                }
+            }
+        });
+        members.lock().unwrap().push(out);
+    });
+    let server = serve(app);
+    let mut a = open(&server, "/room");
+    let mut b = open(&server, "/room");
+    for i in 0..50 {
+        let (from, text) = if i % 2 == 0 {
+            ("a", "from a")
+        } else {
+            ("b", "from b")
+        };
+        let msg = format!("{text} {i}");
+        let sender = if from == "a" { &mut a } else { &mut b };
+        send(sender, &frame(0x81, msg.as_bytes()));
+        assert_eq!(
+            read_frame(&mut a),
+            (0x81, msg.clone().into_bytes()),
+            "a, {i}"
+        );
+        assert_eq!(read_frame(&mut b), (0x81, msg.into_bytes()), "b, {i}");
+    }
+    assert_eq!(room.lock().unwrap().len(), 2);
+    drop((a, b));
+    server.shutdown().unwrap();
+}
+
 /// Backpressure: a client that does not read is not read from, and senders see a full
 /// queue; once it reads, the queue drains and the handler hears `Writable`.
 #[test]

@@ -88,6 +88,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -212,6 +213,27 @@ struct Outbox {
     want_writable: bool,
 }
 
+thread_local! {
+    /// The connection whose event handler this I/O thread is calling with a message (its
+    /// [`Shared`], compared by address only), and whether that handler queued output for
+    /// its own connection during the call.
+    static IN_MESSAGE_CALL: Cell<(*const Shared, bool)> =
+        const { Cell::new((std::ptr::null(), false)) };
+}
+
+/// Runs `call` (the connection's event handler with a message) on the connection's I/O
+/// thread; returns whether the handler sent to its own connection meanwhile: such sends
+/// are not announced through the thread's mailbox (a lock, a queue entry and a later
+/// pass over it per message), and the caller must take the connection's output once
+/// the call returns ([`WsSender::take`]).
+pub(crate) fn in_message_call(sender: &WsSender, call: impl FnOnce()) -> bool {
+    let own = Arc::as_ptr(&sender.shared);
+    let outer = IN_MESSAGE_CALL.with(|c| c.replace((own, false)));
+    call();
+    let (_, sent) = IN_MESSAGE_CALL.with(|c| c.replace(outer));
+    sent
+}
+
 /// What the I/O thread took from the outbox.
 pub(crate) struct Taken {
     /// Say [`WsEvent::Writable`].
@@ -320,9 +342,24 @@ impl WsSender {
         outbox.bytes += frame.len();
         outbox.frames.push_back(frame);
         outbox.closed |= closing;
-        if std::mem::replace(&mut outbox.announced, true) {
+        if outbox.announced {
             return;
         }
+        if IN_MESSAGE_CALL.with(|c| {
+            let (conn, _) = c.get();
+            let own = std::ptr::eq(conn, Arc::as_ptr(&self.shared));
+            if own {
+                c.set((conn, true));
+            }
+            own
+        }) {
+            // Sent from inside the connection's own handler call, on its I/O thread: the
+            // connection takes its output when the call returns (see `in_message_call`),
+            // without a trip through the mailbox. `announced` stays false, so a send from
+            // another thread meanwhile still wakes it.
+            return;
+        }
+        outbox.announced = true;
         drop(outbox);
         let s = &self.shared;
         crate::app::later::notify_ws(&s.mailboxes, s.home, s.token, s.conn_id);

@@ -15,7 +15,9 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 use super::{Backlog, Conn, Ctx, State, Verdict};
-use crate::app::websocket::{Accepted, EventHandler, Message, WsEvent, WsOptions, WsSender};
+use crate::app::websocket::{
+    in_message_call, Accepted, EventHandler, Message, WsEvent, WsOptions, WsSender,
+};
 use crate::proto::ws::frame::{self, Decoder, Incoming};
 use crate::server::transport::Transport;
 
@@ -38,6 +40,9 @@ pub(crate) struct WsConn {
     ended: bool,
     /// The idle timeout passed and a ping went out; nothing arrived since.
     pinged: bool,
+    /// The handler sent to this connection from inside a message's call, which is not
+    /// announced through the mailbox (see [`in_message_call`]): its output is to be taken.
+    unannounced: bool,
 }
 
 impl WsConn {
@@ -56,6 +61,7 @@ impl WsConn {
             done: false,
             ended: false,
             pinged: false,
+            unannounced: false,
         }
     }
 
@@ -67,6 +73,23 @@ impl WsConn {
         } = self;
         let call = std::panic::AssertUnwindSafe(|| handler(event, sender));
         if std::panic::catch_unwind(call).is_err() && !self.ended {
+            self.fail(1011, "internal error", backlog);
+        }
+    }
+
+    /// Calls the handler with a message; what it sends to this connection meanwhile is
+    /// taken by the pass that called it ([`Conn::ws_serve`]), not announced.
+    fn deliver(&mut self, message: Message, backlog: &mut Backlog) {
+        let WsConn {
+            handler, sender, ..
+        } = self;
+        let mut panicked = false;
+        let sent = in_message_call(sender, || {
+            let call = std::panic::AssertUnwindSafe(|| handler(WsEvent::Message(message), sender));
+            panicked = std::panic::catch_unwind(call).is_err();
+        });
+        self.unannounced |= sent;
+        if panicked && !self.ended {
             self.fail(1011, "internal error", backlog);
         }
     }
@@ -105,6 +128,7 @@ impl WsConn {
 
     /// Moves the senders' frames to `backlog`; says `Writable` if one waited for room.
     fn take_output(&mut self, backlog: &mut Backlog) {
+        self.unannounced = false;
         let taken = self.sender.take(backlog);
         if self.sender.is_closed() && !self.ended {
             // A sender's close frame went out with the rest.
@@ -121,8 +145,8 @@ impl WsConn {
         match incoming {
             // After our close frame, data is discarded (RFC 6455 section 1.4).
             Incoming::Text(_) | Incoming::Binary(_) if self.close_sent => {}
-            Incoming::Text(t) => self.call(WsEvent::Message(Message::Text(t)), backlog),
-            Incoming::Binary(b) => self.call(WsEvent::Message(Message::Binary(b)), backlog),
+            Incoming::Text(t) => self.deliver(Message::Text(t), backlog),
+            Incoming::Binary(b) => self.deliver(Message::Binary(b), backlog),
             Incoming::Ping(data) if !self.close_sent => {
                 let mut out = BytesMut::new();
                 frame::encode(&mut out, frame::PONG, &data);
@@ -337,7 +361,24 @@ impl<S: Transport> Conn<S> {
         if done && self.more {
             self.more = false;
         }
-        self.ws_flush(ctx)
+        if self.ws_flush(ctx) == Verdict::Drop {
+            return Verdict::Drop;
+        }
+        // Output the handler sent unannounced while a frame written first (a pong) kept
+        // it in the outbox above: the backlog is out now, so it follows. (A backlog the
+        // socket did not take leaves it to the writable event's pass.)
+        match self.ws.as_mut() {
+            Some(ws)
+                if ws.unannounced
+                    && !ws.done
+                    && self.state == State::WebSocket
+                    && self.backlog.is_empty() =>
+            {
+                ws.take_output(&mut self.backlog);
+                self.ws_flush(ctx)
+            }
+            _ => Verdict::Keep,
+        }
     }
 
     /// Decodes and handles the frames in `buf`; false once the connection stops reading
