@@ -33,6 +33,138 @@ fn drive(conn: &mut Conn<Gather>) -> Vec<(Gather, Result<(), fasterapi_pg::Error
     done
 }
 
+/// A batch's job back, with its result.
+type Done = (Gather, Result<(), fasterapi_pg::Error>);
+
+/// Runs the connection as an event loop does: waits for the socket's readiness (poll(2),
+/// which honours the receive low-water mark as epoll does) before each read. Returns the
+/// batches done and how many times the socket was reported readable. A wait of 10 s fails
+/// the test: the mark would be waiting for bytes the server does not owe.
+fn drive_on_readiness(conn: &mut Conn<Gather>) -> (Vec<Done>, usize) {
+    let mut done = Vec::new();
+    let mut wakes = 0;
+    conn.flush();
+    while conn.in_flight() > 0 {
+        let mut fd = libc::pollfd {
+            fd: conn.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the duration of the call.
+        let ready = unsafe { libc::poll(&mut fd, 1, 10_000) };
+        assert!(
+            ready == 1,
+            "no readiness with {} batches in flight (poll: {ready})",
+            conn.in_flight()
+        );
+        wakes += 1;
+        conn.process(|event| match event {
+            Event::Row(g, row) => g.rows.push((row.int4(0).unwrap(), row.int4(1).unwrap())),
+            Event::Done(g, result) => done.push((g, result)),
+        });
+    }
+    (done, wakes)
+}
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn the_smallest_answers_still_wake_the_reader() {
+    let mut conn = connect();
+    // The shortest answers there are: an empty statement's (BindComplete,
+    // EmptyQueryResponse, ReadyForQuery: 16 bytes), a Sync alone's (6), and an error's.
+    let empty = conn.prepare("", &[]).unwrap();
+    let divide = conn.prepare("SELECT 10 / $1, 0", &[oid::INT4]).unwrap();
+    for tag in 0..60u32 {
+        for _ in 0..tag % 3 {
+            conn.execute(&empty, &[]);
+        }
+        if tag % 7 == 0 {
+            conn.execute(&divide, &[Param::Int4(0)]);
+        }
+        conn.finish(Gather {
+            tag,
+            ..Gather::default()
+        });
+    }
+    let (done, _) = drive_on_readiness(&mut conn);
+    assert_eq!(
+        done.iter().map(|(g, _)| g.tag).collect::<Vec<_>>(),
+        (0..60).collect::<Vec<_>>()
+    );
+    for (g, result) in &done {
+        assert_eq!(result.is_err(), g.tag % 7 == 0, "{}: {result:?}", g.tag);
+    }
+}
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn many_answers_are_read_in_few_wakeups() {
+    // Over TCP (the mark is TCP's: a unix socket's readiness ignores it).
+    let mut config = Config::from_env().unwrap();
+    if config.host.starts_with('/') {
+        config.host = "127.0.0.1".into();
+    }
+    // Another session holds a lock that the batch's first statement waits for: until it
+    // lets go, the server answers nothing.
+    let mut holder: Conn<()> = Conn::connect(&config).unwrap();
+    let lock = holder
+        .prepare("SELECT pg_advisory_lock(1818)", &[])
+        .unwrap();
+    holder.execute(&lock, &[]);
+    holder.finish(());
+    holder.wait(|event| {
+        if let Event::Done((), result) = event {
+            result.unwrap();
+        }
+    });
+    let mut conn: Conn<Gather> = Conn::connect(&config).unwrap();
+    let wait_lock = conn
+        .prepare("SELECT 0, 0 FROM pg_advisory_lock_shared(1818)", &[])
+        .unwrap();
+    let world = conn
+        .prepare(
+            "SELECT id, randomnumber FROM world WHERE id = $1",
+            &[oid::INT4],
+        )
+        .unwrap();
+    conn.execute(&wait_lock, &[]);
+    for id in 1..=100 {
+        conn.execute(&world, &[Param::Int4(id)]);
+    }
+    conn.finish(Gather::default());
+    conn.flush();
+    conn.process(|_| panic!("nothing is answered while the lock is held"));
+    // 101 statements owed, each answered with at least 16 bytes: the socket is not
+    // reported readable before that much has come.
+    let mut mark: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: the pointers describe `mark` and `len`, which outlive the call.
+    let r = unsafe {
+        libc::getsockopt(
+            conn.fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVLOWAT,
+            (&raw mut mark).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(r, 0);
+    assert_eq!(mark, 16 * 101);
+    let unlock = holder
+        .prepare("SELECT pg_advisory_unlock(1818)", &[])
+        .unwrap();
+    holder.execute(&unlock, &[]);
+    holder.finish(());
+    holder.wait(|_| {});
+    // Each answer is 48 bytes and the server sends each on its own; a wake-up reads at
+    // least about a third of what is left, so 101 answers take about 15 wake-ups at most,
+    // not one each.
+    let (done, wakes) = drive_on_readiness(&mut conn);
+    assert_eq!(done[0].0.rows.len(), 101);
+    assert!(done[0].1.is_ok(), "{:?}", done[0].1);
+    assert!(wakes <= 20, "{wakes} wake-ups for 101 answers");
+}
+
 #[test]
 #[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
 fn pipelined_batches_answer_in_order_with_their_own_rows() {
