@@ -37,6 +37,7 @@ print_env() {
 DB_HOST=127.0.0.1
 DB_PORT=$DB_PORT
 DB_SOCKET_DIR=$DB_DIR/run
+DB_DATA=$DB_DIR/data
 DB_USER=benchmarkdbuser
 DB_PASSWORD=benchmarkdbpass
 DB_NAME=hello_world

@@ -36,7 +36,7 @@ def num(x):
 
 
 def aggregate(rows):
-    """{(server, test): {rps, p99, cpu_us}} medians over repeats."""
+    """{(server, test): {rps, p99, cpu_us, db_us}} medians over repeats."""
     groups = {}
     for r in rows:
         groups.setdefault((r["server"], r["test"]), []).append(r)
@@ -46,9 +46,13 @@ def aggregate(rows):
         p99 = [num(r["p99_ms"]) for r in rs if num(r["p99_ms"])]
         cpu = [num(r["srv_cpu_s"]) * 1e6 / num(r["requests"]) for r in rs
                if num(r["srv_cpu_s"]) is not None and num(r["requests"])]
+        # PostgreSQL's CPU (older results have no such column)
+        db = [num(r.get("db_cpu_s")) * 1e6 / num(r["requests"]) for r in rs
+              if num(r.get("db_cpu_s")) is not None and num(r["requests"])]
         agg[key] = {"rps": statistics.median(rps) if rps else None,
                     "p99": statistics.median(p99) if p99 else None,
                     "cpu_us": statistics.median(cpu) if cpu else None,
+                    "db_us": statistics.median(db) if db else None,
                     "non2xx": sum(int(r["non2xx"] or 0) for r in rs)}
     return agg
 
@@ -88,16 +92,37 @@ def tables(agg, meta):
                    f"{ratio(rps('fasterapi-py', t), best_py)} | "
                    f"{ratio(rps('fasterapi-py-sync', t), rps('fastapi-uvicorn', t))} | "
                    f"{ratio(rps('fasterapi-py-sync', t), best_py)} |")
+    db_tests = [t for t in tests if t not in ("json", "plaintext", "cached")]
+    if db_tests:
+        out.append("")
+        out.append("CPU per request, µs: the server's + PostgreSQL's (all of its processes), medians "
+                   "over repeats. On the database tests the database shares the cores with the "
+                   "server, so the sum is what bounds req/s.")
+        out.append("")
+        out.append("| test type | " + " | ".join(servers) + " |")
+        out.append("|---|" + "---:|" * len(servers))
+
+        def total(s, t):
+            a = agg.get((s, t)) or {}
+            if a.get("cpu_us") is None or a.get("db_us") is None:
+                return "—"
+            return f"{a['cpu_us']:,.1f} + {a['db_us']:,.1f}"
+
+        for t in db_tests:
+            out.append(f"| {TITLES[t]} | " + " | ".join(total(s, t) for s in servers) + " |")
     for t in tests:
         out.append("")
         out.append(f"**{TITLES[t]}**")
         out.append("")
-        out.append("| server | req/s | p99 ms | server CPU µs/req | non-2xx |")
-        out.append("|---|---:|---:|---:|---:|")
+        db_test = t not in ("json", "plaintext", "cached")
+        out.append("| server | req/s | p99 ms | server CPU µs/req | db CPU µs/req | non-2xx |"
+                   if db_test else "| server | req/s | p99 ms | server CPU µs/req | non-2xx |")
+        out.append("|---|---:|---:|---:|---:|---:|" if db_test else "|---|---:|---:|---:|---:|")
         for s in servers:
             a = agg.get((s, t))
             if a:
-                out.append(f"| {s} | {fmt(a['rps'])} | {fmt(a['p99'], '.2f')} | {fmt(a['cpu_us'], ',.1f')} | {a['non2xx']} |")
+                db = f" {fmt(a['db_us'], ',.1f')} |" if db_test else ""
+                out.append(f"| {s} | {fmt(a['rps'])} | {fmt(a['p99'], '.2f')} | {fmt(a['cpu_us'], ',.1f')} |{db} {a['non2xx']} |")
     failed = meta.get("failed", "").split()
     if failed:
         out.append("")

@@ -30,7 +30,12 @@
 #   connections per process: one per request in flight, as the 2 processes share CONNS;
 #   fewer, and requests queue for a connection while others wait on the database)
 #   VENV=benches/load/out/venv SKIP_BUILD=1 (keep the installed fasterapi)
-#   OUT=benches/tfb/out/tfb DB_PORT=5433 READY_TIMEOUT=60
+#   OUT=benches/tfb/out/tfb DB_PORT=5433 DB_DIR=benches/tfb/out/pg (db.sh's) READY_TIMEOUT=60
+#   TFB_TARGET_DIR=benches/tfb/rust/target (the Rust servers' build)
+# Besides req/s and latency, each timed run records the CPU time (utime+stime from /proc)
+# of the server's processes and of PostgreSQL's (the postmaster and every process it
+# started: the backends serving the server, WAL writer, checkpointer, autovacuum), so the
+# tables give both per request: on the database tests PostgreSQL's share is most of it.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,7 +44,9 @@ LOAD="$ROOT/benches/load"
 PEERS="$ROOT/benches/peers"
 OUT="${OUT:-$HERE/out/tfb}"
 VENV="${VENV:-$LOAD/out/venv}"
-RUST_BIN="$HERE/rust/target/release"
+# The bench workspace's target dir (its own, whatever CARGO_TARGET_DIR says for the project's)
+TFB_TARGET="${TFB_TARGET_DIR:-$HERE/rust/target}"
+RUST_BIN="$TFB_TARGET/release"
 
 RUST_SERVERS="fasterapi-rs actix axum minihttp"
 PY_SERVERS="fasterapi-py fasterapi-py-sync fastapi-uvicorn fastapi-granian robyn"
@@ -127,6 +134,20 @@ ensure_wrk
 eval "$("$HERE/db.sh" start)"
 export DB_HOST DB_PORT DB_USER DB_PASSWORD DB_NAME
 
+db_ticks() {  # utime+stime of PostgreSQL's postmaster and of every process it started
+    local pm f line t=0
+    local -a a
+    pm=$(head -1 "$DB_DATA/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+    for f in /proc/[0-9]*/stat; do
+        read -r line 2>/dev/null < "$f" || continue
+        read -r -a a <<< "${line##*) }"
+        if [[ "$f" == "/proc/$pm/stat" || "${a[1]}" == "$pm" ]]; then
+            t=$((t + a[11] + a[12]))
+        fi
+    done
+    echo "$t"
+}
+
 rust_wanted=()
 for s in fasterapi-rs actix axum; do has "$s" && rust_wanted+=("$s"); done
 if has minihttp; then
@@ -138,7 +159,7 @@ if (( ${#rust_wanted[@]} )); then
     pkgs=(); for s in "${rust_wanted[@]}"; do pkgs+=(-p "tfb-$s"); done
     # Not --locked: fasterapi is a path dependency, and the lock file follows its dependencies
     # (the peers' versions stay as locked).
-    cargo build --release -q --manifest-path "$HERE/rust/Cargo.toml" "${pkgs[@]}"
+    cargo build --release -q --manifest-path "$HERE/rust/Cargo.toml" --target-dir "$TFB_TARGET" "${pkgs[@]}"
     if (( SMOKE )) && has fasterapi-rs; then
         log "testing fasterapi-pg (fasterapi's PostgreSQL client) against the database"
         cargo test --release -q --manifest-path "$ROOT/Cargo.toml" -p fasterapi-pg -- --include-ignored
@@ -187,7 +208,7 @@ done
 (( ${#verified[@]} )) || die "no server passed verification"
 
 # --- timed runs ----------------------------------------------------------------------------
-printf 'server\ttest\trep\trequests\treq_s\tp50_ms\tp99_ms\tnon2xx\tsock_errors\tsrv_cpu_s\n' > "$RESULTS"
+printf 'server\ttest\trep\trequests\treq_s\tp50_ms\tp99_ms\tnon2xx\tsock_errors\tsrv_cpu_s\tdb_cpu_s\n' > "$RESULTS"
 {
     printf 'key\tvalue\n'
     printf 'nproc\t%s\n' "$(nproc)"
@@ -211,16 +232,17 @@ for rep in $(seq 1 "$REPS"); do
             url="http://127.0.0.1:$PORT$(path_of "$t")"
             f="$OUT/logs/wrk-$s-$t-$rep.txt"
             pipe=(); [[ "$t" == plaintext ]] && pipe=(-s "$LOAD/pipeline.lua")
-            t0=$(server_ticks)
+            t0=$(server_ticks); d0=$(db_ticks)
             if [[ "$t" == plaintext ]]; then
                 wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency "${pipe[@]}" "$url" -- 16 > "$f" 2>&1 || true
             else
                 wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency "$url" > "$f" 2>&1 || true
             fi
-            t1=$(server_ticks)
+            t1=$(server_ticks); d1=$(db_ticks)
             read -r req rps p50 p99 bad sock <<< "$(parse_wrk "$f")"
             cpu=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$t" "$rep" "$req" "$rps" "$p50" "$p99" "$bad" "$sock" "$cpu" >> "$RESULTS"
+            dbcpu=$(awk -v t="$((d1 - d0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$t" "$rep" "$req" "$rps" "$p50" "$p99" "$bad" "$sock" "$cpu" "$dbcpu" >> "$RESULTS"
             log "$s $t rep $rep: $rps req/s (non-2xx $bad, socket errors $sock)"
             if [[ "$bad" != 0 || "$rps" == NA ]]; then failed_any=1; fi
         done
