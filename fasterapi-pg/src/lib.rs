@@ -59,20 +59,46 @@ use bytes::{Buf, BytesMut};
 use fallible_iterator::FallibleIterator;
 use postgres_protocol::authentication::md5_hash;
 use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256, SCRAM_SHA_256};
-use postgres_protocol::message::backend::{DataRowBody, ErrorResponseBody, Message};
+use postgres_protocol::message::backend::{
+    DataRowBody, ErrorResponseBody, Message, ParameterDescriptionBody, RowDescriptionBody,
+};
 use postgres_protocol::message::frontend;
 use postgres_protocol::types::{self, ArrayDimension};
-use postgres_protocol::{IsNull, Oid};
+use postgres_protocol::IsNull;
 
-/// The type oids of the parameters this crate encodes.
+/// A type's oid (its number in `pg_type`).
+pub use postgres_protocol::Oid;
+
+/// The type oids of the parameters this crate encodes (and of some types its callers
+/// decode).
 pub mod oid {
     use postgres_protocol::Oid;
+    /// `bool`.
+    pub const BOOL: Oid = 16;
+    /// `bytea`.
+    pub const BYTEA: Oid = 17;
+    /// `name`.
+    pub const NAME: Oid = 19;
+    /// `int8`.
+    pub const INT8: Oid = 20;
+    /// `int2`.
+    pub const INT2: Oid = 21;
     /// `int4`.
     pub const INT4: Oid = 23;
     /// `text`.
     pub const TEXT: Oid = 25;
+    /// `float4`.
+    pub const FLOAT4: Oid = 700;
+    /// `float8`.
+    pub const FLOAT8: Oid = 701;
     /// `int4[]`.
     pub const INT4_ARRAY: Oid = 1007;
+    /// `bpchar` (`char(n)`).
+    pub const BPCHAR: Oid = 1042;
+    /// `varchar`.
+    pub const VARCHAR: Oid = 1043;
+    /// `void` (what a function returning nothing gives).
+    pub const VOID: Oid = 2278;
 }
 
 /// Where and as whom to connect.
@@ -168,30 +194,76 @@ impl From<io::Error> for Error {
     }
 }
 
-/// A statement prepared on one connection ([`Conn::prepare`]).
+/// A statement prepared on one connection ([`Conn::prepare`], or [`Conn::describe`] and
+/// [`Statement::set_types`]).
 #[derive(Debug, Clone)]
 pub struct Statement {
     name: String,
     types: Vec<Oid>,
 }
 
+impl Statement {
+    /// Its parameters' types.
+    pub fn types(&self) -> &[Oid] {
+        &self.types
+    }
+
+    /// Sets its parameters' types to what the server described
+    /// ([`Detail::Parameters`] of its [`Conn::describe`]).
+    pub fn set_types(&mut self, types: Vec<Oid>) {
+        self.types = types;
+    }
+}
+
+/// A column of a statement's result, as the server described it.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Its name.
+    pub name: String,
+    /// Its type's oid.
+    pub type_oid: Oid,
+}
+
 /// A parameter of [`Conn::execute`], sent in binary.
 #[derive(Debug, Clone, Copy)]
 pub enum Param<'a> {
+    /// `NULL`, of whatever type the parameter has.
+    Null,
+    /// A `bool`.
+    Bool(bool),
+    /// An `int2`.
+    Int2(i16),
     /// An `int4`.
     Int4(i32),
+    /// An `int8`.
+    Int8(i64),
+    /// A `float4`.
+    Float4(f32),
+    /// A `float8`.
+    Float8(f64),
+    /// A `bytea`.
+    Bytea(&'a [u8]),
     /// An `int4[]` of one dimension.
     Int4Array(&'a [i32]),
-    /// A `text`.
+    /// A `text` (also fits a `varchar`, `bpchar` or `name` parameter: their binary
+    /// format is the same).
     Text(&'a str),
 }
 
 impl Param<'_> {
-    fn oid(&self) -> Oid {
+    /// Whether it can be sent for a parameter of type `t`.
+    fn fits(&self, t: Oid) -> bool {
         match self {
-            Param::Int4(_) => oid::INT4,
-            Param::Int4Array(_) => oid::INT4_ARRAY,
-            Param::Text(_) => oid::TEXT,
+            Param::Null => true,
+            Param::Bool(_) => t == oid::BOOL,
+            Param::Int2(_) => t == oid::INT2,
+            Param::Int4(_) => t == oid::INT4,
+            Param::Int8(_) => t == oid::INT8,
+            Param::Float4(_) => t == oid::FLOAT4,
+            Param::Float8(_) => t == oid::FLOAT8,
+            Param::Bytea(_) => t == oid::BYTEA,
+            Param::Int4Array(_) => t == oid::INT4_ARRAY,
+            Param::Text(_) => matches!(t, oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME),
         }
     }
 
@@ -200,7 +272,14 @@ impl Param<'_> {
         buf: &mut BytesMut,
     ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match *self {
+            Param::Null => return Ok(IsNull::Yes),
+            Param::Bool(v) => types::bool_to_sql(v, buf),
+            Param::Int2(v) => types::int2_to_sql(v, buf),
             Param::Int4(v) => types::int4_to_sql(v, buf),
+            Param::Int8(v) => types::int8_to_sql(v, buf),
+            Param::Float4(v) => types::float4_to_sql(v, buf),
+            Param::Float8(v) => types::float8_to_sql(v, buf),
+            Param::Bytea(v) => types::bytea_to_sql(v, buf),
             Param::Text(s) => types::text_to_sql(s, buf),
             Param::Int4Array(values) => {
                 let dimension = ArrayDimension {
@@ -262,6 +341,37 @@ pub enum Event<'a, J> {
     Row(&'a mut J, Row<'a>),
     /// A batch is over: its job back, with the first error of its statements, if any.
     Done(J, Result<(), Error>),
+}
+
+/// What [`Conn::process_detailed`] hands its caller: every [`Event`], and what the server
+/// says of a batch's statements besides their rows.
+pub enum Detail<'a, J> {
+    /// A row or the end of a batch.
+    Event(Event<'a, J>),
+    /// The parameter types of a statement the batch [described](Conn::describe).
+    Parameters(&'a mut J, Vec<Oid>),
+    /// The result columns of a statement the batch described (none: it returns no rows).
+    Columns(&'a mut J, Vec<Column>),
+    /// A statement of the batch is done: its command tag (`SELECT 1`, `UPDATE 20`).
+    Complete(&'a mut J, &'a str),
+}
+
+fn parameters(body: &ParameterDescriptionBody) -> Result<Vec<Oid>, Error> {
+    body.parameters()
+        .collect()
+        .map_err(|e| Error::new(format!("malformed parameter description: {e}")))
+}
+
+fn columns(body: &RowDescriptionBody) -> Result<Vec<Column>, Error> {
+    body.fields()
+        .map(|f| {
+            Ok(Column {
+                name: f.name().to_owned(),
+                type_oid: f.type_oid(),
+            })
+        })
+        .collect()
+        .map_err(|e| Error::new(format!("malformed row description: {e}")))
 }
 
 enum Stream {
@@ -353,6 +463,11 @@ pub struct Conn<J> {
     parsed_since_ready: usize,
     /// The socket's receive low-water mark (`SO_RCVLOWAT`, TCP only).
     lowat: usize,
+    /// `write` calls that wrote bytes, since the connection was made.
+    writes: u64,
+    /// A statement was queued since the last Sync (the next one is answered with more
+    /// than a ReadyForQuery).
+    unsynced: bool,
 }
 
 impl<J> Conn<J> {
@@ -384,6 +499,8 @@ impl<J> Conn<J> {
             owed: 0,
             parsed_since_ready: 0,
             lowat: 1,
+            writes: 0,
+            unsynced: false,
         };
         conn.start(config)?;
         conn.stream.set_nonblocking(true)?;
@@ -536,11 +653,40 @@ impl<J> Conn<J> {
     /// that do not match the statement's types fail that batch (the statement is not
     /// sent).
     pub fn execute(&mut self, statement: &Statement, params: &[Param<'_>]) {
+        if self.queue(statement, params) {
+            self.sync();
+        }
+    }
+
+    /// Queues `statement` with `params` as [`Conn::execute`] does, but without its Sync:
+    /// the statements queued so run in one transaction, which the next [`Conn::sync`]
+    /// ends (committed if they all succeed, rolled back otherwise). Whether it was queued
+    /// (parameters that do not fit fail the batch, and the statement is not sent).
+    pub fn execute_unsynced(&mut self, statement: &Statement, params: &[Param<'_>]) -> bool {
+        self.queue(statement, params)
+    }
+
+    /// Ends the transaction of the statements queued by [`Conn::execute_unsynced`]
+    /// since the last Sync.
+    pub fn sync(&mut self) {
+        frontend::sync(&mut self.out);
+        self.batch_syncs += 1;
+        // Whatever the statements before it, a Sync after one is answered with at least
+        // a statement's answer (an error and ReadyForQuery included).
+        self.owed_unsent += if std::mem::take(&mut self.unsynced) {
+            STATEMENT_ANSWER_MIN
+        } else {
+            SYNC_ANSWER_MIN
+        };
+    }
+
+    /// Bind and Execute of `statement`; whether they were queued.
+    fn queue(&mut self, statement: &Statement, params: &[Param<'_>]) -> bool {
         if params.len() != statement.types.len()
             || params
                 .iter()
                 .zip(&statement.types)
-                .any(|(p, &t)| p.oid() != t)
+                .any(|(p, &t)| !p.fits(t))
         {
             self.batch_error.get_or_insert_with(|| {
                 Error::new(format!(
@@ -548,7 +694,7 @@ impl<J> Conn<J> {
                     statement.name, params, statement.types
                 ))
             });
-            return;
+            return false;
         }
         let mark = self.out.len();
         let bound = frontend::bind(
@@ -561,16 +707,14 @@ impl<J> Conn<J> {
             &mut self.out,
         );
         let done = match bound {
-            Ok(()) => frontend::execute("", 0, &mut self.out)
-                .map(|()| frontend::sync(&mut self.out))
-                .map_err(|e| e.to_string()),
+            Ok(()) => frontend::execute("", 0, &mut self.out).map_err(|e| e.to_string()),
             Err(frontend::BindError::Conversion(e)) => Err(e.to_string()),
             Err(frontend::BindError::Serialization(e)) => Err(e.to_string()),
         };
         match done {
             Ok(()) => {
-                self.batch_syncs += 1;
-                self.owed_unsent += STATEMENT_ANSWER_MIN;
+                self.unsynced = true;
+                true
             }
             Err(e) => {
                 // Take the half-written message back: the stream stays well formed.
@@ -578,8 +722,30 @@ impl<J> Conn<J> {
                 self.batch_error.get_or_insert_with(|| {
                     Error::new(format!("statement {}: {e}", statement.name))
                 });
+                false
             }
         }
+    }
+
+    /// Queues the preparation of `sql` as a new named statement, with a Describe of it
+    /// and a Sync, in the batch that the next [`Conn::finish`] closes, without waiting:
+    /// the batch's job gets the statement's [`Detail::Parameters`] and
+    /// [`Detail::Columns`] from [`Conn::process_detailed`], and the statement is usable
+    /// (with [`Statement::set_types`] given those parameters) once the batch is done
+    /// without error.
+    pub fn describe(&mut self, sql: &str) -> Result<Statement, Error> {
+        let name = format!("s{}", self.statements);
+        self.statements += 1;
+        frontend::parse(&name, sql, std::iter::empty(), &mut self.out)?;
+        frontend::describe(b'S', &name, &mut self.out)?;
+        self.unsynced = true;
+        // ParseComplete, ParameterDescription, NoData or RowDescription and ReadyForQuery
+        // (or an error and ReadyForQuery): at least a statement's answer.
+        self.sync();
+        Ok(Statement {
+            name,
+            types: Vec::new(),
+        })
     }
 
     /// Closes the batch of the statements queued since the last call, with `job`: the
@@ -613,6 +779,22 @@ impl<J> Conn<J> {
         self.pending.len()
     }
 
+    /// Whether bytes are queued and not written yet.
+    pub fn has_output(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// The error that made the connection unusable, if it is.
+    pub fn broken(&self) -> Option<&Error> {
+        self.broken.as_ref()
+    }
+
+    /// `write` calls that wrote bytes since the connection was made (statements queued
+    /// between two [`Conn::flush`]es leave in one, unless the socket is full).
+    pub fn writes(&self) -> u64 {
+        self.writes
+    }
+
     /// Whether [`Conn::flush`] and [`Conn::process`] have work that no socket readiness
     /// will announce: queued bytes to write (unless the socket would not take more
     /// last time), or batches to fail on a broken connection.
@@ -643,7 +825,10 @@ impl<J> Conn<J> {
                     self.broken = Some(Error::new("database connection: wrote nothing"));
                     self.out.clear();
                 }
-                Ok(n) => self.out.advance(n),
+                Ok(n) => {
+                    self.writes += 1;
+                    self.out.advance(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.write_blocked = true;
                     return;
@@ -662,6 +847,15 @@ impl<J> Conn<J> {
     /// batch to `on`. Reads until the socket has no more (for a socket polled
     /// edge-triggered).
     pub fn process(&mut self, mut on: impl FnMut(Event<'_, J>)) {
+        self.process_detailed(|detail| {
+            if let Detail::Event(event) = detail {
+                on(event)
+            }
+        })
+    }
+
+    /// [`Conn::process`], handing `on` every [`Detail`] of the answers.
+    pub fn process_detailed(&mut self, mut on: impl FnMut(Detail<'_, J>)) {
         while self.broken.is_none() {
             match self.fill() {
                 Ok(0) => self.broken = Some(Error::new("the server closed the connection")),
@@ -722,6 +916,11 @@ impl<J> Conn<J> {
 
     /// Flushes, then waits for every batch in flight, blocking (at start, in tests).
     pub fn wait(&mut self, mut on: impl FnMut(Event<'_, J>)) {
+        let mut on = |detail: Detail<'_, J>| {
+            if let Detail::Event(event) = detail {
+                on(event)
+            }
+        };
         if let Err(e) = self.stream.set_nonblocking(false) {
             self.broken.get_or_insert(e.into());
         }
@@ -746,7 +945,7 @@ impl<J> Conn<J> {
     }
 
     /// The messages complete in `input`, to the jobs they answer.
-    fn dispatch(&mut self, on: &mut impl FnMut(Event<'_, J>)) {
+    fn dispatch(&mut self, on: &mut impl FnMut(Detail<'_, J>)) {
         loop {
             let before = self.input.len();
             let message = match Message::parse(&mut self.input) {
@@ -764,7 +963,7 @@ impl<J> Conn<J> {
                 Message::DataRow(body) => {
                     if let Some(p) = self.pending.front_mut() {
                         if p.error.is_none() {
-                            on(Event::Row(&mut p.job, Row { body: &body }));
+                            on(Detail::Event(Event::Row(&mut p.job, Row { body: &body })));
                         }
                     }
                 }
@@ -788,7 +987,10 @@ impl<J> Conn<J> {
                         if let Some(p) = self.pending.pop_front() {
                             self.owed = self.owed.saturating_sub(p.answer_min);
                             self.parsed_since_ready = 0;
-                            on(Event::Done(p.job, p.error.map_or(Ok(()), Err)));
+                            on(Detail::Event(Event::Done(
+                                p.job,
+                                p.error.map_or(Ok(()), Err),
+                            )));
                         }
                     }
                     None => {
@@ -796,14 +998,44 @@ impl<J> Conn<J> {
                         return;
                     }
                 },
+                Message::CommandComplete(body) => {
+                    if let Some(p) = self.pending.front_mut() {
+                        if p.error.is_none() {
+                            if let Ok(tag) = body.tag() {
+                                on(Detail::Complete(&mut p.job, tag));
+                            }
+                        }
+                    }
+                }
+                Message::ParameterDescription(body) => {
+                    if let Some(p) = self.pending.front_mut() {
+                        match parameters(&body) {
+                            Ok(types) => on(Detail::Parameters(&mut p.job, types)),
+                            Err(e) => {
+                                p.error.get_or_insert(e);
+                            }
+                        }
+                    }
+                }
+                Message::RowDescription(body) => {
+                    if let Some(p) = self.pending.front_mut() {
+                        match columns(&body) {
+                            Ok(columns) => on(Detail::Columns(&mut p.job, columns)),
+                            Err(e) => {
+                                p.error.get_or_insert(e);
+                            }
+                        }
+                    }
+                }
+                Message::NoData => {
+                    if let Some(p) = self.pending.front_mut() {
+                        on(Detail::Columns(&mut p.job, Vec::new()));
+                    }
+                }
                 Message::BindComplete
-                | Message::CommandComplete(_)
                 | Message::ParseComplete
-                | Message::NoData
                 | Message::EmptyQueryResponse
                 | Message::PortalSuspended
-                | Message::RowDescription(_)
-                | Message::ParameterDescription(_)
                 | Message::ParameterStatus(_)
                 | Message::NoticeResponse(_)
                 | Message::NotificationResponse(_) => {}
@@ -816,16 +1048,16 @@ impl<J> Conn<J> {
     }
 
     /// Fails every batch in flight with the error that broke the connection.
-    fn fail_all(&mut self, on: &mut impl FnMut(Event<'_, J>)) {
+    fn fail_all(&mut self, on: &mut impl FnMut(Detail<'_, J>)) {
         let Some(broken) = &self.broken else {
             return;
         };
         let broken = broken.clone();
         while let Some(p) = self.pending.pop_front() {
-            on(Event::Done(
+            on(Detail::Event(Event::Done(
                 p.job,
                 Err(p.error.unwrap_or_else(|| broken.clone())),
-            ));
+            )));
         }
     }
 

@@ -334,3 +334,95 @@ fn a_refused_connection_is_an_error() {
         .expect("nothing listens on port 1");
     assert!(e.to_string().contains("127.0.0.1:1"), "{e}");
 }
+
+/// What a described batch gathers.
+#[derive(Default)]
+struct Described {
+    parameters: Vec<fasterapi_pg::Oid>,
+    columns: Vec<(String, fasterapi_pg::Oid)>,
+    tags: Vec<String>,
+    rows: Vec<i32>,
+}
+
+fn drive_detailed(conn: &mut Conn<Described>) -> Vec<(Described, Result<(), fasterapi_pg::Error>)> {
+    use fasterapi_pg::Detail;
+    let mut done = Vec::new();
+    while conn.in_flight() > 0 {
+        conn.flush();
+        conn.process_detailed(|detail| match detail {
+            Detail::Parameters(d, types) => d.parameters = types,
+            Detail::Columns(d, columns) => {
+                d.columns = columns.into_iter().map(|c| (c.name, c.type_oid)).collect()
+            }
+            Detail::Complete(d, tag) => d.tags.push(tag.to_owned()),
+            Detail::Event(Event::Row(d, row)) => d.rows.push(row.int4(0).unwrap()),
+            Detail::Event(Event::Done(d, result)) => done.push((d, result)),
+        });
+    }
+    done
+}
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn a_statement_described_without_blocking_runs_once_given_its_types() {
+    let config = Config::from_env().expect("DB_* settings");
+    let mut conn: Conn<Described> = Conn::connect(&config).expect("the bench's PostgreSQL");
+    let mut statement = conn
+        .describe("SELECT id, randomnumber FROM world WHERE id = $1")
+        .unwrap();
+    conn.finish(Described::default());
+    let mut done = drive_detailed(&mut conn);
+    let (d, result) = done.pop().unwrap();
+    result.unwrap();
+    assert_eq!(d.parameters, vec![oid::INT4]);
+    assert_eq!(
+        d.columns,
+        vec![
+            ("id".to_owned(), oid::INT4),
+            ("randomnumber".to_owned(), oid::INT4)
+        ]
+    );
+    statement.set_types(d.parameters);
+    conn.execute(&statement, &[Param::Int4(5)]);
+    conn.execute(&statement, &[Param::Null]);
+    conn.finish(Described::default());
+    let (d, result) = drive_detailed(&mut conn).pop().unwrap();
+    result.unwrap();
+    assert_eq!(d.rows, vec![5]);
+    assert_eq!(d.tags, vec!["SELECT 1", "SELECT 0"]);
+}
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn statements_queued_unsynced_share_one_transaction() {
+    let config = Config::from_env().expect("DB_* settings");
+    let mut conn: Conn<Described> = Conn::connect(&config).expect("the bench's PostgreSQL");
+    let mut division = conn.describe("SELECT 10 / $1::int4").unwrap();
+    let mut xact = conn.describe("SELECT txid_current()::int4").unwrap();
+    conn.finish(Described::default());
+    let mut done = drive_detailed(&mut conn);
+    assert_eq!(done.len(), 1);
+    let (d, result) = done.pop().unwrap();
+    // Two statements described in one batch: the last description stands.
+    result.unwrap();
+    assert!(d.parameters.is_empty());
+    division.set_types(vec![oid::INT4]);
+    xact.set_types(Vec::new());
+    // Two transactions ids read in one transaction are the same; with a Sync between, not.
+    assert!(conn.execute_unsynced(&xact, &[]));
+    assert!(conn.execute_unsynced(&xact, &[]));
+    conn.sync();
+    conn.execute(&xact, &[]);
+    conn.finish(Described::default());
+    let (d, result) = drive_detailed(&mut conn).pop().unwrap();
+    result.unwrap();
+    assert_eq!(d.rows[0], d.rows[1]);
+    assert_ne!(d.rows[1], d.rows[2]);
+    // A failing statement fails its batch.
+    assert!(conn.execute_unsynced(&division, &[Param::Int4(2)]));
+    assert!(conn.execute_unsynced(&division, &[Param::Int4(0)]));
+    conn.sync();
+    conn.finish(Described::default());
+    let (_, result) = drive_detailed(&mut conn).pop().unwrap();
+    assert_eq!(result.unwrap_err().code(), Some("22012"));
+}

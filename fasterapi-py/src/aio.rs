@@ -388,6 +388,8 @@ impl PyLoop {
             })?;
             made.lifespan = Some(lifespan);
         }
+        // From now on, database statements queued in a pass leave at its end.
+        crate::pg::set_serving(true);
         Ok(Box::new(made))
     }
 }
@@ -430,7 +432,7 @@ impl Companion for PyLoop {
     }
 
     fn due(&self) -> Option<Instant> {
-        if NEEDS_TURN.with(Cell::get) || after_response_pending() {
+        if NEEDS_TURN.with(Cell::get) || after_response_pending() || crate::pg::queued() {
             return Some(self.epoch);
         }
         NEXT_TIMER.with(Cell::get)
@@ -453,6 +455,10 @@ impl Companion for PyLoop {
                     if !asked && !started && !self.has_work(lp)? {
                         return Ok(None);
                     }
+                } else if !asked && crate::pg::queued() && !self.has_work(lp)? {
+                    // Only database statements to write (queued by handlers' first
+                    // steps): written below, no turn.
+                    return Ok(None);
                 }
                 let delay: Option<f64> = rt.turn.bind(py).call1((lp,))?.extract()?;
                 if self.io_ready() {
@@ -468,6 +474,9 @@ impl Companion for PyLoop {
                 }
                 Ok(Some(delay))
             })();
+            // The statements this pass queued (handlers' first steps, the turn's tasks):
+            // one write per connection.
+            crate::pg::flush_thread();
             let next = match result {
                 Ok(None) => return,
                 Ok(Some(Some(delay))) => {
@@ -485,6 +494,7 @@ impl Companion for PyLoop {
     }
 
     fn stop(&mut self) {
+        crate::pg::set_serving(false);
         Python::attach(|py| {
             let result = (|| -> PyResult<()> {
                 let rt = Runtime::get(py)?;

@@ -69,6 +69,7 @@ mod files;
 mod forms;
 mod json;
 mod middleware;
+mod pg;
 mod plan;
 mod request;
 mod serve;
@@ -93,6 +94,7 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<websocket::PyWsConn>()?;
     m.add_class::<websocket::PyLiveServer>()?;
     m.add_class::<serve::MetricsRegion>()?;
+    pg::populate(m)?;
     m.add_function(wrap_pyfunction!(dispatch::setup, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::overrides_changed, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::overrides_version, m)?)?;

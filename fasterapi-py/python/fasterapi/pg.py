@@ -1,0 +1,251 @@
+"""PostgreSQL from ``async def`` handlers, driven by the server's own event loop.
+
+An asyncpg-shaped subset, so that code written for asyncpg changes little::
+
+    from fasterapi import pg
+
+    pool = await pg.create_pool("postgres://user:password@127.0.0.1:5432/db")
+    row = await pool.fetchrow("SELECT id, name FROM item WHERE id = $1", 7)
+    row[0], row["name"]
+    rows = await pool.fetch(...); value = await pool.fetchval(...)
+    status = await pool.execute("UPDATE item SET name = $2 WHERE id = $1", 7, "x")  # "UPDATE 1"
+    await pool.executemany(sql, [(1, "a"), (2, "b")])     # one transaction, as asyncpg's
+    rows = await pool.fetchmany(sql, [(1,), (2,)])        # one statement per tuple, pipelined
+    async with pool.acquire() as conn:                    # the same methods
+        ...
+
+How it works (fasterapi-py/src/pg.rs): a pool has one pipelined connection per I/O
+thread of the worker (opened at that thread's first call); a call queues its statement
+and returns a future, the statements a pass of the server loop queued leave in one write,
+and the answers resolve their futures on the I/O thread as soon as they are read. Each
+statement is its own transaction (a Sync after each), prepared once per connection and
+SQL text.
+
+Types, both ways: int2/int4/int8 (``int``), float4/float8 (``float``), bool, text /
+varchar / bpchar / name (``str``), bytea (``bytes``), int4[] (``list`` of ``int``), NULL
+(``None``). A statement with a parameter or column of another type is refused with a
+``TypeError`` naming the type (cast it in SQL, e.g. ``created::text``).
+
+Not built, and refused with an error naming it: transactions (``conn.transaction()``: a
+shared pipelined connection cannot hold one), cursors, prepared statement objects,
+LISTEN/NOTIFY, COPY, and calls from ``def`` handlers (they run on the worker pool, not on
+the event loop) or from another event loop. A broken connection fails the calls in
+flight with the error that broke it (``PostgresError`` with ``sqlstate`` ``57P01`` for a
+terminated backend, ``InterfaceError`` for a closed socket); the next call reconnects.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from urllib.parse import unquote, urlsplit, parse_qsl
+
+from ._fasterapi import PgPool as _PgPool
+from ._fasterapi import Record
+
+try:
+    from _asyncio import _current_tasks
+except ImportError:  # pragma: no cover - CPython without the C accelerator
+    from asyncio.tasks import _current_tasks
+
+__all__ = ["create_pool", "Pool", "Connection", "Record", "PostgresError", "InterfaceError"]
+
+
+class PostgresError(Exception):
+    """An error PostgreSQL reported: ``sqlstate`` is its SQLSTATE code (``"42P01"``),
+    ``message`` its text (with the severity)."""
+
+    def __init__(self, message: str, sqlstate: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.sqlstate = sqlstate
+
+
+class InterfaceError(Exception):
+    """An error of the client: the connection could not be made or broke, a call was
+    made wrong (arguments that do not fit the statement), the pool is closed."""
+
+
+def _wake(future, value) -> None:
+    """Finishes ``future`` with ``value`` (called by the driver on the loop's thread,
+    where the answer was read). Outside any task, its one waiter (a task's wake-up, or a
+    ``gather``) runs at once, as a turn of the loop would have run it next."""
+    if future.done():
+        return  # cancelled: its request is gone
+    callbacks = future._callbacks
+    if callbacks is not None and len(callbacks) == 1 and _current_tasks.get(future._loop) is None:
+        callback, context = callbacks[0]
+        future.remove_done_callback(callback)
+        future.set_result(value)
+        context.run(callback, future)
+        return
+    future.set_result(value)
+
+
+def _fail(future, exc) -> None:
+    """Finishes ``future`` with the exception ``exc`` (as :func:`_wake`)."""
+    if future.done():
+        return
+    callbacks = future._callbacks
+    if callbacks is not None and len(callbacks) == 1 and _current_tasks.get(future._loop) is None:
+        callback, context = callbacks[0]
+        future.remove_done_callback(callback)
+        future.set_exception(exc)
+        context.run(callback, future)
+        return
+    future.set_exception(exc)
+
+
+def _not_built(what: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"fasterapi.pg does not support {what}: its connections are shared and pipelined, "
+        "each statement its own transaction (use asyncpg for this)"
+    )
+
+
+class _Calls:
+    """What a pool and an acquired connection both refuse."""
+
+    def transaction(self, *args, **kwargs):
+        raise _not_built("transactions (transaction())")
+
+    def cursor(self, *args, **kwargs):
+        raise _not_built("cursors (cursor())")
+
+    async def prepare(self, *args, **kwargs):
+        raise _not_built("prepared statement objects (prepare()); statements are prepared and cached by their SQL text")
+
+    async def add_listener(self, *args, **kwargs):
+        raise _not_built("LISTEN/NOTIFY (add_listener())")
+
+    async def copy_records_to_table(self, *args, **kwargs):
+        raise _not_built("COPY (copy_records_to_table())")
+
+    async def copy_to_table(self, *args, **kwargs):
+        raise _not_built("COPY (copy_to_table())")
+
+    async def copy_from_query(self, *args, **kwargs):
+        raise _not_built("COPY (copy_from_query())")
+
+    async def copy_from_table(self, *args, **kwargs):
+        raise _not_built("COPY (copy_from_table())")
+
+
+class Pool(_PgPool, _Calls):
+    """A pool: one pipelined connection per I/O thread (see the module's docs). Made by
+    :func:`create_pool`. ``fetch``, ``fetchrow``, ``fetchval``, ``execute``,
+    ``executemany`` and ``fetchmany`` are asyncpg's."""
+
+    def acquire(self, *, timeout=None) -> "_Acquire":
+        """``async with pool.acquire() as conn``: ``conn`` has the pool's methods (and
+        runs on the same connection of this thread: nothing is reserved)."""
+        return _Acquire(self)
+
+    async def release(self, connection, *, timeout=None) -> None:
+        """Does nothing (``acquire`` reserves nothing)."""
+
+    async def close(self) -> None:
+        """Closes the pool: later calls raise ``InterfaceError``."""
+        self._close()
+
+    def terminate(self) -> None:
+        """Closes the pool at once (as :meth:`close`)."""
+        self._close()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._close()
+
+
+class Connection(_Calls):
+    """What ``pool.acquire()`` gives: the pool's methods."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+        self.fetch = pool.fetch
+        self.fetchrow = pool.fetchrow
+        self.fetchval = pool.fetchval
+        self.execute = pool.execute
+        self.executemany = pool.executemany
+        self.fetchmany = pool.fetchmany
+
+
+class _Acquire:
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def __aenter__(self) -> Connection:
+        return Connection(self._pool)
+
+    async def __aexit__(self, *exc) -> None:
+        return None
+
+    def __await__(self):
+        return self.__aenter__().__await__()
+
+
+#: asyncpg's create_pool arguments that only size or tune its pool of connections: taken,
+#: with no effect (this pool has one pipelined connection per I/O thread).
+_SIZING = ("min_size", "max_size", "max_queries", "max_inactive_connection_lifetime")
+
+
+async def create_pool(
+    dsn: str | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+    **options,
+) -> Pool:
+    """A :class:`Pool`, from a DSN (``postgres://user:password@host:port/database``) or
+    keyword arguments, each defaulting as libpq's (``PGHOST``, ``PGPORT``, ``PGUSER``,
+    ``PGPASSWORD``, ``PGDATABASE``, then localhost, 5432, the OS user, none, the user).
+    A host starting with ``/`` is the directory of the server's unix socket. Connects
+    once to check the settings (raising ``PostgresError`` or ``InterfaceError``).
+
+    asyncpg's sizing options (``min_size``, ``max_size``, ``max_queries``,
+    ``max_inactive_connection_lifetime``) are taken and have no effect: the pool has one
+    connection per I/O thread. Any other option raises ``TypeError`` naming it."""
+    unknown = sorted(k for k in options if k not in _SIZING)
+    if unknown:
+        raise TypeError(
+            f"fasterapi.pg.create_pool does not support {', '.join(unknown)} "
+            f"(it takes dsn, host, port, user, password, database and asyncpg's sizing options)"
+        )
+    params = {}
+    if dsn is not None:
+        parts = urlsplit(dsn)
+        if parts.scheme not in ("postgres", "postgresql"):
+            raise ValueError(f"a DSN starts with postgres:// or postgresql://, not {dsn!r}")
+        if parts.hostname:
+            params["host"] = unquote(parts.hostname)
+        if parts.port:
+            params["port"] = parts.port
+        if parts.username:
+            params["user"] = unquote(parts.username)
+        if parts.password is not None:
+            params["password"] = unquote(parts.password)
+        if parts.path and parts.path != "/":
+            params["database"] = unquote(parts.path[1:])
+        for key, value in parse_qsl(parts.query):
+            if key in ("host", "port", "user", "password", "dbname", "database"):
+                params["database" if key == "dbname" else key] = value
+            else:
+                raise TypeError(f"fasterapi.pg.create_pool does not support the DSN parameter {key!r}")
+    given = {"host": host, "port": port, "user": user, "password": password, "database": database}
+    params.update({k: v for k, v in given.items() if v is not None})
+    env = os.environ
+    host = params.get("host") or env.get("PGHOST") or "localhost"
+    port = int(params.get("port") or env.get("PGPORT") or 5432)
+    user = params.get("user") or env.get("PGUSER") or getpass.getuser()
+    password = params.get("password")
+    if password is None:
+        password = env.get("PGPASSWORD", "")
+    database = params.get("database") or env.get("PGDATABASE") or user
+    pool = Pool(host, port, user, password, database)
+    pool._check()
+    return pool

@@ -1,0 +1,1178 @@
+//! `fasterapi.pg`: PostgreSQL for `async def` handlers, on `fasterapi-pg`, driven by the
+//! I/O thread that drives the worker's asyncio loop.
+//!
+//! A pool ([`PgPool`]) has one pipelined connection per I/O thread, opened on that thread's
+//! first use. A call (`await pool.fetchrow(sql, *args)`) encodes its arguments, queues
+//! Bind + Execute + Sync on this thread's connection and returns an asyncio future: no
+//! write yet. The statements a pass of the server loop queued leave in one `write` per
+//! connection at the end of the pass (the loop's [`Companion`] run flushes them, see
+//! [`flush_thread`]), so an `asyncio.gather` of twenty `fetchrow`s is one write. Answers
+//! are read when the socket becomes readable (a reader of the asyncio loop, so that any
+//! turn of the loop sees them) and each finished call's future is resolved right there,
+//! its awaiting task stepped at once when nothing else waits on the future
+//! (`fasterapi.pg._wake`, as the WebSocket code wakes a receive).
+//!
+//! Statements are prepared once per connection and SQL text: the first call of a text
+//! queues a Parse + Describe + Sync and waits for its answer (one round trip), which gives
+//! the parameter and column types; the calls of that text meanwhile wait with it, and are
+//! all queued once it is described. Parameters are sent and columns read in binary, for
+//! the types of [`decodes`]; any other type is refused with an error naming it.
+//!
+//! [`Companion`]: fasterapi_http::Companion
+
+use std::cell::{Cell, RefCell};
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use fasterapi_pg::{oid, Column, Config, Conn, Detail, Event, Oid, Param, Row, Statement};
+use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use crate::aio;
+
+/// Pools made in this process, to tell their connections apart on a thread.
+static POOLS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's connection of each pool that was used on it.
+    static CONNS: RefCell<HashMap<u64, ThreadConn>> = RefCell::new(HashMap::new());
+    /// A connection of this thread has statements queued and not written.
+    static QUEUED: Cell<bool> = const { Cell::new(false) };
+    /// The thread's server loop drives its asyncio loop and flushes queued statements
+    /// at the end of each pass; otherwise (a lifespan's startup, run to its end before
+    /// serving) each call writes its statements at once.
+    static SERVING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a connection of this thread has statements to write (the server loop then
+/// runs its companion, which calls [`flush_thread`]).
+pub(crate) fn queued() -> bool {
+    QUEUED.with(Cell::get)
+}
+
+/// Marks this thread's loop as driven by its server loop, which flushes at each pass.
+pub(crate) fn set_serving(on: bool) {
+    SERVING.with(|s| s.set(on));
+}
+
+/// Writes what this thread's connections have queued: one write each.
+pub(crate) fn flush_thread() {
+    if !QUEUED.with(|q| q.replace(false)) {
+        return;
+    }
+    CONNS.with(|c| {
+        if let Ok(mut conns) = c.try_borrow_mut() {
+            for tc in conns.values_mut() {
+                if tc.conn.has_output() {
+                    tc.conn.flush();
+                }
+            }
+        }
+    });
+}
+
+/// The types whose values this module reads and writes.
+pub(crate) const DECODES: &str =
+    "int2, int4, int8, float4, float8, bool, text, varchar, bpchar, name, bytea, int4[] \
+     (and void results)";
+
+/// Whether values of type `t` are read and written here.
+fn decodes(t: Oid) -> bool {
+    matches!(
+        t,
+        oid::INT2
+            | oid::INT4
+            | oid::INT8
+            | oid::FLOAT4
+            | oid::FLOAT8
+            | oid::BOOL
+            | oid::TEXT
+            | oid::VARCHAR
+            | oid::BPCHAR
+            | oid::NAME
+            | oid::BYTEA
+            | oid::INT4_ARRAY
+            | oid::VOID
+    )
+}
+
+/// A type's name for an error message (the common ones; `oid N` otherwise).
+fn type_name(t: Oid) -> String {
+    let name = match t {
+        oid::BOOL => "bool",
+        oid::BYTEA => "bytea",
+        oid::NAME => "name",
+        oid::INT8 => "int8",
+        oid::INT2 => "int2",
+        oid::INT4 => "int4",
+        oid::TEXT => "text",
+        oid::FLOAT4 => "float4",
+        oid::FLOAT8 => "float8",
+        oid::INT4_ARRAY => "int4[]",
+        oid::BPCHAR => "bpchar",
+        oid::VARCHAR => "varchar",
+        oid::VOID => "void",
+        18 => "char",
+        26 => "oid",
+        114 => "json",
+        142 => "xml",
+        650 => "cidr",
+        705 => "unknown",
+        790 => "money",
+        829 => "macaddr",
+        869 => "inet",
+        1000 => "bool[]",
+        1005 => "int2[]",
+        1009 => "text[]",
+        1015 => "varchar[]",
+        1016 => "int8[]",
+        1021 => "float4[]",
+        1022 => "float8[]",
+        1082 => "date",
+        1083 => "time",
+        1114 => "timestamp",
+        1184 => "timestamptz",
+        1186 => "interval",
+        1266 => "timetz",
+        1560 => "bit",
+        1562 => "varbit",
+        1700 => "numeric",
+        2950 => "uuid",
+        3802 => "jsonb",
+        _ => return format!("oid {t}"),
+    };
+    format!("{name} (oid {t})")
+}
+
+/// `fasterapi.pg`'s Python helpers, looked up once.
+struct Helpers {
+    wake: Py<PyAny>,
+    fail: Py<PyAny>,
+    postgres_error: Py<PyAny>,
+    interface_error: Py<PyAny>,
+    get_running_loop: Py<PyAny>,
+}
+
+fn helpers(py: Python<'_>) -> PyResult<&Helpers> {
+    static HELPERS: PyOnceLock<Helpers> = PyOnceLock::new();
+    HELPERS.get_or_try_init(py, || {
+        let m = py.import("fasterapi.pg")?;
+        Ok(Helpers {
+            wake: m.getattr("_wake")?.unbind(),
+            fail: m.getattr("_fail")?.unbind(),
+            postgres_error: m.getattr("PostgresError")?.unbind(),
+            interface_error: m.getattr("InterfaceError")?.unbind(),
+            get_running_loop: py
+                .import("asyncio.events")?
+                .getattr("_get_running_loop")?
+                .unbind(),
+        })
+    })
+}
+
+/// The Python exception of an error of `fasterapi-pg`: `PostgresError` (with its
+/// `sqlstate`) for the server's, `InterfaceError` for the connection's.
+fn py_error(py: Python<'_>, e: &fasterapi_pg::Error) -> PyErr {
+    let h = match helpers(py) {
+        Ok(h) => h,
+        Err(err) => return err,
+    };
+    let made = match e.code() {
+        Some(code) => h.postgres_error.bind(py).call1((e.to_string(), code)),
+        None => h.interface_error.bind(py).call1((e.to_string(),)),
+    };
+    match made {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => err,
+    }
+}
+
+fn interface_error(py: Python<'_>, message: String) -> PyErr {
+    match helpers(py).and_then(|h| h.interface_error.bind(py).call1((message,))) {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => err,
+    }
+}
+
+/// The names of a statement's result columns, shared by its records.
+struct Shape {
+    names: Vec<String>,
+    types: Vec<Oid>,
+}
+
+/// A statement of a connection, described: usable, or refused for a type not handled.
+struct Described {
+    statement: Statement,
+    shape: Arc<Shape>,
+    /// Why it cannot be run here (a parameter or column of a type not handled).
+    refused: Option<String>,
+}
+
+/// A statement text's state on one connection.
+enum Prepared {
+    Ready(Arc<Described>),
+    /// Its Parse + Describe is in flight; these calls wait for it.
+    Describing(Vec<Call>),
+}
+
+/// What a call returns.
+#[derive(Clone, Copy)]
+enum Kind {
+    Fetch,
+    FetchRow,
+    FetchVal(usize),
+    Execute,
+    ExecuteMany,
+    FetchMany,
+}
+
+/// A call and its arguments: one tuple, or one per statement (`executemany`,
+/// `fetchmany`).
+struct Call {
+    kind: Kind,
+    args: Py<PyAny>,
+    future: Py<PyAny>,
+}
+
+/// What a batch of the connection is for.
+enum Job {
+    Describe {
+        sql: String,
+        statement: Statement,
+        params: Vec<Oid>,
+        columns: Vec<Column>,
+    },
+    Call {
+        future: Py<PyAny>,
+        kind: Kind,
+        shape: Arc<Shape>,
+        rows: Vec<Py<PyAny>>,
+        tag: Option<String>,
+        error: Option<PyErr>,
+    },
+}
+
+/// A finished batch, to act on once the connection is no longer borrowed (resolving a
+/// future steps its task, which may queue more on the same connection).
+enum Finished {
+    Described(Job, Result<(), fasterapi_pg::Error>),
+    Resolve(Py<PyAny>, PyResult<Py<PyAny>>),
+}
+
+/// One pool's connection on this thread.
+struct ThreadConn {
+    conn: Conn<Job>,
+    statements: HashMap<String, Prepared>,
+    fd: i32,
+    /// The asyncio loop it is registered with as a reader.
+    event_loop: Py<PyAny>,
+}
+
+/// `fasterapi._fasterapi.PgPool`: the base of `fasterapi.pg.Pool`.
+#[pyclass(subclass, frozen, module = "fasterapi._fasterapi", name = "PgPool")]
+pub(crate) struct PgPool {
+    id: u64,
+    config: Config,
+    closed: AtomicBool,
+}
+
+/// `ReadyCallback(pool)`: the reader of a connection's socket in the asyncio loop.
+#[pyclass(frozen, module = "fasterapi._fasterapi", name = "PgReady")]
+struct PgReady {
+    pool: u64,
+}
+
+#[pymethods]
+impl PgReady {
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        process(py, self.pool)
+    }
+}
+
+/// Reads what arrived on this thread's connection of `pool` and finishes the calls it
+/// answers; drops the connection if it broke (the next call reconnects).
+fn process(py: Python<'_>, pool: u64) -> PyResult<()> {
+    let mut finished = Vec::new();
+    let mut dropped = None;
+    CONNS.with(|c| -> PyResult<()> {
+        let mut conns = c
+            .try_borrow_mut()
+            .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
+        let Some(tc) = conns.get_mut(&pool) else {
+            return Ok(());
+        };
+        tc.conn
+            .process_detailed(|detail| on_detail(py, detail, &mut finished));
+        if tc.conn.broken().is_some() {
+            dropped = conns.remove(&pool);
+        } else if tc.conn.has_output() {
+            tc.conn.flush();
+        }
+        Ok(())
+    })?;
+    if let Some(tc) = dropped {
+        tc.event_loop
+            .bind(py)
+            .call_method1(pyo3::intern!(py, "remove_reader"), (tc.fd,))?;
+        fail_describing(py, tc.statements, tc.conn.broken());
+    }
+    settle(py, pool, finished)
+}
+
+/// Fails the calls waiting for statements of a dropped connection.
+fn fail_describing(
+    py: Python<'_>,
+    statements: HashMap<String, Prepared>,
+    broken: Option<&fasterapi_pg::Error>,
+) {
+    for (_, prepared) in statements {
+        if let Prepared::Describing(calls) = prepared {
+            for call in calls {
+                let e = match broken {
+                    Some(e) => py_error(py, e),
+                    None => interface_error(py, "fasterapi.pg: the connection closed".into()),
+                };
+                resolve(py, &call.future, Err(e));
+            }
+        }
+    }
+}
+
+fn on_detail(py: Python<'_>, detail: Detail<'_, Job>, finished: &mut Vec<Finished>) {
+    match detail {
+        Detail::Event(Event::Row(job, row)) => {
+            if let Job::Call {
+                kind,
+                shape,
+                rows,
+                error,
+                ..
+            } = job
+            {
+                if error.is_some() {
+                    return;
+                }
+                let decoded = match *kind {
+                    Kind::Execute | Kind::ExecuteMany => return,
+                    Kind::FetchRow if !rows.is_empty() => return,
+                    Kind::FetchVal(_) if !rows.is_empty() => return,
+                    Kind::FetchVal(i) => decode(py, &row, i, shape.types[i]),
+                    Kind::Fetch | Kind::FetchRow | Kind::FetchMany => record(py, &row, shape),
+                };
+                match decoded {
+                    Ok(v) => rows.push(v),
+                    Err(e) => *error = Some(e),
+                }
+            }
+        }
+        Detail::Event(Event::Done(job, result)) => match job {
+            Job::Describe { .. } => finished.push(Finished::Described(job, result)),
+            Job::Call {
+                future,
+                kind,
+                rows,
+                tag,
+                error,
+                ..
+            } => {
+                let answer = match (result, error) {
+                    (Err(e), _) => Err(py_error(py, &e)),
+                    (Ok(()), Some(e)) => Err(e),
+                    (Ok(()), None) => Ok(answer(py, kind, rows, tag)),
+                };
+                finished.push(Finished::Resolve(future, answer));
+            }
+        },
+        Detail::Parameters(Job::Describe { params, .. }, types) => *params = types,
+        Detail::Columns(Job::Describe { columns, .. }, c) => *columns = c,
+        Detail::Complete(Job::Call { tag, .. }, t) => *tag = Some(t.to_owned()),
+        Detail::Parameters(..) | Detail::Columns(..) | Detail::Complete(..) => {}
+    }
+}
+
+/// A call's result from its rows.
+fn answer(py: Python<'_>, kind: Kind, rows: Vec<Py<PyAny>>, tag: Option<String>) -> Py<PyAny> {
+    match kind {
+        Kind::Fetch | Kind::FetchMany => match PyList::new(py, rows) {
+            Ok(list) => list.into_any().unbind(),
+            Err(_) => py.None(),
+        },
+        Kind::FetchRow | Kind::FetchVal(_) => rows.into_iter().next().unwrap_or_else(|| py.None()),
+        Kind::Execute => match tag {
+            Some(t) => PyString::new(py, &t).into_any().unbind(),
+            None => py.None(),
+        },
+        Kind::ExecuteMany => py.None(),
+    }
+}
+
+/// Resolves the futures of finished calls, and queues the calls that waited for a
+/// statement just described.
+fn settle(py: Python<'_>, pool: u64, finished: Vec<Finished>) -> PyResult<()> {
+    for f in finished {
+        match f {
+            Finished::Resolve(future, answer) => resolve(py, &future, answer),
+            Finished::Described(job, result) => described(py, pool, job, result)?,
+        }
+    }
+    Ok(())
+}
+
+/// Finishes `future` with `answer`, stepping its task at once where it can.
+fn resolve(py: Python<'_>, future: &Py<PyAny>, answer: PyResult<Py<PyAny>>) {
+    let Ok(h) = helpers(py) else { return };
+    let done = match answer {
+        Ok(v) => h.wake.bind(py).call1((future, v)),
+        Err(e) => h.fail.bind(py).call1((future, e.into_value(py))),
+    };
+    if let Err(e) = done {
+        crate::serve::log_line("fasterapi.pg: error resuming a task:");
+        e.display(py);
+    }
+}
+
+/// A statement's Describe is answered: the calls that waited for it are queued (or
+/// failed with its error).
+fn described(
+    py: Python<'_>,
+    pool: u64,
+    job: Job,
+    result: Result<(), fasterapi_pg::Error>,
+) -> PyResult<()> {
+    let Job::Describe {
+        sql,
+        mut statement,
+        params,
+        columns,
+    } = job
+    else {
+        return Ok(());
+    };
+    let mut failed = Vec::new();
+    CONNS.with(|c| -> PyResult<()> {
+        let mut conns = c
+            .try_borrow_mut()
+            .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
+        let Some(tc) = conns.get_mut(&pool) else {
+            return Ok(());
+        };
+        let Some(Prepared::Describing(calls)) = tc.statements.remove(&sql) else {
+            return Ok(());
+        };
+        if let Err(e) = result {
+            for call in calls {
+                failed.push((call.future, py_error(py, &e)));
+            }
+            return Ok(());
+        }
+        let refused = params
+            .iter()
+            .enumerate()
+            .find(|(_, &t)| !decodes(t) || t == oid::VOID)
+            .map(|(i, &t)| {
+                format!(
+                    "parameter ${} has type {}, which fasterapi.pg does not encode \
+                     (it handles {DECODES})",
+                    i + 1,
+                    type_name(t)
+                )
+            })
+            .or_else(|| {
+                columns.iter().find(|c| !decodes(c.type_oid)).map(|c| {
+                    format!(
+                        "column {:?} has type {}, which fasterapi.pg does not decode \
+                         (it handles {DECODES}); cast it in the SQL (`{}::text`)",
+                        c.name,
+                        type_name(c.type_oid),
+                        c.name
+                    )
+                })
+            });
+        statement.set_types(params);
+        let d = Arc::new(Described {
+            statement,
+            shape: Arc::new(Shape {
+                names: columns.iter().map(|c| c.name.clone()).collect(),
+                types: columns.iter().map(|c| c.type_oid).collect(),
+            }),
+            refused,
+        });
+        tc.statements.insert(sql, Prepared::Ready(d.clone()));
+        for call in calls {
+            if let Err(e) = queue(py, tc, &d, call.kind, call.args.bind(py), &call.future) {
+                failed.push((call.future, e));
+            }
+        }
+        if tc.conn.has_output() {
+            // Answers are being read (this runs from the socket's reader, or a flush
+            // loop): the calls go out now, one write.
+            tc.conn.flush();
+        }
+        Ok(())
+    })?;
+    for (future, e) in failed {
+        resolve(py, &future, Err(e));
+    }
+    Ok(())
+}
+
+/// Encodes `args` for `statement`'s parameters and queues the call's batch.
+fn queue(
+    py: Python<'_>,
+    tc: &mut ThreadConn,
+    d: &Arc<Described>,
+    kind: Kind,
+    args: &Bound<'_, PyAny>,
+    future: &Py<PyAny>,
+) -> PyResult<()> {
+    if let Some(why) = &d.refused {
+        return Err(PyTypeError::new_err(format!("fasterapi.pg: {why}")));
+    }
+    if let Kind::FetchVal(i) = kind {
+        if i >= d.shape.types.len() {
+            return Err(PyIndexError::new_err(format!(
+                "fasterapi.pg: fetchval: column {i} is out of range (the result has {})",
+                d.shape.types.len()
+            )));
+        }
+    }
+    let types = d.statement.types();
+    match kind {
+        Kind::ExecuteMany | Kind::FetchMany => {
+            // Every argument tuple is encoded before any statement is queued: a bad one
+            // fails the call with nothing sent.
+            let mut all = Vec::new();
+            for set in args.try_iter()? {
+                let set = set?;
+                let set = match set.cast::<PyTuple>() {
+                    Ok(t) => t.clone(),
+                    Err(_) => PyTuple::new(py, set.try_iter()?.collect::<PyResult<Vec<_>>>()?)?,
+                };
+                all.push(values(&set, types)?);
+            }
+            let mut params = Vec::with_capacity(types.len());
+            for set in &all {
+                params.clear();
+                params.extend(set.iter().map(Value::param));
+                if matches!(kind, Kind::ExecuteMany) {
+                    tc.conn.execute_unsynced(&d.statement, &params);
+                } else {
+                    tc.conn.execute(&d.statement, &params);
+                }
+            }
+            if matches!(kind, Kind::ExecuteMany) {
+                // asyncpg's executemany is atomic: every statement in one transaction.
+                tc.conn.sync();
+            }
+        }
+        _ => {
+            let set = values(args.cast::<PyTuple>()?, types)?;
+            let params: Vec<Param<'_>> = set.iter().map(Value::param).collect();
+            tc.conn.execute(&d.statement, &params);
+        }
+    }
+    tc.conn.finish(Job::Call {
+        future: future.clone_ref(py),
+        kind,
+        shape: d.shape.clone(),
+        rows: Vec::new(),
+        tag: None,
+        error: None,
+    });
+    QUEUED.with(|q| q.set(true));
+    Ok(())
+}
+
+/// An argument encoded for its parameter, owned until its statement is queued.
+enum Value {
+    Null,
+    Bool(bool),
+    Int2(i16),
+    Int4(i32),
+    Int8(i64),
+    Float4(f32),
+    Float8(f64),
+    Text(String),
+    Bytea(Vec<u8>),
+    Int4Array(Vec<i32>),
+}
+
+impl Value {
+    fn param(&self) -> Param<'_> {
+        match self {
+            Value::Null => Param::Null,
+            Value::Bool(v) => Param::Bool(*v),
+            Value::Int2(v) => Param::Int2(*v),
+            Value::Int4(v) => Param::Int4(*v),
+            Value::Int8(v) => Param::Int8(*v),
+            Value::Float4(v) => Param::Float4(*v),
+            Value::Float8(v) => Param::Float8(*v),
+            Value::Text(v) => Param::Text(v),
+            Value::Bytea(v) => Param::Bytea(v),
+            Value::Int4Array(v) => Param::Int4Array(v),
+        }
+    }
+}
+
+/// `args` encoded for parameters of `types`.
+fn values(args: &Bound<'_, PyTuple>, types: &[Oid]) -> PyResult<Vec<Value>> {
+    if args.len() != types.len() {
+        return Err(interface_error(
+            args.py(),
+            format!(
+                "fasterapi.pg: the statement expects {} argument{}, {} given",
+                types.len(),
+                if types.len() == 1 { "" } else { "s" },
+                args.len()
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(types.len());
+    for (i, (value, &t)) in args.iter().zip(types).enumerate() {
+        out.push(value_of(&value, t).map_err(|why| {
+            PyTypeError::new_err(format!(
+                "fasterapi.pg: argument ${} (for a parameter of type {}): {why}",
+                i + 1,
+                type_name(t)
+            ))
+        })?);
+    }
+    Ok(out)
+}
+
+fn value_of(value: &Bound<'_, PyAny>, t: Oid) -> Result<Value, String> {
+    if value.is_none() {
+        return Ok(Value::Null);
+    }
+    let wrong = |want: &str| -> String {
+        format!(
+            "expected {want}, got {}",
+            value
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        )
+    };
+    let int = |want: &str| -> Result<i64, String> {
+        if !value.is_instance_of::<PyInt>() {
+            return Err(wrong(want));
+        }
+        value
+            .extract::<i64>()
+            .map_err(|_| "the value is out of range".to_owned())
+    };
+    Ok(match t {
+        oid::INT2 => Value::Int2(
+            i16::try_from(int("an int")?).map_err(|_| "the value is out of int2's range")?,
+        ),
+        oid::INT4 => Value::Int4(
+            i32::try_from(int("an int")?).map_err(|_| "the value is out of int4's range")?,
+        ),
+        oid::INT8 => Value::Int8(int("an int")?),
+        oid::FLOAT4 | oid::FLOAT8 => {
+            if !(value.is_instance_of::<PyFloat>() || value.is_instance_of::<PyInt>()) {
+                return Err(wrong("a float"));
+            }
+            let v: f64 = value
+                .extract()
+                .map_err(|_| "the value is out of range".to_owned())?;
+            if t == oid::FLOAT4 {
+                Value::Float4(v as f32)
+            } else {
+                Value::Float8(v)
+            }
+        }
+        oid::BOOL => Value::Bool(
+            value
+                .cast::<PyBool>()
+                .map_err(|_| wrong("a bool"))?
+                .is_true(),
+        ),
+        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME => Value::Text(
+            value
+                .cast::<PyString>()
+                .map_err(|_| wrong("a str"))?
+                .to_str()
+                .map_err(|e| e.to_string())?
+                .to_owned(),
+        ),
+        oid::BYTEA => Value::Bytea(
+            value
+                .cast::<PyBytes>()
+                .map_err(|_| wrong("bytes"))?
+                .as_bytes()
+                .to_vec(),
+        ),
+        oid::INT4_ARRAY => {
+            if value.is_instance_of::<PyString>() {
+                return Err(wrong("a list of int"));
+            }
+            let mut v = Vec::new();
+            for item in value.try_iter().map_err(|_| wrong("a list of int"))? {
+                let item = item.map_err(|e| e.to_string())?;
+                if !item.is_instance_of::<PyInt>() {
+                    return Err("every element of an int4[] must be an int".into());
+                }
+                let n: i64 = item.extract().map_err(|_| "an element is out of range")?;
+                v.push(i32::try_from(n).map_err(|_| "an element is out of int4's range")?);
+            }
+            Value::Int4Array(v)
+        }
+        _ => {
+            return Err(format!(
+                "fasterapi.pg does not encode this type (it handles {DECODES})"
+            ))
+        }
+    })
+}
+
+/// Column `i` of `row` as a Python value.
+fn decode(py: Python<'_>, row: &Row<'_>, i: usize, t: Oid) -> PyResult<Py<PyAny>> {
+    let bytes = row.get(i).map_err(|e| interface_error(py, e.to_string()))?;
+    let Some(b) = bytes else {
+        return Ok(py.None());
+    };
+    let bad = || {
+        interface_error(
+            py,
+            format!("fasterapi.pg: column {i}: malformed {}", type_name(t)),
+        )
+    };
+    Ok(match t {
+        oid::INT2 => i16::from_be_bytes(b.try_into().map_err(|_| bad())?)
+            .into_pyobject(py)?
+            .into_any()
+            .unbind(),
+        oid::INT4 => i32::from_be_bytes(b.try_into().map_err(|_| bad())?)
+            .into_pyobject(py)?
+            .into_any()
+            .unbind(),
+        oid::INT8 => i64::from_be_bytes(b.try_into().map_err(|_| bad())?)
+            .into_pyobject(py)?
+            .into_any()
+            .unbind(),
+        oid::FLOAT4 => f64::from(f32::from_be_bytes(b.try_into().map_err(|_| bad())?))
+            .into_pyobject(py)?
+            .into_any()
+            .unbind(),
+        oid::FLOAT8 => f64::from_be_bytes(b.try_into().map_err(|_| bad())?)
+            .into_pyobject(py)?
+            .into_any()
+            .unbind(),
+        oid::BOOL => match b {
+            [v] => PyBool::new(py, *v != 0).to_owned().into_any().unbind(),
+            _ => return Err(bad()),
+        },
+        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME => {
+            PyString::new(py, std::str::from_utf8(b).map_err(|_| bad())?)
+                .into_any()
+                .unbind()
+        }
+        oid::BYTEA => PyBytes::new(py, b).into_any().unbind(),
+        oid::INT4_ARRAY => int4_array(py, b).ok_or_else(bad)??,
+        oid::VOID => py.None(),
+        // Refused when the statement was described.
+        _ => {
+            return Err(interface_error(
+                py,
+                format!("fasterapi.pg: column {i} has type {}", type_name(t)),
+            ))
+        }
+    })
+}
+
+/// An `int4[]` in binary (dimensions, a null flag, the element type, each dimension's
+/// length and lower bound, then each element's length and bytes) as a list, `None` for
+/// NULL elements; `None` if malformed or of more than one dimension.
+fn int4_array(py: Python<'_>, b: &[u8]) -> Option<PyResult<Py<PyAny>>> {
+    let word = |at: usize| -> Option<i32> {
+        Some(i32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    };
+    let dims = word(0)?;
+    if dims == 0 {
+        return Some(Ok(PyList::empty(py).into_any().unbind()));
+    }
+    if dims != 1 {
+        return None;
+    }
+    let len = usize::try_from(word(12)?).ok()?;
+    let mut at = 20;
+    let list = PyList::empty(py);
+    for _ in 0..len {
+        let n = word(at)?;
+        at += 4;
+        let appended = if n < 0 {
+            list.append(py.None())
+        } else {
+            let v = word(at)?;
+            at += 4;
+            list.append(v)
+        };
+        if let Err(e) = appended {
+            return Some(Err(e));
+        }
+    }
+    Some(Ok(list.into_any().unbind()))
+}
+
+/// A row as a [`Record`].
+fn record(py: Python<'_>, row: &Row<'_>, shape: &Arc<Shape>) -> PyResult<Py<PyAny>> {
+    let mut values = Vec::with_capacity(shape.types.len());
+    for (i, &t) in shape.types.iter().enumerate() {
+        values.push(decode(py, row, i, t)?);
+    }
+    let values = PyTuple::new(py, values)?.unbind();
+    Ok(Bound::new(
+        py,
+        Record {
+            values,
+            shape: shape.clone(),
+        },
+    )?
+    .into_any()
+    .unbind())
+}
+
+/// `fasterapi.pg.Record`: a row, as asyncpg's: `r[0]`, `r["name"]`, `len(r)`, iteration
+/// over its values, `keys()`, `values()`, `items()`, `get(name, default)`.
+#[pyclass(frozen, module = "fasterapi.pg", name = "Record", sequence)]
+pub(crate) struct Record {
+    values: Py<PyTuple>,
+    shape: Arc<Shape>,
+}
+
+#[pymethods]
+impl Record {
+    fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let values = self.values.bind(py);
+        if let Ok(i) = key.cast::<PyInt>() {
+            let i: isize = i.extract()?;
+            let n = values.len() as isize;
+            let at = if i < 0 { i + n } else { i };
+            if at < 0 || at >= n {
+                return Err(PyIndexError::new_err("record index out of range"));
+            }
+            return Ok(values.get_item(at as usize)?.unbind());
+        }
+        if let Ok(name) = key.cast::<PyString>() {
+            let name = name.to_str()?;
+            return match self.shape.names.iter().position(|n| n == name) {
+                Some(i) => Ok(values.get_item(i)?.unbind()),
+                None => Err(PyKeyError::new_err(name.to_owned())),
+            };
+        }
+        if key.is_instance_of::<pyo3::types::PySlice>() {
+            return Ok(values.as_any().get_item(key)?.unbind());
+        }
+        Err(PyTypeError::new_err(
+            "a record is indexed by an int (position) or a str (column name)",
+        ))
+    }
+
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.values.bind(py).len()
+    }
+
+    fn __iter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.values.bind(py).try_iter()?.into_any().unbind())
+    }
+
+    fn __contains__(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.values.bind(py).contains(value)
+    }
+
+    /// The column names.
+    fn keys(&self) -> Vec<String> {
+        self.shape.names.clone()
+    }
+
+    /// The values, in column order.
+    fn values(&self, py: Python<'_>) -> Py<PyTuple> {
+        self.values.clone_ref(py)
+    }
+
+    /// `(name, value)` pairs, in column order.
+    fn items(&self, py: Python<'_>) -> PyResult<Vec<(String, Py<PyAny>)>> {
+        let values = self.values.bind(py);
+        Ok(self
+            .shape
+            .names
+            .iter()
+            .zip(values.iter())
+            .map(|(n, v)| (n.clone(), v.unbind()))
+            .collect())
+    }
+
+    /// The value of column `name`, or `default`.
+    #[pyo3(signature = (name, default = None))]
+    fn get(&self, py: Python<'_>, name: &str, default: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+        match self.shape.names.iter().position(|n| n == name) {
+            Some(i) => Ok(self.values.bind(py).get_item(i)?.unbind()),
+            None => Ok(default.unwrap_or_else(|| py.None())),
+        }
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+        if let Ok(r) = other.cast::<Record>() {
+            return self.values.bind(py).eq(r.get().values.bind(py));
+        }
+        self.values.bind(py).eq(other)
+    }
+
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        self.values.bind(py).hash()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let values = self.values.bind(py);
+        let mut s = String::from("<Record");
+        for (n, v) in self.shape.names.iter().zip(values.iter()) {
+            s.push(' ');
+            s.push_str(n);
+            s.push('=');
+            s.push_str(&v.repr()?.to_string());
+        }
+        s.push('>');
+        Ok(s)
+    }
+}
+
+impl PgPool {
+    /// Queues a call on this thread's connection (made first if there is none, or the
+    /// last one broke) and returns its future.
+    fn call(
+        &self,
+        py: Python<'_>,
+        kind: Kind,
+        sql: &str,
+        args: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(interface_error(
+                py,
+                "fasterapi.pg: the pool is closed".into(),
+            ));
+        }
+        let h = helpers(py)?;
+        let event_loop = match aio::driven_loop(py) {
+            Some(l) => l,
+            None => return Err(not_on_loop()),
+        };
+        let running = h.get_running_loop.bind(py).call0()?;
+        if !running.is(event_loop.bind(py)) {
+            return Err(not_on_loop());
+        }
+        let future = event_loop
+            .bind(py)
+            .call_method0(pyo3::intern!(py, "create_future"))?
+            .unbind();
+        let call = Call {
+            kind,
+            args: args.clone().unbind(),
+            future: future.clone_ref(py),
+        };
+        CONNS.with(|c| -> PyResult<()> {
+            let mut conns = c
+                .try_borrow_mut()
+                .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
+            let broken = conns
+                .get(&self.id)
+                .is_some_and(|tc| tc.conn.broken().is_some());
+            if broken {
+                // Its calls in flight were failed when it broke (its reader saw the end);
+                // the ones still waiting for a statement fail now.
+                if let Some(tc) = conns.remove(&self.id) {
+                    let _ = tc
+                        .event_loop
+                        .bind(py)
+                        .call_method1(pyo3::intern!(py, "remove_reader"), (tc.fd,));
+                    let e = tc.conn.broken().cloned();
+                    drop(conns);
+                    fail_describing(py, tc.statements, e.as_ref());
+                    conns = c
+                        .try_borrow_mut()
+                        .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
+                }
+            }
+            if let Entry::Vacant(slot) = conns.entry(self.id) {
+                let conn = py
+                    .detach(|| Conn::connect(&self.config))
+                    .map_err(|e| py_error(py, &e))?;
+                let fd = conn.fd();
+                let reader = Bound::new(py, PgReady { pool: self.id })?;
+                event_loop
+                    .bind(py)
+                    .call_method1(pyo3::intern!(py, "add_reader"), (fd, reader))?;
+                slot.insert(ThreadConn {
+                    conn,
+                    statements: HashMap::new(),
+                    fd,
+                    event_loop: event_loop.clone_ref(py),
+                });
+            }
+            // Inserted above if it was missing.
+            let tc = conns.get_mut(&self.id).expect("this thread's connection");
+            match tc.statements.get_mut(sql) {
+                Some(Prepared::Ready(d)) => {
+                    let d = d.clone();
+                    queue(py, tc, &d, kind, args, &call.future)?;
+                }
+                Some(Prepared::Describing(calls)) => calls.push(call),
+                None => {
+                    let statement = tc.conn.describe(sql).map_err(|e| py_error(py, &e))?;
+                    tc.conn.finish(Job::Describe {
+                        sql: sql.to_owned(),
+                        statement,
+                        params: Vec::new(),
+                        columns: Vec::new(),
+                    });
+                    tc.statements
+                        .insert(sql.to_owned(), Prepared::Describing(vec![call]));
+                    QUEUED.with(|q| q.set(true));
+                }
+            }
+            if !SERVING.with(Cell::get) {
+                // Nobody flushes at the end of a pass: written now.
+                tc.conn.flush();
+                QUEUED.with(|q| q.set(false));
+            }
+            Ok(())
+        })?;
+        Ok(future)
+    }
+}
+
+fn not_on_loop() -> PyErr {
+    PyRuntimeError::new_err(
+        "fasterapi.pg runs only in `async def` code on the server's event loop (an `async \
+         def` handler, dependency, background task or the lifespan); `def` handlers run on \
+         the worker pool, where it is not supported: make the handler `async def`",
+    )
+}
+
+#[pymethods]
+impl PgPool {
+    #[new]
+    #[pyo3(signature = (host, port, user, password, database))]
+    fn new(host: String, port: u16, user: String, password: String, database: String) -> Self {
+        PgPool {
+            id: POOLS.fetch_add(1, Ordering::Relaxed),
+            config: Config {
+                host,
+                port,
+                user,
+                password,
+                dbname: database,
+            },
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// `await pool.fetch(sql, *args)`: the rows, a list of records.
+    #[pyo3(signature = (sql, *args))]
+    fn fetch(&self, py: Python<'_>, sql: &str, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.call(py, Kind::Fetch, sql, args.as_any())
+    }
+
+    /// `await pool.fetchrow(sql, *args)`: the first row, or None.
+    #[pyo3(signature = (sql, *args))]
+    fn fetchrow(
+        &self,
+        py: Python<'_>,
+        sql: &str,
+        args: &Bound<'_, PyTuple>,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, Kind::FetchRow, sql, args.as_any())
+    }
+
+    /// `await pool.fetchval(sql, *args, column=0)`: a column of the first row, or None.
+    #[pyo3(signature = (sql, *args, column = 0))]
+    fn fetchval(
+        &self,
+        py: Python<'_>,
+        sql: &str,
+        args: &Bound<'_, PyTuple>,
+        column: usize,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, Kind::FetchVal(column), sql, args.as_any())
+    }
+
+    /// `await pool.execute(sql, *args)`: the command's status (`"UPDATE 3"`).
+    #[pyo3(signature = (sql, *args))]
+    fn execute(&self, py: Python<'_>, sql: &str, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.call(py, Kind::Execute, sql, args.as_any())
+    }
+
+    /// `await pool.executemany(sql, args)`: the statement once per argument tuple, all in
+    /// one transaction (as asyncpg's: none applies if one fails); None.
+    fn executemany(
+        &self,
+        py: Python<'_>,
+        sql: &str,
+        args: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, Kind::ExecuteMany, sql, args)
+    }
+
+    /// `await pool.fetchmany(sql, args)`: the statement once per argument tuple, each its
+    /// own transaction, pipelined; the rows of all, a list of records.
+    fn fetchmany(&self, py: Python<'_>, sql: &str, args: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.call(py, Kind::FetchMany, sql, args)
+    }
+
+    /// Connects once, blocking, to check the settings (`create_pool`).
+    fn _check(&self, py: Python<'_>) -> PyResult<()> {
+        let conn: Conn<()> = py
+            .detach(|| Conn::connect(&self.config))
+            .map_err(|e| py_error(py, &e))?;
+        conn.close();
+        Ok(())
+    }
+
+    /// Closes the pool: calls fail from now on; this thread's connection is closed, the
+    /// other threads' at their next use.
+    fn _close(&self, py: Python<'_>) -> PyResult<()> {
+        self.closed.store(true, Ordering::Relaxed);
+        let tc = CONNS.with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.remove(&self.id)));
+        if let Some(tc) = tc {
+            let _ = tc
+                .event_loop
+                .bind(py)
+                .call_method1(pyo3::intern!(py, "remove_reader"), (tc.fd,));
+            fail_describing(py, tc.statements, None);
+            tc.conn.close();
+        }
+        Ok(())
+    }
+
+    /// This thread's connection's counters (for tests): `writes` (write calls that sent
+    /// bytes), `in_flight` (batches not answered); None without a connection.
+    fn _stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        CONNS.with(|c| {
+            let conns = c
+                .try_borrow()
+                .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
+            let Some(tc) = conns.get(&self.id) else {
+                return Ok(None);
+            };
+            let d = PyDict::new(py);
+            d.set_item("writes", tc.conn.writes())?;
+            d.set_item("in_flight", tc.conn.in_flight())?;
+            d.set_item("statements", tc.statements.len())?;
+            Ok(Some(d))
+        })
+    }
+}
+
+/// Registers the classes in `fasterapi._fasterapi`.
+pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PgPool>()?;
+    m.add_class::<Record>()?;
+    m.add_class::<PgReady>()?;
+    Ok(())
+}

@@ -1,0 +1,238 @@
+"""`fasterapi.pg` against a real PostgreSQL: the app of test_pg.py.
+
+    python app_pg.py PORT WORKERS      (DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME:
+                                        the database of benches/tfb/db.sh)
+
+Two pools: `db` serves the routes, `other` (a second connection) takes locks and
+terminates `db`'s backend, so that a test can make one request depend on another.
+"""
+
+import asyncio
+import os
+import sys
+from contextlib import asynccontextmanager
+
+from fasterapi import FasterAPI
+from fasterapi import pg
+
+DSN = (
+    f"postgres://{os.environ['DB_USER']}:{os.environ['DB_PASSWORD']}@"
+    f"{os.environ.get('DB_HOST', '127.0.0.1')}:{os.environ['DB_PORT']}/{os.environ['DB_NAME']}"
+)
+pools = {}
+
+
+@asynccontextmanager
+async def lifespan(app):
+    pools["db"] = await pg.create_pool(DSN, min_size=1, max_size=4)
+    pools["other"] = await pg.create_pool(
+        host=os.environ.get("DB_HOST", "127.0.0.1"),
+        port=int(os.environ["DB_PORT"]),
+        user=os.environ["DB_USER"],
+        password=os.environ["DB_PASSWORD"],
+        database=os.environ["DB_NAME"],
+    )
+    # A query from the lifespan, before the server serves.
+    pools["version"] = await pools["db"].fetchval("SELECT current_setting('server_version_num')::int4")
+    await pools["db"].execute("CREATE TABLE IF NOT EXISTS pg_test_item (id int4 PRIMARY KEY, name text)")
+    await pools["db"].execute("TRUNCATE pg_test_item")
+    yield
+    await pools["db"].close()
+    await pools["other"].close()
+
+
+app = FasterAPI(lifespan=lifespan)
+
+
+def err(e):
+    return {"error": type(e).__name__, "sqlstate": getattr(e, "sqlstate", None), "message": str(e)}
+
+
+@app.get("/version")
+async def version():
+    return {"version": pools["version"]}
+
+
+@app.get("/world/{id}")
+async def world(id: int):
+    row = await pools["db"].fetchrow("SELECT id, randomnumber FROM world WHERE id = $1", id)
+    if row is None:
+        return {"row": None}
+    return {"id": row[0], "randomNumber": row["randomnumber"], "len": len(row), "keys": row.keys(),
+            "tuple": list(row), "repr": repr(row)}
+
+
+@app.get("/fortunes")
+async def fortunes():
+    rows = await pools["db"].fetch("SELECT id, message FROM fortune ORDER BY id")
+    return [[r["id"], r["message"]] for r in rows]
+
+
+@app.get("/types")
+async def types():
+    row = await pools["db"].fetchrow(
+        "SELECT 1::int2 AS a, 2::int4 AS b, 3000000000::int8 AS c, 1.5::float4 AS d, 2.25::float8 AS e,"
+        " true AS f, 'x'::text AS g, 'y'::varchar AS h, 'z'::char(3) AS i, 'n'::name AS j,"
+        " '\\x00ff'::bytea AS k, NULL::int4 AS l, ARRAY[1, NULL, 3]::int4[] AS m, '{}'::int4[] AS n"
+    )
+    return {k: [type(v).__name__, v if not isinstance(v, bytes) else v.hex()] for k, v in row.items()}
+
+
+@app.get("/params")
+async def params():
+    row = await pools["db"].fetchrow(
+        "SELECT $1::int2, $2::int4, $3::int8, $4::float8, $5::bool, $6::text, $7::bytea, $8::int4[],"
+        " $9::int4 IS NULL, $10::varchar, $11::float4",
+        -5, 2**31 - 1, -(2**62), 0.5, False, "héllo", b"\x01\x02", [4, 5, 6], None, "v", 1.25,
+    )
+    return [v if not isinstance(v, bytes) else v.hex() for v in row]
+
+
+@app.get("/fetchval")
+async def fetchval():
+    db = pools["db"]
+    return {
+        "first": await db.fetchval("SELECT 1, 2"),
+        "second": await db.fetchval("SELECT 1, 2", column=1),
+        "none": await db.fetchval("SELECT 1 WHERE false"),
+        "rows": len(await db.fetch("SELECT id FROM world WHERE id <= $1", 5)),
+    }
+
+
+@app.get("/error/{which}")
+async def error(which: str):
+    sql = {
+        "missing": "SELECT * FROM no_such_table",
+        "syntax": "SELEC 1",
+        "zero": "SELECT 1 / $1::int4",
+    }[which]
+    try:
+        await pools["db"].fetch(sql, *([0] if which == "zero" else []))
+    except pg.PostgresError as e:
+        # The connection is still good.
+        return {**err(e), "after": await pools["db"].fetchval("SELECT 7")}
+    return {"error": None}
+
+
+@app.get("/refused/{which}")
+async def refused(which: str):
+    db = pools["db"]
+    try:
+        if which == "column":
+            await db.fetchval("SELECT now() AS created")
+        elif which == "param":
+            await db.fetchval("SELECT $1::date", "2020-01-01")
+        elif which == "wrong":
+            await db.fetchval("SELECT $1::int4", "7")
+        elif which == "range":
+            await db.fetchval("SELECT $1::int2", 70000)
+        elif which == "count":
+            await db.fetchval("SELECT $1::int4", 1, 2)
+        elif which == "transaction":
+            async with db.acquire() as conn:
+                conn.transaction()
+        elif which == "create_pool":
+            await pg.create_pool(DSN, ssl=True)
+        elif which == "password":
+            await pg.create_pool(DSN.replace(os.environ["DB_PASSWORD"], "wrong"))
+    except Exception as e:
+        return {**err(e), "after": await db.fetchval("SELECT 8")}
+    return {"error": None}
+
+
+@app.get("/sync")
+def sync_handler():
+    try:
+        pools["db"].fetchval("SELECT 1")
+    except Exception as e:
+        return err(e)
+    return {"error": None}
+
+
+@app.get("/gather/{n}")
+async def gather(n: int, fresh: str = ""):
+    """`n` fetchrows at once: their statements leave in one write (two for a statement
+    text this connection has not prepared: its Parse first). `fresh` makes the text new."""
+    db = pools["db"]
+    sql = f"SELECT id, randomnumber FROM world WHERE id = $1 {'-- ' + fresh if fresh else ''}"
+    before = db._stats()["writes"]
+    rows = await asyncio.gather(*(db.fetchrow(sql, i) for i in range(1, n + 1)))
+    after = db._stats()["writes"]
+    return {"writes": after - before, "ids": [r["id"] for r in rows]}
+
+
+@app.get("/many")
+async def many():
+    db = pools["db"]
+    rows = await db.fetchmany("SELECT id, randomnumber FROM world WHERE id = $1", [(3,), (1,), [2]])
+    async with db.acquire() as conn:
+        await conn.executemany("INSERT INTO pg_test_item VALUES ($1, $2)", [(1, "a"), (2, "b")])
+        try:
+            # Atomic, as asyncpg's: the duplicate fails all three.
+            await conn.executemany("INSERT INTO pg_test_item VALUES ($1, $2)", [(3, "c"), (1, "dup"), (4, "d")])
+            atomic = None
+        except pg.PostgresError as e:
+            atomic = e.sqlstate
+        status = await conn.execute("UPDATE pg_test_item SET name = upper(name) WHERE id <= $1", 2)
+        items = await conn.fetch("SELECT id, name FROM pg_test_item ORDER BY id")
+        await conn.execute("TRUNCATE pg_test_item")
+    return {"ids": [r[0] for r in rows], "atomic": atomic, "status": status,
+            "items": [list(r) for r in items]}
+
+
+@app.get("/lock/{key}")
+async def lock(key: int):
+    # pg_advisory_lock returns void: None.
+    return {"locked": await pools["other"].fetchval("SELECT pg_advisory_lock($1::int8)", key)}
+
+
+@app.get("/wait_lock/{key}")
+async def wait_lock(key: int):
+    """Waits in PostgreSQL for the advisory lock `other` holds: answers only once
+    /unlock has been served."""
+    db = pools["db"]
+    await db.execute("SELECT pg_advisory_lock($1::int8)", key)
+    await db.execute("SELECT pg_advisory_unlock($1::int8)", key)
+    return {"got": key}
+
+
+@app.get("/unlock/{key}")
+async def unlock(key: int):
+    """Releases `other`'s lock once `db`'s backend waits for it (seen in pg_locks)."""
+    other = pools["other"]
+    while not await other.fetchval(
+        "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1::int8",
+        key,
+    ):
+        await asyncio.sleep(0.005)
+    return {"unlocked": await other.fetchval("SELECT pg_advisory_unlock($1::int8)", key)}
+
+
+@app.get("/pid")
+async def pid():
+    return {"pid": await pools["db"].fetchval("SELECT pg_backend_pid()")}
+
+
+@app.get("/sleep")
+async def sleep():
+    try:
+        await pools["db"].fetchval("SELECT pg_sleep(60)")
+    except Exception as e:
+        return err(e)
+    return {"error": None}
+
+
+@app.get("/kill/{pid}")
+async def kill(pid: int):
+    """Terminates backend `pid` once it is running /sleep's query."""
+    other = pools["other"]
+    while not await other.fetchval(
+        "SELECT count(*) > 0 FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE '%pg_sleep%'",
+        pid,
+    ):
+        await asyncio.sleep(0.005)
+    return {"killed": await other.fetchval("SELECT pg_terminate_backend($1)", pid)}
+
+
+if __name__ == "__main__":
+    app.run(host="127.0.0.1", port=int(sys.argv[1]), workers=int(sys.argv[2]))

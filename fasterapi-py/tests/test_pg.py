@@ -1,0 +1,165 @@
+"""fasterapi.pg against a real PostgreSQL (benches/tfb/db.sh's, as ./scripts/test starts it:
+DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME), through a real server process (app_pg.py)
+and real HTTP requests."""
+
+import os
+import threading
+
+import pytest
+import requests
+
+from conftest import Server, get
+
+pytestmark = pytest.mark.skipif(
+    "DB_PORT" not in os.environ,
+    reason="needs the bench's PostgreSQL: ./scripts/test starts one (benches/tfb/db.sh start, then db.sh env)",
+)
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server("app_pg.py", workers=1)
+    yield s
+    code = s.stop()
+    assert code == 0, "".join(s.log)
+
+
+def test_a_query_from_the_lifespan_ran_before_serving(server):
+    assert get(server, "/version").json()["version"] >= 100000
+
+
+def test_fetchrow_gives_a_record_by_position_and_by_name(server):
+    body = get(server, "/world/7").json()
+    assert body["id"] == 7
+    assert 1 <= body["randomNumber"] <= 10000
+    assert body["len"] == 2
+    assert body["keys"] == ["id", "randomnumber"]
+    assert body["tuple"] == [7, body["randomNumber"]]
+    assert body["repr"] == f"<Record id=7 randomnumber={body['randomNumber']}>"
+    assert get(server, "/world/999999").json() == {"row": None}
+
+
+def test_fetch_returns_every_row(server):
+    rows = get(server, "/fortunes").json()
+    assert len(rows) == 12
+    assert [r[0] for r in rows] == list(range(1, 13))
+    assert rows[0][1] == "fortune: No such file or directory"
+
+
+def test_columns_of_every_supported_type_and_null(server):
+    assert get(server, "/types").json() == {
+        "a": ["int", 1],
+        "b": ["int", 2],
+        "c": ["int", 3000000000],
+        "d": ["float", 1.5],
+        "e": ["float", 2.25],
+        "f": ["bool", True],
+        "g": ["str", "x"],
+        "h": ["str", "y"],
+        "i": ["str", "z  "],
+        "j": ["str", "n"],
+        "k": ["bytes", "00ff"],
+        "l": ["NoneType", None],
+        "m": ["list", [1, None, 3]],
+        "n": ["list", []],
+    }
+
+
+def test_parameters_of_every_supported_type_and_null(server):
+    assert get(server, "/params").json() == [
+        -5, 2**31 - 1, -(2**62), 0.5, False, "héllo", "0102", [4, 5, 6], True, "v", 1.25,
+    ]
+
+
+def test_fetchval_and_its_column(server):
+    assert get(server, "/fetchval").json() == {"first": 1, "second": 2, "none": None, "rows": 5}
+
+
+@pytest.mark.parametrize(
+    "which, sqlstate, text",
+    [
+        ("missing", "42P01", 'relation "no_such_table" does not exist'),
+        ("syntax", "42601", 'syntax error at or near "SELEC"'),
+        ("zero", "22012", "division by zero"),
+    ],
+)
+def test_postgres_errors_carry_their_sqlstate_and_leave_the_connection_usable(server, which, sqlstate, text):
+    body = get(server, f"/error/{which}").json()
+    assert body["error"] == "PostgresError"
+    assert body["sqlstate"] == sqlstate
+    assert text in body["message"]
+    assert body["after"] == 7
+
+
+@pytest.mark.parametrize(
+    "which, error, text",
+    [
+        ("column", "TypeError", 'column "created" has type timestamptz (oid 1184), which fasterapi.pg does not decode'),
+        ("param", "TypeError", "parameter $1 has type date (oid 1082), which fasterapi.pg does not encode"),
+        ("wrong", "TypeError", "argument $1 (for a parameter of type int4 (oid 23)): expected an int, got str"),
+        ("range", "TypeError", "out of int2's range"),
+        ("count", "InterfaceError", "the statement expects 1 argument, 2 given"),
+        ("transaction", "NotImplementedError", "fasterapi.pg does not support transactions"),
+        ("create_pool", "TypeError", "create_pool does not support ssl"),
+        ("password", "PostgresError", "password authentication failed"),
+    ],
+)
+def test_what_is_not_supported_is_refused_with_an_error_naming_it(server, which, error, text):
+    body = get(server, f"/refused/{which}").json()
+    assert body["error"] == error
+    assert text in body["message"]
+    assert body["after"] == 8
+
+
+def test_a_def_handler_is_refused(server):
+    body = get(server, "/sync").json()
+    assert body["error"] == "RuntimeError"
+    assert "`def` handlers run on the worker pool" in body["message"]
+
+
+def test_a_gather_of_queries_leaves_in_one_write(server):
+    # A statement text new to the connection: its Parse + Describe first (one write),
+    # then the twenty queries that waited for it (one write).
+    body = get(server, "/gather/20?fresh=one").json()
+    assert body == {"writes": 2, "ids": list(range(1, 21))}
+    for n in (20, 1, 50):
+        body = get(server, f"/gather/{n}?fresh=one").json()
+        assert body == {"writes": 1, "ids": list(range(1, n + 1))}
+
+
+def test_fetchmany_executemany_and_execute_through_acquire(server):
+    assert get(server, "/many").json() == {
+        "ids": [3, 1, 2],
+        "atomic": "23505",
+        "status": "UPDATE 2",
+        "items": [[1, "A"], [2, "B"]],
+    }
+
+
+def test_a_request_waiting_on_the_database_does_not_stall_the_others(server):
+    # /wait_lock blocks in PostgreSQL on a lock the other pool holds; /unlock releases it
+    # once PostgreSQL shows it waiting: /wait_lock answers only if /unlock was served
+    # while it waited.
+    assert get(server, "/lock/4242").json() == {"locked": None}
+    answers = {}
+    waiter = threading.Thread(target=lambda: answers.update(wait=get(server, "/wait_lock/4242").json()))
+    waiter.start()
+    assert get(server, "/unlock/4242").json() == {"unlocked": True}
+    waiter.join()
+    assert answers["wait"] == {"got": 4242}
+
+
+def test_a_killed_backend_fails_the_query_in_flight_clearly_then_the_pool_reconnects(server):
+    pid = get(server, "/pid").json()["pid"]
+    answers = {}
+    sleeper = threading.Thread(target=lambda: answers.update(sleep=requests.get(server.url + "/sleep", timeout=60).json()))
+    sleeper.start()
+    # /kill terminates the backend once it runs /sleep's query.
+    assert get(server, f"/kill/{pid}").json() == {"killed": True}
+    sleeper.join()
+    assert answers["sleep"]["error"] == "PostgresError"
+    assert answers["sleep"]["sqlstate"] == "57P01"
+    assert "terminating connection due to administrator command" in answers["sleep"]["message"]
+    new_pid = get(server, "/pid").json()["pid"]
+    assert new_pid != pid
+    assert get(server, "/world/3").json()["id"] == 3
