@@ -331,6 +331,29 @@ pub(crate) fn on_io_thread() -> bool {
     LOOP.with(|l| l.borrow().as_ref().is_some_and(|l| l.driven))
 }
 
+thread_local! {
+    /// The GIL this I/O thread took for the rest of its turn (see [`attach_for_turn`]).
+    static TURN_GIL: Cell<Option<pyo3::ffi::PyGILState_STATE>> = const { Cell::new(None) };
+}
+
+/// Runs `f` attached to Python; on an I/O thread driving a loop, the GIL taken stays
+/// held until the thread's turn ends ([`PyLoop::turn_done`], before it polls again), so
+/// that the other events of the same pass (a WebSocket message per ready connection)
+/// attach without taking the GIL again. Other Python threads wait for it meanwhile for
+/// at most the rest of the pass (the Rust work between its events: reads and writes of
+/// sockets that are ready).
+pub(crate) fn attach_for_turn<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
+    if TURN_GIL.with(|g| g.get().is_none()) && on_io_thread() {
+        // SAFETY: the interpreter is initialized (this thread drives its asyncio loop);
+        // the state is released by `turn_done` on this same thread, the only place that
+        // takes it out of TURN_GIL, and `PyGILState_Ensure` pairs nest (pyo3's own
+        // attach below is such a pair).
+        let state = unsafe { pyo3::ffi::PyGILState_Ensure() };
+        TURN_GIL.with(|g| g.set(Some(state)));
+    }
+    Python::attach(f)
+}
+
 /// The [`Companion`] of an I/O thread: its asyncio loop.
 pub(crate) struct PyLoop {
     event_loop: Py<PyAny>,
@@ -491,6 +514,14 @@ impl Companion for PyLoop {
             };
             NEXT_TIMER.with(|n| n.set(next));
         });
+    }
+
+    fn turn_done(&mut self) {
+        if let Some(state) = TURN_GIL.with(Cell::take) {
+            // SAFETY: `state` is what `attach_for_turn` got from `PyGILState_Ensure` on
+            // this thread, released once (taken out of TURN_GIL).
+            unsafe { pyo3::ffi::PyGILState_Release(state) };
+        }
     }
 
     fn stop(&mut self) {

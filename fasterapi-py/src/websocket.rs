@@ -85,7 +85,7 @@ impl PyWsConn {
             PyRuntimeError::new_err("the WebSocket was accepted or refused already")
         })?;
         let handler = move |event: WsEvent, _out: &WsSender| {
-            Python::attach(|py| {
+            aio::attach_for_turn(|py| {
                 let delivered = match event {
                     WsEvent::Message(Message::Text(t)) => {
                         deliver(py, on_message.bind(py), (PyString::new(py, &t),))

@@ -431,6 +431,10 @@ pub trait Companion {
     fn due(&self) -> Option<Instant>;
     /// Runs what is ready, without blocking.
     fn run(&mut self);
+    /// The I/O thread is done with a turn (its readiness pass, the companion's run) and
+    /// is about to wait in its poll: release what the turn's handlers held for it (the
+    /// Python companion: the GIL, attached once for all of a pass's WebSocket events).
+    fn turn_done(&mut self) {}
     /// The I/O thread is about to end (after every connection closed): finish up.
     fn stop(&mut self);
 }

@@ -146,6 +146,7 @@ impl EventLoop {
     pub(crate) fn run(mut self) -> io::Result<()> {
         let result = self.serve();
         if let Some(companion) = self.companion.as_mut() {
+            companion.turn_done();
             companion.stop();
         }
         result
@@ -154,6 +155,9 @@ impl EventLoop {
     fn serve(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
+            if let Some(companion) = self.companion.as_mut() {
+                companion.turn_done();
+            }
             let now = self.end_metrics_turn();
             let timeout = self.poll_timeout(now);
             if let Err(e) = self.poll.poll(&mut events, timeout) {
