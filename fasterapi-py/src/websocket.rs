@@ -62,9 +62,11 @@ impl PyWsConn {
     }
 
     /// `accept(subprotocol, headers, on_message, on_writable, on_close)`: answers `101`;
-    /// then, on the loop's thread, `on_message(data)` is called with each message (`str`
-    /// or `bytes`), `on_writable()` once the output queue drained after a send found it
-    /// full, and last `on_close(code, reason)`.
+    /// then, on the loop's thread, `on_message(data, here)` is called with each message
+    /// (`str` or `bytes`; `here`: called by the I/O thread that drives the loop, outside
+    /// any task, where the task waiting for it may be stepped at once), `on_writable()`
+    /// once the output queue drained after a send found it full, and last
+    /// `on_close(code, reason)`.
     fn accept(
         &self,
         subprotocol: Option<String>,
@@ -86,16 +88,17 @@ impl PyWsConn {
         })?;
         let handler = move |event: WsEvent, _out: &WsSender| {
             aio::attach_for_turn(|py| {
+                let here = aio::on_io_thread();
                 let delivered = match event {
                     WsEvent::Message(Message::Text(t)) => {
-                        deliver(py, on_message.bind(py), (PyString::new(py, &t),))
+                        deliver(py, here, on_message.bind(py), (PyString::new(py, &t), here))
                     }
                     WsEvent::Message(Message::Binary(b)) => {
-                        deliver(py, on_message.bind(py), (PyBytes::new(py, &b),))
+                        deliver(py, here, on_message.bind(py), (PyBytes::new(py, &b), here))
                     }
-                    WsEvent::Writable => deliver(py, on_writable.bind(py), ()),
+                    WsEvent::Writable => deliver(py, here, on_writable.bind(py), ()),
                     WsEvent::Closed { code, reason } => {
-                        deliver(py, on_close.bind(py), (code, reason))
+                        deliver(py, here, on_close.bind(py), (code, reason))
                     }
                 };
                 if let Err(e) = delivered {
@@ -172,15 +175,18 @@ impl PyWsConn {
 }
 
 /// Hands an event to the `WebSocket` (its `_on_message`, `_on_writable` or `_on_close`).
-/// On the I/O thread that drives the loop, the task waiting for it is stepped right there
-/// (`websockets._wake`): the loop is marked running for it, and a turn is asked for only
-/// if the step left the loop work.
+/// On the I/O thread that drives the loop (`here`), the task waiting for it is stepped
+/// right there (`websockets._wake`): the loop is marked running for it, and a turn is
+/// asked for only if the step left the loop work. No task is running then: a
+/// connection's events are delivered by its I/O thread's readiness pass, between the
+/// steps of the loop's tasks.
 fn deliver<'py>(
     py: Python<'py>,
+    here: bool,
     on_event: &Bound<'py, PyAny>,
     args: impl PyCallArgs<'py>,
 ) -> PyResult<()> {
-    if !aio::on_io_thread() {
+    if !here {
         on_event.call1(args)?;
         aio::request_turn();
         return Ok(());

@@ -200,10 +200,12 @@ class WebSocket:
 
     # -- the conversation ----------------------------------------------------------------
 
-    def _on_message(self, data) -> None:
+    def _on_message(self, data, here: bool) -> None:
         """Called by the server on the loop's thread with each message of the client (a
         ``str`` or ``bytes``): queues it and wakes the task waiting for it, stepping it
-        at once (see :func:`_wake`, inlined: this runs once per message)."""
+        at once (see :func:`_wake`, inlined: this runs once per message) when ``here``:
+        the call comes from the I/O thread that drives the loop, outside any task (so
+        the checks of ``_wake`` hold without being made)."""
         unread = self._unread + len(data) + _MESSAGE_OVERHEAD
         if unread > MAX_UNREAD_BYTES:
             self._overflow()
@@ -214,8 +216,7 @@ class WebSocket:
         if waiter is None:
             return
         self._waiter = None
-        loop = self._loop
-        if _current_tasks.get(loop) is None and loop._thread_id == _get_ident():
+        if here:
             callbacks = waiter._callbacks
             if callbacks is not None and len(callbacks) == 1:
                 callback, context = callbacks[0]
@@ -223,8 +224,10 @@ class WebSocket:
                 waiter.set_result(None)
                 context.run(callback, waiter)
                 return
-        if not waiter.done():
-            waiter.set_result(None)
+            if not waiter.done():
+                waiter.set_result(None)
+            return
+        _wake(waiter)
 
     def _overflow(self) -> None:
         """Closes the connection (1008) once, when unreceived messages pass the bound; the
