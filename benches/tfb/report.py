@@ -20,7 +20,7 @@ TITLES = {"json": "JSON", "plaintext": "plaintext (pipelined 16)", "db": "single
           "queries": "multiple queries (20)", "fortunes": "fortunes", "updates": "updates (20)",
           "cached": "cached queries (100)"}
 RUST = ["fasterapi-rs", "actix", "axum", "minihttp"]
-PYTHON = ["fasterapi-py", "fasterapi-py-sync", "fastapi-uvicorn", "fastapi-granian", "robyn"]
+PYTHON = ["fasterapi-py", "fasterapi-py-sync", "fasterapi-py-pg", "fastapi-uvicorn", "fastapi-granian", "robyn"]
 
 
 def read_tsv(path):
@@ -75,8 +75,8 @@ def tables(agg, meta):
     out.append("")
     out.append("| test type | fasterapi-rs / best Rust peer | fasterapi-py / fastapi-uvicorn | "
                "fasterapi-py / best of granian, robyn | fasterapi-py-sync / fastapi-uvicorn | "
-               "fasterapi-py-sync / best of granian, robyn |")
-    out.append("|---|---:|---:|---:|---:|---:|")
+               "fasterapi-py-sync / best of granian, robyn | fasterapi-py-pg / fastapi-uvicorn |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
 
     def rps(s, t):
         return (agg.get((s, t)) or {}).get("rps")
@@ -91,7 +91,8 @@ def tables(agg, meta):
                    f"{ratio(rps('fasterapi-py', t), rps('fastapi-uvicorn', t))} | "
                    f"{ratio(rps('fasterapi-py', t), best_py)} | "
                    f"{ratio(rps('fasterapi-py-sync', t), rps('fastapi-uvicorn', t))} | "
-                   f"{ratio(rps('fasterapi-py-sync', t), best_py)} |")
+                   f"{ratio(rps('fasterapi-py-sync', t), best_py)} | "
+                   f"{ratio(rps('fasterapi-py-pg', t), rps('fastapi-uvicorn', t))} |")
     db_tests = [t for t in tests if t not in ("json", "plaintext", "cached")]
     if db_tests:
         out.append("")

@@ -13,7 +13,8 @@
 # Cargo workspace of its own) and minihttp (JSON and plaintext only: its database driver,
 # may_postgres, is published on GitHub alone, out of this machine's reach; the hello peer of
 # benches/peers/rust serves it); Python handlers — fasterapi-py (async def + asyncpg: the
-# FastAPI file with the imports changed), fasterapi-py-sync (def + psycopg 3), fastapi-uvicorn,
+# FastAPI file with the imports changed), fasterapi-py-sync (def + psycopg 3), fasterapi-py-pg
+# (async def + fasterapi.pg, the framework's own driver), fastapi-uvicorn,
 # fastapi-granian (the FastAPI app, asyncpg), robyn (asyncpg).
 # Each server is first run through verify.py; one that fails is reported (out/tfb/verify/) and
 # not timed. Then, per repeat, the servers take turns (each started afresh, warmed up, then
@@ -49,7 +50,7 @@ TFB_TARGET="${TFB_TARGET_DIR:-$HERE/rust/target}"
 RUST_BIN="$TFB_TARGET/release"
 
 RUST_SERVERS="fasterapi-rs actix axum minihttp"
-PY_SERVERS="fasterapi-py fasterapi-py-sync fastapi-uvicorn fastapi-granian robyn"
+PY_SERVERS="fasterapi-py fasterapi-py-sync fasterapi-py-pg fastapi-uvicorn fastapi-granian robyn"
 ONLY="${ONLY:-$RUST_SERVERS $PY_SERVERS}"
 TESTS="${TESTS:-json plaintext db queries fortunes updates cached}"
 DURATION="${DURATION:-10}"
@@ -74,7 +75,7 @@ if [[ "${1:-}" == "--smoke" ]]; then
     # A second of warm-up: the cached-queries test's first requests each read all of World
     # to fill the cache (64 at once, one per connection, take more than a second on 2 cores).
     SMOKE=1 REPS=1 DURATION=1 WARMUP=1
-    ONLY="${SMOKE_ONLY:-fasterapi-rs fasterapi-py fasterapi-py-sync}"
+    ONLY="${SMOKE_ONLY:-fasterapi-rs fasterapi-py fasterapi-py-sync fasterapi-py-pg}"
     OUT="$HERE/out/tfb-smoke"
     shift
 fi
@@ -117,6 +118,7 @@ server_cmd() {
         minihttp)          CMD=("$PEERS/rust/target/release/peer-minihttp" --port "{PORT}" --workers 2) ;;
         fasterapi-py)      CMD=("$V/python" "$HERE/py/tfb_fasterapi.py" --port "{PORT}" --workers 2) ;;
         fasterapi-py-sync) CMD=("$V/python" "$HERE/py/tfb_fasterapi_sync.py" --port "{PORT}" --workers 2) ;;
+        fasterapi-py-pg)   CMD=("$V/python" "$HERE/py/tfb_fasterapi_pg.py" --port "{PORT}" --workers 2) ;;
         fastapi-uvicorn)   CMD=("$V/uvicorn" --app-dir "$PY" tfb_fastapi:app --host 127.0.0.1
                                 --port "{PORT}" --workers 2 --loop uvloop --http httptools
                                 --no-access-log --log-level warning) ;;
@@ -179,7 +181,7 @@ if (( py_wanted )); then
         [[ "$py_mods" == *fastapi* || "$py_mods" == *robyn* ]] && reqs+=(-r "$PEERS/py/requirements.txt" -r "$LOAD/requirements.txt")
         "$VENV/bin/pip" install -q "${reqs[@]}"
     fi
-    if { has fasterapi-py || has fasterapi-py-sync; } && { [[ "$SKIP_BUILD" != 1 ]] || ! "$VENV/bin/python" -c 'import fasterapi' 2>/dev/null; }; then
+    if { has fasterapi-py || has fasterapi-py-sync || has fasterapi-py-pg; } && { [[ "$SKIP_BUILD" != 1 ]] || ! "$VENV/bin/python" -c 'import fasterapi' 2>/dev/null; }; then
         log "installing the fasterapi Python package into $VENV (release build)"
         "$VENV/bin/pip" install -q --force-reinstall --no-deps "$ROOT/fasterapi-py"
     fi
