@@ -54,6 +54,16 @@
 //! answers through a [`Reply`](fasterapi_http::Reply) when it ends. `def` handlers start
 //! on the server's worker pool and move inline once their calls prove fast;
 //! `blocking=True` keeps them on the pool, `blocking=False` inline.
+//!
+//! # PostgreSQL from Python handlers
+//!
+//! `fasterapi.pg` (`pg.rs`, `python/fasterapi/pg.py`) is an asyncpg-shaped PostgreSQL
+//! driver for `async def` handlers on [`fasterapi_pg`]: one pipelined connection per I/O
+//! thread and pool, driven by that thread's asyncio loop. A call queues its statement and
+//! returns a future; what a pass of the server loop queued leaves in one write when the
+//! loop's companion runs, and answers resolve their futures on the I/O thread as soon as
+//! they are read. `await pool.fetchrow("SELECT ... WHERE id = $1", 7)` costs no Python
+//! driver code.
 #![deny(
     missing_docs,
     missing_debug_implementations,
