@@ -38,6 +38,12 @@ pub struct Config {
     /// (or less: it is this route's limit either way); more is 413 (told from
     /// `Content-Length`). Chunked bodies keep `max_body_bytes`.
     pub max_upload_bytes: usize,
+    /// Bytes of memory that uploaded files past 1 MiB (a form's
+    /// [`spool_max_size`](crate::form::FormLimits::spool_max_size)) may be kept in, all
+    /// forms of the process together; a file that finds no room goes to a temporary file
+    /// (see [`form::set_upload_memory`](crate::form::set_upload_memory), which binding
+    /// the app calls with it). Default 16 MiB.
+    pub upload_memory_bytes: usize,
     /// Size of the pooled read and write buffers.
     pub buffer_size: usize,
     /// Buffers each I/O thread keeps for reuse.
@@ -92,6 +98,7 @@ impl Default for Config {
             max_target_bytes: 8 * 1024,
             max_body_bytes: 8 * 1024 * 1024,
             max_upload_bytes: 1024 * 1024 * 1024,
+            upload_memory_bytes: crate::form::DEFAULT_UPLOAD_MEMORY,
             buffer_size: 8 * 1024,
             pooled_buffers: 1024,
             listen_backlog: 1024,

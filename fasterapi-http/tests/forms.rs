@@ -27,6 +27,7 @@ fn describe(req: &Request) -> Response {
             FormValue::File(f) => {
                 let (data, place) = match f.content {
                     Spooled::Memory(m) => (m, "memory"),
+                    Spooled::Pooled(m) => (m.slices().collect::<Vec<_>>().concat(), "pooled"),
                     Spooled::File(mut file) => {
                         let mut d = Vec::new();
                         file.read_to_end(&mut d).unwrap();
@@ -124,7 +125,10 @@ fn a_5_mib_upload_is_read_into_a_form_as_it_arrives_inline_and_on_the_pool() {
             checksum(&file),
             checksum(b"tiny")
         );
-        assert_eq!(resp.text(), expected, "{path}");
+        // In the process's upload memory, or in a temporary file when the other tests of
+        // this binary (run at the same time) hold that memory.
+        let text = resp.text().replace(":pooled\n", ":file\n");
+        assert_eq!(text, expected, "{path}");
         assert_eq!(read_response(&mut r, false).text(), "Hello, World!");
     }
 }

@@ -2,15 +2,19 @@
 //! or `multipart/form-data` body, read once per request at its first `Form()`/`File()`
 //! parameter (or by `request.form()`), files handed to Python as `UploadFile` objects.
 //!
-//! The multipart body is read by `fasterapi_http::form` (Rust, part by part); a file over
-//! the spool threshold is already in an unnamed temporary file, which Python receives as
-//! an open file (a `dup` of its descriptor), so its bytes are never copied into Python.
+//! The multipart body is read by `fasterapi_http::form` (Rust, part by part). A file over
+//! the spool threshold (1 MiB) is in the process's upload memory, which Python reads
+//! through a [`MemoryUpload`] (one copy, into the `bytes` each `read` returns), or, past
+//! that memory's budget, already in an unnamed temporary file, which Python receives as
+//! an open file (a `dup` of its descriptor).
 
 use std::os::fd::AsRawFd;
 
 use fasterapi_http::form::{
-    is_multipart, FormError, FormItems, FormLimits, FormValue, MultipartReader, Spooled,
+    is_multipart, FormError, FormItems, FormLimits, FormValue, MemoryFile, MultipartReader, Spooled,
 };
+use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyList, PyTuple};
@@ -145,6 +149,22 @@ fn upload_file<'py>(
     }
     let content = match &f.content {
         Spooled::Memory(data) => PyBytes::new(py, data).into_any(),
+        Spooled::Pooled(_) => {
+            let Spooled::Pooled(memory) = f.content else {
+                unreachable!("matched above")
+            };
+            let upload = Bound::new(
+                py,
+                MemoryUpload {
+                    content: Some(memory),
+                    pos: 0,
+                },
+            )?;
+            return helpers(py)?
+                .0
+                .bind(py)
+                .call1((f.filename.as_str(), headers, upload, f.size));
+        }
         Spooled::File(file) => file.as_raw_fd().into_pyobject(py)?.into_any(),
     };
     helpers(py)?
@@ -198,4 +218,268 @@ pub(crate) fn read_multipart<'py>(
         out.append((name, value))?;
     }
     Ok(out)
+}
+
+/// A file's content in the process's upload memory, read by Python as a read-only binary
+/// file (the methods of `io.BytesIO` that read, `getvalue()` included, so that
+/// `SpooledTemporaryFile.rollover()` can copy it out). `close()` (or dropping it) gives
+/// its memory back for the next uploads. It has no descriptor: `fileno()` raises
+/// `io.UnsupportedOperation`, and the `UploadFile`'s `SpooledTemporaryFile` rolls it
+/// over to a temporary file first.
+#[pyclass(name = "MemoryUpload", module = "fasterapi._fasterapi")]
+pub(crate) struct MemoryUpload {
+    /// None once closed.
+    content: Option<MemoryFile>,
+    pos: usize,
+}
+
+impl MemoryUpload {
+    fn open(&self) -> PyResult<&MemoryFile> {
+        self.content
+            .as_ref()
+            .ok_or_else(|| PyValueError::new_err("I/O operation on closed file."))
+    }
+
+    /// Bytes from the position to read for `size` (negative or None: to the end).
+    fn span(&self, size: Option<isize>) -> PyResult<usize> {
+        let left = self.open()?.len().saturating_sub(self.pos);
+        Ok(match size {
+            Some(n) if n >= 0 => left.min(n as usize),
+            _ => left,
+        })
+    }
+
+    /// The next `n` bytes as `bytes`, the position moved past them.
+    fn take<'py>(&mut self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyBytes>> {
+        let out = filled_bytes(py, self.open()?, self.pos, n)?;
+        self.pos += n;
+        Ok(out)
+    }
+
+    /// Bytes to the end of the next line (its `\n` included), at most `limit`.
+    fn line_len(&self, limit: usize) -> PyResult<usize> {
+        let memory = self.open()?;
+        let mut at = 0;
+        for s in memory.slices() {
+            if at + s.len() <= self.pos {
+                at += s.len();
+                continue;
+            }
+            let from = self.pos.saturating_sub(at);
+            if let Some(i) = s[from..].iter().position(|&b| b == b'\n') {
+                return Ok((at + from + i + 1 - self.pos).min(limit));
+            }
+            at += s.len();
+        }
+        Ok(memory.len().saturating_sub(self.pos).min(limit))
+    }
+}
+
+/// A `bytes` of the `n` bytes of `memory` from `pos` (which has them), copied once into
+/// it: `PyBytes::new_with` would first zero it, which cost 11% of a 10 MiB upload's CPU
+/// (`perf`, the upload benchmark's 1 MiB reads).
+fn filled_bytes<'py>(
+    py: Python<'py>,
+    memory: &MemoryFile,
+    pos: usize,
+    n: usize,
+) -> PyResult<Bound<'py, PyBytes>> {
+    debug_assert!(pos + n <= memory.len());
+    // SAFETY: PyBytes_FromStringAndSize(NULL, n) returns a new bytes object of n
+    // uninitialized bytes (or NULL with an exception set, which `from_owned_ptr_or_err`
+    // turns into the error); its buffer is written whole here, `read_at` copying all `n`
+    // bytes since the memory has them, before any Python code can see it.
+    unsafe {
+        let ptr =
+            pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), n as pyo3::ffi::Py_ssize_t);
+        let bytes = Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked::<PyBytes>();
+        let buf = std::slice::from_raw_parts_mut(pyo3::ffi::PyBytes_AsString(ptr).cast::<u8>(), n);
+        let copied = memory.read_at(pos, buf);
+        buf[copied..].fill(0);
+        Ok(bytes)
+    }
+}
+
+fn unsupported(py: Python<'_>, what: &str) -> PyErr {
+    match py
+        .import("io")
+        .and_then(|io| io.getattr("UnsupportedOperation"))
+    {
+        Ok(exc) => PyErr::from_type(exc.cast_into().expect("a class"), what.to_owned()),
+        Err(e) => e,
+    }
+}
+
+#[pymethods]
+impl MemoryUpload {
+    #[pyo3(signature = (size = None))]
+    fn read<'py>(&mut self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
+        let n = self.span(size)?;
+        self.take(py, n)
+    }
+
+    #[pyo3(signature = (size = None))]
+    fn read1<'py>(
+        &mut self,
+        py: Python<'py>,
+        size: Option<isize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        self.read(py, size)
+    }
+
+    fn readinto(&mut self, buffer: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let memory = self.open()?;
+        let view = PyBuffer::<u8>::get(buffer)?;
+        if view.readonly() || !view.is_c_contiguous() {
+            return Err(PyTypeError::new_err(
+                "readinto() argument must be a writable contiguous buffer",
+            ));
+        }
+        // SAFETY: the buffer is writable and C-contiguous (checked above), `len_bytes`
+        // long, and stays valid while `view` holds it; the GIL is held, so no Python code
+        // touches it meanwhile, and `memory` is Rust memory, never the same bytes.
+        let out = unsafe {
+            std::slice::from_raw_parts_mut(view.buf_ptr().cast::<u8>(), view.len_bytes())
+        };
+        let n = memory.read_at(self.pos, out);
+        self.pos += n;
+        Ok(n)
+    }
+
+    fn readinto1(&mut self, buffer: &Bound<'_, PyAny>) -> PyResult<usize> {
+        self.readinto(buffer)
+    }
+
+    #[pyo3(signature = (size = None))]
+    fn readline<'py>(
+        &mut self,
+        py: Python<'py>,
+        size: Option<isize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let limit = self.span(size)?;
+        let n = self.line_len(limit)?;
+        self.take(py, n)
+    }
+
+    #[pyo3(signature = (hint = None))]
+    fn readlines<'py>(
+        &mut self,
+        py: Python<'py>,
+        hint: Option<isize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let lines = PyList::empty(py);
+        let mut total = 0;
+        loop {
+            let line = self.readline(py, None)?;
+            if line.as_bytes().is_empty() {
+                return Ok(lines);
+            }
+            total += line.as_bytes().len();
+            lines.append(line)?;
+            if matches!(hint, Some(h) if h > 0 && total >= h as usize) {
+                return Ok(lines);
+            }
+        }
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyResult<PyRef<'_, Self>> {
+        slf.open()?;
+        Ok(slf)
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let line = self.readline(py, None)?;
+        Ok((!line.as_bytes().is_empty()).then_some(line))
+    }
+
+    #[pyo3(signature = (offset, whence = 0))]
+    fn seek(&mut self, offset: isize, whence: i32) -> PyResult<usize> {
+        let len = self.open()?.len() as isize;
+        let base = match whence {
+            0 => 0,
+            1 => self.pos as isize,
+            2 => len,
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "invalid whence ({whence}, should be 0, 1 or 2)"
+                )))
+            }
+        };
+        let pos = base + offset;
+        if pos < 0 {
+            return Err(PyValueError::new_err(format!("negative seek value {pos}")));
+        }
+        self.pos = pos as usize;
+        Ok(self.pos)
+    }
+
+    fn tell(&self) -> PyResult<usize> {
+        self.open()?;
+        Ok(self.pos)
+    }
+
+    fn getvalue<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let memory = self.open()?;
+        filled_bytes(py, memory, 0, memory.len())
+    }
+
+    fn close(&mut self) {
+        self.content = None;
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.content.is_none()
+    }
+
+    fn flush(&self) -> PyResult<()> {
+        self.open().map(|_| ())
+    }
+
+    fn isatty(&self) -> PyResult<bool> {
+        self.open().map(|_| false)
+    }
+
+    fn readable(&self) -> PyResult<bool> {
+        self.open().map(|_| true)
+    }
+
+    fn seekable(&self) -> PyResult<bool> {
+        self.open().map(|_| true)
+    }
+
+    fn writable(&self) -> PyResult<bool> {
+        self.open().map(|_| false)
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn write(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> PyErr {
+        unsupported(
+            py,
+            "write: the upload is in memory, read-only; roll it over first",
+        )
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn truncate(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> PyErr {
+        unsupported(
+            py,
+            "truncate: the upload is in memory, read-only; roll it over first",
+        )
+    }
+
+    fn fileno(&self, py: Python<'_>) -> PyErr {
+        unsupported(
+            py,
+            "fileno: the upload is in memory (roll it over for a descriptor)",
+        )
+    }
+}
+
+/// `_upload_memory()`: the process's upload memory as `(in files, allocated, limit)`
+/// bytes (see `FasterAPI.run(upload_memory_bytes=...)`).
+#[pyfunction]
+#[pyo3(name = "_upload_memory")]
+pub(crate) fn upload_memory() -> (usize, usize, usize) {
+    fasterapi_http::form::upload_memory()
 }

@@ -111,6 +111,8 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(aio::after_response, m)?)?;
     m.add_function(wrap_pyfunction!(middleware::check_middleware, m)?)?;
     m.add_function(wrap_pyfunction!(forms::read_multipart, m)?)?;
+    m.add_function(wrap_pyfunction!(forms::upload_memory, m)?)?;
+    m.add_class::<forms::MemoryUpload>()?;
     m.add_function(wrap_pyfunction!(json::dumps, m)?)?;
     m.add_function(wrap_pyfunction!(json::render_json, m)?)?;
     m.add_function(wrap_pyfunction!(serve::serve, m)?)?;

@@ -29,6 +29,8 @@ pub(crate) struct WorkerOptions {
     pub(crate) max_body_bytes: usize,
     /// Largest multipart body spooled as it arrives ([`Config::max_upload_bytes`]).
     pub(crate) max_upload_bytes: usize,
+    /// Memory for uploaded files past 1 MiB, the process's ([`Config::upload_memory_bytes`]).
+    pub(crate) upload_memory_bytes: usize,
 }
 
 impl WorkerOptions {
@@ -41,6 +43,7 @@ impl WorkerOptions {
             shutdown_timeout,
             max_body_bytes: config.max_body_bytes,
             max_upload_bytes: config.max_upload_bytes,
+            upload_memory_bytes: config.upload_memory_bytes,
         }
     }
 }
@@ -67,6 +70,7 @@ fn worker_config(options: &WorkerOptions) -> PyResult<Config> {
     config.queue_capacity = options.max_queued;
     config.max_body_bytes = options.max_body_bytes;
     config.max_upload_bytes = options.max_upload_bytes;
+    config.upload_memory_bytes = options.upload_memory_bytes;
     // A def handler may legitimately take seconds; FastAPI queues for a thread without a
     // limit. 30 s bounds the wait without shedding ordinary slow handlers.
     config.queue_timeout = Duration::from_secs(30);
@@ -230,7 +234,8 @@ impl MetricsRegion {
 
 /// `serve(spec, host, port, *, blocking_threads=40, supervised=False,
 /// max_suspended=10000, max_queued=1024, shutdown_timeout=10.0,
-/// max_body_bytes=8 MiB, max_upload_bytes=1 GiB, metrics=None, metrics_region=None)`:
+/// max_body_bytes=8 MiB, max_upload_bytes=1 GiB, upload_memory_bytes=16 MiB, metrics=None,
+/// metrics_region=None)`:
 /// serves `spec` (an `AppSpec`) on one I/O thread until told to stop, then shuts down
 /// gracefully and returns (the options are those of `FasterAPI.run`). `metrics`: the path
 /// of the Prometheus endpoint, counted in `metrics_region` (a `MetricsRegion` shared with
@@ -250,7 +255,8 @@ impl MetricsRegion {
 #[pyo3(signature = (
     spec, host, port, *, blocking_threads = 40, supervised = false, max_suspended = 10_000,
     max_queued = 1024, shutdown_timeout = 10.0, max_body_bytes = 8 * 1024 * 1024,
-    max_upload_bytes = 1024 * 1024 * 1024, metrics = None, metrics_region = None
+    max_upload_bytes = 1024 * 1024 * 1024, upload_memory_bytes = 16 * 1024 * 1024,
+    metrics = None, metrics_region = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn serve(
@@ -265,12 +271,14 @@ pub(crate) fn serve(
     shutdown_timeout: f64,
     max_body_bytes: usize,
     max_upload_bytes: usize,
+    upload_memory_bytes: usize,
     metrics: Option<&str>,
     metrics_region: Option<&Bound<'_, MetricsRegion>>,
 ) -> PyResult<()> {
     let options = WorkerOptions {
         max_body_bytes,
         max_upload_bytes,
+        upload_memory_bytes,
         ..WorkerOptions::new(blocking_threads, max_queued, shutdown_timeout)
     };
     let mut app = worker_app(spec, &options, None)?;

@@ -1,7 +1,9 @@
 """The app of test_forms.py: form fields, uploads (UploadFile, bytes, lists), a form model
 and OAuth2's password form, with handlers that report what they received."""
 
+import asyncio
 import hashlib
+import os
 import sys
 from typing import Annotated, List, Optional
 
@@ -9,7 +11,7 @@ from pydantic import BaseModel
 
 from fasterapi import FasterAPI, File, Form, Request, UploadFile
 from fasterapi.security import OAuth2PasswordRequestForm
-from fasterapi import Depends
+from fasterapi import Depends, _fasterapi
 
 app = FasterAPI()
 
@@ -75,7 +77,75 @@ async def request_form(request: Request):
         return out
 
 
+# Uploads held open: /hold/{key} keeps its file (in its dependency) until /release/{key};
+# /held/{key} answers once that upload is held, with where its file is and the upload
+# memory then. Each request waits on another one being served, never on time.
+HELD: dict = {}
+EVENTS: dict = {}
+
+
+def event(name: str) -> asyncio.Event:
+    return EVENTS.setdefault(name, asyncio.Event())
+
+
+def memory() -> dict:
+    in_files, allocated, limit = _fasterapi._upload_memory()
+    return {"in_files": in_files, "allocated": allocated, "limit": limit}
+
+
+async def held_upload(key: str, file: UploadFile) -> UploadFile:
+    HELD[key] = file
+    event("held:" + key).set()
+    await event("release:" + key).wait()
+    return file
+
+
+@app.post("/hold/{key}")
+async def hold(key: str, file: Annotated[UploadFile, Depends(held_upload)]):
+    HELD.pop(key)
+    rolled = file.file._rolled
+    out = await digest(file)
+    await file.close()
+    return {"rolled": rolled, "size": out["size"], "sha256": out["sha256"]}
+
+
+@app.get("/held/{key}")
+async def held(key: str):
+    await event("held:" + key).wait()
+    return {"rolled": HELD[key].file._rolled, "memory": memory()}
+
+
+@app.post("/release/{key}")
+async def release(key: str):
+    event("release:" + key).set()
+    return {}
+
+
+@app.get("/memory")
+async def upload_memory():
+    return memory()
+
+
+@app.post("/where")
+async def where(file: UploadFile, roll: bool = False, write: bool = False):
+    """Where the upload is (in memory or rolled over to a temporary file), its content, and
+    the same after `fileno()` (`roll`) or appending `!` (`write`)."""
+    first = {"rolled": file.file._rolled, "spool": type(file.file).__name__, "memory": memory(), **await digest(file)}
+    if roll:
+        os.fstat(file.file.fileno())
+    if write:
+        file.file.seek(0, 2)
+        await file.write(b"!")
+        await file.seek(0)
+    after = {"rolled": file.file._rolled, "memory": memory(), **await digest(file)}
+    await file.close()
+    return {"first": first, "after": after}
+
+
 if __name__ == "__main__":
-    # `limits`: a 16 MiB body limit and a 4 MiB upload limit instead of 8 MiB and 1 GiB.
+    # `limits`: a 16 MiB body limit and a 4 MiB upload limit instead of 8 MiB and 1 GiB;
+    # `memory`: 3 MiB of upload memory instead of 16 MiB.
     limits = {"max_body_bytes": 16 << 20, "max_upload_bytes": 4 << 20} if sys.argv[3:] == ["limits"] else {}
+    if sys.argv[3:] == ["memory"]:
+        limits = {"upload_memory_bytes": 3 << 20}
     app.run(host="127.0.0.1", port=int(sys.argv[1]), workers=int(sys.argv[2]), **limits)

@@ -7,6 +7,7 @@ import hashlib
 import os
 import socket
 import subprocess
+import threading
 
 import httpx
 import pytest
@@ -69,6 +70,88 @@ def test_run_sets_the_body_and_upload_limits():
     for name in ("max_body_bytes", "max_upload_bytes"):
         with pytest.raises(ValueError, match=name):
             FasterAPI().run(port=0, **{name: 0})
+    with pytest.raises(ValueError, match="upload_memory_bytes"):
+        FasterAPI().run(port=0, upload_memory_bytes=-1)
+
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def memory_server():
+    """The forms app with 3 MiB of upload memory (`run(upload_memory_bytes=3 MiB)`)."""
+    s = Server("app_forms.py", args=("memory",))
+    yield s
+    s.stop()
+
+
+def where(server, data: bytes, **params) -> dict:
+    r = httpx.post(server.url + "/where", params=params, files={"file": ("f.bin", data)}, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_files_past_1_mib_stay_in_the_upload_memory_and_past_it_spill(memory_server):
+    s = memory_server
+    assert httpx.get(s.url + "/memory").json() == {"in_files": 0, "allocated": 0, "limit": 3 * MIB}
+    for size, rolled in [(1000, False), (MIB + 1, False), (3 * MIB, False), (3 * MIB + 1, True), (5 * MIB, True)]:
+        data = os.urandom(size)
+        got = where(s, data)["first"]
+        # Exactly the bytes sent, whether in memory or spilled; the spool object is
+        # Starlette's SpooledTemporaryFile either way.
+        assert (got["size"], got["sha256"], got["rolled"]) == (size, sha(data), rolled), size
+        assert got["spool"] in ("SpooledTemporaryFile", "_UploadSpool")
+        if size > MIB and not rolled:
+            assert got["memory"]["in_files"] >= size
+        assert got["memory"]["allocated"] <= 3 * MIB
+    # Closed, every file gave its memory back.
+    assert httpx.get(s.url + "/memory").json()["in_files"] == 0
+
+
+def test_fileno_and_write_roll_an_in_memory_upload_over(memory_server):
+    data = os.urandom(2 * MIB)
+    got = where(memory_server, data, roll=True)
+    assert (got["first"]["rolled"], got["after"]["rolled"]) == (False, True)
+    assert got["after"]["sha256"] == sha(data)
+    # Rolled over, the file's memory is back in the budget.
+    assert got["after"]["memory"]["in_files"] == 0
+    got = where(memory_server, data, write=True)
+    assert (got["first"]["rolled"], got["after"]["rolled"]) == (False, True)
+    assert (got["after"]["size"], got["after"]["sha256"]) == (len(data) + 1, sha(data + b"!"))
+
+
+def test_uploads_held_open_beyond_the_budget_spill_and_memory_stays_bounded(memory_server):
+    """Four 2 MiB uploads held open by their dependency at once, with 3 MiB of upload
+    memory: the first stays in memory, the others find it taken and spill; the memory in
+    files never passes the budget, and every upload's bytes come back exact."""
+    s = memory_server
+    files = {f"k{i}": os.urandom(2 * MIB + i) for i in range(4)}
+    answers: dict = {}
+
+    def send(key):
+        answers[key] = httpx.post(s.url + f"/hold/{key}", files={"file": ("h.bin", files[key])}, timeout=30)
+
+    threads = []
+    rolled = {}
+    for key in files:
+        t = threading.Thread(target=send, args=(key,))
+        t.start()
+        threads.append(t)
+        # Answered once this upload is held in its dependency (the earlier ones still are).
+        h = httpx.get(s.url + f"/held/{key}", timeout=30).json()
+        rolled[key] = h["rolled"]
+        assert h["memory"]["in_files"] <= h["memory"]["limit"] == 3 * MIB
+    assert rolled == {"k0": False, "k1": True, "k2": True, "k3": True}
+    assert httpx.get(s.url + "/memory").json()["in_files"] >= 2 * MIB
+    for key in files:
+        assert httpx.post(s.url + f"/release/{key}").status_code == 200
+    for t in threads:
+        t.join(30)
+    for key, data in files.items():
+        assert answers[key].status_code == 200, answers[key].text
+        got = answers[key].json()
+        assert (got["size"], got["sha256"], got["rolled"]) == (len(data), sha(data), rolled[key])
+    assert httpx.get(s.url + "/memory").json()["in_files"] == 0
 
 
 def test_bytes_lists_and_fields(server):

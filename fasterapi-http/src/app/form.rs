@@ -21,10 +21,19 @@
 //! A file part's `filename` is the client's text, kept as data: nothing here makes a path
 //! of it. Spool files are created unnamed (`O_TMPFILE`) in the temporary directory
 //! (`TMPDIR`), so they vanish when closed, whatever the client sent.
+//!
+//! Where a file's bytes are kept: up to [`FormLimits::spool_max_size`] (1 MiB, Starlette's
+//! threshold) in its own buffer; past it in the process's upload memory
+//! ([`MemoryFile`]: pieces of 256 KiB, reused from file to file, at most
+//! [`set_upload_memory`] bytes of them for all files of the process together); when that
+//! memory is taken by other files, in a temporary file. A spool file costs the kernel a
+//! copy into the page cache, the file system's bookkeeping for each new page and a copy
+//! back out; reused memory costs one copy in and one out.
 
 use std::fs::File;
 use std::io::{self, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
+use std::sync::{Mutex, MutexGuard};
 
 use crate::http::response::StatusCode;
 use crate::proto::multipart::{self, Event, Malformed, Parser};
@@ -112,8 +121,167 @@ impl std::error::Error for FormError {}
 pub enum Spooled {
     /// Up to [`FormLimits::spool_max_size`] bytes.
     Memory(Vec<u8>),
-    /// Larger files; the file is deleted when closed.
+    /// Larger files while the process's upload memory ([`set_upload_memory`]) has room.
+    Pooled(MemoryFile),
+    /// Larger files past that; the file is deleted when closed.
     File(File),
+}
+
+/// Bytes of one piece of the upload memory.
+const PIECE: usize = 256 * 1024;
+
+/// The upload memory of the process: pieces of [`PIECE`] bytes, kept for reuse once
+/// allocated (a reused piece costs no page faults), at most `limit` bytes of them.
+struct Pool {
+    free: Vec<Box<[u8]>>,
+    /// Bytes of pieces allocated: those in files and the free ones.
+    allocated: usize,
+    limit: usize,
+}
+
+/// The default of [`set_upload_memory`] (and of `Config::upload_memory_bytes`).
+pub const DEFAULT_UPLOAD_MEMORY: usize = 16 * 1024 * 1024;
+
+static POOL: Mutex<Pool> = Mutex::new(Pool {
+    free: Vec::new(),
+    allocated: 0,
+    limit: DEFAULT_UPLOAD_MEMORY,
+});
+
+fn pool() -> MutexGuard<'static, Pool> {
+    // The pool is consistent after every statement, so a panic elsewhere while it was
+    // locked leaves nothing half done.
+    POOL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Sets the bytes of memory that the files of all forms of this process may be kept in
+/// past [`FormLimits::spool_max_size`] together (default
+/// [`DEFAULT_UPLOAD_MEMORY`], 16 MiB); a file that finds no room goes to a temporary
+/// file. The memory, once used, stays with the process for the next files, so it is
+/// also what uploads add to its resident memory at most. 0 sends every such file to a
+/// temporary file. Lowering it frees the unused pieces past the new limit at once, the
+/// others as their files are dropped.
+pub fn set_upload_memory(bytes: usize) {
+    let mut p = pool();
+    p.limit = bytes;
+    while p.allocated > p.limit && p.free.pop().is_some() {
+        p.allocated -= PIECE;
+    }
+}
+
+/// The upload memory now: `(in files, allocated, limit)` in bytes.
+pub fn upload_memory() -> (usize, usize, usize) {
+    let p = pool();
+    (p.allocated - p.free.len() * PIECE, p.allocated, p.limit)
+}
+
+/// A piece of upload memory, if the limit leaves room for one.
+fn take_piece() -> Option<Box<[u8]>> {
+    let mut p = pool();
+    if let Some(piece) = p.free.pop() {
+        return Some(piece);
+    }
+    if p.allocated + PIECE > p.limit {
+        return None;
+    }
+    p.allocated += PIECE;
+    drop(p);
+    Some(vec![0; PIECE].into_boxed_slice())
+}
+
+/// A file's content in the process's upload memory ([`set_upload_memory`]); its memory
+/// goes back to the process's pool when it is dropped.
+#[derive(Default)]
+pub struct MemoryFile {
+    pieces: Vec<Box<[u8]>>,
+    len: usize,
+}
+
+impl std::fmt::Debug for MemoryFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryFile")
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl MemoryFile {
+    /// Bytes of content.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it has no content.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The content, in order, as slices.
+    pub fn slices(&self) -> impl Iterator<Item = &[u8]> {
+        let mut left = self.len;
+        self.pieces.iter().map(move |p| {
+            let n = left.min(PIECE);
+            left -= n;
+            &p[..n]
+        })
+    }
+
+    /// Copies the content from byte `pos` into `out`, as much as fits; the bytes copied.
+    pub fn read_at(&self, pos: usize, out: &mut [u8]) -> usize {
+        let mut done = 0;
+        let mut at = pos;
+        while done < out.len() && at < self.len {
+            let piece = &self.pieces[at / PIECE];
+            let off = at % PIECE;
+            let n = (PIECE - off).min(self.len - at).min(out.len() - done);
+            out[done..done + n].copy_from_slice(&piece[off..off + n]);
+            done += n;
+            at += n;
+        }
+        done
+    }
+
+    /// Appends `data`; false (nothing appended) if the upload memory has no room for it.
+    fn append(&mut self, data: &[u8]) -> bool {
+        let needed = (self.len + data.len()).div_ceil(PIECE);
+        while self.pieces.len() < needed {
+            match take_piece() {
+                Some(p) => self.pieces.push(p),
+                None => return false,
+            }
+        }
+        let mut rest = data;
+        while !rest.is_empty() {
+            let off = self.len % PIECE;
+            let n = (PIECE - off).min(rest.len());
+            self.pieces[self.len / PIECE][off..off + n].copy_from_slice(&rest[..n]);
+            self.len += n;
+            rest = &rest[n..];
+        }
+        true
+    }
+
+    /// The content moved to a temporary file, positioned at its end.
+    fn spill(self) -> io::Result<File> {
+        let mut file = temporary_file()?;
+        for s in self.slices() {
+            file.write_all(s)?;
+        }
+        Ok(file)
+    }
+}
+
+impl Drop for MemoryFile {
+    fn drop(&mut self) {
+        let mut p = pool();
+        for piece in self.pieces.drain(..) {
+            if p.allocated > p.limit {
+                p.allocated -= PIECE;
+            } else {
+                p.free.push(piece);
+            }
+        }
+    }
 }
 
 /// An uploaded file: a part with a `filename`.
@@ -387,10 +555,23 @@ fn write_file(file: &mut UploadedFile, data: &[u8], limits: &FormLimits) -> Resu
             kept.extend_from_slice(data);
         }
         Spooled::Memory(kept) => {
-            let mut spool = temporary_file()?;
-            spool.write_all(kept)?;
-            spool.write_all(data)?;
-            file.content = Spooled::File(spool);
+            let mut memory = MemoryFile::default();
+            file.content = if memory.append(kept) && memory.append(data) {
+                Spooled::Pooled(memory)
+            } else {
+                drop(memory);
+                let mut spool = temporary_file()?;
+                spool.write_all(kept)?;
+                spool.write_all(data)?;
+                Spooled::File(spool)
+            };
+        }
+        Spooled::Pooled(memory) => {
+            if !memory.append(data) {
+                let mut spool = std::mem::take(memory).spill()?;
+                spool.write_all(data)?;
+                file.content = Spooled::File(spool);
+            }
         }
         Spooled::File(spool) => spool.write_all(data)?,
     }
@@ -447,7 +628,7 @@ fn latin1(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Read;
 
     use super::*;
@@ -504,12 +685,67 @@ mod tests {
             panic!()
         };
         assert_eq!(large.size, big.len() as u64);
-        let Spooled::File(f) = &large.content else {
-            panic!("spooled")
+        assert!(content(&large.content) == big);
+    }
+
+    fn content(c: &Spooled) -> Vec<u8> {
+        match c {
+            Spooled::Memory(m) => m.clone(),
+            Spooled::Pooled(m) => m.slices().collect::<Vec<_>>().concat(),
+            Spooled::File(f) => {
+                let mut back = Vec::new();
+                (&*f).read_to_end(&mut back).unwrap();
+                back
+            }
+        }
+    }
+
+    /// Held by the tests of this binary that put megabytes into the upload memory, which
+    /// is the process's: each sees the memory as only its own files take it.
+    pub(crate) static UPLOAD_MEMORY_TESTS: Mutex<()> = Mutex::new(());
+
+    /// Files past `spool_max_size` share the process's upload memory: a file that finds
+    /// it full goes to a temporary file (also one that fills it midway), and memory given
+    /// back is used again.
+    #[test]
+    fn files_share_the_upload_memory_and_spill_past_it() {
+        let _alone = UPLOAD_MEMORY_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let limits = FormLimits {
+            spool_max_size: 1000,
+            ..FormLimits::default()
         };
-        let mut back = Vec::new();
-        (&*f).read_to_end(&mut back).unwrap();
-        assert!(back == big);
+        let file = |name: &str, n: usize| {
+            let data: Vec<u8> = (0..n).map(|i| (i % 241) as u8).collect();
+            let body = [part("f", Some(name), &data), b"--B--".to_vec()].concat();
+            let mut items = read(&body, limits, 100_000).unwrap();
+            let Some((_, FormValue::File(f))) = items.pop() else {
+                panic!("a file")
+            };
+            assert!(content(&f.content) == data, "{name} round-trips");
+            f
+        };
+        let limit = DEFAULT_UPLOAD_MEMORY;
+        // Three quarters of the memory: kept there.
+        let a = file("a", limit / 4 * 3);
+        assert!(matches!(a.content, Spooled::Pooled(_)));
+        assert!(upload_memory().0 >= limit / 4 * 3);
+        // Half of it does not fit beside `a` any more: it fills the rest, then spills.
+        let b = file("b", limit / 2);
+        assert!(matches!(b.content, Spooled::File(_)));
+        assert!(upload_memory().0 <= upload_memory().2);
+        // With `a` gone, half of the memory is there again.
+        drop(a);
+        let c = file("c", limit / 2);
+        assert!(matches!(c.content, Spooled::Pooled(_)));
+        let (in_files, allocated, _) = upload_memory();
+        assert!(in_files >= limit / 2 && allocated <= limit);
+        drop(c);
+        // More than all of it: a temporary file.
+        let d = file("d", limit + 1);
+        assert!(matches!(d.content, Spooled::File(_)));
+        assert_eq!(upload_memory().0, 0);
     }
 
     #[test]

@@ -543,11 +543,22 @@ class UploadFile:
     ``headers`` (the part's) and ``content_type``; ``await read(size)``, ``write(data)``,
     ``seek(offset)``, ``close()``.
 
-    Files up to 1 MiB are in a ``tempfile.SpooledTemporaryFile`` in memory; larger ones were
-    written to an unnamed temporary file by the server as the body was read (no copy of
-    their bytes exists in Python). Unlike Starlette, the async methods call the file at
-    once rather than in a thread pool: the file is in memory or in the page cache the
-    server just wrote. The file is closed with ``close()``, or when the object is dropped.
+    ``file`` is a ``tempfile.SpooledTemporaryFile``, as Starlette's. Where its bytes are:
+    files up to 1 MiB in memory (a ``BytesIO``, as Starlette's); larger files in the
+    worker's upload memory, which all uploads of the process share, at most
+    ``run(upload_memory_bytes=...)`` (16 MiB) together; larger files that find that memory
+    taken by other uploads in an unnamed temporary file the server wrote as the body
+    arrived (``file._rolled`` is then true). Starlette keeps 1 MiB of each file in memory
+    and writes the rest to a temporary file, however many uploads are open; fasterapi
+    keeps whole files in memory while the worker's budget allows, and none past it.
+    A file in the upload memory is read-only there: ``fileno()``, ``write()`` and
+    ``truncate()`` first roll it over to a temporary file, as ``SpooledTemporaryFile``
+    does for its own memory. Its memory goes back to the budget when the file is closed
+    or rolled over.
+
+    Unlike Starlette, the async methods call the file at once rather than in a thread
+    pool: the file is in memory or in the page cache the server just wrote. The file is
+    closed with ``close()``, or when the object is dropped.
     """
 
     def __init__(self, file: typing.BinaryIO, *, size: int | None = None, filename: str | None = None,
@@ -608,16 +619,48 @@ class UploadFile:
 _SPOOL_MAX_SIZE = 1024 * 1024
 
 
-def _upload_file(filename: str, headers: list, content: bytes | int, size: int) -> UploadFile:
-    """The ``UploadFile`` of a part the server read: ``content`` is its bytes, or the
-    descriptor of the unnamed temporary file holding them (duplicated here: the server
-    closes its own)."""
+class _UploadSpool(tempfile.SpooledTemporaryFile):
+    """The ``SpooledTemporaryFile`` of an upload larger than 1 MiB: its ``_file`` is the
+    server's read-only memory file (``_fasterapi.MemoryUpload``, not yet rolled over) or
+    the temporary file the server spilled it to (rolled over). Writing rolls a memory
+    file over first: Starlette's file of that size would be on disk already."""
+
+    def __init__(self, file: typing.Any, rolled: bool) -> None:
+        # Not SpooledTemporaryFile.__init__, which makes a BytesIO to be replaced.
+        self._file = file
+        self._max_size = _SPOOL_MAX_SIZE
+        self._rolled = rolled
+        if not rolled:
+            self._TemporaryFileArgs = {
+                "mode": "w+b", "buffering": -1, "suffix": None, "prefix": None,
+                "encoding": None, "newline": None, "dir": None, "errors": None,
+            }
+
+    def write(self, s: typing.Any) -> int:
+        self.rollover()
+        return super().write(s)
+
+    def writelines(self, iterable: typing.Any) -> None:
+        self.rollover()
+        return super().writelines(iterable)
+
+    def truncate(self, size: int | None = None) -> int:
+        self.rollover()
+        return super().truncate(size)
+
+
+def _upload_file(filename: str, headers: list, content: typing.Any, size: int) -> UploadFile:
+    """The ``UploadFile`` of a part the server read: ``content`` is its bytes (up to 1
+    MiB), its ``MemoryUpload`` (in the upload memory), or the descriptor of the unnamed
+    temporary file holding them (duplicated here: the server closes its own)."""
     if isinstance(content, bytes):
         file = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX_SIZE)
         file.write(content)
         file.seek(0)
+    elif isinstance(content, int):
+        file = _UploadSpool(open(os.dup(content), "w+b"), True)  # noqa: SIM115 -- UploadFile closes it
     else:
-        file = open(os.dup(content), "w+b")  # noqa: SIM115 -- UploadFile owns and closes it
+        file = _UploadSpool(content, False)
     return UploadFile(file, size=size, filename=filename, headers=Headers(raw=headers))
 
 
