@@ -11,7 +11,7 @@
 # core 1, 1 worker process. Measured: req/s and MB/s of upload, server CPU per request
 # (utime+stime of its process group), and RSS growth: the peak of the server's summed VmRSS
 # (sampled every 50 ms from the first upload to the end of the run) minus its RSS once
-# ready, also as a multiple of the file size.
+# ready, before any upload, also as a multiple of the file size.
 #
 # Settings (environment): DURATION=10 CONNS_LIST="1 4" MIB=10 ONLY="fasterapi-py fastapi-uvicorn"
 #   PORT=18680 WARMUP=2 VENV=benches/load/out/venv SKIP_BUILD=1 (keep the installed fasterapi)
@@ -120,11 +120,13 @@ for conns in $CONNS_LIST; do
         if ! wait_ready /ready; then
             log "!!! $s did not answer 200 on /ready (log: $srvlog)"; tail -5 "$srvlog" >&2; FAIL=1; stop_server; continue
         fi
+        # The baseline: before any upload (memory that a server keeps for the next uploads
+        # once it served one is growth too).
+        ready_kib=$(rss_kib)
         got="$(curl -s -H "Content-Type: multipart/form-data; boundary=$UPLOAD_BOUNDARY" --data-binary "@$UPLOAD_BODY" "http://127.0.0.1:$PORT/upload" | tr -d ' ')"
         if [[ "$got" != *"\"size\":$FILE_BYTES"* ]]; then
             log "!!! $s answered $got"; FAIL=1; stop_server; continue
         fi
-        ready_kib=$(rss_kib)
         (( WARMUP > 0 )) && timeout $((WARMUP + 30)) taskset -c 1 wrk -t1 -c"$conns" -d"${WARMUP}s" -s "$HERE/upload.lua" "http://127.0.0.1:$PORT" > /dev/null 2>&1
         BG=$(cpu_busy_pct); waited=0
         while (( BG > MAX_BG_BUSY && waited < BG_WAIT )); do sleep 2; waited=$((waited + 3)); BG=$(cpu_busy_pct); done
