@@ -98,7 +98,7 @@ impl Default for Config {
             max_target_bytes: 8 * 1024,
             max_body_bytes: 8 * 1024 * 1024,
             max_upload_bytes: 1024 * 1024 * 1024,
-            upload_memory_bytes: crate::form::DEFAULT_UPLOAD_MEMORY,
+            upload_memory_bytes: 16 * 1024 * 1024,
             buffer_size: 8 * 1024,
             pooled_buffers: 1024,
             listen_backlog: 1024,

@@ -704,6 +704,14 @@ pub(crate) mod tests {
     /// is the process's: each sees the memory as only its own files take it.
     pub(crate) static UPLOAD_MEMORY_TESTS: Mutex<()> = Mutex::new(());
 
+    #[test]
+    fn the_default_upload_memory_is_config_s() {
+        assert_eq!(
+            crate::Config::default().upload_memory_bytes,
+            DEFAULT_UPLOAD_MEMORY
+        );
+    }
+
     /// Files past `spool_max_size` share the process's upload memory: a file that finds
     /// it full goes to a temporary file (also one that fills it midway), and memory given
     /// back is used again.

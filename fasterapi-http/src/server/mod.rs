@@ -88,7 +88,7 @@ impl App {
     pub fn bind(mut self, addr: impl ToSocketAddrs) -> io::Result<Server> {
         self.check()?;
         self.freeze()?;
-        crate::form::set_upload_memory(self.config.upload_memory_bytes);
+        crate::app::form::set_upload_memory(self.config.upload_memory_bytes);
         Server::bind(self, addr)
     }
 
