@@ -24,11 +24,14 @@
 //! with the error that broke it (no reconnection).
 //!
 //! The server writes each statement's answer as soon as it is done (its ReadyForQuery
-//! flushes), so a pipeline of 20 statements arrives in 20 pieces. Over TCP the connection
-//! keeps its socket's receive low-water mark (`SO_RCVLOWAT`) at the fewest bytes still
-//! owed, so the caller's poll reports it readable once a good part of the answers is in,
-//! not at each piece: on TechEmpower's 20-query test that took the server's context
-//! switches from 15.6 to 0.2 per request and its CPU from 134 to 18 µs per request.
+//! flushes), so a pipeline of 20 statements arrives in 20 pieces, and a loop polling the
+//! socket wakes for nearly each. With [`Conn::set_receive_mark`] the connection keeps its
+//! socket's receive low-water mark (`SO_RCVLOWAT`, TCP) at the fewest bytes still owed,
+//! so the poll reports it readable once a good part of the answers is in; the caller then
+//! also reads after a short wait without readiness ([`Conn::waits_for_mark`]: unread
+//! answers can hold back the kernel's acknowledgements, and with them the server's
+//! sending). On TechEmpower's 20-query test that took the server's context switches from
+//! 9-11 to 0.5 per request and its CPU from 56-69 to 28-36 µs per request.
 //!
 //! ```no_run
 //! use fasterapi_pg::{oid, Config, Conn, Event, Param};
@@ -468,6 +471,8 @@ pub struct Conn<J> {
     /// A statement was queued since the last Sync (the next one is answered with more
     /// than a ReadyForQuery).
     unsynced: bool,
+    /// The mark follows the bytes owed ([`Conn::set_receive_mark`]); otherwise it is 1.
+    mark: bool,
 }
 
 impl<J> Conn<J> {
@@ -501,6 +506,7 @@ impl<J> Conn<J> {
             lowat: 1,
             writes: 0,
             unsynced: false,
+            mark: false,
         };
         conn.start(config)?;
         conn.stream.set_nonblocking(true)?;
@@ -803,6 +809,29 @@ impl<J> Conn<J> {
             || (self.broken.is_some() && !self.pending.is_empty())
     }
 
+    /// Makes the socket's readiness wait for a part of the answers owed rather than come
+    /// with each one (off by default). Over TCP, [`Conn::process`] then keeps the socket's
+    /// receive low-water mark (`SO_RCVLOWAT`) at the fewest bytes the server still owes,
+    /// so a loop polling the socket wakes once for many answers instead of once for each
+    /// (PostgreSQL sends each statement's answer as it ends). A caller that turns it on
+    /// must also run [`Conn::process`] shortly after any run that leaves
+    /// [`Conn::waits_for_mark`] true, readiness or not (see there). No effect over a unix
+    /// socket.
+    pub fn set_receive_mark(&mut self, on: bool) {
+        self.mark = on;
+        self.set_lowat();
+    }
+
+    /// Whether the socket's readiness now waits for more than one byte (its receive
+    /// low-water mark, set by [`Conn::process`]). The caller should then also run
+    /// [`Conn::process`] after a short while without readiness: while answers sit unread
+    /// under the mark, the kernel may delay its acknowledgements (up to 40 ms), and the
+    /// server's side sends no more than its congestion window lets through unacknowledged;
+    /// a read acknowledges what has come.
+    pub fn waits_for_mark(&self) -> bool {
+        self.lowat > 1 && !self.pending.is_empty()
+    }
+
     /// Whether the last [`Conn::flush`] left bytes the socket would not take (the
     /// caller tries again later, or when the socket becomes readable: the server then
     /// reads again).
@@ -878,8 +907,9 @@ impl<J> Conn<J> {
         self.set_lowat();
     }
 
-    /// Sets the socket's receive low-water mark to the fewest bytes the server still owes
-    /// (at least 1; TCP only: a unix socket's readiness ignores it). The poll then reports
+    /// With the mark on ([`Conn::set_receive_mark`]), sets the socket's receive low-water
+    /// mark to the fewest bytes the server still owes (at least 1; TCP only: a unix
+    /// socket's readiness ignores it); with it off, to 1. The poll then reports
     /// the socket readable once that much has arrived, not at each statement's answer: the
     /// server writes each answer as it ends (ReadyForQuery flushes), and a reader woken for
     /// each one, 20 times for a request of 20 statements, spends more on the wake-ups than
@@ -891,7 +921,11 @@ impl<J> Conn<J> {
             return;
         };
         let received = self.parsed_since_ready + self.input.len();
-        let want = self.owed.saturating_sub(received).clamp(1, LOWAT_MAX);
+        let want = if self.mark {
+            self.owed.saturating_sub(received).clamp(1, LOWAT_MAX)
+        } else {
+            1
+        };
         if want == self.lowat || self.broken.is_some() {
             return;
         }

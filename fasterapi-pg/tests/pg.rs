@@ -70,6 +70,7 @@ fn drive_on_readiness(conn: &mut Conn<Gather>) -> (Vec<Done>, usize) {
 #[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
 fn the_smallest_answers_still_wake_the_reader() {
     let mut conn = connect();
+    conn.set_receive_mark(true);
     // The shortest answers there are: an empty statement's (BindComplete,
     // EmptyQueryResponse, ReadyForQuery: 16 bytes), a Sync alone's (6), and an error's.
     let empty = conn.prepare("", &[]).unwrap();
@@ -134,22 +135,30 @@ fn many_answers_are_read_in_few_wakeups() {
     conn.finish(Gather::default());
     conn.flush();
     conn.process(|_| panic!("nothing is answered while the lock is held"));
-    // 101 statements owed, each answered with at least 16 bytes: the socket is not
-    // reported readable before that much has come.
-    let mut mark: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: the pointers describe `mark` and `len`, which outlive the call.
-    let r = unsafe {
-        libc::getsockopt(
-            conn.fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVLOWAT,
-            (&raw mut mark).cast(),
-            &mut len,
-        )
+    let mark = |conn: &Conn<Gather>| {
+        let mut mark: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: the pointers describe `mark` and `len`, which outlive the call.
+        let r = unsafe {
+            libc::getsockopt(
+                conn.fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVLOWAT,
+                (&raw mut mark).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(r, 0);
+        mark
     };
-    assert_eq!(r, 0);
-    assert_eq!(mark, 16 * 101);
+    // Off by default: readable at the first byte.
+    assert_eq!(mark(&conn), 1);
+    assert!(!conn.waits_for_mark());
+    // On: 101 statements owed, each answered with at least 16 bytes; the socket is not
+    // reported readable before that much has come.
+    conn.set_receive_mark(true);
+    assert_eq!(mark(&conn), 16 * 101);
+    assert!(conn.waits_for_mark());
     let unlock = holder
         .prepare("SELECT pg_advisory_unlock(1818)", &[])
         .unwrap();

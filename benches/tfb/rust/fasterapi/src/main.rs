@@ -20,6 +20,11 @@
 //! Driven by the I/O loop, a request costs its share of one `write` and one `read` per
 //! turn, however many requests the turn carries.
 //!
+//! PostgreSQL sends each statement's answer on its own; the connection's receive mark
+//! (`Conn::set_receive_mark`) makes the loop wake once for a good part of the answers in
+//! flight instead of once for each (queries(20): 0.5 context switches per request instead
+//! of 9-11), and the loop reads anyway when the mark has not come within `MARK_PATIENCE`.
+//!
 //! Statements are prepared once per connection. `/queries` sends its N selects in one
 //! write, each its own statement (TechEmpower: one query per row); `/updates` reads each
 //! row with its own select and writes them all back with one `UPDATE ... FROM UNNEST`,
@@ -183,10 +188,15 @@ struct DbLoop {
     /// The socket would not take all queued bytes: try again then (the server's answers
     /// to what it did take also wake us).
     retry_at: Option<Instant>,
+    /// Answers are owed and the socket's readiness waits for a part of them (its receive
+    /// low-water mark): read then anyway (`Conn::waits_for_mark`).
+    read_by: Option<Instant>,
 }
 
 /// How soon a write the socket refused is tried again.
 const WRITE_RETRY: Duration = Duration::from_millis(1);
+/// How long the loop waits for the mark before reading what has come.
+const MARK_PATIENCE: Duration = Duration::from_millis(1);
 
 impl Companion for DbLoop {
     fn fd(&self) -> Option<RawFd> {
@@ -198,7 +208,10 @@ impl Companion for DbLoop {
         if wants {
             Some(self.past)
         } else {
-            self.retry_at
+            match (self.retry_at, self.read_by) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
         }
     }
 
@@ -210,10 +223,18 @@ impl Companion for DbLoop {
                 Event::Row(job, row) => job.row(row),
                 Event::Done(job, result) => job.done(result),
             });
-            self.retry_at = db
-                .conn
-                .write_blocked()
-                .then(|| Instant::now() + WRITE_RETRY);
+            let blocked = db.conn.write_blocked();
+            let waits = db.conn.waits_for_mark();
+            let now = (blocked || waits || self.read_by.is_some()).then(Instant::now);
+            self.retry_at = now.filter(|_| blocked).map(|t| t + WRITE_RETRY);
+            // A deadline is kept until it passes (moving it at each run would cost a
+            // system call each): it comes at most once per MARK_PATIENCE, and a read then
+            // finds what has come, if anything.
+            self.read_by = match (self.read_by, now) {
+                (Some(by), Some(now)) if by > now => Some(by),
+                (_, Some(now)) if waits => Some(now + MARK_PATIENCE),
+                _ => None,
+            };
         });
     }
 
@@ -422,13 +443,16 @@ fn main() {
     let mut app = App::new();
     app.config_mut().threads = workers;
     app.companion(move |_thread| {
-        let db = Db::connect(&config).map_err(std::io::Error::other)?;
+        let mut db = Db::connect(&config).map_err(std::io::Error::other)?;
+        // One wake-up for many answers; the loop reads after MARK_PATIENCE regardless.
+        db.conn.set_receive_mark(true);
         let fd = db.conn.fd();
         DB.set(Some(db));
         Ok(Box::new(DbLoop {
             fd,
             past: Instant::now(),
             retry_at: None,
+            read_by: None,
         }) as Box<dyn Companion>)
     });
     routes(&mut app);
