@@ -775,6 +775,14 @@ impl<J> Conn<J> {
         });
     }
 
+    /// Queues the Close of `statement` (a statement of this connection): the server
+    /// frees it when it reaches it, after what was queued before; its answer comes with
+    /// the next Sync's. The statement must not be executed afterwards.
+    pub fn close_statement(&mut self, statement: &Statement) -> Result<(), Error> {
+        frontend::close(b'S', &statement.name, &mut self.out)?;
+        Ok(())
+    }
+
     /// The socket's descriptor, to poll for readability.
     pub fn fd(&self) -> RawFd {
         self.stream.fd()
@@ -1067,6 +1075,7 @@ impl<J> Conn<J> {
                     }
                 }
                 Message::BindComplete
+                | Message::CloseComplete
                 | Message::ParseComplete
                 | Message::EmptyQueryResponse
                 | Message::PortalSuspended

@@ -23,6 +23,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -210,11 +211,19 @@ struct Described {
     shape: Arc<Shape>,
     /// Why it cannot be run here (a parameter or column of a type not handled).
     refused: Option<String>,
+    /// When it was last used (the connection's count of calls), to close the least
+    /// recently used one past [`STATEMENT_CACHE`].
+    last_used: Cell<u64>,
 }
+
+/// Statements a connection keeps prepared (asyncpg keeps 100 by default): past it, the
+/// least recently used is closed on the server before another is prepared, so that SQL
+/// texts made per call cannot grow the server's memory without bound.
+const STATEMENT_CACHE: usize = 256;
 
 /// A statement text's state on one connection.
 enum Prepared {
-    Ready(Arc<Described>),
+    Ready(Rc<Described>),
     /// Its Parse + Describe is in flight; these calls wait for it.
     Describing(Vec<Call>),
 }
@@ -267,6 +276,8 @@ enum Finished {
 struct ThreadConn {
     conn: Conn<Job>,
     statements: HashMap<String, Prepared>,
+    /// Calls made on it (the clock of `Described::last_used`).
+    calls: u64,
     fd: i32,
     /// The asyncio loop it is registered with as a reader.
     event_loop: Py<PyAny>,
@@ -493,13 +504,14 @@ fn described(
                 })
             });
         statement.set_types(params);
-        let d = Arc::new(Described {
+        let d = Rc::new(Described {
             statement,
             shape: Arc::new(Shape {
                 names: columns.iter().map(|c| c.name.clone()).collect(),
                 types: columns.iter().map(|c| c.type_oid).collect(),
             }),
             refused,
+            last_used: Cell::new(tc.calls),
         });
         tc.statements.insert(sql, Prepared::Ready(d.clone()));
         for call in calls {
@@ -524,7 +536,7 @@ fn described(
 fn queue(
     py: Python<'_>,
     tc: &mut ThreadConn,
-    d: &Arc<Described>,
+    d: &Rc<Described>,
     kind: Kind,
     args: &Bound<'_, PyAny>,
     future: &Py<PyAny>,
@@ -1011,19 +1023,25 @@ impl PgPool {
                 slot.insert(ThreadConn {
                     conn,
                     statements: HashMap::new(),
+                    calls: 0,
                     fd,
                     event_loop: event_loop.clone_ref(py),
                 });
             }
             // Inserted above if it was missing.
             let tc = conns.get_mut(&self.id).expect("this thread's connection");
+            tc.calls += 1;
             match tc.statements.get_mut(sql) {
                 Some(Prepared::Ready(d)) => {
+                    d.last_used.set(tc.calls);
                     let d = d.clone();
                     queue(py, tc, &d, kind, args, &call.future)?;
                 }
                 Some(Prepared::Describing(calls)) => calls.push(call),
                 None => {
+                    if tc.statements.len() >= STATEMENT_CACHE {
+                        evict_one(tc).map_err(|e| py_error(py, &e))?;
+                    }
                     let statement = tc.conn.describe(sql).map_err(|e| py_error(py, &e))?;
                     tc.conn.finish(Job::Describe {
                         sql: sql.to_owned(),
@@ -1045,6 +1063,26 @@ impl PgPool {
         })?;
         Ok(future)
     }
+}
+
+/// Closes the least recently used statement of `tc` (those still being described
+/// stay).
+fn evict_one(tc: &mut ThreadConn) -> Result<(), fasterapi_pg::Error> {
+    let oldest = tc
+        .statements
+        .iter()
+        .filter_map(|(sql, p)| match p {
+            Prepared::Ready(d) => Some((d.last_used.get(), sql)),
+            Prepared::Describing(_) => None,
+        })
+        .min()
+        .map(|(_, sql)| sql.clone());
+    if let Some(sql) = oldest {
+        if let Some(Prepared::Ready(d)) = tc.statements.remove(&sql) {
+            tc.conn.close_statement(&d.statement)?;
+        }
+    }
+    Ok(())
 }
 
 fn not_on_loop() -> PyErr {

@@ -180,6 +180,19 @@ async def many():
             "items": [list(r) for r in items]}
 
 
+@app.get("/statements/{n}")
+async def statements(n: int):
+    """`n` distinct SQL texts, one after the other: the connection keeps at most its cache's
+    worth prepared, on both sides."""
+    db = pools["db"]
+    values = [await db.fetchval(f"SELECT {i}::int4 AS v{i}") for i in range(n)]
+    return {
+        "values_ok": values == list(range(n)),
+        "server": await db.fetchval("SELECT count(*)::int4 FROM pg_prepared_statements"),
+        "client": db._stats()["statements"],
+    }
+
+
 @app.get("/lock/{key}")
 async def lock(key: int):
     # pg_advisory_lock returns void: None.

@@ -127,6 +127,15 @@ def test_a_gather_of_queries_leaves_in_one_write(server):
         assert body == {"writes": 1, "ids": list(range(1, n + 1))}
 
 
+def test_prepared_statements_stay_within_the_cache_on_both_sides(server):
+    # 300 texts past a cache of 256: the least recently used are closed on the server.
+    body = get(server, "/statements/300").json()
+    assert body["values_ok"] is True
+    assert 200 <= body["client"] <= 256
+    assert body["server"] <= 256
+    assert body["server"] == body["client"]
+
+
 def test_fetchmany_executemany_and_execute_through_acquire(server):
     assert get(server, "/many").json() == {
         "ids": [3, 1, 2],

@@ -19,7 +19,7 @@ thread of the worker (opened at that thread's first call); a call queues its sta
 and returns a future, the statements a pass of the server loop queued leave in one write,
 and the answers resolve their futures on the I/O thread as soon as they are read. Each
 statement is its own transaction (a Sync after each), prepared once per connection and
-SQL text.
+SQL text (the 256 most recently used stay prepared; older ones are closed on the server).
 
 Types, both ways: int2/int4/int8 (``int``), float4/float8 (``float``), bool, text /
 varchar / bpchar / name (``str``), bytea (``bytes``), int4[] (``list`` of ``int``), NULL
