@@ -1104,6 +1104,13 @@ impl<J> Conn<J> {
         }
     }
 
+    /// Takes the jobs of every batch in flight, oldest first: they will not be answered
+    /// through this connection (for a caller about to close or drop it, which answers
+    /// them itself).
+    pub fn take_jobs(&mut self) -> Vec<J> {
+        self.pending.drain(..).map(|p| p.job).collect()
+    }
+
     /// Ends the session (a Terminate, best effort); batches in flight are dropped.
     pub fn close(mut self) {
         if self.broken.is_none() {

@@ -345,7 +345,7 @@ fn fail_describing(
             for call in calls {
                 let e = match broken {
                     Some(e) => py_error(py, e),
-                    None => interface_error(py, "fasterapi.pg: the connection closed".into()),
+                    None => interface_error(py, "fasterapi.pg: the pool was closed".into()),
                 };
                 resolve(py, &call.future, Err(e));
             }
@@ -996,9 +996,12 @@ impl PgPool {
                 .get(&self.id)
                 .is_some_and(|tc| tc.conn.broken().is_some());
             if broken {
-                // Its calls in flight were failed when it broke (its reader saw the end);
-                // the ones still waiting for a statement fail now.
-                if let Some(tc) = conns.remove(&self.id) {
+                // Broken by a write, its reader has not run since: its calls in flight,
+                // and those waiting for a statement, fail now with what broke it.
+                if let Some(mut tc) = conns.remove(&self.id) {
+                    let mut finished = Vec::new();
+                    tc.conn
+                        .process_detailed(|detail| on_detail(py, detail, &mut finished));
                     let _ = tc
                         .event_loop
                         .bind(py)
@@ -1006,6 +1009,7 @@ impl PgPool {
                     let e = tc.conn.broken().cloned();
                     drop(conns);
                     fail_describing(py, tc.statements, e.as_ref());
+                    settle(py, self.id, finished)?;
                     conns = c
                         .try_borrow_mut()
                         .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
@@ -1177,11 +1181,19 @@ impl PgPool {
     fn _close(&self, py: Python<'_>) -> PyResult<()> {
         self.closed.store(true, Ordering::Relaxed);
         let tc = CONNS.with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.remove(&self.id)));
-        if let Some(tc) = tc {
+        if let Some(mut tc) = tc {
             let _ = tc
                 .event_loop
                 .bind(py)
                 .call_method1(pyo3::intern!(py, "remove_reader"), (tc.fd,));
+            // Calls in flight will not be answered: they fail, as asyncpg's do when their
+            // pool is closed under them.
+            for job in tc.conn.take_jobs() {
+                if let Job::Call { future, .. } = job {
+                    let e = interface_error(py, "fasterapi.pg: the pool was closed".into());
+                    resolve(py, &future, Err(e));
+                }
+            }
             fail_describing(py, tc.statements, None);
             tc.conn.close();
         }

@@ -193,6 +193,30 @@ async def statements(n: int):
     }
 
 
+@app.get("/close_in_flight")
+async def close_in_flight():
+    """A pool closed while calls of it are in flight: a statement it has prepared and one
+    it is preparing. Both fail, clearly, and so does a call after."""
+    extra = await pg.create_pool(DSN)
+    await extra.fetchval("SELECT 1")  # this thread's connection is open, SELECT 1 prepared
+    # Closed in the same turn as the calls are queued: no answer can have been read.
+    prepared = asyncio.ensure_future(extra.fetchval("SELECT 1"))
+    preparing = asyncio.ensure_future(extra.fetchval("SELECT 2"))
+    await asyncio.sleep(0)  # both calls take their first step: queued
+    await extra.close()
+    out = {}
+    for name, call in (("prepared", prepared), ("preparing", preparing)):
+        try:
+            out[name] = {"result": await call}
+        except Exception as e:
+            out[name] = err(e)
+    try:
+        await extra.fetchval("SELECT 1")
+    except Exception as e:
+        out["after"] = err(e)
+    return out
+
+
 @app.get("/lock/{key}")
 async def lock(key: int):
     # pg_advisory_lock returns void: None.

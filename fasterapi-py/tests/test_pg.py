@@ -145,6 +145,15 @@ def test_fetchmany_executemany_and_execute_through_acquire(server):
     }
 
 
+def test_closing_a_pool_fails_its_calls_in_flight_and_later_ones(server):
+    body = get(server, "/close_in_flight").json()
+    for name in ("prepared", "preparing"):
+        assert body[name]["error"] == "InterfaceError", body
+        assert "the pool was closed" in body[name]["message"]
+    assert body["after"]["error"] == "InterfaceError"
+    assert "the pool is closed" in body["after"]["message"]
+
+
 def test_a_request_waiting_on_the_database_does_not_stall_the_others(server):
     # /wait_lock blocks in PostgreSQL on a lock the other pool holds; /unlock releases it
     # once PostgreSQL shows it waiting: /wait_lock answers only if /unlock was served
