@@ -12,7 +12,7 @@ import os
 import sys
 from contextlib import asynccontextmanager
 
-from fasterapi import FasterAPI
+from fasterapi import FasterAPI, WebSocket, WebSocketDisconnect
 from fasterapi import pg
 
 DSN = (
@@ -215,6 +215,21 @@ async def close_in_flight():
     except Exception as e:
         out["after"] = err(e)
     return out
+
+
+@app.websocket("/ws/world")
+async def ws_world(websocket: WebSocket):
+    """Each message is an id; the answer is its World row's number, queried from the
+    WebSocket's message handler (statements queued outside a turn of the loop)."""
+    await websocket.accept()
+    try:
+        while True:
+            row_id = int(await websocket.receive_text())
+            rows = await asyncio.gather(*(pools["db"].fetchrow("SELECT id, randomnumber FROM world WHERE id = $1", i)
+                                          for i in (row_id, row_id + 1)))
+            await websocket.send_json([[r["id"], r["randomnumber"]] for r in rows])
+    except WebSocketDisconnect:
+        pass
 
 
 @app.get("/lock/{key}")

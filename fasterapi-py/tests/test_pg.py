@@ -2,11 +2,14 @@
 DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME), through a real server process (app_pg.py)
 and real HTTP requests."""
 
+import json
 import os
 import threading
 
 import pytest
 import requests
+
+from websockets.sync.client import connect
 
 from conftest import Server, get
 
@@ -181,3 +184,11 @@ def test_a_killed_backend_fails_the_query_in_flight_clearly_then_the_pool_reconn
     new_pid = get(server, "/pid").json()["pid"]
     assert new_pid != pid
     assert get(server, "/world/3").json()["id"] == 3
+
+
+def test_a_websocket_handler_queries_between_its_messages(server):
+    expected = {i: get(server, f"/world/{i}").json()["randomNumber"] for i in (10, 11, 20, 21)}
+    with connect(server.url.replace("http://", "ws://") + "/ws/world") as ws:
+        for i in (10, 20):
+            ws.send(str(i))
+            assert json.loads(ws.recv(timeout=10)) == [[i, expected[i]], [i + 1, expected[i + 1]]]
