@@ -33,7 +33,7 @@
 use std::fs::File;
 use std::io::{self, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::http::response::StatusCode;
 use crate::proto::multipart::{self, Event, Malformed, Parser};
@@ -344,6 +344,7 @@ impl Intake {
     pub(crate) fn take(&mut self, available: &[u8]) -> Option<usize> {
         let n = available.len().min(self.left);
         if let Some(reader) = &mut self.reader {
+            reader.unread = Some(self.left);
             if let Err(e) = reader.feed(&available[..n]) {
                 // The rest of the body is read and discarded: the answer is the error.
                 self.reader = None;
@@ -367,14 +368,113 @@ impl Intake {
 /// The part being read.
 enum Current {
     None,
-    Field { name: String, data: Vec<u8> },
-    File { name: String, file: UploadedFile },
+    Field {
+        name: String,
+        data: Vec<u8>,
+    },
+    /// A file: its content in `file` while it is small, in `growing` past
+    /// `spool_max_size` until its end.
+    File {
+        name: String,
+        file: UploadedFile,
+        growing: Option<GrowingFile>,
+    },
+}
+
+/// A file past `spool_max_size` whose part has not ended: in the upload memory, or moved
+/// to a temporary file, by its own reader or by another one that needed the memory.
+#[derive(Default)]
+struct Growing {
+    memory: MemoryFile,
+    spool: Option<File>,
+    /// Bytes of its body still to come (0 when unknown).
+    unread: usize,
+}
+
+type GrowingFile = Arc<Mutex<Growing>>;
+
+/// The files growing in the upload memory now: when it runs out, the one with the most
+/// body still to come goes to a temporary file, so that the memory serves the uploads
+/// nearest to their end rather than whichever asked last (with four 10 MiB uploads
+/// arriving at once into 16 MiB, one each would otherwise spill after filling its part).
+static GROWING: Mutex<Vec<Weak<Mutex<Growing>>>> = Mutex::new(Vec::new());
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every state behind these locks is whole between statements.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Growing {
+    /// Moves the content to a temporary file (its memory back to the pool).
+    fn spill(&mut self) -> io::Result<&mut File> {
+        let memory = std::mem::take(&mut self.memory);
+        Ok(self.spool.insert(memory.spill()?))
+    }
+}
+
+/// Starts a growing file with `kept`, registered with the others.
+fn start_growing(kept: &[u8], unread: usize) -> io::Result<GrowingFile> {
+    let me = GrowingFile::default();
+    {
+        let mut all = lock(&GROWING);
+        all.retain(|w| w.strong_count() > 0);
+        all.push(Arc::downgrade(&me));
+    }
+    grow(&me, kept, unread)?;
+    Ok(me)
+}
+
+/// Appends `data` to growing file `me`, with `unread` bytes of its body still to come;
+/// when the memory is taken, the growing file with the most body still to come (`me`
+/// unless another has more) moves to a temporary file, until `data` fits or `me` moved.
+fn grow(me: &GrowingFile, data: &[u8], unread: usize) -> io::Result<()> {
+    let mut g = lock(me);
+    g.unread = unread;
+    loop {
+        if let Some(spool) = &mut g.spool {
+            return spool.write_all(data);
+        }
+        if g.memory.append(data) {
+            return Ok(());
+        }
+        match victim(me, unread) {
+            // A busy one (its reader on another thread) is passed over.
+            Some(other) => match other.try_lock() {
+                Ok(mut o) if o.spool.is_none() => drop(o.spill()?),
+                _ => drop(g.spill()?),
+            },
+            None => drop(g.spill()?),
+        }
+    }
+}
+
+/// The growing file in memory, other than `me`, with more than `unread` bytes of body
+/// still to come and the most of them.
+fn victim(me: &GrowingFile, unread: usize) -> Option<GrowingFile> {
+    let all = lock(&GROWING);
+    let mut best: Option<(usize, GrowingFile)> = None;
+    for other in all.iter().filter_map(Weak::upgrade) {
+        if Arc::ptr_eq(&other, me) {
+            continue;
+        }
+        let Ok(o) = other.try_lock() else { continue };
+        let more = o.unread;
+        let in_memory = o.spool.is_none() && !o.memory.is_empty();
+        drop(o);
+        if in_memory && more > unread && best.as_ref().is_none_or(|(n, _)| more > *n) {
+            best = Some((more, other));
+        }
+    }
+    best.map(|(_, f)| f)
 }
 
 /// Reads one `multipart/form-data` body, fed in pieces as it arrives.
 pub struct MultipartReader {
     parser: Parser,
     limits: FormLimits,
+    /// Bytes of the body not fed yet, the piece being fed included, when known (the
+    /// intake of a streamed form knows them).
+    unread: Option<usize>,
     items: Vec<(String, FormValue)>,
     current: Current,
     files: usize,
@@ -413,6 +513,7 @@ impl MultipartReader {
         Ok(MultipartReader {
             parser,
             limits,
+            unread: None,
             items: Vec::new(),
             current: Current::None,
             files: 0,
@@ -425,6 +526,7 @@ impl MultipartReader {
         let MultipartReader {
             parser,
             limits,
+            unread,
             items,
             current,
             files,
@@ -446,7 +548,9 @@ impl MultipartReader {
                     kept.extend_from_slice(data);
                     Ok(())
                 }
-                Current::File { file, .. } => write_file(file, data, limits),
+                Current::File { file, growing, .. } => {
+                    write_file(file, growing, data, limits, unread.unwrap_or(0))
+                }
                 Current::None => Ok(()),
             },
             Event::End => {
@@ -454,7 +558,18 @@ impl MultipartReader {
                     Current::Field { name, data } => {
                         items.push((name, FormValue::Text(decode(data))))
                     }
-                    Current::File { name, mut file } => {
+                    Current::File {
+                        name,
+                        mut file,
+                        growing,
+                    } => {
+                        if let Some(growing) = growing {
+                            let mut g = lock(&growing);
+                            file.content = match g.spool.take() {
+                                Some(spool) => Spooled::File(spool),
+                                None => Spooled::Pooled(std::mem::take(&mut g.memory)),
+                            };
+                        }
                         if let Spooled::File(f) = &mut file.content {
                             f.rewind()?;
                         }
@@ -527,6 +642,7 @@ fn begin(
         .map(|(_, v)| v.clone());
     Ok(Current::File {
         name,
+        growing: None,
         file: UploadedFile {
             filename: decode(filename),
             content_type,
@@ -537,8 +653,16 @@ fn begin(
     })
 }
 
-/// Appends `data` to a file part, moving it to a temporary file past the threshold.
-fn write_file(file: &mut UploadedFile, data: &[u8], limits: &FormLimits) -> Result<(), FormError> {
+/// Appends `data` to a file part, moving it to the upload memory past the threshold (or
+/// to a temporary file when that memory is taken); `unread`: bytes of the body still to
+/// come, this piece's included (0 when unknown).
+fn write_file(
+    file: &mut UploadedFile,
+    growing: &mut Option<GrowingFile>,
+    data: &[u8],
+    limits: &FormLimits,
+    unread: usize,
+) -> Result<(), FormError> {
     let size = file.size + data.len() as u64;
     if size > limits.max_file_size {
         return Err(FormError {
@@ -550,30 +674,22 @@ fn write_file(file: &mut UploadedFile, data: &[u8], limits: &FormLimits) -> Resu
         });
     }
     file.size = size;
+    if let Some(g) = growing {
+        return Ok(grow(g, data, unread)?);
+    }
     match &mut file.content {
         Spooled::Memory(kept) if kept.len() + data.len() <= limits.spool_max_size => {
             kept.extend_from_slice(data);
         }
         Spooled::Memory(kept) => {
-            let mut memory = MemoryFile::default();
-            file.content = if memory.append(kept) && memory.append(data) {
-                Spooled::Pooled(memory)
-            } else {
-                drop(memory);
-                let mut spool = temporary_file()?;
-                spool.write_all(kept)?;
-                spool.write_all(data)?;
-                Spooled::File(spool)
-            };
+            let g = start_growing(kept, unread)?;
+            kept.clear();
+            kept.shrink_to_fit();
+            grow(&g, data, unread)?;
+            *growing = Some(g);
         }
-        Spooled::Pooled(memory) => {
-            if !memory.append(data) {
-                let mut spool = std::mem::take(memory).spill()?;
-                spool.write_all(data)?;
-                file.content = Spooled::File(spool);
-            }
-        }
-        Spooled::File(spool) => spool.write_all(data)?,
+        // Only `begin` makes the content (Memory), and the part's end the others.
+        Spooled::Pooled(_) | Spooled::File(_) => unreachable!("a part's content before its end"),
     }
     Ok(())
 }
@@ -703,6 +819,46 @@ pub(crate) mod tests {
     /// Held by the tests of this binary that put megabytes into the upload memory, which
     /// is the process's: each sees the memory as only its own files take it.
     pub(crate) static UPLOAD_MEMORY_TESTS: Mutex<()> = Mutex::new(());
+
+    /// Two uploads arriving at once fill the memory: the one with more of its body still
+    /// to come moves to a temporary file, though the other asked for more memory.
+    #[test]
+    fn the_upload_with_the_most_body_to_come_spills() {
+        let _alone = UPLOAD_MEMORY_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mib = 1 << 20;
+        let limit = DEFAULT_UPLOAD_MEMORY;
+        let (x, y): (Vec<u8>, Vec<u8>) = (vec![7; limit / 16 * 10], vec![9; limit / 16 * 10]);
+        let body = |data: &[u8]| [part("f", Some("f"), data), b"--B--".to_vec()].concat();
+        let (bx, by) = (body(&x), body(&y));
+        let ct = b"multipart/form-data; boundary=B";
+        let mut ix = Intake::new(ct, FormLimits::default(), bx.len());
+        let mut iy = Intake::new(ct, FormLimits::default(), by.len());
+        let feed = |i: &mut Intake, b: &[u8]| {
+            for p in b.chunks(256 * 1024) {
+                i.take(p);
+            }
+        };
+        // x 9/16 of the memory, y nearly all the rest, then x the rest.
+        let (x_first, y_first) = (limit / 16 * 9, limit / 16 * 7 - 2 * PIECE);
+        feed(&mut ix, &bx[..x_first]);
+        feed(&mut iy, &by[..y_first]);
+        assert!(upload_memory().0 > limit - mib);
+        feed(&mut ix, &bx[x_first..]);
+        feed(&mut iy, &by[y_first..]);
+        let (mut fx, mut fy) = (ix.finish().unwrap(), iy.finish().unwrap());
+        let (Some((_, FormValue::File(fx))), Some((_, FormValue::File(fy)))) = (fx.pop(), fy.pop())
+        else {
+            panic!("files")
+        };
+        assert!(
+            matches!(fx.content, Spooled::Pooled(_)),
+            "x stayed in memory"
+        );
+        assert!(matches!(fy.content, Spooled::File(_)), "y spilled");
+        assert!(content(&fx.content) == x && content(&fy.content) == y);
+    }
 
     #[test]
     fn the_default_upload_memory_is_config_s() {
