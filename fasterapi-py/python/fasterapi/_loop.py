@@ -15,7 +15,17 @@ _READ_SIZE = 64 * 1024
 
 
 class _Loop(asyncio.SelectorEventLoop):
-    """asyncio's selector loop, whose socket transports read at most ``_READ_SIZE``."""
+    """asyncio's selector loop, whose socket transports read at most ``_READ_SIZE``, and
+    whose ``get_debug`` runs no Python frame."""
+
+    def set_debug(self, enabled):
+        super().set_debug(enabled)
+        # Every Future and Task made on the loop calls ``loop.get_debug()`` (the C ones
+        # included): a suspended handler makes one per wait, a WebSocket handler one per
+        # message. The instance's attribute, the flag's own ``__bool__`` (a C method),
+        # answers what the class's Python method would (``_debug``, set only here; the
+        # base class's ``__init__`` calls this).
+        self.get_debug = bool(self._debug).__bool__
 
     def _make_socket_transport(self, *args, **kwargs):
         transport = super()._make_socket_transport(*args, **kwargs)
