@@ -234,6 +234,12 @@ fn echo_of_every_length_form_and_fragmented_messages_with_pings_between() {
         send(&mut r, &frame(0x82, &data));
         assert_eq!(read_frame(&mut r), (0x82, data), "{len}");
     }
+    // Text, short and long (a long one is queued behind its header, not copied).
+    for len in [3usize, 5_000, 70_000] {
+        let text: String = "κόσμε-".chars().cycle().take(len).collect();
+        send(&mut r, &frame(0x81, text.as_bytes()));
+        assert_eq!(read_frame(&mut r), (0x81, text.into_bytes()), "{len}");
+    }
     // Fragments, a ping in the middle: the pong comes first, then the joined message.
     let text = "fragmented κόσμε".as_bytes();
     send(
@@ -266,7 +272,7 @@ fn echo_of_every_length_form_and_fragmented_messages_with_pings_between() {
             reason: "bye".into()
         })
     );
-    assert_eq!(events.len(), 9, "7 binary, 1 text, 1 closed: {events:?}");
+    assert_eq!(events.len(), 12, "7 binary, 4 text, 1 closed: {events:?}");
 }
 
 #[test]
@@ -464,7 +470,11 @@ fn output_is_bounded_per_connection_and_writable_follows_a_full_queue() {
     loop {
         match out.send(Message::Binary(chunk.clone())) {
             Ok(()) => sent += 1,
-            Err(WsError::Full(_)) => break,
+            Err(WsError::Full(back)) => {
+                // Large payloads are queued without a copy: a refused one comes back whole.
+                assert_eq!(back, Message::Binary(chunk.clone()));
+                break;
+            }
             Err(e) => panic!("{e}"),
         }
         assert!(sent < 100_000, "never full: the queue is not bounded");

@@ -19,11 +19,13 @@
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use fasterapi_http::websocket::{Message, Upgrade, WsError, WsEvent, WsSender};
+use bytes::Bytes;
+use fasterapi_http::websocket::{Message, Upgrade, WsError, WsEvent, WsSender, SHARE_MIN};
 use fasterapi_http::Request;
 use pyo3::call::PyCallArgs;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
 
@@ -141,11 +143,16 @@ impl PyWsConn {
                 "WebSocket is not connected. Need to call \"accept\" first.",
             ));
         };
-        // The frame is made straight from the object's buffer: one copy.
+        // The frame is made straight from the object's buffer (one copy), or, for a
+        // large `bytes`, queued behind its frame's header holding a reference to it.
         let sent = if let Ok(s) = data.cast::<PyString>() {
             sender.send_text(s.to_str()?)
         } else if let Ok(b) = data.cast::<PyBytes>() {
-            sender.send_binary(b.as_bytes())
+            if b.as_bytes().len() >= SHARE_MIN {
+                sender.send_binary_shared(Bytes::from_owner(PyBackedBytes::from(b.clone())))
+            } else {
+                sender.send_binary(b.as_bytes())
+            }
         } else if let Ok(b) = data.cast::<PyByteArray>() {
             sender.send_binary(&b.to_vec())
         } else {

@@ -139,6 +139,11 @@ pub enum Message {
     Binary(Vec<u8>),
 }
 
+/// Payloads at least this long are queued as they are behind their frame's header
+/// instead of copied into the frame (see [`WsSender::send_binary_shared`]); shorter ones
+/// are copied, which costs less than a second entry in the queue and its owner.
+pub const SHARE_MIN: usize = 4096;
+
 /// What a connection's event handler is told.
 #[derive(Debug, PartialEq, Eq)]
 pub enum WsEvent {
@@ -266,11 +271,44 @@ impl WsSender {
     /// [`WsOptions::max_queued`] bytes wait for the socket, and [`WsError::Closed`] once
     /// the connection is closing.
     pub fn send(&self, message: Message) -> Result<(), WsError> {
+        let (opcode, len) = match &message {
+            Message::Text(t) => (frame::TEXT, t.len()),
+            Message::Binary(b) => (frame::BINARY, b.len()),
+        };
+        if len >= SHARE_MIN {
+            let data = match message {
+                Message::Text(t) => Bytes::from(t.into_bytes()),
+                Message::Binary(b) => Bytes::from(b),
+            };
+            return self.send_shared(opcode, data).map_err(|(full, data)| {
+                // `data` is the message's own buffer, handed back whole.
+                let data = Vec::from(data);
+                let message = match opcode {
+                    frame::TEXT => Message::Text(
+                        String::from_utf8(data).expect("a text message's bytes are UTF-8"),
+                    ),
+                    _ => Message::Binary(data),
+                };
+                Self::refused(full, message)
+            });
+        }
         let sent = match &message {
             Message::Text(t) => self.send_frame(frame::TEXT, t.as_bytes()),
             Message::Binary(b) => self.send_frame(frame::BINARY, b),
         };
         sent.map_err(|full| Self::refused(full, message))
+    }
+
+    /// As [`WsSender::send`] with a binary message, from `data` queued as it is after
+    /// its frame's header, not copied: for a large payload whose owner can share it
+    /// (`Bytes::from_owner`: a Python `bytes` object, say). Small payloads are copied
+    /// into their frame (a copy of them costs less than a second entry in the queue).
+    pub fn send_binary_shared(&self, data: Bytes) -> Result<(), WsError> {
+        if data.len() < SHARE_MIN {
+            return self.send_binary(&data);
+        }
+        self.send_shared(frame::BINARY, data)
+            .map_err(|(full, data)| Self::refused(full, Message::Binary(data.to_vec())))
     }
 
     /// As [`WsSender::send`] with a text message, from a borrowed `text`: its frame is
@@ -306,7 +344,25 @@ impl WsSender {
             outbox.want_writable = true;
             return Err(true);
         }
-        self.queue(outbox, frame.freeze(), false);
+        self.queue(outbox, frame.freeze(), None, false);
+        Ok(())
+    }
+
+    /// Queues a data frame of `payload` as it is, behind a header of its own; refused
+    /// as [`WsSender::send_frame`], with the payload handed back.
+    fn send_shared(&self, opcode: u8, payload: Bytes) -> Result<(), (bool, Bytes)> {
+        let mut head = BytesMut::new();
+        frame::encode_head(&mut head, opcode, payload.len());
+        let mut outbox = self.outbox();
+        if outbox.closed {
+            return Err((false, payload));
+        }
+        let len = head.len() + payload.len();
+        if outbox.bytes > 0 && outbox.bytes + len > self.shared.max_queued {
+            outbox.want_writable = true;
+            return Err((true, payload));
+        }
+        self.queue(outbox, head.freeze(), Some(payload), false);
         Ok(())
     }
 
@@ -324,7 +380,7 @@ impl WsSender {
         if outbox.closed {
             return Err(WsError::Closed(None));
         }
-        self.queue(outbox, frame.freeze(), true);
+        self.queue(outbox, frame.freeze(), None, true);
         Ok(())
     }
 
@@ -338,9 +394,20 @@ impl WsSender {
         self.outbox().bytes
     }
 
-    fn queue(&self, mut outbox: MutexGuard<'_, Outbox>, frame: Bytes, closing: bool) {
+    /// Queues `frame` (or a frame's header, its `payload` behind it) and announces it.
+    fn queue(
+        &self,
+        mut outbox: MutexGuard<'_, Outbox>,
+        frame: Bytes,
+        payload: Option<Bytes>,
+        closing: bool,
+    ) {
         outbox.bytes += frame.len();
         outbox.frames.push_back(frame);
+        if let Some(payload) = payload {
+            outbox.bytes += payload.len();
+            outbox.frames.push_back(payload);
+        }
         outbox.closed |= closing;
         if outbox.announced {
             return;

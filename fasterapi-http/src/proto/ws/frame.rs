@@ -291,8 +291,15 @@ fn unmask(data: &mut [u8], mask: [u8; 4]) {
 /// Appends a server frame (unmasked, unfragmented) of `opcode` and `payload` to `out`.
 pub(crate) fn encode(out: &mut BytesMut, opcode: u8, payload: &[u8]) {
     out.reserve(payload.len() + 10);
+    encode_head(out, opcode, payload.len());
+    out.put_slice(payload);
+}
+
+/// Appends the header of a server frame of `opcode` with a payload of `len` bytes.
+pub(crate) fn encode_head(out: &mut BytesMut, opcode: u8, len: usize) {
+    out.reserve(10);
     out.put_u8(0x80 | opcode);
-    match payload.len() {
+    match len {
         n @ 0..=125 => out.put_u8(n as u8),
         n @ 126..=0xffff => {
             out.put_u8(126);
@@ -303,7 +310,6 @@ pub(crate) fn encode(out: &mut BytesMut, opcode: u8, payload: &[u8]) {
             out.put_u64(n as u64);
         }
     }
-    out.put_slice(payload);
 }
 
 /// A close frame with `code` and `reason` (cut to fit the 125 bytes of a control frame,
