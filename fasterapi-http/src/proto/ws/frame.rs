@@ -88,6 +88,13 @@ impl Decoder {
             buf.advance(header.len - 4);
             let mask = [buf[0], buf[1], buf[2], buf[3]];
             buf.advance(4);
+            if header.fin && matches!(header.opcode, TEXT | BINARY) {
+                // A whole message in one frame (the header check made sure no fragmented
+                // one is in progress): unmasked straight into its own buffer, one pass.
+                let data = unmasked(&buf[..header.payload], mask);
+                buf.advance(header.payload);
+                return whole(header.opcode, data).map(Some);
+            }
             let mut payload = buf.split_to(header.payload);
             unmask(&mut payload, mask);
             if let Some(incoming) = self.frame(header, payload)? {
@@ -165,15 +172,7 @@ impl Decoder {
             PING => Ok(Some(Incoming::Ping(payload.freeze()))),
             PONG => Ok(Some(Incoming::Pong)),
             CLOSE => close_frame(&payload).map(|c| Some(Incoming::Close(c))),
-            TEXT | BINARY if h.fin => {
-                if h.opcode == BINARY {
-                    return Ok(Some(Incoming::Binary(payload.to_vec())));
-                }
-                match String::from_utf8(payload.to_vec()) {
-                    Ok(text) => Ok(Some(Incoming::Text(text))),
-                    Err(_) => Err(invalid_utf8()),
-                }
-            }
+            TEXT | BINARY if h.fin => whole(h.opcode, payload.to_vec()).map(Some),
             TEXT | BINARY => {
                 let mut partial = Partial {
                     text: h.opcode == TEXT,
@@ -272,6 +271,47 @@ pub(crate) fn close_code_is_valid(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
+/// A whole message of `opcode` (text or binary) from its unmasked `data`.
+fn whole(opcode: u8, data: Vec<u8>) -> Result<Incoming, Violation> {
+    if opcode == BINARY {
+        return Ok(Incoming::Binary(data));
+    }
+    String::from_utf8(data)
+        .map(Incoming::Text)
+        .map_err(|_| invalid_utf8())
+}
+
+/// `masked` XORed with the masking key (RFC 6455 section 5.3), written out in the same
+/// pass (one pass over the bytes instead of a copy and an XOR in place), eight bytes at a
+/// time.
+fn unmasked(masked: &[u8], mask: [u8; 4]) -> Vec<u8> {
+    let word = u64::from_ne_bytes([
+        mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
+    ]);
+    let mut out = Vec::with_capacity(masked.len());
+    let spare = &mut out.spare_capacity_mut()[..masked.len()];
+    let mut dst = spare.chunks_exact_mut(8);
+    let mut src = masked.chunks_exact(8);
+    for (d, s) in (&mut dst).zip(&mut src) {
+        let mut v = [0u8; 8];
+        v.copy_from_slice(s);
+        let v = (u64::from_ne_bytes(v) ^ word).to_ne_bytes();
+        for (d, b) in d.iter_mut().zip(v) {
+            d.write(b);
+        }
+    }
+    let tail = dst.into_remainder().iter_mut().zip(src.remainder());
+    for (i, (d, s)) in tail.enumerate() {
+        d.write(s ^ mask[i & 3]);
+    }
+    // SAFETY: the capacity is at least `masked.len()`, and the loops above wrote each of
+    // the first `masked.len()` bytes (the 8-byte chunks, then the remainder). Measured:
+    // zeroing the buffer first (`vec![0; n]`) costs 155 more instructions per 64 B
+    // message of the echo bench and a memset of each large one.
+    unsafe { out.set_len(masked.len()) };
+    out
+}
+
 /// XORs `data` with the masking key (RFC 6455 section 5.3), eight bytes at a time.
 fn unmask(data: &mut [u8], mask: [u8; 4]) {
     let word = u64::from_ne_bytes([
@@ -367,6 +407,19 @@ mod tests {
                 Ok(None) => return (out, None),
                 Err(v) => return (out, Some(v)),
             }
+        }
+    }
+
+    #[test]
+    fn unmasking_into_a_new_buffer_matches_unmasking_in_place_at_every_length() {
+        let mask = [0x3c, 0xa5, 0x01, 0xfe];
+        for len in 0..70 {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let mut in_place = data.clone();
+            unmask(&mut in_place, mask);
+            let expected: Vec<u8> = (0..len).map(|i| data[i] ^ mask[i % 4]).collect();
+            assert_eq!(in_place, expected, "{len}");
+            assert_eq!(unmasked(&data, mask), expected, "{len}");
         }
     }
 
