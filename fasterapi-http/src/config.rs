@@ -42,7 +42,7 @@ pub struct Config {
     /// [`spool_max_size`](crate::form::FormLimits::spool_max_size)) may be kept in, all
     /// forms of the process together; a file that finds no room goes to a temporary file
     /// (see [`form::set_upload_memory`](crate::form::set_upload_memory), which binding
-    /// the app calls with it). Default 16 MiB.
+    /// the app calls with it). Default 12 MiB.
     pub upload_memory_bytes: usize,
     /// Size of the pooled read and write buffers.
     pub buffer_size: usize,
@@ -98,7 +98,7 @@ impl Default for Config {
             max_target_bytes: 8 * 1024,
             max_body_bytes: 8 * 1024 * 1024,
             max_upload_bytes: 1024 * 1024 * 1024,
-            upload_memory_bytes: 16 * 1024 * 1024,
+            upload_memory_bytes: 12 * 1024 * 1024,
             buffer_size: 8 * 1024,
             pooled_buffers: 1024,
             listen_backlog: 1024,

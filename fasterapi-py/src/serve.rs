@@ -234,7 +234,7 @@ impl MetricsRegion {
 
 /// `serve(spec, host, port, *, blocking_threads=40, supervised=False,
 /// max_suspended=10000, max_queued=1024, shutdown_timeout=10.0,
-/// max_body_bytes=8 MiB, max_upload_bytes=1 GiB, upload_memory_bytes=16 MiB, metrics=None,
+/// max_body_bytes=8 MiB, max_upload_bytes=1 GiB, upload_memory_bytes=12 MiB, metrics=None,
 /// metrics_region=None)`:
 /// serves `spec` (an `AppSpec`) on one I/O thread until told to stop, then shuts down
 /// gracefully and returns (the options are those of `FasterAPI.run`). `metrics`: the path
@@ -255,7 +255,7 @@ impl MetricsRegion {
 #[pyo3(signature = (
     spec, host, port, *, blocking_threads = 40, supervised = false, max_suspended = 10_000,
     max_queued = 1024, shutdown_timeout = 10.0, max_body_bytes = 8 * 1024 * 1024,
-    max_upload_bytes = 1024 * 1024 * 1024, upload_memory_bytes = 16 * 1024 * 1024,
+    max_upload_bytes = 1024 * 1024 * 1024, upload_memory_bytes = 12 * 1024 * 1024,
     metrics = None, metrics_region = None
 ))]
 #[allow(clippy::too_many_arguments)]

@@ -140,7 +140,7 @@ struct Pool {
 }
 
 /// The default of [`set_upload_memory`] (and of `Config::upload_memory_bytes`).
-pub const DEFAULT_UPLOAD_MEMORY: usize = 16 * 1024 * 1024;
+pub const DEFAULT_UPLOAD_MEMORY: usize = 12 * 1024 * 1024;
 
 static POOL: Mutex<Pool> = Mutex::new(Pool {
     free: Vec::new(),
@@ -156,7 +156,7 @@ fn pool() -> MutexGuard<'static, Pool> {
 
 /// Sets the bytes of memory that the files of all forms of this process may be kept in
 /// past [`FormLimits::spool_max_size`] together (default
-/// [`DEFAULT_UPLOAD_MEMORY`], 16 MiB); a file that finds no room goes to a temporary
+/// [`DEFAULT_UPLOAD_MEMORY`], 12 MiB); a file that finds no room goes to a temporary
 /// file. The memory, once used, stays with the process for the next files, so it is
 /// also what uploads add to its resident memory at most. 0 sends every such file to a
 /// temporary file. Lowering it frees the unused pieces past the new limit at once, the
@@ -396,7 +396,7 @@ type GrowingFile = Arc<Mutex<Growing>>;
 /// The files growing in the upload memory now: when it runs out, the one with the most
 /// body still to come goes to a temporary file, so that the memory serves the uploads
 /// nearest to their end rather than whichever asked last (with four 10 MiB uploads
-/// arriving at once into 16 MiB, one each would otherwise spill after filling its part).
+/// arriving at once into 12 MiB, one each would otherwise spill after filling its part).
 static GROWING: Mutex<Vec<Weak<Mutex<Growing>>>> = Mutex::new(Vec::new());
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -467,7 +467,7 @@ class FasterAPI:
         shutdown_timeout: float = 10.0,
         max_body_bytes: int = 8 * 1024 * 1024,
         max_upload_bytes: int = 1024 * 1024 * 1024,
-        upload_memory_bytes: int = 16 * 1024 * 1024,
+        upload_memory_bytes: int = 12 * 1024 * 1024,
         metrics: str | None = None,
     ):
         """Serves until SIGINT or SIGTERM, then shuts down gracefully.
@@ -497,12 +497,12 @@ class FasterAPI:
         ``max_upload_bytes`` (1 GiB) caps a multipart body whose files are spooled to
         temporary files as it arrives (a route with ``File``/``UploadFile`` parameters and
         no Python middleware). Larger bodies are answered ``413`` before they are read.
-        ``upload_memory_bytes`` (16 MiB) is the memory a worker keeps uploaded files past
+        ``upload_memory_bytes`` (12 MiB) is the memory a worker keeps uploaded files past
         1 MiB in, all uploads together (Starlette keeps 1 MiB of each file in memory, and
         the rest in a temporary file, however many uploads are open): a file that finds it
         taken by other uploads is written to a temporary file as it arrives, so what
-        uploads add to a worker's memory stays under about this much whatever the number
-        of uploads; 0 writes every file past 1 MiB to a temporary file. See ``UploadFile``.
+        uploads add to a worker's memory stays under about this much (plus the read
+        buffers and what the handlers read) whatever the number of uploads; 0 writes every file past 1 MiB to a temporary file. See ``UploadFile``.
 
         ``metrics="/metrics"`` serves Prometheus metrics at that path (a fasterapi
         option; FastAPI has none): requests by route, method and status class, latency

@@ -546,7 +546,7 @@ class UploadFile:
     ``file`` is a ``tempfile.SpooledTemporaryFile``, as Starlette's. Where its bytes are:
     files up to 1 MiB in memory (a ``BytesIO``, as Starlette's); larger files in the
     worker's upload memory, which all uploads of the process share, at most
-    ``run(upload_memory_bytes=...)`` (16 MiB) together; larger files that find that memory
+    ``run(upload_memory_bytes=...)`` (12 MiB) together; larger files that find that memory
     taken by other uploads in an unnamed temporary file the server wrote as the body
     arrived (``file._rolled`` is then true). Starlette keeps 1 MiB of each file in memory
     and writes the rest to a temporary file, however many uploads are open; fasterapi
