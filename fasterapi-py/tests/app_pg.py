@@ -133,6 +133,10 @@ async def refused(which: str):
                 conn.transaction()
         elif which == "create_pool":
             await pg.create_pool(DSN, ssl=True)
+        elif which == "recycle":
+            await pg.create_pool(DSN, max_queries=50000)
+        elif which == "sizes":
+            await pg.create_pool(DSN, min_size=5, max_size=2)
         elif which == "password":
             await pg.create_pool(DSN.replace(os.environ["DB_PASSWORD"], "wrong"))
     except Exception as e:

@@ -104,6 +104,8 @@ def test_postgres_errors_carry_their_sqlstate_and_leave_the_connection_usable(se
         ("count", "InterfaceError", "the statement expects 1 argument, 2 given"),
         ("transaction", "NotImplementedError", "fasterapi.pg does not support transactions"),
         ("create_pool", "TypeError", "create_pool does not support ssl"),
+        ("recycle", "TypeError", "create_pool does not support max_queries"),
+        ("sizes", "ValueError", "got min_size=5, max_size=2"),
         ("password", "PostgresError", "password authentication failed"),
     ],
 )

@@ -186,9 +186,10 @@ class _Acquire:
         return self.__aenter__().__await__()
 
 
-#: asyncpg's create_pool arguments that only size or tune its pool of connections: taken,
-#: with no effect (this pool has one pipelined connection per I/O thread).
-_SIZING = ("min_size", "max_size", "max_queries", "max_inactive_connection_lifetime")
+#: asyncpg's create_pool arguments that bound its number of connections. This pool opens at
+#: most one connection per I/O thread, whatever they say: ``max_size`` is checked as a bound
+#: (at least 1), ``min_size`` as a lower one of it; connections open on first use.
+_SIZING = ("min_size", "max_size")
 
 
 async def create_pool(
@@ -207,14 +208,22 @@ async def create_pool(
     A host starting with ``/`` is the directory of the server's unix socket. Connects
     once to check the settings (raising ``PostgresError`` or ``InterfaceError``).
 
-    asyncpg's sizing options (``min_size``, ``max_size``, ``max_queries``,
-    ``max_inactive_connection_lifetime``) are taken and have no effect: the pool has one
-    connection per I/O thread. Any other option raises ``TypeError`` naming it."""
+    ``min_size`` and ``max_size`` are checked (``0 <= min_size <= max_size``, ``max_size``
+    at least 1) and bound nothing more: the pool opens one connection per I/O thread, on
+    first use. Any other asyncpg option (``max_queries``, ``max_inactive_connection_lifetime``,
+    ``ssl``, ...) raises ``TypeError`` naming it, since this pool does not do what it asks."""
     unknown = sorted(k for k in options if k not in _SIZING)
     if unknown:
         raise TypeError(
             f"fasterapi.pg.create_pool does not support {', '.join(unknown)} "
-            f"(it takes dsn, host, port, user, password, database and asyncpg's sizing options)"
+            f"(it takes dsn, host, port, user, password, database, min_size and max_size)"
+        )
+    min_size, max_size = options.get("min_size", 0), options.get("max_size", 1)
+    if not (isinstance(min_size, int) and isinstance(max_size, int) and 0 <= min_size <= max_size
+            and max_size >= 1):
+        raise ValueError(
+            f"create_pool wants 0 <= min_size <= max_size and max_size >= 1, "
+            f"got min_size={min_size!r}, max_size={max_size!r}"
         )
     params = {}
     if dsn is not None:
