@@ -42,7 +42,8 @@ pub struct Config {
     /// [`spool_max_size`](crate::form::FormLimits::spool_max_size)) may be kept in, all
     /// forms of the process together; a file that finds no room goes to a temporary file
     /// (see [`form::set_upload_memory`](crate::form::set_upload_memory), which binding
-    /// the app calls with it). Default 12 MiB.
+    /// the app calls with it: the memory is the process's, so of several apps bound in
+    /// one process the last one's setting holds for all). Default 12 MiB.
     pub upload_memory_bytes: usize,
     /// Size of the pooled read and write buffers.
     pub buffer_size: usize,
