@@ -142,6 +142,44 @@ async def where(file: UploadFile, roll: bool = False, write: bool = False):
     return {"first": first, "after": after}
 
 
+@app.post("/file-api")
+async def file_api(file: UploadFile):
+    """The reading methods of the upload's file, each against io.BytesIO of the same bytes:
+    the names of those whose results differ (none, if the file behaves as BytesIO)."""
+    import io
+
+    f = file.file
+    data = f.read()
+    ref = io.BytesIO(data)
+    differ = []
+
+    def same(name, a, b):
+        if a != b:
+            differ.append(name)
+
+    for name, call in [
+        ("seek0", lambda x: x.seek(0)),
+        ("read7", lambda x: x.read(7)),
+        ("tell", lambda x: x.tell()),
+        ("readline", lambda x: x.readline()),
+        ("readline5", lambda x: x.readline(5)),
+        # Some bytes from the position on (a real file's read1 stops at its buffer); the
+        # position is set again next.
+        ("read1", lambda x: (p := x.tell(), r := x.read1(300_000), 0 < len(r) and data[p:p + len(r)] == r)[2]),
+        ("seek_end", lambda x: x.seek(-10, 2)),
+        ("read_past_end", lambda x: x.read(100)),
+        ("read_at_end", lambda x: x.read()),
+        ("seek_cur", lambda x: x.seek(-(len(data) // 2), 1)),
+        ("readlines", lambda x: x.readlines()),
+        ("seek_past_end", lambda x: (x.seek(len(data) + 5), x.read())),
+        ("lines", lambda x: (x.seek(0), list(x))),
+        ("readinto", lambda x: (x.seek(3), (b := bytearray(100_000)), x.readinto(b), bytes(b))),
+        ("flags", lambda x: (x.readable(), x.seekable(), x.closed)),
+    ]:
+        same(name, call(f), call(ref))
+    return {"differ": differ, "rolled": f._rolled, "size": len(data)}
+
+
 if __name__ == "__main__":
     # `limits`: a 16 MiB body limit and a 4 MiB upload limit instead of 8 MiB and 1 GiB;
     # `memory`: 3 MiB of upload memory instead of 16 MiB.

@@ -108,6 +108,14 @@ def test_files_past_1_mib_stay_in_the_upload_memory_and_past_it_spill(memory_ser
     assert httpx.get(s.url + "/memory").json()["in_files"] == 0
 
 
+def test_an_in_memory_upload_reads_as_bytes_io(memory_server):
+    lines = b"".join(b"line %d %s\n" % (i, b"x" * (i % 300)) for i in range(12_000))
+    for data, rolled in [(lines, False), (lines + b"no newline at the end", False), (lines * 2, True)]:
+        assert len(data) > 1024 * 1024
+        r = httpx.post(memory_server.url + "/file-api", files={"file": ("l.txt", data)}, timeout=30)
+        assert r.json() == {"differ": [], "rolled": rolled, "size": len(data)}
+
+
 def test_fileno_and_write_roll_an_in_memory_upload_over(memory_server):
     data = os.urandom(2 * MIB)
     got = where(memory_server, data, roll=True)
