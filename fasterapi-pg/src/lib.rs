@@ -633,7 +633,8 @@ impl<J> Conn<J> {
         }
         let name = format!("s{}", self.statements);
         self.statements += 1;
-        frontend::parse(&name, sql, types.iter().copied(), &mut self.out)?;
+        frontend::parse(&name, sql, types.iter().copied(), &mut self.out)
+            .map_err(|e| self.unqueue(0, "prepare", e))?;
         frontend::sync(&mut self.out);
         self.stream.set_nonblocking(false)?;
         let result = self.write_all().map_err(Error::from).and_then(|()| {
@@ -742,8 +743,10 @@ impl<J> Conn<J> {
     pub fn describe(&mut self, sql: &str) -> Result<Statement, Error> {
         let name = format!("s{}", self.statements);
         self.statements += 1;
-        frontend::parse(&name, sql, std::iter::empty(), &mut self.out)?;
-        frontend::describe(b'S', &name, &mut self.out)?;
+        let mark = self.out.len();
+        frontend::parse(&name, sql, std::iter::empty(), &mut self.out)
+            .and_then(|()| frontend::describe(b'S', &name, &mut self.out))
+            .map_err(|e| self.unqueue(mark, "describe", e))?;
         self.unsynced = true;
         // ParseComplete, ParameterDescription, NoData or RowDescription and ReadyForQuery
         // (or an error and ReadyForQuery): at least a statement's answer.
@@ -752,6 +755,15 @@ impl<J> Conn<J> {
             name,
             types: Vec::new(),
         })
+    }
+
+    /// A message `what` could not encode (a NUL byte in the SQL text): the part of it
+    /// already in `out` (from `mark` on) is taken back, so that the stream stays well
+    /// formed (a half-written message would make the server end the session, failing
+    /// every batch in flight).
+    fn unqueue(&mut self, mark: usize, what: &str, e: io::Error) -> Error {
+        self.out.truncate(mark);
+        Error::new(format!("{what}: {e} (in the SQL text)"))
     }
 
     /// Closes the batch of the statements queued since the last call, with `job`: the

@@ -435,3 +435,37 @@ fn statements_queued_unsynced_share_one_transaction() {
     let (_, result) = drive_detailed(&mut conn).pop().unwrap();
     assert_eq!(result.unwrap_err().code(), Some("22012"));
 }
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn sql_with_a_nul_byte_is_refused_and_leaves_the_connection_usable() {
+    let config = Config::from_env().expect("DB_* settings");
+    let mut conn: Conn<Described> = Conn::connect(&config).expect("the bench's PostgreSQL");
+    // Refused before anything is queued: no half-written Parse in the stream, which would
+    // make the server drop the connection (and every batch in flight with it).
+    assert!(conn.describe("SELECT 1\0").is_err());
+    assert!(!conn.has_output());
+    let mut blocking: Conn<Gather> = Conn::connect(&config).expect("the bench's PostgreSQL");
+    assert!(blocking.prepare("SELECT 1\0", &[]).is_err());
+    let world = blocking
+        .prepare(
+            "SELECT id, randomnumber FROM world WHERE id = $1",
+            &[oid::INT4],
+        )
+        .expect("prepare after a refused one");
+    blocking.execute(&world, &[Param::Int4(3)]);
+    blocking.finish(Gather::default());
+    let (g, result) = drive(&mut blocking).pop().unwrap();
+    result.unwrap();
+    assert_eq!(g.rows[0].0, 3);
+    let mut statement = conn.describe("SELECT $1::int4 + 1").unwrap();
+    conn.finish(Described::default());
+    let (d, result) = drive_detailed(&mut conn).pop().unwrap();
+    result.unwrap();
+    statement.set_types(d.parameters);
+    conn.execute(&statement, &[Param::Int4(41)]);
+    conn.finish(Described::default());
+    let (d, result) = drive_detailed(&mut conn).pop().unwrap();
+    result.unwrap();
+    assert_eq!(d.rows, vec![42]);
+}
