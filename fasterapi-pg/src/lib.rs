@@ -768,7 +768,12 @@ impl<J> Conn<J> {
 
     /// Closes the batch of the statements queued since the last call, with `job`: the
     /// job gets their rows, then itself back when the server is done with them.
+    /// Statements queued by [`Conn::execute_unsynced`] after the batch's last Sync get
+    /// one here: they belong to this batch, not to the next one.
     pub fn finish(&mut self, job: J) {
+        if self.unsynced {
+            self.sync();
+        }
         let mut syncs = std::mem::take(&mut self.batch_syncs);
         let mut answer_min = STATEMENT_ANSWER_MIN;
         if syncs == 0 {

@@ -469,3 +469,33 @@ fn sql_with_a_nul_byte_is_refused_and_leaves_the_connection_usable() {
     result.unwrap();
     assert_eq!(d.rows, vec![42]);
 }
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn a_batch_finished_after_unsynced_statements_gets_their_rows_not_the_next_one() {
+    let config = Config::from_env().expect("DB_* settings");
+    let mut conn: Conn<Described> = Conn::connect(&config).expect("the bench's PostgreSQL");
+    let mut number = conn.describe("SELECT $1::int4").unwrap();
+    conn.finish(Described::default());
+    let (d, result) = drive_detailed(&mut conn).pop().unwrap();
+    result.unwrap();
+    number.set_types(d.parameters);
+    // A Sync, then one more statement without one, then the batch ends: the statement
+    // after the Sync belongs to this batch, and must not run in (and answer) the next.
+    assert!(conn.execute_unsynced(&number, &[Param::Int4(1)]));
+    conn.sync();
+    assert!(conn.execute_unsynced(&number, &[Param::Int4(2)]));
+    conn.finish(Described {
+        tags: vec!["first".into()],
+        ..Described::default()
+    });
+    conn.execute(&number, &[Param::Int4(3)]);
+    conn.finish(Described::default());
+    let done = drive_detailed(&mut conn);
+    assert_eq!(done.len(), 2);
+    let rows: Vec<Vec<i32>> = done.iter().map(|(d, _)| d.rows.clone()).collect();
+    assert_eq!(rows, vec![vec![1, 2], vec![3]]);
+    for (_, result) in done {
+        result.unwrap();
+    }
+}
