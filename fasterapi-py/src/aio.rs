@@ -499,7 +499,7 @@ impl Companion for PyLoop {
             })();
             // The statements this pass queued (handlers' first steps, the turn's tasks):
             // one write per connection.
-            crate::pg::flush_thread();
+            crate::pg::flush_thread(py);
             let next = match result {
                 Ok(None) => return,
                 Ok(Some(Some(delay))) => {

@@ -61,15 +61,15 @@ pub(crate) fn set_serving(on: bool) {
 }
 
 /// Writes what this thread's connections have queued: one write each.
-pub(crate) fn flush_thread() {
+pub(crate) fn flush_thread(py: Python<'_>) {
     if !QUEUED.with(|q| q.replace(false)) {
         return;
     }
     CONNS.with(|c| {
         if let Ok(mut conns) = c.try_borrow_mut() {
-            for tc in conns.values_mut() {
+            for (&pool, tc) in conns.iter_mut() {
                 if tc.conn.has_output() {
-                    tc.conn.flush();
+                    tc.flush(py, pool);
                 }
             }
         }
@@ -281,6 +281,48 @@ struct ThreadConn {
     fd: i32,
     /// The asyncio loop it is registered with as a reader.
     event_loop: Py<PyAny>,
+    /// Also registered as a writer ([`PgWritable`]): the socket would not take all that
+    /// was queued.
+    writer: bool,
+}
+
+impl ThreadConn {
+    /// Writes what is queued. What the socket would not take is written by a writer of
+    /// the asyncio loop ([`PgWritable`]) as the socket takes more: the server's answers
+    /// cannot be relied on to wake the reader first, since a statement larger than the
+    /// socket's buffers is answered only once all of it has arrived.
+    fn flush(&mut self, py: Python<'_>, pool: u64) {
+        self.conn.flush();
+        let blocked = self.conn.write_blocked();
+        if blocked == self.writer {
+            return;
+        }
+        let event_loop = self.event_loop.bind(py);
+        let done = if blocked {
+            Bound::new(py, PgWritable { pool }).and_then(|writer| {
+                event_loop.call_method1(pyo3::intern!(py, "add_writer"), (self.fd, writer))
+            })
+        } else {
+            event_loop.call_method1(pyo3::intern!(py, "remove_writer"), (self.fd,))
+        };
+        match done {
+            Ok(_) => self.writer = blocked,
+            Err(e) => {
+                crate::serve::log_line("fasterapi.pg: cannot watch the connection's socket:");
+                e.display(py);
+            }
+        }
+    }
+
+    /// Unregisters its socket from the asyncio loop (it is being dropped).
+    fn unwatch(&self, py: Python<'_>) -> PyResult<()> {
+        let event_loop = self.event_loop.bind(py);
+        if self.writer {
+            event_loop.call_method1(pyo3::intern!(py, "remove_writer"), (self.fd,))?;
+        }
+        event_loop.call_method1(pyo3::intern!(py, "remove_reader"), (self.fd,))?;
+        Ok(())
+    }
 }
 
 /// `fasterapi._fasterapi.PgPool`: the base of `fasterapi.pg.Pool`.
@@ -304,6 +346,34 @@ impl PgReady {
     }
 }
 
+/// `PgWritable(pool)`: the writer of a connection's socket in the asyncio loop, while the
+/// socket would not take all that was queued.
+#[pyclass(frozen, module = "fasterapi._fasterapi", name = "PgWritable")]
+struct PgWritable {
+    pool: u64,
+}
+
+#[pymethods]
+impl PgWritable {
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        let broken = CONNS.with(|c| -> PyResult<bool> {
+            let mut conns = c
+                .try_borrow_mut()
+                .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
+            let Some(tc) = conns.get_mut(&self.pool) else {
+                return Ok(false);
+            };
+            tc.flush(py, self.pool);
+            Ok(tc.conn.broken().is_some())
+        })?;
+        if broken {
+            // The write broke it: its calls fail now.
+            process(py, self.pool)?;
+        }
+        Ok(())
+    }
+}
+
 /// Reads what arrived on this thread's connection of `pool` and finishes the calls it
 /// answers; drops the connection if it broke (the next call reconnects).
 fn process(py: Python<'_>, pool: u64) -> PyResult<()> {
@@ -321,14 +391,12 @@ fn process(py: Python<'_>, pool: u64) -> PyResult<()> {
         if tc.conn.broken().is_some() {
             dropped = conns.remove(&pool);
         } else if tc.conn.has_output() {
-            tc.conn.flush();
+            tc.flush(py, pool);
         }
         Ok(())
     })?;
     if let Some(tc) = dropped {
-        tc.event_loop
-            .bind(py)
-            .call_method1(pyo3::intern!(py, "remove_reader"), (tc.fd,))?;
+        tc.unwatch(py)?;
         fail_describing(py, tc.statements, tc.conn.broken());
     }
     settle(py, pool, finished)
@@ -522,7 +590,7 @@ fn described(
         if tc.conn.has_output() {
             // Answers are being read (this runs from the socket's reader, or a flush
             // loop): the calls go out now, one write.
-            tc.conn.flush();
+            tc.flush(py, pool);
         }
         Ok(())
     })?;
@@ -1002,10 +1070,7 @@ impl PgPool {
                     let mut finished = Vec::new();
                     tc.conn
                         .process_detailed(|detail| on_detail(py, detail, &mut finished));
-                    let _ = tc
-                        .event_loop
-                        .bind(py)
-                        .call_method1(pyo3::intern!(py, "remove_reader"), (tc.fd,));
+                    let _ = tc.unwatch(py);
                     let e = tc.conn.broken().cloned();
                     drop(conns);
                     fail_describing(py, tc.statements, e.as_ref());
@@ -1030,6 +1095,7 @@ impl PgPool {
                     calls: 0,
                     fd,
                     event_loop: event_loop.clone_ref(py),
+                    writer: false,
                 });
             }
             // Inserted above if it was missing.
@@ -1060,7 +1126,7 @@ impl PgPool {
             }
             if !SERVING.with(Cell::get) {
                 // Nobody flushes at the end of a pass: written now.
-                tc.conn.flush();
+                tc.flush(py, self.id);
                 QUEUED.with(|q| q.set(false));
             }
             Ok(())
@@ -1182,10 +1248,7 @@ impl PgPool {
         self.closed.store(true, Ordering::Relaxed);
         let tc = CONNS.with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.remove(&self.id)));
         if let Some(mut tc) = tc {
-            let _ = tc
-                .event_loop
-                .bind(py)
-                .call_method1(pyo3::intern!(py, "remove_reader"), (tc.fd,));
+            let _ = tc.unwatch(py);
             // Calls in flight will not be answered: they fail, as asyncpg's do when their
             // pool is closed under them.
             for job in tc.conn.take_jobs() {
@@ -1224,5 +1287,6 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PgPool>()?;
     m.add_class::<Record>()?;
     m.add_class::<PgReady>()?;
+    m.add_class::<PgWritable>()?;
     Ok(())
 }

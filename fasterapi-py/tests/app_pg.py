@@ -290,5 +290,22 @@ async def kill(pid: int):
     return {"killed": await other.fetchval("SELECT pg_terminate_backend($1)", pid)}
 
 
+@app.get("/big/{mib}")
+async def big(mib: int):
+    # One parameter larger than the socket buffers take in one write: the rest of the
+    # statement must still leave, though no answer comes before all of it has.
+    data = b"\x01" * (mib * 1024 * 1024)
+    return {"length": await pools["db"].fetchval("SELECT length($1::bytea)", data)}
+
+
+@app.get("/nul")
+async def nul():
+    try:
+        await pools["db"].fetchval("SELECT 1\x00")
+    except Exception as e:  # refused: an error, and the connection stays usable
+        return {**err(e), "after": await pools["db"].fetchval("SELECT 8")}
+    return {"error": None}
+
+
 if __name__ == "__main__":
     app.run(host="127.0.0.1", port=int(sys.argv[1]), workers=int(sys.argv[2]))

@@ -194,3 +194,17 @@ def test_a_websocket_handler_queries_between_its_messages(server):
         for i in (10, 20):
             ws.send(str(i))
             assert json.loads(ws.recv(timeout=10)) == [[i, expected[i]], [i + 1, expected[i + 1]]]
+
+
+def test_a_parameter_larger_than_the_socket_buffers_is_sent_whole(server):
+    # 64 MiB: more than the kernel's send and receive buffers hold (tcp_wmem/tcp_rmem's
+    # maximum are 4 and 6 MiB by default), so the first write cannot take it all.
+    r = requests.get(server.url + "/big/64", timeout=60)
+    assert r.json() == {"length": 64 * 1024 * 1024}
+
+
+def test_sql_with_a_nul_byte_is_refused_and_the_connection_stays_usable(server):
+    body = get(server, "/nul").json()
+    assert body["error"] == "InterfaceError", body
+    assert "nul" in body["message"].lower(), body
+    assert body["after"] == 8
