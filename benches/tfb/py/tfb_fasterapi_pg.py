@@ -11,6 +11,7 @@ the Jinja2 template the other Python apps use, updates written back with one bul
 Settings: DB_HOST, DB_PORT (db.sh's).
 """
 import argparse
+import asyncio
 import os
 import sys
 from contextlib import asynccontextmanager
@@ -34,6 +35,7 @@ UPDATE_SQL = (
 )
 pool = None
 cache = None
+filling = None  # the one task that fills the cache: the first requests all wait for it
 
 
 @asynccontextmanager
@@ -90,12 +92,23 @@ async def updates(queries=None):
     return [{"id": i, "randomNumber": n} for i, n in zip(ids, numbers)]
 
 
-@app.get("/cached-queries")
-async def cached_queries(count=None):
-    global cache
-    if cache is None:
+async def fill_cache():
+    global cache, filling
+    try:
         rows = await pool.fetch(ALL_ROWS_SQL)
         cache = {r[0]: {"id": r[0], "randomNumber": r[1]} for r in rows}
+    finally:
+        if cache is None:  # failed: the next request tries again
+            filling = None
+
+
+@app.get("/cached-queries")
+async def cached_queries(count=None):
+    global filling
+    if cache is None:
+        if filling is None:
+            filling = asyncio.ensure_future(fill_cache())
+        await asyncio.shield(filling)
     return [cache[i] for i in sample(range(1, 10001), clamp(count))]
 
 
