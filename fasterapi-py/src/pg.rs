@@ -208,6 +208,7 @@ struct Shape {
 /// A statement of a connection, described: usable, or refused for a type not handled.
 struct Described {
     statement: Statement,
+    /// Its columns (also tells it apart from another statement of the same text).
     shape: Arc<Shape>,
     /// Why it cannot be run here (a parameter or column of a type not handled).
     refused: Option<String>,
@@ -270,7 +271,15 @@ enum Job {
 enum Finished {
     Described(Job, Result<(), fasterapi_pg::Error>),
     Resolve(Py<PyAny>, PyResult<Py<PyAny>>),
+    /// The server refused to run the statement as prepared (its result columns changed:
+    /// "cached plan must not change result type"): it is to be prepared again.
+    Stale(Arc<Shape>),
 }
+
+/// The SQLSTATE of a statement whose prepared form the server will not run any more
+/// (`feature_not_supported`, which is what "cached plan must not change result type"
+/// carries; asyncpg re-prepares on it too).
+const STALE_STATEMENT: &str = "0A000";
 
 /// One pool's connection on this thread.
 struct ThreadConn {
@@ -388,6 +397,7 @@ fn process(py: Python<'_>, pool: u64) -> PyResult<()> {
         };
         tc.conn
             .process_detailed(|detail| on_detail(py, detail, &mut finished));
+        forget_stale(tc, &finished);
         if tc.conn.broken().is_some() {
             dropped = conns.remove(&pool);
         } else if tc.conn.has_output() {
@@ -400,6 +410,22 @@ fn process(py: Python<'_>, pool: u64) -> PyResult<()> {
         fail_describing(py, tc.statements, tc.conn.broken());
     }
     settle(py, pool, finished)
+}
+
+/// Drops the statements the server would not run as prepared from `tc`'s statements (and
+/// closes them on the server), so that their next call prepares them again.
+fn forget_stale(tc: &mut ThreadConn, finished: &[Finished]) {
+    for f in finished {
+        let Finished::Stale(shape) = f else { continue };
+        let stale = tc.statements.iter().find_map(|(sql, p)| match p {
+            Prepared::Ready(d) if Arc::ptr_eq(&d.shape, shape) => Some(sql.clone()),
+            _ => None,
+        });
+        if let Some(Prepared::Ready(d)) = stale.and_then(|sql| tc.statements.remove(&sql)) {
+            // A statement's name never has a NUL byte: this cannot fail.
+            let _ = tc.conn.close_statement(&d.statement);
+        }
+    }
 }
 
 /// Fails the calls waiting for statements of a dropped connection.
@@ -453,11 +479,16 @@ fn on_detail(py: Python<'_>, detail: Detail<'_, Job>, finished: &mut Vec<Finishe
             Job::Call {
                 future,
                 kind,
+                shape,
                 rows,
                 tag,
                 error,
-                ..
             } => {
+                if let Err(e) = &result {
+                    if e.code() == Some(STALE_STATEMENT) {
+                        finished.push(Finished::Stale(shape));
+                    }
+                }
                 let answer = match (result, error) {
                     (Err(e), _) => Err(py_error(py, &e)),
                     (Ok(()), Some(e)) => Err(e),
@@ -496,6 +527,8 @@ fn settle(py: Python<'_>, pool: u64, finished: Vec<Finished>) -> PyResult<()> {
         match f {
             Finished::Resolve(future, answer) => resolve(py, &future, answer),
             Finished::Described(job, result) => described(py, pool, job, result)?,
+            // Dropped from the connection's statements when it was read (`forget_stale`).
+            Finished::Stale(_) => {}
         }
     }
     Ok(())

@@ -307,5 +307,24 @@ async def nul():
     return {"error": None}
 
 
+@app.get("/altered")
+async def altered():
+    """A cached statement's table changes shape under it (a migration while serving)."""
+    db = pools["db"]
+    await db.execute("DROP TABLE IF EXISTS pg_test_shape")
+    await db.execute("CREATE TABLE pg_test_shape (a int4)")
+    await db.execute("INSERT INTO pg_test_shape VALUES (1)")
+    before = [list(r) for r in await db.fetch("SELECT * FROM pg_test_shape")]
+    await db.execute("ALTER TABLE pg_test_shape ADD COLUMN b int4 DEFAULT 2")
+    answers = []
+    for _ in range(2):
+        try:
+            rows = await db.fetch("SELECT * FROM pg_test_shape")
+            answers.append({"rows": [list(r) for r in rows], "keys": list(rows[0].keys())})
+        except pg.PostgresError as e:
+            answers.append(err(e))
+    return {"before": before, "after": answers}
+
+
 if __name__ == "__main__":
     app.run(host="127.0.0.1", port=int(sys.argv[1]), workers=int(sys.argv[2]))

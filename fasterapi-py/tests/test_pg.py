@@ -208,3 +208,14 @@ def test_sql_with_a_nul_byte_is_refused_and_the_connection_stays_usable(server):
     assert body["error"] == "InterfaceError", body
     assert "nul" in body["message"].lower(), body
     assert body["after"] == 8
+
+
+def test_a_statement_whose_table_changed_shape_is_prepared_again(server):
+    # PostgreSQL refuses to run a prepared statement whose result columns changed
+    # ("cached plan must not change result type", 0A000): the cached statement is
+    # dropped, so that the call after it is prepared anew (asyncpg re-prepares too)
+    # instead of every later call failing the same way.
+    body = get(server, "/altered").json()
+    assert body["before"] == [[1]]
+    last = body["after"][-1]
+    assert last == {"rows": [[1, 2]], "keys": ["a", "b"]}, body

@@ -20,6 +20,9 @@ and returns a future, the statements a pass of the server loop queued leave in o
 and the answers resolve their futures on the I/O thread as soon as they are read. Each
 statement is its own transaction (a Sync after each), prepared once per connection and
 SQL text (the 256 most recently used stay prepared; older ones are closed on the server).
+A statement whose result columns changed under it (``ALTER TABLE`` while serving) fails
+its calls in flight with ``PostgresError`` ``0A000`` ("cached plan must not change result
+type"), as PostgreSQL reports it; the next call prepares it again.
 
 Types, both ways: int2/int4/int8 (``int``), float4/float8 (``float``), bool, text /
 varchar / bpchar / name (``str``), bytea (``bytes``), int4[] (``list`` of ``int``), NULL
