@@ -1039,13 +1039,12 @@ impl<J> Conn<J> {
                 Message::ReadyForQuery(_) => match self.pending.front_mut() {
                     Some(p) if p.syncs > 1 => {
                         p.syncs -= 1;
-                        self.owed = self.owed.saturating_sub(p.answer_min);
-                        self.parsed_since_ready = 0;
+                        let answered = p.answer_min;
+                        self.answered(answered);
                     }
                     Some(_) => {
                         if let Some(p) = self.pending.pop_front() {
-                            self.owed = self.owed.saturating_sub(p.answer_min);
-                            self.parsed_since_ready = 0;
+                            self.answered(p.answer_min);
                             on(Detail::Event(Event::Done(
                                 p.job,
                                 p.error.map_or(Ok(()), Err),
@@ -1105,6 +1104,19 @@ impl<J> Conn<J> {
                 }
             }
         }
+    }
+
+    /// A Sync is answered: the fewest bytes it was owed with (`answer_min`) are no longer
+    /// owed. A Sync answered while the rest of its write was still queued (a blocked
+    /// write: its bytes still count in `owed_unsent`, as everything after the last
+    /// completed flush does) is taken from there: `owed` is already down to nothing
+    /// then, since everything counted in it came before. Otherwise the completed flush
+    /// would count it again in `owed`, which would wait for bytes that never come.
+    fn answered(&mut self, answer_min: usize) {
+        let from_owed = answer_min.min(self.owed);
+        self.owed -= from_owed;
+        self.owed_unsent = self.owed_unsent.saturating_sub(answer_min - from_owed);
+        self.parsed_since_ready = 0;
     }
 
     /// Fails every batch in flight with the error that broke the connection.

@@ -499,3 +499,87 @@ fn a_batch_finished_after_unsynced_statements_gets_their_rows_not_the_next_one()
         result.unwrap();
     }
 }
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn answers_read_while_a_write_is_blocked_do_not_inflate_the_mark() {
+    // Over TCP (the mark is TCP's).
+    let mut config = Config::from_env().unwrap();
+    if config.host.starts_with('/') {
+        config.host = "127.0.0.1".into();
+    }
+    // The server reads nothing while its first statement waits for a lock another
+    // session holds: the pipeline behind it fills the socket, and the write blocks.
+    let mut holder: Conn<()> = Conn::connect(&config).unwrap();
+    let lock = holder
+        .prepare("SELECT pg_advisory_lock(1819)", &[])
+        .unwrap();
+    let unlock = holder
+        .prepare("SELECT pg_advisory_unlock(1819)", &[])
+        .unwrap();
+    holder.execute(&lock, &[]);
+    holder.finish(());
+    holder.wait(|_| {});
+    let mut conn: Conn<Gather> = Conn::connect(&config).unwrap();
+    conn.set_receive_mark(true);
+    // A small send buffer (the kernel's would grow to megabytes).
+    let size: libc::c_int = 4096;
+    // SAFETY: the pointer and length describe `size`, which outlives the call.
+    let r = unsafe {
+        libc::setsockopt(
+            conn.fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&raw const size).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0);
+    let wait_lock = conn
+        .prepare("SELECT 0, 0 FROM pg_advisory_lock_shared(1819)", &[])
+        .unwrap();
+    let world = conn
+        .prepare(
+            "SELECT id, randomnumber FROM world WHERE id = $1",
+            &[oid::INT4],
+        )
+        .unwrap();
+    conn.execute(&wait_lock, &[]);
+    conn.finish(Gather::default());
+    for id in 0..40_000 {
+        conn.execute(&world, &[Param::Int4(id % 10_000 + 1)]);
+        conn.finish(Gather::default());
+    }
+    conn.flush();
+    assert!(
+        conn.write_blocked(),
+        "the pipeline fit in the socket's buffers"
+    );
+    holder.execute(&unlock, &[]);
+    holder.finish(());
+    holder.wait(|_| {});
+    // Answers are read while the rest is written: the statements they answer were not
+    // counted as owed yet (their flush had not completed).
+    let done = drive(&mut conn);
+    assert_eq!(done.len(), 40_001);
+    // Nothing is owed now: the socket is readable at the first byte again, and one
+    // statement's answer wakes the reader (a mark left at what the answers read during
+    // the blocked write were counted for would wait for bytes that never come).
+    let mut mark: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: the pointers describe `mark` and `len`, which outlive the call.
+    let r = unsafe {
+        libc::getsockopt(
+            conn.fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVLOWAT,
+            (&raw mut mark).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!((r, mark), (0, 1));
+    conn.execute(&world, &[Param::Int4(5)]);
+    conn.finish(Gather::default());
+    let (done, _) = drive_on_readiness(&mut conn);
+    assert_eq!(done[0].0.rows[0].0, 5);
+}
