@@ -21,7 +21,9 @@
 //! them): pipelining saves round trips, never merges statements or transactions (which
 //! TechEmpower's rules forbid). An error in a statement fails that statement and so its
 //! batch's result; a broken connection fails every batch in flight and every later one
-//! with the error that broke it (no reconnection).
+//! with the error that broke it (no reconnection). A statement that leaves a transaction
+//! open (a `BEGIN` with no `COMMIT` before its Sync) breaks the connection: the
+//! statements pipelined after it would run in its transaction.
 //!
 //! The server writes each statement's answer as soon as it is done (its ReadyForQuery
 //! flushes), so a pipeline of 20 statements arrives in 20 pieces, and a loop polling the
@@ -1035,6 +1037,18 @@ impl<J> Conn<J> {
                         // Not about a batch: the server is ending the session.
                         None => self.broken = Some(e),
                     }
+                }
+                // Not idle: a statement (BEGIN) opened a transaction block, which would
+                // hold every statement pipelined after it, other callers' included,
+                // answered as done though never committed. The connection breaks, which
+                // fails them and makes the server roll the block back.
+                Message::ReadyForQuery(body) if body.status() != b'I' => {
+                    self.broken = Some(Error::new(
+                        "a statement left a transaction open (BEGIN): each statement runs \
+                         as its own transaction on a pipelined connection, so the \
+                         connection is closed and the transaction rolled back",
+                    ));
+                    return;
                 }
                 Message::ReadyForQuery(_) => match self.pending.front_mut() {
                     Some(p) if p.syncs > 1 => {

@@ -583,3 +583,45 @@ fn answers_read_while_a_write_is_blocked_do_not_inflate_the_mark() {
     let (done, _) = drive_on_readiness(&mut conn);
     assert_eq!(done[0].0.rows[0].0, 5);
 }
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn a_transaction_left_open_breaks_the_connection_one_closed_before_its_sync_does_not() {
+    let config = Config::from_env().expect("DB_* settings");
+    let mut conn: Conn<Gather> = Conn::connect(&config).expect("the bench's PostgreSQL");
+    let begin = conn.prepare("BEGIN", &[]).unwrap();
+    let commit = conn.prepare("COMMIT", &[]).unwrap();
+    let world = conn
+        .prepare(
+            "SELECT id, randomnumber FROM world WHERE id = $1",
+            &[oid::INT4],
+        )
+        .unwrap();
+    // BEGIN ... COMMIT before one Sync: a transaction of its own, allowed.
+    assert!(conn.execute_unsynced(&begin, &[]));
+    assert!(conn.execute_unsynced(&world, &[Param::Int4(2)]));
+    assert!(conn.execute_unsynced(&commit, &[]));
+    conn.sync();
+    conn.finish(Gather::default());
+    let (g, result) = drive(&mut conn).pop().unwrap();
+    result.unwrap();
+    assert_eq!(g.rows[0].0, 2);
+    // BEGIN alone: the next batch would run in its transaction.
+    conn.execute(&begin, &[]);
+    conn.finish(Gather {
+        tag: 1,
+        ..Gather::default()
+    });
+    conn.execute(&world, &[Param::Int4(3)]);
+    conn.finish(Gather {
+        tag: 2,
+        ..Gather::default()
+    });
+    let done = drive(&mut conn);
+    assert_eq!(done.len(), 2);
+    for (_, result) in &done {
+        let e = result.as_ref().unwrap_err();
+        assert!(e.to_string().contains("transaction open"), "{e}");
+    }
+    assert!(conn.broken().is_some());
+}

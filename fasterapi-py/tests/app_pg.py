@@ -326,5 +326,21 @@ async def altered():
     return {"before": before, "after": answers}
 
 
+@app.get("/begin")
+async def begin():
+    """A raw BEGIN on the shared connection, then another call's insert."""
+    db = pools["db"]
+    await db.execute("CREATE TABLE IF NOT EXISTS pg_test_tx (id int4)")
+    await db.execute("TRUNCATE pg_test_tx")
+    try:
+        began = {"status": await db.execute("BEGIN")}
+    except Exception as e:
+        began = err(e)
+    inserted = await db.execute("INSERT INTO pg_test_tx VALUES (1)")
+    # Another connection sees what was committed.
+    seen = await pools["other"].fetchval("SELECT count(*)::int4 FROM pg_test_tx")
+    return {"began": began, "inserted": inserted, "seen": seen}
+
+
 if __name__ == "__main__":
     app.run(host="127.0.0.1", port=int(sys.argv[1]), workers=int(sys.argv[2]))

@@ -219,3 +219,15 @@ def test_a_statement_whose_table_changed_shape_is_prepared_again(server):
     assert body["before"] == [[1]]
     last = body["after"][-1]
     assert last == {"rows": [[1, 2]], "keys": ["a", "b"]}, body
+
+
+def test_a_statement_that_leaves_a_transaction_open_is_refused(server):
+    # The connection is shared by every handler of the thread: a BEGIN that stayed open
+    # would put the next calls' statements (other requests') in its transaction, answered
+    # as done though never committed. The BEGIN fails and its connection is closed (which
+    # rolls it back); the next call runs on a new connection, committed.
+    body = get(server, "/begin").json()
+    assert body["began"]["error"] == "InterfaceError", body
+    assert "transaction" in body["began"]["message"], body
+    assert body["inserted"] == "INSERT 0 1"
+    assert body["seen"] == 1, body

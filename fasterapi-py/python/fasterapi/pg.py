@@ -30,7 +30,9 @@ varchar / bpchar / name (``str``), bytea (``bytes``), int4[] (``list`` of ``int`
 ``TypeError`` naming the type (cast it in SQL, e.g. ``created::text``).
 
 Not built, and refused with an error naming it: transactions (``conn.transaction()``: a
-shared pipelined connection cannot hold one), cursors, prepared statement objects,
+shared pipelined connection cannot hold one; a ``BEGIN`` sent as a statement fails with
+``InterfaceError`` and its connection is closed, which rolls it back, since the calls
+pipelined after it would run in its transaction), cursors, prepared statement objects,
 LISTEN/NOTIFY, COPY, and calls from ``def`` handlers (they run on the worker pool, not on
 the event loop) or from another event loop. A broken connection fails the calls in
 flight with the error that broke it (``PostgresError`` with ``sqlstate`` ``57P01`` for a
