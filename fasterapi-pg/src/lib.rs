@@ -1112,6 +1112,15 @@ impl<J> Conn<J> {
                 | Message::ParameterStatus(_)
                 | Message::NoticeResponse(_)
                 | Message::NotificationResponse(_) => {}
+                // The server waits for the copy's data (or sends it) instead of answering:
+                // the pipeline cannot go on.
+                Message::CopyInResponse(_) | Message::CopyOutResponse(_) => {
+                    self.broken = Some(Error::new(
+                        "COPY ... FROM STDIN / TO STDOUT is not supported on a pipelined \
+                         connection (the server started a copy; the connection is closed)",
+                    ));
+                    return;
+                }
                 _ => {
                     self.broken = Some(Error::new("unexpected message from the server"));
                     return;

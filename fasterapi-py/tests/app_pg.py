@@ -342,5 +342,15 @@ async def begin():
     return {"began": began, "inserted": inserted, "seen": seen}
 
 
+@app.get("/copy/{direction}")
+async def copy(direction: str):
+    sql = {"in": "COPY pg_test_item FROM STDIN", "out": "COPY pg_test_item TO STDOUT"}[direction]
+    try:
+        await pools["db"].execute(sql)
+    except Exception as e:
+        return {**err(e), "after": await pools["db"].fetchval("SELECT 9")}
+    return {"error": None}
+
+
 if __name__ == "__main__":
     app.run(host="127.0.0.1", port=int(sys.argv[1]), workers=int(sys.argv[2]))

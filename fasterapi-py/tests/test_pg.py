@@ -231,3 +231,11 @@ def test_a_statement_that_leaves_a_transaction_open_is_refused(server):
     assert "transaction" in body["began"]["message"], body
     assert body["inserted"] == "INSERT 0 1"
     assert body["seen"] == 1, body
+
+
+@pytest.mark.parametrize("direction", ["in", "out"])
+def test_copy_sent_as_a_statement_is_refused_naming_it(server, direction):
+    body = get(server, f"/copy/{direction}").json()
+    assert body["error"] == "InterfaceError", body
+    assert "COPY" in body["message"], body
+    assert body["after"] == 9

@@ -33,8 +33,9 @@ Not built, and refused with an error naming it: transactions (``conn.transaction
 shared pipelined connection cannot hold one; a ``BEGIN`` sent as a statement fails with
 ``InterfaceError`` and its connection is closed, which rolls it back, since the calls
 pipelined after it would run in its transaction), cursors, prepared statement objects,
-LISTEN/NOTIFY, COPY, and calls from ``def`` handlers (they run on the worker pool, not on
-the event loop) or from another event loop. A broken connection fails the calls in
+LISTEN/NOTIFY, COPY (sent as a statement: ``InterfaceError`` naming it, and its
+connection is closed, failing the calls in flight on it), and calls from ``def`` handlers
+(they run on the worker pool, not on the event loop) or from another event loop. A broken connection fails the calls in
 flight with the error that broke it (``PostgresError`` with ``sqlstate`` ``57P01`` for a
 terminated backend, ``InterfaceError`` for a closed socket); the next call reconnects.
 """
