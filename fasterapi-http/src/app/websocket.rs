@@ -209,6 +209,11 @@ pub(crate) struct Shared {
 #[derive(Default)]
 struct Outbox {
     frames: VecDeque<Bytes>,
+    /// Frames of small payloads (under [`SHARE_MIN`]) queued after `frames`, encoded one
+    /// after the other into one buffer: no allocation per frame once the frames written
+    /// before have left (the buffer is then reused). Moved to `frames` before any other
+    /// frame is queued (see [`Outbox::take_tail`]).
+    tail: BytesMut,
     bytes: usize,
     /// The I/O thread was told of the frames queued (and has not taken them yet).
     announced: bool,
@@ -216,6 +221,25 @@ struct Outbox {
     closed: bool,
     /// A send failed for a full queue: say `Writable` when it drains.
     want_writable: bool,
+}
+
+/// Small frames taken from an outbox's tail at once past which its buffer is let go
+/// rather than kept for the next ones: a burst's buffer is freed once written, and an
+/// idle connection holds at most a few times this.
+const TAIL_KEEP: usize = 2 * SHARE_MIN;
+
+impl Outbox {
+    /// The small frames queued in `tail`, as one piece.
+    fn take_tail(&mut self) -> Option<Bytes> {
+        if self.tail.is_empty() {
+            return None;
+        }
+        let small = self.tail.split();
+        if small.len() > TAIL_KEEP {
+            self.tail = BytesMut::new();
+        }
+        Some(small.freeze())
+    }
 }
 
 thread_local! {
@@ -334,17 +358,32 @@ impl WsSender {
 
     /// Queues a data frame; `Err(true)` if the queue is full, `Err(false)` if closed.
     fn send_frame(&self, opcode: u8, payload: &[u8]) -> Result<(), bool> {
-        let mut frame = BytesMut::new();
-        frame::encode(&mut frame, opcode, payload);
+        if payload.len() >= SHARE_MIN {
+            let mut frame = BytesMut::new();
+            frame::encode(&mut frame, opcode, payload);
+            let mut outbox = self.outbox();
+            if outbox.closed {
+                return Err(false);
+            }
+            if outbox.bytes > 0 && outbox.bytes + frame.len() > self.shared.max_queued {
+                outbox.want_writable = true;
+                return Err(true);
+            }
+            self.queue(outbox, frame.freeze(), None, false);
+            return Ok(());
+        }
         let mut outbox = self.outbox();
         if outbox.closed {
             return Err(false);
         }
-        if outbox.bytes > 0 && outbox.bytes + frame.len() > self.shared.max_queued {
+        let len = frame::head_len(payload.len()) + payload.len();
+        if outbox.bytes > 0 && outbox.bytes + len > self.shared.max_queued {
             outbox.want_writable = true;
             return Err(true);
         }
-        self.queue(outbox, frame.freeze(), None, false);
+        frame::encode(&mut outbox.tail, opcode, payload);
+        outbox.bytes += len;
+        self.announce(outbox);
         Ok(())
     }
 
@@ -402,6 +441,9 @@ impl WsSender {
         payload: Option<Bytes>,
         closing: bool,
     ) {
+        if let Some(small) = outbox.take_tail() {
+            outbox.frames.push_back(small);
+        }
         outbox.bytes += frame.len();
         outbox.frames.push_back(frame);
         if let Some(payload) = payload {
@@ -409,6 +451,11 @@ impl WsSender {
             outbox.frames.push_back(payload);
         }
         outbox.closed |= closing;
+        self.announce(outbox);
+    }
+
+    /// Tells the connection's I/O thread that output is queued, unless it knows.
+    fn announce(&self, mut outbox: MutexGuard<'_, Outbox>) {
         if outbox.announced {
             return;
         }
@@ -436,6 +483,7 @@ impl WsSender {
     pub(crate) fn take(&self, into: &mut impl Extend<Bytes>) -> Taken {
         let mut outbox = self.outbox();
         into.extend(outbox.frames.drain(..));
+        into.extend(outbox.take_tail());
         outbox.bytes = 0;
         outbox.announced = false;
         Taken {
@@ -449,6 +497,7 @@ impl WsSender {
         let mut outbox = self.outbox();
         outbox.closed = true;
         outbox.frames.clear();
+        outbox.tail = BytesMut::new();
         outbox.bytes = 0;
     }
 }

@@ -335,6 +335,15 @@ pub(crate) fn encode(out: &mut BytesMut, opcode: u8, payload: &[u8]) {
     out.put_slice(payload);
 }
 
+/// The length of a server frame's header for a payload of `len` bytes.
+pub(crate) fn head_len(len: usize) -> usize {
+    match len {
+        0..=125 => 2,
+        126..=0xffff => 4,
+        _ => 10,
+    }
+}
+
 /// Appends the header of a server frame of `opcode` with a payload of `len` bytes.
 pub(crate) fn encode_head(out: &mut BytesMut, opcode: u8, len: usize) {
     out.reserve(10);
