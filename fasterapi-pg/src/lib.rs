@@ -107,7 +107,7 @@ pub mod oid {
 }
 
 /// Where and as whom to connect.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     /// A host name or address, or a directory holding the server's unix socket (starts
     /// with `/`).
@@ -120,6 +120,19 @@ pub struct Config {
     pub password: String,
     /// The database.
     pub dbname: String,
+}
+
+/// Prints every field but the password, so a logged `Config` does not leak it.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &"<hidden>")
+            .field("dbname", &self.dbname)
+            .finish()
+    }
 }
 
 impl Config {

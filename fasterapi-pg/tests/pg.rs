@@ -625,3 +625,20 @@ fn a_transaction_left_open_breaks_the_connection_one_closed_before_its_sync_does
     }
     assert!(conn.broken().is_some());
 }
+
+#[test]
+fn a_config_printed_with_debug_hides_its_password() {
+    let config = Config {
+        host: "db.example".into(),
+        port: 5432,
+        user: "app".into(),
+        password: "s3cret-pw".into(),
+        dbname: "app".into(),
+    };
+    let printed = format!("{config:?}");
+    assert!(!printed.contains("s3cret-pw"), "{printed}");
+    assert!(
+        printed.contains("db.example") && printed.contains("<hidden>"),
+        "{printed}"
+    );
+}
