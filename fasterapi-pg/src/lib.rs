@@ -56,9 +56,10 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use fallible_iterator::FallibleIterator;
@@ -120,7 +121,15 @@ pub struct Config {
     pub password: String,
     /// The database.
     pub dbname: String,
+    /// How long connecting, and each step of the startup handshake, may wait for the
+    /// server: [`Conn::connect`] blocks its thread meanwhile, so a server that does not
+    /// answer (a firewall dropping packets, a stuck process) fails it after about this long
+    /// instead of the kernel's minutes of SYN retries, or never.
+    pub connect_timeout: Duration,
 }
+
+/// [`Config::from_env`]'s [`Config::connect_timeout`].
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Prints every field but the password, so a logged `Config` does not leak it.
 impl fmt::Debug for Config {
@@ -131,6 +140,7 @@ impl fmt::Debug for Config {
             .field("user", &self.user)
             .field("password", &"<hidden>")
             .field("dbname", &self.dbname)
+            .field("connect_timeout", &self.connect_timeout)
             .finish()
     }
 }
@@ -150,6 +160,7 @@ impl Config {
             user: var("DB_USER", "benchmarkdbuser"),
             password: var("DB_PASSWORD", "benchmarkdbpass"),
             dbname: var("DB_NAME", "hello_world"),
+            connect_timeout: CONNECT_TIMEOUT,
         })
     }
 }
@@ -419,6 +430,20 @@ impl Stream {
         }
     }
 
+    /// Bounds each blocking read and write (`None`: unbounded).
+    fn set_timeouts(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => {
+                s.set_read_timeout(timeout)?;
+                s.set_write_timeout(timeout)
+            }
+            Stream::Unix(s) => {
+                s.set_read_timeout(timeout)?;
+                s.set_write_timeout(timeout)
+            }
+        }
+    }
+
     fn fd(&self) -> RawFd {
         match self {
             Stream::Tcp(s) => s.as_raw_fd(),
@@ -490,6 +515,19 @@ pub struct Conn<J> {
     mark: bool,
 }
 
+/// Connects to the first of the host's addresses that answers within the config's timeout.
+fn connect_tcp(config: &Config) -> io::Result<TcpStream> {
+    let timeout = config.connect_timeout.max(Duration::from_millis(1));
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
+    for addr in (config.host.as_str(), config.port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 impl<J> Conn<J> {
     /// Connects and authenticates, blocking; the connection is non-blocking afterwards.
     pub fn connect(config: &Config) -> Result<Conn<J>, Error> {
@@ -499,11 +537,14 @@ impl<J> Conn<J> {
                 UnixStream::connect(&path).map_err(|e| Error::new(format!("{path}: {e}")))?,
             )
         } else {
-            let s = TcpStream::connect((config.host.as_str(), config.port))
+            let s = connect_tcp(config)
                 .map_err(|e| Error::new(format!("{}:{}: {e}", config.host, config.port)))?;
             s.set_nodelay(true)?;
             Stream::Tcp(s)
         };
+        // A zero timeout is refused by the socket calls: the smallest one instead.
+        let timeout = config.connect_timeout.max(Duration::from_millis(1));
+        stream.set_timeouts(Some(timeout))?;
         let mut conn = Conn {
             stream,
             out: BytesMut::with_capacity(16 * 1024),
@@ -523,7 +564,17 @@ impl<J> Conn<J> {
             unsynced: false,
             mark: false,
         };
-        conn.start(config)?;
+        let began = Instant::now();
+        conn.start(config)
+            .map_err(|e| match began.elapsed() >= timeout {
+                true => Error::new(format!(
+                    "{}:{}: the server did not answer the startup handshake within {timeout:?} \
+                 (connect_timeout): {e}",
+                    config.host, config.port
+                )),
+                false => e,
+            })?;
+        conn.stream.set_timeouts(None)?;
         conn.stream.set_nonblocking(true)?;
         Ok(conn)
     }

@@ -337,6 +337,7 @@ fn a_refused_connection_is_an_error() {
         user: "u".into(),
         password: "p".into(),
         dbname: "d".into(),
+        connect_timeout: fasterapi_pg::CONNECT_TIMEOUT,
     };
     let e = Conn::<()>::connect(&config)
         .err()
@@ -634,11 +635,34 @@ fn a_config_printed_with_debug_hides_its_password() {
         user: "app".into(),
         password: "s3cret-pw".into(),
         dbname: "app".into(),
+        connect_timeout: fasterapi_pg::CONNECT_TIMEOUT,
     };
     let printed = format!("{config:?}");
     assert!(!printed.contains("s3cret-pw"), "{printed}");
     assert!(
         printed.contains("db.example") && printed.contains("<hidden>"),
         "{printed}"
+    );
+}
+
+#[test]
+fn a_server_that_accepts_and_never_answers_fails_connect_after_its_timeout() {
+    // The listener's backlog completes the TCP handshake; nobody ever reads or writes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let config = Config {
+        host: "127.0.0.1".into(),
+        port: silent.local_addr().unwrap().port(),
+        user: "u".into(),
+        password: "p".into(),
+        dbname: "d".into(),
+        connect_timeout: std::time::Duration::from_millis(50),
+    };
+    let e = Conn::<()>::connect(&config)
+        .err()
+        .expect("connect fails instead of waiting forever");
+    assert!(
+        e.to_string()
+            .contains("did not answer the startup handshake within 50ms (connect_timeout)"),
+        "{e}"
     );
 }

@@ -26,9 +26,10 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use fasterapi_pg::{oid, Column, Config, Conn, Detail, Event, Oid, Param, Row, Statement};
-use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyTypeError};
+use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -1199,9 +1200,24 @@ fn not_on_loop() -> PyErr {
 #[pymethods]
 impl PgPool {
     #[new]
-    #[pyo3(signature = (host, port, user, password, database))]
-    fn new(host: String, port: u16, user: String, password: String, database: String) -> Self {
-        PgPool {
+    #[pyo3(signature = (host, port, user, password, database, timeout))]
+    fn new(
+        host: String,
+        port: u16,
+        user: String,
+        password: String,
+        database: String,
+        timeout: f64,
+    ) -> PyResult<Self> {
+        let connect_timeout = Duration::try_from_secs_f64(timeout)
+            .ok()
+            .filter(|t| !t.is_zero())
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "timeout is a number of seconds above 0, not {timeout}"
+                ))
+            })?;
+        Ok(PgPool {
             id: POOLS.fetch_add(1, Ordering::Relaxed),
             config: Config {
                 host,
@@ -1209,9 +1225,10 @@ impl PgPool {
                 user,
                 password,
                 dbname: database,
+                connect_timeout,
             },
             closed: AtomicBool::new(false),
-        }
+        })
     }
 
     /// `await pool.fetch(sql, *args)`: the rows, a list of records.

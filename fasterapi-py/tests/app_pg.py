@@ -9,6 +9,7 @@ terminates `db`'s backend, so that a test can make one request depend on another
 
 import asyncio
 import os
+import socket
 import sys
 from contextlib import asynccontextmanager
 
@@ -137,6 +138,13 @@ async def refused(which: str):
             await pg.create_pool(DSN, max_queries=50000)
         elif which == "sizes":
             await pg.create_pool(DSN, min_size=5, max_size=2)
+        elif which == "silent":
+            # A listener that completes TCP's handshake and never says a word.
+            with socket.socket() as listener:
+                listener.bind(("127.0.0.1", 0))
+                listener.listen()
+                await pg.create_pool(host="127.0.0.1", port=listener.getsockname()[1],
+                                     user="u", password="p", database="d", timeout=0.05)
         elif which == "password":
             await pg.create_pool(DSN.replace(os.environ["DB_PASSWORD"], "wrong"))
     except Exception as e:

@@ -206,6 +206,7 @@ async def create_pool(
     user: str | None = None,
     password: str | None = None,
     database: str | None = None,
+    timeout: float = 10.0,
     **options,
 ) -> Pool:
     """A :class:`Pool`, from a DSN (``postgres://user:password@host:port/database``) or
@@ -214,6 +215,9 @@ async def create_pool(
     A host starting with ``/`` is the directory of the server's unix socket. Connects
     once to check the settings (raising ``PostgresError`` or ``InterfaceError``).
 
+    ``timeout`` (seconds) bounds connecting and each step of the startup handshake, here and
+    whenever a thread opens or reopens its connection (which blocks that I/O thread meanwhile):
+    10 s by default, where asyncpg waits 60.
     ``min_size`` and ``max_size`` are checked (``0 <= min_size <= max_size``, ``max_size``
     at least 1) and bound nothing more: the pool opens one connection per I/O thread, on
     first use. Any other asyncpg option (``max_queries``, ``max_inactive_connection_lifetime``,
@@ -222,7 +226,7 @@ async def create_pool(
     if unknown:
         raise TypeError(
             f"fasterapi.pg.create_pool does not support {', '.join(unknown)} "
-            f"(it takes dsn, host, port, user, password, database, min_size and max_size)"
+            f"(it takes dsn, host, port, user, password, database, timeout, min_size and max_size)"
         )
     min_size, max_size = options.get("min_size", 0), options.get("max_size", 1)
     if not (isinstance(min_size, int) and isinstance(max_size, int) and 0 <= min_size <= max_size
@@ -261,6 +265,6 @@ async def create_pool(
     if password is None:
         password = env.get("PGPASSWORD", "")
     database = params.get("database") or env.get("PGDATABASE") or user
-    pool = Pool(host, port, user, password, database)
+    pool = Pool(host, port, user, password, database, float(timeout))
     pool._check()
     return pool
