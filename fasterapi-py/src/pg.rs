@@ -29,7 +29,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fasterapi_pg::{oid, Column, Config, Conn, Detail, Event, Oid, Param, Row, Statement};
-use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyIndexError, PyKeyError, PyNotImplementedError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -1143,6 +1145,12 @@ impl PgPool {
                 }
                 Some(Prepared::Describing(calls)) => calls.push(call),
                 None => {
+                    if let Some(what) = changes_the_session(sql) {
+                        return Err(PyNotImplementedError::new_err(format!(
+                            "fasterapi.pg does not run {what}: it would change the \
+                             connection that every request of this thread shares"
+                        )));
+                    }
                     if tc.statements.len() >= STATEMENT_CACHE {
                         evict_one(tc).map_err(|e| py_error(py, &e))?;
                     }
@@ -1187,6 +1195,18 @@ fn evict_one(tc: &mut ThreadConn) -> Result<(), fasterapi_pg::Error> {
         }
     }
     Ok(())
+}
+
+/// The statement's leading keyword, when it would change the state of the session
+/// (settings, notifications) that every request of the thread shares. Checked once per
+/// statement text, when it is first prepared. Only the first word is looked at:
+/// `SELECT set_config(..)` or advisory locks pass (documented). A transaction left open
+/// is caught from the protocol instead (its connection is closed, see `fasterapi-pg`).
+fn changes_the_session(sql: &str) -> Option<&'static str> {
+    let first = sql.split_whitespace().next()?.trim_end_matches(';');
+    ["SET", "RESET", "DISCARD", "LISTEN", "UNLISTEN"]
+        .into_iter()
+        .find(|keyword| first.eq_ignore_ascii_case(keyword))
 }
 
 fn not_on_loop() -> PyErr {

@@ -138,6 +138,10 @@ async def refused(which: str):
             await pg.create_pool(DSN, max_queries=50000)
         elif which == "sizes":
             await pg.create_pool(DSN, min_size=5, max_size=2)
+        elif which == "set":
+            await db.execute("  set search_path TO public")
+        elif which == "listen":
+            await db.execute("LISTEN some_channel;")
         elif which == "silent":
             # A listener that completes TCP's handshake and never says a word.
             with socket.socket() as listener:

@@ -106,6 +106,8 @@ def test_postgres_errors_carry_their_sqlstate_and_leave_the_connection_usable(se
         ("create_pool", "TypeError", "create_pool does not support ssl"),
         ("recycle", "TypeError", "create_pool does not support max_queries"),
         ("sizes", "ValueError", "got min_size=5, max_size=2"),
+        ("set", "NotImplementedError", "fasterapi.pg does not run SET: it would change the connection"),
+        ("listen", "NotImplementedError", "fasterapi.pg does not run LISTEN"),
         ("silent", "InterfaceError", "did not answer the startup handshake within 50ms (connect_timeout)"),
         ("password", "PostgresError", "password authentication failed"),
     ],
