@@ -9,10 +9,9 @@
 #                                it with VENV=.venv SKIP_BUILD=1: the test command's build);
 #                                also runs fasterapi-pg's tests against the database
 #
-# Servers (ONLY picks some): Rust handlers — fasterapi-rs, actix, axum (benches/tfb/rust, a
-# Cargo workspace of its own) and minihttp (JSON and plaintext only: its database driver,
-# may_postgres, is published on GitHub alone, out of this machine's reach; the hello peer of
-# benches/peers/rust serves it); Python handlers — fasterapi-py (async def + asyncpg: the
+# Servers (ONLY picks some): Rust handlers — fasterapi-rs, actix, axum, minihttp
+# (benches/tfb/rust, a Cargo workspace of its own; minihttp is TechEmpower's may-minihttp entry
+# on may_postgres, vendored there as that driver is published on GitHub only); Python handlers — fasterapi-py (async def + asyncpg: the
 # FastAPI file with the imports changed), fasterapi-py-sync (def + psycopg 3), fasterapi-py-pg
 # (async def + fasterapi.pg, the framework's own driver), fastapi-uvicorn,
 # fastapi-granian (the FastAPI app, asyncpg), robyn (asyncpg).
@@ -98,11 +97,7 @@ path_of() {
 for t in $TESTS; do path_of "$t" > /dev/null; done
 # tests_of SERVER: the test types it is timed on (and verified for)
 tests_of() {
-    if [[ "$1" == minihttp ]]; then
-        local t; for t in $TESTS; do [[ "$t" == json || "$t" == plaintext ]] && printf '%s ' "$t"; done
-    else
-        echo "$TESTS"
-    fi
+    echo "$TESTS"
 }
 verify_names() {  # the verifier's names of a server's test types
     local t out=(); for t in $(tests_of "$1"); do out+=("${t/cached/cached-queries}"); done
@@ -113,9 +108,8 @@ verify_names() {  # the verifier's names of a server's test types
 server_cmd() {
     local V="$VENV/bin" PY="$PEERS/py"
     case "$1" in
-        fasterapi-rs|actix|axum)
+        fasterapi-rs|actix|axum|minihttp)
                            CMD=("$RUST_BIN/tfb-$1" --port "{PORT}" --workers 2) ;;
-        minihttp)          CMD=("$PEERS/rust/target/release/peer-minihttp" --port "{PORT}" --workers 2) ;;
         fasterapi-py)      CMD=("$V/python" "$HERE/py/tfb_fasterapi.py" --port "{PORT}" --workers 2) ;;
         fasterapi-py-sync) CMD=("$V/python" "$HERE/py/tfb_fasterapi_sync.py" --port "{PORT}" --workers 2) ;;
         fasterapi-py-pg)   CMD=("$V/python" "$HERE/py/tfb_fasterapi_pg.py" --port "{PORT}" --workers 2) ;;
@@ -151,11 +145,7 @@ db_ticks() {  # utime+stime of PostgreSQL's postmaster and of every process it s
 }
 
 rust_wanted=()
-for s in fasterapi-rs actix axum; do has "$s" && rust_wanted+=("$s"); done
-if has minihttp; then
-    log "building minihttp (benches/peers/rust, release)"
-    cargo build --release --locked -q --manifest-path "$PEERS/rust/Cargo.toml" -p peer-minihttp
-fi
+for s in fasterapi-rs actix axum minihttp; do has "$s" && rust_wanted+=("$s"); done
 if (( ${#rust_wanted[@]} )); then
     log "building ${rust_wanted[*]} (cargo, release)"
     pkgs=(); for s in "${rust_wanted[@]}"; do pkgs+=(-p "tfb-$s"); done
