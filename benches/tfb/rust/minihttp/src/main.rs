@@ -277,11 +277,9 @@ fn main() {
         clients,
         cache: Arc::new(cache),
     };
-    let handle = server
-        .start(("127.0.0.1", port))
-        .unwrap_or_else(|e| {
-            eprintln!("tfb-minihttp: port {port}: {e}");
-            std::process::exit(1)
-        });
+    let handle = server.start(("127.0.0.1", port)).unwrap_or_else(|e| {
+        eprintln!("tfb-minihttp: port {port}: {e}");
+        std::process::exit(1)
+    });
     let _ = handle.join();
 }
