@@ -49,6 +49,20 @@ pub struct FortunesPage<'a> {
     pub fortunes: &'a [Fortune],
 }
 
+/// The fortunes page from the table's rows: the row added at request time, all sorted by
+/// message, rendered by the template (which HTML-escapes each message).
+pub fn render_fortunes(mut fortunes: Vec<Fortune>) -> Result<String, askama::Error> {
+    fortunes.push(Fortune {
+        id: 0,
+        message: Cow::Borrowed("Additional fortune added at request time."),
+    });
+    fortunes.sort_by(|a, b| a.message.cmp(&b.message));
+    FortunesPage {
+        fortunes: &fortunes,
+    }
+    .render()
+}
+
 /// The `queries`/`count` value clamped to 1..=500 (missing or not a number: 1) from a raw
 /// query string such as `queries=20`.
 pub fn clamp_count(query: Option<&str>, name: &str) -> usize {
@@ -153,7 +167,7 @@ impl Pg {
 
     /// The fortunes page, with the row added at request time, sorted by message.
     pub async fn fortunes_page(&self) -> Result<String, Box<dyn std::error::Error>> {
-        let mut fortunes: Vec<Fortune> = self
+        let fortunes: Vec<Fortune> = self
             .client
             .query(&self.fortunes, &[])
             .await?
@@ -163,15 +177,7 @@ impl Pg {
                 message: Cow::Owned(r.get(1)),
             })
             .collect();
-        fortunes.push(Fortune {
-            id: 0,
-            message: Cow::Borrowed("Additional fortune added at request time."),
-        });
-        fortunes.sort_by(|a, b| a.message.cmp(&b.message));
-        Ok(FortunesPage {
-            fortunes: &fortunes,
-        }
-        .render()?)
+        Ok(render_fortunes(fortunes)?)
     }
 
     /// Every World row's number, indexed by id - 1 (the cached-queries test's cache).

@@ -16,12 +16,11 @@ use std::fmt::Write;
 use std::io;
 use std::sync::Arc;
 
-use askama::Template;
 use may_minihttp::{HttpService, HttpServiceFactory, Request, Response};
 use may_postgres::{types::ToSql, Client, Statement};
 use tfb_common::{
-    cached_worlds, clamp_count, conninfo, random_id, random_ids, rng, setting, Fortune,
-    FortunesPage, Message, World,
+    cached_worlds, clamp_count, conninfo, random_id, random_ids, render_fortunes, rng, setting,
+    Fortune, Message, World,
 };
 
 type SmallRng = rand::rngs::SmallRng;
@@ -124,15 +123,7 @@ impl PgConnection {
                 message: Cow::Owned(r.get::<_, &str>(1).to_owned()),
             });
         }
-        fortunes.push(Fortune {
-            id: 0,
-            message: Cow::Borrowed("Additional fortune added at request time."),
-        });
-        fortunes.sort_by(|a, b| a.message.cmp(&b.message));
-        Ok(FortunesPage {
-            fortunes: &fortunes,
-        }
-        .render()?)
+        Ok(render_fortunes(fortunes)?)
     }
 }
 
