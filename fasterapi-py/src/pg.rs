@@ -38,6 +38,8 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyT
 
 use crate::aio;
 
+mod session;
+
 /// Pools made in this process, to tell their connections apart on a thread.
 static POOLS: AtomicU64 = AtomicU64::new(0);
 
@@ -1145,10 +1147,10 @@ impl PgPool {
                 }
                 Some(Prepared::Describing(calls)) => calls.push(call),
                 None => {
-                    if let Some(what) = changes_the_session(sql) {
+                    if let Some(r) = session::refused(sql) {
                         return Err(PyNotImplementedError::new_err(format!(
-                            "fasterapi.pg does not run {what}: it would change the \
-                             connection that every request of this thread shares"
+                            "fasterapi.pg does not run {}: {}",
+                            r.what, r.why
                         )));
                     }
                     if tc.statements.len() >= STATEMENT_CACHE {
@@ -1195,18 +1197,6 @@ fn evict_one(tc: &mut ThreadConn) -> Result<(), fasterapi_pg::Error> {
         }
     }
     Ok(())
-}
-
-/// The statement's leading keyword, when it would change the state of the session
-/// (settings, notifications) that every request of the thread shares. Checked once per
-/// statement text, when it is first prepared. Only the first word is looked at:
-/// `SELECT set_config(..)` or advisory locks pass (documented). A transaction left open
-/// is caught from the protocol instead (its connection is closed, see `fasterapi-pg`).
-fn changes_the_session(sql: &str) -> Option<&'static str> {
-    let first = sql.split_whitespace().next()?.trim_end_matches(';');
-    ["SET", "RESET", "DISCARD", "LISTEN", "UNLISTEN"]
-        .into_iter()
-        .find(|keyword| first.eq_ignore_ascii_case(keyword))
 }
 
 fn not_on_loop() -> PyErr {

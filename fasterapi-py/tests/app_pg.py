@@ -248,32 +248,37 @@ async def ws_world(websocket: WebSocket):
         pass
 
 
-@app.get("/lock/{key}")
-async def lock(key: int):
-    # pg_advisory_lock returns void: None.
-    return {"locked": await pools["other"].fetchval("SELECT pg_advisory_lock($1::int8)", key)}
+@app.get("/wait_lock")
+async def wait_lock():
+    """Reads pg_test_lock, which the test's own session (psql) made and holds locked:
+    answers only once that session lets go."""
+    return {"rows": await pools["db"].fetchval("SELECT count(*) FROM pg_test_lock")}
 
 
-@app.get("/wait_lock/{key}")
-async def wait_lock(key: int):
-    """Waits in PostgreSQL for the advisory lock `other` holds: answers only once
-    /unlock has been served."""
-    db = pools["db"]
-    await db.execute("SELECT pg_advisory_lock($1::int8)", key)
-    await db.execute("SELECT pg_advisory_unlock($1::int8)", key)
-    return {"got": key}
-
-
-@app.get("/unlock/{key}")
-async def unlock(key: int):
-    """Releases `other`'s lock once `db`'s backend waits for it (seen in pg_locks)."""
-    other = pools["other"]
-    while not await other.fetchval(
-        "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1::int8",
-        key,
+@app.get("/waiting")
+async def waiting():
+    """Answers once PostgreSQL shows `db`'s backend waiting for pg_test_lock's lock."""
+    while not await pools["other"].fetchval(
+        "SELECT count(*) > 0 FROM pg_locks WHERE relation = 'pg_test_lock'::regclass AND NOT granted"
     ):
         await asyncio.sleep(0.005)
-    return {"unlocked": await other.fetchval("SELECT pg_advisory_unlock($1::int8)", key)}
+    return {"waiting": True}
+
+
+@app.get("/session")
+async def session(sql: str):
+    """Runs `sql` (refused or not), then shows whether it changed `db`'s session: the
+    advisory locks it holds, its application_name."""
+    db = pools["db"]
+    try:
+        value = await db.fetchval(sql)
+    except Exception as e:
+        value = err(e)
+    after = await db.fetchrow(
+        "SELECT count(*) AS locks, current_setting('application_name') AS name"
+        " FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    )
+    return {"value": value, "locks": after["locks"], "application_name": after["name"]}
 
 
 @app.get("/pid")

@@ -2,8 +2,11 @@
 DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME), through a real server process (app_pg.py)
 and real HTTP requests."""
 
+import glob
 import json
 import os
+import shutil
+import subprocess
 import threading
 
 import pytest
@@ -162,17 +165,77 @@ def test_closing_a_pool_fails_its_calls_in_flight_and_later_ones(server):
     assert "the pool is closed" in body["after"]["message"]
 
 
+def psql():
+    """A psql session of the test's own on the test database, reading SQL from its stdin."""
+    found = shutil.which("psql") or sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]
+    return subprocess.Popen(
+        [found, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", os.environ.get("DB_HOST", "127.0.0.1"),
+         "-p", os.environ["DB_PORT"], "-U", os.environ["DB_USER"], "-d", os.environ["DB_NAME"]],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PGPASSWORD": os.environ["DB_PASSWORD"]},
+    )
+
+
 def test_a_request_waiting_on_the_database_does_not_stall_the_others(server):
-    # /wait_lock blocks in PostgreSQL on a lock the other pool holds; /unlock releases it
-    # once PostgreSQL shows it waiting: /wait_lock answers only if /unlock was served
-    # while it waited.
-    assert get(server, "/lock/4242").json() == {"locked": None}
-    answers = {}
-    waiter = threading.Thread(target=lambda: answers.update(wait=get(server, "/wait_lock/4242").json()))
-    waiter.start()
-    assert get(server, "/unlock/4242").json() == {"unlocked": True}
-    waiter.join()
-    assert answers["wait"] == {"got": 4242}
+    # A session of the test's own locks pg_test_lock; /wait_lock's query waits for it.
+    # /waiting answers once PostgreSQL shows that wait; only then does the session let go:
+    # /wait_lock answers only if /waiting was served while it waited.
+    holder = psql()
+    try:
+        holder.stdin.write("CREATE TABLE IF NOT EXISTS pg_test_lock (id int4);\n")
+        holder.stdin.write("BEGIN; LOCK TABLE pg_test_lock IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline() == "locked\n"
+        answers = {}
+        waiter = threading.Thread(target=lambda: answers.update(wait=get(server, "/wait_lock").json()))
+        waiter.start()
+        assert get(server, "/waiting").json() == {"waiting": True}
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.flush()
+        waiter.join()
+        assert answers["wait"] == {"rows": 0}
+    finally:
+        holder.stdin.close()
+        assert holder.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize(
+    "sql, what",
+    [
+        ("SELECT set_config('application_name', 'changed', false)", "set_config()"),
+        ("select pg_catalog.SET_CONFIG('application_name', 'changed', false)", "set_config()"),
+        ("SELECT \"set_config\"('application_name', 'changed', false)", "set_config()"),
+        ("SELECT pg_advisory_lock(1818)", "pg_advisory_lock()"),
+        ("SELECT pg_advisory_lock_shared($$x$$::regclass::int8)", "pg_advisory_lock_shared()"),
+        ("SELECT pg_try_advisory_lock (1818)", "pg_try_advisory_lock()"),
+        ("SELECT 1 WHERE pg_try_advisory_lock_shared/* why */(1818)", "pg_try_advisory_lock_shared()"),
+        ("SELECT pg_advisory_xact_lock(1818)", "pg_advisory_xact_lock()"),
+        ("/* first */ SET application_name = 'changed'", "SET"),
+    ],
+)
+def test_statements_that_change_the_shared_session_are_refused_naming_what(server, sql, what):
+    body = get(server, "/session", params={"sql": sql}).json()
+    assert body["value"]["error"] == "NotImplementedError", body
+    assert f"fasterapi.pg does not run {what}: " in body["value"]["message"], body
+    assert (body["locks"], body["application_name"]) == (0, ""), body
+
+
+@pytest.mark.parametrize(
+    "sql, value",
+    [
+        ("SELECT 'set_config(''application_name'', ''changed'', false)'", "set_config('application_name', 'changed', false)"),
+        ("SELECT E'it\\'s pg_advisory_lock(1818)'", "it's pg_advisory_lock(1818)"),
+        ('SELECT 3 AS "pg_advisory_lock(1818)"', 3),
+        ("SELECT 4 -- pg_advisory_lock(1818)\n", 4),
+        ("SELECT /* set_config( /* nested */ pg_advisory_lock(1818) */ 5", 5),
+        ("SELECT $$pg_try_advisory_lock(1818)$$", "pg_try_advisory_lock(1818)"),
+        ("SELECT $t$set_config('application_name', 'changed', false)$t$", "set_config('application_name', 'changed', false)"),
+        ("SELECT current_setting('application_name') || 'set_config'", "set_config"),
+    ],
+)
+def test_the_names_in_literals_identifiers_and_comments_are_not_calls(server, sql, value):
+    body = get(server, "/session", params={"sql": sql}).json()
+    assert body == {"value": value, "locks": 0, "application_name": ""}
 
 
 def test_a_killed_backend_fails_the_query_in_flight_clearly_then_the_pool_reconnects(server):

@@ -33,9 +33,12 @@ Not built, and refused with an error naming it: transactions (``conn.transaction
 shared pipelined connection cannot hold one; a ``BEGIN`` sent as a statement fails with
 ``InterfaceError`` and its connection is closed, which rolls it back, since the calls
 pipelined after it would run in its transaction), statements that change
-the shared session (``SET``, ``RESET``, ``DISCARD``, ``LISTEN``, ``UNLISTEN``:
-``NotImplementedError``; only the statement's first words are looked at, so
-``SELECT set_config(...)`` and advisory locks are the caller's to avoid), cursors, prepared statement objects,
+the shared session (``SET``, ``RESET``, ``DISCARD``, ``LISTEN``, ``UNLISTEN``, and calls of
+``set_config()``, ``pg_advisory_lock()``, ``pg_try_advisory_lock()`` and their ``_shared``
+forms: ``NotImplementedError`` naming it; the ``_xact_`` lock functions too, since each
+statement is its own transaction, which would let the lock go at once; names inside string
+literals, quoted identifiers and comments are not calls; functions called from other functions or
+``DO`` blocks are not seen), cursors, prepared statement objects,
 LISTEN/NOTIFY, COPY (sent as a statement: ``InterfaceError`` naming it, and its
 connection is closed, failing the calls in flight on it), and calls from ``def`` handlers
 (they run on the worker pool, not on the event loop) or from another event loop. A broken connection fails the calls in
