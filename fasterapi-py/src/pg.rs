@@ -65,19 +65,36 @@ pub(crate) fn set_serving(on: bool) {
     SERVING.with(|s| s.set(on));
 }
 
+/// Runs `f` with this thread's connections. Code that runs Python (resolving a future
+/// steps its task, which may call the pool again) runs after `f` returns, never inside
+/// it; a call that finds the connections borrowed anyway is an error, not a panic.
+fn with_conns<R>(f: impl FnOnce(&mut HashMap<u64, ThreadConn>) -> PyResult<R>) -> PyResult<R> {
+    CONNS.with(|c| {
+        let mut conns = c
+            .try_borrow_mut()
+            .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
+        f(&mut conns)
+    })
+}
+
+/// Runs `f` with this thread's connection of `pool`, if it has one.
+fn with_conn<R>(pool: u64, f: impl FnOnce(&mut ThreadConn) -> PyResult<R>) -> PyResult<Option<R>> {
+    with_conns(|conns| conns.get_mut(&pool).map(f).transpose())
+}
+
 /// Writes what this thread's connections have queued: one write each.
 pub(crate) fn flush_thread(py: Python<'_>) {
     if !QUEUED.with(|q| q.replace(false)) {
         return;
     }
-    CONNS.with(|c| {
-        if let Ok(mut conns) = c.try_borrow_mut() {
-            for (&pool, tc) in conns.iter_mut() {
-                if tc.conn.has_output() {
-                    tc.flush(py, pool);
-                }
+    // Not re-entered: this runs from the server loop, between Python steps.
+    let _ = with_conns(|conns| {
+        for (&pool, tc) in conns.iter_mut() {
+            if tc.conn.has_output() {
+                tc.flush(py, pool);
             }
         }
+        Ok(())
     });
 }
 
@@ -370,17 +387,11 @@ struct PgWritable {
 #[pymethods]
 impl PgWritable {
     fn __call__(&self, py: Python<'_>) -> PyResult<()> {
-        let broken = CONNS.with(|c| -> PyResult<bool> {
-            let mut conns = c
-                .try_borrow_mut()
-                .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
-            let Some(tc) = conns.get_mut(&self.pool) else {
-                return Ok(false);
-            };
+        let broken = with_conn(self.pool, |tc| {
             tc.flush(py, self.pool);
             Ok(tc.conn.broken().is_some())
         })?;
-        if broken {
+        if broken == Some(true) {
             // The write broke it: its calls fail now.
             process(py, self.pool)?;
         }
@@ -393,10 +404,7 @@ impl PgWritable {
 fn process(py: Python<'_>, pool: u64) -> PyResult<()> {
     let mut finished = Vec::new();
     let mut dropped = None;
-    CONNS.with(|c| -> PyResult<()> {
-        let mut conns = c
-            .try_borrow_mut()
-            .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
+    with_conns(|conns| {
         let Some(tc) = conns.get_mut(&pool) else {
             return Ok(());
         };
@@ -570,13 +578,7 @@ fn described(
         return Ok(());
     };
     let mut failed = Vec::new();
-    CONNS.with(|c| -> PyResult<()> {
-        let mut conns = c
-            .try_borrow_mut()
-            .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
-        let Some(tc) = conns.get_mut(&pool) else {
-            return Ok(());
-        };
+    with_conn(pool, |tc| {
         let Some(Prepared::Describing(calls)) = tc.statements.remove(&sql) else {
             return Ok(());
         };
@@ -1094,30 +1096,24 @@ impl PgPool {
             args: args.clone().unbind(),
             future: future.clone_ref(py),
         };
-        CONNS.with(|c| -> PyResult<()> {
-            let mut conns = c
-                .try_borrow_mut()
-                .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
+        let broken = with_conns(|conns| {
             let broken = conns
                 .get(&self.id)
                 .is_some_and(|tc| tc.conn.broken().is_some());
-            if broken {
-                // Broken by a write, its reader has not run since: its calls in flight,
-                // and those waiting for a statement, fail now with what broke it.
-                if let Some(mut tc) = conns.remove(&self.id) {
-                    let mut finished = Vec::new();
-                    tc.conn
-                        .process_detailed(|detail| on_detail(py, detail, &mut finished));
-                    let _ = tc.unwatch(py);
-                    let e = tc.conn.broken().cloned();
-                    drop(conns);
-                    fail_describing(py, tc.statements, e.as_ref());
-                    settle(py, self.id, finished)?;
-                    conns = c
-                        .try_borrow_mut()
-                        .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
-                }
-            }
+            Ok(if broken { conns.remove(&self.id) } else { None })
+        })?;
+        if let Some(mut tc) = broken {
+            // Broken by a write, its reader has not run since: its calls in flight, and
+            // those waiting for a statement, fail now with what broke it.
+            let mut finished = Vec::new();
+            tc.conn
+                .process_detailed(|detail| on_detail(py, detail, &mut finished));
+            let _ = tc.unwatch(py);
+            let e = tc.conn.broken().cloned();
+            fail_describing(py, tc.statements, e.as_ref());
+            settle(py, self.id, finished)?;
+        }
+        with_conns(|conns| {
             if let Entry::Vacant(slot) = conns.entry(self.id) {
                 let conn = py
                     .detach(|| Conn::connect(&self.config))
@@ -1306,8 +1302,7 @@ impl PgPool {
     /// other threads' at their next use.
     fn _close(&self, py: Python<'_>) -> PyResult<()> {
         self.closed.store(true, Ordering::Relaxed);
-        let tc = CONNS.with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.remove(&self.id)));
-        if let Some(mut tc) = tc {
+        if let Some(mut tc) = with_conns(|conns| Ok(conns.remove(&self.id)))? {
             let _ = tc.unwatch(py);
             // Calls in flight will not be answered: they fail, as asyncpg's do when their
             // pool is closed under them.
@@ -1326,18 +1321,12 @@ impl PgPool {
     /// This thread's connection's counters (for tests): `writes` (write calls that sent
     /// bytes), `in_flight` (batches not answered); None without a connection.
     fn _stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        CONNS.with(|c| {
-            let conns = c
-                .try_borrow()
-                .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
-            let Some(tc) = conns.get(&self.id) else {
-                return Ok(None);
-            };
+        with_conn(self.id, |tc| {
             let d = PyDict::new(py);
             d.set_item("writes", tc.conn.writes())?;
             d.set_item("in_flight", tc.conn.in_flight())?;
             d.set_item("statements", tc.statements.len())?;
-            Ok(Some(d))
+            Ok(d)
         })
     }
 }
