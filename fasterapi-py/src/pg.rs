@@ -25,7 +25,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fasterapi_pg::{oid, Column, Config, Conn, Detail, Event, Oid, Param, Row, Statement};
@@ -178,6 +178,8 @@ struct Helpers {
     postgres_error: Py<PyAny>,
     interface_error: Py<PyAny>,
     get_running_loop: Py<PyAny>,
+    /// `concurrent.futures.Future`.
+    new_thread_future: Py<PyAny>,
 }
 
 fn helpers(py: Python<'_>) -> PyResult<&Helpers> {
@@ -193,6 +195,7 @@ fn helpers(py: Python<'_>) -> PyResult<&Helpers> {
                 .import("asyncio.events")?
                 .getattr("_get_running_loop")?
                 .unbind(),
+            new_thread_future: py.import("concurrent.futures")?.getattr("Future")?.unbind(),
         })
     })
 }
@@ -362,6 +365,67 @@ pub(crate) struct PgPool {
     id: u64,
     config: Config,
     closed: AtomicBool,
+    /// The event loops of the threads that opened a connection of the pool (each once),
+    /// where [`PgPool::_close`] sends their threads the close of their connection. Looked
+    /// at only when a thread connects and when the pool closes.
+    loops: Mutex<Vec<Py<PyAny>>>,
+}
+
+impl PgPool {
+    fn loops(&self) -> std::sync::MutexGuard<'_, Vec<Py<PyAny>>> {
+        // Nothing panics while it is held: a poisoned list is still whole.
+        self.loops.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes that this thread (its loop `event_loop`) has a connection of the pool: false
+    /// if the pool was closed meanwhile (its close did not see this connection).
+    fn note_loop(&self, py: Python<'_>, event_loop: &Py<PyAny>) -> bool {
+        let mut loops = self.loops();
+        if self.closed.load(Ordering::Relaxed) {
+            return false;
+        }
+        if !loops.iter().any(|l| l.is(event_loop)) {
+            loops.push(event_loop.clone_ref(py));
+        }
+        true
+    }
+}
+
+/// Closes this thread's connection of `pool`, if it has one: its calls in flight fail,
+/// as asyncpg's do when their pool is closed under them.
+fn close_here(py: Python<'_>, pool: u64) -> PyResult<()> {
+    let Some(mut tc) = with_conns(|conns| Ok(conns.remove(&pool)))? else {
+        return Ok(());
+    };
+    let unwatched = tc.unwatch(py);
+    for job in tc.conn.take_jobs() {
+        if let Job::Call { future, .. } = job {
+            let e = interface_error(py, "fasterapi.pg: the pool was closed".into());
+            resolve(py, &future, Err(e));
+        }
+    }
+    fail_describing(py, tc.statements, None);
+    tc.conn.close();
+    unwatched
+}
+
+/// `PgCloseHere(pool, done)`: run by another thread's event loop, closes that thread's
+/// connection of `pool`, then sets `done` (a `concurrent.futures.Future`).
+#[pyclass(frozen, module = "fasterapi._fasterapi", name = "PgCloseHere")]
+struct PgCloseHere {
+    pool: u64,
+    done: Py<PyAny>,
+}
+
+#[pymethods]
+impl PgCloseHere {
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        let closed = close_here(py, self.pool);
+        self.done
+            .bind(py)
+            .call_method1(pyo3::intern!(py, "set_result"), (py.None(),))?;
+        closed
+    }
 }
 
 /// `ReadyCallback(pool)`: the reader of a connection's socket in the asyncio loop.
@@ -1073,10 +1137,7 @@ impl PgPool {
         args: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
         if self.closed.load(Ordering::Relaxed) {
-            return Err(interface_error(
-                py,
-                "fasterapi.pg: the pool is closed".into(),
-            ));
+            return Err(pool_closed(py));
         }
         let h = helpers(py)?;
         let event_loop = match aio::driven_loop(py) {
@@ -1118,6 +1179,10 @@ impl PgPool {
                 let conn = py
                     .detach(|| Conn::connect(&self.config))
                     .map_err(|e| py_error(py, &e))?;
+                if !self.note_loop(py, &event_loop) {
+                    conn.close();
+                    return Err(pool_closed(py));
+                }
                 let fd = conn.fd();
                 let reader = Bound::new(py, PgReady { pool: self.id })?;
                 event_loop
@@ -1195,6 +1260,10 @@ fn evict_one(tc: &mut ThreadConn) -> Result<(), fasterapi_pg::Error> {
     Ok(())
 }
 
+fn pool_closed(py: Python<'_>) -> PyErr {
+    interface_error(py, "fasterapi.pg: the pool is closed".into())
+}
+
 fn not_on_loop() -> PyErr {
     PyRuntimeError::new_err(
         "fasterapi.pg runs only in `async def` code on the server's event loop (an `async \
@@ -1234,6 +1303,7 @@ impl PgPool {
                 connect_timeout,
             },
             closed: AtomicBool::new(false),
+            loops: Mutex::new(Vec::new()),
         })
     }
 
@@ -1298,24 +1368,48 @@ impl PgPool {
         Ok(())
     }
 
-    /// Closes the pool: calls fail from now on; this thread's connection is closed, the
-    /// other threads' at their next use.
-    fn _close(&self, py: Python<'_>) -> PyResult<()> {
-        self.closed.store(true, Ordering::Relaxed);
-        if let Some(mut tc) = with_conns(|conns| Ok(conns.remove(&self.id)))? {
-            let _ = tc.unwatch(py);
-            // Calls in flight will not be answered: they fail, as asyncpg's do when their
-            // pool is closed under them.
-            for job in tc.conn.take_jobs() {
-                if let Job::Call { future, .. } = job {
-                    let e = interface_error(py, "fasterapi.pg: the pool was closed".into());
-                    resolve(py, &future, Err(e));
-                }
+    /// Closes the pool: calls fail from now on. This thread's connection is closed now;
+    /// each other thread's is closed by that thread, the close sent through its event
+    /// loop (`call_soon_threadsafe`). Returns a `concurrent.futures.Future` per thread
+    /// the close was sent to, done once it closed its connection.
+    fn _close(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
+        let loops = {
+            let mut loops = self.loops();
+            self.closed.store(true, Ordering::Relaxed);
+            std::mem::take(&mut *loops)
+        };
+        let here = aio::driven_loop(py);
+        let mut sent = Vec::new();
+        for event_loop in loops {
+            if here.as_ref().is_some_and(|h| h.is(&event_loop)) {
+                continue;
             }
-            fail_describing(py, tc.statements, None);
-            tc.conn.close();
+            let done = helpers(py)?.new_thread_future.bind(py).call0()?;
+            let close = Bound::new(
+                py,
+                PgCloseHere {
+                    pool: self.id,
+                    done: done.clone().unbind(),
+                },
+            )?;
+            // A loop closed already (its thread stopped serving): its connection went
+            // with it.
+            if event_loop
+                .bind(py)
+                .call_method1(pyo3::intern!(py, "call_soon_threadsafe"), (close,))
+                .is_ok()
+            {
+                sent.push(done.unbind());
+            }
         }
-        Ok(())
+        close_here(py, self.id)?;
+        Ok(sent)
+    }
+
+    /// The seconds connecting may take (`create_pool(timeout=)`).
+    #[getter]
+    fn _timeout(&self) -> f64 {
+        self.config.connect_timeout.as_secs_f64()
     }
 
     /// This thread's connection's counters (for tests): `writes` (write calls that sent
@@ -1337,5 +1431,6 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Record>()?;
     m.add_class::<PgReady>()?;
     m.add_class::<PgWritable>()?;
+    m.add_class::<PgCloseHere>()?;
     Ok(())
 }

@@ -48,6 +48,7 @@ terminated backend, ``InterfaceError`` for a closed socket); the next call recon
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import os
 from urllib.parse import unquote, urlsplit, parse_qsl
@@ -157,18 +158,25 @@ class Pool(_PgPool, _Calls):
         """Does nothing (``acquire`` reserves nothing)."""
 
     async def close(self) -> None:
-        """Closes the pool: later calls raise ``InterfaceError``."""
-        self._close()
+        """Closes the pool: the connection of every I/O thread that opened one, each closed
+        by its own thread (their calls in flight fail with ``InterfaceError``); returns
+        once they are closed (waiting at most ``timeout`` seconds, ``create_pool``'s, for
+        a thread whose loop no longer runs). Later calls raise ``InterfaceError`` ("the
+        pool is closed")."""
+        sent = self._close()
+        if sent:
+            await asyncio.wait([asyncio.wrap_future(f) for f in sent], timeout=self._timeout)
 
     def terminate(self) -> None:
-        """Closes the pool at once (as :meth:`close`)."""
+        """Closes the pool at once (as :meth:`close`, without waiting for the other
+        threads to have closed their connections)."""
         self._close()
 
     async def __aenter__(self):
         return self
 
     async def __aexit__(self, *exc) -> None:
-        self._close()
+        await self.close()
 
 
 class Connection(_Calls):
