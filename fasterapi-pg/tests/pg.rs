@@ -2,45 +2,101 @@
 //! `db.sh env` prints them): ignored without it, run with
 //! `cargo test -p fasterapi-pg -- --include-ignored` once the database is up.
 
-use fasterapi_pg::{oid, Config, Conn, Event, Param};
+use fasterapi_pg::{oid, Config, Conn, Detail, Event, Oid, Param, Statement};
 
-/// What a test's batch gathers: the rows' two int4 columns, and its result.
+/// A test's batch: what the server said of it. Every statement of these tests returns
+/// int4 columns (or none).
 #[derive(Default, Debug)]
-struct Gather {
+struct Batch {
     tag: u32,
-    rows: Vec<(i32, i32)>,
+    /// Each row's columns.
+    rows: Vec<Vec<i32>>,
+    /// What a described statement takes and returns.
+    parameters: Vec<Oid>,
+    columns: Vec<(String, Oid)>,
+    /// Each statement's command tag.
+    tags: Vec<String>,
 }
 
-fn connect() -> Conn<Gather> {
+impl Batch {
+    fn tagged(tag: u32) -> Batch {
+        Batch {
+            tag,
+            ..Batch::default()
+        }
+    }
+}
+
+/// A batch's job back, with its result.
+type Done = (Batch, Result<(), fasterapi_pg::Error>);
+
+fn connect() -> Conn<Batch> {
     let config = Config::from_env().expect("DB_* settings");
     Conn::connect(&config).expect("the bench's PostgreSQL (benches/tfb/db.sh start)")
 }
 
+/// The settings, over TCP (the receive mark is TCP's: a unix socket's readiness ignores it).
+fn tcp_config() -> Config {
+    let mut config = Config::from_env().expect("DB_* settings");
+    if config.host.starts_with('/') {
+        config.host = "127.0.0.1".into();
+    }
+    config
+}
+
+/// Hands what `process_detailed` reads to the batches, and the finished ones to `done`.
+fn collect(done: &mut Vec<Done>) -> impl FnMut(Detail<'_, Batch>) + '_ {
+    |detail| match detail {
+        Detail::Parameters(b, types) => b.parameters = types,
+        Detail::Columns(b, columns) => {
+            b.columns = columns.into_iter().map(|c| (c.name, c.type_oid)).collect()
+        }
+        Detail::Complete(b, tag) => b.tags.push(tag.to_owned()),
+        Detail::Event(Event::Row(b, row)) => {
+            let mut values = Vec::new();
+            while row.get(values.len()).is_ok() {
+                values.push(row.int4(values.len()).expect("an int4 column"));
+            }
+            b.rows.push(values);
+        }
+        Detail::Event(Event::Done(b, result)) => done.push((b, result)),
+    }
+}
+
 /// Runs the connection without blocking until no batch is in flight (the test's
 /// stand-in for an event loop: it polls instead of waiting for readiness).
-fn drive(conn: &mut Conn<Gather>) -> Vec<(Gather, Result<(), fasterapi_pg::Error>)> {
+fn drive(conn: &mut Conn<Batch>) -> Vec<Done> {
     let mut done = Vec::new();
-    let mut turns = 0u64;
     while conn.in_flight() > 0 {
         conn.flush();
-        conn.process(|event| match event {
-            Event::Row(g, row) => g.rows.push((row.int4(0).unwrap(), row.int4(1).unwrap())),
-            Event::Done(g, result) => done.push((g, result)),
-        });
-        turns += 1;
+        conn.process_detailed(collect(&mut done));
     }
-    assert!(turns >= 1);
     done
 }
 
-/// A batch's job back, with its result.
-type Done = (Gather, Result<(), fasterapi_pg::Error>);
+/// Ends the batch queued on `conn`, runs it alone until it is answered, and returns it;
+/// panics if it failed.
+fn answered(conn: &mut Conn<Batch>) -> Batch {
+    conn.finish(Batch::default());
+    let mut done = drive(conn);
+    assert_eq!(done.len(), 1, "{done:?}");
+    let (batch, result) = done.remove(0);
+    result.expect("the batch");
+    batch
+}
+
+/// Describes `sql` without blocking and returns it ready to run.
+fn described(conn: &mut Conn<Batch>, sql: &str) -> Statement {
+    let mut statement = conn.describe(sql).expect("describe");
+    statement.set_types(answered(conn).parameters);
+    statement
+}
 
 /// Runs the connection as an event loop does: waits for the socket's readiness (poll(2),
 /// which honours the receive low-water mark as epoll does) before each read. Returns the
 /// batches done and how many times the socket was reported readable. A wait of 10 s fails
 /// the test: the mark would be waiting for bytes the server does not owe.
-fn drive_on_readiness(conn: &mut Conn<Gather>) -> (Vec<Done>, usize) {
+fn drive_on_readiness(conn: &mut Conn<Batch>) -> (Vec<Done>, usize) {
     let mut done = Vec::new();
     let mut wakes = 0;
     conn.flush();
@@ -58,13 +114,63 @@ fn drive_on_readiness(conn: &mut Conn<Gather>) -> (Vec<Done>, usize) {
             conn.in_flight()
         );
         wakes += 1;
-        conn.process(|event| match event {
-            Event::Row(g, row) => g.rows.push((row.int4(0).unwrap(), row.int4(1).unwrap())),
-            Event::Done(g, result) => done.push((g, result)),
-        });
+        conn.process_detailed(collect(&mut done));
     }
     (done, wakes)
 }
+
+/// The socket's receive low-water mark (`SO_RCVLOWAT`).
+fn receive_mark(conn: &Conn<Batch>) -> libc::c_int {
+    let mut mark: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: the pointers describe `mark` and `len`, which outlive the call.
+    let r = unsafe {
+        libc::getsockopt(
+            conn.fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVLOWAT,
+            (&raw mut mark).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(r, 0);
+    mark
+}
+
+/// An advisory lock held by a session of the test's own.
+struct Lock {
+    key: i64,
+    holder: Conn<Batch>,
+}
+
+impl Lock {
+    fn hold(config: &Config, key: i64) -> Lock {
+        let mut holder: Conn<Batch> = Conn::connect(config).unwrap();
+        let lock = holder
+            .prepare("SELECT 0 FROM pg_advisory_lock($1)", &[oid::INT8])
+            .unwrap();
+        holder.execute(&lock, &[Param::Int8(key)]);
+        answered(&mut holder);
+        Lock { key, holder }
+    }
+
+    /// A statement of `conn` that waits for the lock (and returns two int4 zeros).
+    fn waiter(&self, conn: &mut Conn<Batch>) -> Statement {
+        let sql = format!("SELECT 0, 0 FROM pg_advisory_lock_shared({})", self.key);
+        conn.prepare(&sql, &[]).unwrap()
+    }
+
+    fn let_go(mut self) {
+        let unlock = self
+            .holder
+            .prepare("SELECT 0 FROM pg_advisory_unlock($1)", &[oid::INT8])
+            .unwrap();
+        self.holder.execute(&unlock, &[Param::Int8(self.key)]);
+        answered(&mut self.holder);
+    }
+}
+
+const WORLD: &str = "SELECT id, randomnumber FROM world WHERE id = $1";
 
 #[test]
 #[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
@@ -82,89 +188,44 @@ fn the_smallest_answers_still_wake_the_reader() {
         if tag % 7 == 0 {
             conn.execute(&divide, &[Param::Int4(0)]);
         }
-        conn.finish(Gather {
-            tag,
-            ..Gather::default()
-        });
+        conn.finish(Batch::tagged(tag));
     }
     let (done, _) = drive_on_readiness(&mut conn);
     assert_eq!(
-        done.iter().map(|(g, _)| g.tag).collect::<Vec<_>>(),
+        done.iter().map(|(b, _)| b.tag).collect::<Vec<_>>(),
         (0..60).collect::<Vec<_>>()
     );
-    for (g, result) in &done {
-        assert_eq!(result.is_err(), g.tag % 7 == 0, "{}: {result:?}", g.tag);
+    for (b, result) in &done {
+        assert_eq!(result.is_err(), b.tag % 7 == 0, "{}: {result:?}", b.tag);
     }
 }
 
 #[test]
 #[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
 fn many_answers_are_read_in_few_wakeups() {
-    // Over TCP (the mark is TCP's: a unix socket's readiness ignores it).
-    let mut config = Config::from_env().unwrap();
-    if config.host.starts_with('/') {
-        config.host = "127.0.0.1".into();
-    }
+    let config = tcp_config();
     // Another session holds a lock that the batch's first statement waits for: until it
     // lets go, the server answers nothing.
-    let mut holder: Conn<()> = Conn::connect(&config).unwrap();
-    let lock = holder
-        .prepare("SELECT pg_advisory_lock(1818)", &[])
-        .unwrap();
-    holder.execute(&lock, &[]);
-    holder.finish(());
-    holder.wait(|event| {
-        if let Event::Done((), result) = event {
-            result.unwrap();
-        }
-    });
-    let mut conn: Conn<Gather> = Conn::connect(&config).unwrap();
-    let wait_lock = conn
-        .prepare("SELECT 0, 0 FROM pg_advisory_lock_shared(1818)", &[])
-        .unwrap();
-    let world = conn
-        .prepare(
-            "SELECT id, randomnumber FROM world WHERE id = $1",
-            &[oid::INT4],
-        )
-        .unwrap();
+    let holder = Lock::hold(&config, 1818);
+    let mut conn: Conn<Batch> = Conn::connect(&config).unwrap();
+    let wait_lock = holder.waiter(&mut conn);
+    let world = conn.prepare(WORLD, &[oid::INT4]).unwrap();
     conn.execute(&wait_lock, &[]);
     for id in 1..=100 {
         conn.execute(&world, &[Param::Int4(id)]);
     }
-    conn.finish(Gather::default());
+    conn.finish(Batch::default());
     conn.flush();
     conn.process(|_| panic!("nothing is answered while the lock is held"));
-    let mark = |conn: &Conn<Gather>| {
-        let mut mark: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: the pointers describe `mark` and `len`, which outlive the call.
-        let r = unsafe {
-            libc::getsockopt(
-                conn.fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVLOWAT,
-                (&raw mut mark).cast(),
-                &mut len,
-            )
-        };
-        assert_eq!(r, 0);
-        mark
-    };
     // Off by default: readable at the first byte.
-    assert_eq!(mark(&conn), 1);
+    assert_eq!(receive_mark(&conn), 1);
     assert!(!conn.waits_for_mark());
     // On: 101 statements owed, each answered with at least 16 bytes; the socket is not
     // reported readable before that much has come.
     conn.set_receive_mark(true);
-    assert_eq!(mark(&conn), 16 * 101);
+    assert_eq!(receive_mark(&conn), 16 * 101);
     assert!(conn.waits_for_mark());
-    let unlock = holder
-        .prepare("SELECT pg_advisory_unlock(1818)", &[])
-        .unwrap();
-    holder.execute(&unlock, &[]);
-    holder.finish(());
-    holder.wait(|_| {});
+    holder.let_go();
     // Each answer is 48 bytes and the server sends each on its own; a wake-up reads at
     // least about a third of what is left, so 101 answers take about 15 wake-ups at most,
     // not one each.
@@ -178,49 +239,32 @@ fn many_answers_are_read_in_few_wakeups() {
 #[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
 fn pipelined_batches_answer_in_order_with_their_own_rows() {
     let mut conn = connect();
-    let world = conn
-        .prepare(
-            "SELECT id, randomnumber FROM world WHERE id = $1",
-            &[oid::INT4],
-        )
-        .unwrap();
+    let world = conn.prepare(WORLD, &[oid::INT4]).unwrap();
     // Three batches in one write: 1 row, 20 rows, 3 rows.
     conn.execute(&world, &[Param::Int4(7)]);
-    conn.finish(Gather {
-        tag: 1,
-        ..Gather::default()
-    });
+    conn.finish(Batch::tagged(1));
     for id in 1..=20 {
         conn.execute(&world, &[Param::Int4(id * 100)]);
     }
-    conn.finish(Gather {
-        tag: 2,
-        ..Gather::default()
-    });
+    conn.finish(Batch::tagged(2));
     for id in [9_999, 10_000, 5] {
         conn.execute(&world, &[Param::Int4(id)]);
     }
-    conn.finish(Gather {
-        tag: 3,
-        ..Gather::default()
-    });
+    conn.finish(Batch::tagged(3));
     assert_eq!(conn.in_flight(), 3);
     let done = drive(&mut conn);
-    let tags: Vec<u32> = done.iter().map(|(g, _)| g.tag).collect();
+    let tags: Vec<u32> = done.iter().map(|(b, _)| b.tag).collect();
     assert_eq!(tags, [1, 2, 3]);
-    let ids = |g: &Gather| g.rows.iter().map(|r| r.0).collect::<Vec<_>>();
+    let ids = |b: &Batch| b.rows.iter().map(|r| r[0]).collect::<Vec<_>>();
     assert_eq!(ids(&done[0].0), [7]);
     assert_eq!(
         ids(&done[1].0),
         (1..=20).map(|i| i * 100).collect::<Vec<_>>()
     );
     assert_eq!(ids(&done[2].0), [9_999, 10_000, 5]);
-    for (g, result) in &done {
+    for (b, result) in &done {
         assert!(result.is_ok(), "{result:?}");
-        assert!(
-            g.rows.iter().all(|&(_, n)| (1..=10_000).contains(&n)),
-            "{g:?}"
-        );
+        assert!(b.rows.iter().all(|r| (1..=10_000).contains(&r[1])), "{b:?}");
     }
 }
 
@@ -230,36 +274,24 @@ fn an_error_fails_its_batch_only() {
     let mut conn = connect();
     let divide = conn.prepare("SELECT 10 / $1, 0", &[oid::INT4]).unwrap();
     conn.execute(&divide, &[Param::Int4(5)]);
-    conn.finish(Gather {
-        tag: 1,
-        ..Gather::default()
-    });
+    conn.finish(Batch::tagged(1));
     conn.execute(&divide, &[Param::Int4(0)]); // division by zero
     conn.execute(&divide, &[Param::Int4(2)]); // its own transaction: runs, the batch failed
-    conn.finish(Gather {
-        tag: 2,
-        ..Gather::default()
-    });
+    conn.finish(Batch::tagged(2));
     conn.execute(&divide, &[Param::Text("2")]); // wrong type: never sent
-    conn.finish(Gather {
-        tag: 3,
-        ..Gather::default()
-    });
+    conn.finish(Batch::tagged(3));
     conn.execute(&divide, &[Param::Int4(1)]);
-    conn.finish(Gather {
-        tag: 4,
-        ..Gather::default()
-    });
+    conn.finish(Batch::tagged(4));
     let done = drive(&mut conn);
     assert_eq!(done.len(), 4);
-    assert_eq!(done[0].0.rows, [(2, 0)]);
+    assert_eq!(done[0].0.rows, [[2, 0]]);
     assert!(done[0].1.is_ok());
     let e = done[1].1.as_ref().unwrap_err();
     assert_eq!(e.code(), Some("22012"), "{e}"); // division_by_zero
     assert!(done[1].0.rows.is_empty());
     let e = done[2].1.as_ref().unwrap_err();
     assert!(e.to_string().contains("do not match"), "{e}");
-    assert_eq!(done[3].0.rows, [(10, 0)]);
+    assert_eq!(done[3].0.rows, [[10, 0]]);
     assert!(done[3].1.is_ok());
 }
 
@@ -275,19 +307,13 @@ fn arrays_write_rows_back() {
             &[oid::INT4_ARRAY, oid::INT4_ARRAY],
         )
         .unwrap();
-    let world = conn
-        .prepare(
-            "SELECT id, randomnumber FROM world WHERE id = $1",
-            &[oid::INT4],
-        )
-        .unwrap();
+    let world = conn.prepare(WORLD, &[oid::INT4]).unwrap();
     // Numbers unlike the present ones: read them first.
     for id in [11, 12, 13] {
         conn.execute(&world, &[Param::Int4(id)]);
     }
-    conn.finish(Gather::default());
-    let before = drive(&mut conn).remove(0).0.rows;
-    let numbers: Vec<i32> = before.iter().map(|&(_, n)| n % 10_000 + 1).collect();
+    let before = answered(&mut conn).rows;
+    let numbers: Vec<i32> = before.iter().map(|r| r[1] % 10_000 + 1).collect();
     // The update and the selects reading it back, pipelined in one batch.
     conn.execute(
         &update,
@@ -296,10 +322,8 @@ fn arrays_write_rows_back() {
     for id in [11, 12, 13] {
         conn.execute(&world, &[Param::Int4(id)]);
     }
-    conn.finish(Gather::default());
-    let (after, result) = drive(&mut conn).remove(0);
-    assert!(result.is_ok(), "{result:?}");
-    assert_eq!(after.rows.iter().map(|r| r.1).collect::<Vec<_>>(), numbers);
+    let after = answered(&mut conn);
+    assert_eq!(after.rows.iter().map(|r| r[1]).collect::<Vec<_>>(), numbers);
 }
 
 #[test]
@@ -345,77 +369,36 @@ fn a_refused_connection_is_an_error() {
     assert!(e.to_string().contains("127.0.0.1:1"), "{e}");
 }
 
-/// What a described batch gathers.
-#[derive(Default)]
-struct Described {
-    parameters: Vec<fasterapi_pg::Oid>,
-    columns: Vec<(String, fasterapi_pg::Oid)>,
-    tags: Vec<String>,
-    rows: Vec<i32>,
-}
-
-fn drive_detailed(conn: &mut Conn<Described>) -> Vec<(Described, Result<(), fasterapi_pg::Error>)> {
-    use fasterapi_pg::Detail;
-    let mut done = Vec::new();
-    while conn.in_flight() > 0 {
-        conn.flush();
-        conn.process_detailed(|detail| match detail {
-            Detail::Parameters(d, types) => d.parameters = types,
-            Detail::Columns(d, columns) => {
-                d.columns = columns.into_iter().map(|c| (c.name, c.type_oid)).collect()
-            }
-            Detail::Complete(d, tag) => d.tags.push(tag.to_owned()),
-            Detail::Event(Event::Row(d, row)) => d.rows.push(row.int4(0).unwrap()),
-            Detail::Event(Event::Done(d, result)) => done.push((d, result)),
-        });
-    }
-    done
-}
-
 #[test]
 #[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
 fn a_statement_described_without_blocking_runs_once_given_its_types() {
-    let config = Config::from_env().expect("DB_* settings");
-    let mut conn: Conn<Described> = Conn::connect(&config).expect("the bench's PostgreSQL");
-    let mut statement = conn
-        .describe("SELECT id, randomnumber FROM world WHERE id = $1")
-        .unwrap();
-    conn.finish(Described::default());
-    let mut done = drive_detailed(&mut conn);
-    let (d, result) = done.pop().unwrap();
-    result.unwrap();
-    assert_eq!(d.parameters, vec![oid::INT4]);
+    let mut conn = connect();
+    let mut statement = conn.describe(WORLD).unwrap();
+    let b = answered(&mut conn);
+    assert_eq!(b.parameters, vec![oid::INT4]);
     assert_eq!(
-        d.columns,
+        b.columns,
         vec![
             ("id".to_owned(), oid::INT4),
             ("randomnumber".to_owned(), oid::INT4)
         ]
     );
-    statement.set_types(d.parameters);
+    statement.set_types(b.parameters);
     conn.execute(&statement, &[Param::Int4(5)]);
     conn.execute(&statement, &[Param::Null]);
-    conn.finish(Described::default());
-    let (d, result) = drive_detailed(&mut conn).pop().unwrap();
-    result.unwrap();
-    assert_eq!(d.rows, vec![5]);
-    assert_eq!(d.tags, vec!["SELECT 1", "SELECT 0"]);
+    let b = answered(&mut conn);
+    assert_eq!(b.rows.iter().map(|r| r[0]).collect::<Vec<_>>(), vec![5]);
+    assert_eq!(b.tags, vec!["SELECT 1", "SELECT 0"]);
 }
 
 #[test]
 #[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
 fn statements_queued_unsynced_share_one_transaction() {
-    let config = Config::from_env().expect("DB_* settings");
-    let mut conn: Conn<Described> = Conn::connect(&config).expect("the bench's PostgreSQL");
+    let mut conn = connect();
     let mut division = conn.describe("SELECT 10 / $1::int4").unwrap();
     let mut xact = conn.describe("SELECT txid_current()::int4").unwrap();
-    conn.finish(Described::default());
-    let mut done = drive_detailed(&mut conn);
-    assert_eq!(done.len(), 1);
-    let (d, result) = done.pop().unwrap();
     // Two statements described in one batch: the last description stands.
-    result.unwrap();
-    assert!(d.parameters.is_empty());
+    assert!(answered(&mut conn).parameters.is_empty());
     division.set_types(vec![oid::INT4]);
     xact.set_types(Vec::new());
     // Two transactions ids read in one transaction are the same; with a Sync between, not.
@@ -423,79 +406,56 @@ fn statements_queued_unsynced_share_one_transaction() {
     assert!(conn.execute_unsynced(&xact, &[]));
     conn.sync();
     conn.execute(&xact, &[]);
-    conn.finish(Described::default());
-    let (d, result) = drive_detailed(&mut conn).pop().unwrap();
-    result.unwrap();
-    assert_eq!(d.rows[0], d.rows[1]);
-    assert_ne!(d.rows[1], d.rows[2]);
+    let rows = answered(&mut conn).rows;
+    assert_eq!(rows[0], rows[1]);
+    assert_ne!(rows[1], rows[2]);
     // A failing statement fails its batch.
     assert!(conn.execute_unsynced(&division, &[Param::Int4(2)]));
     assert!(conn.execute_unsynced(&division, &[Param::Int4(0)]));
     conn.sync();
-    conn.finish(Described::default());
-    let (_, result) = drive_detailed(&mut conn).pop().unwrap();
+    conn.finish(Batch::default());
+    let (_, result) = drive(&mut conn).pop().unwrap();
     assert_eq!(result.unwrap_err().code(), Some("22012"));
 }
 
 #[test]
 #[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
 fn sql_with_a_nul_byte_is_refused_and_leaves_the_connection_usable() {
-    let config = Config::from_env().expect("DB_* settings");
-    let mut conn: Conn<Described> = Conn::connect(&config).expect("the bench's PostgreSQL");
+    let mut conn = connect();
     // Refused before anything is queued: no half-written Parse in the stream, which would
     // make the server drop the connection (and every batch in flight with it).
     assert!(conn.describe("SELECT 1\0").is_err());
     assert!(!conn.has_output());
-    let mut blocking: Conn<Gather> = Conn::connect(&config).expect("the bench's PostgreSQL");
+    let mut blocking = connect();
     assert!(blocking.prepare("SELECT 1\0", &[]).is_err());
     let world = blocking
-        .prepare(
-            "SELECT id, randomnumber FROM world WHERE id = $1",
-            &[oid::INT4],
-        )
+        .prepare(WORLD, &[oid::INT4])
         .expect("prepare after a refused one");
     blocking.execute(&world, &[Param::Int4(3)]);
-    blocking.finish(Gather::default());
-    let (g, result) = drive(&mut blocking).pop().unwrap();
-    result.unwrap();
-    assert_eq!(g.rows[0].0, 3);
-    let mut statement = conn.describe("SELECT $1::int4 + 1").unwrap();
-    conn.finish(Described::default());
-    let (d, result) = drive_detailed(&mut conn).pop().unwrap();
-    result.unwrap();
-    statement.set_types(d.parameters);
+    assert_eq!(answered(&mut blocking).rows[0][0], 3);
+    let statement = described(&mut conn, "SELECT $1::int4 + 1");
     conn.execute(&statement, &[Param::Int4(41)]);
-    conn.finish(Described::default());
-    let (d, result) = drive_detailed(&mut conn).pop().unwrap();
-    result.unwrap();
-    assert_eq!(d.rows, vec![42]);
+    assert_eq!(answered(&mut conn).rows, [[42]]);
 }
 
 #[test]
 #[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
 fn a_batch_finished_after_unsynced_statements_gets_their_rows_not_the_next_one() {
-    let config = Config::from_env().expect("DB_* settings");
-    let mut conn: Conn<Described> = Conn::connect(&config).expect("the bench's PostgreSQL");
-    let mut number = conn.describe("SELECT $1::int4").unwrap();
-    conn.finish(Described::default());
-    let (d, result) = drive_detailed(&mut conn).pop().unwrap();
-    result.unwrap();
-    number.set_types(d.parameters);
+    let mut conn = connect();
+    let number = described(&mut conn, "SELECT $1::int4");
     // A Sync, then one more statement without one, then the batch ends: the statement
     // after the Sync belongs to this batch, and must not run in (and answer) the next.
     assert!(conn.execute_unsynced(&number, &[Param::Int4(1)]));
     conn.sync();
     assert!(conn.execute_unsynced(&number, &[Param::Int4(2)]));
-    conn.finish(Described {
-        tags: vec!["first".into()],
-        ..Described::default()
-    });
+    conn.finish(Batch::tagged(1));
     conn.execute(&number, &[Param::Int4(3)]);
-    conn.finish(Described::default());
-    let done = drive_detailed(&mut conn);
+    conn.finish(Batch::tagged(2));
+    let done = drive(&mut conn);
     assert_eq!(done.len(), 2);
-    let rows: Vec<Vec<i32>> = done.iter().map(|(d, _)| d.rows.clone()).collect();
-    assert_eq!(rows, vec![vec![1, 2], vec![3]]);
+    let rows: Vec<(u32, Vec<Vec<i32>>)> =
+        done.iter().map(|(b, _)| (b.tag, b.rows.clone())).collect();
+    assert_eq!(rows, vec![(1, vec![vec![1], vec![2]]), (2, vec![vec![3]])]);
     for (_, result) in done {
         result.unwrap();
     }
@@ -504,24 +464,11 @@ fn a_batch_finished_after_unsynced_statements_gets_their_rows_not_the_next_one()
 #[test]
 #[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
 fn answers_read_while_a_write_is_blocked_do_not_inflate_the_mark() {
-    // Over TCP (the mark is TCP's).
-    let mut config = Config::from_env().unwrap();
-    if config.host.starts_with('/') {
-        config.host = "127.0.0.1".into();
-    }
+    let config = tcp_config();
     // The server reads nothing while its first statement waits for a lock another
     // session holds: the pipeline behind it fills the socket, and the write blocks.
-    let mut holder: Conn<()> = Conn::connect(&config).unwrap();
-    let lock = holder
-        .prepare("SELECT pg_advisory_lock(1819)", &[])
-        .unwrap();
-    let unlock = holder
-        .prepare("SELECT pg_advisory_unlock(1819)", &[])
-        .unwrap();
-    holder.execute(&lock, &[]);
-    holder.finish(());
-    holder.wait(|_| {});
-    let mut conn: Conn<Gather> = Conn::connect(&config).unwrap();
+    let holder = Lock::hold(&config, 1819);
+    let mut conn: Conn<Batch> = Conn::connect(&config).unwrap();
     conn.set_receive_mark(true);
     // A small send buffer (the kernel's would grow to megabytes).
     let size: libc::c_int = 4096;
@@ -536,29 +483,20 @@ fn answers_read_while_a_write_is_blocked_do_not_inflate_the_mark() {
         )
     };
     assert_eq!(r, 0);
-    let wait_lock = conn
-        .prepare("SELECT 0, 0 FROM pg_advisory_lock_shared(1819)", &[])
-        .unwrap();
-    let world = conn
-        .prepare(
-            "SELECT id, randomnumber FROM world WHERE id = $1",
-            &[oid::INT4],
-        )
-        .unwrap();
+    let wait_lock = holder.waiter(&mut conn);
+    let world = conn.prepare(WORLD, &[oid::INT4]).unwrap();
     conn.execute(&wait_lock, &[]);
-    conn.finish(Gather::default());
+    conn.finish(Batch::default());
     for id in 0..40_000 {
         conn.execute(&world, &[Param::Int4(id % 10_000 + 1)]);
-        conn.finish(Gather::default());
+        conn.finish(Batch::default());
     }
     conn.flush();
     assert!(
         conn.write_blocked(),
         "the pipeline fit in the socket's buffers"
     );
-    holder.execute(&unlock, &[]);
-    holder.finish(());
-    holder.wait(|_| {});
+    holder.let_go();
     // Answers are read while the rest is written: the statements they answer were not
     // counted as owed yet (their flush had not completed).
     let done = drive(&mut conn);
@@ -566,58 +504,31 @@ fn answers_read_while_a_write_is_blocked_do_not_inflate_the_mark() {
     // Nothing is owed now: the socket is readable at the first byte again, and one
     // statement's answer wakes the reader (a mark left at what the answers read during
     // the blocked write were counted for would wait for bytes that never come).
-    let mut mark: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: the pointers describe `mark` and `len`, which outlive the call.
-    let r = unsafe {
-        libc::getsockopt(
-            conn.fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVLOWAT,
-            (&raw mut mark).cast(),
-            &mut len,
-        )
-    };
-    assert_eq!((r, mark), (0, 1));
+    assert_eq!(receive_mark(&conn), 1);
     conn.execute(&world, &[Param::Int4(5)]);
-    conn.finish(Gather::default());
+    conn.finish(Batch::default());
     let (done, _) = drive_on_readiness(&mut conn);
-    assert_eq!(done[0].0.rows[0].0, 5);
+    assert_eq!(done[0].0.rows[0][0], 5);
 }
 
 #[test]
 #[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
 fn a_transaction_left_open_breaks_the_connection_one_closed_before_its_sync_does_not() {
-    let config = Config::from_env().expect("DB_* settings");
-    let mut conn: Conn<Gather> = Conn::connect(&config).expect("the bench's PostgreSQL");
+    let mut conn = connect();
     let begin = conn.prepare("BEGIN", &[]).unwrap();
     let commit = conn.prepare("COMMIT", &[]).unwrap();
-    let world = conn
-        .prepare(
-            "SELECT id, randomnumber FROM world WHERE id = $1",
-            &[oid::INT4],
-        )
-        .unwrap();
+    let world = conn.prepare(WORLD, &[oid::INT4]).unwrap();
     // BEGIN ... COMMIT before one Sync: a transaction of its own, allowed.
     assert!(conn.execute_unsynced(&begin, &[]));
     assert!(conn.execute_unsynced(&world, &[Param::Int4(2)]));
     assert!(conn.execute_unsynced(&commit, &[]));
     conn.sync();
-    conn.finish(Gather::default());
-    let (g, result) = drive(&mut conn).pop().unwrap();
-    result.unwrap();
-    assert_eq!(g.rows[0].0, 2);
+    assert_eq!(answered(&mut conn).rows[0][0], 2);
     // BEGIN alone: the next batch would run in its transaction.
     conn.execute(&begin, &[]);
-    conn.finish(Gather {
-        tag: 1,
-        ..Gather::default()
-    });
+    conn.finish(Batch::tagged(1));
     conn.execute(&world, &[Param::Int4(3)]);
-    conn.finish(Gather {
-        tag: 2,
-        ..Gather::default()
-    });
+    conn.finish(Batch::tagged(2));
     let done = drive(&mut conn);
     assert_eq!(done.len(), 2);
     for (_, result) in &done {
