@@ -17,6 +17,10 @@
 //! never wait for one another: a connection has as many in flight as its callers queue,
 //! answered in order.
 //!
+//! [`Conn::connect`] connects and authenticates blocking its thread (at start, in tests);
+//! [`Connecting`] does the same step by step on a non-blocking socket, for a thread whose
+//! event loop has other work meanwhile.
+//!
 //! Every statement is its own transaction (a Sync after each, as tokio-postgres sends
 //! them): pipelining saves round trips, never merges statements or transactions (which
 //! TechEmpower's rules forbid). An error in a statement fails that statement and so its
@@ -56,7 +60,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
@@ -71,6 +75,7 @@ use postgres_protocol::message::backend::{
 use postgres_protocol::message::frontend;
 use postgres_protocol::types::{self, ArrayDimension};
 use postgres_protocol::IsNull;
+use socket2::{Domain, Socket, Type};
 
 /// A type's oid (its number in `pg_type`).
 pub use postgres_protocol::Oid;
@@ -124,7 +129,8 @@ pub struct Config {
     /// How long connecting, and each step of the startup handshake, may wait for the
     /// server: [`Conn::connect`] blocks its thread meanwhile, so a server that does not
     /// answer (a firewall dropping packets, a stuck process) fails it after about this long
-    /// instead of the kernel's minutes of SYN retries, or never.
+    /// instead of the kernel's minutes of SYN retries, or never. [`Connecting`] does not
+    /// block: its caller gives up after this long.
     pub connect_timeout: Duration,
 }
 
@@ -515,6 +521,280 @@ pub struct Conn<J> {
     mark: bool,
 }
 
+/// The unix socket of the server whose socket directory is `config.host`, connected.
+fn unix_connect(config: &Config) -> Result<Stream, Error> {
+    let path = format!("{}/.s.PGSQL.{}", config.host, config.port);
+    let s = UnixStream::connect(&path).map_err(|e| Error::new(format!("{path}: {e}")))?;
+    Ok(Stream::Unix(s))
+}
+
+fn handshake_timed_out(config: &Config) -> Error {
+    Error::new(format!(
+        "{}:{}: the server did not answer the startup handshake within {:?} (connect_timeout)",
+        config.host,
+        config.port,
+        config.connect_timeout.max(Duration::from_millis(1))
+    ))
+}
+
+/// The client's side of the startup handshake: what it answers to each message of the
+/// server until the server is ready for queries.
+struct Handshake {
+    user: String,
+    password: String,
+    scram: Option<ScramSha256>,
+}
+
+impl Handshake {
+    /// Queues the startup message into `out`.
+    fn begin(config: &Config, out: &mut BytesMut) -> Result<Handshake, Error> {
+        frontend::startup_message(
+            [
+                ("user", config.user.as_str()),
+                ("database", config.dbname.as_str()),
+                ("client_encoding", "UTF8"),
+            ],
+            out,
+        )?;
+        Ok(Handshake {
+            user: config.user.clone(),
+            password: config.password.clone(),
+            scram: None,
+        })
+    }
+
+    /// Queues into `out` the answer to the server's `message`, if it wants one; true once
+    /// the server is ready for queries.
+    fn answer(&mut self, message: Message, out: &mut BytesMut) -> Result<bool, Error> {
+        match message {
+            Message::AuthenticationOk => {}
+            Message::AuthenticationCleartextPassword => {
+                frontend::password_message(self.password.as_bytes(), out)?;
+            }
+            Message::AuthenticationMd5Password(body) => {
+                let hash = md5_hash(self.user.as_bytes(), self.password.as_bytes(), body.salt());
+                frontend::password_message(hash.as_bytes(), out)?;
+            }
+            Message::AuthenticationSasl(body) => {
+                let mut mechanisms = body.mechanisms();
+                let mut offered = false;
+                while let Some(m) = mechanisms.next()? {
+                    offered |= m == SCRAM_SHA_256;
+                }
+                if !offered {
+                    return Err(Error::new(
+                        "the server offers no SASL mechanism supported here (SCRAM-SHA-256)",
+                    ));
+                }
+                let s = ScramSha256::new(self.password.as_bytes(), ChannelBinding::unsupported());
+                frontend::sasl_initial_response(SCRAM_SHA_256, s.message(), out)?;
+                self.scram = Some(s);
+            }
+            Message::AuthenticationSaslContinue(body) => {
+                let s = self
+                    .scram
+                    .as_mut()
+                    .ok_or_else(|| Error::new("SASL continue before SASL start"))?;
+                s.update(body.data())?;
+                frontend::sasl_response(s.message(), out)?;
+            }
+            Message::AuthenticationSaslFinal(body) => {
+                self.scram
+                    .as_mut()
+                    .ok_or_else(|| Error::new("SASL final before SASL start"))?
+                    .finish(body.data())?;
+            }
+            Message::ErrorResponse(body) => return Err(Error::server(&body)),
+            Message::ReadyForQuery(_) => return Ok(true),
+            Message::ParameterStatus(_)
+            | Message::BackendKeyData(_)
+            | Message::NoticeResponse(_) => {}
+            _ => {
+                return Err(Error::new(
+                    "the server asked for an authentication method not supported here \
+                     (supported: cleartext, md5, SCRAM-SHA-256)",
+                ))
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// A TCP connect to `addr` begun without blocking: the socket becomes writable when it
+/// is done (or failed).
+fn begin_tcp(addr: &SocketAddr) -> io::Result<TcpStream> {
+    let socket = Socket::new(Domain::for_address(*addr), Type::STREAM, None)?;
+    socket.set_nonblocking(true)?;
+    socket.set_cloexec(true)?;
+    match socket.connect(&(*addr).into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(socket.into())
+}
+
+/// A connection being made without blocking its thread: the TCP connect and the startup
+/// handshake, advanced by [`Connecting::advance`] each time its socket is ready. The
+/// caller polls [`Connecting::fd`] for reading, and for writing while
+/// [`Connecting::wants_write`], and gives up with [`Connecting::timed_out`]'s error
+/// past the config's [`Config::connect_timeout`] (nothing here watches the time).
+///
+/// Resolving a host name ([`ToSocketAddrs`]) still blocks: give an address, or a name
+/// the system resolves locally (`localhost`), where that matters.
+pub struct Connecting<J> {
+    conn: Conn<J>,
+    handshake: Handshake,
+    /// The TCP connect is not done yet.
+    connecting: bool,
+    /// The host's other addresses, tried in turn if the connect fails.
+    addresses: std::vec::IntoIter<SocketAddr>,
+    /// The config's host, port and timeout, for the errors.
+    host: String,
+    port: u16,
+    timeout: Duration,
+}
+
+impl<J> Connecting<J> {
+    /// Begins connecting (without blocking, but for resolving the host name).
+    pub fn start(config: &Config) -> Result<Connecting<J>, Error> {
+        let target = |e: io::Error| Error::new(format!("{}:{}: {e}", config.host, config.port));
+        let (stream, connecting, addresses) = if config.host.starts_with('/') {
+            // A local socket: its connect does not wait for the server to answer.
+            let stream = unix_connect(config)?;
+            stream.set_nonblocking(true)?;
+            (stream, false, Vec::new().into_iter())
+        } else {
+            let mut addresses = (config.host.as_str(), config.port)
+                .to_socket_addrs()
+                .map_err(target)?
+                .collect::<Vec<_>>()
+                .into_iter();
+            let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
+            let stream = loop {
+                let Some(addr) = addresses.next() else {
+                    return Err(target(last));
+                };
+                match begin_tcp(&addr) {
+                    Ok(s) => break s,
+                    Err(e) => last = e,
+                }
+            };
+            (Stream::Tcp(stream), true, addresses)
+        };
+        let mut conn = Conn::new(stream);
+        let handshake = Handshake::begin(config, &mut conn.out)?;
+        Ok(Connecting {
+            conn,
+            handshake,
+            connecting,
+            addresses,
+            host: config.host.clone(),
+            port: config.port,
+            timeout: config.connect_timeout,
+        })
+    }
+
+    /// The socket (it changes when a connect fails and the host's next address is
+    /// tried: look again after each [`Connecting::advance`]).
+    pub fn fd(&self) -> RawFd {
+        self.conn.stream.fd()
+    }
+
+    /// Whether the socket is to be polled for writing too: the connect is not done, or
+    /// the socket would not take all of an answer of the handshake.
+    pub fn wants_write(&self) -> bool {
+        self.connecting || !self.conn.out.is_empty()
+    }
+
+    /// Goes as far as the socket allows without blocking; true once the connection is
+    /// ready for queries ([`Connecting::into_conn`]).
+    pub fn advance(&mut self) -> Result<bool, Error> {
+        if self.connecting {
+            let Stream::Tcp(s) = &self.conn.stream else {
+                return Err(Error::new("a unix socket is connected at once"));
+            };
+            let failed = match s.take_error() {
+                Ok(Some(e)) | Err(e) => Some(e),
+                Ok(None) => match s.peer_addr() {
+                    Ok(_) => None,
+                    // Still connecting.
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(false),
+                    Err(e) => Some(e),
+                },
+            };
+            if let Some(e) = failed {
+                // The next address, if the host has another.
+                let Some(addr) = self.addresses.next() else {
+                    return Err(self.failed(e));
+                };
+                self.conn.stream = Stream::Tcp(begin_tcp(&addr).map_err(|e| self.failed(e))?);
+                return Ok(false);
+            }
+            s.set_nodelay(true)?;
+            self.connecting = false;
+        }
+        loop {
+            self.write_some()?;
+            while let Some(message) = Message::parse(&mut self.conn.input)? {
+                if self.handshake.answer(message, &mut self.conn.out)? {
+                    self.write_some()?;
+                    return Ok(true);
+                }
+            }
+            match self.conn.fill() {
+                Ok(0) => {
+                    return Err(Error::new(format!(
+                        "{}:{}: the server closed the connection during the startup handshake",
+                        self.host, self.port
+                    )))
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.failed(e)),
+            }
+        }
+    }
+
+    /// `e`, naming the server.
+    fn failed(&self, e: io::Error) -> Error {
+        Error::new(format!("{}:{}: {e}", self.host, self.port))
+    }
+
+    /// Writes what the handshake queued, as far as the socket takes it.
+    fn write_some(&mut self) -> Result<(), Error> {
+        while !self.conn.out.is_empty() {
+            match self.conn.stream.write(&self.conn.out) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+                Ok(n) => self.conn.out.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// The error to give up with once the config's timeout has passed.
+    pub fn timed_out(&self) -> Error {
+        let timeout = self.timeout.max(Duration::from_millis(1));
+        let what = match self.connecting {
+            true => "could not connect",
+            false => "the server did not answer the startup handshake",
+        };
+        Error::new(format!(
+            "{}:{}: {what} within {timeout:?} (connect_timeout)",
+            self.host, self.port
+        ))
+    }
+
+    /// The connection, ready for queries once [`Connecting::advance`] said so.
+    pub fn into_conn(self) -> Conn<J> {
+        self.conn
+    }
+}
+
 /// Connects to the first of the host's addresses that answers within the config's timeout.
 fn connect_tcp(config: &Config) -> io::Result<TcpStream> {
     let timeout = config.connect_timeout.max(Duration::from_millis(1));
@@ -529,23 +809,9 @@ fn connect_tcp(config: &Config) -> io::Result<TcpStream> {
 }
 
 impl<J> Conn<J> {
-    /// Connects and authenticates, blocking; the connection is non-blocking afterwards.
-    pub fn connect(config: &Config) -> Result<Conn<J>, Error> {
-        let stream = if config.host.starts_with('/') {
-            let path = format!("{}/.s.PGSQL.{}", config.host, config.port);
-            Stream::Unix(
-                UnixStream::connect(&path).map_err(|e| Error::new(format!("{path}: {e}")))?,
-            )
-        } else {
-            let s = connect_tcp(config)
-                .map_err(|e| Error::new(format!("{}:{}: {e}", config.host, config.port)))?;
-            s.set_nodelay(true)?;
-            Stream::Tcp(s)
-        };
-        // A zero timeout is refused by the socket calls: the smallest one instead.
-        let timeout = config.connect_timeout.max(Duration::from_millis(1));
-        stream.set_timeouts(Some(timeout))?;
-        let mut conn = Conn {
+    /// A connection over `stream`, nothing queued.
+    fn new(stream: Stream) -> Conn<J> {
+        Conn {
             stream,
             out: BytesMut::with_capacity(16 * 1024),
             input: BytesMut::with_capacity(READ_CHUNK),
@@ -563,15 +829,28 @@ impl<J> Conn<J> {
             writes: 0,
             unsynced: false,
             mark: false,
+        }
+    }
+
+    /// Connects and authenticates, blocking; the connection is non-blocking afterwards.
+    /// [`Connecting`] does the same without blocking, driven by an event loop.
+    pub fn connect(config: &Config) -> Result<Conn<J>, Error> {
+        let stream = if config.host.starts_with('/') {
+            unix_connect(config)?
+        } else {
+            let s = connect_tcp(config)
+                .map_err(|e| Error::new(format!("{}:{}: {e}", config.host, config.port)))?;
+            s.set_nodelay(true)?;
+            Stream::Tcp(s)
         };
+        // A zero timeout is refused by the socket calls: the smallest one instead.
+        let timeout = config.connect_timeout.max(Duration::from_millis(1));
+        stream.set_timeouts(Some(timeout))?;
+        let mut conn = Conn::new(stream);
         let began = Instant::now();
         conn.start(config)
             .map_err(|e| match began.elapsed() >= timeout {
-                true => Error::new(format!(
-                    "{}:{}: the server did not answer the startup handshake within {timeout:?} \
-                 (connect_timeout): {e}",
-                    config.host, config.port
-                )),
+                true => handshake_timed_out(config),
                 false => e,
             })?;
         conn.stream.set_timeouts(None)?;
@@ -581,74 +860,12 @@ impl<J> Conn<J> {
 
     /// The startup handshake, on the still blocking socket.
     fn start(&mut self, config: &Config) -> Result<(), Error> {
-        frontend::startup_message(
-            [
-                ("user", config.user.as_str()),
-                ("database", config.dbname.as_str()),
-                ("client_encoding", "UTF8"),
-            ],
-            &mut self.out,
-        )?;
-        self.write_all()?;
-        let mut scram: Option<ScramSha256> = None;
+        let mut handshake = Handshake::begin(config, &mut self.out)?;
         loop {
-            match self.next_message()? {
-                Message::AuthenticationOk => {}
-                Message::AuthenticationCleartextPassword => {
-                    frontend::password_message(config.password.as_bytes(), &mut self.out)?;
-                    self.write_all()?;
-                }
-                Message::AuthenticationMd5Password(body) => {
-                    let hash = md5_hash(
-                        config.user.as_bytes(),
-                        config.password.as_bytes(),
-                        body.salt(),
-                    );
-                    frontend::password_message(hash.as_bytes(), &mut self.out)?;
-                    self.write_all()?;
-                }
-                Message::AuthenticationSasl(body) => {
-                    let mut mechanisms = body.mechanisms();
-                    let mut offered = false;
-                    while let Some(m) = mechanisms.next()? {
-                        offered |= m == SCRAM_SHA_256;
-                    }
-                    if !offered {
-                        return Err(Error::new(
-                            "the server offers no SASL mechanism supported here (SCRAM-SHA-256)",
-                        ));
-                    }
-                    let s =
-                        ScramSha256::new(config.password.as_bytes(), ChannelBinding::unsupported());
-                    frontend::sasl_initial_response(SCRAM_SHA_256, s.message(), &mut self.out)?;
-                    self.write_all()?;
-                    scram = Some(s);
-                }
-                Message::AuthenticationSaslContinue(body) => {
-                    let s = scram
-                        .as_mut()
-                        .ok_or_else(|| Error::new("SASL continue before SASL start"))?;
-                    s.update(body.data())?;
-                    frontend::sasl_response(s.message(), &mut self.out)?;
-                    self.write_all()?;
-                }
-                Message::AuthenticationSaslFinal(body) => {
-                    scram
-                        .as_mut()
-                        .ok_or_else(|| Error::new("SASL final before SASL start"))?
-                        .finish(body.data())?;
-                }
-                Message::ErrorResponse(body) => return Err(Error::server(&body)),
-                Message::ReadyForQuery(_) => return Ok(()),
-                Message::ParameterStatus(_)
-                | Message::BackendKeyData(_)
-                | Message::NoticeResponse(_) => {}
-                _ => {
-                    return Err(Error::new(
-                        "the server asked for an authentication method not supported here \
-                         (supported: cleartext, md5, SCRAM-SHA-256)",
-                    ))
-                }
+            self.write_all()?;
+            let message = self.next_message()?;
+            if handshake.answer(message, &mut self.out)? {
+                return Ok(());
             }
         }
     }

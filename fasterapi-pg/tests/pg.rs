@@ -2,7 +2,7 @@
 //! `db.sh env` prints them): ignored without it, run with
 //! `cargo test -p fasterapi-pg -- --include-ignored` once the database is up.
 
-use fasterapi_pg::{oid, Config, Conn, Detail, Event, Oid, Param, Statement};
+use fasterapi_pg::{oid, Config, Conn, Connecting, Detail, Event, Oid, Param, Statement};
 
 /// A test's batch: what the server said of it. Every statement of these tests returns
 /// int4 columns (or none).
@@ -576,4 +576,105 @@ fn a_server_that_accepts_and_never_answers_fails_connect_after_its_timeout() {
             .contains("did not answer the startup handshake within 50ms (connect_timeout)"),
         "{e}"
     );
+}
+
+/// Waits (poll(2), at most 10 s, which fails the test) until `connecting`'s socket is
+/// ready for what it wants, and advances it: true once it is connected.
+fn step(connecting: &mut Connecting<Batch>) -> Result<bool, fasterapi_pg::Error> {
+    let mut fd = libc::pollfd {
+        fd: connecting.fd(),
+        events: libc::POLLIN
+            | if connecting.wants_write() {
+                libc::POLLOUT
+            } else {
+                0
+            },
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    let ready = unsafe { libc::poll(&mut fd, 1, 10_000) };
+    assert_eq!(ready, 1, "the socket was not ready within 10 s");
+    connecting.advance()
+}
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn a_connection_made_without_blocking_runs_queries() {
+    for config in [tcp_config(), Config::from_env().unwrap()] {
+        let mut connecting = Connecting::start(&config).unwrap();
+        let mut steps = 0;
+        while !step(&mut connecting).unwrap() {
+            steps += 1;
+            assert!(steps < 100, "{steps} steps");
+        }
+        let mut conn = connecting.into_conn();
+        let world = described(&mut conn, WORLD);
+        conn.execute(&world, &[Param::Int4(9)]);
+        assert_eq!(answered(&mut conn).rows[0][0], 9);
+    }
+}
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn a_connection_made_without_blocking_fails_with_the_servers_error() {
+    let config = Config {
+        password: "wrong".into(),
+        ..tcp_config()
+    };
+    let mut connecting: Connecting<Batch> = Connecting::start(&config).unwrap();
+    let e = loop {
+        match step(&mut connecting) {
+            Ok(done) => assert!(!done, "connected with a wrong password"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(e.code(), Some("28P01"), "{e}"); // invalid_password
+}
+
+#[test]
+fn connecting_to_a_server_that_never_answers_waits_without_blocking() {
+    // The listener's backlog completes the TCP handshake; nobody ever reads or writes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let config = Config {
+        host: "127.0.0.1".into(),
+        port: silent.local_addr().unwrap().port(),
+        user: "u".into(),
+        password: "p".into(),
+        dbname: "d".into(),
+        connect_timeout: std::time::Duration::from_millis(50),
+    };
+    let mut connecting: Connecting<Batch> = Connecting::start(&config).unwrap();
+    // The connect completes (the socket becomes writable), the startup message goes out,
+    // and nothing comes back: each advance returns at once.
+    assert!(!step(&mut connecting).unwrap());
+    assert!(!connecting.wants_write());
+    assert!(!connecting.advance().unwrap());
+    let e = connecting.timed_out();
+    assert!(
+        e.to_string().contains(
+            "the server did not answer the startup handshake within 50ms (connect_timeout)"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn connecting_without_blocking_to_a_closed_port_is_an_error() {
+    // Port 1 on the loopback: nothing listens there.
+    let config = Config {
+        host: "127.0.0.1".into(),
+        port: 1,
+        user: "u".into(),
+        password: "p".into(),
+        dbname: "d".into(),
+        connect_timeout: fasterapi_pg::CONNECT_TIMEOUT,
+    };
+    let mut connecting: Connecting<Batch> = Connecting::start(&config).unwrap();
+    let e = loop {
+        match step(&mut connecting) {
+            Ok(done) => assert!(!done, "connected to port 1"),
+            Err(e) => break e,
+        }
+    };
+    assert!(e.to_string().contains("127.0.0.1:1: "), "{e}");
 }
