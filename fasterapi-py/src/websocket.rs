@@ -11,23 +11,25 @@
 //! `WebSocketRequestValidationError` closes the socket before it is accepted.
 //!
 //! `await websocket.accept()` accepts the [`Upgrade`] with an event handler that runs on
-//! the I/O thread when frames arrive: it hands each message to the `WebSocket` object,
-//! which steps the task waiting in `receive` right there (`websockets._wake`, no turn of
-//! the loop), so the handler's answer is queued before the connection takes its output in
-//! the same pass; a turn is asked for only if the step left the loop work. Sends go to
-//! the connection's [`WsSender`]: from the loop's own thread without a wake-up.
+//! the I/O thread when frames arrive: it queues each message in the connection's
+//! [`PyInbox`] and steps the task waiting in `receive` right there (no turn of the loop),
+//! so the handler's answer is queued before the connection takes its output in the same
+//! pass; a turn is asked for only if the step left the loop work. Sends go to the
+//! connection's [`WsSender`]: from the loop's own thread without a wake-up.
 
+use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 use fasterapi_http::websocket::{Message, Upgrade, WsError, WsEvent, WsSender, SHARE_MIN};
 use fasterapi_http::Request;
-use pyo3::call::PyCallArgs;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
+use pyo3::{PyTraverseError, PyVisit};
 
 use crate::aio;
 use crate::dispatch::{keep_thread_state, PyRoute, Runtime};
@@ -63,17 +65,17 @@ impl PyWsConn {
         self.offered.clone()
     }
 
-    /// `accept(subprotocol, headers, on_message, on_writable, on_close)`: answers `101`;
-    /// then, on the loop's thread, `on_message(data, here)` is called with each message
-    /// (`str` or `bytes`; `here`: called by the I/O thread that drives the loop, outside
-    /// any task, where the task waiting for it may be stepped at once), `on_writable()`
-    /// once the output queue drained after a send found it full, and last
-    /// `on_close(code, reason)`.
+    /// `accept(subprotocol, headers, inbox, event_loop, on_writable, on_close)`: answers
+    /// `101`; then, on the loop's thread (`event_loop`'s), each message (`str` or
+    /// `bytes`) is queued in `inbox` (a [`PyInbox`], which wakes the task waiting for
+    /// it), `on_writable()` is called once the output queue drained after a send found it
+    /// full, and last `on_close(code, reason)`.
     fn accept(
         &self,
         subprotocol: Option<String>,
         headers: Vec<(String, String)>,
-        on_message: Py<PyAny>,
+        inbox: Bound<'_, PyInbox>,
+        event_loop: Py<PyAny>,
         on_writable: Py<PyAny>,
         on_close: Py<PyAny>,
     ) -> PyResult<()> {
@@ -88,19 +90,28 @@ impl PyWsConn {
         let upgrade = lock(&self.upgrade).take().ok_or_else(|| {
             PyRuntimeError::new_err("the WebSocket was accepted or refused already")
         })?;
-        let handler = move |event: WsEvent, _out: &WsSender| {
+        inbox.borrow_mut().event_loop = Some(event_loop);
+        let inbox = inbox.unbind();
+        let handler = move |event: WsEvent, out: &WsSender| {
             aio::attach_for_turn(|py| {
                 let here = aio::on_io_thread();
+                let inbox = inbox.bind(py);
                 let delivered = match event {
                     WsEvent::Message(Message::Text(t)) => {
-                        deliver(py, here, on_message.bind(py), (PyString::new(py, &t), here))
+                        let item = PyString::new(py, &t).into_any();
+                        deliver(py, here, |wake| {
+                            PyInbox::push(inbox, item, t.len(), out, wake)
+                        })
                     }
                     WsEvent::Message(Message::Binary(b)) => {
-                        deliver(py, here, on_message.bind(py), (PyBytes::new(py, &b), here))
+                        let item = PyBytes::new(py, &b).into_any();
+                        deliver(py, here, |wake| {
+                            PyInbox::push(inbox, item, b.len(), out, wake)
+                        })
                     }
-                    WsEvent::Writable => deliver(py, here, on_writable.bind(py), ()),
+                    WsEvent::Writable => deliver(py, here, |_| on_writable.bind(py).call0()),
                     WsEvent::Closed { code, reason } => {
-                        deliver(py, here, on_close.bind(py), (code, reason))
+                        deliver(py, here, |_| on_close.bind(py).call1((code, reason)))
                     }
                 };
                 if let Err(e) = delivered {
@@ -181,30 +192,436 @@ impl PyWsConn {
     }
 }
 
-/// Hands an event to the `WebSocket` (its `_on_message`, `_on_writable` or `_on_close`).
-/// On the I/O thread that drives the loop (`here`), the task waiting for it is stepped
-/// right there (`websockets._wake`): the loop is marked running for it, and a turn is
-/// asked for only if the step left the loop work. No task is running then: a
-/// connection's events are delivered by its I/O thread's readiness pass, between the
-/// steps of the loop's tasks.
-fn deliver<'py>(
+/// Hands an event to the `WebSocket` (`event(wake)`: a message queued in its inbox, or
+/// its `_on_writable` or `_on_close` called). On the I/O thread that drives the loop
+/// (`here`), a task waiting for the message is stepped right there ([`Wake::Step`]): the
+/// loop is marked running for it, and a turn is asked for only if the step left the loop
+/// work. No task is running then: a connection's events are delivered by its I/O
+/// thread's readiness pass, between the steps of the loop's tasks. Elsewhere the task's
+/// wake-up is scheduled on the loop ([`Wake::Schedule`]) and a turn asked for.
+fn deliver<'py, R>(
     py: Python<'py>,
     here: bool,
-    on_event: &Bound<'py, PyAny>,
-    args: impl PyCallArgs<'py>,
+    event: impl FnOnce(Wake) -> PyResult<R>,
 ) -> PyResult<()> {
     if !here {
-        on_event.call1(args)?;
+        event(Wake::Schedule)?;
         aio::request_turn();
         return Ok(());
     }
     let rt = Runtime::get(py)?;
     aio::with_loop(py, rt, |lp| {
         aio::mark_running(py, rt, lp.event_loop.bind(py))?;
-        let called = on_event.call1(args);
+        let called = event(Wake::Step);
         lp.note_work(py)?;
         called.map(drop)
     })
+}
+
+/// How [`PyInbox`] wakes the task waiting for a message.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// Calls its wake-up now, in its context: on the loop's thread, outside any task.
+    Step,
+    /// Schedules its wake-up with the loop's `call_soon`.
+    Schedule,
+}
+
+/// Where the one wait on a [`PyInbox`] is, as the states of an asyncio future the
+/// handler's task awaits (one per wait, reused).
+enum Wait {
+    /// Nobody waits.
+    Idle,
+    /// Yielded to the task (`await inbox`), which has not added its wake-up yet.
+    Yielded,
+    /// The task's wake-up (`add_done_callback`), to call once a message comes.
+    Waiting {
+        callback: Py<PyAny>,
+        context: Option<Py<PyAny>>,
+    },
+    /// Done: a message (or the close) came and the wake-up was called or scheduled.
+    Woken,
+    /// Cancelled (`cancel(msg)`): the wait raises `CancelledError(msg)`.
+    Cancelled(Option<Py<PyAny>>),
+}
+
+/// A WebSocket's messages the handler has not received yet, and the wait for the next:
+/// `fasterapi._fasterapi.WebSocketInbox`.
+///
+/// `receive_*` pops the next item (`pop()`) and, while there is none, awaits the inbox
+/// itself: to the handler's task it is an asyncio future (the protocol asyncio's `Task`
+/// speaks with future-like objects: `_asyncio_future_blocking`, `get_loop`,
+/// `add_done_callback`, `result`, `cancel`...), one per connection and reused for each
+/// wait, which a message finishes from Rust. Per message that saves the asyncio
+/// `Future` made for each wait (with its keyword-argument dictionary) and a Python frame
+/// queueing the message and finishing that future (benches/RESULTS.md, "Per-message
+/// cuts of session 6").
+///
+/// One coroutine waits at a time (`RuntimeError` for a second, as the `websockets`
+/// library's `recv`); cancellation and timeouts work as with a future. Messages count
+/// against `max_unread` bytes (each with `overhead` more): past it the connection is
+/// closed with 1008 and further messages are dropped.
+#[pyclass(module = "fasterapi._fasterapi", name = "WebSocketInbox")]
+pub(crate) struct PyInbox {
+    /// The items with what each counts against `max_unread`.
+    items: VecDeque<(Py<PyAny>, usize)>,
+    unread: usize,
+    max_unread: usize,
+    overhead: usize,
+    /// The loop of the handler's task (set by `accept`).
+    event_loop: Option<Py<PyAny>>,
+    wait: Wait,
+    /// The future protocol's `_asyncio_future_blocking`.
+    blocking: bool,
+}
+
+/// `asyncio.CancelledError` and `asyncio.InvalidStateError`, looked up once.
+fn asyncio_error(py: Python<'_>, cancelled: bool) -> PyResult<Bound<'_, PyAny>> {
+    static ERRORS: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
+    let (c, i) = ERRORS.get_or_try_init(py, || -> PyResult<_> {
+        let m = py.import("asyncio")?;
+        Ok((
+            m.getattr("CancelledError")?.unbind(),
+            m.getattr("InvalidStateError")?.unbind(),
+        ))
+    })?;
+    Ok(if cancelled { c } else { i }.bind(py).clone())
+}
+
+impl PyInbox {
+    /// Queues a message of `len` bytes (from the I/O thread) and wakes its waiter; past
+    /// the bound, closes the connection with 1008 instead (once) and drops it.
+    fn push(
+        slf: &Bound<'_, PyInbox>,
+        item: Bound<'_, PyAny>,
+        len: usize,
+        out: &WsSender,
+        wake: Wake,
+    ) -> PyResult<()> {
+        let woken = {
+            let mut me = slf.borrow_mut();
+            let charge = len + me.overhead;
+            if me.unread + charge > me.max_unread {
+                if me.unread <= me.max_unread {
+                    // Sticks: what is popped later does not let messages in again.
+                    me.unread = me.max_unread + 1;
+                    drop(me);
+                    // Closed already (by the handler, say): nothing more to do.
+                    let _ = out.close(1008, "too many unread messages");
+                }
+                return Ok(());
+            }
+            me.unread += charge;
+            me.items.push_back((item.unbind(), charge));
+            me.take_waiter()
+        };
+        Self::wake(slf, woken, wake)
+    }
+
+    /// The waiting task's wake-up and context, the wait marked done, if a task waits.
+    fn take_waiter(&mut self) -> Option<(Py<PyAny>, Option<Py<PyAny>>)> {
+        if !matches!(self.wait, Wait::Waiting { .. }) {
+            return None;
+        }
+        match std::mem::replace(&mut self.wait, Wait::Woken) {
+            Wait::Waiting { callback, context } => Some((callback, context)),
+            _ => unreachable!("matched as Waiting above"),
+        }
+    }
+
+    /// Calls (or schedules) a wake-up taken by [`PyInbox::take_waiter`], with the inbox
+    /// as its future, in its context; no borrow of the inbox is held (the task's step
+    /// uses it).
+    fn wake(
+        slf: &Bound<'_, PyInbox>,
+        woken: Option<(Py<PyAny>, Option<Py<PyAny>>)>,
+        wake: Wake,
+    ) -> PyResult<()> {
+        let Some((callback, context)) = woken else {
+            return Ok(());
+        };
+        let py = slf.py();
+        if wake == Wake::Schedule {
+            return Self::schedule(slf, callback, context);
+        }
+        match context {
+            Some(ctx) => {
+                ctx.bind(py)
+                    .call_method1(pyo3::intern!(py, "run"), (callback, slf))?;
+            }
+            None => {
+                callback.bind(py).call1((slf,))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `loop.call_soon(callback, inbox, context=context)`.
+    fn schedule(
+        slf: &Bound<'_, PyInbox>,
+        callback: Py<PyAny>,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        let event_loop = slf
+            .borrow()
+            .event_loop
+            .as_ref()
+            .map(|l| l.clone_ref(py))
+            .ok_or_else(|| PyRuntimeError::new_err("the WebSocket is not accepted"))?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("context", context)?;
+        event_loop.bind(py).call_method(
+            pyo3::intern!(py, "call_soon"),
+            (callback, slf),
+            Some(&kwargs),
+        )?;
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl PyInbox {
+    #[new]
+    fn new(max_unread: usize, overhead: usize) -> PyInbox {
+        PyInbox {
+            items: VecDeque::new(),
+            unread: 0,
+            max_unread,
+            overhead,
+            event_loop: None,
+            wait: Wait::Idle,
+            blocking: false,
+        }
+    }
+
+    /// The next item (a message's `str` or `bytes`, or what [`put`](PyInbox::put)
+    /// queued), or `None` if there is none yet.
+    fn pop(&mut self) -> Option<Py<PyAny>> {
+        let (item, charge) = self.items.pop_front()?;
+        self.unread = self.unread.saturating_sub(charge);
+        Some(item)
+    }
+
+    /// Queues `item` (the close, last) without counting it, and wakes the waiting task
+    /// at the loop's next turn.
+    fn put(slf: &Bound<'_, PyInbox>, item: Py<PyAny>) -> PyResult<()> {
+        let woken = {
+            let mut me = slf.borrow_mut();
+            me.items.push_back((item, 0));
+            me.take_waiter()
+        };
+        Self::wake(slf, woken, Wake::Schedule)
+    }
+
+    fn __len__(&self) -> usize {
+        self.items.len()
+    }
+
+    // -- awaiting it: the protocol of asyncio futures -------------------------------------
+
+    fn __await__(slf: PyRefMut<'_, Self>) -> PyResult<PyRefMut<'_, Self>> {
+        if !matches!(slf.wait, Wait::Idle) {
+            return Err(PyRuntimeError::new_err(
+                "cannot receive from a WebSocket while another coroutine is already \
+                 waiting for its next message",
+            ));
+        }
+        Ok(slf)
+    }
+
+    fn __iter__(slf: PyRefMut<'_, Self>) -> PyRefMut<'_, Self> {
+        slf
+    }
+
+    /// First step: yields the inbox to the task (which waits on it as on a future);
+    /// second, once woken: the wait is over (`None` ends the `await`).
+    fn __next__(mut slf: PyRefMut<'_, Self>) -> PyResult<Option<PyRefMut<'_, Self>>> {
+        match std::mem::replace(&mut slf.wait, Wait::Idle) {
+            Wait::Idle => {
+                slf.wait = Wait::Yielded;
+                slf.blocking = true;
+                Ok(Some(slf))
+            }
+            Wait::Woken => Ok(None),
+            Wait::Cancelled(msg) => {
+                let py = slf.py();
+                Err(PyErr::from_value(asyncio_error(py, true)?.call1((msg,))?))
+            }
+            pending @ (Wait::Yielded | Wait::Waiting { .. }) => {
+                slf.wait = pending;
+                Err(PyRuntimeError::new_err("await wasn't used with future"))
+            }
+        }
+    }
+
+    /// `coroutine.throw` passes on to what it awaits: the wait is given up, and the
+    /// exception raised in the awaiting coroutine.
+    #[pyo3(signature = (typ, val = None, _tb = None))]
+    fn throw(
+        &mut self,
+        typ: Bound<'_, PyAny>,
+        val: Option<Bound<'_, PyAny>>,
+        _tb: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        self.wait = Wait::Idle;
+        let exc = match val {
+            Some(v) if !v.is_none() => v,
+            _ => typ,
+        };
+        Err(PyErr::from_value(exc))
+    }
+
+    /// `coroutine.close` passes on to what it awaits: the wait is given up.
+    fn close(&mut self) {
+        self.wait = Wait::Idle;
+    }
+
+    #[getter(_asyncio_future_blocking)]
+    fn get_blocking(&self) -> bool {
+        self.blocking
+    }
+
+    #[setter(_asyncio_future_blocking)]
+    fn set_blocking(&mut self, value: bool) {
+        self.blocking = value;
+    }
+
+    fn get_loop(&self, py: Python<'_>) -> Py<PyAny> {
+        match &self.event_loop {
+            Some(l) => l.clone_ref(py),
+            None => py.None(),
+        }
+    }
+
+    #[pyo3(signature = (callback, *, context = None))]
+    fn add_done_callback(
+        slf: &Bound<'_, PyInbox>,
+        callback: Py<PyAny>,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        let now = {
+            let mut me = slf.borrow_mut();
+            match me.wait {
+                Wait::Yielded => {
+                    me.wait = Wait::Waiting { callback, context };
+                    return Ok(());
+                }
+                Wait::Woken | Wait::Cancelled(_) => true,
+                Wait::Idle | Wait::Waiting { .. } => false,
+            }
+        };
+        if !now {
+            return Err(PyRuntimeError::new_err(
+                "a WebSocket's inbox takes one done callback, from the task awaiting it",
+            ));
+        }
+        Self::schedule(slf, callback, context)
+    }
+
+    fn remove_done_callback(&mut self, py: Python<'_>, callback: Bound<'_, PyAny>) -> usize {
+        match &self.wait {
+            Wait::Waiting { callback: c, .. } if c.bind(py).eq(&callback).unwrap_or(false) => {
+                self.wait = Wait::Yielded;
+                1
+            }
+            _ => 0,
+        }
+    }
+
+    fn done(&self) -> bool {
+        matches!(self.wait, Wait::Woken | Wait::Cancelled(_))
+    }
+
+    fn cancelled(&self) -> bool {
+        matches!(self.wait, Wait::Cancelled(_))
+    }
+
+    /// `None` once woken; raises `CancelledError` if cancelled (the wait is then over).
+    fn result(&mut self, py: Python<'_>) -> PyResult<()> {
+        match std::mem::replace(&mut self.wait, Wait::Idle) {
+            Wait::Woken => {
+                self.wait = Wait::Woken;
+                Ok(())
+            }
+            Wait::Cancelled(msg) => Err(PyErr::from_value(asyncio_error(py, true)?.call1((msg,))?)),
+            pending => {
+                self.wait = pending;
+                Err(PyErr::from_value(
+                    asyncio_error(py, false)?.call1(("Result is not set.",))?,
+                ))
+            }
+        }
+    }
+
+    fn exception(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        match &self.wait {
+            Wait::Woken => Ok(None),
+            Wait::Cancelled(msg) => Err(PyErr::from_value(
+                asyncio_error(py, true)?.call1((msg.as_ref().map(|m| m.clone_ref(py)),))?,
+            )),
+            _ => Err(PyErr::from_value(
+                asyncio_error(py, false)?.call1(("Exception is not set.",))?,
+            )),
+        }
+    }
+
+    /// Cancels the wait (the task's `cancel()` calls it): its wake-up is scheduled, and
+    /// the wait raises `CancelledError(msg)`. False if no wait is pending.
+    #[pyo3(signature = (msg = None))]
+    fn cancel(slf: &Bound<'_, PyInbox>, msg: Option<Py<PyAny>>) -> PyResult<bool> {
+        let woken = {
+            let mut me = slf.borrow_mut();
+            match std::mem::replace(&mut me.wait, Wait::Idle) {
+                Wait::Yielded => {
+                    me.wait = Wait::Cancelled(msg);
+                    None
+                }
+                Wait::Waiting { callback, context } => {
+                    me.wait = Wait::Cancelled(msg);
+                    Some((callback, context))
+                }
+                other => {
+                    me.wait = other;
+                    return Ok(false);
+                }
+            }
+        };
+        Self::wake(slf, woken, Wake::Schedule)?;
+        Ok(true)
+    }
+
+    fn __repr__(&self) -> String {
+        let state = match self.wait {
+            Wait::Idle => "idle",
+            Wait::Yielded | Wait::Waiting { .. } => "pending",
+            Wait::Woken => "finished",
+            Wait::Cancelled(_) => "cancelled",
+        };
+        format!("<WebSocketInbox {state}, {} unread>", self.items.len())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        for (item, _) in &self.items {
+            visit.call(item)?;
+        }
+        visit.call(&self.event_loop)?;
+        match &self.wait {
+            Wait::Waiting { callback, context } => {
+                visit.call(callback)?;
+                visit.call(context)?;
+            }
+            Wait::Cancelled(msg) => visit.call(msg)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.items.clear();
+        self.event_loop = None;
+        self.wait = Wait::Idle;
+    }
 }
 
 /// `fasterapi.websockets._new(request, conn)` and friends, looked up once.

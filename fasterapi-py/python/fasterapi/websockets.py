@@ -53,7 +53,6 @@ uncompressed frames).
 from __future__ import annotations
 
 import asyncio
-import collections
 import enum
 import json
 import sys
@@ -61,6 +60,7 @@ import threading
 import traceback
 import typing
 
+from ._fasterapi import WebSocketInbox as _Inbox
 from .exceptions import WebSocketException, WebSocketRequestValidationError
 
 try:
@@ -111,7 +111,8 @@ _DISCONNECTED = WebSocketState.DISCONNECTED
 #: :data:`_MESSAGE_OVERHEAD` more, for its Python object): past this the connection is
 #: closed with 1008 and further messages are dropped, so that a client sending faster than
 #: its handler receives costs bounded memory. Starlette's servers stop reading instead;
-#: fasterapi-http has no pause of a WebSocket's reads yet.
+#: fasterapi-http has no pause of a WebSocket's reads yet. Read when a connection is
+#: made (its inbox, fasterapi-py/src/websocket.rs, keeps the count).
 MAX_UNREAD_BYTES = 64 * 1024 * 1024
 _MESSAGE_OVERHEAD = 64
 
@@ -124,7 +125,7 @@ class _Closed(typing.NamedTuple):
 
 
 def _wake(waiter) -> None:
-    """Finishes ``waiter``, the future a ``receive`` (or a send waiting for room) awaits.
+    """Finishes ``waiter``, the future a send waiting for room awaits.
 
     ``set_result`` alone would wake the task at the loop's next turn (it queues the
     task's wake-up with ``call_soon``, and the server then runs a turn of the loop: a
@@ -165,10 +166,10 @@ class WebSocket:
         self._conn = conn
         self.client_state = WebSocketState.CONNECTING
         self.application_state = WebSocketState.CONNECTING
-        self._inbox: collections.deque = collections.deque()
-        #: What the inbox's messages count against MAX_UNREAD_BYTES.
-        self._unread = 0
-        self._waiter: asyncio.Future | None = None
+        #: The messages not received yet and the wait for the next (the server queues
+        #: them and wakes the waiting task; see ``WebSocketInbox`` in
+        #: fasterapi-py/src/websocket.rs).
+        self._inbox = _Inbox(MAX_UNREAD_BYTES, _MESSAGE_OVERHEAD)
         self._writable: asyncio.Future | None = None
         #: The loop of the handler's task (set by ``accept``).
         self._loop = None
@@ -200,47 +201,6 @@ class WebSocket:
 
     # -- the conversation ----------------------------------------------------------------
 
-    def _on_message(self, data, here: bool) -> None:
-        """Called by the server on the loop's thread with each message of the client (a
-        ``str`` or ``bytes``): queues it and wakes the task waiting for it, stepping it
-        at once (see :func:`_wake`, inlined: this runs once per message) when ``here``:
-        the call comes from the I/O thread that drives the loop, outside any task (so
-        the checks of ``_wake`` hold without being made)."""
-        unread = self._unread + len(data) + _MESSAGE_OVERHEAD
-        if unread > MAX_UNREAD_BYTES:
-            self._overflow()
-            return
-        self._unread = unread
-        self._inbox.append(data)
-        waiter = self._waiter
-        if waiter is None:
-            return
-        self._waiter = None
-        if here:
-            callbacks = waiter._callbacks
-            if callbacks is not None and len(callbacks) == 1:
-                callback, context = callbacks[0]
-                waiter.remove_done_callback(callback)
-                waiter.set_result(None)
-                context.run(callback, waiter)
-                return
-            if not waiter.done():
-                waiter.set_result(None)
-            return
-        _wake(waiter)
-
-    def _overflow(self) -> None:
-        """Closes the connection (1008) once, when unreceived messages pass the bound; the
-        ones already queued stay for the handler, then its disconnect."""
-        if self._unread <= MAX_UNREAD_BYTES:
-            self._unread = MAX_UNREAD_BYTES + 1
-            self._conn.close(1008, "too many unread messages")
-
-    def _taken(self, item) -> None:
-        """Counts a message off the inbox's bound (``_Closed`` is not counted)."""
-        if type(item) is not _Closed:
-            self._unread -= len(item) + _MESSAGE_OVERHEAD
-
     def _on_writable(self) -> None:
         """Called by the server once the connection's output queue has drained after a
         send found it full."""
@@ -252,26 +212,20 @@ class WebSocket:
     def _on_close(self, code: int, reason: str) -> None:
         """Called by the server once, last: the connection is closed (the client's close
         code, or 1006)."""
-        self._inbox.append(_Closed(code, reason))
-        for name in ("_writable", "_waiter"):
-            waiter = getattr(self, name)
-            if waiter is not None:
-                setattr(self, name, None)
-                _wake(waiter)
+        self._inbox.put(_Closed(code, reason))
+        waiter = self._writable
+        if waiter is not None:
+            self._writable = None
+            _wake(waiter)
 
     async def _next_event(self):
         """The next item of the inbox (a message's ``str`` or ``bytes``, or the
         :class:`_Closed` last), waiting for one."""
         inbox = self._inbox
-        while not inbox:
-            waiter = self._waiter = _Future(loop=self._loop or asyncio.get_running_loop())
-            try:
-                await waiter
-            finally:
-                if self._waiter is waiter:
-                    self._waiter = None
-        item = inbox.popleft()
-        self._taken(item)
+        item = inbox.pop()
+        while item is None:
+            await inbox
+            item = inbox.pop()
         return item
 
     async def receive(self) -> dict:
@@ -285,11 +239,7 @@ class WebSocket:
             raise RuntimeError('Cannot call "receive" once a disconnect message has been received.')
         if self.application_state == WebSocketState.CONNECTING:
             raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
-        if self._inbox:
-            item = self._inbox.popleft()
-            self._taken(item)
-        else:
-            item = await self._next_event()
+        item = await self._next_event()
         if type(item) is _Closed:
             self.client_state = WebSocketState.DISCONNECTED
             return {"type": "websocket.disconnect", "code": item.code, "reason": item.reason}
@@ -333,7 +283,7 @@ class WebSocket:
                 value = value.decode("latin-1")
             pairs.append((name, value))
         self._loop = asyncio.get_running_loop()
-        self._conn.accept(subprotocol, pairs, self._on_message, self._on_writable, self._on_close)
+        self._conn.accept(subprotocol, pairs, self._inbox, self._loop, self._on_writable, self._on_close)
         self.application_state = WebSocketState.CONNECTED
 
     async def _send(self, data) -> None:
@@ -377,7 +327,6 @@ class WebSocket:
         """``receive_text``/``receive_bytes`` (``want``) took ``item``, which is not a
         message of that kind: the close (:class:`WebSocketDisconnect`) or the other
         kind (``KeyError``, as Starlette's lookup of the missing key)."""
-        self._taken(item)
         if type(item) is _Closed:
             self.client_state = _DISCONNECTED
             raise WebSocketDisconnect(item.code, item.reason)
@@ -389,21 +338,14 @@ class WebSocket:
             raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
         if self.client_state is _CONNECTED:
             # The message without its ASGI dict, and the wait inline (each coroutine
-            # between the task and the future adds to every step). The loop is given:
-            # ``_Future()`` would find the running loop itself without a dict of keyword
-            # arguments (fewer instructions), but asyncio's C ``get_running_loop`` calls
-            # getpid(2) each time, a system call per message.
+            # between the task and what it awaits adds to every step): the inbox is
+            # awaited as a future, which the server finishes when a message comes.
             inbox = self._inbox
-            while not inbox:
-                waiter = self._waiter = _Future(loop=self._loop)
-                try:
-                    await waiter
-                finally:
-                    if self._waiter is waiter:
-                        self._waiter = None
-            item = inbox.popleft()
+            item = inbox.pop()
+            while item is None:
+                await inbox
+                item = inbox.pop()
             if type(item) is str:
-                self._unread -= len(item) + _MESSAGE_OVERHEAD
                 return item
             return self._not_data(item, str)
         message = await self.receive()
@@ -418,16 +360,11 @@ class WebSocket:
             raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
         if self.client_state is _CONNECTED:
             inbox = self._inbox
-            while not inbox:
-                waiter = self._waiter = _Future(loop=self._loop)
-                try:
-                    await waiter
-                finally:
-                    if self._waiter is waiter:
-                        self._waiter = None
-            item = inbox.popleft()
+            item = inbox.pop()
+            while item is None:
+                await inbox
+                item = inbox.pop()
             if type(item) is bytes:
-                self._unread -= len(item) + _MESSAGE_OVERHEAD
                 return item
             return self._not_data(item, bytes)
         message = await self.receive()
