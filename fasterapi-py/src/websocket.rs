@@ -65,17 +65,18 @@ impl PyWsConn {
         self.offered.clone()
     }
 
-    /// `accept(subprotocol, headers, inbox, event_loop, on_writable, on_close)`: answers
-    /// `101`; then, on the loop's thread (`event_loop`'s), each message (`str` or
-    /// `bytes`) is queued in `inbox` (a [`PyInbox`], which wakes the task waiting for
-    /// it), `on_writable()` is called once the output queue drained after a send found it
-    /// full, and last `on_close(code, reason)`.
+    /// `accept(subprotocol, headers, inbox, done, on_writable, on_close)`: answers
+    /// `101`; then, on the loop's thread (that of `done`, a finished asyncio future the
+    /// inbox hands to the wake-ups it calls), each message (`str` or `bytes`) is queued
+    /// in `inbox` (a [`PyInbox`], which wakes the task waiting for it), `on_writable()` is
+    /// called once the output queue drained after a send found it full, and last
+    /// `on_close(code, reason)`.
     fn accept(
         &self,
         subprotocol: Option<String>,
         headers: Vec<(String, String)>,
         inbox: Bound<'_, PyInbox>,
-        event_loop: Py<PyAny>,
+        done: Bound<'_, PyAny>,
         on_writable: Py<PyAny>,
         on_close: Py<PyAny>,
     ) -> PyResult<()> {
@@ -90,7 +91,12 @@ impl PyWsConn {
         let upgrade = lock(&self.upgrade).take().ok_or_else(|| {
             PyRuntimeError::new_err("the WebSocket was accepted or refused already")
         })?;
-        inbox.borrow_mut().event_loop = Some(event_loop);
+        let event_loop = done.call_method0("get_loop")?.unbind();
+        {
+            let mut inbox = inbox.borrow_mut();
+            inbox.event_loop = Some(event_loop);
+            inbox.done = Some(done.unbind());
+        }
         let inbox = inbox.unbind();
         let handler = move |event: WsEvent, out: &WsSender| {
             aio::attach_for_turn(|py| {
@@ -273,6 +279,12 @@ pub(crate) struct PyInbox {
     wait: Wait,
     /// The future protocol's `_asyncio_future_blocking`.
     blocking: bool,
+    /// A finished asyncio `Future` of the loop (result `None`), what a wake-up is called
+    /// with once a message came: asyncio's C `Task` reads the result of its own futures
+    /// directly, and asks any other object for it with `result()` looked up by a C string
+    /// (a `str` made and hashed per call: 1,500 instructions a message). The result is
+    /// the same (`None`), and the awaiting coroutine is resumed by the task's step.
+    done: Option<Py<PyAny>>,
 }
 
 /// `asyncio.CancelledError` and `asyncio.InvalidStateError`, looked up once.
@@ -329,9 +341,10 @@ impl PyInbox {
         }
     }
 
-    /// Calls (or schedules) a wake-up taken by [`PyInbox::take_waiter`], with the inbox
-    /// as its future, in its context; no borrow of the inbox is held (the task's step
-    /// uses it).
+    /// Calls (or schedules) a wake-up taken by [`PyInbox::take_waiter`], with the
+    /// finished future ([`PyInbox::done`]; the inbox itself, which is done too, before
+    /// `accept`), in its context; no borrow of the inbox is held (the task's step uses
+    /// it).
     fn wake(
         slf: &Bound<'_, PyInbox>,
         woken: Option<(Py<PyAny>, Option<Py<PyAny>>)>,
@@ -341,26 +354,31 @@ impl PyInbox {
             return Ok(());
         };
         let py = slf.py();
+        let done = match &slf.borrow().done {
+            Some(d) => d.clone_ref(py).into_bound(py),
+            None => slf.clone().into_any(),
+        };
         if wake == Wake::Schedule {
-            return Self::schedule(slf, callback, context);
+            return Self::schedule(slf, callback, context, done);
         }
         match context {
             Some(ctx) => {
                 ctx.bind(py)
-                    .call_method1(pyo3::intern!(py, "run"), (callback, slf))?;
+                    .call_method1(pyo3::intern!(py, "run"), (callback, done))?;
             }
             None => {
-                callback.bind(py).call1((slf,))?;
+                callback.bind(py).call1((done,))?;
             }
         }
         Ok(())
     }
 
-    /// `loop.call_soon(callback, inbox, context=context)`.
+    /// `loop.call_soon(callback, future, context=context)`.
     fn schedule(
         slf: &Bound<'_, PyInbox>,
         callback: Py<PyAny>,
         context: Option<Py<PyAny>>,
+        future: Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let py = slf.py();
         let event_loop = slf
@@ -373,7 +391,7 @@ impl PyInbox {
         kwargs.set_item("context", context)?;
         event_loop.bind(py).call_method(
             pyo3::intern!(py, "call_soon"),
-            (callback, slf),
+            (callback, future),
             Some(&kwargs),
         )?;
         Ok(())
@@ -392,6 +410,7 @@ impl PyInbox {
             event_loop: None,
             wait: Wait::Idle,
             blocking: false,
+            done: None,
         }
     }
 
@@ -516,7 +535,7 @@ impl PyInbox {
                 "a WebSocket's inbox takes one done callback, from the task awaiting it",
             ));
         }
-        Self::schedule(slf, callback, context)
+        Self::schedule(slf, callback, context, slf.clone().into_any())
     }
 
     fn remove_done_callback(&mut self, py: Python<'_>, callback: Bound<'_, PyAny>) -> usize {
@@ -587,7 +606,10 @@ impl PyInbox {
                 }
             }
         };
-        Self::wake(slf, woken, Wake::Schedule)?;
+        if let Some((callback, context)) = woken {
+            // With the inbox: its `result()` raises the `CancelledError`.
+            Self::schedule(slf, callback, context, slf.clone().into_any())?;
+        }
         Ok(true)
     }
 
@@ -606,6 +628,7 @@ impl PyInbox {
             visit.call(item)?;
         }
         visit.call(&self.event_loop)?;
+        visit.call(&self.done)?;
         match &self.wait {
             Wait::Waiting { callback, context } => {
                 visit.call(callback)?;
@@ -620,6 +643,7 @@ impl PyInbox {
     fn __clear__(&mut self) {
         self.items.clear();
         self.event_loop = None;
+        self.done = None;
         self.wait = Wait::Idle;
     }
 }

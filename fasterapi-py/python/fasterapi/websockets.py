@@ -283,7 +283,9 @@ class WebSocket:
                 value = value.decode("latin-1")
             pairs.append((name, value))
         self._loop = asyncio.get_running_loop()
-        self._conn.accept(subprotocol, pairs, self._inbox, self._loop, self._on_writable, self._on_close)
+        done = _Future(loop=self._loop)
+        done.set_result(None)
+        self._conn.accept(subprotocol, pairs, self._inbox, done, self._on_writable, self._on_close)
         self.application_state = WebSocketState.CONNECTED
 
     async def _send(self, data) -> None:
