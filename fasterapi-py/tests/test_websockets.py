@@ -3,6 +3,8 @@
 `websocket_connect` (which talks to the app served on a real socket). Protocol
 conformance over a server process is test_websocket_conformance.py's."""
 
+import asyncio
+
 import pytest
 
 from fasterapi import APIRouter, Cookie, Depends, FastAPI, Header, Query, WebSocket, WebSocketDisconnect, WebSocketException, status
@@ -37,6 +39,44 @@ def test_echo_of_text_bytes_and_json_in_both_modes():
         s.send_json(1)
         s.send_json(2)
         assert [s.receive_json(), s.receive_json()] == [{"got": 1}, {"got": 2}]
+
+
+def test_one_receive_waits_at_a_time_and_a_cancelled_one_gives_its_wait_up():
+    # The inbox a receive awaits is one per connection: a second coroutine receiving
+    # meanwhile gets a RuntimeError (as the websockets library's recv), a cancelled
+    # receive leaves it to the next, and messages stay in order for the handler's task.
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        me = asyncio.current_task()
+        waiting = asyncio.create_task(websocket.receive_text())
+        await asyncio.sleep(0)  # one step of the loop: the task waits in its receive
+        try:
+            await websocket.receive_text()
+        except RuntimeError as e:
+            await websocket.send_text(f"busy: {'another coroutine' in str(e)}")
+        waiting.cancel()
+        try:
+            await waiting
+        except asyncio.CancelledError:
+            await websocket.send_text(f"cancelled: {waiting.cancelled()}")
+        try:
+            await asyncio.wait_for(websocket.receive_bytes(), 0.01)
+        except asyncio.TimeoutError:
+            await websocket.send_text("timed out")
+        for _ in range(3):
+            text = await websocket.receive_text()
+            await websocket.send_text(f"{text} {asyncio.current_task() is me}")
+
+    with TestClient(app).websocket_connect("/ws") as s:
+        assert s.receive_text() == "busy: True"
+        assert s.receive_text() == "cancelled: True"
+        assert s.receive_text() == "timed out"
+        for word in ("a", "b", "c"):
+            s.send_text(word)
+        assert [s.receive_text() for _ in range(3)] == ["a True", "b True", "c True"]
 
 
 def test_the_server_side_exception_is_raised_when_the_session_ends():
