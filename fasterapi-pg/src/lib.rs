@@ -649,6 +649,8 @@ pub struct Connecting<J> {
     connecting: bool,
     /// The host's other addresses, tried in turn if the connect fails.
     addresses: std::vec::IntoIter<SocketAddr>,
+    /// Which of them is being tried (from 0).
+    attempt: usize,
     /// The config's host, port and timeout, for the errors.
     host: String,
     port: u16,
@@ -689,6 +691,7 @@ impl<J> Connecting<J> {
             handshake,
             connecting,
             addresses,
+            attempt: 0,
             host: config.host.clone(),
             port: config.port,
             timeout: config.connect_timeout,
@@ -696,9 +699,15 @@ impl<J> Connecting<J> {
     }
 
     /// The socket (it changes when a connect fails and the host's next address is
-    /// tried: look again after each [`Connecting::advance`]).
+    /// tried: see [`Connecting::attempt`]).
     pub fn fd(&self) -> RawFd {
         self.conn.stream.fd()
+    }
+
+    /// Which of the host's addresses is being tried, from 0: when it changes, the
+    /// socket is a new one (the number may be the old one's), to be polled anew.
+    pub fn attempt(&self) -> usize {
+        self.attempt
     }
 
     /// Whether the socket is to be polled for writing too: the connect is not done, or
@@ -729,6 +738,7 @@ impl<J> Connecting<J> {
                     return Err(self.failed(e));
                 };
                 self.conn.stream = Stream::Tcp(begin_tcp(&addr).map_err(|e| self.failed(e))?);
+                self.attempt += 1;
                 return Ok(false);
             }
             s.set_nodelay(true)?;

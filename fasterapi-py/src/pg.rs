@@ -2,7 +2,9 @@
 //! I/O thread that drives the worker's asyncio loop.
 //!
 //! A pool ([`PgPool`]) has one pipelined connection per I/O thread, opened on that thread's
-//! first use. A call (`await pool.fetchrow(sql, *args)`) encodes its arguments, queues
+//! first use without blocking it ([`Opening`]: the TCP connect and the startup handshake
+//! advance as the asyncio loop finds the socket ready, the calls made meanwhile wait for
+//! it, given up at the connect timeout), so that the thread's other requests go on. A call (`await pool.fetchrow(sql, *args)`) encodes its arguments, queues
 //! Bind + Execute + Sync on this thread's connection and returns an asyncio future: no
 //! write yet. The statements a pass of the server loop queued leave in one `write` per
 //! connection at the end of the pass (the loop's [`Companion`] run flushes them, see
@@ -21,14 +23,15 @@
 //! [`Companion`]: fasterapi_http::Companion
 
 use std::cell::{Cell, RefCell};
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fasterapi_pg::{oid, Column, Config, Conn, Detail, Event, Oid, Param, Row, Statement};
+use fasterapi_pg::{
+    oid, Column, Config, Conn, Connecting, Detail, Event, Oid, Param, Row, Statement,
+};
 use pyo3::exceptions::{
     PyIndexError, PyKeyError, PyNotImplementedError, PyRuntimeError, PyTypeError, PyValueError,
 };
@@ -46,6 +49,8 @@ static POOLS: AtomicU64 = AtomicU64::new(0);
 thread_local! {
     /// This thread's connection of each pool that was used on it.
     static CONNS: RefCell<HashMap<u64, ThreadConn>> = RefCell::new(HashMap::new());
+    /// This thread's connections being opened, by pool.
+    static OPENING: RefCell<HashMap<u64, Opening>> = RefCell::new(HashMap::new());
     /// A connection of this thread has statements queued and not written.
     static QUEUED: Cell<bool> = const { Cell::new(false) };
     /// The thread's server loop drives its asyncio loop and flushes queued statements
@@ -69,11 +74,23 @@ pub(crate) fn set_serving(on: bool) {
 /// steps its task, which may call the pool again) runs after `f` returns, never inside
 /// it; a call that finds the connections borrowed anyway is an error, not a panic.
 fn with_conns<R>(f: impl FnOnce(&mut HashMap<u64, ThreadConn>) -> PyResult<R>) -> PyResult<R> {
-    CONNS.with(|c| {
-        let mut conns = c
+    borrowed(&CONNS, f)
+}
+
+/// Runs `f` with this thread's connections being opened (as [`with_conns`]).
+fn with_opening<R>(f: impl FnOnce(&mut HashMap<u64, Opening>) -> PyResult<R>) -> PyResult<R> {
+    borrowed(&OPENING, f)
+}
+
+fn borrowed<T: 'static, R>(
+    key: &'static std::thread::LocalKey<RefCell<T>>,
+    f: impl FnOnce(&mut T) -> PyResult<R>,
+) -> PyResult<R> {
+    key.with(|c| {
+        let mut borrowed = c
             .try_borrow_mut()
             .map_err(|_| PyRuntimeError::new_err("fasterapi.pg: re-entered"))?;
-        f(&mut conns)
+        f(&mut borrowed)
     })
 }
 
@@ -359,6 +376,158 @@ impl ThreadConn {
     }
 }
 
+/// A pool's connection of this thread being opened (its socket watched by the asyncio
+/// loop, [`PgOpening`]), and the calls waiting for it.
+struct Opening {
+    connecting: Connecting<Job>,
+    /// The socket as registered with the loop, and which of the host's addresses it is.
+    fd: i32,
+    attempt: usize,
+    event_loop: Py<PyAny>,
+    /// Also registered as a writer (the connect, or a handshake message, not done).
+    writer: bool,
+    /// The loop's timer that gives up at the connect timeout ([`PgOpenTimeout`]).
+    timer: Py<PyAny>,
+    /// The calls made meanwhile, with their statements' text.
+    waiting: Vec<(String, Call)>,
+}
+
+impl Opening {
+    /// Watches the socket for what the connection wants next: a new socket (the host's
+    /// next address) anew, even if it got the old one's number.
+    fn rewatch(&mut self, py: Python<'_>, pool: u64) -> PyResult<()> {
+        let event_loop = self.event_loop.clone_ref(py).into_bound(py);
+        if self.connecting.attempt() != self.attempt {
+            self.unwatch_socket(py)?;
+            self.fd = self.connecting.fd();
+            self.attempt = self.connecting.attempt();
+            let progress = Bound::new(py, PgOpening { pool })?;
+            event_loop.call_method1(pyo3::intern!(py, "add_reader"), (self.fd, progress))?;
+        }
+        let wants = self.connecting.wants_write();
+        if wants != self.writer {
+            if wants {
+                let progress = Bound::new(py, PgOpening { pool })?;
+                event_loop.call_method1(pyo3::intern!(py, "add_writer"), (self.fd, progress))?;
+            } else {
+                event_loop.call_method1(pyo3::intern!(py, "remove_writer"), (self.fd,))?;
+            }
+            self.writer = wants;
+        }
+        Ok(())
+    }
+
+    fn unwatch_socket(&mut self, py: Python<'_>) -> PyResult<()> {
+        let event_loop = self.event_loop.bind(py);
+        event_loop.call_method1(pyo3::intern!(py, "remove_reader"), (self.fd,))?;
+        if self.writer {
+            event_loop.call_method1(pyo3::intern!(py, "remove_writer"), (self.fd,))?;
+            self.writer = false;
+        }
+        Ok(())
+    }
+
+    /// Stops watching it (it is done, failed, or closed): the socket and the timer.
+    fn unwatch(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.timer
+            .bind(py)
+            .call_method0(pyo3::intern!(py, "cancel"))?;
+        self.unwatch_socket(py)
+    }
+
+    /// Fails the calls that waited for it with `e`.
+    fn fail(self, py: Python<'_>, e: impl Fn() -> PyErr) {
+        for (_, call) in self.waiting {
+            resolve(py, &call.future, Err(e()));
+        }
+    }
+}
+
+/// `PgOpening(pool)`: the reader and writer of the socket of a connection being opened.
+#[pyclass(frozen, module = "fasterapi._fasterapi", name = "PgOpening")]
+struct PgOpening {
+    pool: u64,
+}
+
+#[pymethods]
+impl PgOpening {
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        let pool = self.pool;
+        let ended = with_opening(|opening| {
+            let Some(o) = opening.get_mut(&pool) else {
+                return Ok(None);
+            };
+            let result = match o.connecting.advance() {
+                Ok(false) => return o.rewatch(py, pool).map(|()| None),
+                Ok(true) => Ok(()),
+                Err(e) => Err(e),
+            };
+            Ok(opening.remove(&pool).map(|o| (o, result)))
+        })?;
+        match ended {
+            None => Ok(()),
+            Some((o, Ok(()))) => opened(py, pool, o),
+            Some((mut o, Err(e))) => {
+                let unwatched = o.unwatch(py);
+                o.fail(py, || py_error(py, &e));
+                unwatched
+            }
+        }
+    }
+}
+
+/// `PgOpenTimeout(pool)`: the timer that gives up opening this thread's connection.
+#[pyclass(frozen, module = "fasterapi._fasterapi", name = "PgOpenTimeout")]
+struct PgOpenTimeout {
+    pool: u64,
+}
+
+#[pymethods]
+impl PgOpenTimeout {
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        let Some(mut o) = with_opening(|opening| Ok(opening.remove(&self.pool)))? else {
+            return Ok(());
+        };
+        let e = o.connecting.timed_out();
+        let unwatched = o.unwatch(py);
+        o.fail(py, || py_error(py, &e));
+        unwatched
+    }
+}
+
+/// This thread's connection of `pool` is open: it serves the calls that waited for it.
+fn opened(py: Python<'_>, pool: u64, mut o: Opening) -> PyResult<()> {
+    o.unwatch(py)?;
+    let conn = o.connecting.into_conn();
+    let fd = conn.fd();
+    let reader = Bound::new(py, PgReady { pool })?;
+    o.event_loop
+        .bind(py)
+        .call_method1(pyo3::intern!(py, "add_reader"), (fd, reader))?;
+    let mut failed = Vec::new();
+    with_conns(|conns| {
+        let tc = conns.entry(pool).or_insert(ThreadConn {
+            conn,
+            statements: HashMap::new(),
+            calls: 0,
+            fd,
+            event_loop: o.event_loop,
+            writer: false,
+        });
+        for (sql, call) in o.waiting {
+            let future = call.future.clone_ref(py);
+            if let Err(e) = enqueue(py, tc, pool, &sql, call) {
+                failed.push((future, e));
+            }
+        }
+        Ok(())
+    })?;
+    for (future, e) in failed {
+        resolve(py, &future, Err(e));
+    }
+    Ok(())
+}
+
 /// `fasterapi._fasterapi.PgPool`: the base of `fasterapi.pg.Pool`.
 #[pyclass(subclass, frozen, module = "fasterapi._fasterapi", name = "PgPool")]
 pub(crate) struct PgPool {
@@ -394,6 +563,13 @@ impl PgPool {
 /// Closes this thread's connection of `pool`, if it has one: its calls in flight fail,
 /// as asyncpg's do when their pool is closed under them.
 fn close_here(py: Python<'_>, pool: u64) -> PyResult<()> {
+    if let Some(mut o) = with_opening(|opening| Ok(opening.remove(&pool)))? {
+        let unwatched = o.unwatch(py);
+        o.fail(py, || {
+            interface_error(py, "fasterapi.pg: the pool was closed".into())
+        });
+        unwatched?;
+    }
     let Some(mut tc) = with_conns(|conns| Ok(conns.remove(&pool)))? else {
         return Ok(());
     };
@@ -1174,70 +1350,106 @@ impl PgPool {
             fail_describing(py, tc.statements, e.as_ref());
             settle(py, self.id, finished)?;
         }
-        with_conns(|conns| {
-            if let Entry::Vacant(slot) = conns.entry(self.id) {
-                let conn = py
-                    .detach(|| Conn::connect(&self.config))
-                    .map_err(|e| py_error(py, &e))?;
-                if !self.note_loop(py, &event_loop) {
-                    conn.close();
-                    return Err(pool_closed(py));
-                }
-                let fd = conn.fd();
-                let reader = Bound::new(py, PgReady { pool: self.id })?;
-                event_loop
-                    .bind(py)
-                    .call_method1(pyo3::intern!(py, "add_reader"), (fd, reader))?;
-                slot.insert(ThreadConn {
-                    conn,
-                    statements: HashMap::new(),
-                    calls: 0,
-                    fd,
-                    event_loop: event_loop.clone_ref(py),
-                    writer: false,
-                });
-            }
-            // Inserted above if it was missing.
-            let tc = conns.get_mut(&self.id).expect("this thread's connection");
-            tc.calls += 1;
-            match tc.statements.get_mut(sql) {
-                Some(Prepared::Ready(d)) => {
-                    d.last_used.set(tc.calls);
-                    let d = d.clone();
-                    queue(py, tc, &d, kind, args, &call.future)?;
-                }
-                Some(Prepared::Describing(calls)) => calls.push(call),
-                None => {
-                    if let Some(r) = session::refused(sql) {
-                        return Err(PyNotImplementedError::new_err(format!(
-                            "fasterapi.pg does not run {}: {}",
-                            r.what, r.why
-                        )));
-                    }
-                    if tc.statements.len() >= STATEMENT_CACHE {
-                        evict_one(tc).map_err(|e| py_error(py, &e))?;
-                    }
-                    let statement = tc.conn.describe(sql).map_err(|e| py_error(py, &e))?;
-                    tc.conn.finish(Job::Describe {
-                        sql: sql.to_owned(),
-                        statement,
-                        params: Vec::new(),
-                        columns: Vec::new(),
-                    });
-                    tc.statements
-                        .insert(sql.to_owned(), Prepared::Describing(vec![call]));
-                    QUEUED.with(|q| q.set(true));
-                }
-            }
-            if !SERVING.with(Cell::get) {
-                // Nobody flushes at the end of a pass: written now.
-                tc.flush(py, self.id);
-                QUEUED.with(|q| q.set(false));
-            }
-            Ok(())
+        let unconnected = with_conns(|conns| match conns.get_mut(&self.id) {
+            Some(tc) => enqueue(py, tc, self.id, sql, call).map(|()| None),
+            None => Ok(Some(call)),
         })?;
+        if let Some(call) = unconnected {
+            self.open(py, &event_loop, sql, call)?;
+        }
         Ok(future)
     }
+
+    /// Has `call` wait for this thread's connection, opening it unless it is being
+    /// opened already: without blocking, its socket watched by the thread's loop
+    /// (`event_loop`), given up at the connect timeout.
+    fn open(&self, py: Python<'_>, event_loop: &Py<PyAny>, sql: &str, call: Call) -> PyResult<()> {
+        let call = with_opening(|opening| match opening.get_mut(&self.id) {
+            Some(o) => {
+                o.waiting.push((sql.to_owned(), call));
+                Ok(None)
+            }
+            None => Ok(Some(call)),
+        })?;
+        let Some(call) = call else {
+            return Ok(());
+        };
+        if !self.note_loop(py, event_loop) {
+            return Err(pool_closed(py));
+        }
+        let connecting = Connecting::start(&self.config).map_err(|e| py_error(py, &e))?;
+        let (fd, attempt) = (connecting.fd(), connecting.attempt());
+        let lp = event_loop.bind(py);
+        let progress = Bound::new(py, PgOpening { pool: self.id })?;
+        lp.call_method1(pyo3::intern!(py, "add_reader"), (fd, progress.clone()))?;
+        // Writable once the connect is done (and the startup message is queued).
+        lp.call_method1(pyo3::intern!(py, "add_writer"), (fd, progress))?;
+        let timer = lp
+            .call_method1(
+                pyo3::intern!(py, "call_later"),
+                (
+                    self.config.connect_timeout.as_secs_f64(),
+                    Bound::new(py, PgOpenTimeout { pool: self.id })?,
+                ),
+            )?
+            .unbind();
+        with_opening(|opening| {
+            opening.insert(
+                self.id,
+                Opening {
+                    connecting,
+                    fd,
+                    attempt,
+                    event_loop: event_loop.clone_ref(py),
+                    writer: true,
+                    timer,
+                    waiting: vec![(sql.to_owned(), call)],
+                },
+            );
+            Ok(())
+        })
+    }
+}
+
+/// Queues `call` of statement `sql` on this thread's connection `tc` of `pool`: at once
+/// if the statement is prepared, after its Parse + Describe otherwise.
+fn enqueue(py: Python<'_>, tc: &mut ThreadConn, pool: u64, sql: &str, call: Call) -> PyResult<()> {
+    tc.calls += 1;
+    match tc.statements.get_mut(sql) {
+        Some(Prepared::Ready(d)) => {
+            d.last_used.set(tc.calls);
+            let d = d.clone();
+            queue(py, tc, &d, call.kind, call.args.bind(py), &call.future)?;
+        }
+        Some(Prepared::Describing(calls)) => calls.push(call),
+        None => {
+            if let Some(r) = session::refused(sql) {
+                return Err(PyNotImplementedError::new_err(format!(
+                    "fasterapi.pg does not run {}: {}",
+                    r.what, r.why
+                )));
+            }
+            if tc.statements.len() >= STATEMENT_CACHE {
+                evict_one(tc).map_err(|e| py_error(py, &e))?;
+            }
+            let statement = tc.conn.describe(sql).map_err(|e| py_error(py, &e))?;
+            tc.conn.finish(Job::Describe {
+                sql: sql.to_owned(),
+                statement,
+                params: Vec::new(),
+                columns: Vec::new(),
+            });
+            tc.statements
+                .insert(sql.to_owned(), Prepared::Describing(vec![call]));
+            QUEUED.with(|q| q.set(true));
+        }
+    }
+    if !SERVING.with(Cell::get) {
+        // Nobody flushes at the end of a pass: written now.
+        tc.flush(py, pool);
+        QUEUED.with(|q| q.set(false));
+    }
+    Ok(())
 }
 
 /// Closes the least recently used statement of `tc` (those still being described
@@ -1359,13 +1571,10 @@ impl PgPool {
         self.call(py, Kind::FetchMany, sql, args)
     }
 
-    /// Connects once, blocking, to check the settings (`create_pool`).
-    fn _check(&self, py: Python<'_>) -> PyResult<()> {
-        let conn: Conn<()> = py
-            .detach(|| Conn::connect(&self.config))
-            .map_err(|e| py_error(py, &e))?;
-        conn.close();
-        Ok(())
+    /// `await pool._open()`: this thread's connection, opened (`create_pool` checks the
+    /// settings with it): an empty statement, run once it is.
+    fn _open(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.call(py, Kind::Execute, "", PyTuple::empty(py).as_any())
     }
 
     /// Closes the pool: calls fail from now on. This thread's connection is closed now;
@@ -1432,5 +1641,7 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PgReady>()?;
     m.add_class::<PgWritable>()?;
     m.add_class::<PgCloseHere>()?;
+    m.add_class::<PgOpening>()?;
+    m.add_class::<PgOpenTimeout>()?;
     Ok(())
 }

@@ -265,6 +265,16 @@ async def waiting():
     return {"waiting": True}
 
 
+@app.get("/silent/{port}")
+async def silent(port: int, timeout: float):
+    """Two calls of a pool whose server (the test's listener on `port`) never answers:
+    both wait for the one connection being opened, and fail with its error."""
+    # As create_pool makes it, before it opens the thread's connection.
+    pool = pg.Pool("127.0.0.1", port, "u", "p", "d", timeout)
+    results = await asyncio.gather(pool.fetchval("SELECT 1"), pool.fetchval("SELECT 2"), return_exceptions=True)
+    return [err(r) for r in results]
+
+
 @app.get("/session")
 async def session(sql: str):
     """Runs `sql` (refused or not), then shows whether it changed `db`'s session: the

@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import shutil
+import socket
 import subprocess
 import threading
 
@@ -197,6 +198,45 @@ def test_a_request_waiting_on_the_database_does_not_stall_the_others(server):
     finally:
         holder.stdin.close()
         assert holder.wait(timeout=30) == 0
+
+
+def test_a_connection_being_opened_does_not_stall_the_other_routes(server):
+    # A server that accepts and never answers: the database route waits for its
+    # handshake. A plain route answers meanwhile; only then does that server close the
+    # connection, which is what ends the database route: it answers only if the plain
+    # route was served while it waited (its timeout, 60 s, is past the test's).
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        answers = {}
+        waiter = threading.Thread(
+            target=lambda: answers.update(db=get(server, f"/silent/{port}", params={"timeout": 60}).json())
+        )
+        waiter.start()
+        accepted, _ = listener.accept()
+        with accepted:
+            accepted.settimeout(10)
+            assert accepted.recv(4096)  # the startup message: the handshake has begun
+            assert get(server, "/version").json()["version"] >= 100000
+        waiter.join()
+    for call in answers["db"]:
+        assert call["error"] == "InterfaceError", answers
+        assert "the server closed the connection during the startup handshake" in call["message"]
+
+
+def test_the_calls_waiting_for_a_connection_fail_at_its_timeout(server):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        body = get(server, f"/silent/{port}", params={"timeout": 0.05}).json()
+    assert [c["error"] for c in body] == ["InterfaceError", "InterfaceError"]
+    for call in body:
+        assert (
+            f"127.0.0.1:{port}: the server did not answer the startup handshake within 50ms (connect_timeout)"
+            in call["message"]
+        )
 
 
 @pytest.mark.parametrize(

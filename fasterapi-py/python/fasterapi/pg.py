@@ -15,7 +15,7 @@ An asyncpg-shaped subset, so that code written for asyncpg changes little::
         ...
 
 How it works (fasterapi-py/src/pg.rs): a pool has one pipelined connection per I/O
-thread of the worker (opened at that thread's first call); a call queues its statement
+thread of the worker (opened at that thread's first call, without blocking it); a call queues its statement
 and returns a future, the statements a pass of the server loop queued leave in one write,
 and the answers resolve their futures on the I/O thread as soon as they are read. Each
 statement is its own transaction (a Sync after each), prepared once per connection and
@@ -226,12 +226,15 @@ async def create_pool(
     """A :class:`Pool`, from a DSN (``postgres://user:password@host:port/database``) or
     keyword arguments, each defaulting as libpq's (``PGHOST``, ``PGPORT``, ``PGUSER``,
     ``PGPASSWORD``, ``PGDATABASE``, then localhost, 5432, the OS user, none, the user).
-    A host starting with ``/`` is the directory of the server's unix socket. Connects
-    once to check the settings (raising ``PostgresError`` or ``InterfaceError``).
+    A host starting with ``/`` is the directory of the server's unix socket. Opens this
+    I/O thread's connection, which checks the settings (raising ``PostgresError`` or
+    ``InterfaceError``); like every call, only from ``async def`` code on the server's loop.
 
-    ``timeout`` (seconds) bounds connecting and each step of the startup handshake, here and
-    whenever a thread opens or reopens its connection (which blocks that I/O thread meanwhile):
-    10 s by default, where asyncpg waits 60.
+    ``timeout`` (seconds) bounds connecting and the startup handshake, here and whenever a
+    thread opens or reopens its connection: 10 s by default, where asyncpg waits 60. The
+    thread goes on serving meanwhile (its socket is watched by the thread's loop); the calls
+    made on it wait for the connection, and fail with ``InterfaceError`` past the timeout.
+    Resolving a host name still blocks: give an address (or ``localhost``) where that matters.
     ``min_size`` and ``max_size`` are checked (``0 <= min_size <= max_size``, ``max_size``
     at least 1) and bound nothing more: the pool opens one connection per I/O thread, on
     first use. Any other asyncpg option (``max_queries``, ``max_inactive_connection_lifetime``,
@@ -280,5 +283,5 @@ async def create_pool(
         password = env.get("PGPASSWORD", "")
     database = params.get("database") or env.get("PGDATABASE") or user
     pool = Pool(host, port, user, password, database, float(timeout))
-    pool._check()
+    await pool._open()
     return pool
