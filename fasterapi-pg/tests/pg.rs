@@ -355,14 +355,7 @@ fn wait_blocks_until_every_batch_is_answered() {
 #[test]
 fn a_refused_connection_is_an_error() {
     // Port 1 on the loopback: nothing listens there.
-    let config = Config {
-        host: "127.0.0.1".into(),
-        port: 1,
-        user: "u".into(),
-        password: "p".into(),
-        dbname: "d".into(),
-        connect_timeout: fasterapi_pg::CONNECT_TIMEOUT,
-    };
+    let config = loopback(1, fasterapi_pg::CONNECT_TIMEOUT);
     let e = Conn::<()>::connect(&config)
         .err()
         .expect("nothing listens on port 1");
@@ -560,14 +553,10 @@ fn a_config_printed_with_debug_hides_its_password() {
 fn a_server_that_accepts_and_never_answers_fails_connect_after_its_timeout() {
     // The listener's backlog completes the TCP handshake; nobody ever reads or writes.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let config = Config {
-        host: "127.0.0.1".into(),
-        port: silent.local_addr().unwrap().port(),
-        user: "u".into(),
-        password: "p".into(),
-        dbname: "d".into(),
-        connect_timeout: std::time::Duration::from_millis(50),
-    };
+    let config = loopback(
+        silent.local_addr().unwrap().port(),
+        std::time::Duration::from_millis(50),
+    );
     let e = Conn::<()>::connect(&config)
         .err()
         .expect("connect fails instead of waiting forever");
@@ -597,6 +586,28 @@ fn step(connecting: &mut Connecting<Batch>) -> Result<bool, fasterapi_pg::Error>
     connecting.advance()
 }
 
+/// Advances `connecting` until it fails, and returns why (it must not connect).
+fn failure(connecting: &mut Connecting<Batch>) -> fasterapi_pg::Error {
+    loop {
+        match step(connecting) {
+            Ok(done) => assert!(!done, "connected"),
+            Err(e) => return e,
+        }
+    }
+}
+
+/// A server on the loopback's `port` (the user and database are not looked at).
+fn loopback(port: u16, connect_timeout: std::time::Duration) -> Config {
+    Config {
+        host: "127.0.0.1".into(),
+        port,
+        user: "u".into(),
+        password: "p".into(),
+        dbname: "d".into(),
+        connect_timeout,
+    }
+}
+
 #[test]
 #[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
 fn a_connection_made_without_blocking_runs_queries() {
@@ -622,12 +633,7 @@ fn a_connection_made_without_blocking_fails_with_the_servers_error() {
         ..tcp_config()
     };
     let mut connecting: Connecting<Batch> = Connecting::start(&config).unwrap();
-    let e = loop {
-        match step(&mut connecting) {
-            Ok(done) => assert!(!done, "connected with a wrong password"),
-            Err(e) => break e,
-        }
-    };
+    let e = failure(&mut connecting);
     assert_eq!(e.code(), Some("28P01"), "{e}"); // invalid_password
 }
 
@@ -635,14 +641,10 @@ fn a_connection_made_without_blocking_fails_with_the_servers_error() {
 fn connecting_to_a_server_that_never_answers_waits_without_blocking() {
     // The listener's backlog completes the TCP handshake; nobody ever reads or writes.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let config = Config {
-        host: "127.0.0.1".into(),
-        port: silent.local_addr().unwrap().port(),
-        user: "u".into(),
-        password: "p".into(),
-        dbname: "d".into(),
-        connect_timeout: std::time::Duration::from_millis(50),
-    };
+    let config = loopback(
+        silent.local_addr().unwrap().port(),
+        std::time::Duration::from_millis(50),
+    );
     let mut connecting: Connecting<Batch> = Connecting::start(&config).unwrap();
     // The connect completes (the socket becomes writable), the startup message goes out,
     // and nothing comes back: each advance returns at once.
@@ -661,20 +663,8 @@ fn connecting_to_a_server_that_never_answers_waits_without_blocking() {
 #[test]
 fn connecting_without_blocking_to_a_closed_port_is_an_error() {
     // Port 1 on the loopback: nothing listens there.
-    let config = Config {
-        host: "127.0.0.1".into(),
-        port: 1,
-        user: "u".into(),
-        password: "p".into(),
-        dbname: "d".into(),
-        connect_timeout: fasterapi_pg::CONNECT_TIMEOUT,
-    };
+    let config = loopback(1, fasterapi_pg::CONNECT_TIMEOUT);
     let mut connecting: Connecting<Batch> = Connecting::start(&config).unwrap();
-    let e = loop {
-        match step(&mut connecting) {
-            Ok(done) => assert!(!done, "connected to port 1"),
-            Err(e) => break e,
-        }
-    };
+    let e = failure(&mut connecting);
     assert!(e.to_string().contains("127.0.0.1:1: "), "{e}");
 }
