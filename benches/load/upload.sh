@@ -9,9 +9,10 @@
 # bytes, made once); the handler reads the UploadFile in 1 MiB pieces and answers its size.
 # wrk -t1 -cCONNS for DURATION seconds per CONNS value, server pinned to core 0, wrk to
 # core 1, 1 worker process. Measured: req/s and MB/s of upload, server CPU per request
-# (utime+stime of its process group), and RSS growth: the peak of the server's summed VmRSS
-# (sampled every 50 ms from the first upload to the end of the run) minus its RSS once
-# ready, before any upload, also as a multiple of the file size.
+# (utime+stime of its process group), client CPU per request (wrk's utime+stime), and RSS
+# growth: the peak of the server's summed VmRSS (sampled every 50 ms from the first upload
+# to the end of the run) minus its RSS once ready, before any upload, also as a multiple
+# of the file size.
 #
 # Settings (environment): DURATION=10 CONNS_LIST="1 4" MIB=10 ONLY="fasterapi-py fastapi-uvicorn"
 #   PORT=18680 WARMUP=2 VENV=benches/load/out/venv SKIP_BUILD=1 (keep the installed fasterapi)
@@ -108,7 +109,7 @@ rss_kib() {  # summed VmRSS of the server's process group
 }
 
 [[ -f "$RESULTS" ]] && mv "$RESULTS" "$OUT/results-$(date +%Y%m%d-%H%M%S).tsv"
-printf 'server\tconns\treq_s\tMB_s\tp50_ms\tp99_ms\tnon2xx\tsock_errors\trequests\tserver_cpu_ms_per_req\trss_ready_MiB\trss_peak_MiB\trss_growth_MiB\tgrowth_per_file\tbg_busy_pct\n' > "$RESULTS"
+printf 'server\tconns\treq_s\tMB_s\tp50_ms\tp99_ms\tnon2xx\tsock_errors\trequests\tserver_cpu_ms_per_req\tclient_cpu_ms_per_req\trss_ready_MiB\trss_peak_MiB\trss_growth_MiB\tgrowth_per_file\tbg_busy_pct\n' > "$RESULTS"
 CLK_TCK="$(getconf CLK_TCK)"
 FAIL=0
 for conns in $CONNS_LIST; do
@@ -140,18 +141,25 @@ for conns in $CONNS_LIST; do
         taskset -pc 1 "$SAMPLER" > /dev/null
         out="$LOGDIR/${s}_c${conns}.txt"
         t0=$(server_ticks)
-        timeout $((DURATION + 60)) taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" --timeout 30s --latency -s "$HERE/upload.lua" "http://127.0.0.1:$PORT" > "$out" 2>&1 || log "wrk failed ($out)"
+        # The client's CPU too (utime+stime of wrk): at one connection the sender's
+        # writes (which run loopback's receive path as well) may bound the rate.
+        client_cpu="$LOGDIR/${s}_c${conns}_client_cpu"
+        timeout $((DURATION + 60)) taskset -c 1 /usr/bin/time -f '%U %S' -o "$client_cpu" \
+            wrk -t1 -c"$conns" -d"${DURATION}s" --timeout 30s --latency -s "$HERE/upload.lua" "http://127.0.0.1:$PORT" > "$out" 2>&1 || log "wrk failed ($out)"
         t1=$(server_ticks)
         kill "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=""
         peak_kib=$(cat "$peak_file" 2>/dev/null || echo 0)
         read -r requests rps p50 p99 bad sock < <(parse_wrk "$out")
-        read -r mbs ms ready peak growth per_file < <(awk -v rps="$rps" -v fb="$FILE_BYTES" -v t=$((t1 - t0)) -v n="$requests" -v hz="$CLK_TCK" \
-            -v r="$ready_kib" -v p="$peak_kib" 'BEGIN {
-                printf "%.1f %s %.1f %.1f %.1f %.2f\n", rps * fb / 1e6, (n + 0 > 0) ? sprintf("%.2f", t / hz * 1e3 / n) : "NA",
+        read -r cu cs < <(tail -1 "$client_cpu" 2>/dev/null || echo "NA NA")
+        read -r mbs ms cms ready peak growth per_file < <(awk -v rps="$rps" -v fb="$FILE_BYTES" -v t=$((t1 - t0)) -v n="$requests" -v hz="$CLK_TCK" \
+            -v r="$ready_kib" -v p="$peak_kib" -v cu="$cu" -v cs="$cs" 'BEGIN {
+                ok = n + 0 > 0
+                printf "%.1f %s %s %.1f %.1f %.1f %.2f\n", rps * fb / 1e6, ok ? sprintf("%.2f", t / hz * 1e3 / n) : "NA",
+                       (ok && cu ~ /^[0-9.]+$/) ? sprintf("%.2f", (cu + cs) * 1e3 / n) : "NA",
                        r / 1024, p / 1024, (p - r) / 1024, (p - r) * 1024 / fb }')
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$conns" "$rps" "$mbs" "$p50" "$p99" "$bad" "$sock" \
-            "$requests" "$ms" "$ready" "$peak" "$growth" "$per_file" "$BG" >> "$RESULTS"
-        log "$s -c$conns: $rps req/s ($mbs MB/s), p99 $p99 ms, non-2xx $bad, server $ms ms/req, RSS $ready -> $peak MiB (+$growth MiB, ${per_file}x the file)"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$conns" "$rps" "$mbs" "$p50" "$p99" "$bad" "$sock" \
+            "$requests" "$ms" "$cms" "$ready" "$peak" "$growth" "$per_file" "$BG" >> "$RESULTS"
+        log "$s -c$conns: $rps req/s ($mbs MB/s), p99 $p99 ms, non-2xx $bad, server $ms ms/req, client $cms ms/req, RSS $ready -> $peak MiB (+$growth MiB, ${per_file}x the file)"
         [[ "$requests" != NA && "$requests" != 0 && "$bad" == 0 && "$sock" == none ]] || FAIL=1
         stop_server
     done

@@ -344,7 +344,7 @@ impl Intake {
     pub(crate) fn take(&mut self, available: &[u8]) -> Option<usize> {
         let n = available.len().min(self.left);
         if let Some(reader) = &mut self.reader {
-            reader.unread = Some(self.left);
+            reader.parts.unread = Some(self.left);
             if let Err(e) = reader.feed(&available[..n]) {
                 // The rest of the body is read and discarded: the answer is the error.
                 self.reader = None;
@@ -353,6 +353,29 @@ impl Intake {
         }
         self.left -= n;
         (self.left == 0).then_some(n)
+    }
+
+    /// Reads the body's next bytes with `read` straight into the upload memory when a
+    /// file kept there is being read (see [`MultipartReader::read_in_place`]): `None` when
+    /// not, and the caller reads into its buffer and calls [`Intake::take`] as usual.
+    /// `Ok((read, asked))`: the bytes read (0 at the end of input) and asked for; never
+    /// past the body's end.
+    pub(crate) fn read_in_place(
+        &mut self,
+        read: &mut dyn FnMut(&mut [u8]) -> io::Result<usize>,
+    ) -> Option<io::Result<(usize, usize)>> {
+        let reader = self.reader.as_mut()?;
+        if self.left == 0 {
+            return None;
+        }
+        Some(reader.read_in_place(self.left, read)?.map(|done| {
+            self.left -= done.read;
+            if let Some(e) = done.refused {
+                self.reader = None;
+                self.refused = Some(e);
+            }
+            (done.read, done.asked)
+        }))
     }
 
     /// The form, once the body ended.
@@ -471,6 +494,11 @@ fn victim(me: &GrowingFile, unread: usize) -> Option<GrowingFile> {
 /// Reads one `multipart/form-data` body, fed in pieces as it arrives.
 pub struct MultipartReader {
     parser: Parser,
+    parts: Parts,
+}
+
+/// What a [`MultipartReader`] made of the parser's events so far.
+struct Parts {
     limits: FormLimits,
     /// Bytes of the body not fed yet, the piece being fed included, when known (the
     /// intake of a streamed form knows them).
@@ -484,7 +512,7 @@ pub struct MultipartReader {
 impl std::fmt::Debug for MultipartReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MultipartReader")
-            .field("items", &self.items.len())
+            .field("items", &self.parts.items.len())
             .finish()
     }
 }
@@ -495,6 +523,14 @@ pub fn is_multipart(content_type: &[u8]) -> bool {
     media
         .trim_ascii()
         .eq_ignore_ascii_case(b"multipart/form-data")
+}
+
+/// What [`MultipartReader::read_in_place`] did: bytes read (0 at the end of input) and
+/// asked for, and whether the form was refused on them.
+pub(crate) struct InPlace {
+    pub(crate) read: usize,
+    pub(crate) asked: usize,
+    pub(crate) refused: Option<FormError>,
 }
 
 impl MultipartReader {
@@ -512,19 +548,136 @@ impl MultipartReader {
         })?;
         Ok(MultipartReader {
             parser,
-            limits,
-            unread: None,
-            items: Vec::new(),
-            current: Current::None,
-            files: 0,
-            fields: 0,
+            parts: Parts {
+                limits,
+                unread: None,
+                items: Vec::new(),
+                current: Current::None,
+                files: 0,
+                fields: 0,
+            },
         })
     }
 
     /// Reads the next piece of the body.
     pub fn feed(&mut self, piece: &[u8]) -> Result<(), FormError> {
-        let MultipartReader {
-            parser,
+        let MultipartReader { parser, parts } = self;
+        parser.feed(piece, &mut |event| parts.on(event))
+    }
+
+    /// Reads the next bytes of the body (at most `most`) with `read` straight into the
+    /// upload memory of the file whose data is being read, where they stay: no copy
+    /// from a read buffer. `None` when the reader is not in the data of a file kept in
+    /// the upload memory, or that memory has no room for the next piece: the caller reads
+    /// into its own buffer and [`feeds`](MultipartReader::feed) that, as before. A read
+    /// error is returned as is, with nothing changed.
+    pub(crate) fn read_in_place(
+        &mut self,
+        most: usize,
+        read: &mut dyn FnMut(&mut [u8]) -> io::Result<usize>,
+    ) -> Option<io::Result<InPlace>> {
+        let MultipartReader { parser, parts } = self;
+        let carry = parser.data_carry()?;
+        let Current::File {
+            growing: Some(growing),
+            ..
+        } = &parts.current
+        else {
+            return None;
+        };
+        // Held until the bytes are parsed: another reader that needs memory passes over a
+        // file it cannot lock, so these pieces stay this file's.
+        let growing = Arc::clone(growing);
+        let mut g = lock(&growing);
+        if g.spool.is_some() {
+            return None;
+        }
+        // The carried bytes (which may begin a delimiter) go back in front of the new
+        // ones, where they are in the stream: the parser then sees one contiguous input.
+        let at = g.memory.len;
+        let (index, offset) = (at / PIECE, at % PIECE);
+        let room = PIECE.checked_sub(offset + carry.len())?.min(most);
+        if room == 0 {
+            return None;
+        }
+        if g.memory.pieces.len() == index {
+            g.memory.pieces.push(take_piece()?);
+        }
+        let window = &mut g.memory.pieces[index][offset..offset + carry.len() + room];
+        let carried = carry.len();
+        window[..carried].copy_from_slice(carry);
+        let n = match read(&mut window[carried..]) {
+            Ok(n) => n,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut done = InPlace {
+            read: n,
+            asked: room,
+            refused: None,
+        };
+        if n == 0 {
+            return Some(Ok(done));
+        }
+        parser.forget_carry();
+        parts.unread = Some(most);
+        let input = &window[..carried + n];
+        let start = input.as_ptr();
+        // The file's data in `input` is where it belongs already: the events only say how
+        // much of it there is (the parser's data always begins at the input's start, since
+        // nothing is carried) and where the part ends.
+        let mut kept = 0;
+        let mut ended = None;
+        let parsed = parser.feed(input, &mut |event| match event {
+            Event::Data(data) if ended.is_none() => {
+                if !std::ptr::eq(data.as_ptr(), start.wrapping_add(kept)) {
+                    return Err(FormError {
+                        status: StatusCode::INTERNAL_SERVER_ERROR,
+                        detail: "multipart data out of place".into(),
+                    });
+                }
+                let Current::File { file, .. } = &mut parts.current else {
+                    unreachable!("a file's data is read in place")
+                };
+                check_file_size(file, data.len(), &parts.limits)?;
+                kept += data.len();
+                Ok(())
+            }
+            Event::End if ended.is_none() => {
+                let Current::File { name, file, .. } =
+                    std::mem::replace(&mut parts.current, Current::None)
+                else {
+                    unreachable!("a file's data is read in place")
+                };
+                ended = Some(parts.items.len());
+                // Its content once `input` is no longer borrowed, below.
+                parts.items.push((name, FormValue::File(file)));
+                Ok(())
+            }
+            event => parts.on(event),
+        });
+        g.memory.len += kept;
+        g.unread = most - n;
+        if let Some(i) = ended {
+            if let (_, FormValue::File(file)) = &mut parts.items[i] {
+                file.content = Spooled::Pooled(std::mem::take(&mut g.memory));
+            }
+        }
+        done.refused = parsed.err();
+        Some(Ok(done))
+    }
+
+    /// The form's items in order, once the body is complete (an error if its closing
+    /// boundary never came).
+    pub fn finish(self) -> Result<FormItems, FormError> {
+        self.parser.finish()?;
+        Ok(self.parts.items)
+    }
+}
+
+impl Parts {
+    /// Takes the parser's next event.
+    fn on(&mut self, event: Event<'_>) -> Result<(), FormError> {
+        let Parts {
             limits,
             unread,
             items,
@@ -532,7 +685,7 @@ impl MultipartReader {
             files,
             fields,
         } = self;
-        parser.feed(piece, &mut |event: Event<'_>| match event {
+        match event {
             Event::Head(lines) => {
                 *current = begin(&lines, limits, files, fields)?;
                 Ok(())
@@ -579,14 +732,7 @@ impl MultipartReader {
                 }
                 Ok(())
             }
-        })
-    }
-
-    /// The form's items in order, once the body is complete (an error if its closing
-    /// boundary never came).
-    pub fn finish(self) -> Result<FormItems, FormError> {
-        self.parser.finish()?;
-        Ok(self.items)
+        }
     }
 }
 
@@ -663,17 +809,7 @@ fn write_file(
     limits: &FormLimits,
     unread: usize,
 ) -> Result<(), FormError> {
-    let size = file.size + data.len() as u64;
-    if size > limits.max_file_size {
-        return Err(FormError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            detail: format!(
-                "File exceeded maximum size of {} bytes.",
-                limits.max_file_size
-            ),
-        });
-    }
-    file.size = size;
+    check_file_size(file, data.len(), limits)?;
     if let Some(g) = growing {
         return Ok(grow(g, data, unread)?);
     }
@@ -691,6 +827,26 @@ fn write_file(
         // Only `begin` makes the content (Memory), and the part's end the others.
         Spooled::Pooled(_) | Spooled::File(_) => unreachable!("a part's content before its end"),
     }
+    Ok(())
+}
+
+/// Counts `more` bytes of `file`'s content: 413 past `max_file_size`.
+fn check_file_size(
+    file: &mut UploadedFile,
+    more: usize,
+    limits: &FormLimits,
+) -> Result<(), FormError> {
+    let size = file.size + more as u64;
+    if size > limits.max_file_size {
+        return Err(FormError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            detail: format!(
+                "File exceeded maximum size of {} bytes.",
+                limits.max_file_size
+            ),
+        });
+    }
+    file.size = size;
     Ok(())
 }
 
@@ -858,6 +1014,133 @@ pub(crate) mod tests {
         );
         assert!(matches!(fy.content, Spooled::File(_)), "y spilled");
         assert!(content(&fx.content) == x && content(&fy.content) == y);
+    }
+
+    /// A body read as a connection reads it: straight into the upload memory while a
+    /// large file's data is read, into a buffer otherwise. The file's bytes past the
+    /// threshold are read in place (counted), the form is the same as when fed, and the
+    /// delimiter is found wherever the reads cut it, also in bytes carried from a read
+    /// into the memory to the next.
+    #[test]
+    fn a_large_file_is_read_straight_into_the_upload_memory() {
+        let _alone = UPLOAD_MEMORY_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // Data full of delimiter beginnings ("\r\n--B" is the delimiter; no byte is a B).
+        let big: Vec<u8> = (0..3 * 1024 * 1024 + 123)
+            .map(|i: usize| match i % 1031 {
+                0 => b'\r',
+                1 => b'\n',
+                2 | 3 => b'-',
+                _ => (i % 61) as u8,
+            })
+            .collect();
+        let body = [
+            part("note", None, b"before"),
+            part("big", Some("big.bin"), &big),
+            part("small", Some("s.txt"), b"after"),
+            part("tail", None, b"end"),
+            b"--B--\r\n".to_vec(),
+        ]
+        .concat();
+        let limits = FormLimits::default();
+        for cut in [1031 * 7, 65_536, 262_144, 300_001] {
+            let mut intake = Intake::new(b"multipart/form-data; boundary=B", limits, body.len());
+            let (mut at, mut in_place, mut turns) = (0, 0, 0);
+            let mut done = false;
+            while !done {
+                turns += 1;
+                // Reads of at most `cut` bytes, ending at each delimiter's second byte
+                // once in a while (a carry of one byte).
+                let mut next = |into: &mut [u8]| {
+                    let mut n = into.len().min(cut).min(body.len() - at);
+                    if turns % 3 == 0 {
+                        if let Some(cr) = body[at..at + n].iter().rposition(|&b| b == b'\r') {
+                            n = n.min(cr + 2);
+                        }
+                    }
+                    into[..n].copy_from_slice(&body[at..at + n]);
+                    at += n;
+                    Ok(n)
+                };
+                match intake.read_in_place(&mut next) {
+                    Some(r) => {
+                        let (n, asked) = r.unwrap();
+                        assert!(n > 0 && n <= asked);
+                        in_place += n;
+                        done = intake.take(&[]).is_some();
+                    }
+                    None => {
+                        let mut buf = vec![0; 100_000];
+                        let n = next(&mut buf).unwrap();
+                        done = intake.take(&buf[..n]).is_some();
+                    }
+                }
+            }
+            assert_eq!(at, body.len());
+            // All of the file past the threshold but what a few piece ends cut.
+            assert!(
+                in_place > big.len() - limits.spool_max_size - 20 * 100_000,
+                "{in_place} in place, cut {cut}"
+            );
+            let items = intake.finish().unwrap();
+            let names: Vec<&str> = items.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(names, ["note", "big", "small", "tail"]);
+            let (_, FormValue::File(f)) = &items[1] else {
+                panic!("a file")
+            };
+            assert!(matches!(f.content, Spooled::Pooled(_)));
+            assert_eq!(f.size, big.len() as u64);
+            assert!(content(&f.content) == big, "cut {cut}");
+            let (_, FormValue::File(s)) = &items[2] else {
+                panic!("a file")
+            };
+            assert!(matches!(&s.content, Spooled::Memory(m) if m == b"after"));
+            assert!(matches!(&items[3].1, FormValue::Text(t) if t == "end"));
+        }
+        assert_eq!(upload_memory().0, 0);
+    }
+
+    /// A file over `max_file_size` is refused also when its bytes are read in place.
+    #[test]
+    fn the_file_size_limit_holds_in_place() {
+        let _alone = UPLOAD_MEMORY_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let big = vec![b'x'; 3 * 1024 * 1024];
+        let body = [part("big", Some("big.bin"), &big), b"--B--".to_vec()].concat();
+        let limits = FormLimits {
+            max_file_size: 2 * 1024 * 1024,
+            ..FormLimits::default()
+        };
+        let mut intake = Intake::new(b"multipart/form-data; boundary=B", limits, body.len());
+        let (mut at, mut in_place) = (0, 0);
+        loop {
+            let mut next = |into: &mut [u8]| {
+                let n = into.len().min(200_000).min(body.len() - at);
+                into[..n].copy_from_slice(&body[at..at + n]);
+                at += n;
+                Ok(n)
+            };
+            let done = match intake.read_in_place(&mut next) {
+                Some(r) => {
+                    in_place += r.unwrap().0;
+                    intake.take(&[])
+                }
+                None => {
+                    let mut buf = vec![0; 200_000];
+                    let n = next(&mut buf).unwrap();
+                    intake.take(&buf[..n])
+                }
+            };
+            if done.is_some() {
+                break;
+            }
+        }
+        assert!(in_place > 0);
+        let e = intake.finish().unwrap_err();
+        assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(upload_memory().0, 0);
     }
 
     #[test]

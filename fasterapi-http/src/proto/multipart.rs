@@ -126,6 +126,19 @@ impl Parser {
         self.state == State::Epilogue
     }
 
+    /// The bytes held back at the end of a part's data because they may begin a
+    /// delimiter (fewer than the delimiter's length), when the parser is in a part's data;
+    /// `None` elsewhere. A caller that puts them back in front of the next input (in the
+    /// same order, contiguous with it) calls [`Parser::forget_carry`] and feeds them with it.
+    pub(crate) fn data_carry(&self) -> Option<&[u8]> {
+        (self.state == State::Data).then_some(&self.carry[..])
+    }
+
+    /// Forgets the carried bytes (see [`Parser::data_carry`]): the caller feeds them again.
+    pub(crate) fn forget_carry(&mut self) {
+        self.carry.clear();
+    }
+
     /// The end of the body: an error unless the closing delimiter came.
     pub(crate) fn finish(&self) -> Result<(), Malformed> {
         if self.is_done() {

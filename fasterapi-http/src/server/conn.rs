@@ -647,6 +647,33 @@ impl<S: Transport> Conn<S> {
             return self.finish(ctx, false);
         }
         while !self.deferred && !self.more {
+            if let Some(read) = self.read_upload_in_place() {
+                match read {
+                    Ok((0, _)) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok((n, asked)) => {
+                        // The body's bytes went to the upload; the buffer holds the head,
+                        // which is served once the body is complete.
+                        if !self.serve_buffered(&mut buf, ctx, &mut answered) {
+                            close = true;
+                            break;
+                        }
+                        if n < asked && !self.read_closed {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => {
+                        self.stash(buf, ctx);
+                        self.clear_output(ctx);
+                        return Verdict::Drop;
+                    }
+                }
+                continue;
+            }
             if buf.capacity() - buf.len() < 1024 {
                 buf.reserve(ctx.pool.buf_size());
             }
@@ -685,6 +712,15 @@ impl<S: Transport> Conn<S> {
             return Verdict::Drop;
         }
         Verdict::Keep
+    }
+
+    /// While a streamed form's file is read into the upload memory, reads the socket
+    /// straight into that memory (no copy out of a read buffer): `None` otherwise.
+    /// `Ok((read, asked))` as [`Intake::read_in_place`].
+    #[inline]
+    fn read_upload_in_place(&mut self) -> Option<io::Result<(usize, usize)>> {
+        let intake = self.pending.intake.as_mut()?;
+        read_in_place(intake, &mut self.stream)
     }
 
     /// Puts a read buffer away after a pass: a partial request stays with the connection
@@ -1303,6 +1339,15 @@ fn serve_form(
 ) -> Step {
     let form: FormSlot = std::cell::Cell::new(pending.intake.as_mut().map(|i| i.finish()));
     serve_complete(buf, ctx, pending, conn, lengths, headers, meta, Some(&form))
+}
+
+/// [`Conn::read_upload_in_place`]'s work, out of line: plain connections never get here.
+#[inline(never)]
+fn read_in_place(
+    intake: &mut Intake,
+    stream: &mut impl Transport,
+) -> Option<io::Result<(usize, usize)>> {
+    intake.read_in_place(&mut |into| stream.read(into))
 }
 
 /// A connection streaming a form reads in larger pieces than the pooled buffer's: fewer
