@@ -361,16 +361,26 @@ impl PyInbox {
         if wake == Wake::Schedule {
             return Self::schedule(slf, callback, context, done);
         }
-        match context {
-            Some(ctx) => {
-                ctx.bind(py)
-                    .call_method1(pyo3::intern!(py, "run"), (callback, done))?;
-            }
-            None => {
-                callback.bind(py).call1((done,))?;
-            }
+        let Some(ctx) = context else {
+            callback.bind(py).call1((done,))?;
+            return Ok(());
+        };
+        // `context.run(callback, done)` without looking up and calling `run`.
+        // SAFETY: `ctx` is a live object (held here); `PyContext_Enter` checks that it is
+        // a `contextvars.Context` (a `TypeError` otherwise, returned as -1), and once it
+        // succeeded, `PyContext_Exit` leaves it on this same thread after the call,
+        // whatever the call did (as `Context.run` does).
+        if unsafe { pyo3::ffi::PyContext_Enter(ctx.as_ptr()) } != 0 {
+            return Err(PyErr::fetch(py));
         }
-        Ok(())
+        let called = callback.bind(py).call1((done,));
+        // SAFETY: as above: the context entered on this thread just before.
+        if unsafe { pyo3::ffi::PyContext_Exit(ctx.as_ptr()) } != 0 {
+            let exited = PyErr::fetch(py);
+            called?;
+            return Err(exited);
+        }
+        called.map(drop)
     }
 
     /// `loop.call_soon(callback, future, context=context)`.
@@ -506,7 +516,10 @@ impl PyInbox {
         self.blocking = value;
     }
 
-    fn get_loop(&self, py: Python<'_>) -> Py<PyAny> {
+    /// The loop (a future's `_loop`; asyncio's `Task` reads it where there is no
+    /// `get_loop()`, without making and calling a bound method per wait).
+    #[getter(_loop)]
+    fn event_loop(&self, py: Python<'_>) -> Py<PyAny> {
         match &self.event_loop {
             Some(l) => l.clone_ref(py),
             None => py.None(),
