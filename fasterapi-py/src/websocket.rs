@@ -5,8 +5,8 @@
 //! runs here on the I/O thread: the route's plan reads its values from the handshake
 //! request (path, query, header and cookie parameters, dependencies, the `WebSocket`
 //! object itself where a parameter is annotated with it), and the handler's coroutine
-//! starts as a task of the I/O thread's asyncio loop, wrapped by `WebSocket._run`
-//! (which closes the connection when the handler returns or raises). Values that fail
+//! starts as a task of the I/O thread's asyncio loop, whose done callback
+//! (`WebSocket._done`) closes the connection when the handler returns or raises. Values that fail
 //! validation refuse the handshake (`403`), as FastAPI's
 //! `WebSocketRequestValidationError` closes the socket before it is accepted.
 //!
@@ -699,11 +699,12 @@ fn start(py: Python<'_>, route: &PyRoute, req: &Request<'_>, upgrade: Upgrade) -
         match plan.arguments(py, rt, req, &mut cell)? {
             Ok(args) => {
                 let coro = plan.call(handler, args)?;
-                let run = websocket.call_method1(pyo3::intern!(py, "_run"), (coro,))?;
+                let done = websocket.getattr(pyo3::intern!(py, "_done"))?;
                 aio::with_loop(py, rt, |lp| {
                     let event_loop = lp.event_loop.bind(py);
                     aio::mark_running(py, rt, event_loop)?;
-                    rt.start.bind(py).call1((run, event_loop))?;
+                    let task = rt.start.bind(py).call1((coro, event_loop))?;
+                    task.call_method1(pyo3::intern!(py, "add_done_callback"), (done,))?;
                     lp.note_work(py)
                 })
             }

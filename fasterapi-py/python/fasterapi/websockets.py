@@ -311,13 +311,16 @@ class WebSocket:
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Closes with ``code`` and ``reason``; before ``accept``, refuses the handshake
         (``403``)."""
+        if self.application_state == WebSocketState.DISCONNECTED:
+            raise RuntimeError('Cannot call "send" once a close message has been sent.')
+        self._close(code, reason)
+
+    def _close(self, code: int, reason: str | None) -> None:
         if self.application_state == WebSocketState.CONNECTING:
             self.application_state = WebSocketState.DISCONNECTED
             self._conn.deny()
             self._report(code=code, reason=reason)
             return
-        if self.application_state == WebSocketState.DISCONNECTED:
-            raise RuntimeError('Cannot call "send" once a close message has been sent.')
         self.application_state = WebSocketState.DISCONNECTED
         self._conn.close(code, reason or "")
 
@@ -455,46 +458,47 @@ class WebSocket:
         self._report(code=1008, reason=json.dumps(list(errors), default=str))
         self._finish(exc, handled=True)
 
-    async def _run(self, coro) -> None:
-        """Runs the handler's coroutine, then closes what it left open (see the module's
-        docs)."""
-        error = None
-        handled = True
+    def _done(self, task) -> None:
+        """The handler's task ended (its done callback): closes what the handler left
+        open and reports how it ended (see the module's docs).
+
+        The task runs the handler's coroutine itself, not a wrapper awaiting it: a
+        wrapper would be one more coroutine for every step of the task to pass through
+        on its way in and out (each message's)."""
         try:
-            await coro
-        except WebSocketException as e:
-            await self._close_quietly(e.code, e.reason)
-        except WebSocketDisconnect as e:
-            error, handled = e, False
+            error = task.exception()
+        except asyncio.CancelledError as e:
+            error = e
+        handled = True
+        if error is None:
+            pass
+        elif isinstance(error, WebSocketException):
+            if self.application_state != WebSocketState.DISCONNECTED:
+                self._close(error.code, error.reason)
+            error = None
+        elif isinstance(error, WebSocketDisconnect):
+            handled = False
             if self.application_state == WebSocketState.CONNECTING:
                 self._conn.deny()
-        except BaseException as e:  # noqa: BLE001 - every exception ends the connection
-            error, handled = e, False
+        else:
+            handled = False
             if self.application_state == WebSocketState.CONNECTING:
                 self.application_state = WebSocketState.DISCONNECTED
                 self._conn.deny(500)
             elif self.application_state == WebSocketState.CONNECTED:
                 self.application_state = WebSocketState.DISCONNECTED
                 self._conn.close(1011, "")
-            if self._session is None and not isinstance(e, (asyncio.CancelledError, WebSocketDisconnect)):
+            if self._session is None and not isinstance(error, asyncio.CancelledError):
                 path = getattr(self._request, "path", "?")
                 print(f"fasterapi: exception in the WebSocket handler of {path}:", file=sys.stderr)
-                traceback.print_exception(e)
-            if isinstance(e, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
-                self._finish(e, handled)
-                raise
-        finally:
-            if self.application_state == WebSocketState.CONNECTING:
-                self.application_state = WebSocketState.DISCONNECTED
-                self._conn.deny()
-            elif self.application_state == WebSocketState.CONNECTED:
-                self.application_state = WebSocketState.DISCONNECTED
-                self._conn.close(1000, "")
+                traceback.print_exception(error)
+        if self.application_state == WebSocketState.CONNECTING:
+            self.application_state = WebSocketState.DISCONNECTED
+            self._conn.deny()
+        elif self.application_state == WebSocketState.CONNECTED:
+            self.application_state = WebSocketState.DISCONNECTED
+            self._conn.close(1000, "")
         self._finish(error, handled)
-
-    async def _close_quietly(self, code: int, reason: str | None) -> None:
-        if self.application_state != WebSocketState.DISCONNECTED:
-            await self.close(code, reason)
 
     def _report(self, **what) -> None:
         if self._session is not None:
