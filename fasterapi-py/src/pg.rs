@@ -4,9 +4,10 @@
 //! A pool ([`PgPool`]) has one pipelined connection per I/O thread, opened on that thread's
 //! first use without blocking it ([`Opening`]: the TCP connect and the startup handshake
 //! advance as the asyncio loop finds the socket ready, the calls made meanwhile wait for
-//! it, given up at the connect timeout), so that the thread's other requests go on. A call (`await pool.fetchrow(sql, *args)`) encodes its arguments, queues
-//! Bind + Execute + Sync on this thread's connection and returns an asyncio future: no
-//! write yet. The statements a pass of the server loop queued leave in one `write` per
+//! it, given up at the connect timeout), so that the thread's other requests go on. A
+//! call (`await pool.fetchrow(sql, *args)`) encodes its arguments, queues a Bind +
+//! Execute + Sync on this thread's connection and returns an asyncio future: no write
+//! yet. The statements a pass of the server loop queued leave in one `write` per
 //! connection at the end of the pass (the loop's [`Companion`] run flushes them, see
 //! [`flush_thread`]), so an `asyncio.gather` of twenty `fetchrow`s is one write. Answers
 //! are read when the socket becomes readable (a reader of the asyncio loop, so that any
@@ -565,9 +566,7 @@ impl PgPool {
 fn close_here(py: Python<'_>, pool: u64) -> PyResult<()> {
     if let Some(mut o) = with_opening(|opening| Ok(opening.remove(&pool)))? {
         let unwatched = o.unwatch(py);
-        o.fail(py, || {
-            interface_error(py, "fasterapi.pg: the pool was closed".into())
-        });
+        o.fail(py, || closed_under(py));
         unwatched?;
     }
     let Some(mut tc) = with_conns(|conns| Ok(conns.remove(&pool)))? else {
@@ -576,7 +575,7 @@ fn close_here(py: Python<'_>, pool: u64) -> PyResult<()> {
     let unwatched = tc.unwatch(py);
     for job in tc.conn.take_jobs() {
         if let Job::Call { future, .. } = job {
-            let e = interface_error(py, "fasterapi.pg: the pool was closed".into());
+            let e = closed_under(py);
             resolve(py, &future, Err(e));
         }
     }
@@ -692,7 +691,7 @@ fn fail_describing(
             for call in calls {
                 let e = match broken {
                     Some(e) => py_error(py, e),
-                    None => interface_error(py, "fasterapi.pg: the pool was closed".into()),
+                    None => closed_under(py),
                 };
                 resolve(py, &call.future, Err(e));
             }
@@ -1472,8 +1471,14 @@ fn evict_one(tc: &mut ThreadConn) -> Result<(), fasterapi_pg::Error> {
     Ok(())
 }
 
+/// A call made after its pool was closed.
 fn pool_closed(py: Python<'_>) -> PyErr {
     interface_error(py, "fasterapi.pg: the pool is closed".into())
+}
+
+/// A call in flight (or waiting for a statement or a connection) when its pool closed.
+fn closed_under(py: Python<'_>) -> PyErr {
+    interface_error(py, "fasterapi.pg: the pool was closed".into())
 }
 
 fn not_on_loop() -> PyErr {
