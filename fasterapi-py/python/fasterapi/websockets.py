@@ -28,7 +28,9 @@ The handler runs on the worker's asyncio loop, on the I/O thread;
 connection's output queue, 1 MiB, is full: a client that does not read slows its sender
 down instead of filling memory). Messages the handler has not received yet are held up to
 64 MiB (:data:`MAX_UNREAD_BYTES`); a client that sends faster than its handler receives
-is closed with 1008 past that instead of held without bound.
+is closed with 1008 past that instead of held without bound. One coroutine receives at
+a time (a second one gets a ``RuntimeError``, as with the ``websockets`` library's
+``recv``).
 
 As with Starlette's ``WebSocket``: ``accept(subprotocol=None, headers=None)`` answers
 the handshake; closing before it (``close()``, a ``WebSocketException``, values that
