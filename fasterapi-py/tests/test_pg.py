@@ -271,6 +271,8 @@ def test_statements_that_change_the_shared_session_are_refused_naming_what(serve
         ("SELECT $$pg_try_advisory_lock(1818)$$", "pg_try_advisory_lock(1818)"),
         ("SELECT $t$set_config('application_name', 'changed', false)$t$", "set_config('application_name', 'changed', false)"),
         ("SELECT current_setting('application_name') || 'set_config'", "set_config"),
+        # A table or an alias named like one, with its columns, is not a call.
+        ("WITH set_config (a) AS (SELECT 6) SELECT a FROM set_config", 6),
     ],
 )
 def test_the_names_in_literals_identifiers_and_comments_are_not_calls(server, sql, value):

@@ -37,7 +37,8 @@ the shared session (``SET``, ``RESET``, ``DISCARD``, ``LISTEN``, ``UNLISTEN``, a
 ``set_config()``, ``pg_advisory_lock()``, ``pg_try_advisory_lock()`` and their ``_shared``
 forms: ``NotImplementedError`` naming it; the ``_xact_`` lock functions too, since each
 statement is its own transaction, which would let the lock go at once; names inside string
-literals, quoted identifiers and comments are not calls; functions called from other functions or
+literals, quoted identifiers and comments are not calls, nor are tables and aliases named
+so, as in ``INSERT INTO set_config (name)``; functions called from other functions or
 ``DO`` blocks are not seen), cursors, prepared statement objects,
 LISTEN/NOTIFY, COPY (sent as a statement: ``InterfaceError`` naming it, and its
 connection is closed, failing the calls in flight on it), and calls from ``def`` handlers

@@ -22,6 +22,21 @@ const TRANSACTION_FUNCTIONS: [&str; 4] = [
     "pg_try_advisory_xact_lock_shared",
 ];
 
+/// Keywords after which a name followed by `(` is not a call: a table and its columns
+/// (`INSERT INTO set_config (name)`, `CREATE TABLE IF NOT EXISTS t (`, `REFERENCES t (id)`),
+/// an alias and its columns (`AS t (a)`, `WITH RECURSIVE t (n) AS`), a function being
+/// defined or dropped (`DROP FUNCTION f(int8)`).
+const NOT_CALLED_AFTER: [&str; 8] = [
+    "INTO",
+    "TABLE",
+    "EXISTS",
+    "REFERENCES",
+    "AS",
+    "WITH",
+    "RECURSIVE",
+    "FUNCTION",
+];
+
 /// Why a statement is not run: what it uses, and what that would do.
 pub(super) struct Refused {
     /// The keyword (`SET`) or function (`set_config()`), as the error names it.
@@ -31,9 +46,10 @@ pub(super) struct Refused {
 
 /// What running the statement would change that other requests share: a leading keyword
 /// of [`KEYWORDS`], or a call of a function of [`SESSION_FUNCTIONS`] or
-/// [`TRANSACTION_FUNCTIONS`] anywhere in it (a name followed by `(`). String literals,
-/// quoted identifiers that are not called and comments are skipped. Functions called from
-/// inside other functions or `DO` blocks are not seen.
+/// [`TRANSACTION_FUNCTIONS`] anywhere in it (a name followed by `(`, unless it names a
+/// table or an alias: see [`NOT_CALLED_AFTER`]). String literals, quoted identifiers that
+/// are not called and comments are skipped. Functions called from inside other functions
+/// or `DO` blocks are not seen.
 pub(super) fn refused(sql: &str) -> Option<Refused> {
     let mut tokens = Tokens {
         sql: sql.as_bytes(),
@@ -52,8 +68,12 @@ pub(super) fn refused(sql: &str) -> Option<Refused> {
             });
         }
     }
+    // The (dotted) name that `previous` ends names a table, an alias or a function being
+    // defined, not a function being called: it follows one of [`NOT_CALLED_AFTER`].
+    let mut not_called = false;
     for token in tokens {
-        if let (Token::Name { text, quoted }, Token::Open) = (&previous, &token) {
+        if let (Token::Name { text, quoted }, Token::Open, false) = (&previous, &token, not_called)
+        {
             let named = |f: &str| match quoted {
                 // A quoted name is the function's name as written.
                 true => *text == f,
@@ -74,6 +94,19 @@ pub(super) fn refused(sql: &str) -> Option<Refused> {
                 });
             }
         }
+        not_called = match (&previous, &token) {
+            (Token::Name { .. }, Token::Dot) | (Token::Dot, Token::Name { .. }) => not_called,
+            (
+                Token::Name {
+                    text,
+                    quoted: false,
+                },
+                Token::Name { .. },
+            ) => NOT_CALLED_AFTER
+                .iter()
+                .any(|k| text.eq_ignore_ascii_case(k)),
+            _ => false,
+        };
         previous = token;
     }
     None
@@ -86,6 +119,8 @@ enum Token<'a> {
     Name { text: &'a str, quoted: bool },
     /// `(`.
     Open,
+    /// `.`, between the parts of a qualified name.
+    Dot,
     /// Anything else: a literal, an operator, a number, a parameter.
     Other,
 }
@@ -194,6 +229,10 @@ impl<'a> Iterator for Tokens<'a> {
             b'(' => {
                 self.at += 1;
                 Token::Open
+            }
+            b'.' => {
+                self.at += 1;
+                Token::Dot
             }
             b'\'' => {
                 self.skip_string(false);
@@ -312,5 +351,34 @@ mod tests {
         ] {
             assert!(what(sql).is_none(), "{sql}: {:?}", what(sql));
         }
+    }
+
+    #[test]
+    fn tables_and_aliases_named_like_the_functions_are_not_calls() {
+        for sql in [
+            "CREATE TABLE IF NOT EXISTS set_config (name text, value text)",
+            "create temp table pg_advisory_lock(id int4)",
+            "INSERT INTO set_config (name, value) VALUES ($1, $2)",
+            "INSERT INTO public . \"set_config\"(name) VALUES ($1)",
+            "CREATE TABLE t (id int4 REFERENCES pg_catalog.set_config (id))",
+            "SELECT a FROM f() AS set_config(a)",
+            "WITH RECURSIVE pg_advisory_lock (n) AS (SELECT 1) SELECT n FROM pg_advisory_lock",
+            "DROP FUNCTION IF EXISTS pg_try_advisory_lock(int8)",
+        ] {
+            assert!(what(sql).is_none(), "{sql}: {:?}", what(sql));
+        }
+        // A call after one of those names is still seen.
+        assert_eq!(
+            what("INSERT INTO set_config (n) SELECT pg_advisory_lock(1)").as_deref(),
+            Some("pg_advisory_lock()")
+        );
+        assert_eq!(
+            what("SELECT 1 AS a, set_config('a.b', 'c', false)").as_deref(),
+            Some("set_config()")
+        );
+        assert_eq!(
+            what("INSERT INTO t VALUES (set_config('a.b', 'c', false))").as_deref(),
+            Some("set_config()")
+        );
     }
 }
