@@ -251,6 +251,9 @@ def test_the_calls_waiting_for_a_connection_fail_at_its_timeout(server):
         ("SELECT 1 WHERE pg_try_advisory_lock_shared/* why */(1818)", "pg_try_advisory_lock_shared()"),
         ("SELECT pg_advisory_xact_lock(1818)", "pg_advisory_xact_lock()"),
         ("/* first */ SET application_name = 'changed'", "SET"),
+        # It would drop the statements that every request of the thread has prepared.
+        ("DEALLOCATE ALL", "DEALLOCATE"),
+        ("PREPARE q AS SELECT 1", "PREPARE"),
     ],
 )
 def test_statements_that_change_the_shared_session_are_refused_naming_what(server, sql, what):

@@ -33,7 +33,8 @@ Not built, and refused with an error naming it: transactions (``conn.transaction
 shared pipelined connection cannot hold one; a ``BEGIN`` sent as a statement fails with
 ``InterfaceError`` and its connection is closed, which rolls it back, since the calls
 pipelined after it would run in its transaction), statements that change
-the shared session (``SET``, ``RESET``, ``DISCARD``, ``LISTEN``, ``UNLISTEN``, and calls of
+the shared session (``SET``, ``RESET``, ``DISCARD``, ``LISTEN``, ``UNLISTEN``, ``PREPARE``,
+``DEALLOCATE``, and calls of
 ``set_config()``, ``pg_advisory_lock()``, ``pg_try_advisory_lock()`` and their ``_shared``
 forms: ``NotImplementedError`` naming it; the ``_xact_`` lock functions too, since each
 statement is its own transaction, which would let the lock go at once; names inside string

@@ -1,8 +1,18 @@
 //! Which statements would change the session that every request of an I/O thread shares:
 //! looked at once per statement text, when it is first prepared on a connection.
 
-/// Statements whose leading keyword changes the session's settings or notifications.
-const KEYWORDS: [&str; 5] = ["SET", "RESET", "DISCARD", "LISTEN", "UNLISTEN"];
+/// Statements whose leading keyword changes the session's settings, notifications or
+/// prepared statements (`DEALLOCATE ALL` would drop those that every call of the thread
+/// runs, failing them until the connection is made again).
+const KEYWORDS: [&str; 7] = [
+    "SET",
+    "RESET",
+    "DISCARD",
+    "LISTEN",
+    "UNLISTEN",
+    "DEALLOCATE",
+    "PREPARE",
+];
 
 /// Functions that take a lock or change a setting for the rest of the session.
 const SESSION_FUNCTIONS: [&str; 5] = [
@@ -379,6 +389,17 @@ mod tests {
         assert_eq!(
             what("INSERT INTO t VALUES (set_config('a.b', 'c', false))").as_deref(),
             Some("set_config()")
+        );
+    }
+
+    #[test]
+    fn statements_that_drop_or_make_the_sessions_prepared_statements_are_refused() {
+        // DEALLOCATE ALL would drop the statements every request of the thread runs.
+        assert_eq!(what("DEALLOCATE ALL").as_deref(), Some("DEALLOCATE"));
+        assert_eq!(what("deallocate prepare s0").as_deref(), Some("DEALLOCATE"));
+        assert_eq!(
+            what("PREPARE q (int4) AS SELECT $1").as_deref(),
+            Some("PREPARE")
         );
     }
 }
