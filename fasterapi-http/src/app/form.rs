@@ -33,7 +33,9 @@
 use std::fs::File;
 use std::io::{self, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
 use crate::http::response::StatusCode;
 use crate::proto::multipart::{self, Event, Malformed, Parser};
@@ -271,8 +273,21 @@ impl MemoryFile {
     }
 }
 
+/// Counts the times upload memory was given back (see [`upload_memory_freed`]).
+static FREED: AtomicU64 = AtomicU64::new(0);
+
+/// A number that changes whenever files give upload memory back: a connection waiting
+/// for that memory ([`InPlace::WaitForMemory`]) is worth trying again once it changed.
+pub(crate) fn upload_memory_freed() -> u64 {
+    FREED.load(Ordering::Relaxed)
+}
+
 impl Drop for MemoryFile {
     fn drop(&mut self) {
+        if self.pieces.is_empty() {
+            return;
+        }
+        FREED.fetch_add(1, Ordering::Relaxed);
         let mut p = pool();
         for piece in self.pieces.drain(..) {
             if p.allocated > p.limit {
@@ -323,7 +338,13 @@ pub(crate) struct Intake {
     refused: Option<FormError>,
     /// Body bytes not seen yet.
     left: usize,
+    /// Since when the intake waits for upload memory (see [`Intake::read_in_place`]).
+    waiting_since: Option<Instant>,
 }
+
+/// The longest an upload waits for upload memory before its file goes to a temporary
+/// file as when it may not wait.
+const MEMORY_WAIT: Duration = Duration::from_millis(20);
 
 impl Intake {
     /// An intake for a body of `len` bytes with `content_type`.
@@ -336,6 +357,7 @@ impl Intake {
             reader,
             refused,
             left: len,
+            waiting_since: None,
         }
     }
 
@@ -357,25 +379,40 @@ impl Intake {
 
     /// Reads the body's next bytes with `read` straight into the upload memory when a
     /// file kept there is being read (see [`MultipartReader::read_in_place`]): `None` when
-    /// not, and the caller reads into its buffer and calls [`Intake::take`] as usual.
-    /// `Ok((read, asked))`: the bytes read (0 at the end of input) and asked for; never
-    /// past the body's end.
+    /// not, and the caller reads into its buffer and calls [`Intake::take`] as usual. Never
+    /// reads past the body's end. When the memory is full but other files will give some
+    /// back (files ahead of this one, or ones their handlers hold), the answer is to wait
+    /// ([`InPlace::WaitForMemory`]) rather than to move this file to a temporary file: the
+    /// client's bytes wait in the socket meanwhile. Not longer than [`MEMORY_WAIT`] in a
+    /// row, after which the file is spilled as before.
     pub(crate) fn read_in_place(
         &mut self,
         read: &mut dyn FnMut(&mut [u8]) -> io::Result<usize>,
-    ) -> Option<io::Result<(usize, usize)>> {
+    ) -> Option<io::Result<InPlace>> {
         let reader = self.reader.as_mut()?;
         if self.left == 0 {
             return None;
         }
-        Some(reader.read_in_place(self.left, read)?.map(|done| {
-            self.left -= done.read;
-            if let Some(e) = done.refused {
-                self.reader = None;
-                self.refused = Some(e);
+        let may_wait = self
+            .waiting_since
+            .is_none_or(|since| since.elapsed() < MEMORY_WAIT);
+        let (done, refused) = match reader.read_in_place(self.left, may_wait, read)? {
+            Ok((InPlace::WaitForMemory, _)) => {
+                self.waiting_since.get_or_insert_with(Instant::now);
+                return Some(Ok(InPlace::WaitForMemory));
             }
-            (done.read, done.asked)
-        }))
+            Ok(done) => done,
+            Err(e) => return Some(Err(e)),
+        };
+        self.waiting_since = None;
+        if let InPlace::Read { read, .. } = done {
+            self.left -= read;
+        }
+        if let Some(e) = refused {
+            self.reader = None;
+            self.refused = Some(e);
+        }
+        Some(Ok(done))
     }
 
     /// The form, once the body ended.
@@ -491,6 +528,41 @@ fn victim(me: &GrowingFile, unread: usize) -> Option<GrowingFile> {
     best.map(|(_, f)| f)
 }
 
+/// Whether a file that needs another piece of upload memory, with `unread` bytes of its
+/// body still to come, should wait for one rather than take it (or, when there is none,
+/// be spilled or have another file spilled): the memory left does not cover the rest of
+/// the files ahead of it (growing in memory with less of their body to come) and a piece
+/// for it, and memory will come back without it (files ahead end and their handlers
+/// give theirs back; files that ended hold some). So uploads arriving together go
+/// through the memory one after the other rather than all into a temporary file. `me`:
+/// the file, if it is growing already (locked as the guard).
+fn should_wait(me: Option<(&GrowingFile, &Growing)>, unread: usize) -> bool {
+    let all = lock(&GROWING);
+    let mut growing_pieces = me.map_or(0, |(_, g)| g.memory.pieces.len());
+    let mut ahead = 0;
+    for other in all.iter().filter_map(Weak::upgrade) {
+        if me.is_some_and(|(me, _)| Arc::ptr_eq(&other, me)) {
+            continue;
+        }
+        let Ok(o) = other.try_lock() else {
+            // Busy on another thread: not counted.
+            continue;
+        };
+        if o.spool.is_none() {
+            growing_pieces += o.memory.pieces.len();
+            if !o.memory.is_empty() && o.unread < unread {
+                ahead += o.unread;
+            }
+        }
+    }
+    drop(all);
+    let (in_files, _, limit) = upload_memory();
+    if limit.saturating_sub(in_files) >= ahead + PIECE {
+        return false;
+    }
+    ahead > 0 || in_files > growing_pieces * PIECE
+}
+
 /// Reads one `multipart/form-data` body, fed in pieces as it arrives.
 pub struct MultipartReader {
     parser: Parser,
@@ -525,12 +597,13 @@ pub fn is_multipart(content_type: &[u8]) -> bool {
         .eq_ignore_ascii_case(b"multipart/form-data")
 }
 
-/// What [`MultipartReader::read_in_place`] did: bytes read (0 at the end of input) and
-/// asked for, and whether the form was refused on them.
-pub(crate) struct InPlace {
-    pub(crate) read: usize,
-    pub(crate) asked: usize,
-    pub(crate) refused: Option<FormError>,
+/// What a read into the upload memory ([`Intake::read_in_place`]) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InPlace {
+    /// Bytes read (0 at the end of input) and asked for.
+    Read { read: usize, asked: usize },
+    /// Nothing read: the memory is full for now, and other files give some back soon.
+    WaitForMemory,
 }
 
 impl MultipartReader {
@@ -569,21 +642,42 @@ impl MultipartReader {
     /// upload memory of the file whose data is being read, where they stay: no copy
     /// from a read buffer. `None` when the reader is not in the data of a file kept in
     /// the upload memory, or that memory has no room for the next piece: the caller reads
-    /// into its own buffer and [`feeds`](MultipartReader::feed) that, as before. A read
-    /// error is returned as is, with nothing changed.
+    /// into its own buffer and [`feeds`](MultipartReader::feed) that, as before. With
+    /// `may_wait`, [`InPlace::WaitForMemory`] (nothing read) when the memory should go to
+    /// other files first ([`should_wait`]), also for a file not yet past the threshold.
+    /// The refusal of the form, if the bytes read refused it, comes with what was read. A
+    /// read error is returned as is, with nothing changed.
     pub(crate) fn read_in_place(
         &mut self,
         most: usize,
+        may_wait: bool,
         read: &mut dyn FnMut(&mut [u8]) -> io::Result<usize>,
-    ) -> Option<io::Result<InPlace>> {
+    ) -> Option<io::Result<(InPlace, Option<FormError>)>> {
         let MultipartReader { parser, parts } = self;
         let carry = parser.data_carry()?;
-        let Current::File {
-            growing: Some(growing),
-            ..
-        } = &parts.current
-        else {
-            return None;
+        let growing = match &parts.current {
+            Current::File {
+                growing: Some(growing),
+                ..
+            } => growing,
+            // A file still in its own buffer, with more body to come than fits under the
+            // threshold: it waits too while the memory is wanted by uploads ahead (with
+            // the little of it read so far, rather than up to the threshold's worth).
+            Current::File {
+                growing: None,
+                file:
+                    UploadedFile {
+                        content: Spooled::Memory(kept),
+                        ..
+                    },
+                ..
+            } if may_wait
+                && most > parts.limits.spool_max_size.saturating_sub(kept.len())
+                && should_wait(None, most) =>
+            {
+                return Some(Ok((InPlace::WaitForMemory, None)));
+            }
+            _ => return None,
         };
         // Held until the bytes are parsed: another reader that needs memory passes over a
         // file it cannot lock, so these pieces stay this file's.
@@ -601,6 +695,9 @@ impl MultipartReader {
             return None;
         }
         if g.memory.pieces.len() == index {
+            if may_wait && should_wait(Some((&growing, &g)), most) {
+                return Some(Ok((InPlace::WaitForMemory, None)));
+            }
             g.memory.pieces.push(take_piece()?);
         }
         let window = &mut g.memory.pieces[index][offset..offset + carry.len() + room];
@@ -610,13 +707,12 @@ impl MultipartReader {
             Ok(n) => n,
             Err(e) => return Some(Err(e)),
         };
-        let mut done = InPlace {
+        let done = InPlace::Read {
             read: n,
             asked: room,
-            refused: None,
         };
         if n == 0 {
-            return Some(Ok(done));
+            return Some(Ok((done, None)));
         }
         parser.forget_carry();
         parts.unread = Some(most);
@@ -662,8 +758,7 @@ impl MultipartReader {
                 file.content = Spooled::Pooled(std::mem::take(&mut g.memory));
             }
         }
-        done.refused = parsed.err();
-        Some(Ok(done))
+        Some(Ok((done, parsed.err())))
     }
 
     /// The form's items in order, once the body is complete (an error if its closing
@@ -1065,7 +1160,9 @@ pub(crate) mod tests {
                 };
                 match intake.read_in_place(&mut next) {
                     Some(r) => {
-                        let (n, asked) = r.unwrap();
+                        let InPlace::Read { read: n, asked } = r.unwrap() else {
+                            panic!("nothing else takes the memory")
+                        };
                         assert!(n > 0 && n <= asked);
                         in_place += n;
                         done = intake.take(&[]).is_some();
@@ -1101,6 +1198,69 @@ pub(crate) mod tests {
         assert_eq!(upload_memory().0, 0);
     }
 
+    /// An upload that finds the memory held by a file whose handler has it waits (reads
+    /// nothing), but not past [`MEMORY_WAIT`]: then its file goes to a temporary file.
+    #[test]
+    fn an_upload_waits_for_held_memory_for_a_bounded_time() {
+        let _alone = UPLOAD_MEMORY_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let held_data = vec![1u8; DEFAULT_UPLOAD_MEMORY - PIECE / 2];
+        let held = read(
+            &[part("f", Some("f"), &held_data), b"--B--".to_vec()].concat(),
+            FormLimits::default(),
+            PIECE,
+        )
+        .unwrap();
+        let data = vec![2u8; 3 << 20];
+        let body = [part("f", Some("f"), &data), b"--B--".to_vec()].concat();
+        let mut intake = Intake::new(
+            b"multipart/form-data; boundary=B",
+            FormLimits::default(),
+            body.len(),
+        );
+        let mut at = 0;
+        let mut next = |into: &mut [u8]| {
+            let n = into.len().min(PIECE).min(body.len() - at);
+            into[..n].copy_from_slice(&body[at..at + n]);
+            at += n;
+            Ok(n)
+        };
+        let mut waits = 0;
+        loop {
+            match intake.read_in_place(&mut next) {
+                Some(Ok(InPlace::WaitForMemory)) => {
+                    waits += 1;
+                    // As if the wait had lasted its limit.
+                    intake.waiting_since = Some(Instant::now() - MEMORY_WAIT);
+                }
+                Some(r) => {
+                    r.unwrap();
+                    if intake.take(&[]).is_some() {
+                        break;
+                    }
+                }
+                None => {
+                    let mut buf = vec![0; PIECE];
+                    let n = next(&mut buf).unwrap();
+                    if intake.take(&buf[..n]).is_some() {
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(waits > 0);
+        let items = intake.finish().unwrap();
+        let (_, FormValue::File(f)) = &items[0] else {
+            panic!("a file")
+        };
+        assert!(matches!(f.content, Spooled::File(_)));
+        assert!(content(&f.content) == data);
+        drop(held);
+        drop(items);
+        assert_eq!(upload_memory().0, 0);
+    }
+
     /// A file over `max_file_size` is refused also when its bytes are read in place.
     #[test]
     fn the_file_size_limit_holds_in_place() {
@@ -1124,7 +1284,10 @@ pub(crate) mod tests {
             };
             let done = match intake.read_in_place(&mut next) {
                 Some(r) => {
-                    in_place += r.unwrap().0;
+                    let InPlace::Read { read, .. } = r.unwrap() else {
+                        panic!("nothing else takes the memory")
+                    };
+                    in_place += read;
                     intake.take(&[])
                 }
                 None => {

@@ -13,7 +13,7 @@ use fasterapi_core::buf::BufPool;
 use fasterapi_core::mpmc::Queue;
 use mio::net::TcpStream;
 
-use crate::app::form::{is_multipart, FormItems, FormSlot, Intake};
+use crate::app::form::{is_multipart, FormItems, FormSlot, InPlace, Intake};
 use crate::app::later::StreamWake;
 use crate::app::later::{Abandon, Later};
 use crate::app::later::{Completion, Mailbox};
@@ -187,6 +187,9 @@ pub(crate) struct Conn<S = TcpStream> {
     /// left: the event loop serves the connection again after the thread's other ready
     /// connections, since edge-triggered readiness will not say so again.
     more: bool,
+    /// The last pass stopped reading a streamed upload until upload memory comes back
+    /// (see [`Intake::read_in_place`]): the event loop serves the connection again then.
+    waits_for_memory: bool,
     /// A readiness event said the peer half-closed: passes read on to the end of input
     /// rather than stopping at a short read, since no further event would come for it.
     read_closed: bool,
@@ -413,6 +416,7 @@ impl<S: Transport> Conn<S> {
             pending: Pending::default(),
             deferred: false,
             more: false,
+            waits_for_memory: false,
             read_closed: false,
             abandon: None,
             streaming: None,
@@ -468,6 +472,16 @@ impl<S: Transport> Conn<S> {
             && self.backlog.is_empty()
             && ((self.state == State::Open && !self.deferred) || self.state == State::WebSocket)
             || self.more && self.sending_file()
+    }
+
+    /// Whether the last pass stopped reading an upload until upload memory comes back.
+    pub(crate) fn waits_for_memory(&self) -> bool {
+        self.waits_for_memory && self.state == State::Open
+    }
+
+    /// Serves a connection that waited for upload memory.
+    pub(crate) fn serve_waiting(&mut self, ctx: &mut Ctx) -> Verdict {
+        self.serve(ctx)
     }
 
     /// Whether the backlog is a file being sent (the bytes before it are out), which a
@@ -639,6 +653,7 @@ impl<S: Transport> Conn<S> {
         let mut eof = false;
         let mut close = false;
         self.more = false;
+        self.waits_for_memory = false;
         // Requests answered in this pass, against the cap.
         let mut answered = 0;
         // Requests left behind a deferred one (or a pass's cap) are still buffered.
@@ -649,11 +664,17 @@ impl<S: Transport> Conn<S> {
         while !self.deferred && !self.more {
             if let Some(read) = self.read_upload_in_place() {
                 match read {
-                    Ok((0, _)) => {
+                    Ok(InPlace::WaitForMemory) => {
+                        // The event loop serves the connection again when memory comes
+                        // back (or after a while); the client's bytes wait in the socket.
+                        self.waits_for_memory = true;
+                        break;
+                    }
+                    Ok(InPlace::Read { read: 0, .. }) => {
                         eof = true;
                         break;
                     }
-                    Ok((n, asked)) => {
+                    Ok(InPlace::Read { read: n, asked }) => {
                         // The body's bytes went to the upload; the buffer holds the head,
                         // which is served once the body is complete.
                         if !self.serve_buffered(&mut buf, ctx, &mut answered) {
@@ -716,9 +737,9 @@ impl<S: Transport> Conn<S> {
 
     /// While a streamed form's file is read into the upload memory, reads the socket
     /// straight into that memory (no copy out of a read buffer): `None` otherwise.
-    /// `Ok((read, asked))` as [`Intake::read_in_place`].
+    /// As [`Intake::read_in_place`].
     #[inline]
-    fn read_upload_in_place(&mut self) -> Option<io::Result<(usize, usize)>> {
+    fn read_upload_in_place(&mut self) -> Option<io::Result<InPlace>> {
         let intake = self.pending.intake.as_mut()?;
         read_in_place(intake, &mut self.stream)
     }
@@ -1343,10 +1364,7 @@ fn serve_form(
 
 /// [`Conn::read_upload_in_place`]'s work, out of line: plain connections never get here.
 #[inline(never)]
-fn read_in_place(
-    intake: &mut Intake,
-    stream: &mut impl Transport,
-) -> Option<io::Result<(usize, usize)>> {
+fn read_in_place(intake: &mut Intake, stream: &mut impl Transport) -> Option<io::Result<InPlace>> {
     intake.read_in_place(&mut |into| stream.read(into))
 }
 
@@ -1868,6 +1886,97 @@ mod tests {
         let seen = seen.lock().unwrap().clone();
         assert_eq!(seen, Some(("f".into(), 0, file.len(), checksum(&file))));
         assert!(conn.pending.intake.is_none());
+    }
+
+    /// Two 8 MiB uploads arriving together into 12 MiB of upload memory: the one behind
+    /// stops reading (its bytes wait in the socket) while the one ahead needs the memory,
+    /// and goes on once the first handler gave its file back; neither file is spilled to
+    /// a temporary file, and both arrive whole.
+    #[test]
+    fn an_upload_behind_another_waits_for_the_memory_rather_than_spilling() {
+        use crate::app::form::{FormLimits, FormValue, Spooled};
+        let _alone = crate::app::form::tests::UPLOAD_MEMORY_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut app = App::new();
+        let s = seen.clone();
+        app.post("/up", move |r: &Request| {
+            let mut items = r.take_form().expect("a form").expect("read");
+            let (_, FormValue::File(f)) = items.remove(0) else {
+                panic!("a file")
+            };
+            let Spooled::Pooled(m) = f.content else {
+                panic!("spilled or in its own buffer: {:?}", f.content)
+            };
+            let data: Vec<u8> = m.slices().flatten().copied().collect();
+            s.lock().unwrap().push(checksum(&data));
+            // The file (and its memory) goes when the handler returns.
+            "ok"
+        })
+        .stream_forms(FormLimits::default());
+        let mut ctx = ctx(app, 64 * 1024, None);
+        let upload = |seed: u32| {
+            let file: Vec<u8> = (0..8u32 << 20).map(|i| ((i + seed) % 251) as u8).collect();
+            let body = [
+                &b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\n"[..],
+                &file,
+                b"\r\n--b--\r\n",
+            ]
+            .concat();
+            let head = format!(
+                "POST /up HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            (checksum(&file), [head.as_bytes(), &body].concat())
+        };
+        let (sum_a, a) = upload(0);
+        let (sum_b, b) = upload(7);
+        let (mut conn_a, mut conn_b) = (memory_conn(), memory_conn());
+        // `a` is 2 MiB ahead when `b` starts; then both send in turn.
+        let piece = 64 * 1024;
+        let mut a_pieces = a.chunks(piece);
+        for p in a_pieces.by_ref().take(32) {
+            conn_a.stream_mut().push_input(p);
+            assert_eq!(conn_a.ready(true, false, &mut ctx), Verdict::Keep);
+        }
+        let mut b_pieces = b.chunks(piece);
+        let mut b_waited = 0;
+        loop {
+            let pa = a_pieces.next();
+            if let Some(p) = pa {
+                conn_a.stream_mut().push_input(p);
+                assert_eq!(conn_a.ready(true, false, &mut ctx), Verdict::Keep);
+            }
+            let pb = b_pieces.next();
+            if let Some(p) = pb {
+                conn_b.stream_mut().push_input(p);
+            }
+            let verdict = if conn_b.waits_for_memory() {
+                conn_b.serve_waiting(&mut ctx)
+            } else {
+                conn_b.ready(true, false, &mut ctx)
+            };
+            assert_eq!(verdict, Verdict::Keep);
+            if conn_b.waits_for_memory() {
+                b_waited += 1;
+            }
+            if pa.is_none() && pb.is_none() && !conn_b.waits_for_memory() {
+                break;
+            }
+        }
+        // The memory transport reads its pieces one by one (a short read), where a socket
+        // would give all it holds: the rest of what `b` sent while it waited.
+        for _ in 0..b.len() / piece {
+            if seen.lock().unwrap().len() == 2 {
+                break;
+            }
+            assert_eq!(conn_b.ready(true, false, &mut ctx), Verdict::Keep);
+        }
+        assert!(b_waited > 0, "the upload behind never waited");
+        assert!(!conn_b.waits_for_memory());
+        assert_eq!(*seen.lock().unwrap(), [sum_a, sum_b]);
+        assert_eq!(crate::app::form::upload_memory().0, 0);
     }
 
     /// A body that spans passes reaches the worker pool whole, moved rather than copied;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::app::form;
 use crate::app::later::Completion;
 use crate::app::later::{self, Companion};
 use crate::app::App;
@@ -25,6 +26,10 @@ pub(crate) const WAKER: Token = Token(usize::MAX);
 /// While accepting is paused at the connection limit, look again this often (a
 /// connection closing on another thread does not wake this one).
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
+
+/// Connections waiting for upload memory are served again at least this often (memory
+/// that handlers on other threads give back does not wake the loop).
+const MEMORY_RETRY: Duration = Duration::from_millis(1);
 
 pub(crate) struct EventLoop {
     poll: Poll,
@@ -54,6 +59,12 @@ pub(crate) struct EventLoop {
     /// Connections whose pass stopped at its cap, as `(token, conn id)`: served again
     /// after the other ready connections of this turn.
     again: Vec<(usize, u64)>,
+    /// Connections that stopped reading an upload until upload memory comes back, and
+    /// the count of memory given back ([`form::upload_memory_freed`]) when they were last
+    /// served: served again once it changed, or after [`MEMORY_RETRY`].
+    waiting_memory: Vec<(usize, u64)>,
+    memory_freed_seen: u64,
+    memory_retry_at: Option<Instant>,
     /// The runtime loop this thread drives beside its connections, if the app has one.
     companion: Option<Box<dyn Companion>>,
     /// Its fd became readable since it last ran.
@@ -134,6 +145,9 @@ impl EventLoop {
             websockets: Vec::new(),
             streams: Vec::new(),
             again: Vec::new(),
+            waiting_memory: Vec::new(),
+            memory_freed_seen: 0,
+            memory_retry_at: None,
             companion,
             companion_ready: false,
             companion_timer,
@@ -200,6 +214,7 @@ impl EventLoop {
             if later::take_local_delivery() {
                 self.take_completions();
             }
+            self.serve_waiting_memory();
             self.expire_timers();
             if self.accept_paused
                 && self.shared.connections.load(Ordering::Relaxed) < self.shared.max_connections
@@ -235,6 +250,33 @@ impl EventLoop {
         if self.again.is_empty() {
             // Keep the allocation for the next turn.
             self.again = again;
+        }
+    }
+
+    /// Serves again the connections waiting for upload memory, once some came back or
+    /// [`MEMORY_RETRY`] after they were last served (their waits are bounded by the
+    /// intake's own limit, checked when served).
+    fn serve_waiting_memory(&mut self) {
+        if self.waiting_memory.is_empty() {
+            return;
+        }
+        let freed = form::upload_memory_freed();
+        let due = self.memory_retry_at.is_some_and(|at| at <= Instant::now());
+        if freed == self.memory_freed_seen && !due {
+            return;
+        }
+        self.memory_freed_seen = freed;
+        self.memory_retry_at = None;
+        let waiting = std::mem::take(&mut self.waiting_memory);
+        for &(i, id) in &waiting {
+            let Some(conn) = self.conns[i]
+                .as_mut()
+                .filter(|c| c.id() == id && c.waits_for_memory())
+            else {
+                continue;
+            };
+            let verdict = conn.serve_waiting(&mut self.ctx);
+            self.settle(i, verdict);
         }
     }
 
@@ -289,6 +331,10 @@ impl EventLoop {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        let timer = match (timer, self.memory_retry_at) {
+            (Some(a), Some(b)) => Some(a.min(b.saturating_duration_since(now))),
+            (a, b) => a.or(b.map(|at| at.saturating_duration_since(now))),
+        };
         let retry = (self.accept_paused || self.drain_deadline.is_some()).then_some(ACCEPT_RETRY);
         match (timer, retry) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -307,6 +353,12 @@ impl EventLoop {
         }
         if conn.wants_another_pass() {
             self.again.push((i, conn.id()));
+        }
+        if conn.waits_for_memory() && !self.waiting_memory.contains(&(i, conn.id())) {
+            self.waiting_memory.push((i, conn.id()));
+            self.memory_freed_seen = form::upload_memory_freed();
+            self.memory_retry_at
+                .get_or_insert_with(|| Instant::now() + MEMORY_RETRY);
         }
         conn.update_deadline(&self.deadlines);
         if let Some(deadline) = conn.deadline {
