@@ -651,6 +651,10 @@ pub struct Connecting<J> {
     addresses: std::vec::IntoIter<SocketAddr>,
     /// Which of them is being tried (from 0).
     attempt: usize,
+    /// The socket of the address tried before, kept open until the next advance: its
+    /// poller forgets it first (epoll, and asyncio's selector over it, cannot forget a
+    /// descriptor already closed: they fail, and leave it registered).
+    retired: Option<Stream>,
     /// The config's host, port and timeout, for the errors.
     host: String,
     port: u16,
@@ -692,6 +696,7 @@ impl<J> Connecting<J> {
             connecting,
             addresses,
             attempt: 0,
+            retired: None,
             host: config.host.clone(),
             port: config.port,
             timeout: config.connect_timeout,
@@ -705,7 +710,8 @@ impl<J> Connecting<J> {
     }
 
     /// Which of the host's addresses is being tried, from 0: when it changes, the
-    /// socket is a new one (the number may be the old one's), to be polled anew.
+    /// socket is a new one, to be polled anew. The old one stays open until the next
+    /// [`Connecting::advance`], so that the caller stops polling it first.
     pub fn attempt(&self) -> usize {
         self.attempt
     }
@@ -719,6 +725,7 @@ impl<J> Connecting<J> {
     /// Goes as far as the socket allows without blocking; true once the connection is
     /// ready for queries ([`Connecting::into_conn`]).
     pub fn advance(&mut self) -> Result<bool, Error> {
+        self.retired = None;
         if self.connecting {
             let Stream::Tcp(s) = &self.conn.stream else {
                 return Err(Error::new("a unix socket is connected at once"));
@@ -737,7 +744,8 @@ impl<J> Connecting<J> {
                 let Some(addr) = self.addresses.next() else {
                     return Err(self.failed(e));
                 };
-                self.conn.stream = Stream::Tcp(begin_tcp(&addr).map_err(|e| self.failed(e))?);
+                let next = Stream::Tcp(begin_tcp(&addr).map_err(|e| self.failed(e))?);
+                self.retired = Some(std::mem::replace(&mut self.conn.stream, next));
                 self.attempt += 1;
                 return Ok(false);
             }
@@ -1461,5 +1469,75 @@ impl<J> Conn<J> {
             frontend::terminate(&mut self.out);
             self.flush();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `epoll_ctl(epoll, op, fd)` for reading and writing: 0, or why not.
+    fn epoll_ctl(epoll: RawFd, op: i32, fd: RawFd) -> Result<(), io::Error> {
+        let mut event = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLOUT) as u32,
+            u64: fd as u64,
+        };
+        // SAFETY: `event` is valid for the duration of the call; a bad descriptor is an
+        // error, not undefined behavior.
+        match unsafe { libc::epoll_ctl(epoll, op, fd, &mut event) } {
+            0 => Ok(()),
+            _ => Err(io::Error::last_os_error()),
+        }
+    }
+
+    /// Waits (at most 10 s, which fails the test) until a socket `epoll` watches is ready.
+    fn wait(epoll: RawFd) {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
+        // SAFETY: `events` has room for the 4 events asked for.
+        let ready = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), 4, 10_000) };
+        assert!(ready > 0, "no socket was ready within 10 s");
+    }
+
+    #[test]
+    fn the_socket_of_an_address_that_failed_can_be_unwatched_once_the_next_is_tried() {
+        // The host's first address refuses the connection (nothing listens on a port just
+        // freed), its second takes it (a listener that never answers).
+        let freed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let refusing = freed.local_addr().unwrap();
+        drop(freed);
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let config = Config {
+            host: "127.0.0.1".into(),
+            port: refusing.port(),
+            user: "u".into(),
+            password: "p".into(),
+            dbname: "d".into(),
+            connect_timeout: CONNECT_TIMEOUT,
+        };
+        let mut connecting: Connecting<()> = Connecting::start(&config).unwrap();
+        connecting.addresses = vec![silent.local_addr().unwrap()].into_iter();
+        // Polled as an event loop polls it (asyncio's selector is an epoll).
+        // SAFETY: no arguments but flags.
+        let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        assert!(epoll >= 0);
+        let first = connecting.fd();
+        epoll_ctl(epoll, libc::EPOLL_CTL_ADD, first).unwrap();
+        wait(epoll);
+        assert!(!connecting.advance().unwrap());
+        assert_eq!(connecting.attempt(), 1);
+        // The poller forgets the refused socket, then watches the new one.
+        epoll_ctl(epoll, libc::EPOLL_CTL_DEL, first).expect("the old socket is unwatched");
+        assert_ne!(connecting.fd(), first);
+        epoll_ctl(epoll, libc::EPOLL_CTL_ADD, connecting.fd()).unwrap();
+        // The next address is connected to and sent the startup message.
+        let (mut accepted, _) = silent.accept().unwrap();
+        wait(epoll);
+        assert!(!connecting.advance().unwrap());
+        accepted
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        assert!(accepted.read(&mut [0; 256]).unwrap() > 0);
+        // SAFETY: `epoll` is this test's own descriptor, closed once.
+        unsafe { libc::close(epoll) };
     }
 }

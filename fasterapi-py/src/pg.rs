@@ -395,7 +395,7 @@ struct Opening {
 
 impl Opening {
     /// Watches the socket for what the connection wants next: a new socket (the host's
-    /// next address) anew, even if it got the old one's number.
+    /// next address) anew, the old one forgotten while it is still open.
     fn rewatch(&mut self, py: Python<'_>, pool: u64) -> PyResult<()> {
         let event_loop = self.event_loop.clone_ref(py).into_bound(py);
         if self.connecting.attempt() != self.attempt {
