@@ -739,14 +739,19 @@ impl<J> Connecting<J> {
                     Err(e) => Some(e),
                 },
             };
-            if let Some(e) = failed {
-                // The next address, if the host has another.
-                let Some(addr) = self.addresses.next() else {
-                    return Err(self.failed(e));
+            if let Some(mut last) = failed {
+                // The host's next address that a connect can begin to, if it has another.
+                let next = loop {
+                    let Some(addr) = self.addresses.next() else {
+                        return Err(self.failed(last));
+                    };
+                    self.attempt += 1;
+                    match begin_tcp(&addr) {
+                        Ok(s) => break s,
+                        Err(e) => last = e,
+                    }
                 };
-                let next = Stream::Tcp(begin_tcp(&addr).map_err(|e| self.failed(e))?);
-                self.retired = Some(std::mem::replace(&mut self.conn.stream, next));
-                self.attempt += 1;
+                self.retired = Some(std::mem::replace(&mut self.conn.stream, Stream::Tcp(next)));
                 return Ok(false);
             }
             s.set_nodelay(true)?;
@@ -1539,5 +1544,36 @@ mod tests {
         assert!(accepted.read(&mut [0; 256]).unwrap() > 0);
         // SAFETY: `epoll` is this test's own descriptor, closed once.
         unsafe { libc::close(epoll) };
+    }
+
+    #[test]
+    fn an_address_that_fails_at_once_is_passed_over_for_the_next() {
+        // The first address refuses the connection; the second fails at once (TCP to a
+        // broadcast address is unreachable); the third takes it.
+        let freed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let refusing = freed.local_addr().unwrap();
+        drop(freed);
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let config = Config {
+            host: "127.0.0.1".into(),
+            port: refusing.port(),
+            user: "u".into(),
+            password: "p".into(),
+            dbname: "d".into(),
+            connect_timeout: CONNECT_TIMEOUT,
+        };
+        let mut connecting: Connecting<()> = Connecting::start(&config).unwrap();
+        let unreachable = SocketAddr::from(([255, 255, 255, 255], refusing.port()));
+        connecting.addresses = vec![unreachable, silent.local_addr().unwrap()].into_iter();
+        let mut fd = libc::pollfd {
+            fd: connecting.fd(),
+            events: libc::POLLIN | libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the duration of the call.
+        assert_eq!(unsafe { libc::poll(&mut fd, 1, 10_000) }, 1);
+        assert!(!connecting.advance().unwrap());
+        assert_eq!(connecting.attempt(), 2);
+        silent.accept().unwrap();
     }
 }
