@@ -1332,12 +1332,19 @@ impl PgPool {
             args: args.clone().unbind(),
             future: future.clone_ref(py),
         };
-        let broken = with_conns(|conns| {
-            let broken = conns
-                .get(&self.id)
-                .is_some_and(|tc| tc.conn.broken().is_some());
-            Ok(if broken { conns.remove(&self.id) } else { None })
+        // One look at this thread's connections: queued on its connection if it is open,
+        // handed back (with the connection, if it broke) otherwise.
+        let unqueued = with_conns(|conns| {
+            if let Some(tc) = conns.get_mut(&self.id) {
+                if tc.conn.broken().is_none() {
+                    return enqueue(py, tc, self.id, sql, call).map(|()| None);
+                }
+            }
+            Ok(Some((conns.remove(&self.id), call)))
         })?;
+        let Some((broken, call)) = unqueued else {
+            return Ok(future);
+        };
         if let Some(mut tc) = broken {
             // Broken by a write, its reader has not run since: its calls in flight, and
             // those waiting for a statement, fail now with what broke it.
@@ -1349,13 +1356,9 @@ impl PgPool {
             fail_describing(py, tc.statements, e.as_ref());
             settle(py, self.id, finished)?;
         }
-        let unconnected = with_conns(|conns| match conns.get_mut(&self.id) {
-            Some(tc) => enqueue(py, tc, self.id, sql, call).map(|()| None),
-            None => Ok(Some(call)),
-        })?;
-        if let Some(call) = unconnected {
-            self.open(py, &event_loop, sql, call)?;
-        }
+        // Settling ran Python, which cannot have opened a connection meanwhile: opening
+        // one takes turns of the loop. Its calls wait for the one being opened, if any.
+        self.open(py, &event_loop, sql, call)?;
         Ok(future)
     }
 
