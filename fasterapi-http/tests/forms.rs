@@ -232,3 +232,40 @@ fn refused_forms_are_answered_and_the_connection_goes_on() {
     send(&s, &get("/plaintext"), 1000);
     assert_eq!(read_response(&mut r, false).status, StatusCode::OK.as_u16());
 }
+
+/// Uploads arriving together past the upload memory (three of 6 MiB into 12 MiB): those
+/// behind wait for memory (or spill, past their wait) and go on when the ones ahead are
+/// answered, inline or from the worker pool (whose threads give the memory back); every
+/// upload arrives whole and is answered.
+#[test]
+fn uploads_arriving_together_past_the_upload_memory_all_arrive_whole() {
+    let server = server();
+    for path in ["/upload", "/pool-upload"] {
+        let sends: Vec<_> = (0..3u32)
+            .map(|k| {
+                let addr = server.local_addr();
+                std::thread::spawn(move || {
+                    let file: Vec<u8> = (0..6 * 1024 * 1024u32)
+                        .map(|i| ((i + k) % 251) as u8)
+                        .collect();
+                    let body = [
+                        part("doc", Some("d.bin"), &file),
+                        format!("--{BOUNDARY}--\r\n").into_bytes(),
+                    ]
+                    .concat();
+                    let s = connect(addr);
+                    let mut r = BufReader::new(s.try_clone().unwrap());
+                    send(&s, &request(path, &body), 64 * 1024);
+                    let resp = read_response(&mut r, false);
+                    assert_eq!(resp.status, 200, "{path}: {}", resp.text());
+                    let expected =
+                        format!("body=0\ndoc:d.bin:{}:{}:file", file.len(), checksum(&file));
+                    assert_eq!(resp.text().replace(":pooled", ":file"), expected, "{path}");
+                })
+            })
+            .collect();
+        for s in sends {
+            s.join().unwrap();
+        }
+    }
+}

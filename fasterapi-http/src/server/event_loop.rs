@@ -355,8 +355,11 @@ impl EventLoop {
             self.again.push((i, conn.id()));
         }
         if conn.waits_for_memory() && !self.waiting_memory.contains(&(i, conn.id())) {
+            if self.waiting_memory.is_empty() {
+                // Memory given back since the others began waiting still counts for them.
+                self.memory_freed_seen = form::upload_memory_freed();
+            }
             self.waiting_memory.push((i, conn.id()));
-            self.memory_freed_seen = form::upload_memory_freed();
             self.memory_retry_at
                 .get_or_insert_with(|| Instant::now() + MEMORY_RETRY);
         }
