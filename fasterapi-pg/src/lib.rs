@@ -75,7 +75,7 @@ use postgres_protocol::message::backend::{
 use postgres_protocol::message::frontend;
 use postgres_protocol::types::{self, ArrayDimension};
 use postgres_protocol::IsNull;
-use socket2::{Domain, Socket, Type};
+use socket2::{Domain, SockAddr, Socket, Type};
 
 /// A type's oid (its number in `pg_type`).
 pub use postgres_protocol::Oid;
@@ -521,11 +521,20 @@ pub struct Conn<J> {
     mark: bool,
 }
 
-/// The unix socket of the server whose socket directory is `config.host`, connected.
+/// The unix socket of the server whose socket directory is `config.host`, connected, and
+/// non-blocking. The connect does not block either: a server whose listen backlog is full
+/// (it accepts nothing: stopped, or swamped) fails it at once with EAGAIN, as libpq's does,
+/// where a blocking connect would wait until the server accepts, with no timeout.
 fn unix_connect(config: &Config) -> Result<Stream, Error> {
     let path = format!("{}/.s.PGSQL.{}", config.host, config.port);
-    let s = UnixStream::connect(&path).map_err(|e| Error::new(format!("{path}: {e}")))?;
-    Ok(Stream::Unix(s))
+    let failed = |e: io::Error| Error::new(format!("{path}: {e}"));
+    let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(failed)?;
+    socket.set_nonblocking(true).map_err(failed)?;
+    socket.set_cloexec(true).map_err(failed)?;
+    socket
+        .connect(&SockAddr::unix(&path).map_err(failed)?)
+        .map_err(failed)?;
+    Ok(Stream::Unix(socket.into()))
 }
 
 fn handshake_timed_out(config: &Config) -> Error {
@@ -667,9 +676,7 @@ impl<J> Connecting<J> {
         let target = |e: io::Error| Error::new(format!("{}:{}: {e}", config.host, config.port));
         let (stream, connecting, addresses) = if config.host.starts_with('/') {
             // A local socket: its connect does not wait for the server to answer.
-            let stream = unix_connect(config)?;
-            stream.set_nonblocking(true)?;
-            (stream, false, Vec::new().into_iter())
+            (unix_connect(config)?, false, Vec::new().into_iter())
         } else {
             let mut addresses = (config.host.as_str(), config.port)
                 .to_socket_addrs()
@@ -859,7 +866,10 @@ impl<J> Conn<J> {
     /// [`Connecting`] does the same without blocking, driven by an event loop.
     pub fn connect(config: &Config) -> Result<Conn<J>, Error> {
         let stream = if config.host.starts_with('/') {
-            unix_connect(config)?
+            let stream = unix_connect(config)?;
+            // The handshake below blocks, bounded by the timeouts.
+            stream.set_nonblocking(false)?;
+            stream
         } else {
             let s = connect_tcp(config)
                 .map_err(|e| Error::new(format!("{}:{}: {e}", config.host, config.port)))?;

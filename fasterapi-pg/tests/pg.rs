@@ -668,3 +668,49 @@ fn connecting_without_blocking_to_a_closed_port_is_an_error() {
     let e = failure(&mut connecting);
     assert!(e.to_string().contains("127.0.0.1:1: "), "{e}");
 }
+
+#[test]
+fn connecting_to_a_unix_socket_whose_backlog_is_full_fails_at_once_instead_of_blocking() {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    // A "server" whose listen backlog is full: it never accepts, and the connections
+    // made first fill its queue. A blocking connect would wait until it accepts, forever.
+    let dir = std::env::temp_dir().join(format!("fasterapi-pg-backlog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(".s.PGSQL.5432");
+    let _ = std::fs::remove_file(&path);
+    let server = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    server.bind(&SockAddr::unix(&path).unwrap()).unwrap();
+    server.listen(0).unwrap();
+    let mut queued = Vec::new();
+    loop {
+        let client = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        client.set_nonblocking(true).unwrap();
+        let full = client.connect(&SockAddr::unix(&path).unwrap()).is_err();
+        queued.push(client);
+        if full {
+            break;
+        }
+        assert!(queued.len() < 1000, "the backlog never filled");
+    }
+    let config = Config {
+        host: dir.to_str().unwrap().into(),
+        port: 5432,
+        user: "u".into(),
+        password: "p".into(),
+        dbname: "d".into(),
+        connect_timeout: fasterapi_pg::CONNECT_TIMEOUT,
+    };
+    // Started on a thread of its own, so that a connect that blocks fails the test
+    // instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let started = Connecting::<Batch>::start(&config).map(|_| ());
+        let _ = tx.send(started.map_err(|e| e.to_string()));
+    });
+    let started = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("Connecting::start blocked on the full backlog");
+    let e = started.expect_err("connected to a server that accepts nothing");
+    assert!(e.contains(".s.PGSQL.5432: "), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

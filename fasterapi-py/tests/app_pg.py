@@ -275,6 +275,18 @@ async def silent(port: int, timeout: float):
     return [err(r) for r in results]
 
 
+@app.get("/unix")
+async def unix(dir: str):
+    """A call of a pool whose server is the unix socket in `dir` (the test's, which accepts
+    nothing: its backlog is full)."""
+    pool = pg.Pool(dir, 5432, "u", "p", "d", 60.0)
+    try:
+        await pool.fetchval("SELECT 1")
+    except Exception as e:
+        return err(e)
+    return {"error": None}
+
+
 @app.get("/session")
 async def session(sql: str):
     """Runs `sql` (refused or not), then shows whether it changed `db`'s session: the

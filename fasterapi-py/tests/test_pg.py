@@ -239,6 +239,32 @@ def test_the_calls_waiting_for_a_connection_fail_at_its_timeout(server):
         )
 
 
+def test_a_unix_socket_server_that_accepts_nothing_fails_the_call_at_once(server, tmp_path):
+    # Its listen backlog is full: a blocking connect would wait for it to accept, with no
+    # timeout, the I/O thread and the GIL held; the call fails at once instead, and the
+    # server answers.
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(tmp_path / ".s.PGSQL.5432"))
+    listener.listen(0)
+    queued = []
+    try:
+        while True:
+            client = socket.socket(socket.AF_UNIX)
+            client.setblocking(False)
+            queued.append(client)
+            try:
+                client.connect(str(tmp_path / ".s.PGSQL.5432"))
+            except BlockingIOError:
+                break
+        body = get(server, "/unix", params={"dir": str(tmp_path)}).json()
+    finally:
+        for client in queued:
+            client.close()
+        listener.close()
+    assert body["error"] == "InterfaceError", body
+    assert f"{tmp_path}/.s.PGSQL.5432: Resource temporarily unavailable" in body["message"], body
+
+
 @pytest.mark.parametrize(
     "sql, what",
     [
