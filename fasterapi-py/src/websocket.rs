@@ -21,7 +21,9 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
-use fasterapi_http::websocket::{Message, Upgrade, WsError, WsEvent, WsSender, SHARE_MIN};
+use fasterapi_http::websocket::{
+    MaskedBinary, Message, Upgrade, WsError, WsEvent, WsSender, SHARE_MIN,
+};
 use fasterapi_http::Request;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -97,7 +99,25 @@ impl PyWsConn {
             inbox.event_loop = Some(event_loop);
             inbox.done = Some(done.unbind());
         }
+        let binary_inbox = inbox.clone().unbind();
         let inbox = inbox.unbind();
+        // Whole binary messages are unmasked straight into their `bytes`.
+        let binary = move |message: MaskedBinary<'_>, out: &WsSender| {
+            aio::attach_for_turn(|py| {
+                let here = aio::on_io_thread();
+                let inbox = binary_inbox.bind(py);
+                let len = message.len();
+                let delivered = unmasked_bytes(py, &message).and_then(|item| {
+                    deliver(py, here, |wake| {
+                        PyInbox::push(inbox, item.into_any(), len, out, wake)
+                    })
+                });
+                if let Err(e) = delivered {
+                    crate::serve::log_line("error in a WebSocket's event handler:");
+                    e.display(py);
+                }
+            });
+        };
         let handler = move |event: WsEvent, out: &WsSender| {
             aio::attach_for_turn(|py| {
                 let here = aio::on_io_thread();
@@ -128,7 +148,7 @@ impl PyWsConn {
         };
         let headers: Vec<(String, String)> = headers;
         let sender = upgrade
-            .accept_with(subprotocol.as_deref(), &headers, handler)
+            .accept_with_binary(subprotocol.as_deref(), &headers, handler, binary)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         // The upgrade was taken above, once: the sender is set once.
         let _ = self.sender.set(sender);
@@ -222,6 +242,33 @@ fn deliver<'py, R>(
         lp.note_work(py)?;
         called.map(drop)
     })
+}
+
+/// A `bytes` of `message`, unmasked straight into the object (no zeroing first, as
+/// `PyBytes::new_with` does, and no `Vec` in between: one pass over the bytes).
+fn unmasked_bytes<'py>(
+    py: Python<'py>,
+    message: &MaskedBinary<'_>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let len = message.len();
+    let size = pyo3::ffi::Py_ssize_t::try_from(len)
+        .map_err(|_| PyValueError::new_err("a WebSocket message too large for a bytes"))?;
+    // SAFETY: `PyBytes_FromStringAndSize(NULL, size)` returns a new `bytes` of `size`
+    // uninitialized bytes (for size 0, the shared empty one, of which nothing is
+    // written), or NULL with an exception set (turned into the error). Nothing else has
+    // seen the new object yet: its buffer (`PyBytes_AsString`, valid for `size` bytes
+    // plus the trailing NUL) is written whole by `unmask_into` before the object is
+    // handed out, as bytes objects are filled by CPython's own constructors.
+    unsafe {
+        let raw = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size);
+        let bytes = Bound::from_owned_ptr_or_err(py, raw)?;
+        let data = pyo3::ffi::PyBytes_AsString(bytes.as_ptr());
+        if len > 0 {
+            let out = std::slice::from_raw_parts_mut(data.cast::<std::mem::MaybeUninit<u8>>(), len);
+            message.unmask_into(out);
+        }
+        Ok(bytes.cast_into_unchecked())
+    }
 }
 
 /// How [`PyInbox`] wakes the task waiting for a message.

@@ -91,6 +91,7 @@
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
+use std::mem::MaybeUninit;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -194,6 +195,48 @@ impl std::error::Error for WsError {}
 
 /// A connection's event handler (see [`Upgrade::accept`]).
 pub(crate) type EventHandler = Box<dyn FnMut(WsEvent, &WsSender) + Send + 'static>;
+
+/// A connection's handler of whole binary messages still masked (see
+/// [`Upgrade::accept_with_binary`]).
+pub(crate) type BinaryHandler = Box<dyn FnMut(MaskedBinary<'_>, &WsSender) + Send + 'static>;
+
+/// A whole binary message, sent in one frame, still masked as it arrived: what the binary
+/// handler given to [`Upgrade::accept_with_binary`] gets, to unmask into a buffer of its
+/// own (one pass over the bytes, no `Vec` in between).
+pub struct MaskedBinary<'a> {
+    masked: &'a [u8],
+    mask: [u8; 4],
+}
+
+impl<'a> MaskedBinary<'a> {
+    pub(crate) fn new(masked: &'a [u8], mask: [u8; 4]) -> MaskedBinary<'a> {
+        MaskedBinary { masked, mask }
+    }
+
+    /// The message's length in bytes.
+    pub fn len(&self) -> usize {
+        self.masked.len()
+    }
+
+    /// Whether the message is empty.
+    pub fn is_empty(&self) -> bool {
+        self.masked.is_empty()
+    }
+
+    /// Writes the message into `out`, which must be [`len`](MaskedBinary::len) bytes
+    /// long (it panics otherwise), and returns it, every byte written.
+    pub fn unmask_into<'o>(&self, out: &'o mut [MaybeUninit<u8>]) -> &'o mut [u8] {
+        frame::unmask_into(self.masked, self.mask, out)
+    }
+}
+
+impl fmt::Debug for MaskedBinary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MaskedBinary")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
 
 /// The part of a connection that senders share with its I/O thread.
 pub(crate) struct Shared {
@@ -508,6 +551,8 @@ pub(crate) struct Accepted {
     /// Taken by the connection; still here if the connection was gone when the accept
     /// arrived, and then told [`WsEvent::Closed`] (1006) when this is dropped.
     pub(crate) handler: Option<EventHandler>,
+    /// Whole single-frame binary messages go here, still masked, instead of to `handler`.
+    pub(crate) binary: Option<BinaryHandler>,
     pub(crate) sender: WsSender,
     pub(crate) options: WsOptions,
 }
@@ -570,7 +615,7 @@ impl Upgrade {
     /// names the handshake sets itself are skipped), and gives the connection `handler`,
     /// called on its I/O thread for each [`WsEvent`]. Returns the connection's sender.
     pub fn accept_with<H>(
-        mut self,
+        self,
         protocol: Option<&str>,
         headers: &[(String, String)],
         handler: H,
@@ -578,6 +623,35 @@ impl Upgrade {
     where
         H: FnMut(WsEvent, &WsSender) + Send + 'static,
     {
+        self.accept_inner(protocol, headers, Box::new(handler), None)
+    }
+
+    /// As [`Upgrade::accept_with`], with each whole binary message that comes in one frame
+    /// handed to `binary` still masked ([`MaskedBinary`]) instead of to `handler` as
+    /// [`WsEvent::Message`]: for a handler that keeps messages in buffers of its own (a
+    /// Python `bytes`), which it unmasks them into. Fragmented binary messages and text
+    /// go to `handler` as before.
+    pub fn accept_with_binary<H, B>(
+        self,
+        protocol: Option<&str>,
+        headers: &[(String, String)],
+        handler: H,
+        binary: B,
+    ) -> Result<WsSender, WsError>
+    where
+        H: FnMut(WsEvent, &WsSender) + Send + 'static,
+        B: FnMut(MaskedBinary<'_>, &WsSender) + Send + 'static,
+    {
+        self.accept_inner(protocol, headers, Box::new(handler), Some(Box::new(binary)))
+    }
+
+    fn accept_inner(
+        mut self,
+        protocol: Option<&str>,
+        headers: &[(String, String)],
+        handler: EventHandler,
+        binary: Option<BinaryHandler>,
+    ) -> Result<WsSender, WsError> {
         if let Some(p) = protocol {
             if !self.protocols.iter().any(|o| o == p) {
                 return Err(WsError::UnofferedProtocol(p.to_owned()));
@@ -633,7 +707,8 @@ impl Upgrade {
         head.push_str("\r\n");
         reply.upgrade(Accepted {
             head: Bytes::from(head),
-            handler: Some(Box::new(handler)),
+            handler: Some(handler),
+            binary,
             sender: sender.clone(),
             options: self.options,
         });

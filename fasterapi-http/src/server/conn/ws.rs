@@ -12,11 +12,12 @@
 use std::io;
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 
 use super::{Backlog, Conn, Ctx, State, Verdict};
 use crate::app::websocket::{
-    in_message_call, Accepted, EventHandler, Message, WsEvent, WsOptions, WsSender,
+    in_message_call, Accepted, BinaryHandler, EventHandler, MaskedBinary, Message, WsEvent,
+    WsOptions, WsSender,
 };
 use crate::proto::ws::frame::{self, Decoder, Incoming};
 use crate::server::transport::Transport;
@@ -29,6 +30,8 @@ const PASS_MESSAGES: u32 = 64;
 pub(crate) struct WsConn {
     decoder: Decoder,
     handler: EventHandler,
+    /// Where whole single-frame binary messages go, still masked, if the handler gave one.
+    binary: Option<BinaryHandler>,
     sender: WsSender,
     pub(super) options: WsOptions,
     /// Our close frame is queued or sent.
@@ -52,9 +55,15 @@ impl WsConn {
             .handler
             .take()
             .expect("an accepted upgrade has its handler");
+        let binary = accepted.binary.take();
+        let decoder = Decoder::new(accepted.options.max_message);
         WsConn {
-            decoder: Decoder::new(accepted.options.max_message),
+            decoder: match binary {
+                Some(_) => decoder.with_masked_binary(),
+                None => decoder,
+            },
             handler,
+            binary,
             sender: accepted.sender.clone(),
             options: accepted.options,
             close_sent: false,
@@ -86,6 +95,31 @@ impl WsConn {
         let mut panicked = false;
         let sent = in_message_call(sender, || {
             let call = std::panic::AssertUnwindSafe(|| handler(WsEvent::Message(message), sender));
+            panicked = std::panic::catch_unwind(call).is_err();
+        });
+        self.unannounced |= sent;
+        if panicked && !self.ended {
+            self.fail(1011, "internal error", backlog);
+        }
+    }
+
+    /// Hands a whole binary message, still masked, to the binary handler (as
+    /// [`WsConn::deliver`] does a message to the event handler).
+    fn deliver_masked(&mut self, masked: &[u8], mask: [u8; 4], backlog: &mut Backlog) {
+        self.pinged = false;
+        if self.close_sent {
+            // After our close frame, data is discarded (RFC 6455 section 1.4).
+            return;
+        }
+        let WsConn { binary, sender, .. } = self;
+        let Some(binary) = binary.as_mut() else {
+            // Invariant: only a decoder made for a binary handler leaves messages masked.
+            unreachable!("a masked binary message without a binary handler");
+        };
+        let mut panicked = false;
+        let sent = in_message_call(sender, || {
+            let message = MaskedBinary::new(masked, mask);
+            let call = std::panic::AssertUnwindSafe(|| binary(message, sender));
             panicked = std::panic::catch_unwind(call).is_err();
         });
         self.unannounced |= sent;
@@ -147,6 +181,8 @@ impl WsConn {
             Incoming::Text(_) | Incoming::Binary(_) if self.close_sent => {}
             Incoming::Text(t) => self.deliver(Message::Text(t), backlog),
             Incoming::Binary(b) => self.deliver(Message::Binary(b), backlog),
+            // Handled by `ws_decode`, which has the buffer it sits in.
+            Incoming::MaskedBinary { .. } => {}
             Incoming::Ping(data) if !self.close_sent => {
                 let mut out = BytesMut::new();
                 frame::encode(&mut out, frame::PONG, &data);
@@ -389,6 +425,11 @@ impl<S: Transport> Conn<S> {
         };
         while !ws.done && *handled < PASS_MESSAGES {
             match ws.decoder.decode(buf) {
+                Ok(Some(Incoming::MaskedBinary { len, mask })) => {
+                    *handled += 1;
+                    ws.deliver_masked(&buf[..len], mask, &mut self.backlog);
+                    buf.advance(len);
+                }
                 Ok(Some(incoming)) => {
                     *handled += 1;
                     ws.incoming(incoming, &mut self.backlog);
