@@ -40,8 +40,9 @@ pub struct Config {
     pub max_upload_bytes: usize,
     /// Bytes of memory that uploaded files past 1 MiB (a form's
     /// [`spool_max_size`](crate::form::FormLimits::spool_max_size)) may be kept in, all
-    /// forms of the process together; a file that finds no room goes to a temporary file
-    /// (see [`form::set_upload_memory`](crate::form::set_upload_memory), which binding
+    /// forms of the process together; a file that finds no room waits for it while
+    /// uploads ahead of it (or their handlers) hold it, up to 20 ms, then goes to a
+    /// temporary file (see [`form::set_upload_memory`](crate::form::set_upload_memory), which binding
     /// the app calls with it: the memory is the process's, so of several apps bound in
     /// one process the last one's setting holds for all). Default 12 MiB.
     pub upload_memory_bytes: usize,

@@ -499,8 +499,10 @@ class FasterAPI:
         no Python middleware). Larger bodies are answered ``413`` before they are read.
         ``upload_memory_bytes`` (12 MiB) is the memory a worker keeps uploaded files past
         1 MiB in, all uploads together (Starlette keeps 1 MiB of each file in memory, and
-        the rest in a temporary file, however many uploads are open): a file that finds it
-        taken by other uploads is written to a temporary file as it arrives, so what
+        the rest in a temporary file, however many uploads are open): an upload that finds
+        it taken by uploads ahead of it (less body still to come) or by files their handlers
+        hold waits for it, up to 20 ms, its bytes left in the socket; past that it is
+        written to a temporary file as it arrives (as a file larger than it is), so what
         uploads add to a worker's memory stays under about this much (plus the read
         buffers and what the handlers read) whatever the number of uploads; 0 writes every file past 1 MiB to a temporary file. See ``UploadFile``.
 

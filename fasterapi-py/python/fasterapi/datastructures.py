@@ -546,9 +546,10 @@ class UploadFile:
     ``file`` is a ``tempfile.SpooledTemporaryFile``, as Starlette's. Where its bytes are:
     files up to 1 MiB in memory (a ``BytesIO``, as Starlette's); larger files in the
     worker's upload memory, which all uploads of the process share, at most
-    ``run(upload_memory_bytes=...)`` (12 MiB) together; larger files that find that memory
-    taken by other uploads in an unnamed temporary file the server wrote as the body
-    arrived (``file._rolled`` is then true). Starlette keeps 1 MiB of each file in memory
+    ``run(upload_memory_bytes=...)`` (12 MiB) together (an upload that finds it taken by
+    uploads ahead of it waits for it, up to 20 ms, reading nothing meanwhile); larger files
+    that still find that memory taken in an unnamed temporary file the server wrote as the
+    body arrived (``file._rolled`` is then true). Starlette keeps 1 MiB of each file in memory
     and writes the rest to a temporary file, however many uploads are open; fasterapi
     keeps whole files in memory while the worker's budget allows, and none past it.
     A file in the upload memory is read-only there: ``fileno()``, ``write()`` and
