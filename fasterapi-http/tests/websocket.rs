@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{connect, read_response, roundtrip};
-use fasterapi_http::websocket::{Message, WsError, WsEvent, WsOptions, WsSender};
+use fasterapi_http::websocket::{MaskedBinary, Message, WsError, WsEvent, WsOptions, WsSender};
 use fasterapi_http::{App, RunningServer};
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -273,6 +273,59 @@ fn echo_of_every_length_form_and_fragmented_messages_with_pings_between() {
         })
     );
     assert_eq!(events.len(), 12, "7 binary, 4 text, 1 closed: {events:?}");
+}
+
+#[test]
+fn a_binary_handler_gets_whole_binary_messages_masked_and_the_event_handler_the_rest() {
+    // Whole single-frame binary messages go to the binary handler, which unmasks them
+    // into a buffer of its own; text and fragmented binary messages go to the event
+    // handler as messages. Each echoes, tagging what it got.
+    let masked_lens = Arc::new(Mutex::new(Vec::new()));
+    let lens = masked_lens.clone();
+    let mut app = App::new();
+    app.config_mut().threads = 1;
+    app.websocket("/split", move |_req, upgrade| {
+        let lens = lens.clone();
+        let events = move |event: WsEvent, out: &WsSender| {
+            if let WsEvent::Message(m) = event {
+                let _ = out.send(m);
+            }
+        };
+        let binary = move |message: MaskedBinary<'_>, out: &WsSender| {
+            lens.lock().unwrap().push(message.len());
+            let mut buf = vec![std::mem::MaybeUninit::uninit(); message.len() + 1];
+            buf[0].write(b'M');
+            let unmasked = message.unmask_into(&mut buf[1..]).to_vec();
+            let _ = out.send(Message::Binary([b"M".to_vec(), unmasked].concat()));
+        };
+        upgrade
+            .accept_with_binary(None, &[], events, binary)
+            .expect("no subprotocol to refuse");
+    });
+    let server = serve(app);
+    let mut r = open(&server, "/split");
+    for len in [0usize, 5, 126, 70_000] {
+        let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+        send(&mut r, &frame(0x82, &data));
+        assert_eq!(
+            read_frame(&mut r),
+            (0x82, [b"M".to_vec(), data].concat()),
+            "{len}"
+        );
+    }
+    send(&mut r, &frame(0x81, b"text"));
+    assert_eq!(read_frame(&mut r), (0x81, b"text".to_vec()));
+    send(
+        &mut r,
+        &[frame(0x02, b"frag"), frame(0x80, b"ments")].concat(),
+    );
+    assert_eq!(read_frame(&mut r), (0x82, b"fragments".to_vec()));
+    send(&mut r, &frame(0x88, &1000u16.to_be_bytes()));
+    let (b0, payload) = read_frame(&mut r);
+    assert_eq!((b0, close_code(&payload)), (0x88, 1000));
+    assert!(ends(&mut r));
+    server.shutdown().unwrap();
+    assert_eq!(*masked_lens.lock().unwrap(), vec![0, 5, 126, 70_000]);
 }
 
 #[test]
