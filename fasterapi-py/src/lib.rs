@@ -103,6 +103,7 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dispatch::AppSpec>()?;
     m.add_class::<websocket::PyWsConn>()?;
     m.add_class::<websocket::PyInbox>()?;
+    m.add_class::<websocket::PyAwaitable>()?;
     m.add_class::<websocket::PyLiveServer>()?;
     m.add_class::<serve::MetricsRegion>()?;
     pg::populate(m)?;

@@ -25,7 +25,7 @@ use fasterapi_http::websocket::{
     MaskedBinary, Message, Upgrade, WsError, WsEvent, WsSender, SHARE_MIN,
 };
 use fasterapi_http::Request;
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
@@ -175,6 +175,39 @@ impl PyWsConn {
     /// Sends a text (`str`) or binary (`bytes`-like) message: 0 sent, 1 the output queue
     /// is full (an `on_writable()` follows), 2 closed.
     fn send(&self, data: &Bound<'_, PyAny>) -> PyResult<u8> {
+        self.send_data(data)
+    }
+
+    /// `sending(websocket, data)`: `websocket.send_text(data)` / `send_bytes(data)` once
+    /// its state was checked (accepted, not closed): an awaitable that sends `data` when
+    /// first stepped, and waits for room through `websocket._send(data)` if the output
+    /// queue is full (see [`PyAwaitable`]).
+    fn sending(slf: &Bound<'_, Self>, websocket: Py<PyAny>, data: Py<PyAny>) -> PyAwaitable {
+        PyAwaitable {
+            websocket,
+            op: Op::Send {
+                conn: slf.clone().unbind(),
+                data,
+            },
+        }
+    }
+
+    /// Starts the close handshake with `code` and `reason`; false if it was closed already.
+    fn close(&self, code: u16, reason: &str) -> PyResult<bool> {
+        let Some(sender) = self.sender.get() else {
+            return Ok(false);
+        };
+        match sender.close(code, reason) {
+            Ok(()) => Ok(true),
+            Err(WsError::Closed(_)) => Ok(false),
+            Err(e) => Err(PyValueError::new_err(e.to_string())),
+        }
+    }
+}
+
+impl PyWsConn {
+    /// [`send`](PyWsConn::send)'s work.
+    fn send_data(&self, data: &Bound<'_, PyAny>) -> PyResult<u8> {
         let Some(sender) = self.sender.get() else {
             return Err(PyRuntimeError::new_err(
                 "WebSocket is not connected. Need to call \"accept\" first.",
@@ -203,18 +236,6 @@ impl PyWsConn {
             Err(WsError::Full(_)) => FULL,
             Err(_) => CLOSED,
         })
-    }
-
-    /// Starts the close handshake with `code` and `reason`; false if it was closed already.
-    fn close(&self, code: u16, reason: &str) -> PyResult<bool> {
-        let Some(sender) = self.sender.get() else {
-            return Ok(false);
-        };
-        match sender.close(code, reason) {
-            Ok(()) => Ok(true),
-            Err(WsError::Closed(_)) => Ok(false),
-            Err(e) => Err(PyValueError::new_err(e.to_string())),
-        }
     }
 }
 
@@ -332,6 +353,8 @@ pub(crate) struct PyInbox {
     /// (a `str` made and hashed per call: 1,500 instructions a message). The result is
     /// the same (`None`), and the awaiting coroutine is resumed by the task's step.
     done: Option<Py<PyAny>>,
+    /// The close was queued ([`put`](PyInbox::put)): nothing comes after it.
+    closed: bool,
 }
 
 /// `asyncio.CancelledError` and `asyncio.InvalidStateError`, looked up once.
@@ -468,6 +491,7 @@ impl PyInbox {
             wait: Wait::Idle,
             blocking: false,
             done: None,
+            closed: false,
         }
     }
 
@@ -485,6 +509,7 @@ impl PyInbox {
         let woken = {
             let mut me = slf.borrow_mut();
             me.items.push_back((item, 0));
+            me.closed = true;
             me.take_waiter()
         };
         Self::wake(slf, woken, Wake::Schedule)
@@ -492,6 +517,21 @@ impl PyInbox {
 
     fn __len__(&self) -> usize {
         self.items.len()
+    }
+
+    /// `receiving(websocket, text)`: `websocket.receive_text()` (`text`) or
+    /// `receive_bytes()` once its state was checked (accepted, connected): an awaitable
+    /// that takes the next message when first stepped, waiting on the inbox for one (see
+    /// [`PyAwaitable`]).
+    fn receiving(slf: &Bound<'_, Self>, websocket: Py<PyAny>, text: bool) -> PyAwaitable {
+        PyAwaitable {
+            websocket,
+            op: Op::Receive {
+                inbox: slf.clone().unbind(),
+                text,
+                waiting: false,
+            },
+        }
     }
 
     // -- awaiting it: the protocol of asyncio futures -------------------------------------
@@ -705,6 +745,356 @@ impl PyInbox {
         self.event_loop = None;
         self.done = None;
         self.wait = Wait::Idle;
+    }
+}
+
+/// What a `receive_text`/`receive_bytes`/`send_text`/`send_bytes` of a connected
+/// `WebSocket` returns: `fasterapi._fasterapi.WebSocketAwaitable`, a coroutine made in
+/// Rust (registered as a `collections.abc.Coroutine`, so `asyncio.create_task`,
+/// `gather` and `wait_for` take it as they take a coroutine).
+///
+/// As a coroutine, it does nothing until it is stepped (awaited, or stepped by a task):
+/// then a receive takes the next message from the inbox, or yields the inbox (an
+/// asyncio future to the task, see [`PyInbox`]) and takes the message once woken; a
+/// send queues its message, or, if the output queue is full, carries on as
+/// `websocket._send(data)`, which waits for room. Per message that saves making,
+/// running and freeing an `async def` coroutine and its frame (benches/RESULTS.md,
+/// "Per-message cuts of session 6"). `throw` (a cancellation, a timeout) and `close`
+/// while it waits give the inbox's wait up, as the coroutine awaiting the inbox did.
+#[pyclass(module = "fasterapi._fasterapi", name = "WebSocketAwaitable")]
+pub(crate) struct PyAwaitable {
+    /// The `WebSocket`, for the rare paths written in Python.
+    websocket: Py<PyAny>,
+    op: Op,
+}
+
+/// Where a [`PyAwaitable`] is.
+enum Op {
+    /// A receive: not started yet, or waiting on the inbox (yielded it to the task).
+    Receive {
+        inbox: Py<PyInbox>,
+        /// `receive_text` (else `receive_bytes`).
+        text: bool,
+        waiting: bool,
+    },
+    /// A send, not started yet.
+    Send { conn: Py<PyWsConn>, data: Py<PyAny> },
+    /// Carrying on as a Python coroutine: its `__await__()` iterator.
+    Delegate(Py<PyAny>),
+    /// Finished (or failed, or closed).
+    Done,
+}
+
+/// What a step of a [`PyAwaitable`] came to.
+enum Stepped {
+    /// Yields this to the task (a future it waits on).
+    Yield(Py<PyAny>),
+    /// Finished with this result (`None`: Python's `None`).
+    Return(Option<Py<PyAny>>),
+}
+
+impl Stepped {
+    /// As `tp_iternext` answers (`await` and asyncio's tasks step it so): the yielded
+    /// object, or NULL with `StopIteration` carrying the result set (none for `None`).
+    fn into_next(self, py: Python<'_>) -> Option<Py<PyAny>> {
+        match self {
+            Stepped::Yield(v) => Some(v),
+            Stepped::Return(None) => None,
+            Stepped::Return(Some(v)) => {
+                let raw = v.as_ptr();
+                // SAFETY: `raw` is a live object (held by `v` for the call, and
+                // `PyErr_SetObject` takes its own reference), the exception type is
+                // CPython's static `StopIteration`, and the GIL is held (`py`). A tuple or
+                // an exception instance would be unpacked or taken as the exception
+                // itself by CPython: those go as a `StopIteration(value)` instance
+                // instead. Measured: pyo3's `PyErr::new::<PyStopIteration, _>` costs
+                // ~750 instructions per result, this a few dozen.
+                unsafe {
+                    if pyo3::ffi::PyTuple_Check(raw) != 0
+                        || pyo3::ffi::PyExceptionInstance_Check(raw) != 0
+                    {
+                        PyStopIteration::new_err((v,)).restore(py);
+                    } else {
+                        pyo3::ffi::PyErr_SetObject(pyo3::ffi::PyExc_StopIteration, raw);
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// As a coroutine's `send`/`throw` answer: the yielded object, or `StopIteration`
+    /// carrying the result raised.
+    fn into_method(self) -> PyResult<Py<PyAny>> {
+        match self {
+            Stepped::Yield(v) => Ok(v),
+            Stepped::Return(v) => Err(PyStopIteration::new_err((v,))),
+        }
+    }
+}
+
+impl PyAwaitable {
+    fn step(&mut self, py: Python<'_>) -> PyResult<Stepped> {
+        match std::mem::replace(&mut self.op, Op::Done) {
+            Op::Receive {
+                inbox,
+                text,
+                waiting,
+            } => self.receive(py, inbox, text, waiting),
+            Op::Send { conn, data } => {
+                if conn.get().send_data(data.bind(py))? == SENT {
+                    return Ok(Stepped::Return(None));
+                }
+                // Full (the wait for room) or closed (the `WebSocketDisconnect`):
+                // `_send`'s, which tries again first, as `send_*` always did.
+                self.delegate(py, pyo3::intern!(py, "_send"), (data,))
+            }
+            Op::Delegate(it) => self.resume(py, it, None),
+            Op::Done => Err(PyRuntimeError::new_err(
+                "cannot reuse already awaited coroutine",
+            )),
+        }
+    }
+
+    /// A receive's step: the next message, or the wait for it (`waiting`: woken from it).
+    fn receive(
+        &mut self,
+        py: Python<'_>,
+        inbox: Py<PyInbox>,
+        text: bool,
+        waiting: bool,
+    ) -> PyResult<Stepped> {
+        let mut me = inbox.bind(py).borrow_mut();
+        if waiting {
+            match std::mem::replace(&mut me.wait, Wait::Idle) {
+                Wait::Woken => {}
+                Wait::Cancelled(msg) => {
+                    drop(me);
+                    return Err(PyErr::from_value(asyncio_error(py, true)?.call1((msg,))?));
+                }
+                pending => {
+                    me.wait = pending;
+                    drop(me);
+                    self.op = Op::Receive {
+                        inbox,
+                        text,
+                        waiting,
+                    };
+                    return Err(PyRuntimeError::new_err("await wasn't used with future"));
+                }
+            }
+        }
+        if let Some(item) = me.pop() {
+            drop(me);
+            let item = item.into_bound(py);
+            let matches = if text {
+                item.is_exact_instance_of::<PyString>()
+            } else {
+                item.is_exact_instance_of::<PyBytes>()
+            };
+            if matches {
+                return Ok(Stepped::Return(Some(item.unbind())));
+            }
+            // The close (`WebSocketDisconnect`) or the other kind (`KeyError`).
+            let want = if text {
+                py.get_type::<PyString>()
+            } else {
+                py.get_type::<PyBytes>()
+            };
+            let other = self
+                .websocket
+                .bind(py)
+                .call_method1(pyo3::intern!(py, "_not_data"), (item, want))?;
+            return Ok(Stepped::Return(Some(other.unbind())));
+        }
+        if me.closed {
+            // The close was taken by another receive (made after this one): the checks
+            // of the receive written in Python answer.
+            drop(me);
+            let name = if text {
+                pyo3::intern!(py, "_receive_text")
+            } else {
+                pyo3::intern!(py, "_receive_bytes")
+            };
+            return self.delegate(py, name, ());
+        }
+        if !matches!(me.wait, Wait::Idle) {
+            return Err(PyRuntimeError::new_err(
+                "cannot receive from a WebSocket while another coroutine is already \
+                 waiting for its next message",
+            ));
+        }
+        // As `await inbox` does: the inbox is the future the task waits on.
+        me.wait = Wait::Yielded;
+        me.blocking = true;
+        drop(me);
+        let yielded = inbox.clone_ref(py).into_any();
+        self.op = Op::Receive {
+            inbox,
+            text,
+            waiting: true,
+        };
+        Ok(Stepped::Yield(yielded))
+    }
+
+    /// Carries on as the coroutine `websocket.<name>(*args)`.
+    fn delegate<'py>(
+        &mut self,
+        py: Python<'py>,
+        name: &Bound<'py, PyString>,
+        args: impl pyo3::call::PyCallArgs<'py>,
+    ) -> PyResult<Stepped> {
+        let coro = self.websocket.bind(py).call_method1(name, args)?;
+        let it = coro.call_method0(pyo3::intern!(py, "__await__"))?;
+        self.resume(py, it.unbind(), None)
+    }
+
+    /// Steps the coroutine carried on as (`thrown` into it, if given); its
+    /// `StopIteration` (its result) or error is raised as it is.
+    fn resume(
+        &mut self,
+        py: Python<'_>,
+        it: Py<PyAny>,
+        thrown: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Stepped> {
+        let stepped = match thrown {
+            None => it.bind(py).call_method0(pyo3::intern!(py, "__next__"))?,
+            Some(exc) => it
+                .bind(py)
+                .call_method1(pyo3::intern!(py, "throw"), (exc,))?,
+        };
+        self.op = Op::Delegate(it);
+        Ok(Stepped::Yield(stepped.unbind()))
+    }
+}
+
+/// Gives a receive's wait on `inbox` up (as `inbox.throw`/`close` do).
+fn give_up(py: Python<'_>, inbox: &Py<PyInbox>) {
+    if let Ok(mut me) = inbox.bind(py).try_borrow_mut() {
+        me.wait = Wait::Idle;
+    }
+}
+
+#[pymethods]
+impl PyAwaitable {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        Ok(self.step(py)?.into_next(py))
+    }
+
+    /// `coroutine.send(value)`: a step (`value` goes to the coroutine carried on as, if
+    /// any; a wait ignores it, as an asyncio future's does).
+    fn send(&mut self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if !value.is_none() {
+            match std::mem::replace(&mut self.op, Op::Done) {
+                Op::Delegate(it) => {
+                    let sent = it
+                        .bind(py)
+                        .call_method1(pyo3::intern!(py, "send"), (value,))?;
+                    self.op = Op::Delegate(it);
+                    return Ok(sent.unbind());
+                }
+                op @ (Op::Send { .. } | Op::Receive { waiting: false, .. }) => {
+                    self.op = op;
+                    return Err(PyTypeError::new_err(
+                        "can't send non-None value to a just-started coroutine",
+                    ));
+                }
+                op => self.op = op,
+            }
+        }
+        self.step(py)?.into_method()
+    }
+
+    /// `coroutine.throw(exc)`: a wait is given up, and `exc` raised (or thrown into the
+    /// coroutine carried on as).
+    #[pyo3(signature = (typ, val = None, _tb = None))]
+    fn throw(
+        &mut self,
+        py: Python<'_>,
+        typ: Bound<'_, PyAny>,
+        val: Option<Bound<'_, PyAny>>,
+        _tb: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let exc = match val {
+            Some(v) if !v.is_none() => v,
+            _ => typ,
+        };
+        match std::mem::replace(&mut self.op, Op::Done) {
+            Op::Receive {
+                inbox,
+                waiting: true,
+                ..
+            } => give_up(py, &inbox),
+            Op::Delegate(it) => return self.resume(py, it, Some(exc))?.into_method(),
+            _ => {}
+        }
+        Err(PyErr::from_value(exc))
+    }
+
+    /// `coroutine.close()`: a wait is given up.
+    fn close(&mut self, py: Python<'_>) -> PyResult<()> {
+        match std::mem::replace(&mut self.op, Op::Done) {
+            Op::Receive {
+                inbox,
+                waiting: true,
+                ..
+            } => give_up(py, &inbox),
+            Op::Delegate(it) => {
+                it.bind(py).call_method0(pyo3::intern!(py, "close"))?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn __repr__(&self) -> &'static str {
+        match self.op {
+            Op::Receive { text: true, .. } => "<WebSocket.receive_text awaitable>",
+            Op::Receive { text: false, .. } => "<WebSocket.receive_bytes awaitable>",
+            Op::Send { .. } => "<WebSocket send awaitable>",
+            Op::Delegate(_) => "<WebSocket send awaitable, waiting for room>",
+            Op::Done => "<WebSocket awaitable, finished>",
+        }
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.websocket)?;
+        match &self.op {
+            Op::Receive { inbox, .. } => visit.call(inbox),
+            Op::Send { conn, data } => {
+                visit.call(conn)?;
+                visit.call(data)
+            }
+            Op::Delegate(it) => visit.call(it),
+            Op::Done => Ok(()),
+        }
+    }
+
+    fn __clear__(&mut self) {
+        self.op = Op::Done;
+    }
+}
+
+impl Drop for PyAwaitable {
+    /// A receive dropped while it waits gives the wait up, as a suspended coroutine is
+    /// closed when it is freed.
+    fn drop(&mut self) {
+        if let Op::Receive {
+            inbox,
+            waiting: true,
+            ..
+        } = &self.op
+        {
+            Python::attach(|py| give_up(py, inbox));
+        }
     }
 }
 

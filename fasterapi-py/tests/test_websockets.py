@@ -79,6 +79,43 @@ def test_one_receive_waits_at_a_time_and_a_cancelled_one_gives_its_wait_up():
         assert [s.receive_text() for _ in range(3)] == ["a True", "b True", "c True"]
 
 
+def test_receive_and_send_are_coroutines_that_do_nothing_until_stepped():
+    # A connected WebSocket's receive_*/send_* return coroutines made in Rust: asyncio
+    # takes them as it takes coroutines, and nothing is sent or taken before they run.
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        unsent = websocket.send_text("never sent")
+        untaken = websocket.receive_text()
+        assert asyncio.iscoroutine(unsent) and asyncio.iscoroutine(untaken)
+        unsent.close()
+        untaken.close()
+        later = websocket.send_text("second")
+        await websocket.send_text("first")
+        await later
+        await asyncio.gather(websocket.send_text("third"), websocket.send_bytes(b"fourth"))
+        text = await asyncio.wait_for(websocket.receive_text(), 10)
+        data = await asyncio.create_task(websocket.receive_bytes())
+        await asyncio.create_task(websocket.send_text(f"{text} {data!r}"))
+        try:
+            await websocket.receive_bytes()
+        except KeyError as e:
+            await websocket.send_text(f"KeyError {e}")
+        with pytest.raises(RuntimeError, match="cannot reuse"):
+            await later
+
+    with TestClient(app).websocket_connect("/ws") as s:
+        assert [s.receive_text(), s.receive_text(), s.receive_text()] == ["first", "second", "third"]
+        assert s.receive_bytes() == b"fourth"
+        s.send_text("a")
+        s.send_bytes(b"b")
+        assert s.receive_text() == "a b'b'"
+        s.send_text("c")
+        assert s.receive_text() == "KeyError 'bytes'"
+
+
 def test_the_server_side_exception_is_raised_when_the_session_ends():
     app = FastAPI()
 

@@ -55,6 +55,7 @@ uncompressed frames).
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import enum
 import json
 import sys
@@ -62,6 +63,7 @@ import threading
 import traceback
 import typing
 
+from ._fasterapi import WebSocketAwaitable as _Awaitable
 from ._fasterapi import WebSocketInbox as _Inbox
 from .exceptions import WebSocketException, WebSocketRequestValidationError
 
@@ -107,6 +109,10 @@ _CONNECTING = WebSocketState.CONNECTING
 _CONNECTED = WebSocketState.CONNECTED
 _DISCONNECTED = WebSocketState.DISCONNECTED
 
+# What ``receive_text``/``receive_bytes``/``send_text``/``send_bytes`` of a connected
+# WebSocket return: a coroutine made in Rust, which asyncio takes as one
+# (``create_task``, ``gather``, ``wait_for``) once registered.
+collections.abc.Coroutine.register(_Awaitable)
 
 
 #: Bytes of messages a handler may leave unreceived (each counted with
@@ -148,6 +154,12 @@ def _wake(waiter) -> None:
             context.run(callback, waiter)
             return
     waiter.set_result(None)
+
+
+async def _raising(error: BaseException) -> typing.NoReturn:
+    """Raises ``error`` once awaited (a ``send_*`` given the wrong type raises when
+    awaited, as a coroutine does)."""
+    raise error
 
 
 def _new(request, conn):
@@ -339,41 +351,40 @@ class WebSocket:
             raise WebSocketDisconnect(item.code, item.reason)
         raise KeyError("text" if want is str else "bytes")
 
-    async def receive_text(self) -> str:
-        """The next message's text; :class:`WebSocketDisconnect` once the client closed."""
+    def receive_text(self) -> typing.Awaitable[str]:
+        """The next message's text; :class:`WebSocketDisconnect` once the client closed.
+
+        A coroutine, as Starlette's: connected, one made in Rust (``WebSocketAwaitable``
+        in fasterapi-py/src/websocket.rs), which takes the message without its ASGI dict
+        and waits on the inbox itself (the server finishes it as a future when a message
+        comes)."""
+        if self.application_state is _CONNECTED and self.client_state is _CONNECTED:
+            return self._inbox.receiving(self, True)
+        return self._receive_text()
+
+    async def _receive_text(self) -> str:
         if self.application_state is not _CONNECTED:
             raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
         if self.client_state is _CONNECTED:
-            # The message without its ASGI dict, and the wait inline (each coroutine
-            # between the task and what it awaits adds to every step): the inbox is
-            # awaited as a future, which the server finishes when a message comes.
-            inbox = self._inbox
-            item = inbox.pop()
-            while item is None:
-                await inbox
-                item = inbox.pop()
-            if type(item) is str:
-                return item
-            return self._not_data(item, str)
+            return await self._inbox.receiving(self, True)
         message = await self.receive()
         self._raise_on_disconnect(message)
         if "text" not in message:
             raise KeyError("text")
         return message["text"]
 
-    async def receive_bytes(self) -> bytes:
-        """The next message's bytes; :class:`WebSocketDisconnect` once the client closed."""
+    def receive_bytes(self) -> typing.Awaitable[bytes]:
+        """The next message's bytes; :class:`WebSocketDisconnect` once the client closed
+        (a coroutine, as :meth:`receive_text`)."""
+        if self.application_state is _CONNECTED and self.client_state is _CONNECTED:
+            return self._inbox.receiving(self, False)
+        return self._receive_bytes()
+
+    async def _receive_bytes(self) -> bytes:
         if self.application_state is not _CONNECTED:
             raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
         if self.client_state is _CONNECTED:
-            inbox = self._inbox
-            item = inbox.pop()
-            while item is None:
-                await inbox
-                item = inbox.pop()
-            if type(item) is bytes:
-                return item
-            return self._not_data(item, bytes)
+            return await self._inbox.receiving(self, False)
         message = await self.receive()
         self._raise_on_disconnect(message)
         if "bytes" not in message:
@@ -418,21 +429,24 @@ class WebSocket:
         except WebSocketDisconnect:
             pass
 
-    async def send_text(self, data: str) -> None:
-        """Sends a text message."""
+    def send_text(self, data: str) -> typing.Awaitable[None]:
+        """Sends a text message (a coroutine, as :meth:`receive_text`: connected, one
+        made in Rust, which sends when first stepped)."""
         if not isinstance(data, str):
-            raise TypeError(f"send_text takes a str, not {type(data).__name__}")
-        if self.application_state is not _CONNECTED or self._conn.send(data) != _SENT:
-            await self._send(data)
+            return _raising(TypeError(f"send_text takes a str, not {type(data).__name__}"))
+        if self.application_state is _CONNECTED:
+            return self._conn.sending(self, data)
+        return self._send(data)
 
-    async def send_bytes(self, data: bytes) -> None:
-        """Sends a binary message."""
+    def send_bytes(self, data: bytes) -> typing.Awaitable[None]:
+        """Sends a binary message (a coroutine, as :meth:`send_text`)."""
         if type(data) is not bytes:
             if not isinstance(data, (bytes, bytearray, memoryview)):
-                raise TypeError(f"send_bytes takes bytes, not {type(data).__name__}")
+                return _raising(TypeError(f"send_bytes takes bytes, not {type(data).__name__}"))
             data = bytes(data)
-        if self.application_state is not _CONNECTED or self._conn.send(data) != _SENT:
-            await self._send(data)
+        if self.application_state is _CONNECTED:
+            return self._conn.sending(self, data)
+        return self._send(data)
 
     async def send_json(self, data: typing.Any, mode: str = "text") -> None:
         """Sends ``data`` as JSON (Starlette's: compact separators, non-ASCII kept), in a
