@@ -31,6 +31,7 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
+use pyo3::Borrowed;
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::aio;
@@ -849,7 +850,7 @@ impl PyAwaitable {
                 // `_send`'s, which tries again first, as `send_*` always did.
                 self.delegate(py, pyo3::intern!(py, "_send"), (data,))
             }
-            Op::Delegate(it) => self.resume(py, it, None),
+            Op::Delegate(it) => self.resume(py, it, None, None),
             Op::Done => Err(PyRuntimeError::new_err(
                 "cannot reuse already awaited coroutine",
             )),
@@ -946,25 +947,56 @@ impl PyAwaitable {
     ) -> PyResult<Stepped> {
         let coro = self.websocket.bind(py).call_method1(name, args)?;
         let it = coro.call_method0(pyo3::intern!(py, "__await__"))?;
-        self.resume(py, it.unbind(), None)
+        self.resume(py, it.unbind(), None, None)
     }
 
-    /// Steps the coroutine carried on as (`thrown` into it, if given); its
-    /// `StopIteration` (its result) or error is raised as it is.
+    /// Steps the coroutine carried on as (`value` sent or `thrown` into it, if given);
+    /// its `StopIteration` is its result, its error raised as it is.
     fn resume(
         &mut self,
         py: Python<'_>,
         it: Py<PyAny>,
+        value: Option<Bound<'_, PyAny>>,
         thrown: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Stepped> {
-        let stepped = match thrown {
-            None => it.bind(py).call_method0(pyo3::intern!(py, "__next__"))?,
-            Some(exc) => it
-                .bind(py)
-                .call_method1(pyo3::intern!(py, "throw"), (exc,))?,
+        let stepped = match (value, thrown) {
+            (_, Some(exc)) => it.bind(py).call_method1(pyo3::intern!(py, "throw"), (exc,)),
+            (Some(v), None) => it.bind(py).call_method1(pyo3::intern!(py, "send"), (v,)),
+            (None, None) => it.bind(py).call_method0(pyo3::intern!(py, "__next__")),
         };
-        self.op = Op::Delegate(it);
-        Ok(Stepped::Yield(stepped.unbind()))
+        match stepped {
+            Ok(v) => {
+                self.op = Op::Delegate(it);
+                Ok(Stepped::Yield(v.unbind()))
+            }
+            Err(e) if e.is_instance_of::<PyStopIteration>(py) => {
+                let result = e.value(py).getattr(pyo3::intern!(py, "value"))?;
+                Ok(Stepped::Return(Some(result.unbind())))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A step with `value` sent in (`coroutine.send(value)`): one taking `None` goes to
+    /// the coroutine carried on as, if any; a wait ignores it, as an asyncio future's
+    /// does.
+    fn send_value(&mut self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Stepped> {
+        if value.is_none() {
+            return self.step(py);
+        }
+        match std::mem::replace(&mut self.op, Op::Done) {
+            Op::Delegate(it) => self.resume(py, it, Some(value), None),
+            op @ (Op::Send { .. } | Op::Receive { waiting: false, .. }) => {
+                self.op = op;
+                Err(PyTypeError::new_err(
+                    "can't send non-None value to a just-started coroutine",
+                ))
+            }
+            op => {
+                self.op = op;
+                self.step(py)
+            }
+        }
     }
 }
 
@@ -989,28 +1021,9 @@ impl PyAwaitable {
         Ok(self.step(py)?.into_next(py))
     }
 
-    /// `coroutine.send(value)`: a step (`value` goes to the coroutine carried on as, if
-    /// any; a wait ignores it, as an asyncio future's does).
+    /// `coroutine.send(value)`: a step (see [`PyAwaitable::send_value`]).
     fn send(&mut self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        if !value.is_none() {
-            match std::mem::replace(&mut self.op, Op::Done) {
-                Op::Delegate(it) => {
-                    let sent = it
-                        .bind(py)
-                        .call_method1(pyo3::intern!(py, "send"), (value,))?;
-                    self.op = Op::Delegate(it);
-                    return Ok(sent.unbind());
-                }
-                op @ (Op::Send { .. } | Op::Receive { waiting: false, .. }) => {
-                    self.op = op;
-                    return Err(PyTypeError::new_err(
-                        "can't send non-None value to a just-started coroutine",
-                    ));
-                }
-                op => self.op = op,
-            }
-        }
-        self.step(py)?.into_method()
+        self.send_value(py, value)?.into_method()
     }
 
     /// `coroutine.throw(exc)`: a wait is given up, and `exc` raised (or thrown into the
@@ -1033,7 +1046,7 @@ impl PyAwaitable {
                 waiting: true,
                 ..
             } => give_up(py, &inbox),
-            Op::Delegate(it) => return self.resume(py, it, Some(exc))?.into_method(),
+            Op::Delegate(it) => return self.resume(py, it, None, Some(exc))?.into_method(),
             _ => {}
         }
         Err(PyErr::from_value(exc))
@@ -1080,6 +1093,80 @@ impl PyAwaitable {
 
     fn __clear__(&mut self) {
         self.op = Op::Done;
+    }
+}
+
+/// Gives `WebSocketAwaitable` the `am_send` and `am_await` slots pyo3 does not write:
+/// `PyIter_Send` (how CPython 3.10 and 3.11's `await` and asyncio's tasks step it) then
+/// gets a step's result straight back instead of through a `StopIteration`, and `await`
+/// gets the object without a call through pyo3's trampoline. Measured:
+/// benches/RESULTS.md, "Per-message cuts of session 6".
+pub(crate) fn install_awaitable_slots(py: Python<'_>) {
+    let tp = py.get_type::<PyAwaitable>();
+    // SAFETY: the type is a heap type pyo3 made (with an `__await__`, so its
+    // `tp_as_async` points at the `PyAsyncMethods` of its own `PyHeapTypeObject`, never
+    // a static table shared with other types), and the GIL is held (`py`). The slots
+    // are written before any object of the type exists (at the module's import), and
+    // `PyType_Modified` drops what CPython cached of the type.
+    unsafe {
+        let tp = tp.as_type_ptr();
+        let slots = (*tp).tp_as_async;
+        if !slots.is_null() {
+            (*slots).am_await = Some(awaitable_await);
+            (*slots).am_send = Some(awaitable_send);
+            pyo3::ffi::PyType_Modified(tp);
+        }
+    }
+}
+
+/// `am_await`: the object itself, as its `__await__` answers.
+unsafe extern "C" fn awaitable_await(slf: *mut pyo3::ffi::PyObject) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: CPython calls the slot with a live object of the type and the GIL held;
+    // the new reference is the slot's result.
+    unsafe { pyo3::ffi::Py_IncRef(slf) };
+    slf
+}
+
+/// `am_send`: a step with `arg` sent in ([`PyAwaitable::send_value`]), its yielded
+/// object (`PYGEN_NEXT`) or result (`PYGEN_RETURN`) in `*result`, or `PYGEN_ERROR` with
+/// the exception set.
+unsafe extern "C" fn awaitable_send(
+    slf: *mut pyo3::ffi::PyObject,
+    arg: *mut pyo3::ffi::PyObject,
+    result: *mut *mut pyo3::ffi::PyObject,
+) -> pyo3::ffi::PySendResult {
+    use pyo3::ffi::PySendResult;
+    // SAFETY: CPython calls the slot with the GIL held, `slf` a live object of this
+    // type (the slot is this type's), `arg` a live object (`None` for a plain step),
+    // both borrowed for the call, and `result` writable.
+    unsafe {
+        let py = Python::assume_attached();
+        let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let me = Borrowed::from_ptr(py, slf).cast_unchecked::<PyAwaitable>();
+            let arg = Borrowed::from_ptr(py, arg).to_owned();
+            let mut me = me.try_borrow_mut()?;
+            me.send_value(py, arg)
+        }))
+        .unwrap_or_else(|_| {
+            Err(PyRuntimeError::new_err(
+                "a WebSocket awaitable's step panicked",
+            ))
+        });
+        match stepped {
+            Ok(Stepped::Yield(v)) => {
+                *result = v.into_ptr();
+                PySendResult::PYGEN_NEXT
+            }
+            Ok(Stepped::Return(v)) => {
+                *result = v.unwrap_or_else(|| py.None()).into_ptr();
+                PySendResult::PYGEN_RETURN
+            }
+            Err(e) => {
+                e.restore(py);
+                *result = std::ptr::null_mut();
+                PySendResult::PYGEN_ERROR
+            }
+        }
     }
 }
 
