@@ -75,7 +75,7 @@ impl PyWsConn {
     /// called once the output queue drained after a send found it full, and last
     /// `on_close(code, reason)`.
     fn accept(
-        &self,
+        slf: &Bound<'_, Self>,
         subprotocol: Option<String>,
         headers: Vec<(String, String)>,
         inbox: Bound<'_, PyInbox>,
@@ -83,15 +83,16 @@ impl PyWsConn {
         on_writable: Py<PyAny>,
         on_close: Py<PyAny>,
     ) -> PyResult<()> {
+        let this = slf.get();
         if let Some(p) = &subprotocol {
-            if !self.offered.contains(p) {
+            if !this.offered.contains(p) {
                 return Err(PyValueError::new_err(format!(
                     "subprotocol {p:?} was not offered by the client (it offered {:?})",
-                    self.offered
+                    this.offered
                 )));
             }
         }
-        let upgrade = lock(&self.upgrade).take().ok_or_else(|| {
+        let upgrade = lock(&this.upgrade).take().ok_or_else(|| {
             PyRuntimeError::new_err("the WebSocket was accepted or refused already")
         })?;
         let event_loop = done.call_method0("get_loop")?.unbind();
@@ -99,6 +100,7 @@ impl PyWsConn {
             let mut inbox = inbox.borrow_mut();
             inbox.event_loop = Some(event_loop);
             inbox.done = Some(done.unbind());
+            inbox.conn = Some(slf.clone().unbind());
         }
         let binary_inbox = inbox.clone().unbind();
         let inbox = inbox.unbind();
@@ -152,7 +154,7 @@ impl PyWsConn {
             .accept_with_binary(subprotocol.as_deref(), &headers, handler, binary)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         // The upgrade was taken above, once: the sender is set once.
-        let _ = self.sender.set(sender);
+        let _ = this.sender.set(sender);
         Ok(())
     }
 
@@ -177,20 +179,6 @@ impl PyWsConn {
     /// is full (an `on_writable()` follows), 2 closed.
     fn send(&self, data: &Bound<'_, PyAny>) -> PyResult<u8> {
         self.send_data(data)
-    }
-
-    /// `sending(websocket, data)`: `websocket.send_text(data)` / `send_bytes(data)` once
-    /// its state was checked (accepted, not closed): an awaitable that sends `data` when
-    /// first stepped, and waits for room through `websocket._send(data)` if the output
-    /// queue is full (see [`PyAwaitable`]).
-    fn sending(slf: &Bound<'_, Self>, websocket: Py<PyAny>, data: Py<PyAny>) -> PyAwaitable {
-        PyAwaitable {
-            websocket,
-            op: Op::Send {
-                conn: slf.clone().unbind(),
-                data,
-            },
-        }
     }
 
     /// Starts the close handshake with `code` and `reason`; false if it was closed already.
@@ -356,6 +344,12 @@ pub(crate) struct PyInbox {
     done: Option<Py<PyAny>>,
     /// The close was queued ([`put`](PyInbox::put)): nothing comes after it.
     closed: bool,
+    /// The connection (set by `accept`), what [`sending`](PyInbox::sending) sends on.
+    conn: Option<Py<PyWsConn>>,
+    /// The last awaitables [`receiving`](PyInbox::receiving) and
+    /// [`sending`](PyInbox::sending) made, used again once nothing else holds them.
+    spare_receive: Option<Py<PyAwaitable>>,
+    spare_send: Option<Py<PyAwaitable>>,
 }
 
 /// `asyncio.CancelledError` and `asyncio.InvalidStateError`, looked up once.
@@ -493,6 +487,9 @@ impl PyInbox {
             blocking: false,
             done: None,
             closed: false,
+            conn: None,
+            spare_receive: None,
+            spare_send: None,
         }
     }
 
@@ -524,15 +521,44 @@ impl PyInbox {
     /// `receive_bytes()` once its state was checked (accepted, connected): an awaitable
     /// that takes the next message when first stepped, waiting on the inbox for one (see
     /// [`PyAwaitable`]).
-    fn receiving(slf: &Bound<'_, Self>, websocket: Py<PyAny>, text: bool) -> PyAwaitable {
-        PyAwaitable {
-            websocket,
-            op: Op::Receive {
-                inbox: slf.clone().unbind(),
-                text,
-                waiting: false,
-            },
-        }
+    fn receiving(
+        slf: &Bound<'_, Self>,
+        websocket: Py<PyAny>,
+        text: bool,
+    ) -> PyResult<Py<PyAwaitable>> {
+        let op = Op::Receive {
+            inbox: slf.clone().unbind(),
+            text,
+            waiting: false,
+        };
+        let spare = slf.borrow_mut().spare_receive.take();
+        let (made, spare) = reuse(slf.py(), spare, websocket, op)?;
+        slf.borrow_mut().spare_receive = Some(spare);
+        Ok(made)
+    }
+
+    /// `sending(websocket, data)`: `websocket.send_text(data)` / `send_bytes(data)` once
+    /// its state was checked (accepted, not closed): an awaitable that sends `data` when
+    /// first stepped, and waits for room through `websocket._send(data)` if the output
+    /// queue is full (see [`PyAwaitable`]).
+    fn sending(
+        slf: &Bound<'_, Self>,
+        websocket: Py<PyAny>,
+        data: Py<PyAny>,
+    ) -> PyResult<Py<PyAwaitable>> {
+        let py = slf.py();
+        let (conn, spare) = {
+            let mut me = slf.borrow_mut();
+            let conn = me
+                .conn
+                .as_ref()
+                .map(|c| c.clone_ref(py))
+                .ok_or_else(|| PyRuntimeError::new_err("the WebSocket is not accepted"))?;
+            (conn, me.spare_send.take())
+        };
+        let (made, spare) = reuse(py, spare, websocket, Op::Send { conn, data })?;
+        slf.borrow_mut().spare_send = Some(spare);
+        Ok(made)
     }
 
     // -- awaiting it: the protocol of asyncio futures -------------------------------------
@@ -730,6 +756,9 @@ impl PyInbox {
         }
         visit.call(&self.event_loop)?;
         visit.call(&self.done)?;
+        visit.call(&self.conn)?;
+        visit.call(&self.spare_receive)?;
+        visit.call(&self.spare_send)?;
         match &self.wait {
             Wait::Waiting { callback, context } => {
                 visit.call(callback)?;
@@ -745,6 +774,9 @@ impl PyInbox {
         self.items.clear();
         self.event_loop = None;
         self.done = None;
+        self.conn = None;
+        self.spare_receive = None;
+        self.spare_send = None;
         self.wait = Wait::Idle;
     }
 }
@@ -998,6 +1030,40 @@ impl PyAwaitable {
             }
         }
     }
+}
+
+/// An awaitable doing `op`: `spare` (the last one made) again if nothing else holds it,
+/// else a new one, which becomes the spare. Each message's receive and send then make
+/// no object (an allocation, its free and its share of the garbage collector's runs).
+fn reuse(
+    py: Python<'_>,
+    spare: Option<Py<PyAwaitable>>,
+    websocket: Py<PyAny>,
+    op: Op,
+) -> PyResult<(Py<PyAwaitable>, Py<PyAwaitable>)> {
+    if let Some(spare) = spare {
+        // Held by the inbox alone: nobody can see it used again.
+        // SAFETY: `spare` is a live object (held here) and the GIL is held (`py`).
+        if unsafe { pyo3::ffi::Py_REFCNT(spare.as_ptr()) } == 1 {
+            let old = {
+                let mut again = spare.bind(py).borrow_mut();
+                again.websocket = websocket;
+                std::mem::replace(&mut again.op, op)
+            };
+            // One left waiting (its task freed): given up, as freeing it would.
+            if let Op::Receive {
+                inbox,
+                waiting: true,
+                ..
+            } = old
+            {
+                give_up(py, &inbox);
+            }
+            return Ok((spare.clone_ref(py), spare));
+        }
+    }
+    let made = Py::new(py, PyAwaitable { websocket, op })?;
+    Ok((made.clone_ref(py), made))
 }
 
 /// Gives a receive's wait on `inbox` up (as `inbox.throw`/`close` do).

@@ -435,7 +435,7 @@ class WebSocket:
         if not isinstance(data, str):
             return _raising(TypeError(f"send_text takes a str, not {type(data).__name__}"))
         if self.application_state is _CONNECTED:
-            return self._conn.sending(self, data)
+            return self._inbox.sending(self, data)
         return self._send(data)
 
     def send_bytes(self, data: bytes) -> typing.Awaitable[None]:
@@ -445,7 +445,7 @@ class WebSocket:
                 return _raising(TypeError(f"send_bytes takes bytes, not {type(data).__name__}"))
             data = bytes(data)
         if self.application_state is _CONNECTED:
-            return self._conn.sending(self, data)
+            return self._inbox.sending(self, data)
         return self._send(data)
 
     async def send_json(self, data: typing.Any, mode: str = "text") -> None:
