@@ -104,6 +104,7 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<websocket::PyWsConn>()?;
     m.add_class::<websocket::PyInbox>()?;
     m.add_class::<websocket::PyAwaitable>()?;
+    m.add_class::<websocket::PyWebSocketBase>()?;
     websocket::install_awaitable_slots(m.py());
     m.add_class::<websocket::PyLiveServer>()?;
     m.add_class::<serve::MetricsRegion>()?;

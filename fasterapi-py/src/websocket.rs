@@ -1251,6 +1251,178 @@ impl Drop for PyAwaitable {
     }
 }
 
+/// The base of the package's `WebSocket`: `fasterapi._fasterapi.WebSocketBase`, holding
+/// its inbox and its two states, so that `receive_text`/`receive_bytes`/`send_text`/
+/// `send_bytes` of a connected one answer from Rust (the [`PyAwaitable`] made by the
+/// inbox) without a Python frame per call; other cases go to the `WebSocket`'s Python
+/// methods (`_receive_text`, `_receive_bytes`, `_send_text`, `_send_bytes`).
+#[pyclass(subclass, module = "fasterapi._fasterapi", name = "WebSocketBase")]
+pub(crate) struct PyWebSocketBase {
+    inbox: Option<Py<PyInbox>>,
+    application_state: Py<PyAny>,
+    client_state: Py<PyAny>,
+    /// `application_state is WebSocketState.CONNECTED`.
+    application_connected: bool,
+    /// `client_state is WebSocketState.CONNECTED`.
+    client_connected: bool,
+}
+
+/// `fasterapi.websockets.WebSocketState.CONNECTED`, looked up once.
+fn state_connected(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static CONNECTED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let connected = CONNECTED.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py
+            .import("fasterapi.websockets")?
+            .getattr("WebSocketState")?
+            .getattr("CONNECTED")?
+            .unbind())
+    })?;
+    Ok(connected.bind(py))
+}
+
+impl PyWebSocketBase {
+    /// The inbox, if the `WebSocket` is connected both ways.
+    fn connected_inbox(&self, py: Python<'_>) -> Option<Py<PyInbox>> {
+        if self.application_connected && self.client_connected {
+            self.inbox.as_ref().map(|i| i.clone_ref(py))
+        } else {
+            None
+        }
+    }
+
+    fn receive(slf: &Bound<'_, Self>, text: bool) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let inbox = slf.borrow().connected_inbox(py);
+        if let Some(inbox) = inbox {
+            let websocket = slf.clone().into_any().unbind();
+            return Ok(PyInbox::receiving(inbox.bind(py), websocket, text)?.into_any());
+        }
+        let slow = if text {
+            pyo3::intern!(py, "_receive_text")
+        } else {
+            pyo3::intern!(py, "_receive_bytes")
+        };
+        Ok(slf.call_method0(slow)?.unbind())
+    }
+
+    fn send(slf: &Bound<'_, Self>, data: Bound<'_, PyAny>, text: bool) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let fits = if text {
+            data.is_instance_of::<PyString>()
+        } else {
+            data.is_exact_instance_of::<PyBytes>()
+        };
+        if fits {
+            let inbox = {
+                let me = slf.borrow();
+                if me.application_connected {
+                    me.inbox.as_ref().map(|i| i.clone_ref(py))
+                } else {
+                    None
+                }
+            };
+            if let Some(inbox) = inbox {
+                let websocket = slf.clone().into_any().unbind();
+                return Ok(PyInbox::sending(inbox.bind(py), websocket, data.unbind())?.into_any());
+            }
+        }
+        let slow = if text {
+            pyo3::intern!(py, "_send_text")
+        } else {
+            pyo3::intern!(py, "_send_bytes")
+        };
+        Ok(slf.call_method1(slow, (data,))?.unbind())
+    }
+}
+
+#[pymethods]
+impl PyWebSocketBase {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(
+        py: Python<'_>,
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> Self {
+        PyWebSocketBase {
+            inbox: None,
+            application_state: py.None(),
+            client_state: py.None(),
+            application_connected: false,
+            client_connected: false,
+        }
+    }
+
+    /// The messages not received yet and the wait for the next (a [`PyInbox`]).
+    #[getter(_inbox)]
+    fn get_inbox(&self, py: Python<'_>) -> Option<Py<PyInbox>> {
+        self.inbox.as_ref().map(|i| i.clone_ref(py))
+    }
+
+    #[setter(_inbox)]
+    fn set_inbox(&mut self, inbox: Py<PyInbox>) {
+        self.inbox = Some(inbox);
+    }
+
+    /// Where the handler's side is (a `WebSocketState`).
+    #[getter]
+    fn application_state(&self, py: Python<'_>) -> Py<PyAny> {
+        self.application_state.clone_ref(py)
+    }
+
+    #[setter]
+    fn set_application_state(&mut self, py: Python<'_>, state: Py<PyAny>) -> PyResult<()> {
+        self.application_connected = state.bind(py).is(state_connected(py)?);
+        self.application_state = state;
+        Ok(())
+    }
+
+    /// Where the client's side is (a `WebSocketState`).
+    #[getter]
+    fn client_state(&self, py: Python<'_>) -> Py<PyAny> {
+        self.client_state.clone_ref(py)
+    }
+
+    #[setter]
+    fn set_client_state(&mut self, py: Python<'_>, state: Py<PyAny>) -> PyResult<()> {
+        self.client_connected = state.bind(py).is(state_connected(py)?);
+        self.client_state = state;
+        Ok(())
+    }
+
+    /// The next message's text; `WebSocketDisconnect` once the client closed. A
+    /// coroutine, as Starlette's: connected, one made in Rust (`WebSocketAwaitable`).
+    fn receive_text(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Self::receive(slf, true)
+    }
+
+    /// The next message's bytes; `WebSocketDisconnect` once the client closed (a
+    /// coroutine, as `receive_text`).
+    fn receive_bytes(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Self::receive(slf, false)
+    }
+
+    /// Sends a text message (a coroutine, as `receive_text`).
+    fn send_text(slf: &Bound<'_, Self>, data: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        Self::send(slf, data, true)
+    }
+
+    /// Sends a binary message (a coroutine, as `receive_text`).
+    fn send_bytes(slf: &Bound<'_, Self>, data: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        Self::send(slf, data, false)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.inbox)?;
+        visit.call(&self.application_state)?;
+        visit.call(&self.client_state)
+    }
+
+    fn __clear__(&mut self) {
+        self.inbox = None;
+    }
+}
+
 /// `fasterapi.websockets._new(request, conn)` and friends, looked up once.
 fn websocket_new(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     static NEW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();

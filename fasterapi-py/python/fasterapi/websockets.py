@@ -64,6 +64,7 @@ import traceback
 import typing
 
 from ._fasterapi import WebSocketAwaitable as _Awaitable
+from ._fasterapi import WebSocketBase as _WebSocketBase
 from ._fasterapi import WebSocketInbox as _Inbox
 from .exceptions import WebSocketException, WebSocketRequestValidationError
 
@@ -167,8 +168,12 @@ def _new(request, conn):
     return WebSocket(request, conn)
 
 
-class WebSocket:
+class WebSocket(_WebSocketBase):
     """One WebSocket connection, as Starlette's ``WebSocket`` (see the module's docs).
+
+    ``receive_text``/``receive_bytes``/``send_text``/``send_bytes`` and the two states
+    are the Rust base's (``WebSocketBase`` in fasterapi-py/src/websocket.rs): connected,
+    they answer without a Python frame; otherwise they go to ``_receive_text``...
 
     The handshake request's attributes are properties of their own (see
     :data:`_REQUEST_ATTRIBUTES`), not a ``__getattr__``: a class with one gets every
@@ -351,17 +356,6 @@ class WebSocket:
             raise WebSocketDisconnect(item.code, item.reason)
         raise KeyError("text" if want is str else "bytes")
 
-    def receive_text(self) -> typing.Awaitable[str]:
-        """The next message's text; :class:`WebSocketDisconnect` once the client closed.
-
-        A coroutine, as Starlette's: connected, one made in Rust (``WebSocketAwaitable``
-        in fasterapi-py/src/websocket.rs), which takes the message without its ASGI dict
-        and waits on the inbox itself (the server finishes it as a future when a message
-        comes)."""
-        if self.application_state is _CONNECTED and self.client_state is _CONNECTED:
-            return self._inbox.receiving(self, True)
-        return self._receive_text()
-
     async def _receive_text(self) -> str:
         if self.application_state is not _CONNECTED:
             raise RuntimeError('WebSocket is not connected. Need to call "accept" first.')
@@ -372,13 +366,6 @@ class WebSocket:
         if "text" not in message:
             raise KeyError("text")
         return message["text"]
-
-    def receive_bytes(self) -> typing.Awaitable[bytes]:
-        """The next message's bytes; :class:`WebSocketDisconnect` once the client closed
-        (a coroutine, as :meth:`receive_text`)."""
-        if self.application_state is _CONNECTED and self.client_state is _CONNECTED:
-            return self._inbox.receiving(self, False)
-        return self._receive_bytes()
 
     async def _receive_bytes(self) -> bytes:
         if self.application_state is not _CONNECTED:
@@ -429,17 +416,16 @@ class WebSocket:
         except WebSocketDisconnect:
             pass
 
-    def send_text(self, data: str) -> typing.Awaitable[None]:
-        """Sends a text message (a coroutine, as :meth:`receive_text`: connected, one
-        made in Rust, which sends when first stepped)."""
+    def _send_text(self, data: str) -> typing.Awaitable[None]:
+        """``send_text`` but for a connected WebSocket and a ``str``."""
         if not isinstance(data, str):
             return _raising(TypeError(f"send_text takes a str, not {type(data).__name__}"))
         if self.application_state is _CONNECTED:
             return self._inbox.sending(self, data)
         return self._send(data)
 
-    def send_bytes(self, data: bytes) -> typing.Awaitable[None]:
-        """Sends a binary message (a coroutine, as :meth:`send_text`)."""
+    def _send_bytes(self, data: bytes) -> typing.Awaitable[None]:
+        """``send_bytes`` but for a connected WebSocket and a ``bytes``."""
         if type(data) is not bytes:
             if not isinstance(data, (bytes, bytearray, memoryview)):
                 return _raising(TypeError(f"send_bytes takes bytes, not {type(data).__name__}"))
