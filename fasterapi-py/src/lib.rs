@@ -106,6 +106,7 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<websocket::PyAwaitable>()?;
     m.add_class::<websocket::PyWebSocketBase>()?;
     websocket::install_awaitable_slots(m.py());
+    websocket::install_inbox_slots(m.py())?;
     m.add_class::<websocket::PyLiveServer>()?;
     m.add_class::<serve::MetricsRegion>()?;
     pg::populate(m)?;

@@ -350,6 +350,9 @@ pub(crate) struct PyInbox {
     /// [`sending`](PyInbox::sending) made, used again once nothing else holds them.
     spare_receive: Option<Py<PyAwaitable>>,
     spare_send: Option<Py<PyAwaitable>>,
+    /// `add_done_callback` bound to the inbox, made at its first read and handed out
+    /// again at every wait (see [`install_inbox_slots`]).
+    bound_add_done: Option<Py<PyAny>>,
 }
 
 /// `asyncio.CancelledError` and `asyncio.InvalidStateError`, looked up once.
@@ -448,6 +451,33 @@ impl PyInbox {
         called.map(drop)
     }
 
+    /// `add_done_callback(callback, *, context=None)` (what [`inbox_add_done`] calls):
+    /// the waiting task's wake-up, kept until a message comes; scheduled at once if the
+    /// wait is over already.
+    fn add_done(
+        slf: &Bound<'_, PyInbox>,
+        callback: Py<PyAny>,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        let now = {
+            let mut me = slf.try_borrow_mut()?;
+            match me.wait {
+                Wait::Yielded => {
+                    me.wait = Wait::Waiting { callback, context };
+                    return Ok(());
+                }
+                Wait::Woken | Wait::Cancelled(_) => true,
+                Wait::Idle | Wait::Waiting { .. } => false,
+            }
+        };
+        if !now {
+            return Err(PyRuntimeError::new_err(
+                "a WebSocket's inbox takes one done callback, from the task awaiting it",
+            ));
+        }
+        Self::schedule(slf, callback, context, slf.clone().into_any())
+    }
+
     /// `loop.call_soon(callback, future, context=context)`.
     fn schedule(
         slf: &Bound<'_, PyInbox>,
@@ -457,7 +487,7 @@ impl PyInbox {
     ) -> PyResult<()> {
         let py = slf.py();
         let event_loop = slf
-            .borrow()
+            .try_borrow()?
             .event_loop
             .as_ref()
             .map(|l| l.clone_ref(py))
@@ -490,6 +520,7 @@ impl PyInbox {
             conn: None,
             spare_receive: None,
             spare_send: None,
+            bound_add_done: None,
         }
     }
 
@@ -620,51 +651,6 @@ impl PyInbox {
         self.wait = Wait::Idle;
     }
 
-    #[getter(_asyncio_future_blocking)]
-    fn get_blocking(&self) -> bool {
-        self.blocking
-    }
-
-    #[setter(_asyncio_future_blocking)]
-    fn set_blocking(&mut self, value: bool) {
-        self.blocking = value;
-    }
-
-    /// The loop (a future's `_loop`; asyncio's `Task` reads it where there is no
-    /// `get_loop()`, without making and calling a bound method per wait).
-    #[getter(_loop)]
-    fn event_loop(&self, py: Python<'_>) -> Py<PyAny> {
-        match &self.event_loop {
-            Some(l) => l.clone_ref(py),
-            None => py.None(),
-        }
-    }
-
-    #[pyo3(signature = (callback, *, context = None))]
-    fn add_done_callback(
-        slf: &Bound<'_, PyInbox>,
-        callback: Py<PyAny>,
-        context: Option<Py<PyAny>>,
-    ) -> PyResult<()> {
-        let now = {
-            let mut me = slf.borrow_mut();
-            match me.wait {
-                Wait::Yielded => {
-                    me.wait = Wait::Waiting { callback, context };
-                    return Ok(());
-                }
-                Wait::Woken | Wait::Cancelled(_) => true,
-                Wait::Idle | Wait::Waiting { .. } => false,
-            }
-        };
-        if !now {
-            return Err(PyRuntimeError::new_err(
-                "a WebSocket's inbox takes one done callback, from the task awaiting it",
-            ));
-        }
-        Self::schedule(slf, callback, context, slf.clone().into_any())
-    }
-
     fn remove_done_callback(&mut self, py: Python<'_>, callback: Bound<'_, PyAny>) -> usize {
         match &self.wait {
             Wait::Waiting { callback: c, .. } if c.bind(py).eq(&callback).unwrap_or(false) => {
@@ -759,6 +745,7 @@ impl PyInbox {
         visit.call(&self.conn)?;
         visit.call(&self.spare_receive)?;
         visit.call(&self.spare_send)?;
+        visit.call(&self.bound_add_done)?;
         match &self.wait {
             Wait::Waiting { callback, context } => {
                 visit.call(callback)?;
@@ -777,6 +764,7 @@ impl PyInbox {
         self.conn = None;
         self.spare_receive = None;
         self.spare_send = None;
+        self.bound_add_done = None;
         self.wait = Wait::Idle;
     }
 }
@@ -1231,6 +1219,187 @@ unsafe extern "C" fn awaitable_send(
                 e.restore(py);
                 *result = std::ptr::null_mut();
                 PySendResult::PYGEN_ERROR
+            }
+        }
+    }
+}
+
+/// What [`PyInbox`]'s `add_done_callback` is made from (bound to each inbox once):
+/// set by [`install_inbox_slots`].
+static ADD_DONE_DEF: std::sync::atomic::AtomicPtr<pyo3::ffi::PyMethodDef> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+/// Gives `WebSocketInbox` the three attributes asyncio's C `Task` reads from the future
+/// it waits on, each as cheap as CPython can read it (measured: benches/RESULTS.md,
+/// "Per-message cuts of session 6"):
+/// - `_asyncio_future_blocking` (read, then set to False) and `_loop` (read-only) are
+///   member descriptors on the inbox's fields, read and written by CPython itself
+///   without a call (pyo3's getters and setter go through its trampoline);
+/// - `add_done_callback` is a getset descriptor handing out the same built-in method
+///   bound to the inbox at every wait (made at the first), `METH_FASTCALL |
+///   METH_KEYWORDS` ([`inbox_add_done`]): no bound method made per wait, and the task's
+///   `context=` keyword read without pyo3's argument parsing.
+pub(crate) fn install_inbox_slots(py: Python<'_>) -> PyResult<()> {
+    use pyo3::ffi;
+    let tp = py.get_type::<PyInbox>();
+    let probe = Bound::new(py, PyInbox::new(0, 0))?;
+    let (blocking, event_loop) = {
+        let me = probe.borrow();
+        let base = probe.as_ptr() as usize;
+        // Where the two fields sit in every object of the type (its layout is fixed).
+        let at = |field: usize| {
+            ffi::Py_ssize_t::try_from(field - base).expect("a field's offset fits an isize")
+        };
+        (
+            at(std::ptr::addr_of!(me.blocking) as usize),
+            at(std::ptr::addr_of!(me.event_loop) as usize),
+        )
+    };
+    drop(probe);
+    // Read by CPython for as long as the type lives: made once, never freed.
+    let members: &'static mut [ffi::PyMemberDef; 2] = Box::leak(Box::new([
+        ffi::PyMemberDef {
+            name: c"_asyncio_future_blocking".as_ptr(),
+            // `bool` is one byte holding 0 or 1, what `Py_T_BOOL` reads and writes.
+            type_code: ffi::Py_T_BOOL,
+            offset: blocking,
+            flags: 0,
+            doc: c"The future protocol's _asyncio_future_blocking.".as_ptr(),
+        },
+        ffi::PyMemberDef {
+            name: c"_loop".as_ptr(),
+            // `Option<Py<PyAny>>` is one pointer, NULL for `None`, which `_Py_T_OBJECT`
+            // reads as `None` as the getter did before accept (deprecated for
+            // `Py_T_OBJECT_EX`, which raises `AttributeError` instead).
+            #[allow(deprecated)]
+            type_code: ffi::_Py_T_OBJECT,
+            offset: event_loop,
+            flags: ffi::Py_READONLY,
+            doc: c"The loop of the handler's task (a future's _loop).".as_ptr(),
+        },
+    ]));
+    let getset: &'static mut ffi::PyGetSetDef = Box::leak(Box::new(ffi::PyGetSetDef {
+        name: c"add_done_callback".as_ptr(),
+        get: Some(inbox_add_done_get),
+        set: None,
+        doc: std::ptr::null(),
+        closure: std::ptr::null_mut(),
+    }));
+    let method: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: c"add_done_callback".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionFastWithKeywords: inbox_add_done,
+        },
+        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+        ml_doc: c"add_done_callback(callback, *, context=None): the waiting task's wake-up."
+            .as_ptr(),
+    }));
+    ADD_DONE_DEF.store(method, std::sync::atomic::Ordering::Release);
+    let tp_ptr = tp.as_type_ptr();
+    for member in members.iter_mut() {
+        // SAFETY: `tp_ptr` is the live type (held by `tp`), `member` lives for ever and
+        // describes a field of its objects (offset and kind above); the GIL is held.
+        let descr =
+            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMember(tp_ptr, member))? };
+        tp.setattr(descr.getattr("__name__")?.cast_into::<PyString>()?, descr)?;
+    }
+    // SAFETY: as above, `getset` lives for ever and its getter takes objects of the type.
+    let descr =
+        unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewGetSet(tp_ptr, getset))? };
+    tp.setattr("add_done_callback", descr)?;
+    Ok(())
+}
+
+/// The getter of `WebSocketInbox.add_done_callback`: the built-in method bound to the
+/// inbox, made at the first read and kept (the inbox holds it, a cycle its
+/// `__traverse__` shows the garbage collector).
+unsafe extern "C" fn inbox_add_done_get(
+    slf: *mut pyo3::ffi::PyObject,
+    _closure: *mut std::ffi::c_void,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: CPython calls a getset getter with the GIL held and `slf` a live instance
+    // of the type (or a subclass) the descriptor was made for, checked by the descriptor.
+    // `ADD_DONE_DEF` was set before the descriptor existed and lives for ever;
+    // `PyCFunction_NewEx` returns a new reference or NULL with an exception set.
+    unsafe {
+        let py = Python::assume_attached();
+        let inbox = Borrowed::from_ptr(py, slf).cast_unchecked::<PyInbox>();
+        if let Ok(me) = inbox.try_borrow() {
+            if let Some(bound) = &me.bound_add_done {
+                return bound.clone_ref(py).into_ptr();
+            }
+        }
+        let def = ADD_DONE_DEF.load(std::sync::atomic::Ordering::Acquire);
+        let made = pyo3::ffi::PyCFunction_NewEx(def, slf, std::ptr::null_mut());
+        if made.is_null() {
+            return made;
+        }
+        let made = Bound::from_owned_ptr(py, made);
+        if let Ok(mut me) = inbox.try_borrow_mut() {
+            me.bound_add_done = Some(made.clone().unbind());
+        }
+        made.into_ptr()
+    }
+}
+
+/// `WebSocketInbox.add_done_callback(callback, *, context=None)` as a `METH_FASTCALL |
+/// METH_KEYWORDS` built-in: the one positional argument and the `context` keyword read
+/// straight from the call's arguments ([`PyInbox::add_done`] does the rest).
+unsafe extern "C" fn inbox_add_done(
+    slf: *mut pyo3::ffi::PyObject,
+    args: *const *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+    kwnames: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
+    use pyo3::ffi;
+    // SAFETY: CPython calls a `METH_FASTCALL | METH_KEYWORDS` built-in with the GIL
+    // held, `slf` its `__self__` (an inbox: the method is only ever bound to one, by
+    // `inbox_add_done_get`), `args` holding `nargs` positional arguments then one value
+    // per name of `kwnames` (a tuple of `str`, or NULL without keywords), all borrowed
+    // for the call.
+    unsafe {
+        let py = Python::assume_attached();
+        let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> PyResult<()> {
+            if nargs != 1 {
+                return Err(PyTypeError::new_err(format!(
+                    "add_done_callback() takes exactly one positional argument ({nargs} given)"
+                )));
+            }
+            let mut context = None;
+            let keywords = if kwnames.is_null() {
+                0
+            } else {
+                ffi::PyTuple_GET_SIZE(kwnames)
+            };
+            for i in 0..keywords {
+                let name = ffi::PyTuple_GET_ITEM(kwnames, i);
+                if context.is_some()
+                    || ffi::PyUnicode_CompareWithASCIIString(name, c"context".as_ptr()) != 0
+                {
+                    let name = Borrowed::from_ptr(py, name);
+                    return Err(PyTypeError::new_err(format!(
+                        "add_done_callback() got an unexpected keyword argument {}",
+                        name.repr()?
+                    )));
+                }
+                // `context=None`: the same as none given.
+                let value = Borrowed::from_ptr(py, *args.add(1 + i as usize));
+                context = (!value.is_none()).then(|| value.to_owned().unbind());
+            }
+            let inbox = Borrowed::from_ptr(py, slf).cast_unchecked::<PyInbox>();
+            let callback = Borrowed::from_ptr(py, *args).to_owned().unbind();
+            PyInbox::add_done(&inbox, callback, context)
+        }))
+        .unwrap_or_else(|_| {
+            Err(PyRuntimeError::new_err(
+                "a WebSocket inbox's add_done_callback panicked",
+            ))
+        });
+        match called {
+            Ok(()) => ffi::Py_NewRef(ffi::Py_None()),
+            Err(e) => {
+                e.restore(py);
+                std::ptr::null_mut()
             }
         }
     }
