@@ -1037,6 +1037,10 @@ impl<S: Transport> Conn<S> {
             }
             let sent = if file_follows {
                 self.stream.send_vectored_more(&slices[..n])
+            } else if n == 1 {
+                // One buffer (a WebSocket frame, most often): `send` spares the kernel
+                // the message header and the iovec array `sendmsg` copies in.
+                self.stream.send(&slices[0])
             } else {
                 self.stream.send_vectored(&slices[..n])
             };
