@@ -1505,18 +1505,10 @@ mod tests {
         }
     }
 
-    /// Waits (at most 10 s, which fails the test) until a socket `epoll` watches is ready.
-    fn wait(epoll: RawFd) {
-        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
-        // SAFETY: `events` has room for the 4 events asked for.
-        let ready = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), 4, 10_000) };
-        assert!(ready > 0, "no socket was ready within 10 s");
-    }
-
-    #[test]
-    fn the_socket_of_an_address_that_failed_can_be_unwatched_once_the_next_is_tried() {
-        // The host's first address refuses the connection (nothing listens on a port just
-        // freed), its second takes it (a listener that never answers).
+    /// A connect begun to an address that refuses (nothing listens on a port just freed),
+    /// that address, and a listener that accepts and never answers, for the test to make
+    /// the host's next address.
+    fn refused_then_silent() -> (Connecting<()>, SocketAddr, std::net::TcpListener) {
         let freed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let refusing = freed.local_addr().unwrap();
         drop(freed);
@@ -1529,7 +1521,22 @@ mod tests {
             dbname: "d".into(),
             connect_timeout: CONNECT_TIMEOUT,
         };
-        let mut connecting: Connecting<()> = Connecting::start(&config).unwrap();
+        (Connecting::start(&config).unwrap(), refusing, silent)
+    }
+
+    /// Waits (at most 10 s, which fails the test) until a socket `epoll` watches is ready.
+    fn wait(epoll: RawFd) {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
+        // SAFETY: `events` has room for the 4 events asked for.
+        let ready = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), 4, 10_000) };
+        assert!(ready > 0, "no socket was ready within 10 s");
+    }
+
+    #[test]
+    fn the_socket_of_an_address_that_failed_can_be_unwatched_once_the_next_is_tried() {
+        // The host's first address refuses the connection (nothing listens on a port just
+        // freed), its second takes it (a listener that never answers).
+        let (mut connecting, _, silent) = refused_then_silent();
         connecting.addresses = vec![silent.local_addr().unwrap()].into_iter();
         // Polled as an event loop polls it (asyncio's selector is an epoll).
         // SAFETY: no arguments but flags.
@@ -1560,19 +1567,7 @@ mod tests {
     fn an_address_that_fails_at_once_is_passed_over_for_the_next() {
         // The first address refuses the connection; the second fails at once (TCP to a
         // broadcast address is unreachable); the third takes it.
-        let freed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let refusing = freed.local_addr().unwrap();
-        drop(freed);
-        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let config = Config {
-            host: "127.0.0.1".into(),
-            port: refusing.port(),
-            user: "u".into(),
-            password: "p".into(),
-            dbname: "d".into(),
-            connect_timeout: CONNECT_TIMEOUT,
-        };
-        let mut connecting: Connecting<()> = Connecting::start(&config).unwrap();
+        let (mut connecting, refusing, silent) = refused_then_silent();
         let unreachable = SocketAddr::from(([255, 255, 255, 255], refusing.port()));
         connecting.addresses = vec![unreachable, silent.local_addr().unwrap()].into_iter();
         let mut fd = libc::pollfd {
