@@ -662,49 +662,31 @@ impl<S: Transport> Conn<S> {
             return self.finish(ctx, false);
         }
         while !self.deferred && !self.more {
-            if let Some(read) = self.read_upload_in_place() {
-                match read {
-                    Ok(InPlace::WaitForMemory) => {
-                        // The event loop serves the connection again when memory comes
-                        // back (or after a while); the client's bytes wait in the socket.
-                        self.waits_for_memory = true;
-                        break;
-                    }
-                    Ok(InPlace::Read { read: 0, .. }) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(InPlace::Read { read: n, asked }) => {
-                        // The body's bytes went to the upload; the buffer holds the head,
-                        // which is served once the body is complete.
-                        if !self.serve_buffered(&mut buf, ctx, &mut answered) {
-                            close = true;
-                            break;
-                        }
-                        if n < asked && !self.read_closed {
-                            break;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(_) => {
-                        self.stash(buf, ctx);
-                        self.clear_output(ctx);
-                        return Verdict::Drop;
-                    }
+            let read = match self.read_upload_in_place() {
+                Some(Ok(InPlace::WaitForMemory)) => {
+                    // The event loop serves the connection again when memory comes
+                    // back (or after a while); the client's bytes wait in the socket.
+                    self.waits_for_memory = true;
+                    break;
                 }
-                continue;
-            }
-            if buf.capacity() - buf.len() < 1024 {
-                buf.reserve(ctx.pool.buf_size());
-            }
-            let spare = buf.capacity() - buf.len();
-            match self.stream.read_into(&mut buf) {
-                Ok(0) => {
+                // The body's bytes went to the upload; the buffer holds the head, which
+                // is served once the body is complete.
+                Some(Ok(InPlace::Read { read, asked })) => Ok((read, asked)),
+                Some(Err(e)) => Err(e),
+                None => {
+                    if buf.capacity() - buf.len() < 1024 {
+                        buf.reserve(ctx.pool.buf_size());
+                    }
+                    let spare = buf.capacity() - buf.len();
+                    self.stream.read_into(&mut buf).map(|n| (n, spare))
+                }
+            };
+            match read {
+                Ok((0, _)) => {
                     eof = true;
                     break;
                 }
-                Ok(n) => {
+                Ok((n, asked)) => {
                     if !self.serve_buffered(&mut buf, ctx, &mut answered) {
                         close = true;
                         break;
@@ -712,7 +694,7 @@ impl<S: Transport> Conn<S> {
                     // A short read means the socket is drained: with edge-triggered epoll,
                     // new data brings a new event, so no read is spent on EAGAIN. Not so
                     // the end of input that came with the data: nothing more will say so.
-                    if n < spare && !self.read_closed {
+                    if n < asked && !self.read_closed {
                         break;
                     }
                 }
