@@ -297,10 +297,11 @@ async def session(sql: str):
     except Exception as e:
         value = err(e)
     after = await db.fetchrow(
-        "SELECT count(*) AS locks, current_setting('application_name') AS name"
+        "SELECT count(*) AS locks, current_setting('application_name') AS name,"
+        " pg_my_temp_schema() <> 0 AS temp"
         " FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
     )
-    return {"value": value, "locks": after["locks"], "application_name": after["name"]}
+    return {"value": value, "locks": after["locks"], "application_name": after["name"], "temp": after["temp"]}
 
 
 @app.get("/pid")

@@ -280,13 +280,22 @@ def test_a_unix_socket_server_that_accepts_nothing_fails_the_call_at_once(server
         # It would drop the statements that every request of the thread has prepared.
         ("DEALLOCATE ALL", "DEALLOCATE"),
         ("PREPARE q AS SELECT 1", "PREPARE"),
+        # Another request may have called nextval() on the shared connection since.
+        ("SELECT currval('pg_test_seq')", "currval()"),
+        ("SELECT nextval('pg_test_seq') + 0 * lastval()", "lastval()"),
+        ("SELECT setseed(0.5)", "setseed()"),
+        # A temporary object lives as long as the shared connection.
+        ("CREATE TEMP TABLE pg_test_temp (id int4)", "CREATE TEMP TABLE"),
+        ("create global temporary table pg_test_temp AS SELECT 1 AS a", "CREATE TEMPORARY TABLE"),
+        ("CREATE OR REPLACE TEMP VIEW pg_test_temp AS SELECT 1", "CREATE TEMP VIEW"),
+        ("SELECT 1 AS a INTO TEMP pg_test_temp", "SELECT ... INTO TEMP"),
     ],
 )
 def test_statements_that_change_the_shared_session_are_refused_naming_what(server, sql, what):
     body = get(server, "/session", params={"sql": sql}).json()
     assert body["value"]["error"] == "NotImplementedError", body
     assert f"fasterapi.pg does not run {what}: " in body["value"]["message"], body
-    assert (body["locks"], body["application_name"]) == (0, ""), body
+    assert (body["locks"], body["application_name"], body["temp"]) == (0, "", False), body
 
 
 @pytest.mark.parametrize(
@@ -302,11 +311,13 @@ def test_statements_that_change_the_shared_session_are_refused_naming_what(serve
         ("SELECT current_setting('application_name') || 'set_config'", "set_config"),
         # A table or an alias named like one, with its columns, is not a call.
         ("WITH set_config (a) AS (SELECT 6) SELECT a FROM set_config", 6),
+        ("SELECT 'currval(1); CREATE TEMP TABLE t' /* lastval() setseed(1) */", "currval(1); CREATE TEMP TABLE t"),
+        ('SELECT 7 AS "currval"', 7),
     ],
 )
 def test_the_names_in_literals_identifiers_and_comments_are_not_calls(server, sql, value):
     body = get(server, "/session", params={"sql": sql}).json()
-    assert body == {"value": value, "locks": 0, "application_name": ""}
+    assert body == {"value": value, "locks": 0, "application_name": "", "temp": False}
 
 
 def test_a_killed_backend_fails_the_query_in_flight_clearly_then_the_pool_reconnects(server):

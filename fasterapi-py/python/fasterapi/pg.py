@@ -35,9 +35,12 @@ shared pipelined connection cannot hold one; a ``BEGIN`` sent as a statement fai
 pipelined after it would run in its transaction), statements that change
 the shared session (``SET``, ``RESET``, ``DISCARD``, ``LISTEN``, ``UNLISTEN``, ``PREPARE``,
 ``DEALLOCATE``, and calls of
-``set_config()``, ``pg_advisory_lock()``, ``pg_try_advisory_lock()`` and their ``_shared``
-forms: ``NotImplementedError`` naming it; the ``_xact_`` lock functions too, since each
-statement is its own transaction, which would let the lock go at once; names inside string
+``set_config()``, ``setseed()``, ``pg_advisory_lock()``, ``pg_try_advisory_lock()`` and their
+``_shared`` forms, and temporary tables, views and sequences (``CREATE TEMP TABLE``,
+``SELECT ... INTO TEMP``): ``NotImplementedError`` naming it; the ``_xact_`` lock functions
+too, since each statement is its own transaction, which would let the lock go at once, and
+``currval()`` and ``lastval()``, since another request may have called ``nextval()`` on the
+shared connection since (use ``INSERT ... RETURNING``); names inside string
 literals, quoted identifiers and comments are not calls, nor are tables and aliases named
 so, as in ``INSERT INTO set_config (name)``; functions called from other functions or
 ``DO`` blocks are not seen), cursors, prepared statement objects,

@@ -15,13 +15,18 @@ const KEYWORDS: [&str; 7] = [
 ];
 
 /// Functions that take a lock or change a setting for the rest of the session.
-const SESSION_FUNCTIONS: [&str; 5] = [
+const SESSION_FUNCTIONS: [&str; 6] = [
     "set_config",
+    "setseed",
     "pg_advisory_lock",
     "pg_advisory_lock_shared",
     "pg_try_advisory_lock",
     "pg_try_advisory_lock_shared",
 ];
+
+/// Functions that read what the session's last `nextval()` gave: another request of the
+/// thread may have called `nextval()` on the shared connection since.
+const LAST_VALUE_FUNCTIONS: [&str; 2] = ["currval", "lastval"];
 
 /// Functions that take a lock until the end of the transaction: each statement is its own
 /// transaction here, so the lock would be let go as soon as it is taken.
@@ -31,6 +36,24 @@ const TRANSACTION_FUNCTIONS: [&str; 4] = [
     "pg_try_advisory_xact_lock",
     "pg_try_advisory_xact_lock_shared",
 ];
+
+/// Why a statement using a function of each list is refused.
+const FUNCTIONS: [(&[&str], &str); 3] = [
+    (&SESSION_FUNCTIONS, SHARED),
+    (
+        &LAST_VALUE_FUNCTIONS,
+        "it reads the connection's last nextval(), which another request of this thread \
+         may have moved since (use INSERT ... RETURNING)",
+    ),
+    (
+        &TRANSACTION_FUNCTIONS,
+        "each statement is its own transaction here, so the lock would be let go as soon \
+         as its statement ends",
+    ),
+];
+
+/// Why a statement that changes the shared session is refused.
+const SHARED: &str = "it would change the connection that every request of this thread shares";
 
 /// Keywords after which a name followed by `(` is not a call: a table and its columns
 /// (`INSERT INTO set_config (name)`, `CREATE TABLE IF NOT EXISTS t (`, `REFERENCES t (id)`),
@@ -55,75 +78,110 @@ pub(super) struct Refused {
 }
 
 /// What running the statement would change that other requests share: a leading keyword
-/// of [`KEYWORDS`], or a call of a function of [`SESSION_FUNCTIONS`] or
-/// [`TRANSACTION_FUNCTIONS`] anywhere in it (a name followed by `(`, unless it names a
-/// table or an alias: see [`NOT_CALLED_AFTER`]). String literals, quoted identifiers that
-/// are not called and comments are skipped. Functions called from inside other functions
-/// or `DO` blocks are not seen.
+/// of [`KEYWORDS`]; a call of a function of [`FUNCTIONS`] anywhere in it (a name followed
+/// by `(`, unless it names a table or an alias: see [`NOT_CALLED_AFTER`]); a temporary
+/// table, view or sequence made anywhere in it (`CREATE [GLOBAL | LOCAL] TEMP`, `SELECT
+/// ... INTO TEMP`), which lives as long as the session. String literals, quoted
+/// identifiers that are not called and comments are skipped. Functions called from inside
+/// other functions or `DO` blocks are not seen.
 pub(super) fn refused(sql: &str) -> Option<Refused> {
     let mut tokens = Tokens {
         sql: sql.as_bytes(),
         at: 0,
     };
     let mut previous = tokens.next()?;
-    if let Token::Name {
-        text,
-        quoted: false,
-    } = &previous
-    {
-        if let Some(k) = KEYWORDS.iter().find(|k| text.eq_ignore_ascii_case(k)) {
-            return Some(Refused {
-                what: (*k).to_owned(),
-                why: "it would change the connection that every request of this thread shares",
-            });
-        }
+    if let Some(k) = KEYWORDS.iter().find(|k| previous.is_keyword(k)) {
+        return Some(Refused {
+            what: (*k).to_owned(),
+            why: SHARED,
+        });
     }
+    // The token before `previous` (a name, or `Other`).
+    let mut before = Token::Other;
     // The (dotted) name that `previous` ends names a table, an alias or a function being
     // defined, not a function being called: it follows one of [`NOT_CALLED_AFTER`].
     let mut not_called = false;
-    for token in tokens {
-        if let (Token::Name { text, quoted }, Token::Open, false) = (&previous, &token, not_called)
-        {
+    // `previous` is `CREATE`, or `GLOBAL`, `LOCAL`, `OR REPLACE` after it: a `TEMP` next
+    // makes a temporary object.
+    let mut creating = previous.is_keyword("CREATE");
+    while let Some(token) = tokens.next() {
+        if let (Token::Name { text, quoted }, Token::Open, false) = (previous, token, not_called) {
             let named = |f: &str| match quoted {
                 // A quoted name is the function's name as written.
-                true => *text == f,
+                true => text == f,
                 false => text.eq_ignore_ascii_case(f),
             };
-            if let Some(f) = SESSION_FUNCTIONS.iter().find(|f| named(f)) {
-                return Some(Refused {
-                    what: format!("{f}()"),
-                    why: "it would change the connection that every request of this thread \
-                          shares",
-                });
-            }
-            if let Some(f) = TRANSACTION_FUNCTIONS.iter().find(|f| named(f)) {
-                return Some(Refused {
-                    what: format!("{f}()"),
-                    why: "each statement is its own transaction here, so the lock would be let \
-                          go as soon as its statement ends",
-                });
+            for (functions, why) in FUNCTIONS {
+                if let Some(f) = functions.iter().find(|f| named(f)) {
+                    return Some(Refused {
+                        what: format!("{f}()"),
+                        why,
+                    });
+                }
             }
         }
-        not_called = match (&previous, &token) {
+        if let Some(lead) = temporary_made(before, previous, token, creating) {
+            // What it makes, if named next (`CREATE TEMP TABLE`).
+            let object = match tokens.next() {
+                Some(t) => ["TABLE", "VIEW", "SEQUENCE"]
+                    .into_iter()
+                    .find(|k| t.is_keyword(k)),
+                None => None,
+            };
+            let temp = match token {
+                Token::Name { text, .. } => text.to_ascii_uppercase(),
+                _ => String::new(),
+            };
+            return Some(Refused {
+                what: [Some(lead), Some(temp.as_str()), object]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                why: "a temporary object lives as long as the connection, which every request \
+                      of this thread shares",
+            });
+        }
+        creating = token.is_keyword("CREATE")
+            || (creating
+                && ["GLOBAL", "LOCAL", "OR", "REPLACE"]
+                    .into_iter()
+                    .any(|k| token.is_keyword(k)));
+        not_called = match (previous, token) {
             (Token::Name { .. }, Token::Dot) | (Token::Dot, Token::Name { .. }) => not_called,
-            (
-                Token::Name {
-                    text,
-                    quoted: false,
-                },
-                Token::Name { .. },
-            ) => NOT_CALLED_AFTER
-                .iter()
-                .any(|k| text.eq_ignore_ascii_case(k)),
+            (_, Token::Name { .. }) => NOT_CALLED_AFTER.iter().any(|k| previous.is_keyword(k)),
             _ => false,
         };
+        before = previous;
         previous = token;
     }
     None
 }
 
+/// Whether `token` (after `before` and `previous`) is the `TEMP`/`TEMPORARY` of a
+/// statement that makes a temporary object: after `CREATE [OR REPLACE] [GLOBAL | LOCAL]`
+/// (`creating`),
+/// or after a `SELECT`'s `INTO` (not `INSERT INTO temp`, `MERGE INTO temp`, where it names
+/// a table). Gives how the statement begins it, for the error.
+fn temporary_made(
+    before: Token<'_>,
+    previous: Token<'_>,
+    token: Token<'_>,
+    creating: bool,
+) -> Option<&'static str> {
+    if !(token.is_keyword("TEMP") || token.is_keyword("TEMPORARY")) {
+        return None;
+    }
+    if creating {
+        return Some("CREATE");
+    }
+    let selected_into =
+        previous.is_keyword("INTO") && !(before.is_keyword("INSERT") || before.is_keyword("MERGE"));
+    selected_into.then_some("SELECT ... INTO")
+}
+
 /// A piece of SQL that matters to [`refused`].
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Clone, Copy)]
 enum Token<'a> {
     /// An identifier or keyword (`quoted`: written in double quotes, `""` kept doubled).
     Name { text: &'a str, quoted: bool },
@@ -133,6 +191,13 @@ enum Token<'a> {
     Dot,
     /// Anything else: a literal, an operator, a number, a parameter.
     Other,
+}
+
+impl Token<'_> {
+    /// Whether it is the unquoted keyword `k` (in any case).
+    fn is_keyword(&self, k: &str) -> bool {
+        matches!(self, Token::Name { text, quoted: false } if text.eq_ignore_ascii_case(k))
+    }
 }
 
 /// The tokens of a statement, comments and whitespace left out.
@@ -178,16 +243,17 @@ impl<'a> Tokens<'a> {
         }
     }
 
-    /// Moves past a `'...'` literal, the cursor on its opening quote; `backslash`: an
+    /// Moves past a string literal (`'...'`) or a quoted identifier (`"..."`), the
+    /// cursor on its opening `quote`: a doubled quote is one inside it; `backslash`: an
     /// escape string (`E'...'`), where `\` escapes the next byte.
-    fn skip_string(&mut self, backslash: bool) {
+    fn skip_quoted(&mut self, quote: u8, backslash: bool) {
         self.at += 1;
         while let Some(b) = self.peek(0) {
             self.at += 1;
             match b {
                 b'\\' if backslash => self.at = (self.at + 1).min(self.sql.len()),
-                b'\'' if self.peek(0) == Some(b'\'') => self.at += 1,
-                b'\'' => return,
+                _ if b == quote && self.peek(0) == Some(quote) => self.at += 1,
+                _ if b == quote => return,
                 _ => {}
             }
         }
@@ -245,18 +311,11 @@ impl<'a> Iterator for Tokens<'a> {
                 Token::Dot
             }
             b'\'' => {
-                self.skip_string(false);
+                self.skip_quoted(b'\'', false);
                 Token::Other
             }
             b'"' => {
-                self.at += 1;
-                loop {
-                    self.skip_past(b"\"");
-                    if self.peek(0) != Some(b'"') {
-                        break;
-                    }
-                    self.at += 1;
-                }
+                self.skip_quoted(b'"', false);
                 let end = self.at.saturating_sub(1).max(start + 1);
                 Token::Name {
                     // The text is a str and quotes are ASCII: the slice is on char bounds.
@@ -284,7 +343,7 @@ impl<'a> Iterator for Tokens<'a> {
                 self.at = self.name_end();
                 let text = &sql[start..self.at];
                 if matches!(text, b"E" | b"e") && self.peek(0) == Some(b'\'') {
-                    self.skip_string(true);
+                    self.skip_quoted(b'\'', true);
                     return Some(Token::Other);
                 }
                 Token::Name {
@@ -367,7 +426,7 @@ mod tests {
     fn tables_and_aliases_named_like_the_functions_are_not_calls() {
         for sql in [
             "CREATE TABLE IF NOT EXISTS set_config (name text, value text)",
-            "create temp table pg_advisory_lock(id int4)",
+            "create unlogged table pg_advisory_lock(id int4)",
             "INSERT INTO set_config (name, value) VALUES ($1, $2)",
             "INSERT INTO public . \"set_config\"(name) VALUES ($1)",
             "CREATE TABLE t (id int4 REFERENCES pg_catalog.set_config (id))",
@@ -401,5 +460,78 @@ mod tests {
             what("PREPARE q (int4) AS SELECT $1").as_deref(),
             Some("PREPARE")
         );
+    }
+
+    #[test]
+    fn functions_of_the_sessions_last_nextval_and_seed_are_refused() {
+        assert_eq!(
+            what("SELECT currval('world_id_seq')").as_deref(),
+            Some("currval()")
+        );
+        assert_eq!(
+            what("select id from t where id = pg_catalog.LASTVAL ()").as_deref(),
+            Some("lastval()")
+        );
+        assert_eq!(
+            what("SELECT setseed(0.5), random()").as_deref(),
+            Some("setseed()")
+        );
+        let r = refused("SELECT lastval()").map(|r| r.why);
+        assert!(r.is_some_and(|why| why.contains("nextval()")), "{r:?}");
+        for sql in [
+            "SELECT nextval('s'), 'currval(1)', \"lastval()\" FROM t -- setseed(1)",
+            "SELECT currval FROM t",
+            "INSERT INTO lastval (a) VALUES (1)",
+        ] {
+            assert!(what(sql).is_none(), "{sql}: {:?}", what(sql));
+        }
+    }
+
+    #[test]
+    fn temporary_tables_views_and_sequences_are_refused() {
+        for (sql, made) in [
+            ("CREATE TEMP TABLE t (id int4)", "CREATE TEMP TABLE"),
+            (
+                "/* c */ create temporary table t AS SELECT 1",
+                "CREATE TEMPORARY TABLE",
+            ),
+            (
+                "CREATE GLOBAL TEMPORARY TABLE t (id int4)",
+                "CREATE TEMPORARY TABLE",
+            ),
+            ("create local temp sequence s", "CREATE TEMP SEQUENCE"),
+            ("CREATE TEMP VIEW v AS SELECT 1", "CREATE TEMP VIEW"),
+            (
+                "CREATE OR REPLACE TEMP VIEW v AS SELECT 1",
+                "CREATE TEMP VIEW",
+            ),
+            (
+                "EXPLAIN ANALYZE CREATE TEMP TABLE t AS SELECT 1",
+                "CREATE TEMP TABLE",
+            ),
+            (
+                "SELECT id INTO TEMP TABLE t FROM world",
+                "SELECT ... INTO TEMP TABLE",
+            ),
+            (
+                "SELECT id INTO TEMPORARY t FROM world",
+                "SELECT ... INTO TEMPORARY",
+            ),
+        ] {
+            assert_eq!(what(sql).as_deref(), Some(made), "{sql}");
+        }
+        for sql in [
+            "CREATE TABLE temp (temp int4)",
+            "CREATE UNLOGGED TABLE t (id int4)",
+            "INSERT INTO temp VALUES (1)",
+            "insert into TEMPORARY (a) SELECT temp FROM weather",
+            "MERGE INTO temp t USING s ON t.id = s.id WHEN MATCHED THEN DELETE",
+            "SELECT temp FROM weather WHERE temp > 20",
+            "SELECT 'CREATE TEMP TABLE t' -- CREATE TEMP TABLE t",
+            r#"CREATE "TEMP" (a int4)"#,
+            "DO $$ BEGIN CREATE TEMP TABLE t (a int4); END $$",
+        ] {
+            assert!(what(sql).is_none(), "{sql}: {:?}", what(sql));
+        }
     }
 }
