@@ -72,6 +72,7 @@
 
 mod aio;
 mod built;
+mod coroutine;
 mod dispatch;
 mod embed;
 mod errors;
@@ -105,7 +106,7 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<websocket::PyInbox>()?;
     m.add_class::<websocket::PyAwaitable>()?;
     m.add_class::<websocket::PyWebSocketBase>()?;
-    websocket::install_awaitable_slots(m.py());
+    coroutine::install_slots::<websocket::PyAwaitable>(m.py());
     websocket::install_inbox_slots(m.py())?;
     m.add_class::<websocket::PyLiveServer>()?;
     m.add_class::<serve::MetricsRegion>()?;

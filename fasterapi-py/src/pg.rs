@@ -5,9 +5,9 @@
 //! first use without blocking it ([`Opening`]: the TCP connect and the startup handshake
 //! advance as the asyncio loop finds the socket ready, the calls made meanwhile wait for
 //! it, given up at the connect timeout), so that the thread's other requests go on. A
-//! call (`await pool.fetchrow(sql, *args)`) encodes its arguments, queues a Bind +
-//! Execute + Sync on this thread's connection and returns an asyncio future: no write
-//! yet. The statements a pass of the server loop queued leave in one `write` per
+//! call (`pool.fetchrow(sql, *args)`) returns a coroutine ([`PgCall`]) whose first step
+//! encodes its arguments, queues a Bind + Execute + Sync on this thread's connection and
+//! waits for an asyncio future: no write yet. The statements a pass of the server loop queued leave in one `write` per
 //! connection at the end of the pass (the loop's [`Companion`] run flushes them, see
 //! [`flush_thread`]), so an `asyncio.gather` of twenty `fetchrow`s is one write. Answers
 //! are read when the socket becomes readable (a reader of the asyncio loop, so that any
@@ -39,8 +39,10 @@ use pyo3::exceptions::{
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 use crate::aio;
+use crate::coroutine::{RustCoroutine, Stepped};
 
 mod session;
 
@@ -516,6 +518,10 @@ fn opened(py: Python<'_>, pool: u64, mut o: Opening) -> PyResult<()> {
             writer: false,
         });
         for (sql, call) in o.waiting {
+            if is_done(py, &call.future) {
+                // Given up while it waited (cancelled, timed out): not sent.
+                continue;
+            }
             let future = call.future.clone_ref(py);
             if let Err(e) = enqueue(py, tc, pool, &sql, call) {
                 failed.push((future, e));
@@ -527,6 +533,15 @@ fn opened(py: Python<'_>, pool: u64, mut o: Opening) -> PyResult<()> {
         resolve(py, &future, Err(e));
     }
     Ok(())
+}
+
+/// Whether `future` is done (a call's: cancelled while it waited for its connection).
+fn is_done(py: Python<'_>, future: &Py<PyAny>) -> bool {
+    future
+        .bind(py)
+        .call_method0(pyo3::intern!(py, "done"))
+        .and_then(|d| d.is_truthy())
+        .unwrap_or(false)
 }
 
 /// `fasterapi._fasterapi.PgPool`: the base of `fasterapi.pg.Pool`.
@@ -1301,6 +1316,258 @@ impl Record {
     }
 }
 
+/// What a call of a pool returns (`pool.fetchrow(sql, *args)`, ...):
+/// `fasterapi._fasterapi.PgCall`, a coroutine made in Rust (registered as a
+/// `collections.abc.Coroutine`), so that it goes wherever asyncpg's calls go: `await`,
+/// `asyncio.create_task`, `gather`, `wait_for`, `ensure_future`.
+///
+/// As a coroutine, it does nothing until its first step: then it queues its statement
+/// ([`PgPool::call`]) and waits for the asyncio future the answer resolves, through that
+/// future's own `__await__` iterator (so a cancelled or failed call ends as awaiting the
+/// future would). Never stepped, nothing is sent, and closing it frees it; `throw` (a
+/// cancellation, a timeout) or `close` while it waits cancels the future, so that the
+/// answer, when it comes, is dropped.
+#[pyclass(module = "fasterapi._fasterapi", name = "PgCall")]
+pub(crate) struct PgCall {
+    state: CallState,
+}
+
+/// Where a [`PgCall`] is.
+enum CallState {
+    /// Not stepped yet: the call it makes at its first step.
+    Unstarted {
+        pool: Py<PgPool>,
+        kind: Kind,
+        sql: Py<PyString>,
+        args: Py<PyAny>,
+    },
+    /// Queued: waiting for `future` through `waiter`, its `__await__` iterator.
+    Waiting {
+        future: Py<PyAny>,
+        waiter: Py<PyAny>,
+    },
+    /// Finished (or failed, or closed).
+    Done,
+}
+
+impl PgCall {
+    /// A call of `pool`, to be made at its first step. Refused at once from a thread that
+    /// has no server loop (a `def` handler's), where no step could make it.
+    fn new(
+        pool: &Bound<'_, PgPool>,
+        kind: Kind,
+        sql: Bound<'_, PyString>,
+        args: Bound<'_, PyAny>,
+    ) -> PyResult<PgCall> {
+        if aio::driven_loop(pool.py()).is_none() {
+            return Err(not_on_loop());
+        }
+        Ok(PgCall {
+            state: CallState::Unstarted {
+                pool: pool.clone().unbind(),
+                kind,
+                sql: sql.unbind(),
+                args: args.unbind(),
+            },
+        })
+    }
+
+    /// A step with `value` sent in: the first queues the call, every one steps the wait
+    /// for its answer.
+    fn step(&mut self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Stepped> {
+        match std::mem::replace(&mut self.state, CallState::Done) {
+            CallState::Unstarted {
+                pool,
+                kind,
+                sql,
+                args,
+            } => {
+                if !value.is_none() {
+                    self.state = CallState::Unstarted {
+                        pool,
+                        kind,
+                        sql,
+                        args,
+                    };
+                    return Err(PyTypeError::new_err(
+                        "can't send non-None value to a just-started coroutine",
+                    ));
+                }
+                let future = pool
+                    .get()
+                    .call(py, kind, sql.bind(py).to_str()?, args.bind(py))?;
+                // An asyncio future's `__await__` iterator is also its `__iter__`'s.
+                let waiter = future.bind(py).try_iter()?.into_any().unbind();
+                self.wait(py, future, waiter, value)
+            }
+            CallState::Waiting { future, waiter } => self.wait(py, future, waiter, value),
+            CallState::Done => Err(PyRuntimeError::new_err(
+                "cannot reuse already awaited coroutine",
+            )),
+        }
+    }
+
+    /// Steps `waiter`, the wait for `future`: it yields the future to the task until the
+    /// future is done, then returns its result (or raises its exception).
+    fn wait(
+        &mut self,
+        py: Python<'_>,
+        future: Py<PyAny>,
+        waiter: Py<PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<Stepped> {
+        let mut out = std::ptr::null_mut();
+        // SAFETY: `waiter` and `value` are live objects held for the call, `out` is
+        // writable, and the GIL is held (`py`); `PyIter_Send` hands back a new reference
+        // in `out` (a yielded object or the result), or NULL with the error set.
+        let sent = unsafe { pyo3::ffi::PyIter_Send(waiter.as_ptr(), value.as_ptr(), &mut out) };
+        match sent {
+            pyo3::ffi::PySendResult::PYGEN_NEXT => {
+                self.state = CallState::Waiting { future, waiter };
+                // SAFETY: a new reference, as above.
+                Ok(Stepped::Yield(
+                    unsafe { Bound::from_owned_ptr(py, out) }.unbind(),
+                ))
+            }
+            // SAFETY: a new reference, as above.
+            pyo3::ffi::PySendResult::PYGEN_RETURN => Ok(Stepped::Return(Some(unsafe {
+                Bound::from_owned_ptr(py, out).unbind()
+            }))),
+            _ => Err(PyErr::fetch(py)),
+        }
+    }
+
+    /// Gives the call up (`throw`, `close`): nothing is sent if it was not stepped; its
+    /// future is cancelled if it waits, so that its answer is dropped.
+    fn give_up(&mut self, py: Python<'_>) -> PyResult<()> {
+        if let CallState::Waiting { future, .. } =
+            std::mem::replace(&mut self.state, CallState::Done)
+        {
+            future.bind(py).call_method0(pyo3::intern!(py, "cancel"))?;
+        }
+        Ok(())
+    }
+
+    /// The pool method that made it.
+    fn method(kind: Kind) -> &'static str {
+        match kind {
+            Kind::Fetch => "fetch",
+            Kind::FetchRow => "fetchrow",
+            Kind::FetchVal(_) => "fetchval",
+            Kind::Execute => "execute",
+            Kind::ExecuteMany => "executemany",
+            Kind::FetchMany => "fetchmany",
+        }
+    }
+}
+
+impl RustCoroutine for PgCall {
+    const WHAT: &'static str = "a fasterapi.pg call";
+
+    fn step_with(&mut self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Stepped> {
+        self.step(py, &value)
+    }
+}
+
+/// A call never stepped warns as an `async def` coroutine never awaited does: its
+/// statement was not sent.
+impl Drop for PgCall {
+    fn drop(&mut self) {
+        let CallState::Unstarted { kind, .. } = self.state else {
+            return;
+        };
+        Python::attach(|py| {
+            let message = format!(
+                "coroutine 'Pool.{}' was never awaited: fasterapi.pg sent nothing",
+                PgCall::method(kind)
+            );
+            let warned = std::ffi::CString::new(message)
+                .map_err(|e| PyValueError::new_err(e.to_string()))
+                .and_then(|m| {
+                    let category = py.get_type::<pyo3::exceptions::PyRuntimeWarning>();
+                    PyErr::warn(py, &category, &m, 1)
+                });
+            if let Err(e) = warned {
+                e.write_unraisable(py, None);
+            }
+        });
+    }
+}
+
+#[pymethods]
+impl PgCall {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        Ok(self.step(py, &py.None().into_bound(py))?.into_next(py))
+    }
+
+    /// `coroutine.send(value)`: a step.
+    fn send(&mut self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.step(py, &value)?.into_method()
+    }
+
+    /// `coroutine.throw(exc)`: the call is given up ([`PgCall::give_up`]) and `exc`
+    /// raised.
+    #[pyo3(signature = (typ, val = None, _tb = None))]
+    fn throw(
+        &mut self,
+        py: Python<'_>,
+        typ: Bound<'_, PyAny>,
+        val: Option<Bound<'_, PyAny>>,
+        _tb: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        self.give_up(py)?;
+        let exc = match val {
+            Some(v) if !v.is_none() => v,
+            _ => typ,
+        };
+        Err(PyErr::from_value(exc))
+    }
+
+    /// `coroutine.close()`: the call is given up ([`PgCall::give_up`]).
+    fn close(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.give_up(py)
+    }
+
+    fn __repr__(&self) -> String {
+        match &self.state {
+            CallState::Unstarted { kind, .. } => {
+                format!("<fasterapi.pg call {}, not awaited>", PgCall::method(*kind))
+            }
+            CallState::Waiting { .. } => "<fasterapi.pg call, waiting>".to_owned(),
+            CallState::Done => "<fasterapi.pg call, finished>".to_owned(),
+        }
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        match &self.state {
+            CallState::Unstarted {
+                pool, sql, args, ..
+            } => {
+                visit.call(pool)?;
+                visit.call(sql)?;
+                visit.call(args)
+            }
+            CallState::Waiting { future, waiter } => {
+                visit.call(future)?;
+                visit.call(waiter)
+            }
+            CallState::Done => Ok(()),
+        }
+    }
+
+    fn __clear__(&mut self) {
+        self.state = CallState::Done;
+    }
+}
+
 impl PgPool {
     /// Queues a call on this thread's connection (made first if there is none, or the
     /// last one broke) and returns its future.
@@ -1529,60 +1796,75 @@ impl PgPool {
 
     /// `await pool.fetch(sql, *args)`: the rows, a list of records.
     #[pyo3(signature = (sql, *args))]
-    fn fetch(&self, py: Python<'_>, sql: &str, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        self.call(py, Kind::Fetch, sql, args.as_any())
+    fn fetch(
+        slf: &Bound<'_, Self>,
+        sql: Bound<'_, PyString>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<PgCall> {
+        PgCall::new(slf, Kind::Fetch, sql, args.into_any())
     }
 
     /// `await pool.fetchrow(sql, *args)`: the first row, or None.
     #[pyo3(signature = (sql, *args))]
     fn fetchrow(
-        &self,
-        py: Python<'_>,
-        sql: &str,
-        args: &Bound<'_, PyTuple>,
-    ) -> PyResult<Py<PyAny>> {
-        self.call(py, Kind::FetchRow, sql, args.as_any())
+        slf: &Bound<'_, Self>,
+        sql: Bound<'_, PyString>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<PgCall> {
+        PgCall::new(slf, Kind::FetchRow, sql, args.into_any())
     }
 
     /// `await pool.fetchval(sql, *args, column=0)`: a column of the first row, or None.
     #[pyo3(signature = (sql, *args, column = 0))]
     fn fetchval(
-        &self,
-        py: Python<'_>,
-        sql: &str,
-        args: &Bound<'_, PyTuple>,
+        slf: &Bound<'_, Self>,
+        sql: Bound<'_, PyString>,
+        args: Bound<'_, PyTuple>,
         column: usize,
-    ) -> PyResult<Py<PyAny>> {
-        self.call(py, Kind::FetchVal(column), sql, args.as_any())
+    ) -> PyResult<PgCall> {
+        PgCall::new(slf, Kind::FetchVal(column), sql, args.into_any())
     }
 
     /// `await pool.execute(sql, *args)`: the command's status (`"UPDATE 3"`).
     #[pyo3(signature = (sql, *args))]
-    fn execute(&self, py: Python<'_>, sql: &str, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        self.call(py, Kind::Execute, sql, args.as_any())
+    fn execute(
+        slf: &Bound<'_, Self>,
+        sql: Bound<'_, PyString>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<PgCall> {
+        PgCall::new(slf, Kind::Execute, sql, args.into_any())
     }
 
     /// `await pool.executemany(sql, args)`: the statement once per argument tuple, all in
     /// one transaction (as asyncpg's: none applies if one fails); None.
     fn executemany(
-        &self,
-        py: Python<'_>,
-        sql: &str,
-        args: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        self.call(py, Kind::ExecuteMany, sql, args)
+        slf: &Bound<'_, Self>,
+        sql: Bound<'_, PyString>,
+        args: Bound<'_, PyAny>,
+    ) -> PyResult<PgCall> {
+        PgCall::new(slf, Kind::ExecuteMany, sql, args)
     }
 
     /// `await pool.fetchmany(sql, args)`: the statement once per argument tuple, each its
     /// own transaction, pipelined; the rows of all, a list of records.
-    fn fetchmany(&self, py: Python<'_>, sql: &str, args: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        self.call(py, Kind::FetchMany, sql, args)
+    fn fetchmany(
+        slf: &Bound<'_, Self>,
+        sql: Bound<'_, PyString>,
+        args: Bound<'_, PyAny>,
+    ) -> PyResult<PgCall> {
+        PgCall::new(slf, Kind::FetchMany, sql, args)
     }
 
     /// `await pool._open()`: this thread's connection, opened (`create_pool` checks the
     /// settings with it): an empty statement, run once it is.
-    fn _open(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.call(py, Kind::Execute, "", PyTuple::empty(py).as_any())
+    fn _open(slf: &Bound<'_, Self>) -> PyResult<PgCall> {
+        let py = slf.py();
+        PgCall::new(
+            slf,
+            Kind::Execute,
+            PyString::new(py, ""),
+            PyTuple::empty(py).into_any(),
+        )
     }
 
     /// Closes the pool: calls fail from now on. This thread's connection is closed now;
@@ -1629,6 +1911,11 @@ impl PgPool {
         self.config.connect_timeout.as_secs_f64()
     }
 
+    /// Whether this thread is opening a connection of the pool (for tests).
+    fn _opening(&self) -> PyResult<bool> {
+        with_opening(|opening| Ok(opening.contains_key(&self.id)))
+    }
+
     /// This thread's connection's counters (for tests): `writes` (write calls that sent
     /// bytes), `in_flight` (batches not answered); None without a connection.
     fn _stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
@@ -1646,6 +1933,8 @@ impl PgPool {
 pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PgPool>()?;
     m.add_class::<Record>()?;
+    m.add_class::<PgCall>()?;
+    crate::coroutine::install_slots::<PgCall>(m.py());
     m.add_class::<PgReady>()?;
     m.add_class::<PgWritable>()?;
     m.add_class::<PgCloseHere>()?;

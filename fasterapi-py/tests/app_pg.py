@@ -8,9 +8,11 @@ terminates `db`'s backend, so that a test can make one request depend on another
 """
 
 import asyncio
+import gc
 import os
 import socket
 import sys
+import warnings
 from contextlib import asynccontextmanager
 
 from fasterapi import FasterAPI, WebSocket, WebSocketDisconnect
@@ -230,6 +232,76 @@ async def close_in_flight():
         await extra.fetchval("SELECT 1")
     except Exception as e:
         out["after"] = err(e)
+    return out
+
+
+@app.get("/coroutines")
+async def coroutines():
+    """Every call goes wherever an asyncpg call (a coroutine) goes."""
+    db = pools["db"]
+    sql = "SELECT id FROM world WHERE id = $1"
+    out = {"await": await db.fetchval(sql, 1)}
+    out["create_task"] = await asyncio.create_task(db.fetchval(sql, 2))
+    rows = await asyncio.gather(db.fetchval(sql, 3), db.fetchrow(sql, 4), db.fetch(sql, 5),
+                                db.fetchmany(sql, [(6,), (7,)]))
+    out["gather"] = [rows[0], rows[1]["id"], [r["id"] for r in rows[2]], [r["id"] for r in rows[3]]]
+    out["wait_for"] = await asyncio.wait_for(db.fetchval(sql, 8), timeout=60)
+    out["ensure_future"] = await asyncio.ensure_future(db.execute("SELECT 1"))
+    async with db.acquire() as conn:
+        out["acquired"] = await asyncio.create_task(conn.fetchval(sql, 9))
+    call = db.fetchval(sql, 10)
+    out["iscoroutine"] = asyncio.iscoroutine(call)
+    out["value"] = await call
+    try:
+        await call
+    except RuntimeError as e:
+        out["again"] = str(e)
+    return out
+
+
+@app.get("/unawaited")
+async def unawaited():
+    """Calls made and never stepped send nothing; one closed un-awaited leaves nothing
+    behind; one closed or cancelled while it waits has its answer dropped."""
+    db = pools["db"]
+    await db.execute("TRUNCATE pg_test_item")
+    insert = "INSERT INTO pg_test_item VALUES ($1, 'never')"
+    before = db._stats()
+    made = [db.execute(insert, 100), db.executemany(insert, [(101,)]), db.fetchval("SELECT 1")]
+    out = {"made": db._stats() == before}
+    for call in made:
+        call.close()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        db.execute(insert, 102)  # dropped at once, never awaited
+        gc.collect()
+    out["warned"] = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    # A pool whose thread connection is not open: a call closed un-awaited opens none.
+    fresh = pg.Pool("127.0.0.1", 1, "u", "p", "d", 60.0)
+    fresh.fetchval("SELECT 1").close()
+    out["fresh"] = [fresh._opening()]
+    stepped = fresh.fetchval("SELECT 1")
+    stepped.send(None)  # its first step: the connection is being opened
+    out["fresh"].append(fresh._opening())
+    stepped.close()
+    fresh.terminate()
+    # Stepped by hand: the first step yields the future it waits on; closing the call
+    # then cancels it.
+    call = db.fetchval("SELECT id FROM world WHERE id = $1", 11)
+    future = call.send(None)
+    call.close()
+    out["closed_waiting"] = future.cancelled()
+    task = asyncio.create_task(db.fetchval("SELECT id FROM world WHERE id = $1", 12))
+    await asyncio.sleep(0)  # the task's first step: the call is queued
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        out["cancelled"] = True
+    # The connection goes on, answers in order: nothing of the above was run.
+    out["rows"] = await db.fetchval("SELECT count(*)::int4 FROM pg_test_item")
+    out["after"] = await db.fetchval("SELECT id FROM world WHERE id = $1", 13)
+    out["in_flight"] = db._stats()["in_flight"]
     return out
 
 

@@ -139,6 +139,34 @@ def test_a_gather_of_queries_leaves_in_one_write(server):
         assert body == {"writes": 1, "ids": list(range(1, n + 1))}
 
 
+def test_calls_are_coroutines_that_every_asyncio_api_takes(server):
+    assert get(server, "/coroutines").json() == {
+        "await": 1,
+        "create_task": 2,
+        "gather": [3, 4, [5], [6, 7]],
+        "wait_for": 8,
+        "ensure_future": "SELECT 1",
+        "acquired": 9,
+        "iscoroutine": True,
+        "value": 10,
+        "again": "cannot reuse already awaited coroutine",
+    }
+
+
+def test_a_call_sends_nothing_before_its_first_step_and_gives_up_when_closed(server):
+    body = get(server, "/unawaited").json()
+    assert body == {
+        "made": True,
+        "warned": ["coroutine 'Pool.execute' was never awaited: fasterapi.pg sent nothing"],
+        "fresh": [False, True],
+        "closed_waiting": True,
+        "cancelled": True,
+        "rows": 0,
+        "after": 13,
+        "in_flight": 0,
+    }
+
+
 def test_prepared_statements_stay_within_the_cache_on_both_sides(server):
     # 300 texts past a cache of 256: the least recently used are closed on the server.
     body = get(server, "/statements/300").json()

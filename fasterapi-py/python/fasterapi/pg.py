@@ -15,9 +15,12 @@ An asyncpg-shaped subset, so that code written for asyncpg changes little::
         ...
 
 How it works (fasterapi-py/src/pg.rs): a pool has one pipelined connection per I/O
-thread of the worker (opened at that thread's first call, without blocking it); a call queues its statement
-and returns a future, the statements a pass of the server loop queued leave in one write,
-and the answers resolve their futures on the I/O thread as soon as they are read. Each
+thread of the worker (opened at that thread's first call, without blocking it); a call
+returns a coroutine (made in Rust, a ``collections.abc.Coroutine``: ``await``,
+``asyncio.create_task``, ``gather``, ``wait_for`` and ``ensure_future`` take it, as
+asyncpg's), which queues its statement at its first step (never awaited, nothing is sent)
+and waits for its answer; the statements a pass of the server loop queued leave in one write,
+and the answers resolve their calls on the I/O thread as soon as they are read. Each
 statement is its own transaction (a Sync after each), prepared once per connection and
 SQL text (the 256 most recently used stay prepared; older ones are closed on the server).
 A statement whose result columns changed under it (``ALTER TABLE`` while serving) fails
@@ -54,10 +57,12 @@ terminated backend, ``InterfaceError`` for a closed socket); the next call recon
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import getpass
 import os
 from urllib.parse import unquote, urlsplit, parse_qsl
 
+from ._fasterapi import PgCall as _PgCall
 from ._fasterapi import PgPool as _PgPool
 from ._fasterapi import Record
 
@@ -67,6 +72,9 @@ except ImportError:  # pragma: no cover - CPython without the C accelerator
     from asyncio.tasks import _current_tasks
 
 __all__ = ["create_pool", "Pool", "Connection", "Record", "PostgresError", "InterfaceError"]
+
+# What a call returns is a coroutine to asyncio (create_task, gather, wait_for).
+collections.abc.Coroutine.register(_PgCall)
 
 
 class PostgresError(Exception):
