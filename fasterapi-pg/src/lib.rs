@@ -152,6 +152,12 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
+    /// Whether the host is a name to look up before connecting: neither a unix socket's
+    /// directory nor an IP address.
+    pub fn needs_lookup(&self) -> bool {
+        !self.host.starts_with('/') && self.host.parse::<std::net::IpAddr>().is_err()
+    }
+
     /// From `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASSWORD` and `DB_NAME` (what
     /// `benches/tfb/db.sh env` prints), each defaulting to TechEmpower's setting
     /// (`127.0.0.1`, 5433, `benchmarkdbuser`, `benchmarkdbpass`, `hello_world`).
@@ -649,8 +655,10 @@ fn begin_tcp(addr: &SocketAddr) -> io::Result<TcpStream> {
 /// [`Connecting::wants_write`], and gives up with [`Connecting::timed_out`]'s error
 /// past the config's [`Config::connect_timeout`] (nothing here watches the time).
 ///
-/// Resolving a host name ([`ToSocketAddrs`]) still blocks: give an address, or a name
-/// the system resolves locally (`localhost`), where that matters.
+/// [`Connecting::start`] resolves a host name ([`ToSocketAddrs`]), which blocks: where that
+/// matters, look the name up elsewhere (another thread) and begin with
+/// [`Connecting::start_to`] and its addresses; [`Config::needs_lookup`] says whether there
+/// is a name to look up.
 pub struct Connecting<J> {
     conn: Conn<J>,
     handshake: Handshake,
@@ -671,18 +679,28 @@ pub struct Connecting<J> {
 }
 
 impl<J> Connecting<J> {
-    /// Begins connecting (without blocking, but for resolving the host name).
+    /// Begins connecting (without blocking, but for resolving the host name: see
+    /// [`Connecting::start_to`]).
     pub fn start(config: &Config) -> Result<Connecting<J>, Error> {
+        if config.host.starts_with('/') {
+            return Connecting::start_to(config, Vec::new());
+        }
+        let addresses = (config.host.as_str(), config.port)
+            .to_socket_addrs()
+            .map_err(|e| Error::new(format!("{}:{}: {e}", config.host, config.port)))?;
+        Connecting::start_to(config, addresses.collect())
+    }
+
+    /// Begins connecting to `addresses`, the config's host's (looked up by the caller;
+    /// tried in turn), without blocking; the errors name the config's host. A unix
+    /// socket's config (a host starting with `/`) takes no addresses.
+    pub fn start_to(config: &Config, addresses: Vec<SocketAddr>) -> Result<Connecting<J>, Error> {
         let target = |e: io::Error| Error::new(format!("{}:{}: {e}", config.host, config.port));
         let (stream, connecting, addresses) = if config.host.starts_with('/') {
             // A local socket: its connect does not wait for the server to answer.
             (unix_connect(config)?, false, Vec::new().into_iter())
         } else {
-            let mut addresses = (config.host.as_str(), config.port)
-                .to_socket_addrs()
-                .map_err(target)?
-                .collect::<Vec<_>>()
-                .into_iter();
+            let mut addresses = addresses.into_iter();
             let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
             let stream = loop {
                 let Some(addr) = addresses.next() else {

@@ -714,3 +714,49 @@ fn connecting_to_a_unix_socket_whose_backlog_is_full_fails_at_once_instead_of_bl
     assert!(e.contains(".s.PGSQL.5432: "), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_host_is_looked_up_unless_it_is_an_address_or_a_socket_directory() {
+    let with_host = |host: &str| Config {
+        host: host.into(),
+        ..loopback(5432, fasterapi_pg::CONNECT_TIMEOUT)
+    };
+    for name in ["localhost", "db.example.com", "db"] {
+        assert!(with_host(name).needs_lookup(), "{name}");
+    }
+    for address in ["127.0.0.1", "::1", "/run/postgresql"] {
+        assert!(!with_host(address).needs_lookup(), "{address}");
+    }
+}
+
+#[test]
+#[ignore = "needs the bench's PostgreSQL: benches/tfb/db.sh start"]
+fn a_connection_begun_to_addresses_looked_up_elsewhere_runs_queries() {
+    // A name that no resolver knows: only the addresses given are tried (a closed port
+    // first, then the server's), and the errors name the host as configured.
+    let server = tcp_config();
+    let address: std::net::SocketAddr = format!("{}:{}", server.host, server.port)
+        .parse()
+        .expect("DB_HOST is an address");
+    let config = Config {
+        host: "db.invalid".into(),
+        ..server
+    };
+    let closed = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+    let mut connecting = Connecting::start_to(&config, vec![closed, address]).unwrap();
+    let mut steps = 0;
+    while !step(&mut connecting).unwrap() {
+        steps += 1;
+        assert!(steps < 100, "{steps} steps");
+    }
+    assert_eq!(connecting.attempt(), 1);
+    let mut conn = connecting.into_conn();
+    let world = described(&mut conn, WORLD);
+    conn.execute(&world, &[Param::Int4(4)]);
+    assert_eq!(answered(&mut conn).rows[0][0], 4);
+    let Err(e) = Connecting::<Batch>::start_to(&config, Vec::new()) else {
+        panic!("began connecting to no address");
+    };
+    let expected = format!("db.invalid:{}: the host has no address", config.port);
+    assert!(e.to_string().contains(&expected), "{e}");
+}

@@ -25,6 +25,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -200,6 +201,8 @@ struct Helpers {
     get_running_loop: Py<PyAny>,
     /// `concurrent.futures.Future`.
     new_thread_future: Py<PyAny>,
+    /// `fasterapi.pg._lookup`.
+    lookup: Py<PyAny>,
 }
 
 fn helpers(py: Python<'_>) -> PyResult<&Helpers> {
@@ -216,6 +219,7 @@ fn helpers(py: Python<'_>) -> PyResult<&Helpers> {
                 .getattr("_get_running_loop")?
                 .unbind(),
             new_thread_future: py.import("concurrent.futures")?.getattr("Future")?.unbind(),
+            lookup: m.getattr("_lookup")?.unbind(),
         })
     })
 }
@@ -379,63 +383,109 @@ impl ThreadConn {
     }
 }
 
-/// A pool's connection of this thread being opened (its socket watched by the asyncio
-/// loop, [`PgOpening`]), and the calls waiting for it.
+/// A pool's connection of this thread being opened, and the calls waiting for it.
 struct Opening {
-    connecting: Connecting<Job>,
-    /// The socket as registered with the loop, and which of the host's addresses it is.
-    fd: i32,
-    attempt: usize,
+    phase: Phase,
     event_loop: Py<PyAny>,
-    /// Also registered as a writer (the connect, or a handshake message, not done).
-    writer: bool,
-    /// The loop's timer that gives up at the connect timeout ([`PgOpenTimeout`]).
+    /// The loop's timer that gives up at the connect timeout ([`PgOpenTimeout`]), the
+    /// host name's lookup included.
     timer: Py<PyAny>,
     /// The calls made meanwhile, with their statements' text.
     waiting: Vec<(String, Call)>,
 }
 
-impl Opening {
+/// Where a connection being opened is.
+enum Phase {
+    /// The host's name is being looked up on a thread of the loop's executor
+    /// (`fasterapi.pg._lookup`), so that a slow resolver does not hold the I/O thread:
+    /// `lookup` is the asyncio future of its addresses ([`PgLookedUp`] runs when it is
+    /// done); `config` the pool's, to connect with then.
+    LookingUp { lookup: Py<PyAny>, config: Config },
+    /// Connecting to the host's addresses.
+    Connecting(Box<Socket>),
+}
+
+/// A connection being opened, its socket watched by the asyncio loop ([`PgOpening`]).
+struct Socket {
+    connecting: Connecting<Job>,
+    /// The socket as registered with the loop, and which of the host's addresses it is.
+    fd: i32,
+    attempt: usize,
+    /// Also registered as a writer (the connect, or a handshake message, not done).
+    writer: bool,
+}
+
+impl Socket {
+    /// Watches `connecting`'s socket with `event_loop`: readable, and writable once the
+    /// connect is done (and the startup message is queued).
+    fn watch(
+        py: Python<'_>,
+        pool: u64,
+        event_loop: &Py<PyAny>,
+        connecting: Connecting<Job>,
+    ) -> PyResult<Socket> {
+        let (fd, attempt) = (connecting.fd(), connecting.attempt());
+        let lp = event_loop.bind(py);
+        let progress = Bound::new(py, PgOpening { pool })?;
+        lp.call_method1(pyo3::intern!(py, "add_reader"), (fd, progress.clone()))?;
+        lp.call_method1(pyo3::intern!(py, "add_writer"), (fd, progress))?;
+        Ok(Socket {
+            connecting,
+            fd,
+            attempt,
+            writer: true,
+        })
+    }
+
     /// Watches the socket for what the connection wants next: a new socket (the host's
     /// next address) anew, the old one forgotten while it is still open.
-    fn rewatch(&mut self, py: Python<'_>, pool: u64) -> PyResult<()> {
-        let event_loop = self.event_loop.clone_ref(py).into_bound(py);
+    fn rewatch(&mut self, py: Python<'_>, pool: u64, event_loop: &Py<PyAny>) -> PyResult<()> {
+        let lp = event_loop.bind(py);
         if self.connecting.attempt() != self.attempt {
-            self.unwatch_socket(py)?;
+            self.unwatch(py, event_loop)?;
             self.fd = self.connecting.fd();
             self.attempt = self.connecting.attempt();
             let progress = Bound::new(py, PgOpening { pool })?;
-            event_loop.call_method1(pyo3::intern!(py, "add_reader"), (self.fd, progress))?;
+            lp.call_method1(pyo3::intern!(py, "add_reader"), (self.fd, progress))?;
         }
         let wants = self.connecting.wants_write();
         if wants != self.writer {
             if wants {
                 let progress = Bound::new(py, PgOpening { pool })?;
-                event_loop.call_method1(pyo3::intern!(py, "add_writer"), (self.fd, progress))?;
+                lp.call_method1(pyo3::intern!(py, "add_writer"), (self.fd, progress))?;
             } else {
-                event_loop.call_method1(pyo3::intern!(py, "remove_writer"), (self.fd,))?;
+                lp.call_method1(pyo3::intern!(py, "remove_writer"), (self.fd,))?;
             }
             self.writer = wants;
         }
         Ok(())
     }
 
-    fn unwatch_socket(&mut self, py: Python<'_>) -> PyResult<()> {
-        let event_loop = self.event_loop.bind(py);
-        event_loop.call_method1(pyo3::intern!(py, "remove_reader"), (self.fd,))?;
+    fn unwatch(&mut self, py: Python<'_>, event_loop: &Py<PyAny>) -> PyResult<()> {
+        let lp = event_loop.bind(py);
+        lp.call_method1(pyo3::intern!(py, "remove_reader"), (self.fd,))?;
         if self.writer {
-            event_loop.call_method1(pyo3::intern!(py, "remove_writer"), (self.fd,))?;
+            lp.call_method1(pyo3::intern!(py, "remove_writer"), (self.fd,))?;
             self.writer = false;
         }
         Ok(())
     }
+}
 
-    /// Stops watching it (it is done, failed, or closed): the socket and the timer.
+impl Opening {
+    /// Stops watching it (it is done, failed, or closed): the timer, and the socket or
+    /// the lookup (cancelled: its answer, when the executor's thread has one, is dropped).
     fn unwatch(&mut self, py: Python<'_>) -> PyResult<()> {
         self.timer
             .bind(py)
             .call_method0(pyo3::intern!(py, "cancel"))?;
-        self.unwatch_socket(py)
+        match &mut self.phase {
+            Phase::LookingUp { lookup, .. } => {
+                lookup.bind(py).call_method0(pyo3::intern!(py, "cancel"))?;
+                Ok(())
+            }
+            Phase::Connecting(socket) => socket.unwatch(py, &self.event_loop),
+        }
     }
 
     /// Fails the calls that waited for it with `e`.
@@ -460,8 +510,11 @@ impl PgOpening {
             let Some(o) = opening.get_mut(&pool) else {
                 return Ok(None);
             };
-            let result = match o.connecting.advance() {
-                Ok(false) => return o.rewatch(py, pool).map(|()| None),
+            let Phase::Connecting(socket) = &mut o.phase else {
+                return Ok(None);
+            };
+            let result = match socket.connecting.advance() {
+                Ok(false) => return socket.rewatch(py, pool, &o.event_loop).map(|()| None),
                 Ok(true) => Ok(()),
                 Err(e) => Err(e),
             };
@@ -479,6 +532,85 @@ impl PgOpening {
     }
 }
 
+/// `PgLookedUp(pool)`: run when the lookup of the host's name is done: connects to its
+/// addresses, or fails the calls waiting with the lookup's error. A lookup given up (at
+/// the timeout, or by a close) is not the one its pool's opening waits for: ignored.
+#[pyclass(frozen, module = "fasterapi._fasterapi", name = "PgLookedUp")]
+struct PgLookedUp {
+    pool: u64,
+}
+
+#[pymethods]
+impl PgLookedUp {
+    fn __call__(&self, py: Python<'_>, lookup: Bound<'_, PyAny>) -> PyResult<()> {
+        let pool = self.pool;
+        let config = with_opening(|opening| match opening.get(&pool).map(|o| &o.phase) {
+            Some(Phase::LookingUp {
+                lookup: ours,
+                config,
+            }) if ours.is(&lookup) => Ok(Some(config.clone())),
+            _ => Ok(None),
+        })?;
+        let Some(config) = config else {
+            return Ok(());
+        };
+        // No turn of the loop until the phase is set below: the opening stays.
+        let started = match lookup
+            .call_method0(pyo3::intern!(py, "result"))
+            .and_then(|found| socket_addresses(&found))
+        {
+            Ok(addresses) => Connecting::start_to(&config, addresses).map_err(|e| py_error(py, &e)),
+            Err(e) => Err(interface_error(
+                py,
+                format!("{}:{}: {}", config.host, config.port, e.value(py)),
+            )),
+        };
+        let failed = with_opening(|opening| {
+            let Some(o) = opening.get_mut(&pool) else {
+                return Ok(None);
+            };
+            let e = match started {
+                Ok(connecting) => match Socket::watch(py, pool, &o.event_loop, connecting) {
+                    Ok(socket) => {
+                        o.phase = Phase::Connecting(Box::new(socket));
+                        return Ok(None);
+                    }
+                    Err(e) => e,
+                },
+                Err(e) => e,
+            };
+            Ok(opening.remove(&pool).map(|o| (o, e)))
+        })?;
+        if let Some((mut o, e)) = failed {
+            let unwatched = o.unwatch(py);
+            o.fail(py, || e.clone_ref(py));
+            unwatched?;
+        }
+        Ok(())
+    }
+}
+
+/// The addresses `fasterapi.pg._lookup` found: `(address, port, scope_id)` tuples.
+fn socket_addresses(found: &Bound<'_, PyAny>) -> PyResult<Vec<SocketAddr>> {
+    let mut addresses = Vec::new();
+    for item in found.try_iter()? {
+        let (address, port, scope): (String, u16, u32) = item?.extract()?;
+        // A link-local IPv6 address may come with its zone (`fe80::1%eth0`): the scope
+        // id says it.
+        let ip: IpAddr = address
+            .split('%')
+            .next()
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e| PyValueError::new_err(format!("{address}: {e}")))?;
+        addresses.push(match ip {
+            IpAddr::V4(ip) => SocketAddr::V4(SocketAddrV4::new(ip, port)),
+            IpAddr::V6(ip) => SocketAddr::V6(SocketAddrV6::new(ip, port, 0, scope)),
+        });
+    }
+    Ok(addresses)
+}
+
 /// `PgOpenTimeout(pool)`: the timer that gives up opening this thread's connection.
 #[pyclass(frozen, module = "fasterapi._fasterapi", name = "PgOpenTimeout")]
 struct PgOpenTimeout {
@@ -491,9 +623,18 @@ impl PgOpenTimeout {
         let Some(mut o) = with_opening(|opening| Ok(opening.remove(&self.pool)))? else {
             return Ok(());
         };
-        let e = o.connecting.timed_out();
+        let e = match &o.phase {
+            Phase::LookingUp { config, .. } => interface_error(
+                py,
+                format!(
+                    "{}:{}: the host name was not looked up within {:?} (connect_timeout)",
+                    config.host, config.port, config.connect_timeout
+                ),
+            ),
+            Phase::Connecting(socket) => py_error(py, &socket.connecting.timed_out()),
+        };
         let unwatched = o.unwatch(py);
-        o.fail(py, || py_error(py, &e));
+        o.fail(py, || e.clone_ref(py));
         unwatched
     }
 }
@@ -501,7 +642,11 @@ impl PgOpenTimeout {
 /// This thread's connection of `pool` is open: it serves the calls that waited for it.
 fn opened(py: Python<'_>, pool: u64, mut o: Opening) -> PyResult<()> {
     o.unwatch(py)?;
-    let conn = o.connecting.into_conn();
+    let Phase::Connecting(socket) = o.phase else {
+        // Only a connecting one opens ([`PgOpening`]).
+        return Ok(());
+    };
+    let conn = socket.connecting.into_conn();
     let fd = conn.fd();
     let reader = Bound::new(py, PgReady { pool })?;
     o.event_loop
@@ -1646,13 +1791,25 @@ impl PgPool {
         if !self.note_loop(py, event_loop) {
             return Err(pool_closed(py));
         }
-        let connecting = Connecting::start(&self.config).map_err(|e| py_error(py, &e))?;
-        let (fd, attempt) = (connecting.fd(), connecting.attempt());
         let lp = event_loop.bind(py);
-        let progress = Bound::new(py, PgOpening { pool: self.id })?;
-        lp.call_method1(pyo3::intern!(py, "add_reader"), (fd, progress.clone()))?;
-        // Writable once the connect is done (and the startup message is queued).
-        lp.call_method1(pyo3::intern!(py, "add_writer"), (fd, progress))?;
+        let phase = if self.config.needs_lookup() {
+            let lookup = helpers(py)?.lookup.bind(py).call1((
+                lp,
+                self.config.host.as_str(),
+                self.config.port,
+            ))?;
+            let done = Bound::new(py, PgLookedUp { pool: self.id })?;
+            lookup.call_method1(pyo3::intern!(py, "add_done_callback"), (done,))?;
+            Phase::LookingUp {
+                lookup: lookup.unbind(),
+                config: self.config.clone(),
+            }
+        } else {
+            let connecting = Connecting::start(&self.config).map_err(|e| py_error(py, &e))?;
+            Phase::Connecting(Box::new(Socket::watch(
+                py, self.id, event_loop, connecting,
+            )?))
+        };
         let timer = lp
             .call_method1(
                 pyo3::intern!(py, "call_later"),
@@ -1666,11 +1823,8 @@ impl PgPool {
             opening.insert(
                 self.id,
                 Opening {
-                    connecting,
-                    fd,
-                    attempt,
+                    phase,
                     event_loop: event_loop.clone_ref(py),
-                    writer: true,
                     timer,
                     waiting: vec![(sql.to_owned(), call)],
                 },
@@ -1940,5 +2094,6 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PgCloseHere>()?;
     m.add_class::<PgOpening>()?;
     m.add_class::<PgOpenTimeout>()?;
+    m.add_class::<PgLookedUp>()?;
     Ok(())
 }

@@ -12,6 +12,7 @@ import gc
 import os
 import socket
 import sys
+import threading
 import warnings
 from contextlib import asynccontextmanager
 
@@ -23,6 +24,30 @@ DSN = (
     f"{os.environ.get('DB_HOST', '127.0.0.1')}:{os.environ['DB_PORT']}/{os.environ['DB_NAME']}"
 )
 pools = {}
+
+# A resolver the tests control: a name of `gates` is looked up only once its gate is
+# released (then as the database's address, or failing), the others as usual.
+gates = {}
+_getaddrinfo = socket.getaddrinfo
+
+
+def _gated_getaddrinfo(host, *args, **kwargs):
+    gate = gates.get(host)
+    if gate is None:
+        return _getaddrinfo(host, *args, **kwargs)
+    gate["entered"].set()
+    gate["release"].wait()
+    if gate["fail"]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    return _getaddrinfo(os.environ.get("DB_HOST", "127.0.0.1"), *args, **kwargs)
+
+
+socket.getaddrinfo = _gated_getaddrinfo
+
+
+def gate(name):
+    """`name`'s gate (made by whichever of the test's requests comes first)."""
+    return gates.setdefault(name, {"entered": threading.Event(), "release": threading.Event(), "fail": False})
 
 
 @asynccontextmanager
@@ -303,6 +328,34 @@ async def unawaited():
     out["after"] = await db.fetchval("SELECT id FROM world WHERE id = $1", 13)
     out["in_flight"] = db._stats()["in_flight"]
     return out
+
+
+@app.get("/lookup/{name}")
+async def lookup(name: str, timeout: float = 60.0, fail: bool = False):
+    """A call of a pool whose host is `name`, looked up by the gated resolver: answers once
+    the test releases the gate (`/lookup_release`), or at the timeout."""
+    gate(name)["fail"] = fail
+    pool = pg.Pool(name, int(os.environ["DB_PORT"]), os.environ["DB_USER"], os.environ["DB_PASSWORD"],
+                   os.environ["DB_NAME"], timeout)
+    try:
+        return {"value": await pool.fetchval("SELECT 41 + 1")}
+    except Exception as e:
+        return err(e)
+    finally:
+        pool.terminate()
+
+
+@app.get("/lookup_entered/{name}")
+async def lookup_entered(name: str):
+    """Answers once the resolver is looking `name` up (and waits at its gate)."""
+    entered = await asyncio.get_running_loop().run_in_executor(None, gate(name)["entered"].wait, 10)
+    return {"entered": entered}
+
+
+@app.get("/lookup_release/{name}")
+async def lookup_release(name: str):
+    gate(name)["release"].set()
+    return {"released": True}
 
 
 @app.websocket("/ws/world")

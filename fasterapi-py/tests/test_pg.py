@@ -253,6 +253,44 @@ def test_a_connection_being_opened_does_not_stall_the_other_routes(server):
         assert "the server closed the connection during the startup handshake" in call["message"]
 
 
+def test_a_host_name_is_looked_up_without_holding_the_io_thread(server):
+    # The app's resolver waits at a gate for this name. A plain route answers while the
+    # lookup waits; only then is the gate released, which is what ends the database
+    # route: it answers only if the plain route was served while the lookup hung.
+    name = "db-looked-up.pgdrv.test"
+    answers = {}
+    waiter = threading.Thread(target=lambda: answers.update(db=get(server, f"/lookup/{name}").json()))
+    waiter.start()
+    try:
+        assert get(server, f"/lookup_entered/{name}").json() == {"entered": True}
+        assert get(server, "/version").json()["version"] >= 100000
+    finally:
+        get(server, f"/lookup_release/{name}")
+        waiter.join()
+    assert answers["db"] == {"value": 42}
+
+
+def test_a_lookup_that_fails_or_outlasts_the_timeout_fails_the_calls_naming_the_host(server):
+    port = os.environ["DB_PORT"]
+    name = "db-unknown.pgdrv.test"
+    answers = {}
+    waiter = threading.Thread(target=lambda: answers.update(db=get(server, f"/lookup/{name}?fail=true").json()))
+    waiter.start()
+    assert get(server, f"/lookup_entered/{name}").json() == {"entered": True}
+    get(server, f"/lookup_release/{name}")
+    waiter.join()
+    assert answers["db"]["error"] == "InterfaceError", answers
+    assert f"{name}:{port}: [Errno -2] Name or service not known" in answers["db"]["message"]
+    # A lookup that never ends: the calls fail at the connect timeout.
+    name = "db-hung.pgdrv.test"
+    try:
+        body = get(server, f"/lookup/{name}?timeout=0.05").json()
+    finally:
+        get(server, f"/lookup_release/{name}")
+    assert body["error"] == "InterfaceError", body
+    assert f"{name}:{port}: the host name was not looked up within 50ms (connect_timeout)" in body["message"]
+
+
 def test_the_calls_waiting_for_a_connection_fail_at_its_timeout(server):
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))

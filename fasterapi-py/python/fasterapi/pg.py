@@ -60,6 +60,7 @@ import asyncio
 import collections.abc
 import getpass
 import os
+import socket
 from urllib.parse import unquote, urlsplit, parse_qsl
 
 from ._fasterapi import PgCall as _PgCall
@@ -120,6 +121,21 @@ def _fail(future, exc) -> None:
         context.run(callback, future)
         return
     future.set_exception(exc)
+
+
+def _lookup(loop, host: str, port: int):
+    """The addresses of the host name ``host``, looked up on a thread of ``loop``'s
+    executor (as ``loop.getaddrinfo`` does), so that a slow resolver does not hold the I/O
+    thread: a future of ``(address, port, scope_id)`` tuples."""
+    return loop.run_in_executor(None, _addresses, host, port)
+
+
+def _addresses(host: str, port: int) -> list:
+    return [
+        (address[0], address[1], address[3] if len(address) > 3 else 0)
+        for family, _, _, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        if family in (socket.AF_INET, socket.AF_INET6)
+    ]
 
 
 def _not_built(what: str) -> NotImplementedError:
@@ -247,7 +263,8 @@ async def create_pool(
     thread opens or reopens its connection: 10 s by default, where asyncpg waits 60. The
     thread goes on serving meanwhile (its socket is watched by the thread's loop); the calls
     made on it wait for the connection, and fail with ``InterfaceError`` past the timeout.
-    Resolving a host name still blocks: give an address (or ``localhost``) where that matters.
+    A host name (``localhost`` too) is looked up on a thread of the loop's executor, within
+    the timeout, so that a slow resolver does not hold the thread either.
     ``min_size`` and ``max_size`` are checked (``0 <= min_size <= max_size``, ``max_size``
     at least 1) and bound nothing more: the pool opens one connection per I/O thread, on
     first use. Any other asyncpg option (``max_queries``, ``max_inactive_connection_lifetime``,
