@@ -13,7 +13,7 @@
 //! are read when the socket becomes readable (a reader of the asyncio loop, so that any
 //! turn of the loop sees them) and each finished call's future is resolved right there,
 //! its awaiting task stepped at once when nothing else waits on the future
-//! (`fasterapi.pg._wake`, as the WebSocket code wakes a receive).
+//! ([`finish`], as the WebSocket code wakes a receive).
 //!
 //! Statements are prepared once per connection and SQL text: the first call of a text
 //! queues a Parse + Describe + Sync and waits for its answer (one round trip), which gives
@@ -194,8 +194,8 @@ fn type_name(t: Oid) -> String {
 
 /// `fasterapi.pg`'s Python helpers, looked up once.
 struct Helpers {
-    wake: Py<PyAny>,
-    fail: Py<PyAny>,
+    /// asyncio's task running on each loop (`_asyncio._current_tasks`, a dict).
+    current_tasks: Py<PyDict>,
     postgres_error: Py<PyAny>,
     interface_error: Py<PyAny>,
     get_running_loop: Py<PyAny>,
@@ -210,8 +210,7 @@ fn helpers(py: Python<'_>) -> PyResult<&Helpers> {
     HELPERS.get_or_try_init(py, || {
         let m = py.import("fasterapi.pg")?;
         Ok(Helpers {
-            wake: m.getattr("_wake")?.unbind(),
-            fail: m.getattr("_fail")?.unbind(),
+            current_tasks: m.getattr("_current_tasks")?.cast_into::<PyDict>()?.unbind(),
             postgres_error: m.getattr("PostgresError")?.unbind(),
             interface_error: m.getattr("InterfaceError")?.unbind(),
             get_running_loop: py
@@ -948,15 +947,45 @@ fn settle(py: Python<'_>, pool: u64, finished: Vec<Finished>) -> PyResult<()> {
 
 /// Finishes `future` with `answer`, stepping its task at once where it can.
 fn resolve(py: Python<'_>, future: &Py<PyAny>, answer: PyResult<Py<PyAny>>) {
-    let Ok(h) = helpers(py) else { return };
-    let done = match answer {
-        Ok(v) => h.wake.bind(py).call1((future, v)),
-        Err(e) => h.fail.bind(py).call1((future, e.into_value(py))),
-    };
-    if let Err(e) = done {
+    if let Err(e) = finish(py, future.bind(py), answer) {
         crate::serve::log_line("fasterapi.pg: error resuming a task:");
         e.display(py);
     }
+}
+
+/// Finishes `future` with `answer` (on the loop's thread, where the answer was read).
+/// Outside any task, its one waiter (a task's wake-up, or a `gather`) runs at once, as a
+/// turn of the loop would have run it next. A future done already was cancelled: its
+/// call is gone.
+fn finish(py: Python<'_>, future: &Bound<'_, PyAny>, answer: PyResult<Py<PyAny>>) -> PyResult<()> {
+    if future
+        .call_method0(pyo3::intern!(py, "done"))?
+        .is_truthy()?
+    {
+        return Ok(());
+    }
+    let callbacks = future.getattr(pyo3::intern!(py, "_callbacks"))?;
+    let mut waiter = None;
+    if let Ok(list) = callbacks.cast::<PyList>() {
+        if list.len() == 1 {
+            let event_loop = future.getattr(pyo3::intern!(py, "_loop"))?;
+            let current = helpers(py)?.current_tasks.bind(py).get_item(&event_loop)?;
+            if current.is_none() {
+                let (callback, context): (Bound<'_, PyAny>, Bound<'_, PyAny>) =
+                    list.get_item(0)?.extract()?;
+                future.call_method1(pyo3::intern!(py, "remove_done_callback"), (&callback,))?;
+                waiter = Some((callback, context));
+            }
+        }
+    }
+    match answer {
+        Ok(v) => future.call_method1(pyo3::intern!(py, "set_result"), (v,))?,
+        Err(e) => future.call_method1(pyo3::intern!(py, "set_exception"), (e.into_value(py),))?,
+    };
+    if let Some((callback, context)) = waiter {
+        context.call_method1(pyo3::intern!(py, "run"), (callback, future))?;
+    }
+    Ok(())
 }
 
 /// A statement's Describe is answered: the calls that waited for it are queued (or

@@ -67,10 +67,12 @@ from ._fasterapi import PgCall as _PgCall
 from ._fasterapi import PgPool as _PgPool
 from ._fasterapi import Record
 
+# The task running on each loop: the driver (pg.rs, `finish`) steps a task woken by an
+# answer at once only outside any task.
 try:
     from _asyncio import _current_tasks
 except ImportError:  # pragma: no cover - CPython without the C accelerator
-    from asyncio.tasks import _current_tasks
+    from asyncio.tasks import _current_tasks  # noqa: F401
 
 __all__ = ["create_pool", "Pool", "Connection", "Record", "PostgresError", "InterfaceError"]
 
@@ -91,36 +93,6 @@ class PostgresError(Exception):
 class InterfaceError(Exception):
     """An error of the client: the connection could not be made or broke, a call was
     made wrong (arguments that do not fit the statement), the pool is closed."""
-
-
-def _wake(future, value) -> None:
-    """Finishes ``future`` with ``value`` (called by the driver on the loop's thread,
-    where the answer was read). Outside any task, its one waiter (a task's wake-up, or a
-    ``gather``) runs at once, as a turn of the loop would have run it next."""
-    if future.done():
-        return  # cancelled: its request is gone
-    callbacks = future._callbacks
-    if callbacks is not None and len(callbacks) == 1 and _current_tasks.get(future._loop) is None:
-        callback, context = callbacks[0]
-        future.remove_done_callback(callback)
-        future.set_result(value)
-        context.run(callback, future)
-        return
-    future.set_result(value)
-
-
-def _fail(future, exc) -> None:
-    """Finishes ``future`` with the exception ``exc`` (as :func:`_wake`)."""
-    if future.done():
-        return
-    callbacks = future._callbacks
-    if callbacks is not None and len(callbacks) == 1 and _current_tasks.get(future._loop) is None:
-        callback, context = callbacks[0]
-        future.remove_done_callback(callback)
-        future.set_exception(exc)
-        context.run(callback, future)
-        return
-    future.set_exception(exc)
 
 
 def _lookup(loop, host: str, port: int):
