@@ -4,14 +4,23 @@
 //!
 //! The multipart body is read by `fasterapi_http::form` (Rust, part by part). A file over
 //! the spool threshold (1 MiB) is in the process's upload memory, which Python reads
-//! through a [`MemoryUpload`] (one copy, into the `bytes` each `read` returns), or, past
-//! that memory's budget, already in an unnamed temporary file, which Python receives as
-//! an open file (a `dup` of its descriptor).
+//! through a [`MemoryUpload`], or, past that memory's budget, already in an unnamed
+//! temporary file, which Python receives as an open file (a `dup` of its descriptor).
+//!
+//! The upload memory's pieces (1 MiB each) are Python `bytes` objects here
+//! ([`PYTHON_PIECES`]): the socket is read straight into them, and a `read` of exactly one
+//! piece (`await file.read(1024 * 1024)` from the start, chunk after chunk) returns the
+//! piece itself, no copy; other reads copy once into the `bytes` they return. A lent
+//! piece goes back to the upload memory when the file is closed only if nobody holds it
+//! any more (its reference count is back to the memory's own), else it stays the app's.
 
 use std::os::fd::AsRawFd;
 
+use std::ptr::NonNull;
+
 use fasterapi_http::form::{
-    is_multipart, FormError, FormItems, FormLimits, FormValue, MemoryFile, MultipartReader, Spooled,
+    is_multipart, FormError, FormItems, FormLimits, FormValue, MemoryFile, MultipartReader,
+    PieceSource, Spooled, PIECE,
 };
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -316,6 +325,21 @@ impl MemoryUpload {
     #[pyo3(signature = (size = None))]
     fn read<'py>(&mut self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
         let n = self.span(size)?;
+        let pos = self.pos;
+        if let Some(token) = self
+            .content
+            .as_mut()
+            .and_then(|m| m.lend_piece(pos, n, &PYTHON_PIECES))
+        {
+            self.pos += n;
+            // SAFETY: a token of PYTHON_PIECES is a `bytes` object that `make_piece` made,
+            // alive while the file holds the piece (it does: it just lent it); the piece's
+            // bytes are the content's, written whole, and no longer written (lent).
+            return Ok(unsafe {
+                Bound::from_borrowed_ptr(py, token as *mut pyo3::ffi::PyObject)
+                    .cast_into_unchecked::<PyBytes>()
+            });
+        }
         self.take(py, n)
     }
 
@@ -475,6 +499,65 @@ impl MemoryUpload {
             "fileno: the upload is in memory (roll it over for a descriptor)",
         )
     }
+}
+
+/// The upload memory's pieces as Python `bytes` objects (see the module's documentation),
+/// installed by [`install_piece_source`]. A piece's token is its `PyObject` pointer, of
+/// which the upload memory holds one reference.
+pub(crate) static PYTHON_PIECES: PieceSource = PieceSource {
+    make: make_piece,
+    reclaim: reclaim_piece,
+    release: release_piece,
+};
+
+/// Makes the upload memory's new pieces Python `bytes` ([`PYTHON_PIECES`]).
+pub(crate) fn install_piece_source() {
+    fasterapi_http::form::set_piece_source(&PYTHON_PIECES);
+}
+
+fn make_piece() -> Option<(NonNull<u8>, usize)> {
+    Python::attach(|py| {
+        // SAFETY: PyBytes_FromStringAndSize(NULL, n) returns a new bytes object of n
+        // uninitialized bytes, or NULL with an exception set (cleared: the caller treats
+        // None as "no memory"). Nothing but the upload memory sees the object until a
+        // whole piece of content written into it is lent.
+        unsafe {
+            let obj = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), PIECE as isize);
+            if obj.is_null() {
+                drop(PyErr::take(py));
+                return None;
+            }
+            let start = pyo3::ffi::PyBytes_AsString(obj).cast::<u8>();
+            Some((NonNull::new(start)?, obj as usize))
+        }
+    })
+}
+
+fn reclaim_piece(token: usize) -> bool {
+    Python::attach(|_py| {
+        let obj = token as *mut pyo3::ffi::PyObject;
+        // SAFETY: `obj` is a live bytes object of `make_piece` (the upload memory holds a
+        // reference); the GIL is held. With one reference, the upload memory's, nothing
+        // else can see it, so its cached hash may be reset before its bytes change.
+        unsafe {
+            if pyo3::ffi::Py_REFCNT(obj) != 1 {
+                return false;
+            }
+            #[allow(deprecated)] // the field is still the hash's cache (CPython 3.11-3.14)
+            {
+                (*obj.cast::<pyo3::ffi::PyBytesObject>()).ob_shash = -1;
+            }
+        }
+        true
+    })
+}
+
+fn release_piece(_start: NonNull<u8>, token: usize) {
+    Python::attach(|py| {
+        // SAFETY: the upload memory's own reference to the bytes object of `make_piece`,
+        // given up once (a piece is released once), with the GIL held.
+        drop(unsafe { Bound::from_owned_ptr(py, token as *mut pyo3::ffi::PyObject) });
+    })
 }
 
 /// `_upload_memory()`: the process's upload memory as `(in files, allocated, limit)`

@@ -119,6 +119,7 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(forms::read_multipart, m)?)?;
     m.add_function(wrap_pyfunction!(forms::upload_memory, m)?)?;
     m.add_class::<forms::MemoryUpload>()?;
+    forms::install_piece_source();
     m.add_function(wrap_pyfunction!(json::dumps, m)?)?;
     m.add_function(wrap_pyfunction!(json::render_json, m)?)?;
     m.add_function(wrap_pyfunction!(serve::serve, m)?)?;

@@ -142,6 +142,52 @@ async def where(file: UploadFile, roll: bool = False, write: bool = False):
     return {"first": first, "after": after}
 
 
+# Chunks read by /chunks?keep=true, kept past their file's close (until /kept?clear=true).
+KEPT: list = []
+
+
+def same_hash(chunk: bytes) -> bool:
+    """Whether a chunk's hash is that of a fresh copy of its bytes (a cached hash of older
+    bytes in the same memory would differ)."""
+    return hash(chunk) == hash(bytes(bytearray(chunk)))
+
+
+@app.post("/chunks")
+async def chunks(file: UploadFile, sizes: str = "1048576", keep: bool = False):
+    """Reads the upload with `read(n)`, n taken in turn from `sizes` (comma-separated;
+    "-1": the rest; "s<pos>": a seek to pos instead), hashing each chunk, then closes it;
+    `keep`: the chunks are kept past that (KEPT). The chunks' lengths and content, and the
+    upload memory once the file is closed."""
+    steps = sizes.split(",")
+    got, hashes_ok, i = [], True, 0
+    while True:
+        step = steps[i % len(steps)]
+        i += 1
+        if step.startswith("s"):
+            await file.seek(int(step[1:]))
+            continue
+        chunk = await file.read(int(step))
+        if not chunk:
+            break
+        hashes_ok = hashes_ok and same_hash(chunk)
+        got.append(chunk)
+    if keep:
+        KEPT.extend(got)
+    out = {"lens": [len(c) for c in got], "sha256": hashlib.sha256(b"".join(got)).hexdigest(),
+           "hashes_ok": hashes_ok}
+    del got, chunk  # the chunks not kept are nobody's once the file is closed
+    await file.close()
+    return {**out, "memory": memory()}
+
+
+@app.get("/kept")
+async def kept(clear: bool = False):
+    out = {"sha256": hashlib.sha256(b"".join(KEPT)).hexdigest(), "hashes_ok": all(map(same_hash, KEPT))}
+    if clear:
+        KEPT.clear()
+    return out
+
+
 @app.post("/file-api")
 async def file_api(file: UploadFile):
     """The reading methods of the upload's file, each against io.BytesIO of the same bytes:

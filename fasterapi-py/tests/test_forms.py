@@ -162,6 +162,55 @@ def test_uploads_held_open_beyond_the_budget_spill_and_memory_stays_bounded(memo
     assert httpx.get(s.url + "/memory").json()["in_files"] == 0
 
 
+def chunks(server, data: bytes, sizes: str, keep: bool = False) -> dict:
+    r = httpx.post(server.url + "/chunks", params={"sizes": sizes, "keep": keep},
+                   files={"file": ("c.bin", data)}, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_reads_of_any_size_and_position_return_the_file_s_bytes(memory_server):
+    """An upload in the upload memory (pieces of 1 MiB, which a read of exactly one piece
+    returns without a copy) read in chunks of many sizes, aligned to the pieces or not,
+    with seeks between: every chunk is the file's bytes at its position, and a chunk's
+    hash is that of its bytes (the memory is reused from upload to upload)."""
+    for sizes, lens in [
+        (str(MIB), [MIB, MIB, 12_345]),
+        ("-1", [2 * MIB + 12_345]),
+        (str(MIB - 1), [MIB - 1, MIB - 1, 12_347]),
+        (str(MIB + 1), [MIB + 1, MIB + 1, 12_343]),
+        ("65536", [65536] * 32 + [12_345]),
+        ("7," + str(MIB), None),
+        (f"{MIB},5,s{MIB},{MIB}", [MIB, 5, MIB, 12_345]),
+    ]:
+        for _ in range(2):
+            data = os.urandom(2 * MIB + 12_345)  # new bytes in the same memory each time
+            got = chunks(memory_server, data, sizes)
+            if lens is not None:
+                assert got["lens"] == lens, sizes
+            want = data if not sizes.endswith(f"s{MIB},{MIB}") else data[:MIB + 5] + data[MIB:]
+            assert (got["sha256"], got["hashes_ok"]) == (sha(want), True), sizes
+            assert got["memory"]["in_files"] == 0
+
+
+def test_chunks_kept_past_the_file_stay_intact_and_leave_the_upload_memory(memory_server):
+    """1 MiB chunks read from the upload memory and kept by the app after the file is
+    closed keep their bytes while later uploads reuse the memory; the pieces they are
+    leave the upload memory (its budget no longer counts them), which makes new ones."""
+    s = memory_server
+    first = os.urandom(2 * MIB + 5)
+    got = chunks(s, first, str(MIB), keep=True)
+    assert (got["lens"], got["sha256"]) == ([MIB, MIB, 5], sha(first))
+    # Two pieces are the app's now; the third (its 5 bytes copied) is back in the memory.
+    assert got["memory"] == {"in_files": 0, "allocated": MIB, "limit": 3 * MIB}
+    for _ in range(3):
+        other = os.urandom(2 * MIB + 5)
+        assert chunks(s, other, str(MIB))["sha256"] == sha(other)
+        assert httpx.get(s.url + "/kept").json() == {"sha256": sha(first), "hashes_ok": True}
+    assert httpx.get(s.url + "/memory").json() == {"in_files": 0, "allocated": 3 * MIB, "limit": 3 * MIB}
+    assert httpx.get(s.url + "/kept", params={"clear": True}).json()["sha256"] == sha(first)
+
+
 def test_bytes_lists_and_fields(server):
     r = post(server, "/bytes", files=[("data", ("x", b"abc")), ("more", ("m1", b"1")), ("more", ("m2", b"22"))])
     assert r.json() == {"len": 3, "more": [1, 2]}

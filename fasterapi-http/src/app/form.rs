@@ -24,7 +24,7 @@
 //!
 //! Where a file's bytes are kept: up to [`FormLimits::spool_max_size`] (1 MiB, Starlette's
 //! threshold) in its own buffer; past it in the process's upload memory
-//! ([`MemoryFile`]: pieces of 256 KiB, reused from file to file, at most
+//! ([`MemoryFile`]: pieces of 1 MiB, reused from file to file, at most
 //! [`set_upload_memory`] bytes of them for all files of the process together); when that
 //! memory is taken by other files, in a temporary file. A spool file costs the kernel a
 //! copy into the page cache, the file system's bookkeeping for each new page and a copy
@@ -33,6 +33,7 @@
 use std::fs::File;
 use std::io::{self, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
@@ -129,16 +130,90 @@ pub enum Spooled {
     File(File),
 }
 
-/// Bytes of one piece of the upload memory.
-const PIECE: usize = 256 * 1024;
+/// Bytes of one piece of the upload memory: Starlette's spool threshold (1 MiB), also a
+/// common size for an app's reads of an upload (`await file.read(1024 * 1024)`), which a
+/// [`PieceSource`] may then hand out without a copy ([`MemoryFile::lend_piece`]).
+pub const PIECE: usize = 1024 * 1024;
+
+/// Where the pieces of the upload memory come from: the process's allocator by default
+/// ([`set_piece_source`] changes it). The functions may be called on any thread, never
+/// while the upload memory's own lock is held, so they may take other locks (an embedded
+/// interpreter's).
+#[derive(Debug)]
+pub struct PieceSource {
+    /// A new piece: the start of its [`PIECE`] writable bytes and a token naming it for
+    /// the functions below; `None` when no memory can be had.
+    pub make: fn() -> Option<(NonNull<u8>, usize)>,
+    /// Whether the piece of `token`, which was lent ([`MemoryFile::lend_piece`]), may be
+    /// written again: nobody else holds its bytes any more (the source forgets what it
+    /// knew of them). False: others still read them, and the upload memory lets the
+    /// piece go ([`PieceSource::release`]); its bytes stay theirs.
+    pub reclaim: fn(usize) -> bool,
+    /// Gives up the upload memory's hold on the piece at `start` named `token`.
+    pub release: fn(NonNull<u8>, usize),
+}
+
+/// Pieces from the process's allocator (the default [`PieceSource`]); never lent.
+static HEAP: PieceSource = PieceSource {
+    make: heap_make,
+    reclaim: |_| true,
+    release: heap_release,
+};
+
+fn heap_make() -> Option<(NonNull<u8>, usize)> {
+    let piece: Box<[u8]> = vec![0; PIECE].into_boxed_slice();
+    Some((NonNull::new(Box::into_raw(piece).cast::<u8>())?, 0))
+}
+
+fn heap_release(start: NonNull<u8>, _token: usize) {
+    // SAFETY: `start` is the start of a `Box<[u8]>` of PIECE bytes leaked by `heap_make`,
+    // released once (only `Piece::drop` calls this, and each piece drops once).
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(start.as_ptr(), PIECE)) });
+}
+
+/// One piece of upload memory: [`PIECE`] bytes from `source`, owned here alone until
+/// lent (then others read them, and nothing writes them until the source reclaims them).
+struct Piece {
+    start: NonNull<u8>,
+    token: usize,
+    source: &'static PieceSource,
+}
+
+// SAFETY: a piece's bytes belong to whoever holds the `Piece` (the pool or one file), and
+// a `PieceSource`'s functions may be called on any thread (its contract).
+unsafe impl Send for Piece {}
+// SAFETY: a shared `&Piece` only reads its bytes (`bytes`), which nothing writes meanwhile.
+unsafe impl Sync for Piece {}
+
+impl Piece {
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `start` begins PIECE bytes that live until `release` (in `drop`) and
+        // that nothing writes while `self` is borrowed (only `bytes_mut` does, and
+        // never for a lent piece that was not reclaimed).
+        unsafe { std::slice::from_raw_parts(self.start.as_ptr(), PIECE) }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`; a piece being written is not lent (files in the making
+        // lend nothing, and lent pieces come back to the pool only through `reclaim`).
+        unsafe { std::slice::from_raw_parts_mut(self.start.as_ptr(), PIECE) }
+    }
+}
+
+impl Drop for Piece {
+    fn drop(&mut self) {
+        (self.source.release)(self.start, self.token);
+    }
+}
 
 /// The upload memory of the process: pieces of [`PIECE`] bytes, kept for reuse once
 /// allocated (a reused piece costs no page faults), at most `limit` bytes of them.
 struct Pool {
-    free: Vec<Box<[u8]>>,
+    free: Vec<Piece>,
     /// Bytes of pieces allocated: those in files and the free ones.
     allocated: usize,
     limit: usize,
+    source: &'static PieceSource,
 }
 
 /// The default of [`set_upload_memory`] (and of `Config::upload_memory_bytes`).
@@ -148,6 +223,7 @@ static POOL: Mutex<Pool> = Mutex::new(Pool {
     free: Vec::new(),
     allocated: 0,
     limit: DEFAULT_UPLOAD_MEMORY,
+    source: &HEAP,
 });
 
 fn pool() -> MutexGuard<'static, Pool> {
@@ -166,9 +242,27 @@ fn pool() -> MutexGuard<'static, Pool> {
 pub fn set_upload_memory(bytes: usize) {
     let mut p = pool();
     p.limit = bytes;
-    while p.allocated > p.limit && p.free.pop().is_some() {
+    let mut gone = Vec::new();
+    while p.allocated > p.limit {
+        let Some(piece) = p.free.pop() else { break };
         p.allocated -= PIECE;
+        gone.push(piece);
     }
+    drop(p);
+    // Released with the lock given back: a source may take other locks.
+    drop(gone);
+}
+
+/// Sets where new pieces of upload memory come from (pieces made before stay as they
+/// are, and go back to their own source). The unused pieces are let go, so that the next
+/// ones are the new source's.
+pub fn set_piece_source(source: &'static PieceSource) {
+    let mut p = pool();
+    p.source = source;
+    p.allocated -= p.free.len() * PIECE;
+    let gone = std::mem::take(&mut p.free);
+    drop(p);
+    drop(gone);
 }
 
 /// The upload memory now: `(in files, allocated, limit)` in bytes.
@@ -178,7 +272,7 @@ pub fn upload_memory() -> (usize, usize, usize) {
 }
 
 /// A piece of upload memory, if the limit leaves room for one.
-fn take_piece() -> Option<Box<[u8]>> {
+fn take_piece() -> Option<Piece> {
     let mut p = pool();
     if let Some(piece) = p.free.pop() {
         return Some(piece);
@@ -187,16 +281,29 @@ fn take_piece() -> Option<Box<[u8]>> {
         return None;
     }
     p.allocated += PIECE;
+    let source = p.source;
     drop(p);
-    Some(vec![0; PIECE].into_boxed_slice())
+    match (source.make)() {
+        Some((start, token)) => Some(Piece {
+            start,
+            token,
+            source,
+        }),
+        None => {
+            pool().allocated -= PIECE;
+            None
+        }
+    }
 }
 
 /// A file's content in the process's upload memory ([`set_upload_memory`]); its memory
 /// goes back to the process's pool when it is dropped.
 #[derive(Default)]
 pub struct MemoryFile {
-    pieces: Vec<Box<[u8]>>,
+    pieces: Vec<Piece>,
     len: usize,
+    /// Whether a piece was lent ([`MemoryFile::lend_piece`]).
+    lent: bool,
 }
 
 impl std::fmt::Debug for MemoryFile {
@@ -224,7 +331,7 @@ impl MemoryFile {
         self.pieces.iter().map(move |p| {
             let n = left.min(PIECE);
             left -= n;
-            &p[..n]
+            &p.bytes()[..n]
         })
     }
 
@@ -233,7 +340,7 @@ impl MemoryFile {
         let mut done = 0;
         let mut at = pos;
         while done < out.len() && at < self.len {
-            let piece = &self.pieces[at / PIECE];
+            let piece = self.pieces[at / PIECE].bytes();
             let off = at % PIECE;
             let n = (PIECE - off).min(self.len - at).min(out.len() - done);
             out[done..done + n].copy_from_slice(&piece[off..off + n]);
@@ -241,6 +348,29 @@ impl MemoryFile {
             at += n;
         }
         done
+    }
+
+    /// The token of the piece of `source` whose bytes are exactly the content's bytes
+    /// `pos..pos + n`, if they are one whole piece from `source`: the source may then hand
+    /// those bytes out as they are, no copy (fasterapi-py: the piece is a Python `bytes`,
+    /// which `read(1024 * 1024)` returns). The piece is not written again while others
+    /// hold it: when the file is dropped, [`PieceSource::reclaim`] says whether it may go
+    /// back to the pool.
+    pub fn lend_piece(
+        &mut self,
+        pos: usize,
+        n: usize,
+        source: &'static PieceSource,
+    ) -> Option<usize> {
+        if n != PIECE || pos % PIECE != 0 || pos + n > self.len {
+            return None;
+        }
+        let piece = &self.pieces[pos / PIECE];
+        if !std::ptr::eq(piece.source, source) {
+            return None;
+        }
+        self.lent = true;
+        Some(piece.token)
     }
 
     /// Appends `data`; false (nothing appended) if the upload memory has no room for it.
@@ -256,7 +386,7 @@ impl MemoryFile {
         while !rest.is_empty() {
             let off = self.len % PIECE;
             let n = (PIECE - off).min(rest.len());
-            self.pieces[self.len / PIECE][off..off + n].copy_from_slice(&rest[..n]);
+            self.pieces[self.len / PIECE].bytes_mut()[off..off + n].copy_from_slice(&rest[..n]);
             self.len += n;
             rest = &rest[n..];
         }
@@ -288,14 +418,29 @@ impl Drop for MemoryFile {
             return;
         }
         FREED.fetch_add(1, Ordering::Relaxed);
+        let mut pieces = std::mem::take(&mut self.pieces);
+        // Lent pieces that others still hold leave the upload memory (their bytes are
+        // theirs now); asked before the pool is locked (a source may take other locks).
+        let mut gone = Vec::new();
+        if self.lent {
+            let (kept, held): (Vec<Piece>, Vec<Piece>) = pieces
+                .into_iter()
+                .partition(|p| (p.source.reclaim)(p.token));
+            pieces = kept;
+            gone = held;
+        }
         let mut p = pool();
-        for piece in self.pieces.drain(..) {
+        p.allocated -= gone.len() * PIECE;
+        for piece in pieces {
             if p.allocated > p.limit {
                 p.allocated -= PIECE;
+                gone.push(piece);
             } else {
                 p.free.push(piece);
             }
         }
+        drop(p);
+        drop(gone);
     }
 }
 
@@ -700,7 +845,7 @@ impl MultipartReader {
             }
             g.memory.pieces.push(take_piece()?);
         }
-        let window = &mut g.memory.pieces[index][offset..offset + carry.len() + room];
+        let window = &mut g.memory.pieces[index].bytes_mut()[offset..offset + carry.len() + room];
         let carried = carry.len();
         window[..carried].copy_from_slice(carry);
         let n = match read(&mut window[carried..]) {
@@ -1071,6 +1216,103 @@ pub(crate) mod tests {
     /// is the process's: each sees the memory as only its own files take it.
     pub(crate) static UPLOAD_MEMORY_TESTS: Mutex<()> = Mutex::new(());
 
+    /// Pieces from the heap, counted, named by their address, held elsewhere while
+    /// `HELD_ELSEWHERE` has their name.
+    static COUNTED: PieceSource = PieceSource {
+        make: || {
+            MADE.fetch_add(1, Ordering::Relaxed);
+            heap_make().map(|(start, _)| (start, start.as_ptr() as usize))
+        },
+        reclaim: |token| !lock(&HELD_ELSEWHERE).contains(&token),
+        release: |start, token| {
+            RELEASED.fetch_add(1, Ordering::Relaxed);
+            heap_release(start, token)
+        },
+    };
+    static MADE: AtomicU64 = AtomicU64::new(0);
+    static RELEASED: AtomicU64 = AtomicU64::new(0);
+    static HELD_ELSEWHERE: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+    /// A file lends exactly its whole pieces of the current source; lent pieces come back
+    /// to the pool when the source reclaims them, and leave the upload memory (its count
+    /// and the pool) when others still hold them, new pieces then made in their place.
+    #[test]
+    fn whole_pieces_are_lent_and_held_ones_leave_the_upload_memory() {
+        let _alone = UPLOAD_MEMORY_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        set_piece_source(&COUNTED);
+        let data: Vec<u8> = (0..2 * PIECE + 10).map(|i| (i % 251) as u8).collect();
+        let body = [part("f", Some("f"), &data), b"--B--".to_vec()].concat();
+        let file = || {
+            let Some((_, FormValue::File(f))) =
+                read(&body, FormLimits::default(), 100_000).unwrap().pop()
+            else {
+                panic!("a file")
+            };
+            let Spooled::Pooled(m) = f.content else {
+                panic!("in the upload memory")
+            };
+            assert!(m.slices().collect::<Vec<_>>().concat() == data);
+            m
+        };
+        let made = MADE.load(Ordering::Relaxed);
+        let mut m = file();
+        assert_eq!(MADE.load(Ordering::Relaxed) - made, 3);
+        // Only whole pieces, at their start, of this source.
+        for (pos, n) in [
+            (1, PIECE),
+            (0, PIECE - 1),
+            (0, PIECE + 1),
+            (2 * PIECE, 10),
+            (PIECE / 2, PIECE),
+        ] {
+            assert_eq!(m.lend_piece(pos, n, &COUNTED), None, "{pos} {n}");
+        }
+        assert_eq!(m.lend_piece(0, PIECE, &HEAP), None);
+        assert!(!m.lent);
+        let (t0, t1) = (
+            m.lend_piece(0, PIECE, &COUNTED),
+            m.lend_piece(PIECE, PIECE, &COUNTED),
+        );
+        assert!(t0.is_some() && t1.is_some());
+        // Reclaimed: back in the pool, reused by the next file.
+        let released = RELEASED.load(Ordering::Relaxed);
+        drop(m);
+        assert_eq!(upload_memory().0, 0);
+        let (_, allocated, _) = upload_memory();
+        let mut m = file();
+        assert_eq!(
+            (
+                MADE.load(Ordering::Relaxed) - made,
+                RELEASED.load(Ordering::Relaxed)
+            ),
+            (3, released)
+        );
+        // Held elsewhere: the lent pieces leave the memory, the other one stays.
+        let held = [
+            m.lend_piece(0, PIECE, &COUNTED).unwrap(),
+            m.lend_piece(PIECE, PIECE, &COUNTED).unwrap(),
+        ];
+        lock(&HELD_ELSEWHERE).extend(held);
+        drop(m);
+        assert_eq!(RELEASED.load(Ordering::Relaxed) - released, 2);
+        assert_eq!(upload_memory().0, 0);
+        assert_eq!(upload_memory().1, allocated - 2 * PIECE);
+        // New pieces in their place (a file that lent nothing is not asked about them).
+        drop(file());
+        lock(&HELD_ELSEWHERE).clear();
+        assert_eq!(MADE.load(Ordering::Relaxed) - made, 5);
+        assert_eq!(upload_memory().1, allocated);
+        // The pool's pieces are let go when the source changes.
+        set_piece_source(&HEAP);
+        assert_eq!(
+            RELEASED.load(Ordering::Relaxed) - released,
+            2 + (allocated / PIECE) as u64
+        );
+        assert_eq!(upload_memory().1, 0);
+    }
+
     /// Two uploads arriving at once fill the memory: the one with more of its body still
     /// to come moves to a temporary file, though the other asked for more memory.
     #[test]
@@ -1092,7 +1334,7 @@ pub(crate) mod tests {
             }
         };
         // x 9/16 of the memory, y nearly all the rest, then x the rest.
-        let (x_first, y_first) = (limit / 16 * 9, limit / 16 * 7 - 2 * PIECE);
+        let (x_first, y_first) = (limit / 16 * 9, limit / 16 * 7 - mib / 2);
         feed(&mut ix, &bx[..x_first]);
         feed(&mut iy, &by[..y_first]);
         assert!(upload_memory().0 > limit - mib);
