@@ -708,6 +708,12 @@ fn should_wait(me: Option<(&GrowingFile, &Growing)>, unread: usize) -> bool {
     ahead > 0 || in_files > growing_pieces * PIECE
 }
 
+/// The most one read into the upload memory asks for: a piece is 1 MiB, but reads of up
+/// to 1 MiB cost the sending client more CPU per upload than reads of 256 KiB (wrk's
+/// CPU per 10 MiB upload at one connection 2.21-2.41 against 2.12-2.28 ms in alternated
+/// 3 s runs, the server's 1.9-2.44 against 1.84-2.31 ms).
+const READ_IN_PLACE: usize = 256 * 1024;
+
 /// Reads one `multipart/form-data` body, fed in pieces as it arrives.
 pub struct MultipartReader {
     parser: Parser,
@@ -835,7 +841,10 @@ impl MultipartReader {
         // ones, where they are in the stream: the parser then sees one contiguous input.
         let at = g.memory.len;
         let (index, offset) = (at / PIECE, at % PIECE);
-        let room = PIECE.checked_sub(offset + carry.len())?.min(most);
+        let room = PIECE
+            .checked_sub(offset + carry.len())?
+            .min(most)
+            .min(READ_IN_PLACE);
         if room == 0 {
             return None;
         }
