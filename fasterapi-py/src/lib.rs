@@ -59,10 +59,11 @@
 //!
 //! `fasterapi.pg` (`pg.rs`, `python/fasterapi/pg.py`) is an asyncpg-shaped PostgreSQL
 //! driver for `async def` handlers on [`fasterapi_pg`]: one pipelined connection per I/O
-//! thread and pool, driven by that thread's asyncio loop. A call queues its statement and
-//! returns a future; what a pass of the server loop queued leaves in one write when the
-//! loop's companion runs, and answers resolve their futures on the I/O thread as soon as
-//! they are read. `await pool.fetchrow("SELECT ... WHERE id = $1", 7)` costs no Python
+//! thread and pool, driven by that thread's asyncio loop. A call is a coroutine made in
+//! Rust (`PgCall`, see `coroutine.rs`) that queues its statement at its first step and waits
+//! for an asyncio future; what a pass of the server loop queued leaves in one write when
+//! the loop's companion runs, and answers resolve their futures on the I/O thread as soon
+//! as they are read. `await pool.fetchrow("SELECT ... WHERE id = $1", 7)` costs no Python
 //! driver code.
 #![deny(
     missing_docs,
