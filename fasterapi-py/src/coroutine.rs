@@ -92,7 +92,9 @@ pub(crate) fn install_slots<T: RustCoroutine>(py: Python<'_>) {
 }
 
 /// `am_await`: the object itself, as its `__await__` answers.
-unsafe extern "C" fn coroutine_await(slf: *mut pyo3::ffi::PyObject) -> *mut pyo3::ffi::PyObject {
+pub(crate) unsafe extern "C" fn coroutine_await(
+    slf: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
     // SAFETY: CPython calls the slot with a live object of the type and the GIL held;
     // the new reference is the slot's result.
     unsafe { pyo3::ffi::Py_IncRef(slf) };
@@ -107,7 +109,6 @@ unsafe extern "C" fn coroutine_send<T: RustCoroutine>(
     arg: *mut pyo3::ffi::PyObject,
     result: *mut *mut pyo3::ffi::PyObject,
 ) -> pyo3::ffi::PySendResult {
-    use pyo3::ffi::PySendResult;
     // SAFETY: CPython calls the slot with the GIL held, `slf` a live object of this
     // type (the slot is this type's), `arg` a live object (`None` for a plain step),
     // both borrowed for the call, and `result` writable.
@@ -125,6 +126,23 @@ unsafe extern "C" fn coroutine_send<T: RustCoroutine>(
                 T::WHAT
             )))
         });
+        send_result(py, stepped, result)
+    }
+}
+
+/// An `am_send` slot's answer from a step: the yielded object (`PYGEN_NEXT`) or result
+/// (`PYGEN_RETURN`) in `*result`, or `PYGEN_ERROR` with the exception set.
+///
+/// # Safety
+/// `result` is writable; the GIL is held (`py`).
+pub(crate) unsafe fn send_result(
+    py: Python<'_>,
+    stepped: PyResult<Stepped>,
+    result: *mut *mut pyo3::ffi::PyObject,
+) -> pyo3::ffi::PySendResult {
+    use pyo3::ffi::PySendResult;
+    // SAFETY: the caller's: `result` is writable.
+    unsafe {
         match stepped {
             Ok(Stepped::Yield(v)) => {
                 *result = v.into_ptr();

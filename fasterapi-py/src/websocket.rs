@@ -292,21 +292,51 @@ enum Wake {
 }
 
 /// Where the one wait on a [`PyInbox`] is, as the states of an asyncio future the
-/// handler's task awaits (one per wait, reused).
+/// handler's task awaits (one per wait, reused), and the states of a direct step (see
+/// [`PyHandlerCoro`]).
 enum Wait {
     /// Nobody waits.
     Idle,
     /// Yielded to the task (`await inbox`), which has not added its wake-up yet.
-    Yielded,
-    /// The task's wake-up (`add_done_callback`), to call once a message comes.
+    Yielded {
+        /// By a receive's awaitable ([`PyAwaitable`]), which a direct step can resume
+        /// (not by `await inbox`, whose second step is told from its first by `Woken`).
+        direct: bool,
+        /// The handler's coroutine it was yielded through to the task, once it saw it.
+        driver: Option<Py<PyHandlerCoro>>,
+    },
+    /// The task's wake-up (`add_done_callback`), to call once a message comes; with
+    /// `driver`, a message steps that coroutine directly instead.
     Waiting {
         callback: Py<PyAny>,
         context: Option<Py<PyAny>>,
+        driver: Option<Py<PyHandlerCoro>>,
+    },
+    /// A message came and `driver`'s coroutine is being stepped directly
+    /// ([`PyInbox::step_directly`], which holds the task's wake-up meanwhile); `cancel`:
+    /// the task was cancelled meanwhile (`cancel(msg)`).
+    Stepping {
+        driver: Py<PyHandlerCoro>,
+        cancel: Option<Option<Py<PyAny>>>,
+    },
+    /// In a direct step, the coroutine waits on the inbox again (`direct`: through a
+    /// receive's awaitable): the task's wake-up goes back to `Waiting` after the step.
+    Rewaited {
+        driver: Py<PyHandlerCoro>,
+        direct: bool,
+        cancel: Option<Option<Py<PyAny>>>,
     },
     /// Done: a message (or the close) came and the wake-up was called or scheduled.
     Woken,
     /// Cancelled (`cancel(msg)`): the wait raises `CancelledError(msg)`.
     Cancelled(Option<Py<PyAny>>),
+}
+
+/// A direct step's start, taken from [`Wait::Waiting`] by [`PyInbox::take_for_step`].
+struct DirectStep {
+    callback: Py<PyAny>,
+    context: Option<Py<PyAny>>,
+    driver: Py<PyHandlerCoro>,
 }
 
 /// A WebSocket's messages the handler has not received yet, and the wait for the next:
@@ -394,9 +424,59 @@ impl PyInbox {
             }
             me.unread += charge;
             me.items.push_back((item.unbind(), charge));
+            if wake == Wake::Step {
+                if let Some(step) = me.take_for_step(slf.py()) {
+                    drop(me);
+                    return Self::step_directly(slf, step);
+                }
+            }
             me.take_waiter()
         };
         Self::wake(slf, woken, wake)
+    }
+
+    /// The waiting task's wake-up, its context and the handler coroutine to step, the
+    /// wait marked [`Wait::Stepping`], if the task waits through a [`PyHandlerCoro`]
+    /// that a message can step directly.
+    fn take_for_step(&mut self, py: Python<'_>) -> Option<DirectStep> {
+        if !matches!(
+            self.wait,
+            Wait::Waiting {
+                driver: Some(_),
+                ..
+            }
+        ) || self.event_loop.is_none()
+        {
+            return None;
+        }
+        let Wait::Waiting {
+            callback,
+            context,
+            driver: Some(driver),
+        } = std::mem::replace(&mut self.wait, Wait::Idle)
+        else {
+            unreachable!("matched as Waiting with a driver above")
+        };
+        self.wait = Wait::Stepping {
+            driver: driver.clone_ref(py),
+            cancel: None,
+        };
+        Some(DirectStep {
+            callback,
+            context,
+            driver,
+        })
+    }
+
+    /// Gives the wait up (the coroutine awaiting the inbox was closed or thrown into):
+    /// nobody waits any more; in a direct step, the task's wake-up stays with the step.
+    fn give_up(&mut self) {
+        self.wait = match std::mem::replace(&mut self.wait, Wait::Idle) {
+            Wait::Stepping { driver, cancel } | Wait::Rewaited { driver, cancel, .. } => {
+                Wait::Stepping { driver, cancel }
+            }
+            _ => Wait::Idle,
+        };
     }
 
     /// The waiting task's wake-up and context, the wait marked done, if a task waits.
@@ -405,7 +485,9 @@ impl PyInbox {
             return None;
         }
         match std::mem::replace(&mut self.wait, Wait::Woken) {
-            Wait::Waiting { callback, context } => Some((callback, context)),
+            Wait::Waiting {
+                callback, context, ..
+            } => Some((callback, context)),
             _ => unreachable!("matched as Waiting above"),
         }
     }
@@ -422,36 +504,173 @@ impl PyInbox {
         let Some((callback, context)) = woken else {
             return Ok(());
         };
-        let py = slf.py();
-        let done = match &slf.borrow().done {
-            Some(d) => d.clone_ref(py).into_bound(py),
-            None => slf.clone().into_any(),
-        };
+        let done = Self::finished(slf);
         if wake == Wake::Schedule {
             return Self::schedule(slf, callback, context, done);
         }
-        let Some(ctx) = context else {
-            callback.bind(py).call1((done,))?;
-            return Ok(());
-        };
-        // `context.run(callback, done)` without looking up and calling `run`.
-        // SAFETY: `ctx` is a live object (held here); `PyContext_Enter` checks that it is
-        // a `contextvars.Context` (a `TypeError` otherwise, returned as -1), and once it
-        // succeeded, `PyContext_Exit` leaves it on this same thread after the call,
-        // whatever the call did (as `Context.run` does).
-        if unsafe { pyo3::ffi::PyContext_Enter(ctx.as_ptr()) } != 0 {
-            return Err(PyErr::fetch(py));
-        }
-        let called = callback.bind(py).call1((done,));
-        // SAFETY: as above: the context entered on this thread just before.
-        if unsafe { pyo3::ffi::PyContext_Exit(ctx.as_ptr()) } != 0 {
-            let exited = PyErr::fetch(py);
-            called?;
-            return Err(exited);
-        }
-        called.map(drop)
+        call_wakeup(slf.py(), callback, context, done)
     }
 
+    /// What a wake-up is called with once a message came: [`PyInbox::done`], or the
+    /// inbox itself (done too) before `accept`.
+    fn finished<'py>(slf: &Bound<'py, PyInbox>) -> Bound<'py, PyAny> {
+        let py = slf.py();
+        match &slf.borrow().done {
+            Some(d) => d.clone_ref(py).into_bound(py),
+            None => slf.clone().into_any(),
+        }
+    }
+
+    /// Steps the handler's coroutine (`step.driver`'s) right here, with a message
+    /// queued, as its task's wake-up would (in the task's context, the task current for
+    /// the loop), without the task's step: its coroutine most often waits on the inbox
+    /// again, and the task, which still waits on it with the same wake-up, need not know.
+    /// Otherwise (it waited on something else, returned or raised) the outcome is kept
+    /// in the driver and the task woken, whose step takes it from there.
+    fn step_directly(slf: &Bound<'_, PyInbox>, step: DirectStep) -> PyResult<()> {
+        use pyo3::ffi;
+        let py = slf.py();
+        let DirectStep {
+            callback,
+            context,
+            driver,
+        } = step;
+        let (coro, task) = {
+            let d = driver.bind(py).borrow();
+            (
+                d.coro.clone_ref(py),
+                d.task.as_ref().map(|t| t.clone_ref(py)),
+            )
+        };
+        let event_loop = slf.borrow().event_loop.as_ref().map(|l| l.clone_ref(py));
+        let (Some(task), Some(event_loop)) = (task, event_loop) else {
+            // No task to be current (the first step is not over): the task steps it.
+            slf.borrow_mut().wait = Wait::Woken;
+            return call_wakeup(py, callback, context, Self::finished(slf));
+        };
+        let tasks = current_tasks(py)?;
+        // SAFETY: every pointer is a live object held here (`ctx`, `coro`, `task`, the
+        // loop, the dict of current tasks) and the GIL is held. A context entered is
+        // exited on this thread after the step whatever it did (as `Context.run`), and
+        // the loop's entry in `_current_tasks` (absent: the server delivers a
+        // connection's messages outside any task) is removed after it, as asyncio's
+        // `leave_task`; an error of the step is fetched before either call.
+        let (sent, result, failed) = unsafe {
+            if let Some(ctx) = &context {
+                if ffi::PyContext_Enter(ctx.as_ptr()) != 0 {
+                    let e = PyErr::fetch(py);
+                    slf.borrow_mut().wait = Wait::Woken;
+                    call_wakeup(py, callback, context, Self::finished(slf))?;
+                    return Err(e);
+                }
+            }
+            let entered = ffi::PyDict_SetItem(tasks.as_ptr(), event_loop.as_ptr(), task.as_ptr());
+            let mut result: *mut ffi::PyObject = std::ptr::null_mut();
+            let sent = if entered == 0 {
+                ffi::PyIter_Send(coro.as_ptr(), ffi::Py_None(), &mut result)
+            } else {
+                ffi::PySendResult::PYGEN_ERROR
+            };
+            let failed = (sent == ffi::PySendResult::PYGEN_ERROR).then(|| PyErr::fetch(py));
+            if entered == 0 && ffi::PyDict_DelItem(tasks.as_ptr(), event_loop.as_ptr()) != 0 {
+                PyErr::fetch(py).display(py);
+            }
+            if let Some(ctx) = &context {
+                if ffi::PyContext_Exit(ctx.as_ptr()) != 0 {
+                    PyErr::fetch(py).display(py);
+                }
+            }
+            (
+                sent,
+                Bound::from_owned_ptr_or_opt(py, result).map(Bound::unbind),
+                failed,
+            )
+        };
+        let parked = sent == ffi::PySendResult::PYGEN_NEXT
+            && result.as_ref().is_some_and(|r| r.as_ptr() == slf.as_ptr());
+        let state = std::mem::replace(&mut slf.borrow_mut().wait, Wait::Idle);
+        let cancel = match state {
+            // Waits on the inbox again, as the task thinks it always did.
+            Wait::Rewaited {
+                driver: again,
+                direct,
+                cancel: None,
+            } if parked => {
+                slf.borrow_mut().wait = Wait::Waiting {
+                    callback,
+                    context,
+                    driver: direct.then_some(again),
+                };
+                return Ok(());
+            }
+            Wait::Rewaited {
+                cancel: Some(msg), ..
+            } if parked => {
+                // Cancelled in the step, waiting again: the wake-up raises the
+                // `CancelledError` in the wait, as `cancel()` schedules it.
+                slf.borrow_mut().wait = Wait::Cancelled(msg.as_ref().map(|m| m.clone_ref(py)));
+                return Self::schedule(slf, callback, context, slf.clone().into_any());
+            }
+            Wait::Stepping { cancel, .. } | Wait::Rewaited { cancel, .. } => cancel,
+            other => {
+                slf.borrow_mut().wait = other;
+                None
+            }
+        };
+        let outcome = match (sent, result) {
+            (ffi::PySendResult::PYGEN_NEXT, Some(r)) => Outcome::Yield(r),
+            (ffi::PySendResult::PYGEN_RETURN, Some(r)) => Outcome::Return(r),
+            (_, _) => Outcome::Raise(
+                failed.unwrap_or_else(|| PyRuntimeError::new_err("a coroutine step gave nothing")),
+            ),
+        };
+        {
+            let mut d = driver.bind(py).borrow_mut();
+            if !matches!(outcome, Outcome::Yield(_)) {
+                d.task = None;
+            }
+            d.stash = Some(outcome);
+        }
+        match cancel {
+            Some(msg) => {
+                slf.borrow_mut().wait = Wait::Cancelled(msg);
+                Self::schedule(slf, callback, context, slf.clone().into_any())
+            }
+            None => call_wakeup(py, callback, context, Self::finished(slf)),
+        }
+    }
+}
+
+/// Calls a task's wake-up `callback(done)` in its `context` (`context.run(callback,
+/// done)` without looking up and calling `run`).
+fn call_wakeup(
+    py: Python<'_>,
+    callback: Py<PyAny>,
+    context: Option<Py<PyAny>>,
+    done: Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let Some(ctx) = context else {
+        callback.bind(py).call1((done,))?;
+        return Ok(());
+    };
+    // SAFETY: `ctx` is a live object (held here); `PyContext_Enter` checks that it is
+    // a `contextvars.Context` (a `TypeError` otherwise, returned as -1), and once it
+    // succeeded, `PyContext_Exit` leaves it on this same thread after the call,
+    // whatever the call did (as `Context.run` does).
+    if unsafe { pyo3::ffi::PyContext_Enter(ctx.as_ptr()) } != 0 {
+        return Err(PyErr::fetch(py));
+    }
+    let called = callback.bind(py).call1((done,));
+    // SAFETY: as above: the context entered on this thread just before.
+    if unsafe { pyo3::ffi::PyContext_Exit(ctx.as_ptr()) } != 0 {
+        let exited = PyErr::fetch(py);
+        called?;
+        return Err(exited);
+    }
+    called.map(drop)
+}
+
+impl PyInbox {
     /// `add_done_callback(callback, *, context=None)` (what [`inbox_add_done`] calls):
     /// the waiting task's wake-up, kept until a message comes; scheduled at once if the
     /// wait is over already.
@@ -462,13 +681,20 @@ impl PyInbox {
     ) -> PyResult<()> {
         let now = {
             let mut me = slf.try_borrow_mut()?;
-            match me.wait {
-                Wait::Yielded => {
-                    me.wait = Wait::Waiting { callback, context };
+            match std::mem::replace(&mut me.wait, Wait::Idle) {
+                Wait::Yielded { driver, .. } => {
+                    me.wait = Wait::Waiting {
+                        callback,
+                        context,
+                        driver,
+                    };
                     return Ok(());
                 }
-                Wait::Woken | Wait::Cancelled(_) => true,
-                Wait::Idle | Wait::Waiting { .. } => false,
+                other => {
+                    let now = matches!(other, Wait::Woken | Wait::Cancelled(_));
+                    me.wait = other;
+                    now
+                }
             }
         };
         if !now {
@@ -596,7 +822,7 @@ impl PyInbox {
     // -- awaiting it: the protocol of asyncio futures -------------------------------------
 
     fn __await__(slf: PyRefMut<'_, Self>) -> PyResult<PyRefMut<'_, Self>> {
-        if !matches!(slf.wait, Wait::Idle) {
+        if !matches!(slf.wait, Wait::Idle | Wait::Stepping { .. }) {
             return Err(PyRuntimeError::new_err(
                 "cannot receive from a WebSocket while another coroutine is already \
                  waiting for its next message",
@@ -614,8 +840,20 @@ impl PyInbox {
     fn __next__(mut slf: PyRefMut<'_, Self>) -> PyResult<Option<PyRefMut<'_, Self>>> {
         match std::mem::replace(&mut slf.wait, Wait::Idle) {
             Wait::Idle => {
-                slf.wait = Wait::Yielded;
+                slf.wait = Wait::Yielded {
+                    direct: false,
+                    driver: None,
+                };
                 slf.blocking = true;
+                Ok(Some(slf))
+            }
+            // In a direct step: the task waits on the inbox already.
+            Wait::Stepping { driver, cancel } => {
+                slf.wait = Wait::Rewaited {
+                    driver,
+                    direct: false,
+                    cancel,
+                };
                 Ok(Some(slf))
             }
             Wait::Woken => Ok(None),
@@ -623,7 +861,7 @@ impl PyInbox {
                 let py = slf.py();
                 Err(PyErr::from_value(asyncio_error(py, true)?.call1((msg,))?))
             }
-            pending @ (Wait::Yielded | Wait::Waiting { .. }) => {
+            pending @ (Wait::Yielded { .. } | Wait::Waiting { .. } | Wait::Rewaited { .. }) => {
                 slf.wait = pending;
                 Err(PyRuntimeError::new_err("await wasn't used with future"))
             }
@@ -639,7 +877,7 @@ impl PyInbox {
         val: Option<Bound<'_, PyAny>>,
         _tb: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        self.wait = Wait::Idle;
+        self.give_up();
         let exc = match val {
             Some(v) if !v.is_none() => v,
             _ => typ,
@@ -649,13 +887,20 @@ impl PyInbox {
 
     /// `coroutine.close` passes on to what it awaits: the wait is given up.
     fn close(&mut self) {
-        self.wait = Wait::Idle;
+        self.give_up();
     }
 
     fn remove_done_callback(&mut self, py: Python<'_>, callback: Bound<'_, PyAny>) -> usize {
         match &self.wait {
             Wait::Waiting { callback: c, .. } if c.bind(py).eq(&callback).unwrap_or(false) => {
-                self.wait = Wait::Yielded;
+                let Wait::Waiting { driver, .. } = std::mem::replace(&mut self.wait, Wait::Idle)
+                else {
+                    unreachable!("matched as Waiting above")
+                };
+                self.wait = Wait::Yielded {
+                    direct: driver.is_some(),
+                    driver,
+                };
                 1
             }
             _ => 0,
@@ -706,13 +951,38 @@ impl PyInbox {
         let woken = {
             let mut me = slf.borrow_mut();
             match std::mem::replace(&mut me.wait, Wait::Idle) {
-                Wait::Yielded => {
+                Wait::Yielded { .. } => {
                     me.wait = Wait::Cancelled(msg);
                     None
                 }
-                Wait::Waiting { callback, context } => {
+                Wait::Waiting {
+                    callback, context, ..
+                } => {
                     me.wait = Wait::Cancelled(msg);
                     Some((callback, context))
+                }
+                // In a direct step, which holds the wake-up: it schedules it after.
+                Wait::Stepping {
+                    driver,
+                    cancel: None,
+                } => {
+                    me.wait = Wait::Stepping {
+                        driver,
+                        cancel: Some(msg),
+                    };
+                    None
+                }
+                Wait::Rewaited {
+                    driver,
+                    direct,
+                    cancel: None,
+                } => {
+                    me.wait = Wait::Rewaited {
+                        driver,
+                        direct,
+                        cancel: Some(msg),
+                    };
+                    None
                 }
                 other => {
                     me.wait = other;
@@ -730,7 +1000,10 @@ impl PyInbox {
     fn __repr__(&self) -> String {
         let state = match self.wait {
             Wait::Idle => "idle",
-            Wait::Yielded | Wait::Waiting { .. } => "pending",
+            Wait::Yielded { .. }
+            | Wait::Waiting { .. }
+            | Wait::Stepping { .. }
+            | Wait::Rewaited { .. } => "pending",
             Wait::Woken => "finished",
             Wait::Cancelled(_) => "cancelled",
         };
@@ -748,12 +1021,24 @@ impl PyInbox {
         visit.call(&self.spare_send)?;
         visit.call(&self.bound_add_done)?;
         match &self.wait {
-            Wait::Waiting { callback, context } => {
+            Wait::Yielded { driver, .. } => visit.call(driver)?,
+            Wait::Waiting {
+                callback,
+                context,
+                driver,
+            } => {
                 visit.call(callback)?;
                 visit.call(context)?;
+                visit.call(driver)?;
+            }
+            Wait::Stepping { driver, cancel } | Wait::Rewaited { driver, cancel, .. } => {
+                visit.call(driver)?;
+                if let Some(msg) = cancel {
+                    visit.call(msg)?;
+                }
             }
             Wait::Cancelled(msg) => visit.call(msg)?,
-            _ => {}
+            Wait::Idle | Wait::Woken => {}
         }
         Ok(())
     }
@@ -842,6 +1127,8 @@ impl PyAwaitable {
         if waiting {
             match std::mem::replace(&mut me.wait, Wait::Idle) {
                 Wait::Woken => {}
+                // Resumed by a direct step, which holds the wait until it ends.
+                stepping @ Wait::Stepping { .. } => me.wait = stepping,
                 Wait::Cancelled(msg) => {
                     drop(me);
                     return Err(PyErr::from_value(asyncio_error(py, true)?.call1((msg,))?));
@@ -892,15 +1179,31 @@ impl PyAwaitable {
             };
             return self.delegate(py, name, ());
         }
-        if !matches!(me.wait, Wait::Idle) {
-            return Err(PyRuntimeError::new_err(
-                "cannot receive from a WebSocket while another coroutine is already \
-                 waiting for its next message",
-            ));
+        match std::mem::replace(&mut me.wait, Wait::Idle) {
+            // As `await inbox` does: the inbox is the future the task waits on.
+            Wait::Idle => {
+                me.wait = Wait::Yielded {
+                    direct: true,
+                    driver: None,
+                };
+                me.blocking = true;
+            }
+            // In a direct step: the task waits on the inbox already.
+            Wait::Stepping { driver, cancel } => {
+                me.wait = Wait::Rewaited {
+                    driver,
+                    direct: true,
+                    cancel,
+                };
+            }
+            other => {
+                me.wait = other;
+                return Err(PyRuntimeError::new_err(
+                    "cannot receive from a WebSocket while another coroutine is already \
+                     waiting for its next message",
+                ));
+            }
         }
-        // As `await inbox` does: the inbox is the future the task waits on.
-        me.wait = Wait::Yielded;
-        me.blocking = true;
         drop(me);
         let yielded = inbox.clone_ref(py).into_any();
         self.op = Op::Receive {
@@ -1010,7 +1313,7 @@ fn reuse(
 /// Gives a receive's wait on `inbox` up (as `inbox.throw`/`close` do).
 fn give_up(py: Python<'_>, inbox: &Py<PyInbox>) {
     if let Ok(mut me) = inbox.bind(py).try_borrow_mut() {
-        me.wait = Wait::Idle;
+        me.give_up();
     }
 }
 
@@ -1108,6 +1411,303 @@ impl RustCoroutine for PyAwaitable {
 
     fn step_with(&mut self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Stepped> {
         self.send_value(py, value)
+    }
+}
+
+/// asyncio's dict of the task running on each loop (`asyncio.tasks._current_tasks`,
+/// what `current_task()` reads), looked up once.
+fn current_tasks(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
+    static TASKS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+    let tasks = TASKS.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
+        Ok(py
+            .import("asyncio.tasks")?
+            .getattr("_current_tasks")?
+            .cast_into::<PyDict>()?
+            .unbind())
+    })?;
+    Ok(tasks.bind(py))
+}
+
+/// How a direct step of a [`PyHandlerCoro`]'s coroutine ended, when its task has to
+/// take it from there: handed to the task at its next step.
+enum Outcome {
+    /// It waits on this (not the inbox): the task waits on it.
+    Yield(Py<PyAny>),
+    /// It returned this.
+    Return(Py<PyAny>),
+    /// It raised this.
+    Raise(PyErr),
+}
+
+/// The coroutine a WebSocket handler's task runs: `fasterapi._fasterapi.HandlerCoroutine`,
+/// the handler's own coroutine stepped through (registered as a
+/// `collections.abc.Coroutine`), which lets a message step it directly.
+///
+/// asyncio's task wakes from a future by its wake-up (`task_wakeup` -> `task_step`):
+/// entering the task (`_current_tasks`), stepping the coroutine, then speaking the
+/// future protocol with what it yields (`_asyncio_future_blocking` read and written,
+/// `get_loop`, `_loop`, a bound wake-up made, `add_done_callback(..., context=...)`) and
+/// leaving the task; about 2,000 instructions a message when the coroutine waits on the
+/// inbox again. With this in between, a message whose task waits on its inbox
+/// through it steps the handler's coroutine right there ([`PyInbox::step_directly`]): in
+/// the task's context and with the task current, as its step would. When the coroutine
+/// waits on the inbox again (the echo's loop: `receive_*` after `send_*`), the task,
+/// which still waits on the inbox with the same wake-up, is not involved at all.
+/// Anything else (another future awaited, a return, an exception) is kept here and the
+/// task woken: its step gets it from [`send`](PyHandlerCoro::send) as if the coroutine
+/// had answered then. Cancellation goes to the inbox the task waits on, as before.
+#[pyclass(module = "fasterapi._fasterapi", name = "HandlerCoroutine")]
+pub(crate) struct PyHandlerCoro {
+    /// The handler's coroutine.
+    coro: Py<PyAny>,
+    /// Its task, once made (until the coroutine ends).
+    task: Option<Py<PyAny>>,
+    /// How a direct step ended, for the task's next step.
+    stash: Option<Outcome>,
+}
+
+impl PyHandlerCoro {
+    /// A step with `arg` sent in: what a direct step left, or the coroutine's step.
+    fn send_in(slf: &Bound<'_, Self>, arg: &Bound<'_, PyAny>) -> PyResult<Stepped> {
+        use pyo3::ffi;
+        let py = slf.py();
+        let (coro, stash) = {
+            let mut me = slf.try_borrow_mut()?;
+            (me.coro.clone_ref(py), me.stash.take())
+        };
+        if let Some(stash) = stash {
+            return match stash {
+                Outcome::Yield(v) => Ok(Stepped::Yield(v)),
+                Outcome::Return(v) => Ok(Stepped::Return(Some(v))),
+                Outcome::Raise(e) => Err(e),
+            };
+        }
+        let mut result: *mut ffi::PyObject = std::ptr::null_mut();
+        // SAFETY: `coro` and `arg` are live objects held for the call, the GIL is held,
+        // and `PyIter_Send` leaves a new reference in `result` unless it fails.
+        let sent = unsafe { ffi::PyIter_Send(coro.as_ptr(), arg.as_ptr(), &mut result) };
+        // SAFETY: as above: `result` is NULL or a new reference.
+        let result = unsafe { Bound::from_owned_ptr_or_opt(py, result).map(Bound::unbind) };
+        match (sent, result) {
+            (ffi::PySendResult::PYGEN_NEXT, Some(v)) => {
+                Self::note_yield(slf, v.bind(py));
+                Ok(Stepped::Yield(v))
+            }
+            (ffi::PySendResult::PYGEN_RETURN, v) => {
+                Self::ended(slf);
+                Ok(Stepped::Return(v))
+            }
+            _ => {
+                Self::ended(slf);
+                Err(PyErr::fetch(py))
+            }
+        }
+    }
+
+    /// The coroutine yielded `value` to the task: if a receive's wait on an inbox, a
+    /// message can step the coroutine directly once the task added its wake-up.
+    fn note_yield(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) {
+        let Ok(inbox) = value.cast_exact::<PyInbox>() else {
+            return;
+        };
+        if let Ok(mut me) = inbox.try_borrow_mut() {
+            if let Wait::Yielded {
+                direct: true,
+                driver: driver @ None,
+            } = &mut me.wait
+            {
+                *driver = Some(slf.clone().unbind());
+            }
+        }
+    }
+
+    /// The coroutine ended: its task is not needed for direct steps any more.
+    fn ended(slf: &Bound<'_, Self>) {
+        if let Ok(mut me) = slf.try_borrow_mut() {
+            me.task = None;
+        }
+    }
+}
+
+#[pymethods]
+impl PyHandlerCoro {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+        let py = slf.py();
+        Ok(Self::send_in(slf, &py.None().into_bound(py))?.into_next(py))
+    }
+
+    /// `coroutine.send(value)`.
+    fn send(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        Self::send_in(slf, value)?.into_method()
+    }
+
+    /// `coroutine.throw(...)`: thrown into the handler's coroutine (a cancellation, as
+    /// the task throws it). What a direct step left is dropped for it, as the task would
+    /// have thrown into the coroutine at that point; a coroutine that ended in that step
+    /// raises it (a return) or its own exception.
+    #[pyo3(signature = (typ, val = None, tb = None))]
+    fn throw(
+        slf: &Bound<'_, Self>,
+        typ: Bound<'_, PyAny>,
+        val: Option<Bound<'_, PyAny>>,
+        tb: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let (coro, stash) = {
+            let mut me = slf.try_borrow_mut()?;
+            (me.coro.clone_ref(py), me.stash.take())
+        };
+        match stash {
+            Some(Outcome::Return(_)) => {
+                let exc = match val {
+                    Some(v) if !v.is_none() => v,
+                    _ => typ,
+                };
+                return Err(PyErr::from_value(exc));
+            }
+            Some(Outcome::Raise(e)) => return Err(e),
+            Some(Outcome::Yield(_)) | None => {}
+        }
+        let thrown = match (val, tb) {
+            (Some(v), Some(t)) if !t.is_none() => coro
+                .bind(py)
+                .call_method1(pyo3::intern!(py, "throw"), (typ, v, t)),
+            (Some(v), _) if !v.is_none() => coro
+                .bind(py)
+                .call_method1(pyo3::intern!(py, "throw"), (typ, v)),
+            _ => coro
+                .bind(py)
+                .call_method1(pyo3::intern!(py, "throw"), (typ,)),
+        };
+        match thrown {
+            Ok(v) => {
+                Self::note_yield(slf, &v);
+                Ok(v.unbind())
+            }
+            Err(e) => {
+                Self::ended(slf);
+                Err(e)
+            }
+        }
+    }
+
+    /// `coroutine.close()`.
+    fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let coro = {
+            let mut me = slf.try_borrow_mut()?;
+            me.stash = None;
+            me.task = None;
+            me.coro.clone_ref(py)
+        };
+        coro.bind(py).call_method0(pyo3::intern!(py, "close"))?;
+        Ok(())
+    }
+
+    /// The handler's coroutine.
+    #[getter]
+    fn coroutine(&self, py: Python<'_>) -> Py<PyAny> {
+        self.coro.clone_ref(py)
+    }
+
+    #[getter]
+    fn __name__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.coro.bind(py).getattr("__name__")?.unbind())
+    }
+
+    #[getter]
+    fn __qualname__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.coro.bind(py).getattr("__qualname__")?.unbind())
+    }
+
+    #[getter]
+    fn cr_code(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.coro.bind(py).getattr("cr_code")?.unbind())
+    }
+
+    #[getter]
+    fn cr_frame(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.coro.bind(py).getattr("cr_frame")?.unbind())
+    }
+
+    #[getter]
+    fn cr_running(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.coro.bind(py).getattr("cr_running")?.unbind())
+    }
+
+    #[getter]
+    fn cr_await(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.coro.bind(py).getattr("cr_await")?.unbind())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(self.coro.bind(py).repr()?.to_string())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.coro)?;
+        visit.call(&self.task)?;
+        match &self.stash {
+            Some(Outcome::Yield(v) | Outcome::Return(v)) => visit.call(v),
+            _ => Ok(()),
+        }
+    }
+
+    fn __clear__(&mut self) {
+        self.task = None;
+        self.stash = None;
+    }
+}
+
+/// Gives `HandlerCoroutine` the `am_send` and `am_await` slots (as
+/// [`crate::coroutine::install_slots`] does for `WebSocketAwaitable`, whose steps borrow the
+/// object for their length; a step of this one runs the handler, which may look at it):
+/// asyncio's task steps it through `PyIter_Send` without a `StopIteration` per result.
+pub(crate) fn install_handler_slots(py: Python<'_>) {
+    let tp = py.get_type::<PyHandlerCoro>();
+    // SAFETY: as in `coroutine::install_slots`: a heap type pyo3 made with an
+    // `__await__` (its own `tp_as_async`), written at import before any object of it
+    // exists, with the GIL held.
+    unsafe {
+        let tp = tp.as_type_ptr();
+        let slots = (*tp).tp_as_async;
+        if !slots.is_null() {
+            (*slots).am_await = Some(crate::coroutine::coroutine_await);
+            (*slots).am_send = Some(handler_send);
+            pyo3::ffi::PyType_Modified(tp);
+        }
+    }
+}
+
+/// `am_send` of `HandlerCoroutine`: [`PyHandlerCoro::send_in`].
+unsafe extern "C" fn handler_send(
+    slf: *mut pyo3::ffi::PyObject,
+    arg: *mut pyo3::ffi::PyObject,
+    result: *mut *mut pyo3::ffi::PyObject,
+) -> pyo3::ffi::PySendResult {
+    // SAFETY: CPython calls the slot with the GIL held, `slf` a live object of this
+    // type, `arg` a live object, both borrowed for the call, and `result` writable.
+    unsafe {
+        let py = Python::assume_attached();
+        let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let me = Borrowed::from_ptr(py, slf).cast_unchecked::<PyHandlerCoro>();
+            let arg = Borrowed::from_ptr(py, arg).to_owned();
+            PyHandlerCoro::send_in(&me, &arg)
+        }))
+        .unwrap_or_else(|_| {
+            Err(PyRuntimeError::new_err(
+                "a WebSocket handler's step panicked",
+            ))
+        });
+        crate::coroutine::send_result(py, stepped, result)
     }
 }
 
@@ -1517,11 +2117,36 @@ fn start(py: Python<'_>, route: &PyRoute, req: &Request<'_>, upgrade: Upgrade) -
         match plan.arguments(py, rt, req, &mut cell)? {
             Ok(args) => {
                 let coro = plan.call(handler, args)?;
+                // A native coroutine runs under a `HandlerCoroutine`, which messages can
+                // step directly; anything else goes to the task as it is (which refuses
+                // what is not a coroutine).
+                // SAFETY: `coro` is a live object and the GIL is held.
+                let driver = if unsafe { pyo3::ffi::PyCoro_CheckExact(coro.as_ptr()) } != 0 {
+                    Some(Bound::new(
+                        py,
+                        PyHandlerCoro {
+                            coro: coro.clone().unbind(),
+                            task: None,
+                            stash: None,
+                        },
+                    )?)
+                } else {
+                    None
+                };
+                let coro = match &driver {
+                    Some(d) => d.clone().into_any(),
+                    None => coro,
+                };
                 let done = websocket.getattr(pyo3::intern!(py, "_done"))?;
                 aio::with_loop(py, rt, |lp| {
                     let event_loop = lp.event_loop.bind(py);
                     aio::mark_running(py, rt, event_loop)?;
                     let task = rt.start.bind(py).call1((coro, event_loop))?;
+                    if let Some(d) = &driver {
+                        if !task.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+                            d.borrow_mut().task = Some(task.clone().unbind());
+                        }
+                    }
                     task.call_method1(pyo3::intern!(py, "add_done_callback"), (done,))?;
                     lp.note_work(py)
                 })

@@ -4,6 +4,7 @@
 conformance over a server process is test_websocket_conformance.py's."""
 
 import asyncio
+import contextvars
 
 import pytest
 
@@ -77,6 +78,118 @@ def test_one_receive_waits_at_a_time_and_a_cancelled_one_gives_its_wait_up():
         for word in ("a", "b", "c"):
             s.send_text(word)
         assert [s.receive_text() for _ in range(3)] == ["a True", "b True", "c True"]
+
+
+def test_messages_step_the_handler_as_its_task_would():
+    # A message to a handler whose task waits in a receive steps the handler's coroutine
+    # right there (through the HandlerCoroutine its task runs): in the task's context,
+    # with the task current and no task current after the step, and whatever else the
+    # handler then awaits, returns or raises goes on through the task.
+    app = FastAPI()
+    var = contextvars.ContextVar("var", default="unset")
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        me = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        var.set("mine")
+        outside = []
+        await websocket.send_text(type(me.get_coro()).__name__)
+        while True:
+            text = await websocket.receive_text()
+            if text == "sleep":
+                await asyncio.sleep(0)
+            elif text == "future":
+                fut = loop.create_future()
+                loop.call_soon(fut.set_result, "set")
+                text = await fut
+            elif text == "outside":
+                loop.call_soon(lambda: outside.append(asyncio.current_task()))
+                await asyncio.sleep(0)
+                text = f"outside {outside}"
+            elif text == "asgi":
+                text = (await websocket.receive())["text"] + " via receive"
+            elif text == "return":
+                await websocket.send_text("returning")
+                return
+            elif text == "boom":
+                raise KeyError("boom")
+            await websocket.send_text(f"{text} {asyncio.current_task() is me} {var.get()}")
+
+    client = TestClient(app)
+    with client.websocket_connect("/ws") as s:
+        assert s.receive_text() == "HandlerCoroutine"
+        for sent, echoed in (
+            ("a", "a True mine"), ("sleep", "sleep True mine"), ("future", "set True mine"),
+            ("outside", "outside [None] True mine"), ("b", "b True mine"),
+        ):
+            s.send_text(sent)
+            assert s.receive_text() == echoed
+        s.send_text("asgi")
+        s.send_text("payload")
+        assert s.receive_text() == "payload via receive True mine"
+        s.send_text("c")
+        assert s.receive_text() == "c True mine"
+        s.send_text("return")
+        assert s.receive_text() == "returning"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            s.receive_text()
+        assert closed.value.code == 1000
+    with pytest.raises(KeyError, match="boom"):
+        with client.websocket_connect("/ws") as s:
+            assert s.receive_text() == "HandlerCoroutine"
+            s.send_text("a")
+            assert s.receive_text() == "a True mine"
+            s.send_text("boom")
+            with pytest.raises(WebSocketDisconnect) as closed:
+                s.receive_text()
+            assert closed.value.code == 1011
+
+
+def test_a_handler_waiting_for_messages_is_cancelled_as_a_task():
+    # Cancelled while it waits (by another task), or by itself in the step a message
+    # made: its receive raises CancelledError with the message, and it receives again.
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        me = asyncio.current_task()
+
+        async def cancel_me():
+            await asyncio.sleep(0)
+            me.cancel("by another")
+
+        helpers = []
+        try:
+            while True:
+                text = await websocket.receive_text()
+                if text in ("other", "self"):
+                    if text == "other":
+                        helpers.append(asyncio.create_task(cancel_me()))
+                    else:
+                        me.cancel("by itself")
+                    try:
+                        await websocket.receive_text()
+                    except asyncio.CancelledError as e:
+                        me.uncancel()
+                        text = f"cancelled {e.args}"
+                await websocket.send_text(text)
+        except WebSocketDisconnect:
+            pass
+
+    with TestClient(app).websocket_connect("/ws") as s:
+        s.send_text("a")
+        assert s.receive_text() == "a"
+        s.send_text("other")
+        assert s.receive_text() == "cancelled ('by another',)"
+        s.send_text("b")
+        assert s.receive_text() == "b"
+        s.send_text("self")
+        assert s.receive_text() == "cancelled ('by itself',)"
+        s.send_text("c")
+        assert s.receive_text() == "c"
 
 
 def test_receive_and_send_are_coroutines_that_do_nothing_until_stepped():

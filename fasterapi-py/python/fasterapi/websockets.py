@@ -63,6 +63,7 @@ import threading
 import traceback
 import typing
 
+from ._fasterapi import HandlerCoroutine as _HandlerCoroutine
 from ._fasterapi import WebSocketAwaitable as _Awaitable
 from ._fasterapi import WebSocketBase as _WebSocketBase
 from ._fasterapi import WebSocketInbox as _Inbox
@@ -114,6 +115,9 @@ _DISCONNECTED = WebSocketState.DISCONNECTED
 # WebSocket return: a coroutine made in Rust, which asyncio takes as one
 # (``create_task``, ``gather``, ``wait_for``) once registered.
 collections.abc.Coroutine.register(_Awaitable)
+# The coroutine a handler's task runs: the handler's own, through one made in Rust that
+# lets a message step it directly (``HandlerCoroutine`` in fasterapi-py/src/websocket.rs).
+collections.abc.Coroutine.register(_HandlerCoroutine)
 
 
 #: Bytes of messages a handler may leave unreceived (each counted with
