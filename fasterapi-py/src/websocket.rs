@@ -543,12 +543,13 @@ impl PyInbox {
             )
         };
         let event_loop = slf.borrow().event_loop.as_ref().map(|l| l.clone_ref(py));
-        let (Some(task), Some(event_loop)) = (task, event_loop) else {
-            // No task to be current (the first step is not over): the task steps it.
+        let tasks = current_tasks(py).ok();
+        let (Some(task), Some(event_loop), Some(tasks)) = (task, event_loop, tasks) else {
+            // No task to be current (the first step is not over), or no dict of current
+            // tasks to enter it in (an asyncio without one): the task steps it.
             slf.borrow_mut().wait = Wait::Woken;
             return call_wakeup(py, callback, context, Self::finished(slf));
         };
-        let tasks = current_tasks(py)?;
         // SAFETY: every pointer is a live object held here (`ctx`, `coro`, `task`, the
         // loop, the dict of current tasks) and the GIL is held. A context entered is
         // exited on this thread after the step whatever it did (as `Context.run`), and
