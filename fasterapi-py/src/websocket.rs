@@ -312,17 +312,13 @@ enum Wait {
         context: Option<Py<PyAny>>,
         driver: Option<Py<PyHandlerCoro>>,
     },
-    /// A message came and `driver`'s coroutine is being stepped directly
-    /// ([`PyInbox::step_directly`], which holds the task's wake-up meanwhile); `cancel`:
-    /// the task was cancelled meanwhile (`cancel(msg)`).
-    Stepping {
-        driver: Py<PyHandlerCoro>,
-        cancel: Option<Option<Py<PyAny>>>,
-    },
+    /// A message came and the handler's coroutine is being stepped directly
+    /// ([`PyInbox::step_directly`], which holds the task's wake-up and the coroutine's
+    /// driver meanwhile); `cancel`: the task was cancelled meanwhile (`cancel(msg)`).
+    Stepping { cancel: Option<Option<Py<PyAny>>> },
     /// In a direct step, the coroutine waits on the inbox again (`direct`: through a
     /// receive's awaitable): the task's wake-up goes back to `Waiting` after the step.
     Rewaited {
-        driver: Py<PyHandlerCoro>,
         direct: bool,
         cancel: Option<Option<Py<PyAny>>>,
     },
@@ -425,7 +421,7 @@ impl PyInbox {
             me.unread += charge;
             me.items.push_back((item.unbind(), charge));
             if wake == Wake::Step {
-                if let Some(step) = me.take_for_step(slf.py()) {
+                if let Some(step) = me.take_for_step() {
                     drop(me);
                     return Self::step_directly(slf, step);
                 }
@@ -438,7 +434,7 @@ impl PyInbox {
     /// The waiting task's wake-up, its context and the handler coroutine to step, the
     /// wait marked [`Wait::Stepping`], if the task waits through a [`PyHandlerCoro`]
     /// that a message can step directly.
-    fn take_for_step(&mut self, py: Python<'_>) -> Option<DirectStep> {
+    fn take_for_step(&mut self) -> Option<DirectStep> {
         if !matches!(
             self.wait,
             Wait::Waiting {
@@ -457,10 +453,7 @@ impl PyInbox {
         else {
             unreachable!("matched as Waiting with a driver above")
         };
-        self.wait = Wait::Stepping {
-            driver: driver.clone_ref(py),
-            cancel: None,
-        };
+        self.wait = Wait::Stepping { cancel: None };
         Some(DirectStep {
             callback,
             context,
@@ -472,9 +465,7 @@ impl PyInbox {
     /// nobody waits any more; in a direct step, the task's wake-up stays with the step.
     fn give_up(&mut self) {
         self.wait = match std::mem::replace(&mut self.wait, Wait::Idle) {
-            Wait::Stepping { driver, cancel } | Wait::Rewaited { driver, cancel, .. } => {
-                Wait::Stepping { driver, cancel }
-            }
+            Wait::Stepping { cancel } | Wait::Rewaited { cancel, .. } => Wait::Stepping { cancel },
             _ => Wait::Idle,
         };
     }
@@ -535,14 +526,15 @@ impl PyInbox {
             context,
             driver,
         } = step;
+        // Held as `Bound`s, dropped without pyo3's check for a thread not attached.
         let (coro, task) = {
             let d = driver.bind(py).borrow();
             (
-                d.coro.clone_ref(py),
-                d.task.as_ref().map(|t| t.clone_ref(py)),
+                d.coro.bind(py).clone(),
+                d.task.as_ref().map(|t| t.bind(py).clone()),
             )
         };
-        let event_loop = slf.borrow().event_loop.as_ref().map(|l| l.clone_ref(py));
+        let event_loop = slf.borrow().event_loop.as_ref().map(|l| l.bind(py).clone());
         let tasks = current_tasks(py).ok();
         let (Some(task), Some(event_loop), Some(tasks)) = (task, event_loop, tasks) else {
             // No task to be current (the first step is not over), or no dict of current
@@ -581,11 +573,7 @@ impl PyInbox {
                     PyErr::fetch(py).display(py);
                 }
             }
-            (
-                sent,
-                Bound::from_owned_ptr_or_opt(py, result).map(Bound::unbind),
-                failed,
-            )
+            (sent, Bound::from_owned_ptr_or_opt(py, result), failed)
         };
         let parked = sent == ffi::PySendResult::PYGEN_NEXT
             && result.as_ref().is_some_and(|r| r.as_ptr() == slf.as_ptr());
@@ -593,14 +581,13 @@ impl PyInbox {
         let cancel = match state {
             // Waits on the inbox again, as the task thinks it always did.
             Wait::Rewaited {
-                driver: again,
                 direct,
                 cancel: None,
             } if parked => {
                 slf.borrow_mut().wait = Wait::Waiting {
                     callback,
                     context,
-                    driver: direct.then_some(again),
+                    driver: direct.then_some(driver),
                 };
                 return Ok(());
             }
@@ -609,7 +596,7 @@ impl PyInbox {
             } if parked => {
                 // Cancelled in the step, waiting again: the wake-up raises the
                 // `CancelledError` in the wait, as `cancel()` schedules it.
-                slf.borrow_mut().wait = Wait::Cancelled(msg.as_ref().map(|m| m.clone_ref(py)));
+                slf.borrow_mut().wait = Wait::Cancelled(msg);
                 return Self::schedule(slf, callback, context, slf.clone().into_any());
             }
             Wait::Stepping { cancel, .. } | Wait::Rewaited { cancel, .. } => cancel,
@@ -619,8 +606,8 @@ impl PyInbox {
             }
         };
         let outcome = match (sent, result) {
-            (ffi::PySendResult::PYGEN_NEXT, Some(r)) => Outcome::Yield(r),
-            (ffi::PySendResult::PYGEN_RETURN, Some(r)) => Outcome::Return(r),
+            (ffi::PySendResult::PYGEN_NEXT, Some(r)) => Outcome::Yield(r.unbind()),
+            (ffi::PySendResult::PYGEN_RETURN, Some(r)) => Outcome::Return(r.unbind()),
             (_, _) => Outcome::Raise(
                 failed.unwrap_or_else(|| PyRuntimeError::new_err("a coroutine step gave nothing")),
             ),
@@ -782,18 +769,14 @@ impl PyInbox {
     /// [`PyAwaitable`]).
     fn receiving(
         slf: &Bound<'_, Self>,
-        websocket: Py<PyAny>,
+        websocket: &Bound<'_, PyAny>,
         text: bool,
     ) -> PyResult<Py<PyAwaitable>> {
         let op = Op::Receive {
-            inbox: slf.clone().unbind(),
             text,
             waiting: false,
         };
-        let spare = slf.borrow_mut().spare_receive.take();
-        let (made, spare) = reuse(slf.py(), spare, websocket, op)?;
-        slf.borrow_mut().spare_receive = Some(spare);
-        Ok(made)
+        reuse(slf, websocket, op, false)
     }
 
     /// `sending(websocket, data)`: `websocket.send_text(data)` / `send_bytes(data)` once
@@ -802,22 +785,13 @@ impl PyInbox {
     /// queue is full (see [`PyAwaitable`]).
     fn sending(
         slf: &Bound<'_, Self>,
-        websocket: Py<PyAny>,
+        websocket: &Bound<'_, PyAny>,
         data: Py<PyAny>,
     ) -> PyResult<Py<PyAwaitable>> {
-        let py = slf.py();
-        let (conn, spare) = {
-            let mut me = slf.borrow_mut();
-            let conn = me
-                .conn
-                .as_ref()
-                .map(|c| c.clone_ref(py))
-                .ok_or_else(|| PyRuntimeError::new_err("the WebSocket is not accepted"))?;
-            (conn, me.spare_send.take())
-        };
-        let (made, spare) = reuse(py, spare, websocket, Op::Send { conn, data })?;
-        slf.borrow_mut().spare_send = Some(spare);
-        Ok(made)
+        if slf.borrow().conn.is_none() {
+            return Err(PyRuntimeError::new_err("the WebSocket is not accepted"));
+        }
+        reuse(slf, websocket, Op::Send { data }, true)
     }
 
     // -- awaiting it: the protocol of asyncio futures -------------------------------------
@@ -849,9 +823,8 @@ impl PyInbox {
                 Ok(Some(slf))
             }
             // In a direct step: the task waits on the inbox already.
-            Wait::Stepping { driver, cancel } => {
+            Wait::Stepping { cancel } => {
                 slf.wait = Wait::Rewaited {
-                    driver,
                     direct: false,
                     cancel,
                 };
@@ -963,23 +936,15 @@ impl PyInbox {
                     Some((callback, context))
                 }
                 // In a direct step, which holds the wake-up: it schedules it after.
-                Wait::Stepping {
-                    driver,
-                    cancel: None,
-                } => {
-                    me.wait = Wait::Stepping {
-                        driver,
-                        cancel: Some(msg),
-                    };
+                Wait::Stepping { cancel: None } => {
+                    me.wait = Wait::Stepping { cancel: Some(msg) };
                     None
                 }
                 Wait::Rewaited {
-                    driver,
                     direct,
                     cancel: None,
                 } => {
                     me.wait = Wait::Rewaited {
-                        driver,
                         direct,
                         cancel: Some(msg),
                     };
@@ -1032,8 +997,7 @@ impl PyInbox {
                 visit.call(context)?;
                 visit.call(driver)?;
             }
-            Wait::Stepping { driver, cancel } | Wait::Rewaited { driver, cancel, .. } => {
-                visit.call(driver)?;
+            Wait::Stepping { cancel } | Wait::Rewaited { cancel, .. } => {
                 if let Some(msg) = cancel {
                     visit.call(msg)?;
                 }
@@ -1073,6 +1037,9 @@ impl PyInbox {
 pub(crate) struct PyAwaitable {
     /// The `WebSocket`, for the rare paths written in Python.
     websocket: Py<PyAny>,
+    /// Its inbox (whose spare this is once done): kept for every use, not taken and
+    /// dropped per call.
+    inbox: Py<PyInbox>,
     op: Op,
 }
 
@@ -1080,13 +1047,12 @@ pub(crate) struct PyAwaitable {
 enum Op {
     /// A receive: not started yet, or waiting on the inbox (yielded it to the task).
     Receive {
-        inbox: Py<PyInbox>,
         /// `receive_text` (else `receive_bytes`).
         text: bool,
         waiting: bool,
     },
-    /// A send, not started yet.
-    Send { conn: Py<PyWsConn>, data: Py<PyAny> },
+    /// A send (on the inbox's connection), not started yet.
+    Send { data: Py<PyAny> },
     /// Carrying on as a Python coroutine: its `__await__()` iterator.
     Delegate(Py<PyAny>),
     /// Finished (or failed, or closed).
@@ -1096,12 +1062,17 @@ enum Op {
 impl PyAwaitable {
     fn step(&mut self, py: Python<'_>) -> PyResult<Stepped> {
         match std::mem::replace(&mut self.op, Op::Done) {
-            Op::Receive {
-                inbox,
-                text,
-                waiting,
-            } => self.receive(py, inbox, text, waiting),
-            Op::Send { conn, data } => {
+            Op::Receive { text, waiting } => self.receive(py, text, waiting),
+            Op::Send { data } => {
+                let conn = self
+                    .inbox
+                    .bind(py)
+                    .borrow()
+                    .conn
+                    .as_ref()
+                    .map(|c| c.bind(py).clone());
+                let conn =
+                    conn.ok_or_else(|| PyRuntimeError::new_err("the WebSocket is not accepted"))?;
                 if conn.get().send_data(data.bind(py))? == SENT {
                     return Ok(Stepped::Return(None));
                 }
@@ -1117,14 +1088,9 @@ impl PyAwaitable {
     }
 
     /// A receive's step: the next message, or the wait for it (`waiting`: woken from it).
-    fn receive(
-        &mut self,
-        py: Python<'_>,
-        inbox: Py<PyInbox>,
-        text: bool,
-        waiting: bool,
-    ) -> PyResult<Stepped> {
-        let mut me = inbox.bind(py).borrow_mut();
+    fn receive(&mut self, py: Python<'_>, text: bool, waiting: bool) -> PyResult<Stepped> {
+        let inbox = self.inbox.bind(py).clone();
+        let mut me = inbox.borrow_mut();
         if waiting {
             match std::mem::replace(&mut me.wait, Wait::Idle) {
                 Wait::Woken => {}
@@ -1137,11 +1103,7 @@ impl PyAwaitable {
                 pending => {
                     me.wait = pending;
                     drop(me);
-                    self.op = Op::Receive {
-                        inbox,
-                        text,
-                        waiting,
-                    };
+                    self.op = Op::Receive { text, waiting };
                     return Err(PyRuntimeError::new_err("await wasn't used with future"));
                 }
             }
@@ -1190,9 +1152,8 @@ impl PyAwaitable {
                 me.blocking = true;
             }
             // In a direct step: the task waits on the inbox already.
-            Wait::Stepping { driver, cancel } => {
+            Wait::Stepping { cancel } => {
                 me.wait = Wait::Rewaited {
-                    driver,
                     direct: true,
                     cancel,
                 };
@@ -1206,13 +1167,11 @@ impl PyAwaitable {
             }
         }
         drop(me);
-        let yielded = inbox.clone_ref(py).into_any();
         self.op = Op::Receive {
-            inbox,
             text,
             waiting: true,
         };
-        Ok(Stepped::Yield(yielded))
+        Ok(Stepped::Yield(inbox.into_any().unbind()))
     }
 
     /// Carries on as the coroutine `websocket.<name>(*args)`.
@@ -1277,38 +1236,57 @@ impl PyAwaitable {
     }
 }
 
-/// An awaitable doing `op`: `spare` (the last one made) again if nothing else holds it,
-/// else a new one, which becomes the spare. Each message's receive and send then make
-/// no object (an allocation, its free and its share of the garbage collector's runs).
+/// An awaitable of `inbox`'s doing `op` for `websocket`: its spare (the last one made for
+/// a send, `send`, or a receive) again if nothing else holds it, else a new one, which
+/// becomes the spare. Each message's receive and send then make no object (an
+/// allocation, its free and its share of the garbage collector's runs).
 fn reuse(
-    py: Python<'_>,
-    spare: Option<Py<PyAwaitable>>,
-    websocket: Py<PyAny>,
+    inbox: &Bound<'_, PyInbox>,
+    websocket: &Bound<'_, PyAny>,
     op: Op,
-) -> PyResult<(Py<PyAwaitable>, Py<PyAwaitable>)> {
+    send: bool,
+) -> PyResult<Py<PyAwaitable>> {
+    let py = inbox.py();
+    let mut me = inbox.borrow_mut();
+    let spare = if send {
+        &me.spare_send
+    } else {
+        &me.spare_receive
+    };
     if let Some(spare) = spare {
         // Held by the inbox alone: nobody can see it used again.
         // SAFETY: `spare` is a live object (held here) and the GIL is held (`py`).
         if unsafe { pyo3::ffi::Py_REFCNT(spare.as_ptr()) } == 1 {
+            let spare = spare.bind(py).clone();
             let old = {
-                let mut again = spare.bind(py).borrow_mut();
-                again.websocket = websocket;
+                let mut again = spare.borrow_mut();
+                if !again.websocket.is(websocket) {
+                    again.websocket = websocket.clone().unbind();
+                }
                 std::mem::replace(&mut again.op, op)
             };
             // One left waiting (its task freed): given up, as freeing it would.
-            if let Op::Receive {
-                inbox,
-                waiting: true,
-                ..
-            } = old
-            {
-                give_up(py, &inbox);
+            if let Op::Receive { waiting: true, .. } = old {
+                me.give_up();
             }
-            return Ok((spare.clone_ref(py), spare));
+            return Ok(spare.unbind());
         }
     }
-    let made = Py::new(py, PyAwaitable { websocket, op })?;
-    Ok((made.clone_ref(py), made))
+    let made = Py::new(
+        py,
+        PyAwaitable {
+            websocket: websocket.clone().unbind(),
+            inbox: inbox.clone().unbind(),
+            op,
+        },
+    )?;
+    let spare = Some(made.clone_ref(py));
+    if send {
+        me.spare_send = spare;
+    } else {
+        me.spare_receive = spare;
+    }
+    Ok(made)
 }
 
 /// Gives a receive's wait on `inbox` up (as `inbox.throw`/`close` do).
@@ -1352,11 +1330,7 @@ impl PyAwaitable {
             _ => typ,
         };
         match std::mem::replace(&mut self.op, Op::Done) {
-            Op::Receive {
-                inbox,
-                waiting: true,
-                ..
-            } => give_up(py, &inbox),
+            Op::Receive { waiting: true, .. } => give_up(py, &self.inbox),
             Op::Delegate(it) => return self.resume(py, it, None, Some(exc))?.into_method(),
             _ => {}
         }
@@ -1366,11 +1340,7 @@ impl PyAwaitable {
     /// `coroutine.close()`: a wait is given up.
     fn close(&mut self, py: Python<'_>) -> PyResult<()> {
         match std::mem::replace(&mut self.op, Op::Done) {
-            Op::Receive {
-                inbox,
-                waiting: true,
-                ..
-            } => give_up(py, &inbox),
+            Op::Receive { waiting: true, .. } => give_up(py, &self.inbox),
             Op::Delegate(it) => {
                 it.bind(py).call_method0(pyo3::intern!(py, "close"))?;
             }
@@ -1391,12 +1361,10 @@ impl PyAwaitable {
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.websocket)?;
+        visit.call(&self.inbox)?;
         match &self.op {
-            Op::Receive { inbox, .. } => visit.call(inbox),
-            Op::Send { conn, data } => {
-                visit.call(conn)?;
-                visit.call(data)
-            }
+            Op::Receive { .. } => Ok(()),
+            Op::Send { data } => visit.call(data),
             Op::Delegate(it) => visit.call(it),
             Op::Done => Ok(()),
         }
@@ -1897,13 +1865,8 @@ impl Drop for PyAwaitable {
     /// A receive dropped while it waits gives the wait up, as a suspended coroutine is
     /// closed when it is freed.
     fn drop(&mut self) {
-        if let Op::Receive {
-            inbox,
-            waiting: true,
-            ..
-        } = &self.op
-        {
-            Python::attach(|py| give_up(py, inbox));
+        if let Op::Receive { waiting: true, .. } = &self.op {
+            Python::attach(|py| give_up(py, &self.inbox));
         }
     }
 }
@@ -1938,21 +1901,15 @@ fn state_connected(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 }
 
 impl PyWebSocketBase {
-    /// The inbox, if the `WebSocket` is connected both ways.
-    fn connected_inbox(&self, py: Python<'_>) -> Option<Py<PyInbox>> {
-        if self.application_connected && self.client_connected {
-            self.inbox.as_ref().map(|i| i.clone_ref(py))
-        } else {
-            None
-        }
-    }
-
     fn receive(slf: &Bound<'_, Self>, text: bool) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        let inbox = slf.borrow().connected_inbox(py);
-        if let Some(inbox) = inbox {
-            let websocket = slf.clone().into_any().unbind();
-            return Ok(PyInbox::receiving(inbox.bind(py), websocket, text)?.into_any());
+        {
+            let me = slf.borrow();
+            if let (true, true, Some(inbox)) =
+                (me.application_connected, me.client_connected, &me.inbox)
+            {
+                return Ok(PyInbox::receiving(inbox.bind(py), slf.as_any(), text)?.into_any());
+            }
         }
         let slow = if text {
             pyo3::intern!(py, "_receive_text")
@@ -1970,17 +1927,11 @@ impl PyWebSocketBase {
             data.is_exact_instance_of::<PyBytes>()
         };
         if fits {
-            let inbox = {
-                let me = slf.borrow();
-                if me.application_connected {
-                    me.inbox.as_ref().map(|i| i.clone_ref(py))
-                } else {
-                    None
-                }
-            };
-            if let Some(inbox) = inbox {
-                let websocket = slf.clone().into_any().unbind();
-                return Ok(PyInbox::sending(inbox.bind(py), websocket, data.unbind())?.into_any());
+            let me = slf.borrow();
+            if let (true, Some(inbox)) = (me.application_connected, &me.inbox) {
+                return Ok(
+                    PyInbox::sending(inbox.bind(py), slf.as_any(), data.unbind())?.into_any(),
+                );
             }
         }
         let slow = if text {
