@@ -42,9 +42,13 @@ pub(crate) struct ThreadLoop {
     /// `loop._ready`, the deque of callbacks to run next (never replaced by asyncio).
     ready: Py<PyAny>,
     /// The loop's instance `__dict__`, where `_scheduled` (its heap of timers, which
-    /// asyncio replaces when it prunes cancelled ones) is read after each step: a lookup
-    /// in it costs a third of `getattr` through the loop class's attribute resolution.
+    /// asyncio replaces when it prunes cancelled ones) is read: a lookup in it costs a
+    /// third of `getattr` through the loop class's attribute resolution.
     attrs: Py<PyDict>,
+    /// `_scheduled` as last read from `attrs`, used again while the loop still holds it
+    /// (a reference besides this one): asyncio only ever replaces the list, never
+    /// empties the attribute, so a list held by nothing else is a replaced one.
+    scheduled: RefCell<Option<Py<PyAny>>>,
     /// Driven by this thread's server loop (a [`PyLoop`]); otherwise a private loop that
     /// a suspended coroutine is finished on with `run_until_complete` (threads that
     /// cannot answer later: the dispatch bench, the worker pool).
@@ -277,8 +281,33 @@ impl ThreadLoop {
             event_loop,
             ready,
             attrs,
+            scheduled: RefCell::new(None),
             driven,
         })
+    }
+
+    /// The loop's `_scheduled`: the list read last time while the loop still holds it,
+    /// else looked up again.
+    fn scheduled<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(held) = self.scheduled.borrow().as_ref() {
+            // SAFETY: `held` is a live object (held here) and the GIL is held (`py`).
+            if unsafe { pyo3::ffi::Py_REFCNT(held.as_ptr()) } > 1 {
+                return Ok(held.bind(py).clone());
+            }
+        }
+        let scheduled = match self
+            .attrs
+            .bind(py)
+            .get_item(pyo3::intern!(py, "_scheduled"))?
+        {
+            Some(s) => s,
+            None => self
+                .event_loop
+                .bind(py)
+                .getattr(pyo3::intern!(py, "_scheduled"))?,
+        };
+        *self.scheduled.borrow_mut() = Some(scheduled.clone().unbind());
+        Ok(scheduled)
     }
 
     /// After an async handler's first step: a turn is needed at once if the step left
@@ -293,14 +322,7 @@ impl ThreadLoop {
             return Ok(());
         }
         let lp = self.event_loop.bind(py);
-        let scheduled = match self
-            .attrs
-            .bind(py)
-            .get_item(pyo3::intern!(py, "_scheduled"))?
-        {
-            Some(s) => s,
-            None => lp.getattr(pyo3::intern!(py, "_scheduled"))?,
-        };
+        let scheduled = self.scheduled(py)?;
         if scheduled.len()? == 0 {
             return Ok(());
         }

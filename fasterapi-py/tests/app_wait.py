@@ -113,6 +113,18 @@ async def sleep(s: float = 0.01):
     return {"slept": s}
 
 
+@app.get("/prune_timers")
+async def prune_timers():
+    # 200 timers made and cancelled: the loop's next iteration replaces its list of
+    # timers (asyncio prunes it once most are cancelled).
+    loop = asyncio.get_running_loop()
+    before = loop._scheduled
+    for handle in [loop.call_later(3600, print) for _ in range(200)]:
+        handle.cancel()
+    await asyncio.sleep(0)
+    return {"replaced": loop._scheduled is not before}
+
+
 @app.get("/features")
 async def features():
     loop = asyncio.get_running_loop()

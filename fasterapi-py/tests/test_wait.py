@@ -128,6 +128,17 @@ def test_asyncio_works_inside_handlers(server):
     }
 
 
+def test_a_timer_set_after_the_loop_replaced_its_list_of_timers_fires(server):
+    # The server reads the loop's list of timers after a handler's step to know when to
+    # run it next; asyncio replaces that list when it prunes cancelled timers, and a
+    # timer set after that (the sleep's) must still wake its handler. One connection:
+    # one I/O thread, so one loop.
+    with requests.Session() as s:
+        assert s.get(server.url + "/sleep?s=0.001", timeout=10).json() == {"slept": 0.001}
+        assert s.get(server.url + "/prune_timers", timeout=10).json() == {"replaced": True}
+        assert s.get(server.url + "/sleep?s=0.02", timeout=10).json() == {"slept": 0.02}
+
+
 def test_each_request_has_its_own_context(server):
     a = open_request(server, "/context/first?key=c1")
     # The first request has set its value and is suspended when the second one runs.
