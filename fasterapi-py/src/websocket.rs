@@ -12,10 +12,12 @@
 //!
 //! `await websocket.accept()` accepts the [`Upgrade`] with an event handler that runs on
 //! the I/O thread when frames arrive: it queues each message in the connection's
-//! [`PyInbox`] and steps the task waiting in `receive` right there (no turn of the loop),
-//! so the handler's answer is queued before the connection takes its output in the same
-//! pass; a turn is asked for only if the step left the loop work. Sends go to the
-//! connection's [`WsSender`]: from the loop's own thread without a wake-up.
+//! [`PyInbox`] and steps the handler waiting in `receive` right there (no turn of the
+//! loop): its coroutine directly, as its task would, while it waits through the
+//! [`PyHandlerCoro`] its task runs, else the task's wake-up. The handler's answer is
+//! queued before the connection takes its output in the same pass; a turn is asked for
+//! only if the step left the loop work. Sends go to the connection's [`WsSender`]: from
+//! the loop's own thread without a wake-up.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -543,29 +545,39 @@ impl PyInbox {
             return call_wakeup(py, callback, context, Self::finished(slf));
         };
         // SAFETY: every pointer is a live object held here (`ctx`, `coro`, `task`, the
-        // loop, the dict of current tasks) and the GIL is held. A context entered is
-        // exited on this thread after the step whatever it did (as `Context.run`), and
-        // the loop's entry in `_current_tasks` (absent: the server delivers a
-        // connection's messages outside any task) is removed after it, as asyncio's
-        // `leave_task`; an error of the step is fetched before either call.
+        // loop, the dict of current tasks) and the GIL is held. The task is entered in
+        // `_current_tasks` only if the loop has no current task (`PyDict_SetDefault`
+        // answers the value the key has after the call, borrowed, or NULL with an
+        // error); else it is woken as before. A context entered is exited on this thread
+        // after the step whatever it did (as `Context.run`), and the entry is removed
+        // after it, as asyncio's `leave_task`; an error of the step is fetched before
+        // either call.
         let (sent, result, failed) = unsafe {
+            let current =
+                ffi::PyDict_SetDefault(tasks.as_ptr(), event_loop.as_ptr(), task.as_ptr());
+            if current != task.as_ptr() {
+                // Another task is current (not where the server delivers messages), or
+                // the dict refused the entry: the task steps it.
+                let refused = current.is_null().then(|| PyErr::fetch(py));
+                slf.borrow_mut().wait = Wait::Woken;
+                call_wakeup(py, callback, context, Self::finished(slf))?;
+                return refused.map_or(Ok(()), Err);
+            }
             if let Some(ctx) = &context {
                 if ffi::PyContext_Enter(ctx.as_ptr()) != 0 {
                     let e = PyErr::fetch(py);
+                    if ffi::PyDict_DelItem(tasks.as_ptr(), event_loop.as_ptr()) != 0 {
+                        PyErr::fetch(py).display(py);
+                    }
                     slf.borrow_mut().wait = Wait::Woken;
                     call_wakeup(py, callback, context, Self::finished(slf))?;
                     return Err(e);
                 }
             }
-            let entered = ffi::PyDict_SetItem(tasks.as_ptr(), event_loop.as_ptr(), task.as_ptr());
             let mut result: *mut ffi::PyObject = std::ptr::null_mut();
-            let sent = if entered == 0 {
-                ffi::PyIter_Send(coro.as_ptr(), ffi::Py_None(), &mut result)
-            } else {
-                ffi::PySendResult::PYGEN_ERROR
-            };
+            let sent = ffi::PyIter_Send(coro.as_ptr(), ffi::Py_None(), &mut result);
             let failed = (sent == ffi::PySendResult::PYGEN_ERROR).then(|| PyErr::fetch(py));
-            if entered == 0 && ffi::PyDict_DelItem(tasks.as_ptr(), event_loop.as_ptr()) != 0 {
+            if ffi::PyDict_DelItem(tasks.as_ptr(), event_loop.as_ptr()) != 0 {
                 PyErr::fetch(py).display(py);
             }
             if let Some(ctx) = &context {
