@@ -180,6 +180,17 @@ async def chunks(file: UploadFile, sizes: str = "1048576", keep: bool = False):
     return {**out, "memory": memory()}
 
 
+@app.post("/lent")
+async def lent(file: UploadFile, at: int = 0, size: int = 1024 * 1024):
+    """Whether two reads of `size` bytes at `at` return the same object (a piece of the
+    upload memory lent, not a copy), and whether their bytes are the file's there."""
+    await file.seek(at)
+    first = await file.read(size)
+    await file.seek(at)
+    again = await file.read(size)
+    return {"same": first is again, "equal": first == again, "len": len(first)}
+
+
 @app.get("/kept")
 async def kept(clear: bool = False):
     out = {"sha256": hashlib.sha256(b"".join(KEPT)).hexdigest(), "hashes_ok": all(map(same_hash, KEPT))}

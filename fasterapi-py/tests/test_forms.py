@@ -193,6 +193,17 @@ def test_reads_of_any_size_and_position_return_the_file_s_bytes(memory_server):
             assert got["memory"]["in_files"] == 0
 
 
+def test_a_read_of_one_whole_piece_returns_the_piece_itself(memory_server):
+    """`read(1 MiB)` at a piece boundary of a file in the upload memory returns the piece
+    (the same object each time, no copy); other reads return new bytes."""
+    data = os.urandom(2 * MIB + 7)
+    for at, size, same, n in [(0, MIB, True, MIB), (MIB, MIB, True, MIB), (1, MIB, False, MIB),
+                              (0, MIB - 1, False, MIB - 1), (2 * MIB, MIB, False, 7)]:
+        r = httpx.post(memory_server.url + "/lent", params={"at": at, "size": size},
+                       files={"file": ("l.bin", data)}, timeout=30)
+        assert r.json() == {"same": same, "equal": True, "len": n}, (at, size)
+
+
 def test_chunks_kept_past_the_file_stay_intact_and_leave_the_upload_memory(memory_server):
     """1 MiB chunks read from the upload memory and kept by the app after the file is
     closed keep their bytes while later uploads reuse the memory; the pieces they are
