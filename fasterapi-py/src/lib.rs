@@ -110,6 +110,7 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<websocket::PyHandlerCoro>()?;
     coroutine::install_slots::<websocket::PyAwaitable>(m.py());
     websocket::install_handler_slots(m.py());
+    websocket::install_base_methods(m.py())?;
     websocket::install_inbox_slots(m.py())?;
     m.add_class::<websocket::PyLiveServer>()?;
     m.add_class::<serve::MetricsRegion>()?;

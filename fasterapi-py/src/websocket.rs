@@ -2010,28 +2010,6 @@ impl PyWebSocketBase {
         Ok(())
     }
 
-    /// The next message's text; `WebSocketDisconnect` once the client closed. A
-    /// coroutine, as Starlette's: connected, one made in Rust (`WebSocketAwaitable`).
-    fn receive_text(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Self::receive(slf, true)
-    }
-
-    /// The next message's bytes; `WebSocketDisconnect` once the client closed (a
-    /// coroutine, as `receive_text`).
-    fn receive_bytes(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        Self::receive(slf, false)
-    }
-
-    /// Sends a text message (a coroutine, as `receive_text`).
-    fn send_text(slf: &Bound<'_, Self>, data: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        Self::send(slf, data, true)
-    }
-
-    /// Sends a binary message (a coroutine, as `receive_text`).
-    fn send_bytes(slf: &Bound<'_, Self>, data: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        Self::send(slf, data, false)
-    }
-
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.inbox)?;
         visit.call(&self.application_state)?;
@@ -2040,6 +2018,189 @@ impl PyWebSocketBase {
 
     fn __clear__(&mut self) {
         self.inbox = None;
+    }
+}
+
+/// Gives `WebSocketBase` its `receive_text`, `receive_bytes`, `send_text` and
+/// `send_bytes`: built-in methods CPython calls straight (`METH_NOARGS`, and
+/// `METH_FASTCALL | METH_KEYWORDS` taking `data` by position or by name, as Starlette's),
+/// without pyo3's trampoline and argument parsing (about 70 instructions a call, and 65
+/// more to parse a send's one argument), each called once per message by an echo.
+/// Measured: benches/RESULTS.md, "Per-message cuts of session 7".
+pub(crate) fn install_base_methods(py: Python<'_>) -> PyResult<()> {
+    use pyo3::ffi;
+    let tp = py.get_type::<PyWebSocketBase>();
+    // Read by CPython for as long as the type lives: made once, never freed.
+    let defs: &'static mut [ffi::PyMethodDef; 4] = Box::leak(Box::new([
+        ffi::PyMethodDef {
+            ml_name: c"receive_text".as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunction: base_receive_text,
+            },
+            ml_flags: ffi::METH_NOARGS,
+            ml_doc: c"The next message's text; WebSocketDisconnect once the client closed (a coroutine)."
+                .as_ptr(),
+        },
+        ffi::PyMethodDef {
+            ml_name: c"receive_bytes".as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunction: base_receive_bytes,
+            },
+            ml_flags: ffi::METH_NOARGS,
+            ml_doc: c"The next message's bytes; WebSocketDisconnect once the client closed (a coroutine)."
+                .as_ptr(),
+        },
+        ffi::PyMethodDef {
+            ml_name: c"send_text".as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunctionFastWithKeywords: base_send_text,
+            },
+            ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+            ml_doc: c"send_text(data): sends a text message (a coroutine).".as_ptr(),
+        },
+        ffi::PyMethodDef {
+            ml_name: c"send_bytes".as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunctionFastWithKeywords: base_send_bytes,
+            },
+            ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+            ml_doc: c"send_bytes(data): sends a binary message (a coroutine).".as_ptr(),
+        },
+    ]));
+    for def in defs.iter_mut() {
+        // SAFETY: the type is live (held by `tp`), `def` lives for ever and its function
+        // takes objects of the type (the descriptor checks `self`); the GIL is held.
+        let descr = unsafe {
+            Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(tp.as_type_ptr(), def))?
+        };
+        tp.setattr(descr.getattr("__name__")?.cast_into::<PyString>()?, descr)?;
+    }
+    Ok(())
+}
+
+/// Runs `f` with `slf` (a `WebSocketBase`, checked by the method's descriptor) for a
+/// built-in method of [`install_base_methods`]: its result, or NULL with its error set.
+///
+/// # Safety
+/// Called by CPython with the GIL held and `slf` a live `WebSocketBase` (or subclass).
+unsafe fn base_call(
+    slf: *mut pyo3::ffi::PyObject,
+    what: &str,
+    f: impl FnOnce(&Bound<'_, PyWebSocketBase>) -> PyResult<Py<PyAny>>,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: the caller's: the GIL is held and `slf` is a live `WebSocketBase`.
+    unsafe {
+        let py = Python::assume_attached();
+        let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let me = Borrowed::from_ptr(py, slf).cast_unchecked::<PyWebSocketBase>();
+            f(&me)
+        }))
+        .unwrap_or_else(|_| {
+            Err(PyRuntimeError::new_err(format!(
+                "WebSocket.{what} panicked"
+            )))
+        });
+        match called {
+            Ok(v) => v.into_ptr(),
+            Err(e) => {
+                e.restore(py);
+                std::ptr::null_mut()
+            }
+        }
+    }
+}
+
+/// The one argument `data` of a send, by position or by name, from a
+/// `METH_FASTCALL | METH_KEYWORDS` call.
+///
+/// # Safety
+/// `args` holds `nargs` positional arguments then one value per name of `kwnames` (a
+/// tuple of `str`, or NULL), all live for the call; the GIL is held (`py`).
+unsafe fn send_argument<'py>(
+    py: Python<'py>,
+    what: &str,
+    args: *const *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+    kwnames: *mut pyo3::ffi::PyObject,
+) -> PyResult<Bound<'py, PyAny>> {
+    use pyo3::ffi;
+    // SAFETY: the caller's.
+    unsafe {
+        let nargs = ffi::PyVectorcall_NARGS(nargs as usize);
+        let keywords = if kwnames.is_null() {
+            0
+        } else {
+            ffi::PyTuple_GET_SIZE(kwnames)
+        };
+        let by_name = keywords == 1
+            && ffi::PyUnicode_CompareWithASCIIString(
+                ffi::PyTuple_GET_ITEM(kwnames, 0),
+                c"data".as_ptr(),
+            ) == 0;
+        if (nargs == 1 && keywords == 0) || (nargs == 0 && by_name) {
+            return Ok(Borrowed::from_ptr(py, *args).to_owned());
+        }
+        Err(PyTypeError::new_err(format!(
+            "{what}() takes exactly one argument, data ({} given)",
+            nargs + keywords
+        )))
+    }
+}
+
+/// `WebSocketBase.receive_text()`.
+unsafe extern "C" fn base_receive_text(
+    slf: *mut pyo3::ffi::PyObject,
+    _args: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: CPython calls a `METH_NOARGS` built-in with the GIL held and `slf` an
+    // instance the descriptor checked.
+    unsafe { base_call(slf, "receive_text", |me| PyWebSocketBase::receive(me, true)) }
+}
+
+/// `WebSocketBase.receive_bytes()`.
+unsafe extern "C" fn base_receive_bytes(
+    slf: *mut pyo3::ffi::PyObject,
+    _args: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: as `base_receive_text`.
+    unsafe {
+        base_call(slf, "receive_bytes", |me| {
+            PyWebSocketBase::receive(me, false)
+        })
+    }
+}
+
+/// `WebSocketBase.send_text(data)`.
+unsafe extern "C" fn base_send_text(
+    slf: *mut pyo3::ffi::PyObject,
+    args: *const *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+    kwnames: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: CPython calls a `METH_FASTCALL | METH_KEYWORDS` built-in with the GIL held,
+    // `slf` an instance the descriptor checked, and its arguments as `send_argument`
+    // takes them.
+    unsafe {
+        base_call(slf, "send_text", |me| {
+            let data = send_argument(me.py(), "send_text", args, nargs, kwnames)?;
+            PyWebSocketBase::send(me, data, true)
+        })
+    }
+}
+
+/// `WebSocketBase.send_bytes(data)`.
+unsafe extern "C" fn base_send_bytes(
+    slf: *mut pyo3::ffi::PyObject,
+    args: *const *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+    kwnames: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: as `base_send_text`.
+    unsafe {
+        base_call(slf, "send_bytes", |me| {
+            let data = send_argument(me.py(), "send_bytes", args, nargs, kwnames)?;
+            PyWebSocketBase::send(me, data, false)
+        })
     }
 }
 

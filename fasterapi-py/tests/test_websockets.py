@@ -192,6 +192,39 @@ def test_a_handler_waiting_for_messages_is_cancelled_as_a_task():
         assert s.receive_text() == "c"
 
 
+def test_receive_and_send_take_their_arguments_as_starlettes():
+    # receive_*() take none; send_*(data) takes data by position or by name; anything
+    # else is a TypeError when called, as for Starlette's methods.
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        await websocket.send_text(data="text by name")
+        await websocket.send_bytes(data=b"bytes by name")
+        refused = []
+        for call in (
+            lambda: websocket.send_text(),
+            lambda: websocket.send_text("a", "b"),
+            lambda: websocket.send_bytes(b"x", data=b"y"),
+            lambda: websocket.send_text(text="a"),
+            lambda: websocket.receive_text(1),
+            lambda: WebSocket.receive_bytes(object()),
+        ):
+            try:
+                call()
+            except TypeError:
+                refused.append(True)
+            else:
+                refused.append(False)
+        await websocket.send_json(refused)
+
+    with TestClient(app).websocket_connect("/ws") as s:
+        assert s.receive_text() == "text by name"
+        assert s.receive_bytes() == b"bytes by name"
+        assert s.receive_json() == [True] * 6
+
+
 def test_receive_and_send_are_coroutines_that_do_nothing_until_stepped():
     # A connected WebSocket's receive_*/send_* return coroutines made in Rust: asyncio
     # takes them as it takes coroutines, and nothing is sent or taken before they run.
