@@ -376,6 +376,12 @@ thread_local! {
     static TURN_GIL: Cell<Option<pyo3::ffi::PyGILState_STATE>> = const { Cell::new(None) };
 }
 
+/// Whether this thread holds the GIL for the rest of its pass ([`attach_for_turn`] took
+/// it, [`PyLoop::turn_done`] has not released it yet).
+pub(crate) fn holds_turn_gil() -> bool {
+    TURN_GIL.with(|g| g.get().is_some())
+}
+
 /// Runs `f` attached to Python; on an I/O thread driving a loop, the GIL taken stays
 /// held until the thread's turn ends ([`PyLoop::turn_done`], before it polls again), so
 /// that the other events of the same pass (a WebSocket message per ready connection)

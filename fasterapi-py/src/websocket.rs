@@ -29,7 +29,6 @@ use fasterapi_http::websocket::{
 use fasterapi_http::Request;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
@@ -211,7 +210,7 @@ impl PyWsConn {
             sender.send_text(s.to_str()?)
         } else if let Ok(b) = data.cast::<PyBytes>() {
             if b.as_bytes().len() >= SHARE_MIN {
-                sender.send_binary_shared(Bytes::from_owner(PyBackedBytes::from(b.clone())))
+                sender.send_binary_shared(Bytes::from_owner(SharedBytes::new(b)))
             } else {
                 sender.send_binary(b.as_bytes())
             }
@@ -228,6 +227,62 @@ impl PyWsConn {
             Err(WsError::Full(_)) => FULL,
             Err(_) => CLOSED,
         })
+    }
+}
+
+/// A `bytes` object's buffer queued behind its frame's header ([`WsSender::send_binary_shared`]),
+/// let go where the frame is written: straight if that thread holds the GIL for its pass
+/// (the I/O thread keeps it once an event took it, see `aio::attach_for_turn`), else
+/// through pyo3's deferred decrements, whose mutex and
+/// later pass over the pool cost about 470 instructions a 16 KiB message (measured:
+/// benches/RESULTS.md, "Per-message cuts of session 7").
+struct SharedBytes {
+    /// The object, never `None` until dropped.
+    bytes: Option<Py<PyBytes>>,
+    /// Its buffer: immutable, and alive while `bytes` holds the object.
+    data: *const u8,
+    len: usize,
+}
+
+// SAFETY: the object is only read (a `bytes` buffer is immutable) and released in `Drop`
+// with the GIL held or through pyo3's pool, which any thread may do (`Py` is `Send` and
+// `Sync` for that reason); the pointer is into that object's own buffer.
+unsafe impl Send for SharedBytes {}
+// SAFETY: as above: shared references only read the immutable buffer.
+unsafe impl Sync for SharedBytes {}
+
+impl SharedBytes {
+    fn new(b: &Bound<'_, PyBytes>) -> SharedBytes {
+        let data = b.as_bytes();
+        SharedBytes {
+            data: data.as_ptr(),
+            len: data.len(),
+            bytes: Some(b.clone().unbind()),
+        }
+    }
+}
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `data` and `len` are the buffer of the `bytes` object `self.bytes`
+        // holds (immutable, alive until `self` is dropped).
+        unsafe { std::slice::from_raw_parts(self.data, self.len) }
+    }
+}
+
+impl Drop for SharedBytes {
+    fn drop(&mut self) {
+        let Some(bytes) = self.bytes.take() else {
+            return;
+        };
+        if aio::holds_turn_gil() {
+            // SAFETY: this thread holds the GIL (taken for its pass by
+            // `aio::attach_for_turn`, released only by its `turn_done`), so the reference
+            // is released at once, as pyo3 does on an attached thread.
+            unsafe { pyo3::ffi::Py_DecRef(bytes.into_ptr()) };
+            return;
+        }
+        drop(bytes);
     }
 }
 

@@ -5,6 +5,7 @@ conformance over a server process is test_websocket_conformance.py's."""
 
 import asyncio
 import contextvars
+import sys
 
 import pytest
 
@@ -223,6 +224,32 @@ def test_receive_and_send_take_their_arguments_as_starlettes():
         assert s.receive_text() == "text by name"
         assert s.receive_bytes() == b"bytes by name"
         assert s.receive_json() == [True] * 6
+
+
+def test_a_large_message_sent_is_let_go_once_written():
+    # A bytes of 4 KiB and more is queued behind its frame's header, not copied: the
+    # reference the queue holds is released once the frame is written (the next message
+    # comes after the client read the echo), whether the send was made in the step of
+    # the handshake (the first) or of a message (the second).
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        data = bytes(range(256)) * 256
+        held = sys.getrefcount(data)
+        await websocket.send_bytes(data)
+        await websocket.receive_text()
+        first = sys.getrefcount(data) - held
+        await websocket.send_bytes(data)
+        await websocket.receive_text()
+        await websocket.send_json([first, sys.getrefcount(data) - held])
+
+    with TestClient(app).websocket_connect("/ws") as s:
+        for _ in range(2):
+            assert s.receive_bytes() == bytes(range(256)) * 256
+            s.send_text("next")
+        assert s.receive_json() == [0, 0]
 
 
 def test_receive_and_send_are_coroutines_that_do_nothing_until_stepped():
