@@ -13,14 +13,19 @@
 //! piece itself, no copy; other reads copy once into the `bytes` they return. A lent
 //! piece goes back to the upload memory when the file is closed only if nobody holds it
 //! any more (its reference count is back to the memory's own), else it stays the app's.
+//! When the app's first read of the last such file was a whole read (`await
+//! file.read()`, FastAPI's `bytes = File()`), the next large files are each read into one
+//! `bytes` of their body's size while the memory has room, which that whole read returns
+//! (its size set to the file's); other reads of it copy.
 
 use std::os::fd::AsRawFd;
 
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use fasterapi_http::form::{
     is_multipart, FormError, FormItems, FormLimits, FormValue, MemoryFile, MultipartReader,
-    PieceSource, Spooled, PIECE,
+    PieceSource, Spooled,
 };
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -167,6 +172,7 @@ fn upload_file<'py>(
                 MemoryUpload {
                     content: Some(memory),
                     pos: 0,
+                    read_from: false,
                 },
             )?;
             return helpers(py)?
@@ -229,6 +235,10 @@ pub(crate) fn read_multipart<'py>(
     Ok(out)
 }
 
+/// Whether the app's first read of the last file in the upload memory read it whole (see
+/// the module's documentation).
+static WHOLE_READS: AtomicBool = AtomicBool::new(false);
+
 /// A file's content in the process's upload memory, read by Python as a read-only binary
 /// file (the methods of `io.BytesIO` that read, `getvalue()` included, so that
 /// `SpooledTemporaryFile.rollover()` can copy it out). `close()` (or dropping it) gives
@@ -240,6 +250,8 @@ pub(crate) struct MemoryUpload {
     /// None once closed.
     content: Option<MemoryFile>,
     pos: usize,
+    /// Whether it was read from yet.
+    read_from: bool,
 }
 
 impl MemoryUpload {
@@ -326,15 +338,20 @@ impl MemoryUpload {
     fn read<'py>(&mut self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
         let n = self.span(size)?;
         let pos = self.pos;
+        if !self.read_from {
+            self.read_from = true;
+            WHOLE_READS.store(pos == 0 && n == self.open()?.len(), Ordering::Relaxed);
+        }
         if let Some(token) = self
             .content
             .as_mut()
-            .and_then(|m| m.lend_piece(pos, n, &PYTHON_PIECES))
+            .and_then(|m| m.lend(pos, n, &PYTHON_PIECES))
         {
             self.pos += n;
             // SAFETY: a token of PYTHON_PIECES is a `bytes` object that `make_piece` made,
             // alive while the file holds the piece (it does: it just lent it); the piece's
-            // bytes are the content's, written whole, and no longer written (lent).
+            // bytes are the content's, written whole (a whole file's piece shrunk to them),
+            // and no longer written (lent).
             return Ok(unsafe {
                 Bound::from_borrowed_ptr(py, token as *mut pyo3::ffi::PyObject)
                     .cast_into_unchecked::<PyBytes>()
@@ -506,6 +523,8 @@ impl MemoryUpload {
 /// which the upload memory holds one reference.
 pub(crate) static PYTHON_PIECES: PieceSource = PieceSource {
     make: make_piece,
+    whole: || WHOLE_READS.load(Ordering::Relaxed),
+    shrink: shrink_piece,
     reclaim: reclaim_piece,
     release: release_piece,
 };
@@ -515,14 +534,14 @@ pub(crate) fn install_piece_source() {
     fasterapi_http::form::set_piece_source(&PYTHON_PIECES);
 }
 
-fn make_piece() -> Option<(NonNull<u8>, usize)> {
+fn make_piece(n: usize) -> Option<(NonNull<u8>, usize)> {
     Python::attach(|py| {
         // SAFETY: PyBytes_FromStringAndSize(NULL, n) returns a new bytes object of n
         // uninitialized bytes, or NULL with an exception set (cleared: the caller treats
         // None as "no memory"). Nothing but the upload memory sees the object until a
         // whole piece of content written into it is lent.
         unsafe {
-            let obj = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), PIECE as isize);
+            let obj = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), n as isize);
             if obj.is_null() {
                 drop(PyErr::take(py));
                 return None;
@@ -552,7 +571,23 @@ fn reclaim_piece(token: usize) -> bool {
     })
 }
 
-fn release_piece(_start: NonNull<u8>, token: usize) {
+fn shrink_piece(token: usize, len: usize) {
+    Python::attach(|_py| {
+        let obj = token as *mut pyo3::ffi::PyObject;
+        // SAFETY: `obj` is a live bytes object of `make_piece` of at least `len` bytes
+        // (its buffer has one more, for the terminating NUL), seen by nobody but the
+        // upload memory yet (shrunk before it is first lent), the GIL held: its size may
+        // be lowered in place (the allocation stays as it was, and is freed whole), the
+        // NUL written after the new end, as `bytes` always have one.
+        unsafe {
+            debug_assert!(len as isize <= pyo3::ffi::Py_SIZE(obj));
+            (*obj.cast::<pyo3::ffi::PyVarObject>()).ob_size = len as isize;
+            *pyo3::ffi::PyBytes_AsString(obj).add(len) = 0;
+        }
+    })
+}
+
+fn release_piece(_start: NonNull<u8>, token: usize, _n: usize) {
     Python::attach(|py| {
         // SAFETY: the upload memory's own reference to the bytes object of `make_piece`,
         // given up once (a piece is released once), with the GIL held.

@@ -188,7 +188,8 @@ async def lent(file: UploadFile, at: int = 0, size: int = 1024 * 1024):
     first = await file.read(size)
     await file.seek(at)
     again = await file.read(size)
-    return {"same": first is again, "equal": first == again, "len": len(first)}
+    return {"same": first is again, "equal": first == again, "len": len(first),
+            "sha256": hashlib.sha256(first).hexdigest()}
 
 
 @app.get("/kept")

@@ -193,15 +193,56 @@ def test_reads_of_any_size_and_position_return_the_file_s_bytes(memory_server):
             assert got["memory"]["in_files"] == 0
 
 
+def in_pieces(server) -> None:
+    """The next large files go to pieces of 1 MiB: this one's first read is not whole
+    (after a whole one, files are read into one `bytes` each)."""
+    chunks(server, os.urandom(2 * MIB), str(MIB))
+
+
 def test_a_read_of_one_whole_piece_returns_the_piece_itself(memory_server):
     """`read(1 MiB)` at a piece boundary of a file in the upload memory returns the piece
     (the same object each time, no copy); other reads return new bytes."""
+    in_pieces(memory_server)
     data = os.urandom(2 * MIB + 7)
     for at, size, same, n in [(0, MIB, True, MIB), (MIB, MIB, True, MIB), (1, MIB, False, MIB),
                               (0, MIB - 1, False, MIB - 1), (2 * MIB, MIB, False, 7)]:
         r = httpx.post(memory_server.url + "/lent", params={"at": at, "size": size},
                        files={"file": ("l.bin", data)}, timeout=30)
-        assert r.json() == {"same": same, "equal": True, "len": n}, (at, size)
+        assert r.json() == {"same": same, "equal": True, "len": n, "sha256": sha(data[at:at + n])}, (at, size)
+
+
+def lent(server, data: bytes, size: int) -> dict:
+    r = httpx.post(server.url + "/lent", params={"size": size}, files={"file": ("w.bin", data)}, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_after_a_whole_read_the_next_files_are_one_bytes_which_a_whole_read_returns(memory_server):
+    """Once an upload was read whole (`read()`), the next large ones that come alone are
+    read into one `bytes` of their body's size, which `read()` returns itself (the same
+    object twice, of the file's length and bytes), kept intact past the file; chunked
+    reads of such a file copy, and switch the next files back to pieces of 1 MiB. The
+    upload memory never passes its budget and is empty between uploads."""
+    s = memory_server
+    # Read whole, after uploads that came alone (four in a row: not beside other uploads).
+    for _ in range(4):
+        lent(s, os.urandom(2 * MIB), -1)
+    for i in range(3):
+        data = os.urandom(2 * MIB + 7 + i)
+        assert lent(s, data, -1) == {"same": True, "equal": True, "len": len(data), "sha256": sha(data)}
+        memory = httpx.get(s.url + "/memory").json()
+        assert memory["in_files"] == 0 and memory["allocated"] <= 3 * MIB
+    kept = os.urandom(2 * MIB + 1)
+    got = chunks(s, kept, "-1", keep=True)
+    assert (got["lens"], got["sha256"]) == ([len(kept)], sha(kept))
+    assert got["memory"]["in_files"] == 0 and got["memory"]["allocated"] <= 3 * MIB
+    # Still whole: read in chunks, it is copied; the next file is in pieces again.
+    data = os.urandom(2 * MIB + 3)
+    got = chunks(s, data, str(MIB))
+    assert (got["lens"], got["sha256"], got["hashes_ok"]) == ([MIB, MIB, 3], sha(data), True)
+    assert lent(s, data, MIB) == {"same": True, "equal": True, "len": MIB, "sha256": sha(data[:MIB])}
+    assert lent(s, data, -1)["same"] is False
+    assert httpx.get(s.url + "/kept", params={"clear": True}).json() == {"sha256": sha(kept), "hashes_ok": True}
 
 
 def test_chunks_kept_past_the_file_stay_intact_and_leave_the_upload_memory(memory_server):
@@ -209,6 +250,7 @@ def test_chunks_kept_past_the_file_stay_intact_and_leave_the_upload_memory(memor
     closed keep their bytes while later uploads reuse the memory; the pieces they are
     leave the upload memory (its budget no longer counts them), which makes new ones."""
     s = memory_server
+    in_pieces(s)
     first = os.urandom(2 * MIB + 5)
     got = chunks(s, first, str(MIB), keep=True)
     assert (got["lens"], got["sha256"]) == ([MIB, MIB, 5], sha(first))

@@ -557,8 +557,11 @@ class UploadFile:
     does for its own memory. Its memory goes back to the budget when the file is closed
     or rolled over. That memory is in pieces of 1 MiB which are ``bytes`` objects: a
     ``read(1024 * 1024)`` of one whole piece (chunk after chunk from the start) returns
-    the piece itself, no copy; other reads copy once. A piece the app still holds when
-    the file is closed is the app's from then on (the budget no longer counts it).
+    the piece itself, no copy; other reads copy once. When the app read the last such
+    file whole first (``await file.read()``, a ``bytes = File()`` parameter) and uploads
+    come one at a time, the next file is read into one ``bytes`` of its body's size
+    instead, which ``read()`` then returns itself. A piece the app still holds when the
+    file is closed is the app's from then on (the budget no longer counts it).
 
     Unlike Starlette, the async methods call the file at once rather than in a thread
     pool: the file is in memory or in the page cache the server just wrote. The file is
