@@ -679,6 +679,13 @@ impl PyInbox {
                 failed.unwrap_or_else(|| PyRuntimeError::new_err("a coroutine step gave nothing")),
             ),
         };
+        // Cancelled in the step and now waiting on a future: as asyncio's task step with
+        // a cancellation pending, the future is cancelled (an awaited task with it), and
+        // the task woken as usual finds it so; should it refuse, the wait raises below.
+        let cancel = match (cancel, &outcome) {
+            (Some(msg), Outcome::Yield(fut)) if Self::cancel_future(fut.bind(py), &msg)? => None,
+            (cancel, _) => cancel,
+        };
         {
             let mut d = driver.bind(py).borrow_mut();
             if !matches!(outcome, Outcome::Yield(_)) {
@@ -693,6 +700,26 @@ impl PyInbox {
             }
             None => call_wakeup(py, callback, context, Self::finished(slf)),
         }
+    }
+}
+
+impl PyInbox {
+    /// `fut.cancel(msg=msg)` if `fut` is a future a task would wait on (its
+    /// `_asyncio_future_blocking` set by its `__await__`), as asyncio's task step cancels
+    /// the future it is to wait on once a cancellation is pending: whether it did.
+    fn cancel_future(fut: &Bound<'_, PyAny>, msg: &Option<Py<PyAny>>) -> PyResult<bool> {
+        let py = fut.py();
+        let blocking = match fut.getattr_opt(pyo3::intern!(py, "_asyncio_future_blocking"))? {
+            Some(b) => b.is_truthy()?,
+            None => false,
+        };
+        if !blocking {
+            return Ok(false);
+        }
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("msg", msg)?;
+        fut.call_method(pyo3::intern!(py, "cancel"), (), Some(&kwargs))?
+            .is_truthy()
     }
 }
 

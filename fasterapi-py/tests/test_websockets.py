@@ -193,6 +193,42 @@ def test_a_handler_waiting_for_messages_is_cancelled_as_a_task():
         assert s.receive_text() == "c"
 
 
+def test_a_handler_cancelled_in_a_messages_step_cancels_what_it_then_awaits():
+    # As asyncio's task step with a cancellation pending: the future (or task) the
+    # handler awaits next is cancelled, not only the handler's await of it.
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        me = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                text = await websocket.receive_text()
+                if text == "future":
+                    awaited = loop.create_future()
+                elif text == "task":
+                    awaited = asyncio.create_task(asyncio.Event().wait())
+                me.cancel(text)
+                try:
+                    await awaited
+                except asyncio.CancelledError as e:
+                    me.uncancel()
+                    if text == "task":
+                        await asyncio.wait([awaited])
+                    text = f"{e.args} {awaited.cancelled()}"
+                await websocket.send_text(text)
+        except WebSocketDisconnect:
+            pass
+
+    with TestClient(app).websocket_connect("/ws") as s:
+        s.send_text("future")
+        assert s.receive_text() == "('future',) True"
+        s.send_text("task")
+        assert s.receive_text() == "('task',) True"
+
+
 def test_receive_and_send_take_their_arguments_as_starlettes():
     # receive_*() take none; send_*(data) takes data by position or by name; anything
     # else is a TypeError when called, as for Starlette's methods.
