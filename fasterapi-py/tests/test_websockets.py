@@ -193,6 +193,50 @@ def test_a_handler_waiting_for_messages_is_cancelled_as_a_task():
         assert s.receive_text() == "c"
 
 
+# asyncio as Python 3.14 has it: the C module keeps the current task where
+# asyncio.tasks._current_tasks is not (per thread), and has no _current_tasks.
+_ASYNCIO_WITHOUT_C_CURRENT_TASKS = """
+import asyncio, asyncio.tasks, _asyncio
+read = _asyncio._current_tasks
+del _asyncio._current_tasks
+asyncio.tasks._current_tasks = {}
+def current_task(loop=None):
+    return read.get(asyncio.get_running_loop() if loop is None else loop)
+asyncio.current_task = asyncio.tasks.current_task = current_task
+
+from fasterapi import FastAPI, WebSocket
+from fasterapi.testclient import TestClient
+
+app = FastAPI()
+
+@app.websocket("/ws")
+async def ws(websocket: WebSocket):
+    await websocket.accept()
+    me = asyncio.current_task()
+    for _ in range(2):
+        text = await websocket.receive_text()
+        async with asyncio.timeout(10):
+            await websocket.send_text(f"{text} {asyncio.current_task() is me}")
+
+with TestClient(app).websocket_connect("/ws") as s:
+    for text in ("a", "b"):
+        s.send_text(text)
+        print(s.receive_text())
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.timeout is 3.11's")
+def test_messages_step_the_handler_with_its_task_current_where_asyncio_keeps_it_elsewhere():
+    # Where current_task() does not read asyncio.tasks._current_tasks (3.14's C module),
+    # a message still steps the handler with its task current: it wakes the task.
+    import subprocess
+
+    ran = subprocess.run(
+        [sys.executable, "-c", _ASYNCIO_WITHOUT_C_CURRENT_TASKS], capture_output=True, text=True, timeout=60
+    )
+    assert (ran.returncode, ran.stdout.split("\n")) == (0, ["a True", "b True", ""]), ran.stderr
+
+
 def test_a_handler_cancelled_in_a_messages_step_cancels_what_it_then_awaits():
     # As asyncio's task step with a cancellation pending: the future (or task) the
     # handler awaits next is cancelled, not only the handler's await of it.
