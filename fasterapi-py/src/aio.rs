@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use fasterapi_http::Companion;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 
 use crate::dispatch::{keep_thread_state, Runtime};
@@ -594,4 +595,42 @@ impl Companion for PyLoop {
             LOOP.with(|l| l.borrow_mut().take());
         });
     }
+}
+
+/// asyncio's dict of the task running on each loop, what `current_task()` reads,
+/// looked up once: `asyncio.tasks._current_tasks` where it is the C module's
+/// (`_asyncio._current_tasks`, Python 3.9 to 3.13) or there is no C module. From 3.14
+/// the C module keeps the current task in the thread's state and `asyncio.tasks` keeps
+/// a dict only its Python tasks use: entering the task there would leave
+/// `current_task()` None in the step (`asyncio.timeout()` refused, say), so there is no
+/// dict and a message wakes the task as before.
+pub(crate) fn current_tasks(py: Python<'_>) -> Option<&Bound<'_, PyDict>> {
+    static TASKS: PyOnceLock<Option<Py<PyDict>>> = PyOnceLock::new();
+    let tasks = TASKS.get_or_init(py, || {
+        let found = || -> PyResult<Option<Py<PyDict>>> {
+            let tasks = py.import("asyncio.tasks")?.getattr("_current_tasks")?;
+            if let Ok(c) = py.import("_asyncio") {
+                match c.getattr_opt("_current_tasks")? {
+                    Some(read) if read.is(&tasks) => {}
+                    _ => return Ok(None),
+                }
+            }
+            Ok(Some(tasks.cast_into::<PyDict>()?.unbind()))
+        };
+        found().ok().flatten()
+    });
+    tasks.as_ref().map(|t| t.bind(py))
+}
+
+/// Whether no task runs on `event_loop` (asyncio's `current_task(loop) is None`): read
+/// in [`current_tasks`] where asyncio has that dict, else asked of asyncio.
+pub(crate) fn no_current_task(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if let Some(tasks) = current_tasks(py) {
+        return Ok(tasks.get_item(event_loop)?.is_none());
+    }
+    static CURRENT_TASK: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let current_task = CURRENT_TASK.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("asyncio")?.getattr("current_task")?.unbind())
+    })?;
+    Ok(current_task.bind(py).call1((event_loop,))?.is_none())
 }

@@ -194,8 +194,6 @@ fn type_name(t: Oid) -> String {
 
 /// `fasterapi.pg`'s Python helpers, looked up once.
 struct Helpers {
-    /// asyncio's task running on each loop (`_asyncio._current_tasks`, a dict).
-    current_tasks: Py<PyDict>,
     postgres_error: Py<PyAny>,
     interface_error: Py<PyAny>,
     get_running_loop: Py<PyAny>,
@@ -210,7 +208,6 @@ fn helpers(py: Python<'_>) -> PyResult<&Helpers> {
     HELPERS.get_or_try_init(py, || {
         let m = py.import("fasterapi.pg")?;
         Ok(Helpers {
-            current_tasks: m.getattr("_current_tasks")?.cast_into::<PyDict>()?.unbind(),
             postgres_error: m.getattr("PostgresError")?.unbind(),
             interface_error: m.getattr("InterfaceError")?.unbind(),
             get_running_loop: py
@@ -969,8 +966,7 @@ fn finish(py: Python<'_>, future: &Bound<'_, PyAny>, answer: PyResult<Py<PyAny>>
     if let Ok(list) = callbacks.cast::<PyList>() {
         if list.len() == 1 {
             let event_loop = future.getattr(pyo3::intern!(py, "_loop"))?;
-            let current = helpers(py)?.current_tasks.bind(py).get_item(&event_loop)?;
-            if current.is_none() {
+            if aio::no_current_task(py, &event_loop)? {
                 let (callback, context): (Bound<'_, PyAny>, Bound<'_, PyAny>) =
                     list.get_item(0)?.extract()?;
                 future.call_method1(pyo3::intern!(py, "remove_done_callback"), (&callback,))?;

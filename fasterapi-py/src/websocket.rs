@@ -592,7 +592,7 @@ impl PyInbox {
             )
         };
         let event_loop = slf.borrow().event_loop.as_ref().map(|l| l.bind(py).clone());
-        let tasks = current_tasks(py);
+        let tasks = aio::current_tasks(py);
         let (Some(task), Some(event_loop), Some(tasks)) = (task, event_loop, tasks) else {
             // No task to be current (the first step is not over), or no dict of current
             // tasks to enter it in (an asyncio without one): the task steps it.
@@ -1475,31 +1475,6 @@ impl RustCoroutine for PyAwaitable {
     fn step_with(&mut self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Stepped> {
         self.send_value(py, value)
     }
-}
-
-/// asyncio's dict of the task running on each loop, what `current_task()` reads,
-/// looked up once: `asyncio.tasks._current_tasks` where it is the C module's
-/// (`_asyncio._current_tasks`, Python 3.9 to 3.13) or there is no C module. From 3.14
-/// the C module keeps the current task in the thread's state and `asyncio.tasks` keeps
-/// a dict only its Python tasks use: entering the task there would leave
-/// `current_task()` None in the step (`asyncio.timeout()` refused, say), so there is no
-/// dict and a message wakes the task as before.
-fn current_tasks(py: Python<'_>) -> Option<&Bound<'_, PyDict>> {
-    static TASKS: PyOnceLock<Option<Py<PyDict>>> = PyOnceLock::new();
-    let tasks = TASKS.get_or_init(py, || {
-        let found = || -> PyResult<Option<Py<PyDict>>> {
-            let tasks = py.import("asyncio.tasks")?.getattr("_current_tasks")?;
-            if let Ok(c) = py.import("_asyncio") {
-                match c.getattr_opt("_current_tasks")? {
-                    Some(read) if read.is(&tasks) => {}
-                    _ => return Ok(None),
-                }
-            }
-            Ok(Some(tasks.cast_into::<PyDict>()?.unbind()))
-        };
-        found().ok().flatten()
-    });
-    tasks.as_ref().map(|t| t.bind(py))
 }
 
 /// How a direct step of a [`PyHandlerCoro`]'s coroutine ended, when its task has to

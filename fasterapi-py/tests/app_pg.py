@@ -17,7 +17,23 @@ import warnings
 from contextlib import asynccontextmanager
 
 from fasterapi import FasterAPI, WebSocket, WebSocketDisconnect
-from fasterapi import pg
+
+if sys.argv[3:] == ["asyncio-3.14"]:
+    # asyncio shaped as Python 3.14's: its C module keeps the current task elsewhere
+    # than asyncio.tasks._current_tasks (per thread) and has no _current_tasks.
+    import _asyncio
+    import asyncio.tasks
+
+    _read = _asyncio._current_tasks
+    del _asyncio._current_tasks
+    asyncio.tasks._current_tasks = {}
+
+    def _current_task(loop=None):
+        return _read.get(asyncio.get_running_loop() if loop is None else loop)
+
+    asyncio.current_task = asyncio.tasks.current_task = _current_task
+
+from fasterapi import pg  # noqa: E402
 
 DSN = (
     f"postgres://{os.environ['DB_USER']}:{os.environ['DB_PASSWORD']}@"

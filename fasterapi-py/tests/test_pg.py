@@ -194,6 +194,22 @@ def test_closing_a_pool_fails_its_calls_in_flight_and_later_ones(server):
     assert "the pool is closed" in body["after"]["message"]
 
 
+def test_closing_a_pool_inside_a_task_fails_the_calls_of_other_tasks_where_asyncio_keeps_tasks_elsewhere():
+    # asyncio as 3.14 has it (current_task() not reading asyncio.tasks._current_tasks):
+    # the calls in flight are other tasks', failed from the closing task; each is woken
+    # through the loop, not stepped inside that task (which asyncio refuses).
+    s = Server("app_pg.py", workers=1, args=("asyncio-3.14",))
+    try:
+        body = get(s, "/close_in_flight").json()
+        for name in ("prepared", "preparing"):
+            assert body[name]["error"] == "InterfaceError", body
+        assert body["after"]["error"] == "InterfaceError"
+    finally:
+        code = s.stop()
+    assert code == 0, "".join(s.log)
+    assert "error resuming a task" not in "".join(s.log)
+
+
 def psql():
     """A psql session of the test's own on the test database, reading SQL from its stdin."""
     found = shutil.which("psql") or sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]

@@ -67,13 +67,6 @@ from ._fasterapi import PgCall as _PgCall
 from ._fasterapi import PgPool as _PgPool
 from ._fasterapi import Record
 
-# The task running on each loop: the driver (pg.rs, `finish`) steps a task woken by an
-# answer at once only outside any task.
-try:
-    from _asyncio import _current_tasks
-except ImportError:  # pragma: no cover - CPython without the C accelerator
-    from asyncio.tasks import _current_tasks  # noqa: F401
-
 __all__ = ["create_pool", "Pool", "Connection", "Record", "PostgresError", "InterfaceError"]
 
 # What a call returns is a coroutine to asyncio (create_task, gather, wait_for).
