@@ -139,8 +139,9 @@ pub const PIECE: usize = 1024 * 1024;
 
 /// Where the pieces of the upload memory come from: the process's allocator by default
 /// ([`set_piece_source`] changes it). The functions may be called on any thread, never
-/// while the upload memory's own lock is held, so they may take other locks (an embedded
-/// interpreter's).
+/// while a lock of the upload memory that another thread may wait for is held (the
+/// pool's, the list of growing files, another upload's file), so they may take other
+/// locks (an embedded interpreter's).
 #[derive(Debug)]
 pub struct PieceSource {
     /// A new piece of `n` bytes ([`PIECE`], or a whole file's): the start of its `n`
@@ -478,15 +479,6 @@ impl MemoryFile {
         }
         true
     }
-
-    /// The content moved to a temporary file, positioned at its end.
-    fn spill(self) -> io::Result<File> {
-        let mut file = temporary_file()?;
-        for s in self.slices() {
-            file.write_all(s)?;
-        }
-        Ok(file)
-    }
 }
 
 /// Counts the times upload memory was given back (see [`upload_memory_freed`]).
@@ -726,10 +718,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Growing {
-    /// Moves the content to a temporary file (its memory back to the pool).
-    fn spill(&mut self) -> io::Result<&mut File> {
-        let memory = std::mem::take(&mut self.memory);
-        Ok(self.spool.insert(memory.spill()?))
+    /// Moves the content to a temporary file; its memory goes to `freed`, to be dropped
+    /// (back to the pool, or released) once no other file is locked ([`grow`]).
+    fn spill(&mut self, freed: &mut Vec<MemoryFile>) -> io::Result<()> {
+        freed.push(std::mem::take(&mut self.memory));
+        let memory = &freed[freed.len() - 1];
+        let mut file = temporary_file()?;
+        for s in memory.slices() {
+            file.write_all(s)?;
+        }
+        self.spool = Some(file);
+        Ok(())
     }
 }
 
@@ -758,32 +757,78 @@ fn start_growing(kept: &[u8], unread: usize) -> io::Result<GrowingFile> {
 /// when the memory is taken, the growing file with the most body still to come (`me`
 /// unless another has more) moves to a temporary file, until `data` fits or `me` moved.
 fn grow(me: &GrowingFile, data: &[u8], unread: usize) -> io::Result<()> {
+    // The memory of files moved to temporary files, and the other files looked at, are
+    // dropped with no file locked: a source's `release` may wait for a lock (the GIL)
+    // that a thread holds while it waits for its own file, which this one may have
+    // locked as the other file. Then `me` is locked again, and `data` tried again.
+    loop {
+        let mut freed = Vec::new();
+        let mut others = Vec::new();
+        let grown = grow_locked(me, data, unread, &mut freed, &mut others)?;
+        drop(others);
+        drop(freed);
+        if grown {
+            return Ok(());
+        }
+    }
+}
+
+/// [`grow`]'s work, with `me` (and the file moved, if another) locked: false when
+/// another file was moved to a temporary file, its memory in `freed`, before `data` was
+/// kept.
+fn grow_locked(
+    me: &GrowingFile,
+    data: &[u8],
+    unread: usize,
+    freed: &mut Vec<MemoryFile>,
+    others: &mut Vec<GrowingFile>,
+) -> io::Result<bool> {
     let mut g = lock(me);
     g.unread = unread;
     loop {
         if let Some(spool) = &mut g.spool {
-            return spool.write_all(data);
+            spool.write_all(data)?;
+            return Ok(true);
         }
         if g.memory.append(data) {
-            return Ok(());
+            return Ok(true);
         }
         match victim(me, unread) {
-            // A busy one (its reader on another thread) is passed over.
-            Some(other) => match other.try_lock() {
-                Ok(mut o) if o.spool.is_none() => drop(o.spill()?),
-                _ => drop(g.spill()?),
-            },
-            None => drop(g.spill()?),
+            Some(other) => {
+                let moved = match other.try_lock() {
+                    Ok(mut o) if o.spool.is_none() => {
+                        o.spill(freed)?;
+                        true
+                    }
+                    // A busy one (its reader on another thread) is passed over.
+                    _ => {
+                        g.spill(freed)?;
+                        false
+                    }
+                };
+                others.push(other);
+                if moved {
+                    return Ok(false);
+                }
+            }
+            None => g.spill(freed)?,
         }
     }
+}
+
+/// The files growing in the upload memory now, taken out of [`GROWING`] before they
+/// are looked at: one may be let go by its reader meanwhile, and then the reference
+/// taken here, the last, drops its memory when it is dropped, which must not be while
+/// `GROWING` is locked (see [`grow`]).
+fn growing_now() -> Vec<GrowingFile> {
+    lock(&GROWING).iter().filter_map(Weak::upgrade).collect()
 }
 
 /// The growing file in memory, other than `me`, with more than `unread` bytes of body
 /// still to come and the most of them.
 fn victim(me: &GrowingFile, unread: usize) -> Option<GrowingFile> {
-    let all = lock(&GROWING);
     let mut best: Option<(usize, GrowingFile)> = None;
-    for other in all.iter().filter_map(Weak::upgrade) {
+    for other in growing_now() {
         if Arc::ptr_eq(&other, me) {
             continue;
         }
@@ -807,10 +852,11 @@ fn victim(me: &GrowingFile, unread: usize) -> Option<GrowingFile> {
 /// through the memory one after the other rather than all into a temporary file. `me`:
 /// the file, if it is growing already (locked as the guard).
 fn should_wait(me: Option<(&GrowingFile, &Growing)>, unread: usize) -> bool {
-    let all = lock(&GROWING);
     let mut growing = me.map_or(0, |(_, g)| g.memory.held());
     let mut ahead = 0;
-    for other in all.iter().filter_map(Weak::upgrade) {
+    // A file's last reference dropped here drops its memory with only `me` locked, which
+    // only this thread waits for.
+    for other in growing_now() {
         if me.is_some_and(|(me, _)| Arc::ptr_eq(&other, me)) {
             continue;
         }
@@ -825,7 +871,6 @@ fn should_wait(me: Option<(&GrowingFile, &Growing)>, unread: usize) -> bool {
             }
         }
     }
-    drop(all);
     let (in_files, _, limit) = upload_memory();
     if limit.saturating_sub(in_files) >= ahead + PIECE {
         return false;
@@ -1607,6 +1652,75 @@ pub(crate) mod tests {
         );
         assert!(matches!(fy.content, Spooled::File(_)), "y spilled");
         assert!(content(&fx.content) == x && content(&fy.content) == y);
+    }
+
+    /// Pieces from the heap, released only while no file growing in the upload memory is
+    /// locked (counted in `RELEASED_LOCKED` otherwise).
+    static LOCK_FREE: PieceSource = PieceSource {
+        make: heap_make,
+        whole: || true,
+        shrink: |_, _| {},
+        reclaim: |_| true,
+        release: |start, token, n| {
+            let locked = match GROWING.try_lock() {
+                Ok(all) => all
+                    .iter()
+                    .filter_map(Weak::upgrade)
+                    .any(|g| g.try_lock().is_err()),
+                Err(_) => true,
+            };
+            if locked {
+                RELEASED_LOCKED.fetch_add(1, Ordering::Relaxed);
+            }
+            heap_release(start, token, n)
+        },
+    };
+    static RELEASED_LOCKED: AtomicU64 = AtomicU64::new(0);
+
+    /// A source may take other locks in its functions (fasterapi-py: the GIL, which a
+    /// thread may hold while it waits for a growing file's lock): a whole file's piece
+    /// moved to a temporary file by another upload that needs the memory is released
+    /// once neither file is locked.
+    #[test]
+    fn a_spilled_file_s_pieces_are_released_with_no_file_locked() {
+        let _alone = UPLOAD_MEMORY_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        set_piece_source(&LOCK_FREE);
+        ALONE_IN_A_ROW.store(ALONE_BEFORE_WHOLE, Ordering::Relaxed);
+        let (x, y) = (vec![7; 8 * PIECE], vec![9; 5 * PIECE]);
+        let body = |data: &[u8]| [part("f", Some("f"), data), b"--B--".to_vec()].concat();
+        let (bx, by) = (body(&x), body(&y));
+        let ct = b"multipart/form-data; boundary=B";
+        let feed = |i: &mut Intake, b: &[u8]| {
+            for p in b.chunks(256 * 1024) {
+                i.take(p);
+            }
+        };
+        // x alone, into one piece of its body's size; y beside it, in pieces, until the
+        // memory is out and x (more of its body to come) moves to a temporary file.
+        let mut ix = Intake::new(ct, FormLimits::default(), bx.len());
+        feed(&mut ix, &bx[..2 * PIECE]);
+        assert!(upload_memory().0 >= bx.len() - PIECE);
+        let mut iy = Intake::new(ct, FormLimits::default(), by.len());
+        let locked = RELEASED_LOCKED.load(Ordering::Relaxed);
+        feed(&mut iy, &by);
+        feed(&mut ix, &bx[2 * PIECE..]);
+        let (mut fx, mut fy) = (ix.finish().unwrap(), iy.finish().unwrap());
+        let (Some((_, FormValue::File(fx))), Some((_, FormValue::File(fy)))) = (fx.pop(), fy.pop())
+        else {
+            panic!("files")
+        };
+        assert!(matches!(fx.content, Spooled::File(_)), "x spilled");
+        assert!(
+            matches!(fy.content, Spooled::Pooled(_)),
+            "y stayed in memory"
+        );
+        assert!(content(&fx.content) == x && content(&fy.content) == y);
+        assert_eq!(RELEASED_LOCKED.load(Ordering::Relaxed) - locked, 0);
+        drop((fx, fy));
+        set_piece_source(&HEAP);
+        assert_eq!(upload_memory().0, 0);
     }
 
     /// A body read as a connection reads it: straight into the upload memory while a
