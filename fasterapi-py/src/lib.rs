@@ -132,8 +132,10 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// The extension module `fasterapi._fasterapi`.
-#[pymodule]
+/// The extension module `fasterapi._fasterapi`. It needs the GIL (pyo3 declares modules
+/// free of it unless told): its code relies on it, the upload memory's `bytes` pieces, for
+/// one, are reused once their reference count says only the memory holds them.
+#[pymodule(gil_used = true)]
 fn _fasterapi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     populate(m)
 }

@@ -7,6 +7,8 @@ import hashlib
 import os
 import socket
 import subprocess
+import sys
+import sysconfig
 import threading
 
 import httpx
@@ -243,6 +245,17 @@ def test_after_a_whole_read_the_next_files_are_one_bytes_which_a_whole_read_retu
     assert lent(s, data, MIB) == {"same": True, "equal": True, "len": MIB, "sha256": sha(data[:MIB])}
     assert lent(s, data, -1)["same"] is False
     assert httpx.get(s.url + "/kept", params={"clear": True}).json() == {"sha256": sha(kept), "hashes_ok": True}
+
+
+@pytest.mark.skipif(not sysconfig.get_config_var("Py_GIL_DISABLED"), reason="a build with the GIL")
+def test_a_free_threaded_python_keeps_the_gil_for_fasterapi():
+    """The extension relies on the GIL (the upload memory's pieces are reused once their
+    reference count says nobody else holds them): on a free-threaded build, importing it
+    turns the GIL on rather than running without it."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
+    out = subprocess.run([sys.executable, "-c", "import fasterapi._fasterapi, sys; print(sys._is_gil_enabled())"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True", out.stderr
 
 
 def test_chunks_kept_past_the_file_stay_intact_and_leave_the_upload_memory(memory_server):
