@@ -651,11 +651,14 @@ impl PyInbox {
                 direct,
                 cancel: None,
             } if parked => {
-                slf.borrow_mut().wait = Wait::Waiting {
+                let mut me = slf.borrow_mut();
+                me.wait = Wait::Waiting {
                     callback,
                     context,
                     driver: direct.then_some(driver),
                 };
+                // As the task would have read it.
+                me.blocking = false;
                 return Ok(());
             }
             Wait::Rewaited {
@@ -769,6 +772,17 @@ impl PyInbox {
                         callback,
                         context,
                         driver,
+                    };
+                    return Ok(());
+                }
+                // In a direct step, another task waits on the inbox: one the step started
+                // eagerly (3.12's eager tasks), whose first step awaited it. It is that
+                // task's wait now; the step wakes its own task with what it yielded.
+                Wait::Rewaited { cancel: None, .. } => {
+                    me.wait = Wait::Waiting {
+                        callback,
+                        context,
+                        driver: None,
                     };
                     return Ok(());
                 }
@@ -916,12 +930,14 @@ impl PyInbox {
                 slf.blocking = true;
                 Ok(Some(slf))
             }
-            // In a direct step: the task waits on the inbox already.
+            // In a direct step: the task waits on the inbox already. Blocking all the
+            // same: a task started eagerly in the step may be the one awaiting it.
             Wait::Stepping { cancel } => {
                 slf.wait = Wait::Rewaited {
                     direct: false,
                     cancel,
                 };
+                slf.blocking = true;
                 Ok(Some(slf))
             }
             Wait::Woken => Ok(None),
@@ -1245,12 +1261,13 @@ impl PyAwaitable {
                 };
                 me.blocking = true;
             }
-            // In a direct step: the task waits on the inbox already.
+            // In a direct step: the task waits on the inbox already (blocking as above).
             Wait::Stepping { cancel } => {
                 me.wait = Wait::Rewaited {
                     direct: true,
                     cancel,
                 };
+                me.blocking = true;
             }
             other => {
                 me.wait = other;

@@ -273,6 +273,40 @@ def test_a_handler_cancelled_in_a_messages_step_cancels_what_it_then_awaits():
         assert s.receive_text() == "('task',) True"
 
 
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks are 3.12's")
+def test_a_task_started_eagerly_in_a_messages_step_receives_the_next_message():
+    # The receive's first step runs inside the handler's step (the handler's task still
+    # waits on the inbox then): that task waits for the next message, the handler for it.
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                text = await websocket.receive_text()
+                if text == "spawn":
+                    loop.set_task_factory(asyncio.eager_task_factory)
+                    try:
+                        receiving = asyncio.create_task(websocket.receive_text())
+                    finally:
+                        loop.set_task_factory(None)
+                    text = "spawned " + await receiving
+                await websocket.send_text(text)
+        except WebSocketDisconnect:
+            pass
+
+    with TestClient(app).websocket_connect("/ws") as s:
+        s.send_text("a")
+        assert s.receive_text() == "a"
+        s.send_text("spawn")
+        s.send_text("b")
+        assert s.receive_text() == "spawned b"
+        s.send_text("c")
+        assert s.receive_text() == "c"
+
+
 def test_receive_and_send_take_their_arguments_as_starlettes():
     # receive_*() take none; send_*(data) takes data by position or by name; anything
     # else is a TypeError when called, as for Starlette's methods.
