@@ -192,6 +192,12 @@ async def lent(file: UploadFile, at: int = 0, size: int = 1024 * 1024):
             "sha256": hashlib.sha256(first).hexdigest()}
 
 
+@app.post("/rolled")
+async def rolled(files: List[UploadFile]):
+    """Each file's size and content, and whether it was moved to a temporary file."""
+    return [{"rolled": f.file._rolled, "size": f.size, "sha256": (await digest(f))["sha256"]} for f in files]
+
+
 @app.get("/kept")
 async def kept(clear: bool = False):
     out = {"sha256": hashlib.sha256(b"".join(KEPT)).hexdigest(), "hashes_ok": all(map(same_hash, KEPT))}

@@ -247,6 +247,19 @@ def test_after_a_whole_read_the_next_files_are_one_bytes_which_a_whole_read_retu
     assert httpx.get(s.url + "/kept", params={"clear": True}).json() == {"sha256": sha(kept), "hashes_ok": True}
 
 
+def test_after_a_whole_read_two_large_files_of_one_form_both_stay_in_memory(server):
+    """A file read into one `bytes` (after whole reads) is first given the rest of the
+    body's size, the next file's included: once it ended, the memory it does not use goes
+    back, so two 5 MiB files of one form both stay in the 12 MiB of upload memory, as they
+    do in pieces."""
+    for _ in range(4):
+        lent(server, os.urandom(2 * MIB), -1)
+    x, y = os.urandom(5 * MIB), os.urandom(5 * MIB + 3)
+    r = httpx.post(server.url + "/rolled", files=[("files", ("x", x)), ("files", ("y", y))], timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json() == [{"rolled": False, "size": len(d), "sha256": sha(d)} for d in (x, y)]
+
+
 @pytest.mark.skipif(not sysconfig.get_config_var("Py_GIL_DISABLED"), reason="a build with the GIL")
 def test_a_free_threaded_python_keeps_the_gil_for_fasterapi():
     """The extension relies on the GIL (the upload memory's pieces are reused once their

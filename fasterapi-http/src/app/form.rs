@@ -451,6 +451,43 @@ impl MemoryFile {
         Some(piece.token)
     }
 
+    /// Once the file ended: a whole file's piece, made for the rest of the body (see
+    /// [`take_whole`]), also holds the room of the parts after the file; when that is a
+    /// piece or more, the content moves to a new piece of its size and the larger one
+    /// goes back, so that the files after it find the memory (one copy of this file,
+    /// against theirs going to temporary files). The last file of a body keeps its piece:
+    /// less than a piece of it is not the file's.
+    fn fit(&mut self) {
+        let Some(piece) = self
+            .pieces
+            .first()
+            .filter(|p| self.whole && p.cap - self.len >= PIECE)
+        else {
+            return;
+        };
+        let source = piece.source;
+        let Some((start, token)) = (source.make)(self.len) else {
+            return;
+        };
+        let mut fitted = Piece {
+            start,
+            token,
+            cap: self.len,
+            source,
+        };
+        fitted
+            .bytes_mut()
+            .copy_from_slice(&piece.bytes()[..self.len]);
+        let old = std::mem::replace(&mut self.pieces[0], fitted);
+        {
+            let mut p = pool();
+            p.allocated = p.allocated + self.len - old.cap;
+        }
+        FREED.fetch_add(1, Ordering::Relaxed);
+        // Released with no lock of the upload memory held but this file's.
+        drop(old);
+    }
+
     /// Appends `data`; false (nothing appended) if the upload memory has no room for it.
     fn append(&mut self, data: &[u8]) -> bool {
         if self.whole {
@@ -1083,6 +1120,7 @@ impl MultipartReader {
         g.unread = most - n;
         if let Some(i) = ended {
             if let (_, FormValue::File(file)) = &mut parts.items[i] {
+                g.memory.fit();
                 file.content = Spooled::Pooled(std::mem::take(&mut g.memory));
             }
         }
@@ -1143,7 +1181,10 @@ impl Parts {
                             let mut g = lock(&growing);
                             file.content = match g.spool.take() {
                                 Some(spool) => Spooled::File(spool),
-                                None => Spooled::Pooled(std::mem::take(&mut g.memory)),
+                                None => {
+                                    g.memory.fit();
+                                    Spooled::Pooled(std::mem::take(&mut g.memory))
+                                }
                             };
                         }
                         if let Spooled::File(f) = &mut file.content {
@@ -1652,6 +1693,75 @@ pub(crate) mod tests {
         );
         assert!(matches!(fy.content, Spooled::File(_)), "y spilled");
         assert!(content(&fx.content) == x && content(&fy.content) == y);
+    }
+
+    /// A whole file's piece is of the rest of the body's size, which holds the files after
+    /// it too: once the file ended, what it does not use goes back to the upload memory,
+    /// and a second file that fits beside the first stays in memory without waiting.
+    #[test]
+    fn a_whole_file_s_piece_gives_back_what_the_file_does_not_use() {
+        let _alone = UPLOAD_MEMORY_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        set_piece_source(&COUNTED);
+        WHOLE.store(true, Ordering::Relaxed);
+        ALONE_IN_A_ROW.store(ALONE_BEFORE_WHOLE, Ordering::Relaxed);
+        let (x, y) = (vec![3; 5 * PIECE], vec![4; 5 * PIECE + 9]);
+        let body = [
+            part("x", Some("x"), &x),
+            part("y", Some("y"), &y),
+            b"--B--".to_vec(),
+        ]
+        .concat();
+        let mut intake = Intake::new(
+            b"multipart/form-data; boundary=B",
+            FormLimits::default(),
+            body.len(),
+        );
+        let mut at = 0;
+        let mut next = |into: &mut [u8]| {
+            let n = into.len().min(262_144).min(body.len() - at);
+            into[..n].copy_from_slice(&body[at..at + n]);
+            at += n;
+            Ok(n)
+        };
+        let mut waits = 0;
+        loop {
+            let done = match intake.read_in_place(&mut next) {
+                Some(Ok(InPlace::WaitForMemory)) => {
+                    waits += 1;
+                    intake.waiting_since = Some(Instant::now() - MEMORY_WAIT);
+                    false
+                }
+                Some(r) => {
+                    r.unwrap();
+                    intake.take(&[]).is_some()
+                }
+                None => {
+                    let mut buf = vec![0; 262_144];
+                    let n = next(&mut buf).unwrap();
+                    intake.take(&buf[..n]).is_some()
+                }
+            };
+            if done {
+                break;
+            }
+        }
+        WHOLE.store(false, Ordering::Relaxed);
+        let items = intake.finish().unwrap();
+        let [(_, FormValue::File(fx)), (_, FormValue::File(fy))] = &items[..] else {
+            panic!("two files")
+        };
+        assert!(matches!(&fx.content, Spooled::Pooled(m) if m.whole && m.held() < 6 * PIECE));
+        assert!(
+            matches!(fy.content, Spooled::Pooled(_)),
+            "y stayed in memory"
+        );
+        assert_eq!(waits, 0);
+        assert!(content(&fx.content) == x && content(&fy.content) == y);
+        drop(items);
+        set_piece_source(&HEAP);
+        assert_eq!(upload_memory().0, 0);
     }
 
     /// Pieces from the heap, released only while no file growing in the upload memory is
