@@ -113,6 +113,7 @@ pub(crate) fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     websocket::install_base_methods(m.py())?;
     websocket::install_inbox_slots(m.py())?;
     m.add_class::<websocket::PyLiveServer>()?;
+    m.add_function(wrap_pyfunction!(websocket::join_server_stops, m)?)?;
     m.add_class::<serve::MetricsRegion>()?;
     pg::populate(m)?;
     m.add_function(wrap_pyfunction!(dispatch::setup, m)?)?;

@@ -2445,8 +2445,35 @@ impl Drop for PyLiveServer {
                     crate::serve::log_line(&format!("cannot stop a test client's server: {e}"));
                 }
             });
-        if let Err(e) = stopper {
-            crate::serve::log_line(&format!("cannot stop a test client's server: {e}"));
+        match stopper {
+            Ok(handle) => lock(&STOPPING).push(handle),
+            Err(e) => crate::serve::log_line(&format!("cannot stop a test client's server: {e}")),
         }
+    }
+}
+
+/// The threads stopping the servers of dropped test clients ([`PyLiveServer`]'s `drop`),
+/// until [`join_server_stops`] waits for them.
+static STOPPING: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Waits, with the GIL released, until the servers of dropped test clients have stopped;
+/// the number of stopping threads it waited for. `fasterapi.testclient` calls it at exit:
+/// a server's thread that is still attached to the interpreter when it finalizes aborts
+/// the process (`PyGILState_Release` while finalizing).
+#[pyfunction]
+pub fn join_server_stops(py: Python<'_>) -> usize {
+    let mut joined = 0;
+    loop {
+        let handles = std::mem::take(&mut *lock(&STOPPING));
+        if handles.is_empty() {
+            return joined;
+        }
+        joined += handles.len();
+        py.detach(|| {
+            for handle in handles {
+                // A stopper that panicked has nothing left to wait for.
+                let _ = handle.join();
+            }
+        });
     }
 }
